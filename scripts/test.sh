@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs everything the tests need, then runs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/tos-lint rules test
+.venv/bin/python -m pytest -q "$@"

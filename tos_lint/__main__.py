@@ -1,0 +1,3 @@
+from tos_lint.cli import main
+
+main()

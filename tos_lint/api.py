@@ -1,0 +1,130 @@
+"""The Python API. The command line is a thin layer over `scan()`.
+
+    >>> import tos_lint
+    >>> result = tos_lint.scan(["data/"])
+    >>> result.findings[0].rule_id
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from tos_lint import __version__
+from tos_lint.detect import RuleSet
+from tos_lint.engine import Engine, EngineOptions, FileResult
+from tos_lint.model import Finding, Severity
+from tos_lint.packs import Pack, builtin_pack_paths, load_packs
+from tos_lint.readers import discover
+from tos_lint.registry import Registry, load_registry
+
+
+@dataclass
+class ScanStats:
+    files: int = 0
+    records: int = 0
+    records_flagged: int = 0
+    malformed: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    by_provider: Counter[str] = field(default_factory=Counter)
+    by_severity: Counter[str] = field(default_factory=Counter)
+    by_rule: Counter[str] = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files, "records": self.records, "records_flagged": self.records_flagged,
+            "malformed": self.malformed, "bytes": self.bytes, "seconds": round(self.seconds, 3),
+            "by_provider": dict(sorted(self.by_provider.items())),
+            "by_severity": {s.label: self.by_severity.get(s.label, 0) for s in Severity},
+            "by_rule": dict(sorted(self.by_rule.items())),
+        }
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]
+    stats: ScanStats
+    files: list[FileResult]
+    packs: list[Pack]
+    registry: Registry
+    version: str = __version__
+
+
+def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool = True,
+                 registry: Registry | None = None) -> RuleSet:
+    """Load, validate and compile packs, reusing a cached compiled database
+    when the packs have not changed."""
+    import hyperscan
+
+    from tos_lint import cache
+
+    registry = registry or load_registry()
+    paths: list[str | Path] = list(builtin_pack_paths()) if use_default_rules else []
+    paths += list(rule_paths)
+    providers = set(registry.providers) | {"unknown"}
+    key = cache.cache_key(__version__, getattr(hyperscan, "__version__", ""), *(_digest(p) for p in paths))
+    blob = cache.load(key)
+    if blob is not None:
+        try:
+            return RuleSet(load_packs(paths, providers, check_regexes=False), hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK))
+        except (hyperscan.error, TypeError, ValueError):  # unreadable entry: compile afresh
+            pass
+    ruleset = RuleSet(load_packs(paths, providers))
+    if ruleset.database is not None:
+        cache.store(key, hyperscan.dumpb(ruleset.database))
+    return ruleset
+
+
+def _digest(path: str | Path) -> str:
+    import hashlib
+
+    try:
+        return str(path) + ":" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return str(path)  # load_packs reports the unreadable file
+
+
+def scan(
+    paths: Iterable[str | Path],
+    *,
+    rules: Sequence[str | Path] = (),
+    use_default_rules: bool = True,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    force_format: str | None = None,
+    max_record_bytes: int = 64 << 20,
+    ruleset: RuleSet | None = None,
+    registry: Registry | None = None,
+) -> ScanResult:
+    """Scan files or directories and return every finding with statistics.
+
+    Raises `tos_lint.errors.UsageError` (or `PackErrors`) for bad paths and
+    rule packs; problems inside the data are findings, never exceptions.
+    """
+    started = time.perf_counter()
+    registry = registry or load_registry()
+    ruleset = ruleset or load_ruleset(rules, use_default_rules, registry)
+    files, _ = discover([str(p) for p in paths], include, exclude)
+    engine = Engine(ruleset, EngineOptions(force_format=force_format, max_record_bytes=max_record_bytes))
+    results = [engine.scan_file(f) for f in files]
+    findings = [f for r in results for f in r.findings]
+    stats = _stats(results, findings)
+    stats.seconds = time.perf_counter() - started
+    return ScanResult(findings, stats, results, ruleset.packs, registry)
+
+
+def _stats(results: list[FileResult], findings: list[Finding]) -> ScanStats:
+    stats = ScanStats(files=len(results))
+    for r in results:
+        stats.records += r.stats.records
+        stats.malformed += r.stats.malformed
+        stats.bytes += r.stats.bytes
+        stats.records_flagged += r.flagged_records
+    for f in findings:
+        stats.by_provider[f.provider] += 1
+        stats.by_severity[f.severity.label] += 1
+        stats.by_rule[f.rule_id] += 1
+    return stats

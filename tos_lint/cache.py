@@ -1,0 +1,56 @@
+"""Cache of compiled pattern databases, so start-up does not recompile packs.
+
+Keyed by the content hashes of the packs, the tool version and the
+Hyperscan version; each entry carries a SHA-256 of its bytes and is refused
+when it does not match. Set TOS_LINT_CACHE_DIR to move it, or to an empty
+string to turn it off.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+_HEADER = b"tos-lint-hsdb-1\n"
+
+
+def cache_dir() -> Path | None:
+    configured = os.environ.get("TOS_LINT_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "tos-lint"
+
+
+def cache_key(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def load(key: str) -> bytes | None:
+    directory = cache_dir()
+    if directory is None:
+        return None
+    try:
+        raw = (directory / f"{key}.hsdb").read_bytes()
+    except OSError:
+        return None
+    if not raw.startswith(_HEADER) or len(raw) < len(_HEADER) + 64:
+        return None
+    digest, blob = raw[len(_HEADER): len(_HEADER) + 64], raw[len(_HEADER) + 64:]
+    return blob if hashlib.sha256(blob).hexdigest().encode() == digest else None
+
+
+def store(key: str, blob: bytes) -> None:
+    """Write atomically; a cache that cannot be written is simply not used."""
+    directory = cache_dir()
+    if directory is None:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(_HEADER + hashlib.sha256(blob).hexdigest().encode() + blob)
+        os.replace(tmp, directory / f"{key}.hsdb")
+    except OSError:
+        return

@@ -1,0 +1,295 @@
+"""Detectors: one record in, hits out. They know nothing of severity or output.
+
+`RuleSet` compiles the text rules of every pack into one Hyperscan database
+(matches, `unless` contexts and fuzzy prefilter words together) and the field
+rules into a small key index, so a record costs one automaton pass per text
+segment plus one walk of its keys, however many rules are loaded.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import hyperscan as hs
+
+from tos_lint.matcher import StartFinder, compile_database, phrase_to_regex
+from tos_lint.model import Hit, Record, Segment
+from tos_lint.normalize import normalize, normalize_mapped
+from tos_lint.packs import MatchItem, Pack, Rule
+
+PROMPT_ROLES = frozenset({"user", "system"})
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    rule: int  # index into RuleSet.rules
+    role: str  # match | unless | fuzzy
+    item: int  # index of the item within its block
+    regex: str
+
+
+@dataclass
+class _SegmentHits:
+    segment: Segment
+    normalized: str
+    encoded: bytes
+    hits: list[tuple[int, int, int]]  # (pattern id, byte start, byte end)
+
+
+class RuleSet:
+    """The compiled form of a list of packs."""
+
+    def __init__(self, packs: list[Pack], database: hs.Database | None = None):
+        """`database` is a previously compiled database of the same packs
+        (from the compile cache); without it the patterns are compiled."""
+        self.packs = packs
+        self.rules: list[Rule] = [r for p in packs for r in p.rules]
+        self.by_id = {r.id: r for r in self.rules}
+        self.patterns = self._collect_patterns()
+        regexes = [p.regex for p in self.patterns]
+        if database is None and regexes:
+            database = compile_database(regexes)
+        self.database = database
+        self.starts = StartFinder(regexes)
+        self.field_rules = [i for i, r in enumerate(self.rules) if r.is_field_rule]
+        self.field_keys = {it.key for i in self.field_rules for it in self.rules[i].items if not it.key.startswith("/")}
+        self._field_regex = _FieldRegexes([it for i in self.field_rules for it in self.rules[i].items])
+
+    def _collect_patterns(self) -> list[_Pattern]:
+        out: list[_Pattern] = []
+        for r_index, rule in enumerate(self.rules):
+            if rule.is_field_rule:
+                continue
+            for i, item in enumerate(rule.items):
+                if item.kind == "fuzzy":
+                    out.extend(_Pattern(r_index, "fuzzy", i, phrase_to_regex(w)) for w in item.prefilter)
+                else:
+                    out.append(_Pattern(r_index, "match", i, _item_regex(item.kind, item.value)))
+            for i, unless in enumerate(rule.unless):
+                out.append(_Pattern(r_index, "unless", i, _item_regex(unless.kind, unless.value)))
+        return out
+
+    # -- detection -------------------------------------------------------------
+
+    def detect(self, record: Record) -> list[Hit]:
+        hits: list[Hit] = []
+        if self.database is not None:
+            hits.extend(self._text_hits(record))
+        if self.field_rules and isinstance(record.data, (dict, list)):
+            hits.extend(self._field_hits(record.data))
+        return hits
+
+    def _text_hits(self, record: Record) -> Iterator[Hit]:
+        scanned = [s for seg in record.segments if (s := self._scan(seg)) is not None]
+        if not scanned:
+            return
+        prompt_hits = {p for s in scanned if s.segment.role in PROMPT_ROLES for p, _, _ in s.hits}
+        for seg in scanned:
+            yield from self._segment_rule_hits(seg, prompt_hits)
+
+    def _scan(self, segment: Segment) -> _SegmentHits | None:
+        normalized = normalize(segment.text)
+        encoded = normalized.encode("utf-8", "surrogatepass")
+        found: list[tuple[int, int, int]] = []
+        assert self.database is not None
+        self.database.scan(encoded, match_event_handler=_collect, context=found)
+        if not found:
+            return None
+        return _SegmentHits(segment, normalized, encoded, found)
+
+    def _segment_rule_hits(self, seg: _SegmentHits, prompt_hits: set[int]) -> Iterator[Hit]:
+        by_rule: dict[int, list[tuple[_Pattern, int, int]]] = defaultdict(list)
+        for pid, start, end in seg.hits:
+            pattern = self.patterns[pid]
+            if pattern.role != "fuzzy":
+                start = self.starts.start(pid, seg.encoded, end)
+            by_rule[pattern.rule].append((pattern, start, end))
+        for r_index, entries in by_rule.items():
+            rule = self.rules[r_index]
+            if rule.roles and seg.segment.role not in rule.roles:
+                continue
+            hit = self._evaluate(rule, r_index, seg, entries, prompt_hits)
+            if hit is not None:
+                yield hit
+
+    def _evaluate(
+        self, rule: Rule, r_index: int, seg: _SegmentHits,
+        entries: list[tuple[_Pattern, int, int]], prompt_hits: set[int],
+    ) -> Hit | None:
+        matches = [(p, s, e) for p, s, e in entries if p.role == "match"]
+        matches += self._fuzzy_matches(rule, r_index, seg, entries)
+        if not matches:
+            return None
+        if rule.mode == "all" and {p.item for p, _, _ in matches} != set(range(len(rule.items))):
+            return None
+        unless = [(p, s, e) for p, s, e in entries if p.role == "unless"]
+        prompt_unless = {i for i, u in enumerate(rule.unless) if u.where == "prompt"}
+        if prompt_unless and any(
+            (pid in prompt_hits) for pid, pat in enumerate(self.patterns)
+            if pat.rule == r_index and pat.role == "unless" and pat.item in prompt_unless
+        ):
+            return None
+        for pattern, start, end in sorted(matches, key=lambda m: m[1]):
+            if not self._cancelled(rule, pattern, start, end, unless, seg):
+                return self._make_hit(rule, seg, start, end)
+        return None
+
+    def _cancelled(self, rule: Rule, pattern: _Pattern, start: int, end: int,
+                   unless: list[tuple[_Pattern, int, int]], seg: _SegmentHits) -> bool:
+        for u_pattern, u_start, u_end in unless:
+            cond = rule.unless[u_pattern.item]
+            if cond.where == "segment":
+                return True
+            if cond.where == "window" and u_end >= start - cond.window and u_start <= end + cond.window:
+                return True
+        return False
+
+    def _fuzzy_matches(self, rule: Rule, r_index: int, seg: _SegmentHits,
+                       entries: list[tuple[_Pattern, int, int]]) -> list[tuple[_Pattern, int, int]]:
+        from rapidfuzz import fuzz
+
+        out = []
+        for item_index in {p.item for p, _, _ in entries if p.role == "fuzzy"}:
+            item = rule.items[item_index]
+            target = normalize(item.value).lower()
+            result = fuzz.partial_ratio_alignment(target, seg.normalized.lower(), score_cutoff=item.min_ratio)
+            if result is not None:
+                start = len(seg.normalized[: result.dest_start].encode("utf-8", "surrogatepass"))
+                end = len(seg.normalized[: result.dest_end].encode("utf-8", "surrogatepass"))
+                out.append((_Pattern(r_index, "match", item_index, ""), start, end))
+        return out
+
+    def _make_hit(self, rule: Rule, seg: _SegmentHits, b_start: int, b_end: int) -> Hit:
+        text = seg.segment.text
+        start = len(seg.encoded[:b_start].decode("utf-8", "ignore"))
+        end = len(seg.encoded[:b_end].decode("utf-8", "ignore"))
+        if seg.normalized != text:
+            start, end = _original_span(text, seg.normalized, start, end)
+        return Hit(rule_id=rule.id, pointer=seg.segment.pointer, start=start, end=end,
+                   matched=text[start:end])
+
+    # -- field rules -------------------------------------------------------------
+
+    def _field_hits(self, data: Any) -> Iterator[Hit]:
+        found = _index_fields(data, self.field_keys)
+        for r_index in self.field_rules:
+            rule = self.rules[r_index]
+            pointers = [self._field_item_pointer(item, data, found) for item in rule.items]
+            hit_pointers = [p for p in pointers if p is not None]
+            if not hit_pointers or (rule.mode == "all" and len(hit_pointers) != len(pointers)):
+                continue
+            pointer = hit_pointers[0]
+            value = _resolve(data, pointer)
+            yield Hit(rule_id=rule.id, pointer=pointer, matched=_short(value), detail={"field": pointer})
+
+    def _field_item_pointer(self, item: MatchItem, data: Any, found: dict[str, list[tuple[str, Any]]]) -> str | None:
+        if item.key.startswith("/"):
+            value = _resolve(data, item.key, missing=_MISSING)
+            candidates = [] if value is _MISSING else [(item.key, value)]
+        else:
+            candidates = found.get(item.key, [])
+        for pointer, value in candidates:
+            if self._field_value_matches(item, value):
+                return pointer
+        return None
+
+    def _field_value_matches(self, item: MatchItem, value: Any) -> bool:
+        if item.op == "exists":
+            return True
+        if item.op == "equals":
+            return value == item.operand and type(value) is type(item.operand) or (
+                isinstance(value, str) and isinstance(item.operand, str) and value == item.operand
+            )
+        if not isinstance(value, str):
+            return False
+        if item.op == "prefix":
+            return value.startswith(item.operand)
+        return self._field_regex.matches(item, value)
+
+
+def _item_regex(kind: str, value: str) -> str:
+    return phrase_to_regex(value) if kind == "phrase" else value
+
+
+def _collect(pid: int, start: int, end: int, flags: int, context: list[tuple[int, int, int]]) -> None:
+    context.append((pid, start, end))
+
+
+def _original_span(text: str, normalized: str, start: int, end: int) -> tuple[int, int]:
+    """Map a span of the normalised text back onto the original text."""
+    mapped, index = normalize_mapped(text)
+    if mapped != normalized or not index:
+        return 0, min(len(text), end)  # rare divergence: fall back to the head of the text
+    o_start = index[min(start, len(index) - 1)]
+    o_end = index[end - 1] + 1 if end > 0 else o_start
+    while o_end < len(text) and not _unit_end(text, o_end):
+        o_end += 1
+    return o_start, o_end
+
+
+def _unit_end(text: str, i: int) -> bool:
+    import unicodedata
+
+    return not unicodedata.combining(text[i]) and text[i - 1] != "&"
+
+
+class _FieldRegexes:
+    """Field regexes, compiled once into a Hyperscan database (linear time)."""
+
+    def __init__(self, items: list[MatchItem]):
+        self.ids = {id(it): n for n, it in enumerate(i for i in items if i.op == "regex")}
+        regexes = [it.operand for it in items if it.op == "regex"]
+        self.db = compile_database(regexes, hs.HS_FLAG_UTF8 | hs.HS_FLAG_SINGLEMATCH) if regexes else None
+
+    def matches(self, item: MatchItem, value: str) -> bool:
+        assert self.db is not None
+        found: list[tuple[int, int, int]] = []
+        self.db.scan(value.encode("utf-8", "surrogatepass"), match_event_handler=_collect, context=found)
+        want = self.ids[id(item)]
+        return any(pid == want for pid, _, _ in found)
+
+
+_MISSING = object()
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _index_fields(data: Any, keys: set[str]) -> dict[str, list[tuple[str, Any]]]:
+    """Pointer and value of every occurrence of `keys` at any depth."""
+    found: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        pointer, node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                child = f"{pointer}/{_escape(str(k))}"
+                if k in keys:
+                    found[k].append((child, v))
+                if isinstance(v, (dict, list)):
+                    stack.append((child, v))
+        elif isinstance(node, list):
+            stack.extend((f"{pointer}/{i}", v) for i, v in enumerate(node) if isinstance(v, (dict, list)))
+    for occurrences in found.values():
+        occurrences.sort(key=lambda o: o[0])
+    return found
+
+
+def _resolve(data: Any, pointer: str, missing: Any = None) -> Any:
+    node = data
+    for raw in pointer.split("/")[1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return missing
+    return node
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text[:200]

@@ -1,0 +1,115 @@
+"""The engine: readers -> records -> detectors -> hits -> stamped findings.
+
+It alone turns a detector's hit into a `Finding`: it stamps the rule's id,
+provider, severity and confidence, the location, a snippet and a
+fingerprint. It knows nothing of what fails (policy) or of output formats.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from tos_lint.adapters import adapt, own_id
+from tos_lint.detect import RuleSet
+from tos_lint.model import Finding, Hit, Location, Record, Severity, Source, finding_fingerprint
+from tos_lint.prefilter import LinePrefilter
+from tos_lint.readers import FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_records
+from tos_lint.registry import INPUT_PROVIDER
+
+SNIPPET_CONTEXT = 60
+SNIPPET_MAX_MATCH = 120
+INPUT_RULE_PREFIX = "tos-lint.input."
+
+
+@dataclass
+class EngineOptions:
+    force_format: str | None = None
+    max_record_bytes: int = 64 << 20
+    prefilter: bool = True
+
+
+@dataclass
+class FileResult:
+    path: str
+    stats: FileStats
+    findings: list[Finding] = field(default_factory=list)
+    flagged_records: int = 0
+
+
+class Engine:
+    def __init__(self, ruleset: RuleSet, options: EngineOptions | None = None):
+        self.ruleset = ruleset
+        self.options = options or EngineOptions()
+        self.prefilter = LinePrefilter.build(ruleset) if self.options.prefilter else None
+
+    def scan_file(self, inp: InputFile) -> FileResult:
+        stats = FileStats()
+        result = FileResult(inp.path, stats)
+        read_options = ReadOptions(
+            max_record_bytes=self.options.max_record_bytes,
+            line_filter=self.prefilter.candidate_lines if self.prefilter else None,
+        )
+        for item in read_records(inp, stats, read_options):
+            if isinstance(item, InputIssue):
+                result.findings.append(input_finding(inp.path, item))
+                continue
+            found = list(self.scan_record(self.make_record(inp.path, item)))
+            if found:
+                result.flagged_records += 1
+                result.findings.extend(found)
+        return result
+
+    def make_record(self, path: str, raw: RawRecord) -> Record:
+        fmt, segments = adapt(raw.data, self.options.force_format)
+        return Record(Source(path, raw.line, raw.index), segments, raw.data, fmt, own_id(raw.data))
+
+    def scan_record(self, record: Record) -> Iterator[Finding]:
+        for hit in self.ruleset.detect(record):
+            yield self.stamp(hit, record)
+
+    def stamp(self, hit: Hit, record: Record) -> Finding:
+        rule = self.ruleset.by_id[hit.rule_id]
+        src = record.source
+        location = Location(src.path, src.line, src.index, hit.pointer, record.id)
+        snippet, highlight = _snippet(record, hit)
+        record_key = record.own_id if record.own_id is not None else record.content_hash
+        return Finding(
+            rule_id=rule.id, provider=rule.provider, severity=rule.severity,
+            confidence=rule.confidence, evidence=rule.evidence, message=rule.message,
+            location=location, snippet=snippet, highlight=highlight,
+            fingerprint=finding_fingerprint(rule.id, record_key, hit.pointer, hit.matched),
+            detail=dict(hit.detail or {}),
+        )
+
+
+def input_finding(path: str, issue: InputIssue) -> Finding:
+    rule_id = INPUT_RULE_PREFIX + issue.code
+    location = Location(path, issue.line, issue.index, "", "")
+    where = f"{issue.line}" if issue.line is not None else f"[{issue.index}]"
+    return Finding(
+        rule_id=rule_id, provider=INPUT_PROVIDER, severity=Severity.MEDIUM, confidence=1.0,
+        evidence="input", message=issue.message, location=location,
+        fingerprint=finding_fingerprint(rule_id, path, where, issue.code),
+    )
+
+
+def _snippet(record: Record, hit: Hit) -> tuple[str, tuple[int, int]]:
+    """A short window of original text around the match, with the match's span."""
+    segment = next((s for s in record.segments if s.pointer == hit.pointer), None)
+    if segment is None:
+        text = f"{hit.pointer.rsplit('/', 1)[-1]}: {hit.matched}"
+        return text, (len(text) - len(hit.matched), len(text))
+    text = segment.text
+    end = min(hit.end, hit.start + SNIPPET_MAX_MATCH)
+    lo = max(0, hit.start - SNIPPET_CONTEXT)
+    hi = min(len(text), end + SNIPPET_CONTEXT)
+    prefix = "…" if lo > 0 else ""
+    body = text[lo:hi]
+    snippet = (prefix + body + ("…" if hi < len(text) else "")).replace("\n", " ").replace("\r", " ")
+    start = len(prefix) + hit.start - lo
+    return snippet, (start, start + end - hit.start)
+
+
+def count_by(findings: list[Finding], key: str) -> Counter[str]:
+    return Counter(getattr(f, key) if key != "severity" else f.severity.label for f in findings)

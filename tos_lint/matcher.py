@@ -1,0 +1,179 @@
+"""Compiles every text pattern of every rule into one Hyperscan database.
+
+Hyperscan runs all phrases and regexes in a single automaton pass, in linear
+time: no pattern can backtrack, and patterns it cannot run that way (back
+references, look-around) are refused at load. The module also derives the
+literal *anchors* used to prefilter raw input lines before JSON parsing.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Iterable
+
+import hyperscan as hs
+
+from tos_lint.normalize import normalize
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import sre_constants as _c
+    import sre_parse as _p
+
+# Hits report only where a match ends: start-of-match tracking makes many
+# bounded-repeat patterns too large to compile. The start is found afterwards,
+# for the few patterns that hit (see `StartFinder`).
+TEXT_FLAGS = hs.HS_FLAG_CASELESS | hs.HS_FLAG_UTF8
+SOM_FLAGS = TEXT_FLAGS | hs.HS_FLAG_SOM_LEFTMOST
+START_FALLBACK = 80  # bytes shown before the end when a start cannot be tracked
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def phrase_to_regex(phrase: str) -> str:
+    """A literal phrase as a regex: flexible white space, whole ASCII words at
+    the ends, and an optional space or hyphen where `ChatGPT`-style words
+    change case."""
+    tokens = normalize(phrase.strip()).split()
+    parts = [r"[ \-]?".join(re.escape(piece) for piece in _CAMEL.split(tok)) for tok in tokens]
+    body = r"\s+".join(parts)
+    first, last = tokens[0][0], tokens[-1][-1]
+    head = r"\b" if first.isascii() and (first.isalnum() or first == "_") else ""
+    tail = r"\b" if last.isascii() and (last.isalnum() or last == "_") else ""
+    return head + body + tail
+
+
+def compile_check(pattern: str) -> str | None:
+    """Return why `pattern` cannot run in the linear-time engine, or None."""
+    if not pattern:
+        return "empty pattern"
+    try:
+        db = hs.Database()
+        db.compile(expressions=[pattern.encode()], ids=[0], elements=1, flags=[hs.HS_FLAG_CASELESS | hs.HS_FLAG_UTF8])
+    except hs.error as exc:  # type: ignore[attr-defined]
+        return f"not accepted by the linear-time regex engine: {exc}"
+    except Exception as exc:  # noqa: BLE001 - surface any engine refusal as a pack error
+        return f"not accepted by the linear-time regex engine: {exc}"
+    return None
+
+
+def compile_database(patterns: list[str], flags: int = TEXT_FLAGS) -> hs.Database:
+    """One block-mode database of all `patterns`, pattern id = list index."""
+    if not patterns:
+        raise ValueError("no patterns")
+    return _compile(patterns, [flags] * len(patterns))
+
+
+def _compile(patterns: list[str], flags: list[int]) -> hs.Database:
+    db = hs.Database()
+    db.compile(
+        expressions=[p.encode() for p in patterns],
+        ids=list(range(len(patterns))),
+        elements=len(patterns),
+        flags=flags,
+    )
+    return db
+
+
+class StartFinder:
+    """Finds where a hit starts, given where it ends.
+
+    A one-pattern database with start-of-match tracking is compiled the first
+    time a pattern hits; a pattern too large for that tracking gets a fixed
+    window before its end instead."""
+
+    def __init__(self, patterns: list[str]):
+        self.patterns = patterns
+        self._dbs: dict[int, hs.Database | None] = {}
+
+    def start(self, pid: int, data: bytes, end: int) -> int:
+        db = self._database(pid)
+        if db is None:
+            return max(0, end - START_FALLBACK)
+        starts: list[int] = []
+
+        def on_match(_id: int, start: int, stop: int, _flags: int, _ctx: object) -> None:
+            if stop == end:
+                starts.append(start)
+
+        db.scan(data[:end], match_event_handler=on_match)
+        return min(starts) if starts else max(0, end - START_FALLBACK)
+
+    def _database(self, pid: int) -> hs.Database | None:
+        if pid not in self._dbs:
+            try:
+                self._dbs[pid] = _compile([self.patterns[pid]], [SOM_FLAGS])
+            except hs.error:  # type: ignore[attr-defined]
+                self._dbs[pid] = None
+        return self._dbs[pid]
+
+
+# --- anchors for the raw-line prefilter ---------------------------------------
+
+@dataclass(frozen=True)
+class Anchors:
+    """Lower-case literals, one of which occurs in any text a pattern can match.
+    `None` words means the pattern cannot be prefiltered by a literal."""
+
+    words: frozenset[str] | None
+    non_ascii_only: bool = False
+
+
+def regex_anchors(pattern: str) -> Anchors:
+    """Literals that any match of `pattern` must contain (as raw ASCII)."""
+    try:
+        parsed = _p.parse(pattern, re.IGNORECASE)
+    except Exception:  # noqa: BLE001 - engines differ in syntax; no anchor then
+        return Anchors(None, non_ascii_only=_needs_non_ascii(pattern))
+    words = _required(list(parsed))
+    if words is None:
+        return Anchors(None, non_ascii_only=_needs_non_ascii(pattern))
+    if not all(w.isascii() for w in words):
+        # Non-ASCII text is always fully scanned; an ASCII raw line cannot hold it.
+        return Anchors(None, non_ascii_only=True)
+    return Anchors(frozenset(words))
+
+
+def _needs_non_ascii(pattern: str) -> bool:
+    return not pattern.isascii() and not re.search(r"[A-Za-z]{3}", pattern)
+
+
+def _required(seq: list[tuple[object, object]]) -> set[str] | None:
+    """A set of literals, one of which any match of `seq` contains."""
+    candidates: list[set[str]] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        piece = max(re.split(r"[^0-9a-z\u0080-\U0010ffff]+", "".join(run).lower()), key=len, default="")
+        if len(piece) >= 3:
+            candidates.append({piece})
+        run.clear()
+
+    for op, av in seq:
+        if op is _c.LITERAL:
+            run.append(chr(av))  # type: ignore[arg-type]
+            continue
+        close_run()
+        sub: set[str] | None = None
+        if op is _c.SUBPATTERN:
+            sub = _required(list(av[-1]))  # type: ignore[index]
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:  # type: ignore[index]
+            sub = _required(list(av[2]))  # type: ignore[index]
+        elif op is _c.BRANCH:
+            sub = _branch(av[1])  # type: ignore[index]
+        if sub:
+            candidates.append(sub)
+    close_run()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda s: (min(len(w) for w in s), -len(s)))
+
+
+def _branch(alternatives: Iterable[object]) -> set[str] | None:
+    out: set[str] = set()
+    for alt in alternatives:
+        sub = _required(list(alt))  # type: ignore[call-overload]
+        if sub is None:
+            return None
+        out |= sub
+    return out

@@ -1,0 +1,166 @@
+"""The records, hits and findings that flow through the pipeline.
+
+Data flows one way: readers make `Record`s, detectors turn a record into
+`Hit`s, the engine stamps each hit into a `Finding`.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str) -> "Severity":
+        try:
+            return cls[value.upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown severity {value!r}; expected one of {', '.join(s.label for s in cls)}"
+            ) from None
+
+
+ROLES = ("system", "user", "assistant", "tool", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One piece of text in a record, with who said it and where it sits."""
+
+    role: str
+    pointer: str  # RFC 6901 JSON pointer into the record
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    path: str
+    line: int | None = None  # 1-based line, for line-oriented files
+    index: int | None = None  # 0-based position, for arrays and tables
+
+
+@dataclass(slots=True)
+class Record:
+    source: Source
+    segments: list[Segment]
+    data: Any  # the parsed record as read (field rules and metadata look here)
+    format: str
+    own_id: str | None = None  # the record's own id field, where it has one
+    _hash: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of the record's canonical JSON: stable under re-indenting and
+        key order. Computed only for records that have findings."""
+        if self._hash is None:
+            import orjson
+
+            try:
+                canonical = orjson.dumps(self.data, option=orjson.OPT_SORT_KEYS)
+            except TypeError:
+                canonical = repr(self.data).encode("utf-8", "surrogatepass")
+            self._hash = sha256_hex(canonical)
+        return self._hash
+
+    @property
+    def id(self) -> str:
+        return self.own_id if self.own_id is not None else "sha256:" + self.content_hash[:16]
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        if not isinstance(self.data, dict):
+            return {}
+        text_keys = {s.pointer.split("/")[1] for s in self.segments if s.pointer.count("/") >= 1}
+        return {k: v for k, v in self.data.items() if k not in text_keys}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a detector found: which rule, where in the record, what matched."""
+
+    rule_id: str
+    pointer: str
+    start: int = 0  # offsets into the segment's original text
+    end: int = 0
+    matched: str = ""
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    path: str
+    line: int | None
+    index: int | None
+    pointer: str
+    record_id: str
+
+    def display(self) -> str:
+        where = f":{self.line}" if self.line is not None else (
+            f"[{self.index}]" if self.index is not None else ""
+        )
+        return f"{self.path}{where}"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule_id: str
+    provider: str
+    severity: Severity
+    confidence: float
+    evidence: str
+    message: str
+    location: Location
+    snippet: str = ""
+    highlight: tuple[int, int] = (0, 0)  # span of the match inside `snippet`
+    fingerprint: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        loc = self.location
+        out: dict[str, Any] = {
+            "rule_id": self.rule_id,
+            "provider": self.provider,
+            "severity": self.severity.label,
+            "confidence": self.confidence,
+            "evidence": self.evidence,
+            "message": self.message,
+            "location": {
+                "path": loc.path,
+                "line": loc.line,
+                "index": loc.index,
+                "pointer": loc.pointer,
+                "record_id": loc.record_id,
+            },
+            "snippet": self.snippet,
+            "highlight": list(self.highlight),
+            "fingerprint": self.fingerprint,
+        }
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def finding_fingerprint(rule_id: str, record_key: str, pointer: str, matched: str) -> str:
+    """A finding's identity that survives re-ordering, re-indenting and moves.
+
+    It leaves out path and line on purpose: a record moved to another line or
+    to another shard of the same dataset is the same finding.
+    """
+    key = "\x1f".join((rule_id, record_key, pointer, matched.casefold()))
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -1,0 +1,162 @@
+"""Text normalisation shared by every text rule.
+
+Two entry points produce the same text:
+
+* `normalize(text)` is the fast one, used on every segment of every record.
+  ASCII text without markup characters is returned as is (the common case),
+  everything else goes through C-level `str.translate` / `unicodedata` calls.
+* `normalize_mapped(text)` also returns, for each character of the result,
+  the index of the original character it came from. It is slow and only runs
+  on segments that already have a hit, so that snippets show original text.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+# Invisible format characters that can hide inside a word: soft hyphen, zero
+# width space/joiners, bidi marks and isolates, word joiner, BOM, tag chars.
+_INVISIBLE = (
+    [0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0]
+    + list(range(0x200B, 0x2010))
+    + list(range(0x202A, 0x202F))
+    + list(range(0x2060, 0x2070))
+    + list(range(0xFE00, 0xFE10))
+    + list(range(0xE0000, 0xE0080))
+)
+_QUOTES = {
+    0x2018: "'", 0x2019: "'", 0x201A: "'", 0x201B: "'", 0x2032: "'", 0x00B4: "'",
+    0x201C: '"', 0x201D: '"', 0x201E: '"', 0x201F: '"', 0x2033: '"', 0x00AB: '"', 0x00BB: '"',
+}
+_MARKDOWN_CHARS = {ord("*"): None, ord("`"): None}
+_TABLE_ASCII = dict(_MARKDOWN_CHARS)
+_TABLE_FULL = {**{cp: None for cp in _INVISIBLE}, **_QUOTES, **_MARKDOWN_CHARS}
+
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_EDGE_UNDERSCORES = re.compile(r"(?<![A-Za-z0-9])_+(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])_+(?![A-Za-z0-9])")
+_STRIKE = re.compile(r"~~")
+_WORD = re.compile(r"[^\W\d_]+")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_CONFUSABLE_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
+
+
+def normalize(text: str) -> str:
+    """Normalise `text` for matching (see docs/rules.md, "Normalisation")."""
+    if text.isascii():
+        if not _has_markup(text):
+            return text
+        return _normalize_ascii(text)
+    if "&" in text:
+        text = _ENTITY.sub(_unescape_entity, text)
+    text = unicodedata.normalize("NFKC", text).translate(_TABLE_FULL)
+    text = _fold_homoglyphs(text).lower()
+    return _strip_underscores(text)
+
+
+def _has_markup(text: str) -> bool:
+    return "&" in text or "*" in text or "`" in text or "_" in text or "~" in text
+
+
+def _normalize_ascii(text: str) -> str:
+    if "&" in text:
+        text = _ENTITY.sub(_unescape_entity, text)
+        if not text.isascii():
+            return normalize(text)
+    text = text.translate(_TABLE_ASCII)
+    return _strip_underscores(text)
+
+
+def _strip_underscores(text: str) -> str:
+    if "~" in text:
+        text = _STRIKE.sub("", text)
+    if "_" in text:
+        text = _EDGE_UNDERSCORES.sub("", text)
+    return text
+
+
+def _unescape_entity(m: re.Match[str]) -> str:
+    return html.unescape(m.group(0))
+
+
+@lru_cache(maxsize=1)
+def confusable_table() -> dict[int, str]:
+    """Letters of other scripts that imitate a Latin letter, from the Unicode
+    confusables data shipped by the `confusable_homoglyphs` package."""
+    data = json.loads(
+        resources.files("confusable_homoglyphs").joinpath("confusables.json").read_bytes()
+    )
+    table: dict[int, str] = {}
+    for char, glyphs in data.items():
+        if len(char) != 1 or not unicodedata.name(char, "").startswith(_CONFUSABLE_SCRIPTS):
+            continue
+        latin = [g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalpha()]
+        if latin:
+            table[ord(char)] = latin[0]
+    return table
+
+
+def _fold_homoglyphs(text: str) -> str:
+    if not _ASCII_LETTER.search(text):
+        return text  # no Latin letters: nothing is imitating them
+    return _WORD.sub(_fold_word, text)
+
+
+def _fold_word(m: re.Match[str]) -> str:
+    word = m.group(0)
+    if word.isascii() or not _ASCII_LETTER.search(word):
+        return word  # wholly one script: leave real Cyrillic or Greek alone
+    return word.translate(confusable_table())
+
+
+def normalize_mapped(text: str) -> tuple[str, list[int]]:
+    """Normalise like `normalize` and map each output character to the index
+    of the original character (or entity) it came from."""
+    pieces: list[tuple[str, int]] = []
+    for start, unit in _units(text):
+        if unit.startswith("&") and _ENTITY.fullmatch(unit):
+            unit = html.unescape(unit)
+        out = unicodedata.normalize("NFKC", unit).translate(_TABLE_FULL) if not unit.isascii() else unit.translate(_TABLE_ASCII)
+        pieces.extend((ch, start) for ch in out)
+    chars = "".join(ch for ch, _ in pieces)
+    index = [i for _, i in pieces]
+    if not text.isascii():
+        folded = _fold_homoglyphs(chars)
+        if len(folded) == len(chars):
+            chars = folded
+        lowered = chars.lower()
+        if len(lowered) == len(chars):
+            chars = lowered
+    return _drop_with_map(chars, index)
+
+
+def _units(text: str) -> list[tuple[int, str]]:
+    """Split text into entities and base characters with their combining marks."""
+    units: list[tuple[int, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == "&":
+            m = _ENTITY.match(text, i)
+            if m:
+                units.append((i, m.group(0)))
+                i = m.end()
+                continue
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        units.append((i, text[i:j]))
+        i = j
+    return units
+
+
+def _drop_with_map(chars: str, index: list[int]) -> tuple[str, list[int]]:
+    keep = [True] * len(chars)
+    for pattern in (_STRIKE, _EDGE_UNDERSCORES):
+        for m in pattern.finditer(chars):
+            for k in range(m.start(), m.end()):
+                keep[k] = False
+    out = "".join(c for c, k in zip(chars, keep) if k)
+    return out, [i for i, k in zip(index, keep) if k]

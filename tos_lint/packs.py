@@ -1,0 +1,424 @@
+"""Rule packs: YAML files of rules, loaded and validated once, up front.
+
+Every error names the pack file, the rule id and the key at fault; all errors
+of a load are collected and raised together (`PackErrors`, exit code 2).
+The schema is documented in docs/rules.md.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from tos_lint.errors import PackError, PackErrors
+from tos_lint.model import ROLES, Severity
+from tos_lint.yamlsafe import load_yaml
+
+SCHEMA_VERSION = 1
+EVIDENCE_KINDS = ("self-id", "api-artifact", "boilerplate", "template", "mention", "style")
+TEXT_KINDS = ("phrase", "regex", "fuzzy")
+UNLESS_WHERE = ("window", "segment", "prompt")
+_RULE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_PACK_KEYS = {"pack", "version", "description", "rules"}
+_RULE_KEYS = {
+    "id", "provider", "severity", "confidence", "evidence", "message", "description",
+    "roles", "match", "unless", "examples", "tags",
+}
+_REQUIRED = ("id", "provider", "severity", "confidence", "message", "match", "examples")
+
+
+@dataclass(frozen=True)
+class MatchItem:
+    kind: str  # phrase | regex | fuzzy | field
+    value: str = ""  # phrase text, regex, fuzzy text
+    min_ratio: float = 90.0  # fuzzy
+    prefilter: tuple[str, ...] = ()  # fuzzy
+    key: str = ""  # field: key name or JSON pointer
+    op: str = ""  # field: equals | prefix | regex | exists
+    operand: Any = None
+
+
+@dataclass(frozen=True)
+class UnlessItem:
+    kind: str  # phrase | regex
+    value: str
+    where: str = "window"
+    window: int = 60
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    provider: str
+    severity: Severity
+    confidence: float
+    message: str
+    mode: str  # any | all
+    items: tuple[MatchItem, ...]
+    evidence: str = "mention"
+    description: str = ""
+    roles: tuple[str, ...] = ()
+    unless: tuple[UnlessItem, ...] = ()
+    examples_match: tuple[Any, ...] = ()
+    examples_no_match: tuple[Any, ...] = ()
+    tags: tuple[str, ...] = ()
+    pack: str = ""
+
+    @property
+    def is_field_rule(self) -> bool:
+        return self.items[0].kind == "field"
+
+
+@dataclass
+class Pack:
+    name: str
+    path: str
+    sha256: str
+    description: str = ""
+    rules: list[Rule] = field(default_factory=list)
+
+
+def builtin_pack_paths() -> list[Path]:
+    root = resources.files("tos_lint.builtin_rules")
+    return sorted(
+        Path(str(p)) for p in root.iterdir()
+        if p.name.endswith((".yaml", ".yml")) and p.name != "providers.yaml"
+    )
+
+
+def load_packs(paths: Iterable[str | Path], providers: set[str] | None = None,
+               check_regexes: bool = True) -> list[Pack]:
+    """Load and validate packs; raise `PackErrors` with every problem found.
+
+    `check_regexes=False` skips compiling each regex on its own, for packs
+    whose compiled database came from the cache (so they compiled before)."""
+    packs: list[Pack] = []
+    errors: list[PackError] = []
+    for path in paths:
+        try:
+            packs.append(load_pack(path, providers, check_regexes))
+        except PackErrors as exc:
+            errors.extend(exc.errors)
+    errors.extend(_cross_pack_errors(packs))
+    if errors:
+        raise PackErrors(errors)
+    return packs
+
+
+def _cross_pack_errors(packs: list[Pack]) -> list[PackError]:
+    errors: list[PackError] = []
+    seen_rules: dict[str, str] = {}
+    seen_packs: dict[str, str] = {}
+    for pack in packs:
+        if pack.name in seen_packs:
+            errors.append(PackError(pack.path, f"pack name {pack.name!r} is also used by {seen_packs[pack.name]}", key="pack"))
+        seen_packs.setdefault(pack.name, pack.path)
+        for rule in pack.rules:
+            if rule.id in seen_rules and seen_rules[rule.id] != pack.path:
+                errors.append(PackError(pack.path, f"duplicate rule id, also defined in {seen_rules[rule.id]}", rule.id, "id"))
+            seen_rules.setdefault(rule.id, pack.path)
+    return errors
+
+
+def load_pack(path: str | Path, providers: set[str] | None = None, check_regexes: bool = True) -> Pack:
+    path_str = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise PackErrors([PackError(path_str, f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        doc = load_yaml(raw)
+    except yaml.YAMLError as exc:
+        raise PackErrors([PackError(path_str, f"invalid YAML: {_yaml_reason(exc)}")]) from None
+    return _build_pack(doc, path_str, hashlib.sha256(raw).hexdigest(), providers, check_regexes)
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
+
+
+def _build_pack(doc: Any, path: str, digest: str, providers: set[str] | None, check_regexes: bool) -> Pack:
+    errors: list[PackError] = []
+    if not isinstance(doc, dict):
+        raise PackErrors([PackError(path, "a pack must be a mapping with keys 'pack', 'version' and 'rules'")])
+    for key in sorted(set(doc) - _PACK_KEYS, key=str):
+        errors.append(PackError(path, f"unknown key (expected one of {', '.join(sorted(_PACK_KEYS))})", key=str(key)))
+    name = doc.get("pack")
+    if not isinstance(name, str) or not name:
+        errors.append(PackError(path, "must be a non-empty string", key="pack"))
+        name = Path(path).stem
+    if doc.get("version") != SCHEMA_VERSION:
+        errors.append(PackError(path, f"must be {SCHEMA_VERSION}", key="version"))
+    rules_doc = doc.get("rules")
+    if not isinstance(rules_doc, list):
+        errors.append(PackError(path, "must be a list of rules", key="rules"))
+        rules_doc = []
+    pack = Pack(name=name, path=path, sha256=digest, description=str(doc.get("description") or ""))
+    seen: set[str] = set()
+    for i, rule_doc in enumerate(rules_doc):
+        try:
+            rule = _build_rule(rule_doc, i, name, path, providers, check_regexes)
+        except PackErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        if rule.id in seen:
+            errors.append(PackError(path, "duplicate rule id in this pack", rule.id, "id"))
+        seen.add(rule.id)
+        pack.rules.append(rule)
+    if errors:
+        raise PackErrors(errors)
+    return pack
+
+
+class _RuleChecker:
+    """Collects the errors of one rule, each with file, rule id and key."""
+
+    def __init__(self, path: str, rule_id: str, check_regexes: bool = True):
+        self.path = path
+        self.rule_id = rule_id
+        self.check_regexes = check_regexes
+        self.errors: list[PackError] = []
+
+    def regex_error(self, key: str, pattern: str) -> bool:
+        """Record why `pattern` cannot be used, if it cannot; True if so."""
+        message = regex_problem(pattern) if self.check_regexes else None
+        if message:
+            self.error(key, message)
+        return message is not None
+
+    def error(self, key: str, message: str) -> None:
+        self.errors.append(PackError(self.path, message, self.rule_id, key))
+
+    def string(self, doc: dict[str, Any], key: str, required: bool = True) -> str:
+        value = doc.get(key)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            self.error(key, "must be a non-empty string")
+            return ""
+        return value
+
+    def string_list(self, doc: dict[str, Any], key: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        value = doc.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.error(key, "must be a list of strings")
+            return ()
+        if allowed:
+            for v in value:
+                if v not in allowed:
+                    self.error(key, f"unknown value {v!r} (expected one of {', '.join(allowed)})")
+        return tuple(value)
+
+
+def _build_rule(doc: Any, position: int, pack: str, path: str, providers: set[str] | None,
+                check_regexes: bool = True) -> Rule:
+    if not isinstance(doc, dict):
+        raise PackErrors([PackError(path, "must be a mapping", f"#{position}", "rules")])
+    rule_id = doc.get("id") if isinstance(doc.get("id"), str) else f"#{position}"
+    check = _RuleChecker(path, rule_id, check_regexes)
+    for key in sorted(set(doc) - _RULE_KEYS, key=str):
+        check.error(str(key), f"unknown key (expected one of {', '.join(sorted(_RULE_KEYS))})")
+    for key in _REQUIRED:
+        if key not in doc:
+            check.error(key, "is required")
+    if "id" in doc and not (isinstance(doc["id"], str) and _RULE_ID.match(doc["id"])):
+        check.error("id", "must match [a-z0-9][a-z0-9._-]*")
+    provider = check.string(doc, "provider") if "provider" in doc else ""
+    if provider and providers is not None and provider not in providers:
+        check.error("provider", f"unknown provider {provider!r} (see `tos-lint providers`)")
+    severity = _severity(doc, check)
+    confidence = doc.get("confidence", 0.5)
+    if "confidence" in doc and (isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1):
+        check.error("confidence", "must be a number from 0 to 1")
+        confidence = 0.5
+    evidence = doc.get("evidence", "mention")
+    if evidence not in EVIDENCE_KINDS:
+        check.error("evidence", f"must be one of {', '.join(EVIDENCE_KINDS)}")
+    roles = check.string_list(doc, "roles", ROLES)
+    mode, items = _match_block(doc.get("match"), check) if "match" in doc else ("any", ())
+    unless = _unless_block(doc.get("unless"), check)
+    ex_match, ex_no = _examples(doc.get("examples"), check) if "examples" in doc else ((), ())
+    if items and items[0].kind == "field" and unless:
+        check.error("unless", "field rules cannot have 'unless'")
+    if check.errors:
+        raise PackErrors(check.errors)
+    return Rule(
+        id=rule_id, provider=provider, severity=severity, confidence=float(confidence),
+        message=check.string(doc, "message"), mode=mode, items=items, evidence=evidence,
+        description=str(doc.get("description") or ""), roles=roles, unless=unless,
+        examples_match=ex_match, examples_no_match=ex_no,
+        tags=check.string_list(doc, "tags"), pack=pack,
+    )
+
+
+def _severity(doc: dict[str, Any], check: _RuleChecker) -> Severity:
+    try:
+        return Severity.parse(str(doc.get("severity", "info")))
+    except ValueError as exc:
+        check.error("severity", str(exc))
+        return Severity.INFO
+
+
+def _match_block(block: Any, check: _RuleChecker) -> tuple[str, tuple[MatchItem, ...]]:
+    if not isinstance(block, dict) or len(block) != 1 or next(iter(block)) not in ("any", "all"):
+        check.error("match", "must be a mapping with exactly one key, 'any' or 'all', holding a list")
+        return "any", ()
+    mode, raw_items = next(iter(block.items()))
+    if not isinstance(raw_items, list) or not raw_items:
+        check.error(f"match.{mode}", "must be a non-empty list")
+        return mode, ()
+    items = tuple(
+        item for i, raw in enumerate(raw_items)
+        if (item := _match_item(raw, f"match.{mode}[{i}]", check)) is not None
+    )
+    kinds = {"field" if it.kind == "field" else "text" for it in items}
+    if len(kinds) > 1:
+        check.error(f"match.{mode}", "mixes field items with text items; use two rules")
+    return mode, items
+
+
+def _single_key(raw: Any, key: str, allowed: tuple[str, ...], check: _RuleChecker) -> tuple[str, Any] | None:
+    kinds = [k for k in allowed if isinstance(raw, dict) and k in raw]
+    if len(kinds) != 1:
+        check.error(key, f"must have exactly one of {', '.join(allowed)}")
+        return None
+    return kinds[0], raw[kinds[0]]
+
+
+def _match_item(raw: Any, key: str, check: _RuleChecker) -> MatchItem | None:
+    found = _single_key(raw, key, ("phrase", "regex", "fuzzy", "field"), check)
+    if found is None:
+        return None
+    kind, value = found
+    extra = set(raw) - {kind}
+    if extra:
+        check.error(key, f"unexpected keys {sorted(extra)}")
+    if kind in ("phrase", "regex"):
+        if not isinstance(value, str) or not value.strip():
+            check.error(f"{key}.{kind}", "must be a non-empty string")
+            return None
+        if kind == "regex" and check.regex_error(f"{key}.regex", value):
+            return None
+        return MatchItem(kind=kind, value=value)
+    if kind == "fuzzy":
+        return _fuzzy_item(value, f"{key}.fuzzy", check)
+    return _field_item(value, f"{key}.field", check)
+
+
+def _fuzzy_item(value: Any, key: str, check: _RuleChecker) -> MatchItem | None:
+    if not isinstance(value, dict) or not isinstance(value.get("text"), str) or not value["text"].strip():
+        check.error(key, "must be a mapping with a non-empty 'text'")
+        return None
+    unknown = set(value) - {"text", "min_ratio", "prefilter"}
+    if unknown:
+        check.error(key, f"unknown keys {sorted(unknown)}")
+    ratio = value.get("min_ratio", 90)
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 50 <= ratio <= 100:
+        check.error(f"{key}.min_ratio", "must be a number from 50 to 100")
+        ratio = 90
+    prefilter = value.get("prefilter")
+    if prefilter is None:
+        words = sorted(set(re.findall(r"\w{3,}", value["text"].lower())), key=len, reverse=True)
+        prefilter = words[:2] or [value["text"].strip().lower()]
+    elif not isinstance(prefilter, list) or not prefilter or not all(isinstance(p, str) and p.strip() for p in prefilter):
+        check.error(f"{key}.prefilter", "must be a non-empty list of strings")
+        prefilter = []
+    return MatchItem(kind="fuzzy", value=value["text"], min_ratio=float(ratio), prefilter=tuple(prefilter))
+
+
+_FIELD_OPS = ("equals", "prefix", "regex", "exists")
+
+
+def _field_item(value: Any, key: str, check: _RuleChecker) -> MatchItem | None:
+    if not isinstance(value, dict) or not isinstance(value.get("key"), str) or not value["key"]:
+        check.error(key, "must be a mapping with a non-empty 'key'")
+        return None
+    ops = [op for op in _FIELD_OPS if op in value]
+    unknown = set(value) - {"key", *_FIELD_OPS}
+    if unknown:
+        check.error(key, f"unknown keys {sorted(unknown)}")
+    if len(ops) != 1:
+        check.error(key, f"must have exactly one of {', '.join(_FIELD_OPS)}")
+        return None
+    op = ops[0]
+    operand = value[op]
+    if op == "exists" and operand is not True:
+        check.error(f"{key}.exists", "must be true")
+    if op in ("prefix", "regex") and (not isinstance(operand, str) or not operand):
+        check.error(f"{key}.{op}", "must be a non-empty string")
+        return None
+    if op == "regex" and check.regex_error(f"{key}.regex", operand):
+        return None
+    if op == "equals" and not isinstance(operand, (str, int, float, bool)):
+        check.error(f"{key}.equals", "must be a string, number or boolean")
+    return MatchItem(kind="field", key=value["key"], op=op, operand=operand)
+
+
+def _unless_block(block: Any, check: _RuleChecker) -> tuple[UnlessItem, ...]:
+    if block is None:
+        return ()
+    if not isinstance(block, list):
+        check.error("unless", "must be a list")
+        return ()
+    items: list[UnlessItem] = []
+    for i, raw in enumerate(block):
+        key = f"unless[{i}]"
+        found = _single_key(raw, key, ("phrase", "regex"), check)
+        if found is None:
+            continue
+        kind, value = found
+        unknown = set(raw) - {kind, "where", "window"}
+        if unknown:
+            check.error(key, f"unknown keys {sorted(unknown)}")
+        where = raw.get("where", "window")
+        if where not in UNLESS_WHERE:
+            check.error(f"{key}.where", f"must be one of {', '.join(UNLESS_WHERE)}")
+        window = raw.get("window", 60)
+        if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= 10_000:
+            check.error(f"{key}.window", "must be a whole number from 0 to 10000")
+            window = 60
+        if not isinstance(value, str) or not value.strip():
+            check.error(f"{key}.{kind}", "must be a non-empty string")
+            continue
+        if kind == "regex" and check.regex_error(f"{key}.regex", value):
+            continue
+        items.append(UnlessItem(kind=kind, value=value, where=where, window=window))
+    return tuple(items)
+
+
+def _examples(block: Any, check: _RuleChecker) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    if not isinstance(block, dict):
+        check.error("examples", "must be a mapping with 'match' and 'no_match' lists")
+        return (), ()
+    unknown = set(block) - {"match", "no_match"}
+    if unknown:
+        check.error("examples", f"unknown keys {sorted(unknown)}")
+    out = []
+    for key in ("match", "no_match"):
+        value = block.get(key)
+        if not isinstance(value, list) or not value:
+            check.error(f"examples.{key}", "must be a non-empty list")
+            out.append(())
+            continue
+        for i, example in enumerate(value):
+            if not isinstance(example, (str, dict)) or (isinstance(example, str) and not example.strip()):
+                check.error(f"examples.{key}[{i}]", "must be a non-empty string or a record mapping")
+        out.append(tuple(value))
+    return out[0], out[1]
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why a user regex cannot be used, or None. Checked one by one so that
+    the error names the rule and key; the engine compiles them together."""
+    from tos_lint.matcher import compile_check
+
+    return compile_check(pattern)

@@ -1,0 +1,375 @@
+"""Readers: files in, a stream of parsed records and input problems out.
+
+Nothing here holds a whole file in memory: JSONL is read in blocks, JSON
+arrays through a streaming parser, compressed files through streaming
+decompressors. A line that cannot be read becomes an `InputIssue` with its
+file and line, and reading goes on with the next line.
+"""
+from __future__ import annotations
+
+import bz2
+import fnmatch
+import gzip
+import lzma
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator
+
+import orjson
+
+from tos_lint.errors import UsageError
+
+JSON_EXTS = (".jsonl", ".ndjson", ".json", ".jl")
+COMPRESSION_EXTS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
+# Data files we recognise but cannot read (yet): reported, never skipped silently.
+OTHER_DATA_EXTS = (".csv", ".tsv", ".parquet", ".arrow", ".feather", ".txt", ".tar", ".zip")
+BLOCK_SIZE = 1 << 20
+DEFAULT_MAX_RECORD_BYTES = 64 << 20
+_MAGIC = {b"\x1f\x8b": "gz", b"\x28\xb5\x2f\xfd": "zst", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str  # as shown in output
+    fs_path: Path | None  # None for stdin
+
+
+@dataclass(frozen=True)
+class InputIssue:
+    code: str  # e.g. malformed-json -> rule id tos-lint.input.malformed-json
+    message: str
+    line: int | None = None
+    index: int | None = None
+
+    def __post_init__(self) -> None:
+        # Parser messages can span lines (with ASCII art); keep one line.
+        object.__setattr__(self, "message", " ".join(self.message.split()))
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    data: Any
+    line: int | None = None
+    index: int | None = None
+
+
+@dataclass
+class FileStats:
+    records: int = 0
+    malformed: int = 0
+    bytes: int = 0
+    prefiltered: int = 0  # valid records that no rule could match, not adapted
+
+
+@dataclass
+class ReadOptions:
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    # For JSONL: given a block of raw bytes, the start offsets of lines that
+    # may hold a hit. Lines not listed are validated and counted only.
+    line_filter: Callable[[bytes], set[int]] | None = None
+
+
+# --- discovery -----------------------------------------------------------------
+
+def discover(paths: list[str], include: list[str] | None = None, exclude: list[str] | None = None) -> tuple[list[InputFile], list[str]]:
+    """Files to scan, in a stable order, and the data-looking files skipped."""
+    files: list[InputFile] = []
+    unsupported: list[str] = []
+    for raw in paths:
+        if raw == "-":
+            files.append(InputFile("<stdin>", None))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            for child in _walk(path):
+                shown = str(child)
+                if not _selected(shown, include, exclude):
+                    continue
+                if _is_json_name(child.name):
+                    files.append(InputFile(shown, child))
+                elif _is_other_data(child.name):
+                    files.append(InputFile(shown, child))
+        elif path.exists():
+            files.append(InputFile(str(path), path))
+        else:
+            raise UsageError(f"{raw}: no such file or directory")
+    return files, unsupported
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+def _selected(path: str, include: list[str] | None, exclude: list[str] | None) -> bool:
+    if include and not any(fnmatch.fnmatch(path, g) or fnmatch.fnmatch(Path(path).name, g) for g in include):
+        return False
+    return not (exclude and any(fnmatch.fnmatch(path, g) or fnmatch.fnmatch(Path(path).name, g) for g in exclude))
+
+
+def _strip_compression(name: str) -> str:
+    lower = name.lower()
+    for ext in COMPRESSION_EXTS:
+        if lower.endswith(ext):
+            return lower[: -len(ext)]
+    return lower
+
+
+def _is_json_name(name: str) -> bool:
+    return _strip_compression(name).endswith(JSON_EXTS)
+
+
+def _is_other_data(name: str) -> bool:
+    return _strip_compression(name).endswith(OTHER_DATA_EXTS)
+
+
+# --- opening -------------------------------------------------------------------
+
+def open_input(inp: InputFile) -> IO[bytes]:
+    """A binary stream of the file's decompressed bytes (by magic number)."""
+    if inp.fs_path is None:
+        return sys.stdin.buffer
+    raw = open(inp.fs_path, "rb")  # noqa: SIM115 - closed by the caller
+    head = raw.peek(6)[:6] if hasattr(raw, "peek") else b""
+    kind = next((k for magic, k in _MAGIC.items() if head.startswith(magic)), None)
+    if kind is None:
+        return raw
+    if kind == "gz":
+        return _gzip_open(raw)
+    if kind == "zst":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)  # type: ignore[return-value]
+    if kind == "bz2":
+        return bz2.open(raw)  # type: ignore[return-value]
+    return lzma.open(raw)  # type: ignore[return-value]
+
+
+def _gzip_open(raw: IO[bytes]) -> IO[bytes]:
+    try:  # ISA-L's gzip reader is about 3x faster than the standard library's.
+        from isal import igzip
+
+        return igzip.open(raw)  # type: ignore[return-value]
+    except ImportError:
+        return gzip.open(raw)  # type: ignore[return-value]
+
+
+_DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, lzma.LZMAError, ValueError)
+
+
+# --- reading -------------------------------------------------------------------
+
+def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """Records of one file (JSONL, JSON array or single JSON object)."""
+    name = inp.fs_path.name if inp.fs_path is not None else "stdin.jsonl"
+    if _is_other_data(name) and not _is_json_name(name):
+        yield InputIssue("unsupported-format", f"no reader for this file type ({Path(name).suffix}); it was not scanned")
+        return
+    try:
+        stream = open_input(inp)
+    except OSError as exc:
+        yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}")
+        return
+    try:
+        yield from _read_stream(stream, stats, options)
+    except _DECOMPRESS_ERRORS as exc:
+        yield InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); records after this point were not scanned", line=stats.records + stats.malformed + 1)
+    finally:
+        if inp.fs_path is not None:
+            stream.close()
+
+
+def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    first = stream.read(BLOCK_SIZE)
+    stats.bytes += len(first)
+    if first.startswith(b"\xef\xbb\xbf"):
+        first = first[3:]
+    head = first.lstrip()
+    if not head:
+        return
+    if head[:1] == b"[":
+        yield from _read_array(first, stream, stats, options)
+    elif head[:1] == b"{" and _is_pretty_object(first):
+        yield from _read_single(first, stream, stats, options)
+    elif b"\x00" in first[:4096]:
+        yield InputIssue("binary-file", "this looks like a binary file, not JSON or JSONL; it was not scanned")
+    else:
+        yield from read_jsonl_blocks(_chain(first, stream, stats), stats, options)
+
+
+def _chain(first: bytes, stream: IO[bytes], stats: FileStats) -> Iterator[bytes]:
+    yield first
+    while chunk := stream.read(BLOCK_SIZE):
+        stats.bytes += len(chunk)
+        yield chunk
+
+
+def _is_pretty_object(first: bytes) -> bool:
+    """A `{` file whose first line is not a whole JSON value is one
+    pretty-printed object, not JSONL."""
+    line = first.split(b"\n", 1)[0]
+    try:
+        orjson.loads(line)
+        return False
+    except orjson.JSONDecodeError:
+        return len(first) < BLOCK_SIZE or b"\n" in first
+
+
+def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """JSONL from a stream of byte blocks, each line a record.
+
+    Lines longer than `max_record_bytes` are reported and skipped without
+    being held in memory."""
+    carry = b""
+    line_no = 1
+    skipping_from: int | None = None
+    for block in blocks:
+        if skipping_from is not None:
+            cut = block.find(b"\n")
+            if cut < 0:
+                continue
+            yield _oversized(skipping_from, options)
+            stats.malformed += 1
+            block = block[cut + 1:]
+            line_no = skipping_from + 1
+            skipping_from = None
+        data = carry + block if carry else block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            if len(data) > options.max_record_bytes:
+                skipping_from, carry = line_no, b""
+            else:
+                carry = data
+            continue
+        carry = data[cut + 1:]
+        yield from _lines(data[: cut + 1], line_no, stats, options)
+        line_no += data.count(b"\n", 0, cut + 1)
+        if len(carry) > options.max_record_bytes:
+            skipping_from, carry = line_no, b""
+    if skipping_from is not None:
+        stats.malformed += 1
+        yield _oversized(skipping_from, options)
+    elif carry.strip():
+        yield from _lines(carry, line_no, stats, options)
+
+
+def _oversized(line: int, options: ReadOptions) -> InputIssue:
+    return InputIssue("oversized-record", f"record is larger than the limit of {options.max_record_bytes} bytes; not scanned (see --max-record-bytes)", line=line)
+
+
+def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """Parse every line of `block`; adapt only those the line filter keeps."""
+    wanted = options.line_filter(block) if options.line_filter is not None else None
+    offset = 0
+    loads = orjson.loads
+    for n, line in enumerate(block.split(b"\n"), first_line):
+        start = offset
+        offset += len(line) + 1
+        if len(line) > options.max_record_bytes:
+            stats.malformed += 1
+            yield _oversized(n, options)
+            continue
+        try:
+            data = loads(line)
+        except orjson.JSONDecodeError as exc:
+            if not line.strip():
+                continue
+            yield from _bad_line(line, n, str(exc), stats)
+            continue
+        if not isinstance(data, dict):
+            stats.malformed += 1
+            yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n)
+            continue
+        stats.records += 1
+        if wanted is None or start in wanted:
+            yield RawRecord(data, line=n)
+        else:
+            stats.prefiltered += 1
+
+
+def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[RawRecord | InputIssue]:
+    """A line orjson refused: invalid UTF-8 is reported and the line scanned
+    with replacement characters; anything else is a malformed line."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        yield InputIssue("invalid-utf8", f"invalid UTF-8 at byte {exc.start} of the line; scanned with replacement characters", line=n)
+        try:
+            data = orjson.loads(line.decode("utf-8", "replace"))
+        except orjson.JSONDecodeError as exc2:
+            stats.malformed += 1
+            yield InputIssue("malformed-json", f"not valid JSON: {exc2}", line=n)
+            return
+        if isinstance(data, dict):
+            stats.records += 1
+            yield RawRecord(data, line=n)
+        return
+    stats.malformed += 1
+    yield InputIssue("malformed-json", f"not valid JSON: {reason}", line=n)
+
+
+def _kind(data: Any) -> str:
+    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(data), "null")
+
+
+class _Prefixed:
+    """A file-like object that replays bytes already read, then the stream."""
+
+    def __init__(self, first: bytes, stream: IO[bytes], stats: FileStats):
+        self.first = first
+        self.stream = stream
+        self.stats = stats
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""  # ijson probes with read(0) to tell bytes from text
+        if self.first:
+            out, self.first = self.first, b""
+            return out
+        chunk = self.stream.read(BLOCK_SIZE if size < 0 else size)
+        self.stats.bytes += len(chunk)
+        return chunk
+
+
+def _read_array(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    import ijson
+
+    source = _Prefixed(first.lstrip(), stream, stats)
+    index = 0
+    try:
+        for index, item in enumerate(ijson.items(source, "item", use_float=True)):
+            if isinstance(item, dict):
+                stats.records += 1
+                yield RawRecord(item, index=index)
+            else:
+                stats.malformed += 1
+                yield InputIssue("not-an-object", f"array element is a JSON {_kind(item)}, not an object; it was not scanned", index=index)
+    except ijson.JSONError as exc:
+        stats.malformed += 1
+        yield InputIssue("malformed-json", f"not valid JSON after element {index}: {exc}; the rest of the file was not scanned", index=index)
+
+
+def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    chunks = [first]
+    size = len(first)
+    while chunk := stream.read(BLOCK_SIZE):
+        stats.bytes += len(chunk)
+        size += len(chunk)
+        if size > options.max_record_bytes:
+            stats.malformed += 1
+            yield _oversized(1, options)
+            return
+        chunks.append(chunk)
+    try:
+        data = orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
+        stats.malformed += 1
+        yield InputIssue("malformed-json", f"not valid JSON: {exc}", line=1)
+        return
+    stats.records += 1
+    yield RawRecord(data, line=1)

@@ -1,0 +1,93 @@
+"""The human view: findings grouped by file, then a summary table."""
+from __future__ import annotations
+
+from itertools import groupby
+from typing import TYPE_CHECKING, TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tos_lint.model import Finding, Severity
+
+if TYPE_CHECKING:
+    from tos_lint.api import ScanResult
+    from tos_lint.policy import Verdict
+
+SEVERITY_STYLE = {
+    Severity.INFO: "dim", Severity.LOW: "cyan", Severity.MEDIUM: "yellow",
+    Severity.HIGH: "bold red", Severity.CRITICAL: "bold white on red",
+}
+
+
+def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
+    console = Console(file=stream, highlight=False, soft_wrap=True)
+    for path, group in groupby(result.findings, key=lambda f: f.location.path):
+        console.print(Text(path, style="bold underline"))
+        for finding in group:
+            _finding(console, finding)
+        console.print()
+    _summary(console, result, verdict)
+
+
+def _finding(console: Console, f: Finding) -> None:
+    loc = f.location
+    where = f"{loc.line}" if loc.line is not None else (f"[{loc.index}]" if loc.index is not None else "-")
+    head = Text("  ")
+    head.append(f"{where:>6}", style="bold")
+    head.append(f"  {f.severity.label:<8}", style=SEVERITY_STYLE[f.severity])
+    head.append(f" {f.rule_id}", style="magenta")
+    head.append(f"  [{f.provider}]", style="blue")
+    head.append(f"  {f.message}")
+    console.print(head)
+    if loc.pointer:
+        console.print(Text(f"          at {loc.pointer}", style="dim"))
+    if f.snippet:
+        snippet = Text("          ")
+        lo, hi = f.highlight
+        snippet.append(f.snippet[:lo], style="dim")
+        snippet.append(f.snippet[lo:hi], style="bold reverse")
+        snippet.append(f.snippet[hi:], style="dim")
+        console.print(snippet)
+
+
+def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None:
+    s = result.stats
+    share = (100.0 * s.records_flagged / s.records) if s.records else 0.0
+    table = Table(title="Summary", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("files scanned", str(s.files))
+    table.add_row("records scanned", str(s.records))
+    table.add_row("records flagged", f"{s.records_flagged} ({share:.2f} %)")
+    if s.malformed:
+        table.add_row("unreadable records", str(s.malformed))
+    table.add_row("findings", str(len(result.findings)))
+    for sev in reversed(Severity):
+        if s.by_severity.get(sev.label):
+            table.add_row(f"  {sev.label}", Text(str(s.by_severity[sev.label]), style=SEVERITY_STYLE[sev]))
+    console.print(table)
+    if s.by_provider:
+        console.print(_provider_table(result))
+    console.print(Text(result.registry.disclaimer, style="italic dim"))
+    if verdict.failing:
+        console.print(Text(f"FAIL: {len(verdict.failing)} finding(s) at or above '{verdict.fail_on}'", style="bold red"))
+    else:
+        label = "never fails" if verdict.fail_on == "never" else f"nothing at or above '{verdict.fail_on}'"
+        console.print(Text(f"OK: {label}", style="bold green"))
+
+
+def _provider_table(result: "ScanResult") -> Table:
+    table = Table(title="By provider")
+    table.add_column("provider")
+    table.add_column("findings", justify="right")
+    table.add_column("terms classification")
+    table.add_column("terms document")
+    for provider, count in result.stats.by_provider.most_common():
+        entry = result.registry.get(provider)
+        doc = entry.terms[0] if entry and entry.terms else None
+        table.add_row(
+            provider, str(count), entry.classification if entry else "-",
+            f"{doc.document} ({doc.effective_date})" if doc else "-",
+        )
+    return table

@@ -1,0 +1,45 @@
+"""`tos-lint rules test`: run every rule's own match / no-match examples."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from tos_lint.adapters import adapt, own_id
+from tos_lint.detect import RuleSet
+from tos_lint.model import Record, Segment, Source
+from tos_lint.packs import Pack, Rule
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    pack: str
+    rule_id: str
+    kind: str  # match | no_match
+    position: int
+    example: Any
+    passed: bool
+    hit_rules: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.rule_id}:{self.kind}[{self.position}]"
+
+
+def example_record(rule: Rule, example: Any) -> Record:
+    """A string example is one segment with the rule's first role; a mapping
+    is a whole record, read by the same adapters as a scan."""
+    if isinstance(example, str):
+        role = rule.roles[0] if rule.roles else "assistant"
+        return Record(Source("<example>"), [Segment(role, "/text", example)], {"text": example}, "example")
+    fmt, segments = adapt(example)
+    return Record(Source("<example>"), segments, example, fmt, own_id(example))
+
+
+def run_pack_examples(pack: Pack, ruleset: RuleSet | None = None) -> Iterator[ExampleResult]:
+    ruleset = ruleset or RuleSet([pack])
+    for rule in pack.rules:
+        for kind, examples in (("match", rule.examples_match), ("no_match", rule.examples_no_match)):
+            for i, example in enumerate(examples):
+                hits = tuple(sorted({h.rule_id for h in ruleset.detect(example_record(rule, example))}))
+                matched = rule.id in hits
+                yield ExampleResult(pack.name, rule.id, kind, i, example, matched == (kind == "match"), hits)
