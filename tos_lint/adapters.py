@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator
 from tos_lint.model import Segment
 
 ID_FIELDS = ("id", "_id", "uuid", "conversation_id", "question_id", "sample_id")
+DIRECTIVE_KEY = "_tos_lint"  # reserved: suppressions inside a record, never scanned
 
 _SHAREGPT_ROLES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
@@ -225,7 +226,9 @@ def unknown_shape(data: Any, pointer: str = "") -> Iterator[Segment]:
             if node:
                 yield Segment("unknown", ptr, node)
         elif isinstance(node, dict):
-            stack.extend((f"{ptr}/{_esc(str(k))}", v) for k, v in reversed(list(node.items())))
+            stack.extend(
+                (f"{ptr}/{_esc(str(k))}", v) for k, v in reversed(list(node.items())) if k != DIRECTIVE_KEY
+            )
         elif isinstance(node, list):
             stack.extend((f"{ptr}/{i}", v) for i, v in reversed(list(enumerate(node))))
 
@@ -257,8 +260,41 @@ FORMATS = [name for name, _, _ in ADAPTERS] + ["unknown"]
 _BY_NAME = {name: adapter for name, _, adapter in ADAPTERS}
 
 
-def adapt(data: Any, force: str | None = None) -> tuple[str, list[Segment]]:
-    """Detect the record's format (or use `force`) and return its segments."""
+def mapped(data: Any, field_map: dict[str, list[str]]) -> list[Segment]:
+    """Segments from configured fields: role -> keys or JSON pointers."""
+    segments: list[Segment] = []
+    if not isinstance(data, dict):
+        return segments
+    for role, keys in field_map.items():
+        for key in keys:
+            pointer = key if key.startswith("/") else f"/{_esc(key)}"
+            value = resolve_pointer(data, pointer)
+            if isinstance(value, str):
+                if value:
+                    segments.append(Segment(role, pointer, value))
+            elif value is not None:
+                segments.extend(Segment(role, s.pointer, s.text) for s in unknown_shape(value, pointer))
+    return segments
+
+
+def resolve_pointer(data: Any, pointer: str, missing: Any = None) -> Any:
+    """The value at an RFC 6901 JSON pointer, or `missing`."""
+    node = data
+    for raw in pointer.split("/")[1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return missing
+    return node
+
+
+def adapt(data: Any, force: str | None = None, field_map: dict[str, list[str]] | None = None) -> tuple[str, list[Segment]]:
+    """Detect the record's format (or use `force` or `field_map`) and return its segments."""
+    if field_map:
+        return "mapped", mapped(data, field_map)
     if isinstance(data, dict):
         if force is not None and force != "unknown":
             return force, list(_BY_NAME[force](data)) if _safe_test(force, data) else list(unknown_shape(data))

@@ -10,13 +10,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from tos_lint import __version__
+from tos_lint.config import Config
 from tos_lint.detect import RuleSet
+from tos_lint.errors import UsageError
 from tos_lint.engine import Engine, EngineOptions, FileResult
 from tos_lint.model import Finding, Severity
 from tos_lint.packs import Pack, builtin_pack_paths, load_packs
+from tos_lint.policy import Policy, Verdict, decide
 from tos_lint.readers import discover
 from tos_lint.registry import Registry, load_registry
 
@@ -60,6 +63,7 @@ def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool 
     import hyperscan
 
     from tos_lint import cache
+    from tos_lint.matcher import load_database
 
     registry = registry or load_registry()
     paths: list[str | Path] = list(builtin_pack_paths()) if use_default_rules else []
@@ -69,7 +73,7 @@ def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool 
     blob = cache.load(key)
     if blob is not None:
         try:
-            return RuleSet(load_packs(paths, providers, check_regexes=False), hyperscan.loadb(blob, hyperscan.HS_MODE_BLOCK))
+            return RuleSet(load_packs(paths, providers, check_regexes=False), load_database(blob))
         except (hyperscan.error, TypeError, ValueError):  # unreadable entry: compile afresh
             pass
     ruleset = RuleSet(load_packs(paths, providers))
@@ -95,21 +99,30 @@ def scan(
     include: list[str] | None = None,
     exclude: list[str] | None = None,
     force_format: str | None = None,
+    field_map: dict[str, list[str]] | None = None,
     max_record_bytes: int = 64 << 20,
     ruleset: RuleSet | None = None,
     registry: Registry | None = None,
+    changed: Mapping[Path, frozenset[int] | None] | None = None,
 ) -> ScanResult:
     """Scan files or directories and return every finding with statistics.
 
     Raises `tos_lint.errors.UsageError` (or `PackErrors`) for bad paths and
     rule packs; problems inside the data are findings, never exceptions.
+    `changed` restricts the scan to those files (resolved paths), and each
+    to the given 1-based lines where it names them (changed-only scans).
     """
     started = time.perf_counter()
     registry = registry or load_registry()
     ruleset = ruleset or load_ruleset(rules, use_default_rules, registry)
     files, _ = discover([str(p) for p in paths], include, exclude)
-    engine = Engine(ruleset, EngineOptions(force_format=force_format, max_record_bytes=max_record_bytes))
-    results = [engine.scan_file(f) for f in files]
+    options = EngineOptions(force_format=force_format, field_map=field_map, max_record_bytes=max_record_bytes)
+    engine = Engine(ruleset, options)
+    if changed is not None:
+        files = [f for f in files if f.fs_path is not None and f.fs_path.resolve() in changed]
+        results = [engine.scan_file(f, changed[f.fs_path.resolve()]) for f in files]  # type: ignore[union-attr]
+    else:
+        results = [engine.scan_file(f) for f in files]
     findings = [f for r in results for f in r.findings]
     stats = _stats(results, findings)
     stats.seconds = time.perf_counter() - started
@@ -128,3 +141,37 @@ def _stats(results: list[FileResult], findings: list[Finding]) -> ScanStats:
         stats.by_severity[f.severity.label] += 1
         stats.by_rule[f.rule_id] += 1
     return stats
+
+
+def build_policy(config: Config, registry: Registry) -> Policy:
+    """The policy a configuration describes (baseline and allowlists loaded)."""
+    from tos_lint.baseline import load_baseline
+    from tos_lint.suppressions import load_suppressions
+
+    unknown = sorted(set(config.providers) - set(registry.providers) - {"unknown", "none"})
+    if unknown:
+        raise UsageError(f"{config.path}: key 'providers': unknown provider {unknown[0]!r} (see `tos-lint providers`)")
+    suppressions = [s for path in config.allowlist for s in load_suppressions(path)]
+    suppressions += [s for path in config.waivers for s in load_suppressions(path, require_waiver_fields=True)]
+    return Policy(
+        fail_on=config.fail_on, select=tuple(config.select), ignore=tuple(config.ignore),
+        severity_overrides=dict(config.severity), stances=dict(config.providers),
+        suppressions=tuple(suppressions),
+        baseline=load_baseline(config.baseline) if config.baseline else frozenset(),
+    )
+
+
+def run(paths: Iterable[str | Path], config: Config | None = None,
+        changed: Mapping[Path, frozenset[int] | None] | None = None) -> tuple[ScanResult, Verdict]:
+    """Scan as the command line does: configuration in, result and verdict out."""
+    config = config or Config()
+    registry = load_registry()
+    policy = build_policy(config, registry)
+    result = scan(
+        paths, rules=config.rules, use_default_rules=config.default_rules,
+        include=config.include or None, exclude=config.exclude or None,
+        force_format=config.input_format, field_map=config.field_map or None,
+        max_record_bytes=config.max_record_bytes, registry=registry, changed=changed,
+    )
+    classifications = {pid: p.classification for pid, p in registry.providers.items()}
+    return result, decide(result.findings, policy, classifications)

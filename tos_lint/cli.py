@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="List, validate and test rule packs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+baseline_app = typer.Typer(help="Baselines: accept today's findings so only new ones fail.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
 
 EXIT_USAGE = 2
 OUTPUT_FORMATS = ("console", "json", "jsonl")
@@ -65,36 +67,72 @@ def scan(
     no_default_rules: bool = typer.Option(False, "--no-default-rules", help="Do not load the built-in packs."),
     output_format: str = typer.Option("console", "--format", "-f", help="console | json | jsonl"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
-    fail_on: str = typer.Option("high", "--fail-on", help="Lowest severity that fails the run: info|low|medium|high|critical|never."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Lowest severity that fails the run: info|low|medium|high|critical|never (default: high)."),
+    select: List[str] = typer.Option([], "--select", help="Only these rule ids or prefixes (repeatable)."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Drop these rule ids or prefixes (repeatable)."),
     include: List[str] = typer.Option([], "--include", help="Only scan files matching this glob (repeatable)."),
     exclude: List[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
     force_format: Optional[str] = typer.Option(None, "--input-format", help="Read every record as this format instead of detecting it."),
-    max_record_bytes: int = typer.Option(64 << 20, "--max-record-bytes", help="Larger records are reported, not loaded."),
+    max_record_bytes: Optional[int] = typer.Option(None, "--max-record-bytes", help="Larger records are reported, not loaded (default 64 MiB)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Fail only on findings not in this baseline file."),
+    allowlist: List[Path] = typer.Option([], "--allowlist", help="Allowlist file of accepted findings (repeatable)."),
+    waivers: List[Path] = typer.Option([], "--waivers", help="Waiver file: allowlist entries with reviewer and expiry (repeatable)."),
+    config_path: Optional[Path] = typer.Option(None, "--config", help="Configuration file (default: tos-lint.yaml, .tos-lint.yaml or pyproject.toml found upward)."),
+    isolated: bool = typer.Option(False, "--isolated", help="Ignore any configuration file."),
+    staged: bool = typer.Option(False, "--staged", help="Only records added or changed in the git index (pre-commit)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only records added or changed since this git revision."),
 ) -> None:
     """Scan training data for provider fingerprints."""
-    from tos_lint.adapters import FORMATS
-    from tos_lint.policy import FAIL_ON_CHOICES, decide
     from tos_lint.reporters import FORMATS as REPORT_FORMATS, get_renderer
+
+    from tos_lint.adapters import FORMATS
+    from tos_lint.policy import FAIL_ON_CHOICES
 
     if output_format not in REPORT_FORMATS:
         _fail(f"--format: unknown format {output_format!r} (expected one of {', '.join(REPORT_FORMATS)})")
-    if fail_on not in FAIL_ON_CHOICES:
+    if fail_on is not None and fail_on not in FAIL_ON_CHOICES:
         _fail(f"--fail-on: unknown value {fail_on!r} (expected one of {', '.join(FAIL_ON_CHOICES)})")
     if force_format is not None and force_format not in FORMATS:
         _fail(f"--input-format: unknown format {force_format!r} (expected one of {', '.join(FORMATS)})")
-    if max_record_bytes < 1024:
+    if max_record_bytes is not None and max_record_bytes < 1024:
         _fail("--max-record-bytes: must be at least 1024")
     with _usage_errors():
         import tos_lint.api as api
 
-        _refuse_overwriting_input(output, paths)
-        result = api.scan(
-            paths, rules=rules, use_default_rules=not no_default_rules, include=include or None,
-            exclude=exclude or None, force_format=force_format, max_record_bytes=max_record_bytes,
+        config = _configure(
+            config_path, isolated, rules=[str(r) for r in rules], no_default_rules=no_default_rules,
+            fail_on=fail_on, select=select, ignore=ignore, include=include, exclude=exclude,
+            input_format=force_format, max_record_bytes=max_record_bytes,
+            baseline=str(baseline) if baseline else None,
+            allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers],
         )
-    verdict = decide(result.findings, fail_on)
+        _refuse_overwriting_input(output, paths)
+        changed = None
+        if staged or since:
+            if staged and since:
+                _fail("--staged and --since cannot be used together")
+            from tos_lint.gitdiff import changed_lines
+
+            changed = changed_lines(paths, staged=staged, since=since)
+        result, verdict = api.run(paths, config, changed)
     _emit(get_renderer(output_format), result, verdict, output)
     raise typer.Exit(verdict.exit_code)
+
+
+def _configure(config_path: Optional[Path], isolated: bool, **options: object):  # type: ignore[no-untyped-def]
+    """The configuration file's values, overridden by command-line options."""
+    from tos_lint.config import Config, load_config
+
+    config = Config() if isolated else load_config(config_path)
+    overrides = {k: v for k, v in options.items() if v not in (None, [], False)}
+    if overrides.pop("no_default_rules", False):
+        overrides["default_rules"] = False
+    for key in ("rules", "allowlist", "waivers"):  # lists add to the file's
+        if key in overrides:
+            overrides[key] = getattr(config, key) + list(overrides[key])  # type: ignore[call-overload]
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
 
 
 def _refuse_overwriting_input(output: Optional[Path], paths: List[str]) -> None:
@@ -214,6 +252,99 @@ def rules_test(packs: List[Path] = typer.Argument(None, help="Packs to test (def
             typer.echo(f"FAIL {pack.path}: {res.name}: expected {want}; got {list(res.hit_rules) or 'nothing'}: {str(res.example)[:120]!r}")
     typer.echo(f"{passed} passed, {failed} failed")
     raise typer.Exit(1 if failed else 0)
+
+
+@baseline_app.command("create")
+def baseline_create(
+    paths: List[str] = typer.Argument(..., help="Files or directories to scan."),
+    output: Path = typer.Option(..., "--output", "-o", help="Baseline file to write (JSON)."),
+    config_path: Optional[Path] = typer.Option(None, "--config", help="Configuration file."),
+    isolated: bool = typer.Option(False, "--isolated", help="Ignore any configuration file."),
+) -> None:
+    """Scan and store the fingerprints of every finding (hashes only, no text)."""
+    with _usage_errors():
+        import tos_lint.api as api
+        from tos_lint.baseline import write_baseline
+
+        config = _configure(config_path, isolated)
+        config.baseline = None  # a new baseline records everything found today
+        _refuse_overwriting_input(output, paths)
+        result, verdict = api.run(paths, config)
+        kept = [o.finding for o in verdict.outcomes if o.status not in ("ignored", "suppressed")]
+        count = write_baseline(output, kept)
+    typer.echo(f"wrote {count} fingerprint(s) to {output}")
+
+
+STARTER_CONFIG = """\
+# tos-lint configuration. Every key is optional; see docs/configuration.md.
+# Paths are relative to this file. Command-line options override these values.
+
+# Extra rule packs, in addition to the built-in ones.
+rules: []
+# default-rules: false          # drop the built-in packs
+
+# Which severity fails the run: info | low | medium | high | critical | never
+fail-on: high
+
+# Rules to run or drop, by id or dotted prefix (e.g. "openai", "generic.boilerplate").
+select: []
+ignore: []
+
+# Change a rule's severity (id or prefix -> severity).
+severity: {}
+#   templates: info
+
+# Your organisation's stance per provider: forbid | review | allow.
+# Default: forbid for providers whose terms forbid training competing models,
+# review for the others (reported, never failing).
+providers: {}
+#   deepseek: allow
+#   meta: forbid
+
+# Files to scan inside folders (globs) and files to skip.
+include: []
+exclude: []
+
+# Read every record as one format, or map fields to roles.
+# input-format: openai-messages
+# field-map:
+#   user: [question]
+#   assistant: [/response/text]
+
+# Accepted findings: a baseline from `tos-lint baseline create`, allowlists
+# and waivers (entries with reviewer and expiry).
+# baseline: .tos-lint-baseline.json
+# allowlist: [.tos-lint-allowlist.yaml]
+# waivers: [waivers.yaml]
+
+# Records larger than this are reported, not loaded.
+# max-record-bytes: 67108864
+"""
+
+PRE_COMMIT_SNIPPET = """\
+# .pre-commit-config.yaml
+repos:
+  - repo: https://github.com/tos-lint/tos-lint   # or your mirror of it
+    rev: v{version}
+    hooks:
+      - id: tos-lint
+"""
+
+
+@app.command()
+def init(
+    path: Path = typer.Option(Path("tos-lint.yaml"), "--path", help="Where to write the starter configuration."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a commented starter configuration and print the pre-commit snippet."""
+    from tos_lint import __version__
+
+    if path.exists() and not force:
+        _fail(f"{path} exists; use --force to overwrite it")
+    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    typer.echo(f"wrote {path}")
+    typer.echo("\nTo run tos-lint before each commit, add this to .pre-commit-config.yaml:\n")
+    typer.echo(PRE_COMMIT_SNIPPET.format(version=__version__))
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 import hyperscan as hs
 
+from tos_lint.adapters import resolve_pointer
 from tos_lint.matcher import StartFinder, compile_database, phrase_to_regex
 from tos_lint.model import Hit, Record, Segment
 from tos_lint.normalize import normalize, normalize_mapped
@@ -27,6 +28,16 @@ class _Pattern:
     role: str  # match | unless | fuzzy
     item: int  # index of the item within its block
     regex: str
+
+
+@dataclass
+class _Entry:
+    """One pattern hit in a segment: byte end, and start once it is needed."""
+
+    pattern: _Pattern
+    pid: int
+    end: int
+    start: int | None = None
 
 
 @dataclass
@@ -99,12 +110,10 @@ class RuleSet:
         return _SegmentHits(segment, normalized, encoded, found)
 
     def _segment_rule_hits(self, seg: _SegmentHits, prompt_hits: set[int]) -> Iterator[Hit]:
-        by_rule: dict[int, list[tuple[_Pattern, int, int]]] = defaultdict(list)
-        for pid, start, end in seg.hits:
+        by_rule: dict[int, list[_Entry]] = defaultdict(list)
+        for pid, _, end in seg.hits:
             pattern = self.patterns[pid]
-            if pattern.role != "fuzzy":
-                start = self.starts.start(pid, seg.encoded, end)
-            by_rule[pattern.rule].append((pattern, start, end))
+            by_rule[pattern.rule].append(_Entry(pattern, pid, end))
         for r_index, entries in by_rule.items():
             rule = self.rules[r_index]
             if rule.roles and seg.segment.role not in rule.roles:
@@ -113,51 +122,60 @@ class RuleSet:
             if hit is not None:
                 yield hit
 
-    def _evaluate(
-        self, rule: Rule, r_index: int, seg: _SegmentHits,
-        entries: list[tuple[_Pattern, int, int]], prompt_hits: set[int],
-    ) -> Hit | None:
-        matches = [(p, s, e) for p, s, e in entries if p.role == "match"]
+    def _evaluate(self, rule: Rule, r_index: int, seg: _SegmentHits,
+                  entries: list[_Entry], prompt_hits: set[int]) -> Hit | None:
+        matches = [e for e in entries if e.pattern.role == "match"]
         matches += self._fuzzy_matches(rule, r_index, seg, entries)
         if not matches:
             return None
-        if rule.mode == "all" and {p.item for p, _, _ in matches} != set(range(len(rule.items))):
+        if rule.mode == "all" and {e.pattern.item for e in matches} != set(range(len(rule.items))):
             return None
-        unless = [(p, s, e) for p, s, e in entries if p.role == "unless"]
-        prompt_unless = {i for i, u in enumerate(rule.unless) if u.where == "prompt"}
-        if prompt_unless and any(
-            (pid in prompt_hits) for pid, pat in enumerate(self.patterns)
-            if pat.rule == r_index and pat.role == "unless" and pat.item in prompt_unless
-        ):
+        if self._asked_in_prompt(rule, r_index, prompt_hits):
             return None
-        for pattern, start, end in sorted(matches, key=lambda m: m[1]):
-            if not self._cancelled(rule, pattern, start, end, unless, seg):
-                return self._make_hit(rule, seg, start, end)
+        unless = [e for e in entries if e.pattern.role == "unless"]
+        for entry in sorted(matches, key=lambda e: e.end):
+            if not self._cancelled(rule, entry, unless, seg):
+                return self._make_hit(rule, seg, self._start(entry, seg), entry.end)
         return None
 
-    def _cancelled(self, rule: Rule, pattern: _Pattern, start: int, end: int,
-                   unless: list[tuple[_Pattern, int, int]], seg: _SegmentHits) -> bool:
-        for u_pattern, u_start, u_end in unless:
-            cond = rule.unless[u_pattern.item]
+    def _asked_in_prompt(self, rule: Rule, r_index: int, prompt_hits: set[int]) -> bool:
+        """An `unless ... where: prompt` condition that a user/system turn meets."""
+        prompt_items = {i for i, u in enumerate(rule.unless) if u.where == "prompt"}
+        return bool(prompt_items) and any(
+            pid in prompt_hits for pid, pat in enumerate(self.patterns)
+            if pat.rule == r_index and pat.role == "unless" and pat.item in prompt_items
+        )
+
+    def _cancelled(self, rule: Rule, entry: _Entry, unless: list[_Entry], seg: _SegmentHits) -> bool:
+        for u in unless:
+            cond = rule.unless[u.pattern.item]
             if cond.where == "segment":
                 return True
-            if cond.where == "window" and u_end >= start - cond.window and u_start <= end + cond.window:
+            if cond.where == "window" and u.end >= self._start(entry, seg) - cond.window \
+                    and self._start(u, seg) <= entry.end + cond.window:
                 return True
         return False
 
+    def _start(self, entry: _Entry, seg: _SegmentHits) -> int:
+        """Where a hit starts: found only for the few hits that need it, since
+        the main pass reports ends alone (see matcher.StartFinder)."""
+        if entry.start is None:
+            entry.start = self.starts.start(entry.pid, seg.encoded, entry.end)
+        return entry.start
+
     def _fuzzy_matches(self, rule: Rule, r_index: int, seg: _SegmentHits,
-                       entries: list[tuple[_Pattern, int, int]]) -> list[tuple[_Pattern, int, int]]:
+                       entries: list[_Entry]) -> list[_Entry]:
         from rapidfuzz import fuzz
 
         out = []
-        for item_index in {p.item for p, _, _ in entries if p.role == "fuzzy"}:
+        for item_index in {e.pattern.item for e in entries if e.pattern.role == "fuzzy"}:
             item = rule.items[item_index]
             target = normalize(item.value).lower()
             result = fuzz.partial_ratio_alignment(target, seg.normalized.lower(), score_cutoff=item.min_ratio)
             if result is not None:
                 start = len(seg.normalized[: result.dest_start].encode("utf-8", "surrogatepass"))
                 end = len(seg.normalized[: result.dest_end].encode("utf-8", "surrogatepass"))
-                out.append((_Pattern(r_index, "match", item_index, ""), start, end))
+                out.append(_Entry(_Pattern(r_index, "match", item_index, ""), -1, end, start))
         return out
 
     def _make_hit(self, rule: Rule, seg: _SegmentHits, b_start: int, b_end: int) -> Hit:
@@ -180,12 +198,12 @@ class RuleSet:
             if not hit_pointers or (rule.mode == "all" and len(hit_pointers) != len(pointers)):
                 continue
             pointer = hit_pointers[0]
-            value = _resolve(data, pointer)
+            value = resolve_pointer(data, pointer)
             yield Hit(rule_id=rule.id, pointer=pointer, matched=_short(value), detail={"field": pointer})
 
     def _field_item_pointer(self, item: MatchItem, data: Any, found: dict[str, list[tuple[str, Any]]]) -> str | None:
         if item.key.startswith("/"):
-            value = _resolve(data, item.key, missing=_MISSING)
+            value = resolve_pointer(data, item.key, missing=_MISSING)
             candidates = [] if value is _MISSING else [(item.key, value)]
         else:
             candidates = found.get(item.key, [])
@@ -275,19 +293,6 @@ def _index_fields(data: Any, keys: set[str]) -> dict[str, list[tuple[str, Any]]]
     for occurrences in found.values():
         occurrences.sort(key=lambda o: o[0])
     return found
-
-
-def _resolve(data: Any, pointer: str, missing: Any = None) -> Any:
-    node = data
-    for raw in pointer.split("/")[1:]:
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return missing
-    return node
 
 
 def _short(value: Any) -> str:

@@ -7,10 +7,10 @@ fingerprint. It knows nothing of what fails (policy) or of output formats.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
-from tos_lint.adapters import adapt, own_id
+from tos_lint.adapters import DIRECTIVE_KEY, adapt, own_id
 from tos_lint.detect import RuleSet
 from tos_lint.model import Finding, Hit, Location, Record, Severity, Source, finding_fingerprint
 from tos_lint.prefilter import LinePrefilter
@@ -25,6 +25,7 @@ INPUT_RULE_PREFIX = "tos-lint.input."
 @dataclass
 class EngineOptions:
     force_format: str | None = None
+    field_map: dict[str, list[str]] | None = None
     max_record_bytes: int = 64 << 20
     prefilter: bool = True
 
@@ -43,25 +44,30 @@ class Engine:
         self.options = options or EngineOptions()
         self.prefilter = LinePrefilter.build(ruleset) if self.options.prefilter else None
 
-    def scan_file(self, inp: InputFile) -> FileResult:
+    def scan_file(self, inp: InputFile, only_lines: frozenset[int] | None = None) -> FileResult:
+        """Scan one file; `only_lines` restricts a line-oriented file to
+        those 1-based lines (changed-only scans)."""
         stats = FileStats()
         result = FileResult(inp.path, stats)
         read_options = ReadOptions(
             max_record_bytes=self.options.max_record_bytes,
-            line_filter=self.prefilter.candidate_lines if self.prefilter else None,
+            line_filter=self.prefilter.may_match if self.prefilter else None,
+            only_lines=only_lines,
         )
         for item in read_records(inp, stats, read_options):
             if isinstance(item, InputIssue):
                 result.findings.append(input_finding(inp.path, item))
                 continue
-            found = list(self.scan_record(self.make_record(inp.path, item)))
+            record = self.make_record(inp.path, item)
+            found = list(self.scan_record(record))
             if found:
+                found = _with_directive(found, record, result)
                 result.flagged_records += 1
                 result.findings.extend(found)
         return result
 
     def make_record(self, path: str, raw: RawRecord) -> Record:
-        fmt, segments = adapt(raw.data, self.options.force_format)
+        fmt, segments = adapt(raw.data, self.options.force_format, self.options.field_map)
         return Record(Source(path, raw.line, raw.index), segments, raw.data, fmt, own_id(raw.data))
 
     def scan_record(self, record: Record) -> Iterator[Finding]:
@@ -81,6 +87,22 @@ class Engine:
             fingerprint=finding_fingerprint(rule.id, record_key, hit.pointer, hit.matched),
             detail=dict(hit.detail or {}),
         )
+
+
+def _with_directive(found: list[Finding], record: Record, result: FileResult) -> list[Finding]:
+    """Stamp the record's own suppressions (its `_tos_lint` field) on its
+    findings; policy decides what they do. A malformed directive is reported."""
+    directive = record.data.get(DIRECTIVE_KEY) if isinstance(record.data, dict) else None
+    if directive is None:
+        return found
+    ignore = directive.get("ignore") if isinstance(directive, dict) else None
+    if not isinstance(ignore, list) or not all(isinstance(i, str) for i in ignore):
+        src = record.source
+        issue = InputIssue("bad-directive", f'"{DIRECTIVE_KEY}" must be {{"ignore": [rule ids], "reason": "..."}}; it was not applied', src.line, src.index)
+        result.findings.append(input_finding(src.path, issue))
+        return found
+    reason = str(directive.get("reason", ""))
+    return [replace(f, detail={**f.detail, "inline_ignore": tuple(ignore), "inline_reason": reason}) for f in found]
 
 
 def input_finding(path: str, issue: InputIssue) -> Finding:

@@ -101,11 +101,35 @@ class StartFinder:
 
     def _database(self, pid: int) -> hs.Database | None:
         if pid not in self._dbs:
-            try:
-                self._dbs[pid] = _compile([self.patterns[pid]], [SOM_FLAGS])
-            except hs.error:  # type: ignore[attr-defined]
-                self._dbs[pid] = None
+            self._dbs[pid] = _som_database(self.patterns[pid])
         return self._dbs[pid]
+
+
+def _som_database(pattern: str) -> hs.Database | None:
+    """A start-tracking database for one pattern, through the compile cache
+    (compiling one costs ~20 ms; a scan may need dozens)."""
+    from tos_lint import cache
+
+    key = cache.cache_key("som", str(SOM_FLAGS), getattr(hs, "__version__", ""), pattern)
+    blob = cache.load(key)
+    if blob is not None:
+        try:
+            return load_database(blob)
+        except (hs.error, TypeError, ValueError):  # type: ignore[attr-defined]
+            pass
+    try:
+        db = _compile([pattern], [SOM_FLAGS])
+    except hs.error:  # type: ignore[attr-defined]
+        return None
+    cache.store(key, hs.dumpb(db))
+    return db
+
+
+def load_database(blob: bytes) -> hs.Database:
+    """A database from `hyperscan.dumpb` bytes, ready to scan."""
+    db = hs.loadb(blob, hs.HS_MODE_BLOCK)
+    db.scratch = hs.Scratch(db)  # a loaded database has no scratch space of its own
+    return db
 
 
 # --- anchors for the raw-line prefilter ---------------------------------------
@@ -128,10 +152,12 @@ def regex_anchors(pattern: str) -> Anchors:
     words = _required(list(parsed))
     if words is None:
         return Anchors(None, non_ascii_only=_needs_non_ascii(pattern))
-    if not all(w.isascii() for w in words):
-        # Non-ASCII text is always fully scanned; an ASCII raw line cannot hold it.
+    # A match holding a non-ASCII literal lies on a non-ASCII line, and those
+    # are always scanned: only the ASCII alternatives need an anchor.
+    ascii_words = frozenset(w for w in words if w.isascii())
+    if not ascii_words:
         return Anchors(None, non_ascii_only=True)
-    return Anchors(frozenset(words))
+    return Anchors(ascii_words)
 
 
 def _needs_non_ascii(pattern: str) -> bool:
@@ -144,10 +170,14 @@ def _required(seq: list[tuple[object, object]]) -> set[str] | None:
     run: list[str] = []
 
     def close_run() -> None:
-        piece = max(re.split(r"[^0-9a-z\u0080-\U0010ffff]+", "".join(run).lower()), key=len, default="")
+        text = "".join(run).lower()
+        run.clear()
+        if not text.isascii():
+            candidates.append({text})  # any length: it marks a non-ASCII line
+            return
+        piece = max(re.split(r"[^0-9a-z]+", text), key=len, default="")
         if len(piece) >= 3:
             candidates.append({piece})
-        run.clear()
 
     for op, av in seq:
         if op is _c.LITERAL:
@@ -166,7 +196,12 @@ def _required(seq: list[tuple[object, object]]) -> set[str] | None:
     close_run()
     if not candidates:
         return None
-    return max(candidates, key=lambda s: (min(len(w) for w in s), -len(s)))
+    return max(candidates, key=_anchor_strength)
+
+
+def _anchor_strength(words: set[str]) -> tuple[bool, int, int]:
+    """Prefer sets that force a non-ASCII line, then longer, fewer literals."""
+    return (not any(w.isascii() for w in words), min(len(w) for w in words), -len(words))
 
 
 def _branch(alternatives: Iterable[object]) -> set[str] | None:

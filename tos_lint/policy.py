@@ -1,25 +1,170 @@
-"""Policy: which findings fail the run. Apart from detection and output."""
+"""Policy: turns findings plus configuration into what fails.
+
+Detection and output know nothing of this. Each finding gets one status:
+
+    fail        at or above --fail-on, provider stance `forbid`: fails the run
+    pass        below --fail-on: reported, does not fail
+    review      provider stance `review`: reported for a human, never fails
+    allowed     provider stance `allow`: counted, not reported
+    baseline    in the baseline file: known and accepted, not reported
+    suppressed  by a `_tos_lint` field in the record or an allowlist entry
+    ignored     rule not selected, or ignored, by configuration
+
+Stances default from the provider registry's classification.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import fnmatch
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterable, Mapping
 
 from tos_lint.model import Finding, Severity
 
 FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "never")
+STANCES = ("forbid", "review", "allow")
+STATUSES = ("fail", "pass", "review", "allowed", "baseline", "suppressed", "ignored")
+REPORTED = frozenset({"fail", "pass", "review"})
+DEFAULT_STANCE = {
+    "forbids-competing": "forbid",
+    "conditional": "review",
+    "permissive": "review",
+    "unverified": "review",
+}
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """An allowlist entry or waiver: a finding fingerprint, or a rule id (or
+    prefix) with optional path globs. Waivers carry a reviewer and expiry."""
+
+    reason: str
+    fingerprint: str | None = None
+    rule: str | None = None
+    paths: tuple[str, ...] = ()
+    reviewer: str | None = None
+    expires: date | None = None
+    source: str = ""  # file and entry, for messages
+
+    def expired(self, today: date) -> bool:
+        return self.expires is not None and self.expires < today
+
+    def covers(self, finding: Finding) -> bool:
+        if self.fingerprint is not None:
+            return finding.fingerprint == self.fingerprint
+        if self.rule is not None and not rule_matches(finding.rule_id, self.rule):
+            return False
+        return not self.paths or any(fnmatch.fnmatch(finding.location.path, g) for g in self.paths)
+
+
+@dataclass(frozen=True)
+class Policy:
+    fail_on: str = "high"
+    select: tuple[str, ...] = ()  # rule ids or prefixes; empty: all
+    ignore: tuple[str, ...] = ()
+    severity_overrides: Mapping[str, Severity] = field(default_factory=dict)
+    stances: Mapping[str, str] = field(default_factory=dict)  # provider -> stance
+    suppressions: tuple[Suppression, ...] = ()
+    baseline: frozenset[str] = frozenset()
+    today: date = field(default_factory=date.today)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    finding: Finding
+    status: str
+    reason: str = ""
+
+
+@dataclass
 class Verdict:
-    failing: list[Finding]
+    outcomes: list[Outcome]
     fail_on: str
+    unused_suppressions: list[Suppression] = field(default_factory=list)
+    expired_suppressions: list[Suppression] = field(default_factory=list)
+    active_waivers: list[Suppression] = field(default_factory=list)
+
+    @property
+    def failing(self) -> list[Finding]:
+        return [o.finding for o in self.outcomes if o.status == "fail"]
+
+    @property
+    def reported(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status in REPORTED]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
 
     @property
     def exit_code(self) -> int:
         return 1 if self.failing else 0
 
 
-def decide(findings: list[Finding], fail_on: str = "high") -> Verdict:
-    if fail_on == "never":
-        return Verdict([], fail_on)
-    threshold = Severity.parse(fail_on)
-    return Verdict([f for f in findings if f.severity >= threshold], fail_on)
+def rule_matches(rule_id: str, selector: str) -> bool:
+    """`openai` selects `openai.self-id.chatgpt`; a selector matches whole
+    dotted parts only (`open` does not select `openai.x`)."""
+    return rule_id == selector or rule_id.startswith(selector.rstrip(".") + ".")
+
+
+def stance_for(provider: str, classification: str, policy: Policy) -> str:
+    if provider in policy.stances:
+        return policy.stances[provider]
+    if provider == "none":  # the input itself could not be read
+        return "forbid"
+    return DEFAULT_STANCE.get(classification, "review")
+
+
+def decide(findings: Iterable[Finding], policy: Policy, classifications: Mapping[str, str] | None = None) -> Verdict:
+    classifications = classifications or {}
+    live = [s for s in policy.suppressions if not s.expired(policy.today)]
+    used: set[int] = set()
+    outcomes = [_outcome(f, policy, classifications, live, used) for f in findings]
+    return Verdict(
+        outcomes=outcomes,
+        fail_on=policy.fail_on,
+        unused_suppressions=[s for i, s in enumerate(live) if i not in used],
+        expired_suppressions=[s for s in policy.suppressions if s.expired(policy.today)],
+        active_waivers=[s for i, s in enumerate(live) if i in used and s.reviewer],
+    )
+
+
+def _outcome(finding: Finding, policy: Policy, classifications: Mapping[str, str],
+             live: list[Suppression], used: set[int]) -> Outcome:
+    finding = _override_severity(finding, policy)
+    if not _selected(finding.rule_id, policy):
+        return Outcome(finding, "ignored", "rule not selected")
+    inline = finding.detail.get("inline_ignore") or ()
+    if any(rule_matches(finding.rule_id, sel) for sel in inline):
+        return Outcome(finding, "suppressed", f"record: {finding.detail.get('inline_reason', '')}".strip())
+    for i, sup in enumerate(live):
+        if sup.covers(finding):
+            used.add(i)
+            return Outcome(finding, "suppressed", sup.reason)
+    if finding.fingerprint in policy.baseline:
+        return Outcome(finding, "baseline")
+    stance = stance_for(finding.provider, classifications.get(finding.provider, "unverified"), policy)
+    if stance == "allow":
+        return Outcome(finding, "allowed")
+    if stance == "review":
+        return Outcome(finding, "review")
+    return Outcome(finding, "fail" if _at_threshold(finding.severity, policy.fail_on) else "pass")
+
+
+def _override_severity(finding: Finding, policy: Policy) -> Finding:
+    for selector, severity in policy.severity_overrides.items():
+        if rule_matches(finding.rule_id, selector):
+            return dataclasses.replace(finding, severity=severity)
+    return finding
+
+
+def _selected(rule_id: str, policy: Policy) -> bool:
+    if rule_id.startswith("tos-lint."):
+        selected = True  # the tool's own findings (unreadable input) are always on
+    else:
+        selected = not policy.select or any(rule_matches(rule_id, s) for s in policy.select)
+    return selected and not any(rule_matches(rule_id, s) for s in policy.ignore)
+
+
+def _at_threshold(severity: Severity, fail_on: str) -> bool:
+    return fail_on != "never" and severity >= Severity.parse(fail_on)

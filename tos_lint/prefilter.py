@@ -1,12 +1,17 @@
 """Raw-line prefilter: skip the adapters and detectors for JSONL lines that
-no rule can match, judged on the raw bytes before any JSON is decoded.
+no rule can match, judged on the raw bytes of the line.
 
-Every text pattern and field rule contributes *anchors*: literals one of
-which any match must contain. A line is a candidate when it contains an
-anchor (case-insensitive), or when it holds anything that normalisation or
-JSON decoding could turn into a match: non-ASCII bytes, `\\u` escapes, HTML
-entities, or markup inside a word. When some pattern has no anchor, the
-prefilter is off and every line is scanned.
+Every pattern that can produce a hit is relaxed to its *line form* (JSON
+escapes allowed where white space, quotes and slashes may stand; no word
+boundaries) and all run, in one Hyperscan pass, over the raw line with
+markdown `*`, `` ` `` and `~~` removed. A match of the line form is a
+superset of a match in the decoded, normalised segments, since each
+segment sits in the line whole. A line
+that holds anything a cheap transform cannot reproduce (non-ASCII bytes,
+`\\u` escapes, HTML entities) always goes through; so does a record with a
+key that a field rule looks for. When some pattern cannot be used this way
+(a field key that cannot be found in raw JSON), the prefilter is off and
+every line is scanned.
 """
 from __future__ import annotations
 
@@ -15,79 +20,106 @@ from typing import TYPE_CHECKING
 
 import hyperscan as hs
 
-from tos_lint.matcher import regex_anchors
+from tos_lint.matcher import TEXT_FLAGS
 
 if TYPE_CHECKING:
     from tos_lint.detect import RuleSet
 
-# Raw-byte shapes that decoding or normalisation can turn into a match.
-PASS_THROUGH = [
-    rb"[\x80-\xff]",
-    rb"\\u[0-9a-fA-F]{4}",
-    rb"&#?[A-Za-z0-9]{1,31};",
-    rb"[A-Za-z0-9][*`~]+[A-Za-z0-9]",
-]
+_ENTITY = re.compile(rb"&#?[A-Za-z0-9]{1,31};")
 
 
 class LinePrefilter:
-    def __init__(self, anchors: set[str]):
-        self.anchors = sorted(anchors)
-        patterns = [re.escape(a).encode() for a in self.anchors] + PASS_THROUGH
+    def __init__(self, patterns: list[bytes]):
         self.db = hs.Database()
-        self.db.compile(
-            expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns),
-            flags=[hs.HS_FLAG_CASELESS | hs.HS_FLAG_SINGLEMATCH] * len(patterns),
-        )
+        flags = [TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH] * len(patterns)
+        self.db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns), flags=flags)
 
     @classmethod
     def build(cls, ruleset: "RuleSet") -> "LinePrefilter | None":
-        anchors = collect_anchors(ruleset)
-        return cls(anchors) if anchors is not None else None
+        patterns = prefilter_patterns(ruleset)
+        return cls(patterns) if patterns is not None else None
 
-    def candidate_lines(self, block: bytes) -> set[int]:
-        """Start offsets of the lines of `block` that may hold a hit."""
-        found: set[int] = set()
-        view = memoryview(block)
-        pos, size = 0, len(block)
-        hit: list[int] = []
-        while pos < size:
-            hit.clear()
-            try:
-                self.db.scan(view[pos:], match_event_handler=_first, context=hit)
-            except hs.ScanTerminated:
-                pass
-            if not hit:
-                break
-            at = pos + hit[0]
-            start = block.rfind(b"\n", 0, at - 1) + 1 if at > 0 else 0
-            found.add(start)
-            nl = block.find(b"\n", at - 1 if at > 0 else 0)
-            pos = size if nl < 0 else nl + 1
-        return found
+    def may_match(self, line: bytes) -> bool:
+        """False only when no rule can hit the record on this line."""
+        if not line.isascii() or b"\\u" in line or (b"&" in line and _ENTITY.search(line)):
+            return True  # decoding or normalisation may create a match: scan it
+        if b"*" in line or b"`" in line or b"~" in line:
+            line = line.translate(None, b"*`").replace(b"~~", b"")
+        found: list[int] = []
+        try:
+            self.db.scan(line, match_event_handler=_stop, context=found)
+        except hs.ScanTerminated:
+            pass
+        return bool(found)
 
 
-def _first(pid: int, start: int, end: int, flags: int, context: list[int]) -> bool:
-    context.append(end)
-    return True  # stop: the rest of this line is a candidate anyway
+def _stop(pid: int, start: int, end: int, flags: int, context: list[int]) -> bool:
+    context.append(pid)
+    return True  # one hit is enough
 
 
-def collect_anchors(ruleset: "RuleSet") -> set[str] | None:
-    """Anchors of every pattern that can produce a hit, or None if some
-    pattern has none (the prefilter is then off)."""
-    anchors: set[str] = set()
+def line_form(regex: str) -> str:
+    """`regex` relaxed so that it matches the raw JSON line wherever the
+    original matches a decoded segment: white space may be a `\\n`, `\\t`
+    or `\\r` escape, quotes and slashes may be escaped, word boundaries are
+    dropped (an escape's letter sits next to the word), and the edges of a
+    segment (`^`, `$`, `\\A`, `\\z`) sit next to a JSON quote."""
+    out: list[str] = []
+    i, n = 0, len(regex)
+    while i < n:
+        ch = regex[i]
+        if ch == "\\" and i + 1 < n:
+            out.append(_ESCAPE_FORMS.get(regex[i + 1], ch + regex[i + 1]))
+            i += 2
+        elif ch == "[":
+            end = _class_end(regex, i)
+            out.append(_class_form(regex[i:end]))
+            i = end
+        else:
+            out.append({"^": '(?:^|")', "$": '(?:$|")', '"': '\\\\?"', "/": "\\\\?/"}.get(ch, ch))
+            i += 1
+    return "".join(out)
+
+
+_ESCAPE_FORMS = {
+    "s": "(?:\\s|\\\\[nrt])", "b": "", "B": "", "A": '(?:^|")', "z": '(?:$|")', "Z": '(?:$|")',
+    '"': '\\\\?"', "/": "\\\\?/",
+}
+
+
+def _class_end(regex: str, start: int) -> int:
+    """Index just past the character class that opens at `start`."""
+    i = start + 1
+    if regex[i: i + 1] == "^":
+        i += 1
+    if regex[i: i + 1] == "]":
+        i += 1  # a `]` first in a class is a literal
+    while i < len(regex) and regex[i] != "]":
+        i += 2 if regex[i] == "\\" else 1
+    return i + 1
+
+
+def _class_form(cls: str) -> str:
+    """A class that can hold white space also takes the letters of escapes;
+    a negated class takes them anyway (it excludes few characters)."""
+    if "\\s" in cls or cls.startswith("[^"):
+        return cls[:-1] + "\\\\nrt\"/]" if not cls.startswith("[^") else cls
+    if '"' in cls or "/" in cls:
+        return cls[:-1] + "\\\\]"
+    return cls
+
+
+def prefilter_patterns(ruleset: "RuleSet") -> list[bytes] | None:
+    """The prefilter's patterns, or None if some rule makes it unusable."""
+    patterns: list[bytes] = []
     for pattern in ruleset.patterns:
         if pattern.role == "unless":
             continue  # an unless context only cancels; it never makes a hit
-        found = regex_anchors(pattern.regex)
-        if found.words is None:
-            if found.non_ascii_only:
-                continue
-            return None
-        anchors |= found.words
+        patterns.append(line_form(pattern.regex).encode())
     for index in ruleset.field_rules:
         for item in ruleset.rules[index].items:
             key = item.key.rsplit("/", 1)[-1]
-            if not key or not key.isascii():
+            if not key or not key.isascii() or not key.isprintable() or '"' in key or "\\" in key:
                 return None
-            anchors.add(key.lower())
-    return anchors
+            patterns.append(re.escape(f'"{key}"').encode())  # a raw JSON key is always quoted
+    return patterns

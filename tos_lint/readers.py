@@ -66,9 +66,12 @@ class FileStats:
 @dataclass
 class ReadOptions:
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
-    # For JSONL: given a block of raw bytes, the start offsets of lines that
-    # may hold a hit. Lines not listed are validated and counted only.
-    line_filter: Callable[[bytes], set[int]] | None = None
+    # For JSONL: whether a raw line may hold a hit. Lines it rejects are
+    # parsed (validated) and counted, but not adapted or matched.
+    line_filter: Callable[[bytes], bool] | None = None
+    # Changed-only scans: the 1-based line numbers to read; others are skipped
+    # unread (None: every line). Only line-oriented files honour it.
+    only_lines: frozenset[int] | None = None
 
 
 # --- discovery -----------------------------------------------------------------
@@ -264,12 +267,16 @@ def _oversized(line: int, options: ReadOptions) -> InputIssue:
 
 def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     """Parse every line of `block`; adapt only those the line filter keeps."""
-    wanted = options.line_filter(block) if options.line_filter is not None else None
-    offset = 0
+    only = options.only_lines
+    if only is not None:
+        last = first_line + block.count(b"\n", 0, len(block) - 1)
+        if not any(first_line <= n <= last for n in only):
+            return  # nothing asked for in this block: do not even split it
+    may_match = options.line_filter
     loads = orjson.loads
     for n, line in enumerate(block.split(b"\n"), first_line):
-        start = offset
-        offset += len(line) + 1
+        if only is not None and n not in only:
+            continue
         if len(line) > options.max_record_bytes:
             stats.malformed += 1
             yield _oversized(n, options)
@@ -286,7 +293,7 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n)
             continue
         stats.records += 1
-        if wanted is None or start in wanted:
+        if may_match is None or may_match(line):
             yield RawRecord(data, line=n)
         else:
             stats.prefiltered += 1

@@ -11,7 +11,10 @@ if TYPE_CHECKING:
     from tos_lint.api import ScanResult
     from tos_lint.policy import Verdict
 
-FORMATS = {"console": "console", "json": "json_format", "jsonl": "jsonl"}
+FORMATS = {
+    "console": "console", "json": "json_format", "jsonl": "jsonl",
+    "sarif": "sarif", "junit": "junit", "github": "github", "markdown": "markdown",
+}
 
 Renderer = Callable[["ScanResult", "Verdict", TextIO], None]
 

@@ -22,20 +22,22 @@ SEVERITY_STYLE = {
 
 def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
     console = Console(file=stream, highlight=False, soft_wrap=True)
-    for path, group in groupby(result.findings, key=lambda f: f.location.path):
+    for path, group in groupby(verdict.reported, key=lambda o: o.finding.location.path):
         console.print(Text(path, style="bold underline"))
-        for finding in group:
-            _finding(console, finding)
+        for outcome in group:
+            _finding(console, outcome.finding, outcome.status)
         console.print()
     _summary(console, result, verdict)
 
 
-def _finding(console: Console, f: Finding) -> None:
+def _finding(console: Console, f: Finding, status: str) -> None:
     loc = f.location
     where = f"{loc.line}" if loc.line is not None else (f"[{loc.index}]" if loc.index is not None else "-")
     head = Text("  ")
     head.append(f"{where:>6}", style="bold")
     head.append(f"  {f.severity.label:<8}", style=SEVERITY_STYLE[f.severity])
+    if status == "review":
+        head.append(" review", style="italic")
     head.append(f" {f.rule_id}", style="magenta")
     head.append(f"  [{f.provider}]", style="blue")
     head.append(f"  {f.message}")
@@ -62,11 +64,18 @@ def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None
     table.add_row("records flagged", f"{s.records_flagged} ({share:.2f} %)")
     if s.malformed:
         table.add_row("unreadable records", str(s.malformed))
-    table.add_row("findings", str(len(result.findings)))
+    table.add_row("findings", str(len(verdict.reported)))
     for sev in reversed(Severity):
         if s.by_severity.get(sev.label):
             table.add_row(f"  {sev.label}", Text(str(s.by_severity[sev.label]), style=SEVERITY_STYLE[sev]))
+    for status in ("review", "baseline", "suppressed", "allowed", "ignored"):
+        if verdict.count(status):
+            table.add_row(f"not failing: {status}", str(verdict.count(status)))
     console.print(table)
+    for sup in verdict.unused_suppressions:
+        console.print(Text(f"unused suppression: {sup.source} ({sup.reason})", style="yellow"))
+    for sup in verdict.expired_suppressions:
+        console.print(Text(f"expired waiver, no longer applied: {sup.source} (expired {sup.expires})", style="yellow"))
     if s.by_provider:
         console.print(_provider_table(result))
     console.print(Text(result.registry.disclaimer, style="italic dim"))

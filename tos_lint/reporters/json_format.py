@@ -2,10 +2,13 @@
 
 Schema (stable; fields are only ever added):
     {"tool": {"name", "version"}, "disclaimer", "summary": {...},
-     "verdict": {"fail_on", "failing", "exit_code"},
+     "verdict": {"fail_on", "failing", "exit_code", "statuses": {status: n},
+                 "unused_suppressions": [...], "expired_suppressions": [...],
+                 "active_waivers": [...]},
      "findings": [{"rule_id", "provider", "severity", "confidence", "evidence",
                    "message", "location": {"path", "line", "index", "pointer",
-                   "record_id"}, "snippet", "highlight", "fingerprint"}],
+                   "record_id"}, "snippet", "highlight", "fingerprint",
+                   "status"}],
      "files": [{"path", "records", "records_flagged", "malformed", "bytes"}],
      "providers": {id: registry entry for each provider with findings},
      "packs": [{"name", "path", "sha256", "rules"}]}
@@ -16,19 +19,40 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
+from tos_lint.policy import STATUSES, Suppression
+
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult
     from tos_lint.policy import Verdict
 
 
+def suppression_dict(s: Suppression) -> dict[str, Any]:
+    return {
+        "source": s.source, "reason": s.reason, "fingerprint": s.fingerprint, "rule": s.rule,
+        "paths": list(s.paths), "reviewer": s.reviewer,
+        "expires": s.expires.isoformat() if s.expires else None,
+    }
+
+
+def verdict_dict(verdict: "Verdict") -> dict[str, Any]:
+    return {
+        "fail_on": verdict.fail_on, "failing": len(verdict.failing), "exit_code": verdict.exit_code,
+        "statuses": {s: verdict.count(s) for s in STATUSES},
+        "unused_suppressions": [suppression_dict(s) for s in verdict.unused_suppressions],
+        "expired_suppressions": [suppression_dict(s) for s in verdict.expired_suppressions],
+        "active_waivers": [suppression_dict(s) for s in verdict.active_waivers],
+    }
+
+
 def document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
-    cited = sorted({f.provider for f in result.findings})
+    reported = verdict.reported
+    cited = sorted({o.finding.provider for o in reported})
     return {
         "tool": {"name": "tos-lint", "version": result.version},
         "disclaimer": result.registry.disclaimer,
         "summary": result.stats.to_dict(),
-        "verdict": {"fail_on": verdict.fail_on, "failing": len(verdict.failing), "exit_code": verdict.exit_code},
-        "findings": [f.to_dict() for f in result.findings],
+        "verdict": verdict_dict(verdict),
+        "findings": [o.finding.to_dict() | {"status": o.status} for o in reported],
         "files": [
             {"path": r.path, "records": r.stats.records, "records_flagged": r.flagged_records,
              "malformed": r.stats.malformed, "bytes": r.stats.bytes}

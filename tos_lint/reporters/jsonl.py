@@ -11,6 +11,6 @@ if TYPE_CHECKING:
 
 
 def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
-    for finding in result.findings:
-        stream.write(orjson.dumps(finding.to_dict()).decode())
+    for outcome in verdict.reported:
+        stream.write(orjson.dumps(outcome.finding.to_dict() | {"status": outcome.status}).decode())
         stream.write("\n")

@@ -1,0 +1,112 @@
+"""Helpers shared by the tests: packs, data files, a JSON-pointer resolver, the CLI."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = REPO / "sample_data"
+TOS_LINT = Path(sys.executable).parent / "tos-lint"
+
+
+# --- packs -----------------------------------------------------------------------
+
+def rule(rule_id: str, items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """A valid rule with sensible defaults; `extra` overrides or adds keys."""
+    doc: dict[str, Any] = {
+        "id": rule_id,
+        "provider": "openai",
+        "severity": "high",
+        "confidence": 0.9,
+        "message": f"test rule {rule_id}",
+        "match": {"any": items},
+        "examples": {"match": ["I am ChatGPT."], "no_match": ["Hello there."]},
+    }
+    doc.update(extra)
+    return doc
+
+
+def write_pack(path: Path, rules: list[dict[str, Any]], name: str | None = None) -> Path:
+    doc = {"pack": name or path.stem.replace("_", "-"), "version": 1, "rules": rules}
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+CHATGPT_RULE_ID = "test.chatgpt"
+
+
+def chatgpt_pack(directory: Path, name: str = "chatgpt.yaml") -> Path:
+    """A one-rule pack: the phrase "I am ChatGPT" in any role."""
+    return write_pack(directory / name, [rule(CHATGPT_RULE_ID, [{"phrase": "I am ChatGPT"}])], name="test-chatgpt")
+
+
+# --- data ------------------------------------------------------------------------
+
+def write_jsonl(path: Path, records: Iterable[Any], ensure_ascii: bool = False) -> Path:
+    lines = [json.dumps(r, ensure_ascii=ensure_ascii) for r in records]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def resolve(data: Any, pointer: str) -> Any:
+    """RFC 6901, written independently of tos_lint."""
+    if pointer == "":
+        return data
+    assert pointer.startswith("/"), pointer
+    node = data
+    for raw in pointer[1:].split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, list):
+            node = node[int(part)]
+        else:
+            node = node[part]
+    return node
+
+
+# --- command line ---------------------------------------------------------------------
+
+def run_cli(args: list[str], cwd: Path, input: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["TOS_LINT_CACHE_DIR"] = ""
+    env.pop("TOS_LINT_DEBUG", None)
+    env["COLUMNS"] = "200"
+    proc = subprocess.run(
+        [str(TOS_LINT), *args], cwd=cwd, input=input, capture_output=True, timeout=timeout, env=env,
+    )
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode,
+        proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"),
+    )
+
+
+def assert_no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
+    for stream in (proc.stdout, proc.stderr):
+        assert "Traceback (most recent call last)" not in stream, stream
+        assert "internal error" not in stream.lower(), stream
+
+
+# --- built-in packs (validating them compiles every regex: load them once) -------------
+
+def registry_providers() -> set[str]:
+    from tos_lint.registry import load_registry
+
+    return set(load_registry().providers) | {"unknown"}
+
+
+@lru_cache(maxsize=1)
+def _builtin_packs_cached() -> tuple[Any, ...]:
+    from tos_lint.packs import builtin_pack_paths, load_packs
+
+    return tuple(load_packs(builtin_pack_paths(), registry_providers()))
+
+
+def builtin_packs() -> list[Any]:
+    """The validated built-in packs (an error is raised again on every call)."""
+    return list(_builtin_packs_cached())

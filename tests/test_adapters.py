@@ -1,0 +1,277 @@
+"""Format adapters: format names, roles, and JSON pointers that resolve to the text."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tos_lint.adapters import adapt
+from tests.helpers import resolve
+
+
+def segments(data: Any) -> tuple[str, list[tuple[str, str, str]]]:
+    fmt, segs = adapt(data)
+    return fmt, [(s.role, s.pointer, s.text) for s in segs]
+
+
+def assert_pointers_resolve(data: Any) -> None:
+    """Every segment's pointer names its text (transcript turns: `#offset`)."""
+    _, segs = adapt(data)
+    assert segs, "no segments"
+    for seg in segs:
+        if "#" in seg.pointer:
+            base, offset = seg.pointer.split("#")
+            whole = resolve(data, base)
+            start = int(offset)
+            assert whole[start:start + len(seg.text)] == seg.text, seg
+        else:
+            assert resolve(data, seg.pointer) == seg.text, seg
+
+
+OPENAI_STRING = {
+    "messages": [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "Hi!"},
+        {"role": "assistant", "content": "Hello, how can I help?"},
+    ]
+}
+OPENAI_PARTS = {
+    "messages": [
+        {"role": "user", "content": [
+            {"type": "text", "text": "What is in this image?"},
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+        ]},
+        {"role": "assistant", "content": [{"type": "text", "text": "A cat on a mat."}]},
+    ]
+}
+OPENAI_TOOLS = {
+    "messages": [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function",
+             "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}},
+        ]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "{\"temp\": 18}"},
+        {"role": "assistant", "content": "It is 18 degrees in Paris."},
+    ],
+    "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}],
+}
+SHAREGPT = {
+    "id": "sg-1",
+    "conversations": [
+        {"from": "system", "value": "Be brief."},
+        {"from": "human", "value": "What's the weather?"},
+        {"from": "function_call", "value": "{\"name\": \"weather\"}"},
+        {"from": "observation", "value": "{\"temp\": 20}"},
+        {"from": "gpt", "value": "It is 20 degrees."},
+    ],
+}
+ALPACA = {"instruction": "Add the numbers.", "input": "2 and 3", "output": "5"}
+ALPACA_RESPONSE = {"instruction": "Name a colour.", "response": "Blue."}
+PROMPT_COMPLETION = {"prompt": "Translate: chat", "completion": "cat"}
+TEXT = {"text": "Plain pretraining text.", "url": "https://example.com"}
+DPO_STRINGS = {"prompt": "Say hi.", "chosen": "Hi!", "rejected": "Go away."}
+DPO_MESSAGES = {
+    "prompt": "Say hi.",
+    "chosen": [{"role": "user", "content": "Say hi."}, {"role": "assistant", "content": "Hi!"}],
+    "rejected": [{"role": "user", "content": "Say hi."}, {"role": "assistant", "content": "No."}],
+}
+HH = {
+    "chosen": "\n\nHuman: What is 2+2?\n\nAssistant: It is 4.\n\nHuman: Thanks!\n\nAssistant: You're welcome.",
+    "rejected": "\n\nHuman: What is 2+2?\n\nAssistant: Five.",
+}
+ALPACA_EVAL = {"instruction": "Write a haiku.", "output": "Autumn moonlight...", "generator": "acme-chat-7b", "dataset": "helpful_base"}
+FASTCHAT = {
+    "question_id": 81, "answer_id": "abc", "model_id": "acme-chat-7b",
+    "choices": [{"index": 0, "turns": ["First answer.", "Second answer."]}], "tstamp": 1.0,
+}
+OPENAI_CHAT_RESPONSE = {
+    "id": "chatcmpl-xyz", "object": "chat.completion", "model": "m",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Paris."}, "finish_reason": "stop"}],
+}
+OPENAI_LEGACY_RESPONSE = {
+    "id": "cmpl-xyz", "object": "text_completion",
+    "choices": [{"index": 0, "text": "Once upon a time", "finish_reason": "length"}],
+}
+ANTHROPIC_RESPONSE = {
+    "id": "msg_01", "type": "message", "role": "assistant", "model": "m",
+    "content": [{"type": "text", "text": "Bonjour."},
+                {"type": "tool_use", "id": "toolu_01", "name": "x", "input": {"q": "y"}}],
+    "stop_reason": "end_turn",
+}
+GEMINI_RESPONSE = {
+    "candidates": [{"content": {"parts": [{"text": "Hola."}, {"text": "Adios."}], "role": "model"},
+                    "finishReason": "STOP"}],
+    "usageMetadata": {"totalTokenCount": 3},
+}
+COHERE_RESPONSE = {"generation_id": "g-1", "text": "Hallo.", "finish_reason": "COMPLETE"}
+UNKNOWN = {"foo": {"bar": ["deep one", "deep two"]}, "baz": "top", "a/b": "slash", "t~x": "tilde", "n": 3}
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt", "expected"),
+    [
+        pytest.param(OPENAI_STRING, "openai-messages", [
+            ("system", "/messages/0/content", "You are a helpful assistant."),
+            ("user", "/messages/1/content", "Hi!"),
+            ("assistant", "/messages/2/content", "Hello, how can I help?"),
+        ], id="openai-string"),
+        pytest.param(OPENAI_PARTS, "openai-messages", [
+            ("user", "/messages/0/content/0/text", "What is in this image?"),
+            ("assistant", "/messages/1/content/0/text", "A cat on a mat."),
+        ], id="openai-content-parts"),
+        pytest.param(SHAREGPT, "sharegpt", [
+            ("system", "/conversations/0/value", "Be brief."),
+            ("user", "/conversations/1/value", "What's the weather?"),
+            ("assistant", "/conversations/2/value", "{\"name\": \"weather\"}"),
+            ("tool", "/conversations/3/value", "{\"temp\": 20}"),
+            ("assistant", "/conversations/4/value", "It is 20 degrees."),
+        ], id="sharegpt"),
+        pytest.param(ALPACA, "alpaca", [
+            ("user", "/instruction", "Add the numbers."),
+            ("user", "/input", "2 and 3"),
+            ("assistant", "/output", "5"),
+        ], id="alpaca"),
+        pytest.param(ALPACA_RESPONSE, "alpaca", [
+            ("user", "/instruction", "Name a colour."),
+            ("assistant", "/response", "Blue."),
+        ], id="alpaca-response"),
+        pytest.param(PROMPT_COMPLETION, "prompt-completion", [
+            ("user", "/prompt", "Translate: chat"),
+            ("assistant", "/completion", "cat"),
+        ], id="prompt-completion"),
+        pytest.param(TEXT, "text", [("unknown", "/text", "Plain pretraining text.")], id="text"),
+        pytest.param(DPO_STRINGS, "dpo", [
+            ("user", "/prompt", "Say hi."),
+            ("assistant", "/chosen", "Hi!"),
+            ("assistant", "/rejected", "Go away."),
+        ], id="dpo-strings"),
+        pytest.param(DPO_MESSAGES, "dpo", [
+            ("user", "/prompt", "Say hi."),
+            ("user", "/chosen/0/content", "Say hi."),
+            ("assistant", "/chosen/1/content", "Hi!"),
+            ("user", "/rejected/0/content", "Say hi."),
+            ("assistant", "/rejected/1/content", "No."),
+        ], id="dpo-messages"),
+        pytest.param(FASTCHAT, "fastchat", [
+            ("assistant", "/choices/0/turns/0", "First answer."),
+            ("assistant", "/choices/0/turns/1", "Second answer."),
+        ], id="fastchat"),
+        pytest.param(OPENAI_CHAT_RESPONSE, "openai-response", [
+            ("assistant", "/choices/0/message/content", "Paris."),
+        ], id="openai-chat-response"),
+        pytest.param(OPENAI_LEGACY_RESPONSE, "openai-response", [
+            ("assistant", "/choices/0/text", "Once upon a time"),
+        ], id="openai-legacy-response"),
+        pytest.param(ANTHROPIC_RESPONSE, "anthropic-response", [
+            ("assistant", "/content/0/text", "Bonjour."),
+        ], id="anthropic-response"),
+        pytest.param(GEMINI_RESPONSE, "gemini-response", [
+            ("assistant", "/candidates/0/content/parts/0/text", "Hola."),
+            ("assistant", "/candidates/0/content/parts/1/text", "Adios."),
+        ], id="gemini-response"),
+        pytest.param(COHERE_RESPONSE, "cohere-response", [
+            ("assistant", "/text", "Hallo."),
+        ], id="cohere-response"),
+    ],
+)
+def test_format_roles_and_pointers(data: Any, fmt: str, expected: list[tuple[str, str, str]]) -> None:
+    got_fmt, got = segments(data)
+    assert got_fmt == fmt
+    assert got == expected
+    assert_pointers_resolve(data)
+
+
+def test_openai_tool_calls_are_scanned_with_their_role() -> None:
+    fmt, got = segments(OPENAI_TOOLS)
+    assert fmt == "openai-messages"
+    assert ("user", "/messages/0/content", "Weather in Paris?") in got
+    assert ("assistant", "/messages/1/tool_calls/0/function/arguments", "{\"city\": \"Paris\"}") in got
+    assert ("tool", "/messages/2/content", "{\"temp\": 18}") in got
+    assert ("assistant", "/messages/3/content", "It is 18 degrees in Paris.") in got
+    # a null content makes no segment
+    assert not any(p == "/messages/1/content" for _, p, _ in got)
+    assert_pointers_resolve(OPENAI_TOOLS)
+
+
+def test_image_part_is_not_text() -> None:
+    _, got = segments(OPENAI_PARTS)
+    assert all("image_url" not in p and "example.com" not in t for _, p, t in got)
+
+
+def test_hh_transcript_is_split_into_turns_with_offsets() -> None:
+    fmt, got = segments(HH)
+    assert fmt == "dpo"
+    chosen = [(r, t.strip()) for r, p, t in got if p.startswith("/chosen#")]
+    assert chosen == [
+        ("user", "What is 2+2?"),
+        ("assistant", "It is 4."),
+        ("user", "Thanks!"),
+        ("assistant", "You're welcome."),
+    ]
+    rejected = [(r, t.strip()) for r, p, t in got if p.startswith("/rejected#")]
+    assert rejected == [("user", "What is 2+2?"), ("assistant", "Five.")]
+    # no turn text carries the next turn's marker
+    assert all("Human:" not in t and "Assistant:" not in t for _, _, t in got)
+    assert_pointers_resolve(HH)
+
+
+def test_transcript_in_text_field_is_split_too() -> None:
+    data = {"text": "Human: hi\n\nAssistant: hello there"}
+    fmt, got = segments(data)
+    assert fmt == "text"
+    assert [(r, t.strip()) for r, _, t in got] == [("user", "hi"), ("assistant", "hello there")]
+    assert_pointers_resolve(data)
+
+
+def test_alpaca_eval_output_is_assistant_and_generator_is_metadata() -> None:
+    fmt, got = segments(ALPACA_EVAL)
+    assert fmt in ("alpaca", "alpaca-eval")
+    assert ("assistant", "/output", "Autumn moonlight...") in got
+    assert ("user", "/instruction", "Write a haiku.") in got
+    assert not any(p in ("/generator", "/dataset") for _, p, _ in got)
+
+
+def test_fastchat_metadata_not_scanned_as_text() -> None:
+    _, got = segments(FASTCHAT)
+    assert not any(t == "acme-chat-7b" for _, _, t in got)
+    assert_pointers_resolve(FASTCHAT)
+
+
+def test_anthropic_tool_use_block_is_not_text() -> None:
+    _, got = segments(ANTHROPIC_RESPONSE)
+    assert [p for _, p, _ in got] == ["/content/0/text"]
+
+
+def test_unknown_shape_yields_every_string_as_unknown() -> None:
+    fmt, got = segments(UNKNOWN)
+    assert fmt == "unknown"
+    assert all(role == "unknown" for role, _, _ in got)
+    assert sorted(t for _, _, t in got) == sorted(["deep one", "deep two", "top", "slash", "tilde"])
+    pointers = {p for _, p, _ in got}
+    assert {"/foo/bar/0", "/foo/bar/1", "/baz", "/a~1b", "/t~0x"} == pointers
+    assert_pointers_resolve(UNKNOWN)
+
+
+@pytest.mark.parametrize("data", [
+    OPENAI_STRING, OPENAI_PARTS, OPENAI_TOOLS, SHAREGPT, ALPACA, ALPACA_RESPONSE, PROMPT_COMPLETION,
+    TEXT, DPO_STRINGS, DPO_MESSAGES, HH, ALPACA_EVAL, FASTCHAT, OPENAI_CHAT_RESPONSE,
+    OPENAI_LEGACY_RESPONSE, ANTHROPIC_RESPONSE, GEMINI_RESPONSE, COHERE_RESPONSE, UNKNOWN,
+])
+def test_roles_are_from_the_fixed_set(data: Any) -> None:
+    from tos_lint.model import ROLES
+
+    _, got = segments(data)
+    assert got
+    assert {r for r, _, _ in got} <= set(ROLES)
+
+
+def test_unknown_role_names_map_to_unknown() -> None:
+    data = {"messages": [{"role": "narrator", "content": "Once upon a time."}]}
+    _, got = segments(data)
+    assert got == [("unknown", "/messages/0/content", "Once upon a time.")]
+
+
+def test_empty_strings_make_no_segments() -> None:
+    _, got = segments({"prompt": "", "completion": "ok"})
+    assert got == [("assistant", "/completion", "ok")]

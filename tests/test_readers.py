@@ -1,0 +1,367 @@
+"""Readers: every container and compression, and every way a file can be broken.
+
+Each test scans through the public API with a one-rule pack ("I am ChatGPT")
+so that a record that is read shows up as a finding at a known place, and a
+bad line shows up as a `tos-lint.input.*` finding.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zstandard
+
+import tos_lint
+from tests.helpers import CHATGPT_RULE_ID, assert_no_traceback, chatgpt_pack, run_cli, write_jsonl
+
+HIT = "I am ChatGPT, a language model."
+CLEAN = "The sky is blue."
+
+
+def scan(tmp_path: Path, *paths: Path | str, **kw: Any) -> tos_lint.ScanResult:
+    pack = chatgpt_pack(tmp_path)
+    return tos_lint.scan([str(p) for p in paths], rules=[pack], use_default_rules=False, **kw)
+
+
+def hits(result: tos_lint.ScanResult) -> list[tuple[int | None, int | None, str]]:
+    return sorted(
+        ((f.location.line, f.location.index, f.location.pointer) for f in result.findings if f.rule_id == CHATGPT_RULE_ID),
+        key=repr,
+    )
+
+
+def issues(result: tos_lint.ScanResult) -> list[tuple[str, int | None, int | None]]:
+    return sorted(
+        ((f.rule_id, f.location.line, f.location.index) for f in result.findings if f.rule_id.startswith("tos-lint.input.")),
+        key=repr,
+    )
+
+
+def messages(text: str) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": text}]}
+
+
+RECORDS = [messages(CLEAN), messages(HIT), {"text": CLEAN}, {"text": HIT}]
+EXPECTED_HITS = [(2, None, "/messages/1/content"), (4, None, "/text")]
+
+
+def jsonl_bytes(records: list[Any]) -> bytes:
+    return ("\n".join(json.dumps(r) for r in records) + "\n").encode()
+
+
+# --- containers ----------------------------------------------------------------------
+
+def test_jsonl(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "d.jsonl", RECORDS)
+    result = scan(tmp_path, path)
+    assert hits(result) == EXPECTED_HITS
+    assert issues(result) == []
+    assert result.stats.records == 4
+
+
+def test_json_array_uses_index_locations(tmp_path: Path) -> None:
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(RECORDS, indent=2))
+    result = scan(tmp_path, path)
+    assert hits(result) == [(None, 1, "/messages/1/content"), (None, 3, "/text")]
+    assert result.stats.records == 4
+
+
+def test_json_array_non_object_element_is_reported_by_index(tmp_path: Path) -> None:
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps([{"text": CLEAN}, 42, {"text": HIT}]))
+    result = scan(tmp_path, path)
+    assert hits(result) == [(None, 2, "/text")]
+    assert issues(result) == [("tos-lint.input.not-an-object", None, 1)]
+
+
+def test_single_pretty_printed_object(tmp_path: Path) -> None:
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(messages(HIT), indent=4))
+    result = scan(tmp_path, path)
+    assert [p for _, _, p in hits(result)] == ["/messages/1/content"]
+    assert issues(result) == []
+    assert result.stats.records == 1
+
+
+@pytest.mark.parametrize(("suffix", "compress"), [
+    (".gz", gzip.compress),
+    (".zst", lambda b: zstandard.ZstdCompressor().compress(b)),
+    (".bz2", bz2.compress),
+    (".xz", lzma.compress),
+])
+def test_compressed_jsonl(tmp_path: Path, suffix: str, compress: Any) -> None:
+    path = tmp_path / f"d.jsonl{suffix}"
+    path.write_bytes(compress(jsonl_bytes(RECORDS)))
+    result = scan(tmp_path, path)
+    assert hits(result) == EXPECTED_HITS
+    assert issues(result) == []
+
+
+def test_compressed_json_array(tmp_path: Path) -> None:
+    path = tmp_path / "d.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(RECORDS).encode()))
+    result = scan(tmp_path, path)
+    assert hits(result) == [(None, 1, "/messages/1/content"), (None, 3, "/text")]
+
+
+def test_directory_of_mixed_compressions(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.jsonl.gz").write_bytes(gzip.compress(jsonl_bytes([{"text": HIT}])))
+    (data / "b.jsonl.xz").write_bytes(lzma.compress(jsonl_bytes([{"text": HIT}])))
+    (data / "c.jsonl.bz2").write_bytes(bz2.compress(jsonl_bytes([{"text": HIT}])))
+    result = scan(tmp_path, data)
+    assert sorted(Path(f.location.path).name for f in result.findings) == ["a.jsonl.gz", "b.jsonl.xz", "c.jsonl.bz2"]
+
+
+# --- encodings and line endings ------------------------------------------------------
+
+def test_utf8_bom(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + jsonl_bytes(RECORDS))
+    result = scan(tmp_path, path)
+    assert hits(result) == EXPECTED_HITS
+    assert issues(result) == []
+
+
+def test_crlf_line_endings(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes(jsonl_bytes(RECORDS).replace(b"\n", b"\r\n"))
+    result = scan(tmp_path, path)
+    assert hits(result) == EXPECTED_HITS
+    assert issues(result) == []
+
+
+def test_no_final_newline(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(jsonl_bytes(RECORDS).rstrip(b"\n"))
+    result = scan(tmp_path, path)
+    assert hits(result) == EXPECTED_HITS
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    result = scan(tmp_path, path)
+    assert result.findings == []
+    assert result.stats.records == 0
+    assert result.stats.files == 1
+
+
+def test_blank_line_is_skipped_and_line_numbers_stay_physical(tmp_path: Path) -> None:
+    path = tmp_path / "blank.jsonl"
+    path.write_bytes(b'{"text": "x"}\n\n   \n' + json.dumps({"text": HIT}).encode() + b"\n")
+    result = scan(tmp_path, path)
+    assert hits(result) == [(4, None, "/text")]
+    # a blank line is skipped, or at most an info-level note
+    assert all(f.severity.label == "info" for f in result.findings if f.rule_id.startswith("tos-lint.input."))
+
+
+def test_invalid_utf8_line_is_reported_and_the_rest_scanned(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    bad = b'{"text": "I am ChatGPT \xff\xfe broken"}'
+    path.write_bytes(jsonl_bytes([{"text": CLEAN}]) + bad + b"\n" + jsonl_bytes([{"text": HIT}]))
+    result = scan(tmp_path, path)
+    assert ("tos-lint.input.invalid-utf8", 2, None) in issues(result)
+    assert (3, None, "/text") in hits(result)
+
+
+def test_truncated_line_then_more_records(tmp_path: Path) -> None:
+    path = tmp_path / "trunc.jsonl"
+    path.write_bytes(b'{"text": "I am Chat\n' + jsonl_bytes([{"text": HIT}]))
+    result = scan(tmp_path, path)
+    assert issues(result) == [("tos-lint.input.malformed-json", 1, None)]
+    assert hits(result) == [(2, None, "/text")]
+
+
+def test_truncated_middle_line(tmp_path: Path) -> None:
+    path = tmp_path / "trunc.jsonl"
+    path.write_bytes(jsonl_bytes([{"text": CLEAN}]) + b'{"text": "I am Chat\n' + jsonl_bytes([{"text": HIT}]))
+    result = scan(tmp_path, path)
+    assert issues(result) == [("tos-lint.input.malformed-json", 2, None)]
+    assert hits(result) == [(3, None, "/text")]
+
+
+def test_truncated_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "trunc.jsonl"
+    path.write_bytes(jsonl_bytes([{"text": HIT}]) + b'{"text": "I am Cha')
+    result = scan(tmp_path, path)
+    assert hits(result) == [(1, None, "/text")]
+    assert issues(result) == [("tos-lint.input.malformed-json", 2, None)]
+
+
+@pytest.mark.parametrize("line", [b"[1, 2, 3]", b'"just a string"', b"42", b"null", b"true"])
+def test_non_object_line_is_reported(tmp_path: Path, line: bytes) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(jsonl_bytes([{"text": CLEAN}]) + line + b"\n" + jsonl_bytes([{"text": HIT}]))
+    result = scan(tmp_path, path)
+    codes = issues(result)
+    assert len(codes) == 1
+    assert codes[0][0].startswith("tos-lint.input.")
+    assert codes[0][1] == 2
+    assert hits(result) == [(3, None, "/text")]
+    assert result.stats.malformed == 1
+
+
+def test_trailing_garbage_after_object(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b'{"text": "I am ChatGPT"} trailing\n' + jsonl_bytes([{"text": HIT}]))
+    result = scan(tmp_path, path)
+    assert [c[1] for c in issues(result)] == [1]
+    assert hits(result) == [(2, None, "/text")]
+
+
+def test_input_findings_carry_path_and_code(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b"{oops\n")
+    result = scan(tmp_path, path)
+    [finding] = result.findings
+    assert finding.location.path == str(path)
+    assert finding.rule_id == "tos-lint.input.malformed-json"
+    assert finding.message
+
+
+# --- broken streams and limits ---------------------------------------------------------
+
+def _truncated_gzip(tmp_path: Path) -> Path:
+    records = [{"text": HIT}] + [{"id": i, "text": f"filler record {i} " + "lorem ipsum " * 8} for i in range(3000)]
+    blob = gzip.compress(jsonl_bytes(records))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(blob[: int(len(blob) * 0.6)])
+    return path
+
+
+def test_truncated_gzip_is_a_finding(tmp_path: Path) -> None:
+    path = _truncated_gzip(tmp_path)
+    result = scan(tmp_path, path)
+    codes = [c for c, _, _ in issues(result)]
+    assert codes == ["tos-lint.input.truncated-stream"]
+
+
+def test_truncated_gzip_still_scans_the_records_before_the_cut(tmp_path: Path) -> None:
+    """The first record sits well before the cut: it can be decompressed, so
+    it must be scanned, not dropped along with the unreadable tail."""
+    path = _truncated_gzip(tmp_path)
+    result = scan(tmp_path, path)
+    assert hits(result) == [(1, None, "/text")]
+    assert result.stats.records > 0
+
+
+def test_truncated_gzip_via_cli_has_no_traceback(tmp_path: Path) -> None:
+    path = _truncated_gzip(tmp_path)
+    pack = chatgpt_pack(tmp_path)
+    proc = run_cli(["scan", str(path), "--no-default-rules", "--rules", str(pack), "--format", "json"], cwd=tmp_path)
+    assert_no_traceback(proc)
+    assert proc.returncode in (0, 1)
+    doc = json.loads(proc.stdout)
+    assert "tos-lint.input.truncated-stream" in {f["rule_id"] for f in doc["findings"]}
+
+
+def test_oversized_record_is_reported_and_later_lines_read(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    big = {"text": "I am ChatGPT " + "y" * 5000}
+    write_jsonl(path, [{"text": CLEAN}, big, {"text": HIT}, {"text": HIT}])
+    result = scan(tmp_path, path, max_record_bytes=1024)
+    assert issues(result) == [("tos-lint.input.oversized-record", 2, None)]
+    assert hits(result) == [(3, None, "/text"), (4, None, "/text")]
+
+
+def test_oversized_record_spanning_read_blocks(tmp_path: Path) -> None:
+    """A record bigger than the reader's block (1 MiB) and than the limit."""
+    path = tmp_path / "huge.jsonl"
+    huge = {"text": "z" * (3 << 20)}
+    write_jsonl(path, [{"text": HIT}, huge, {"text": HIT}])
+    result = scan(tmp_path, path, max_record_bytes=1 << 20)
+    assert issues(result) == [("tos-lint.input.oversized-record", 2, None)]
+    assert hits(result) == [(1, None, "/text"), (3, None, "/text")]
+
+
+def test_unsupported_extension_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "table.csv"
+    path.write_text("prompt,completion\nhi,I am ChatGPT\n")
+    result = scan(tmp_path, path)
+    assert [c for c, _, _ in issues(result)] == ["tos-lint.input.unsupported-format"]
+    assert result.findings[0].location.path == str(path)
+
+
+def test_unsupported_file_in_directory_is_reported_not_skipped(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_jsonl(data / "a.jsonl", [{"text": HIT}])
+    (data / "b.parquet").write_bytes(b"PAR1\x00\x00PAR1")
+    result = scan(tmp_path, data)
+    by_path = {Path(f.location.path).name: f.rule_id for f in result.findings}
+    assert by_path == {"a.jsonl": CHATGPT_RULE_ID, "b.parquet": "tos-lint.input.unsupported-format"}
+
+
+# --- discovery ---------------------------------------------------------------------------
+
+def _tree(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / ".hidden").mkdir()
+    write_jsonl(root / "top.jsonl", [{"text": HIT}])
+    write_jsonl(root / "sub" / "mid.jsonl", [{"text": HIT}])
+    (root / "sub" / "deeper" / "low.json").write_text(json.dumps([{"text": HIT}]))
+    (root / "sub" / "deeper" / "skipme.jsonl.gz").write_bytes(gzip.compress(jsonl_bytes([{"text": HIT}])))
+    (root / "notes.md").write_text("I am ChatGPT")
+    write_jsonl(root / ".hidden" / "secret.jsonl", [{"text": HIT}])
+    return root
+
+
+def _names(result: tos_lint.ScanResult) -> list[str]:
+    return sorted({Path(f.location.path).name for f in result.findings})
+
+
+def test_directory_recursion(tmp_path: Path) -> None:
+    result = scan(tmp_path, _tree(tmp_path))
+    assert _names(result) == ["low.json", "mid.jsonl", "skipme.jsonl.gz", "top.jsonl"]
+    assert result.stats.files == 4
+
+
+def test_include_and_exclude(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    assert _names(scan(tmp_path, root, include=["*.jsonl"])) == ["mid.jsonl", "top.jsonl"]
+    assert _names(scan(tmp_path, root, exclude=["*.gz", "*/deeper/*"])) == ["mid.jsonl", "top.jsonl"]
+    assert _names(scan(tmp_path, root, include=["*.json*"], exclude=["top.*"])) == ["low.json", "mid.jsonl", "skipme.jsonl.gz"]
+
+
+def test_cli_include_exclude(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    pack = chatgpt_pack(tmp_path)
+    proc = run_cli(["scan", str(root), "--no-default-rules", "--rules", str(pack), "--format", "json",
+                    "--include", "*.jsonl*", "--exclude", "*.gz"], cwd=tmp_path)
+    assert_no_traceback(proc)
+    doc = json.loads(proc.stdout)
+    assert sorted(Path(f["location"]["path"]).name for f in doc["findings"]) == ["mid.jsonl", "top.jsonl"]
+
+
+def test_stdin(tmp_path: Path) -> None:
+    pack = chatgpt_pack(tmp_path)
+    data = jsonl_bytes(RECORDS)
+    proc = run_cli(["scan", "-", "--no-default-rules", "--rules", str(pack), "--format", "json"], cwd=tmp_path, input=data)
+    assert_no_traceback(proc)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    got = sorted((f["location"]["line"], f["location"]["pointer"]) for f in doc["findings"])
+    assert got == [(2, "/messages/1/content"), (4, "/text")]
+
+
+def test_nonexistent_path_exits_2_with_message(tmp_path: Path) -> None:
+    proc = run_cli(["scan", str(tmp_path / "nope.jsonl")], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "nope.jsonl" in proc.stderr
+    assert_no_traceback(proc)
+
+
+def test_nonexistent_path_api_raises_usage_error(tmp_path: Path) -> None:
+    from tos_lint.errors import UsageError
+
+    with pytest.raises(UsageError, match="nope"):
+        scan(tmp_path, tmp_path / "nope.jsonl")

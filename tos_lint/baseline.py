@@ -1,0 +1,53 @@
+"""Baselines: the fingerprints of accepted findings, so a gate fails only on
+new ones. The file holds hashes and rule ids only — never matched text, no
+paths, no line numbers, no timestamps — sorted, so it does not churn."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+from tos_lint.errors import UsageError
+from tos_lint.model import Finding
+
+FORMAT_VERSION = 1
+
+
+def baseline_document(findings: Iterable[Finding]) -> dict[str, object]:
+    entries = sorted({(f.fingerprint, f.rule_id) for f in findings if not f.rule_id.startswith("tos-lint.input.")})
+    return {
+        "tool": "tos-lint",
+        "version": FORMAT_VERSION,
+        "findings": [{"fingerprint": fp, "rule_id": rule} for fp, rule in entries],
+    }
+
+
+def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
+    doc = baseline_document(findings)
+    text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(tmp, path)
+    return len(doc["findings"])  # type: ignore[arg-type]
+
+
+def load_baseline(path: str | Path) -> frozenset[str]:
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--baseline {path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--baseline {path}: not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("tool") != "tos-lint" or not isinstance(doc.get("findings"), list):
+        raise UsageError(f"--baseline {path}: not a tos-lint baseline file")
+    if doc.get("version") != FORMAT_VERSION:
+        raise UsageError(f"--baseline {path}: format version {doc.get('version')!r} is not supported (expected {FORMAT_VERSION})")
+    try:
+        return frozenset(str(e["fingerprint"]) for e in doc["findings"])
+    except (TypeError, KeyError):
+        raise UsageError(f"--baseline {path}: each entry needs a 'fingerprint'") from None

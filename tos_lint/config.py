@@ -1,0 +1,195 @@
+"""Configuration: `tos-lint.yaml`, `.tos-lint.yaml` or `[tool.tos-lint]` in
+`pyproject.toml`, found upward from the working directory, or `--config`.
+
+Validated once, at load: an unknown key or a wrong type is a `UsageError`
+naming the file and the key (exit code 2). Paths in the file are relative
+to the file's folder. Command-line options override the file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from tos_lint.errors import UsageError
+from tos_lint.model import Severity
+from tos_lint.policy import FAIL_ON_CHOICES, STANCES
+from tos_lint.yamlsafe import load_yaml
+
+CONFIG_NAMES = ("tos-lint.yaml", ".tos-lint.yaml", "tos-lint.yml", ".tos-lint.yml")
+
+
+@dataclass
+class Config:
+    path: str | None = None
+    rules: list[str] = field(default_factory=list)
+    default_rules: bool = True
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    providers: dict[str, str] = field(default_factory=dict)
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    input_format: str | None = None
+    field_map: dict[str, list[str]] = field(default_factory=dict)
+    fail_on: str = "high"
+    index: list[str] = field(default_factory=list)
+    baseline: str | None = None
+    allowlist: list[str] = field(default_factory=list)
+    waivers: list[str] = field(default_factory=list)
+    max_record_bytes: int = 64 << 20
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest config file upward from `start` (default: the cwd)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        for name in CONFIG_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _pyproject_section(pyproject) is not None:
+            return pyproject
+    return None
+
+
+def load_config(path: Path | None = None, discover: bool = True) -> Config:
+    """Load `path`, or the discovered file, or the defaults."""
+    if path is None and discover:
+        path = find_config()
+    if path is None:
+        return Config()
+    if not path.is_file():
+        raise UsageError(f"--config {path}: no such file")
+    if path.name == "pyproject.toml":
+        doc = _pyproject_section(path) or {}
+    else:
+        try:
+            doc = load_yaml(path.read_bytes())
+        except Exception as exc:  # noqa: BLE001 - any YAML error is a config error
+            raise UsageError(f"{path}: invalid YAML: {exc}") from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path}: the configuration must be a mapping of keys")
+    return parse_config(doc, path)
+
+
+def _pyproject_section(path: Path) -> dict[str, Any] | None:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: invalid TOML: {exc}") from None
+    section = data.get("tool", {}).get("tos-lint")
+    return section if isinstance(section, dict) else None
+
+
+def parse_config(doc: dict[str, Any], path: Path) -> Config:
+    config = Config(path=str(path))
+    base = path.parent
+    for key, value in doc.items():
+        parser = _PARSERS.get(str(key).replace("-", "_"))
+        if parser is None:
+            known = ", ".join(sorted(_PARSERS))
+            raise UsageError(f"{path}: unknown key {key!r} (known keys: {known})")
+        try:
+            setattr(config, str(key).replace("-", "_"), parser(value, base))
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{path}: key {key!r}: {exc}") from None
+    return config
+
+
+def _str_list(value: Any, _base: Path) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise TypeError("must be a list of strings")
+    return list(value)
+
+
+def _path_list(value: Any, base: Path) -> list[str]:
+    return [str(base / v) for v in _str_list(value, base)]
+
+
+def _path(value: Any, base: Path) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError("must be a path (string)")
+    return str(base / value)
+
+
+def _bool(value: Any, _base: Path) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("must be true or false")
+    return value
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any, Path], str]:
+    def parse(value: Any, _base: Path) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return str(value)
+    return parse
+
+
+def _severities(value: Any, _base: Path) -> dict[str, Severity]:
+    if not isinstance(value, dict):
+        raise TypeError("must map rule ids or prefixes to a severity")
+    return {str(k): Severity.parse(str(v)) for k, v in value.items()}
+
+
+def _stances(value: Any, _base: Path) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(v in STANCES for v in value.values()):
+        raise ValueError(f"must map provider ids to one of {', '.join(STANCES)}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _field_map(value: Any, _base: Path) -> dict[str, list[str]]:
+    from tos_lint.model import ROLES
+
+    if not isinstance(value, dict):
+        raise TypeError("must map roles to lists of keys or JSON pointers")
+    out = {}
+    for role, keys in value.items():
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+        out[str(role)] = _str_list(keys, _base)
+    return out
+
+
+def _input_format(value: Any, _base: Path) -> str:
+    from tos_lint.adapters import FORMATS
+
+    if value not in FORMATS:
+        raise ValueError(f"must be one of {', '.join(FORMATS)}")
+    return str(value)
+
+
+def _positive_int(value: Any, _base: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
+        raise ValueError("must be a whole number of bytes, at least 1024")
+    return value
+
+
+_PARSERS: dict[str, Callable[[Any, Path], Any]] = {
+    "rules": _path_list,
+    "default_rules": _bool,
+    "select": _str_list,
+    "ignore": _str_list,
+    "severity": _severities,
+    "providers": _stances,
+    "include": _str_list,
+    "exclude": _str_list,
+    "input_format": _input_format,
+    "field_map": _field_map,
+    "fail_on": _choice(FAIL_ON_CHOICES),
+    "index": _path_list,
+    "baseline": _path,
+    "allowlist": _path_list,
+    "waivers": _path_list,
+    "max_record_bytes": _positive_int,
+}
+

@@ -1,0 +1,168 @@
+"""Text normalisation and shingling for near-duplicate matching.
+
+A shingle is a run of `n` consecutive words (default) or characters (for
+scripts written without spaces, such as Chinese or Japanese) of the
+normalised text. Each shingle is hashed to 32 bits; a text becomes the set of
+its shingle hashes, which MinHash then summarises.
+
+Normalisation ("v1") is what makes a reformatted copy identical to its
+original: Unicode NFKC, case folding, and every run of characters that is not
+a letter or a digit (whitespace, punctuation, markdown) turned into one space.
+
+Hashing is vectorised: the normalised text becomes one array of code points,
+and every shingle hash is a difference of two prefix sums of a polynomial
+hash, so there is no Python loop over words or shingles. The definition is
+simple enough to restate in a few lines of pure Python
+(`shingle_hash_reference`), which the tests use to check the fast path.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+NORMALIZER_VERSION = "v1"
+HASH_NAME = "poly64-fmix64-hi32"
+
+_TOKEN = re.compile(r"[^\W_]+")
+_U64 = np.uint64
+_MASK64 = (1 << 64) - 1
+# Base of the polynomial hash: an odd constant (odd, so it is invertible
+# modulo 2^64, which is what lets a substring hash be cut out of prefix sums).
+POLY_BASE = 0x9E3779B97F4A7C15
+_POLY_BASE_INV = pow(POLY_BASE, -1, 1 << 64)
+
+
+@dataclass(frozen=True)
+class ShingleSpec:
+    """How text becomes shingles. Part of an index's parameters."""
+
+    kind: str = "word"  # "word" | "char"
+    n: int = 3
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("word", "char"):
+            raise ValueError(f"shingle kind must be 'word' or 'char', not {self.kind!r}")
+        if not 1 <= self.n <= 32:
+            raise ValueError(f"shingle size must be between 1 and 32, not {self.n}")
+
+
+def normalize(text: str) -> str:
+    """Case-folded NFKC text with every non-alphanumeric run as one space."""
+    text = text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_TOKEN.findall(text))
+
+
+# --- the vectorised hash ---------------------------------------------------------
+
+class _Powers:
+    """POLY_BASE^i and POLY_BASE^-i modulo 2^64, grown on demand."""
+
+    def __init__(self) -> None:
+        self.pow = np.ones(1, dtype=_U64)
+        self.inv = np.ones(1, dtype=_U64)
+
+    def upto(self, length: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.pow) < length:
+            size = 1 << max(12, (length - 1).bit_length())
+            # cumprod in uint64 wraps around, which is exactly arithmetic mod 2^64.
+            self.pow = np.concatenate(([_U64(1)], np.cumprod(np.full(size - 1, POLY_BASE, dtype=_U64))))
+            self.inv = np.concatenate(([_U64(1)], np.cumprod(np.full(size - 1, _POLY_BASE_INV, dtype=_U64))))
+        return self.pow, self.inv
+
+
+_POWERS = _Powers()
+
+
+def fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser: spreads the polynomial hash's bits."""
+    h = h ^ (h >> _U64(33))
+    h = h * _U64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> _U64(33))
+    h = h * _U64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> _U64(33))
+
+
+def code_points(normalized: str) -> np.ndarray:
+    """The text's code points as an integer array (one byte each for ASCII)."""
+    if normalized.isascii():
+        return np.frombuffer(normalized.encode("ascii"), dtype=np.uint8)
+    return np.frombuffer(normalized.encode("utf-32-le"), dtype=np.uint32)
+
+
+def span_hashes(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """32-bit hashes of the substrings [starts[i], ends[i]) of `cps`."""
+    length = len(cps)
+    pw, inv = _POWERS.upto(length + 1)
+    prefix = np.zeros(length + 1, dtype=_U64)
+    np.cumsum(cps.astype(_U64) * pw[:length], out=prefix[1:])
+    raw = (prefix[ends] - prefix[starts]) * inv[starts]
+    return (fmix64(raw) >> _U64(32)).astype(np.uint32)
+
+
+def shingle_spans(normalized: str, cps: np.ndarray, spec: ShingleSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets (in code points) of every shingle, in order.
+
+    A text shorter than one shingle is one shingle: the whole text."""
+    length = len(cps)
+    if length == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    if spec.kind == "char":
+        if length <= spec.n:
+            return np.array([0]), np.array([length])
+        starts = np.arange(length - spec.n + 1)
+        return starts, starts + spec.n
+    spaces = np.flatnonzero(cps == 32)
+    word_starts = np.concatenate(([0], spaces + 1))
+    word_ends = np.concatenate((spaces, [length]))
+    count = len(word_starts) - spec.n + 1
+    if count <= 0:
+        return np.array([0]), np.array([length])
+    return word_starts[:count], word_ends[spec.n - 1:]
+
+
+def shingle_hashes(text: str, spec: ShingleSpec) -> np.ndarray:
+    """Hashes of the text's shingles in text order (with repeats)."""
+    normalized = normalize(text)
+    cps = code_points(normalized)
+    starts, ends = shingle_spans(normalized, cps, spec)
+    if len(starts) == 0:
+        return np.zeros(0, dtype=np.uint32)
+    return span_hashes(cps, starts, ends)
+
+
+def shingle_set(text: str, spec: ShingleSpec) -> np.ndarray:
+    """The sorted, unique shingle hashes of `text`."""
+    return np.unique(shingle_hashes(text, spec))
+
+
+def shingle_strings(text: str, spec: ShingleSpec) -> list[str]:
+    """The shingles themselves (slow; for tests and explanations)."""
+    normalized = normalize(text)
+    starts, ends = shingle_spans(normalized, code_points(normalized), spec)
+    return [normalized[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+
+
+def shingle_hash_reference(shingle: str) -> int:
+    """The definition of a shingle's hash, in plain Python: the polynomial
+    sum(ord(c_i) * BASE^i) mod 2^64, MurmurHash3-finalised, top 32 bits."""
+    h = 0
+    for i, ch in enumerate(shingle):
+        h = (h + ord(ch) * pow(POLY_BASE, i, 1 << 64)) & _MASK64
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _MASK64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & _MASK64
+    h ^= h >> 33
+    return h >> 32
+
+
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Character offsets, in the original text, of the words that
+    normalisation keeps. Slow path: only run for segments with a hit, to
+    turn a matched window back into a span of the original text. Offsets are
+    exact for text that NFKC leaves alone (nearly all text)."""
+    return [m.span() for m in _TOKEN.finditer(text)]
