@@ -58,27 +58,20 @@ class ScanResult:
 
 def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool = True,
                  registry: Registry | None = None) -> RuleSet:
-    """Load, validate and compile packs, reusing a cached compiled database
-    when the packs have not changed."""
-    import hyperscan
-
+    """Load, validate and compile packs. Each regex is checked on its own only
+    the first time a given set of pack files is seen (the check compiles every
+    pattern separately, so that errors can name the rule)."""
     from tos_lint import cache
-    from tos_lint.matcher import load_database
 
     registry = registry or load_registry()
     paths: list[str | Path] = list(builtin_pack_paths()) if use_default_rules else []
     paths += list(rule_paths)
     providers = set(registry.providers) | {"unknown"}
-    key = cache.cache_key(__version__, getattr(hyperscan, "__version__", ""), *(_digest(p) for p in paths))
-    blob = cache.load(key)
-    if blob is not None:
-        try:
-            return RuleSet(load_packs(paths, providers, check_regexes=False), load_database(blob))
-        except (hyperscan.error, TypeError, ValueError):  # unreadable entry: compile afresh
-            pass
-    ruleset = RuleSet(load_packs(paths, providers))
-    if ruleset.database is not None:
-        cache.store(key, hyperscan.dumpb(ruleset.database))
+    key = cache.cache_key("validated", __version__, *(_digest(p) for p in paths))
+    validated = cache.load(key) is not None
+    ruleset = RuleSet(load_packs(paths, providers, check_regexes=not validated))
+    if not validated:
+        cache.store(key, b"ok")
     return ruleset
 
 

@@ -51,17 +51,13 @@ class _SegmentHits:
 class RuleSet:
     """The compiled form of a list of packs."""
 
-    def __init__(self, packs: list[Pack], database: hs.Database | None = None):
-        """`database` is a previously compiled database of the same packs
-        (from the compile cache); without it the patterns are compiled."""
+    def __init__(self, packs: list[Pack]):
         self.packs = packs
         self.rules: list[Rule] = [r for p in packs for r in p.rules]
         self.by_id = {r.id: r for r in self.rules}
         self.patterns = self._collect_patterns()
         regexes = [p.regex for p in self.patterns]
-        if database is None and regexes:
-            database = compile_database(regexes)
-        self.database = database
+        self.database = compile_database(regexes) if regexes else None
         self.starts = StartFinder(regexes)
         self.field_rules = [i for i, r in enumerate(self.rules) if r.is_field_rule]
         self.field_keys = {it.key for i in self.field_rules for it in self.rules[i].items if not it.key.startswith("/")}

@@ -57,17 +57,30 @@ def compile_check(pattern: str) -> str | None:
     return None
 
 
-def compile_database(patterns: list[str], flags: int = TEXT_FLAGS) -> hs.Database:
-    """One block-mode database of all `patterns`, pattern id = list index."""
+def compile_database(patterns: list[str], flags: int | list[int] = TEXT_FLAGS) -> hs.Database:
+    """One block-mode database of all `patterns`, pattern id = list index,
+    through the compile cache (a large pack set takes seconds to compile)."""
+    from tos_lint import cache
+
     if not patterns:
         raise ValueError("no patterns")
-    return _compile(patterns, [flags] * len(patterns))
+    flag_list = flags if isinstance(flags, list) else [flags] * len(patterns)
+    key = cache.cache_key("hsdb", getattr(hs, "__version__", ""), *map(str, flag_list), *patterns)
+    blob = cache.load(key)
+    if blob is not None:
+        try:
+            return load_database(blob)
+        except (hs.error, TypeError, ValueError):  # type: ignore[attr-defined]
+            pass  # an unreadable entry: compile afresh
+    db = _compile(patterns, flag_list)
+    cache.store(key, hs.dumpb(db))
+    return db
 
 
 def _compile(patterns: list[str], flags: list[int]) -> hs.Database:
     db = hs.Database()
     db.compile(
-        expressions=[p.encode() for p in patterns],
+        expressions=[p.encode() if isinstance(p, str) else p for p in patterns],
         ids=list(range(len(patterns))),
         elements=len(patterns),
         flags=flags,
@@ -106,23 +119,12 @@ class StartFinder:
 
 
 def _som_database(pattern: str) -> hs.Database | None:
-    """A start-tracking database for one pattern, through the compile cache
-    (compiling one costs ~20 ms; a scan may need dozens)."""
-    from tos_lint import cache
-
-    key = cache.cache_key("som", str(SOM_FLAGS), getattr(hs, "__version__", ""), pattern)
-    blob = cache.load(key)
-    if blob is not None:
-        try:
-            return load_database(blob)
-        except (hs.error, TypeError, ValueError):  # type: ignore[attr-defined]
-            pass
+    """A start-tracking database for one pattern (compiling one costs ~20 ms
+    and a scan may need dozens, hence the cache behind compile_database)."""
     try:
-        db = _compile([pattern], [SOM_FLAGS])
+        return compile_database([pattern], SOM_FLAGS)
     except hs.error:  # type: ignore[attr-defined]
         return None
-    cache.store(key, hs.dumpb(db))
-    return db
 
 
 def load_database(blob: bytes) -> hs.Database:

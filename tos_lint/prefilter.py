@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import hyperscan as hs
 
-from tos_lint.matcher import TEXT_FLAGS
+from tos_lint.matcher import TEXT_FLAGS, compile_database
 
 if TYPE_CHECKING:
     from tos_lint.detect import RuleSet
@@ -29,10 +29,8 @@ _ENTITY = re.compile(rb"&#?[A-Za-z0-9]{1,31};")
 
 
 class LinePrefilter:
-    def __init__(self, patterns: list[bytes]):
-        self.db = hs.Database()
-        flags = [TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH] * len(patterns)
-        self.db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns), flags=flags)
+    def __init__(self, patterns: list[str]):
+        self.db = compile_database(patterns, TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH)
 
     @classmethod
     def build(cls, ruleset: "RuleSet") -> "LinePrefilter | None":
@@ -109,17 +107,17 @@ def _class_form(cls: str) -> str:
     return cls
 
 
-def prefilter_patterns(ruleset: "RuleSet") -> list[bytes] | None:
+def prefilter_patterns(ruleset: "RuleSet") -> list[str] | None:
     """The prefilter's patterns, or None if some rule makes it unusable."""
-    patterns: list[bytes] = []
+    patterns: list[str] = []
     for pattern in ruleset.patterns:
         if pattern.role == "unless":
             continue  # an unless context only cancels; it never makes a hit
-        patterns.append(line_form(pattern.regex).encode())
+        patterns.append(line_form(pattern.regex))
     for index in ruleset.field_rules:
         for item in ruleset.rules[index].items:
             key = item.key.rsplit("/", 1)[-1]
             if not key or not key.isascii() or not key.isprintable() or '"' in key or "\\" in key:
                 return None
-            patterns.append(re.escape(f'"{key}"').encode())  # a raw JSON key is always quoted
+            patterns.append(re.escape(f'"{key}"'))  # a raw JSON key is always quoted
     return patterns

@@ -124,7 +124,7 @@ def _terms_text(provider_id: str, registry: "Registry") -> str:
     for t in provider.terms:
         lines.append(f"- {t.document} <{t.url}>, effective {t.effective_date}, "
                      f"classification {t.classification}, reviewed {t.reviewed_on}: {t.summary}")
-    pass
+    lines.append(registry.disclaimer)
     return "\n".join(lines)
 
 
