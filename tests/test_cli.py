@@ -258,37 +258,46 @@ def test_scan_sample_data_console(tmp_path: Path) -> None:
     assert "malformed.jsonl" in proc.stdout
 
 
-def test_sample_malformed_lines_are_input_findings(builtin_ruleset: Any) -> None:
-    result = tos_lint.scan([SAMPLE_DATA / "malformed.jsonl"], ruleset=builtin_ruleset)
-    inputs = [f for f in result.findings if f.rule_id.startswith("tos-lint.input.")]
+@pytest.fixture(scope="module")
+def sample_scan(builtin_ruleset: Any) -> Any:
+    """One scan of the whole sample folder, shared by the tests below."""
+    return tos_lint.scan([SAMPLE_DATA], ruleset=builtin_ruleset)
+
+
+def _in(result: Any, name: str) -> list[Any]:
+    return [f for f in result.findings if Path(f.location.path).as_posix().endswith(name)]
+
+
+def test_sample_malformed_lines_are_input_findings(sample_scan: Any) -> None:
+    findings = _in(sample_scan, "malformed.jsonl")
+    inputs = [f for f in findings if f.rule_id.startswith("tos-lint.input.")]
     bad_lines = sorted(f.location.line for f in inputs if f.severity.label != "info")
     assert bad_lines == [2, 4, 5, 7]
     # line 6 is blank: skipped, or reported at info at most
     assert all(f.location.line == 6 for f in inputs if f.severity.label == "info")
     # reading went on past the bad lines
-    line8 = [f for f in result.findings if f.location.line == 8 and f.provider == "openai"]
+    line8 = [f for f in findings if f.location.line == 8 and f.provider == "openai"]
     assert line8 and any(f.location.pointer == "/messages/1/content" for f in line8)
-    assert not [f for f in result.findings if f.location.line in (1, 3, 9)]
+    assert not [f for f in findings if f.location.line in (1, 3, 9)]
 
 
 @pytest.mark.parametrize("name", ["clean/recipes.jsonl", "clean/math_qa.json"])
-def test_sample_clean_files_have_no_findings(builtin_ruleset: Any, name: str) -> None:
-    result = tos_lint.scan([SAMPLE_DATA / name], ruleset=builtin_ruleset)
-    assert result.stats.records == 6
-    assert [(f.rule_id, f.location.line, f.location.index) for f in result.findings] == []
+def test_sample_clean_files_have_no_findings(sample_scan: Any, name: str) -> None:
+    per_file = {Path(r.path).as_posix(): r for r in sample_scan.files}
+    [stats] = [r.stats for p, r in per_file.items() if p.endswith(name)]
+    assert stats.records == 6
+    assert [(f.rule_id, f.location.line, f.location.index) for f in _in(sample_scan, name)] == []
 
 
-def test_sample_hard_negatives_have_nothing_at_medium_or_above(builtin_ruleset: Any) -> None:
-    result = tos_lint.scan([SAMPLE_DATA / "hard_negatives.jsonl"], ruleset=builtin_ruleset)
-    assert result.stats.records == 11
-    loud = [(f.rule_id, f.location.line) for f in result.findings if f.severity.label not in ("info", "low")]
+def test_sample_hard_negatives_have_nothing_at_medium_or_above(sample_scan: Any) -> None:
+    loud = [(f.rule_id, f.location.line) for f in _in(sample_scan, "hard_negatives.jsonl")
+            if f.severity.label not in ("info", "low")]
     assert loud == []
 
 
-def test_sample_data_every_file_is_read(builtin_ruleset: Any) -> None:
-    result = tos_lint.scan([SAMPLE_DATA], ruleset=builtin_ruleset)
-    assert result.stats.files == 14
-    assert result.stats.records == 102
-    assert result.stats.malformed == 4
-    assert not [f for f in result.findings if f.rule_id.startswith("tos-lint.input.")
+def test_sample_data_every_file_is_read(sample_scan: Any) -> None:
+    assert sample_scan.stats.files == 14
+    assert sample_scan.stats.records == 102
+    assert sample_scan.stats.malformed == 4
+    assert not [f for f in sample_scan.findings if f.rule_id.startswith("tos-lint.input.")
                 and not f.location.path.endswith("malformed.jsonl")]

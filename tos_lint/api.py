@@ -54,6 +54,7 @@ class ScanResult:
     packs: list[Pack]
     registry: Registry
     version: str = __version__
+    manifest: dict[str, Any] = field(default_factory=dict)
 
 
 def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool = True,
@@ -97,6 +98,7 @@ def scan(
     ruleset: RuleSet | None = None,
     registry: Registry | None = None,
     changed: Mapping[Path, frozenset[int] | None] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> ScanResult:
     """Scan files or directories and return every finding with statistics.
 
@@ -104,13 +106,15 @@ def scan(
     rule packs; problems inside the data are findings, never exceptions.
     `changed` restricts the scan to those files (resolved paths), and each
     to the given 1-based lines where it names them (changed-only scans).
+    `options` are recorded as given in the audit manifest.
     """
     started = time.perf_counter()
+    started_at = _utc_now()
     registry = registry or load_registry()
     ruleset = ruleset or load_ruleset(rules, use_default_rules, registry)
     files, _ = discover([str(p) for p in paths], include, exclude)
-    options = EngineOptions(force_format=force_format, field_map=field_map, max_record_bytes=max_record_bytes)
-    engine = Engine(ruleset, options)
+    engine_options = EngineOptions(force_format=force_format, field_map=field_map, max_record_bytes=max_record_bytes)
+    engine = Engine(ruleset, engine_options)
     if changed is not None:
         files = [f for f in files if f.fs_path is not None and f.fs_path.resolve() in changed]
         results = [engine.scan_file(f, changed[f.fs_path.resolve()]) for f in files]  # type: ignore[union-attr]
@@ -119,7 +123,35 @@ def scan(
     findings = [f for r in results for f in r.findings]
     stats = _stats(results, findings)
     stats.seconds = time.perf_counter() - started
-    return ScanResult(findings, stats, results, ruleset.packs, registry)
+    result = ScanResult(findings, stats, results, ruleset.packs, registry)
+    result.manifest = build_manifest(result, dict(options or {}), started_at, _utc_now())
+    return result
+
+
+def _utc_now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def build_manifest(result: ScanResult, options: dict[str, Any], started_at: str, finished_at: str) -> dict[str, Any]:
+    """What a report describes, exactly: tool, packs, registry, inputs with
+    their SHA-256, options and times. `tos-lint verify` re-checks the inputs."""
+    return {
+        "tool": {"name": "tos-lint", "version": result.version},
+        "packs": [{"name": p.name, "path": p.path, "sha256": p.sha256, "rules": len(p.rules)} for p in result.packs],
+        "registry": {"path": result.registry.path, "sha256": result.registry.sha256},
+        "indexes": options.pop("_indexes", []),
+        "inputs": [
+            {"path": r.path, "abspath": str(Path(r.path).resolve()) if r.path != "<stdin>" else None,
+             "size": r.stats.size, "sha256": r.stats.sha256, "records": r.stats.records,
+             "malformed": r.stats.malformed}
+            for r in result.files
+        ],
+        "options": options,
+        "started_at": started_at,
+        "finished_at": finished_at,
+    }
 
 
 def _stats(results: list[FileResult], findings: list[Finding]) -> ScanStats:
@@ -154,6 +186,16 @@ def build_policy(config: Config, registry: Registry) -> Policy:
     )
 
 
+def config_options(config: Config, changed_only: bool) -> dict[str, Any]:
+    """The configuration as recorded in the manifest (JSON-safe)."""
+    import dataclasses
+
+    out = dataclasses.asdict(config)
+    out["severity"] = {k: v.label for k, v in config.severity.items()}
+    out["changed_only"] = changed_only
+    return out
+
+
 def run(paths: Iterable[str | Path], config: Config | None = None,
         changed: Mapping[Path, frozenset[int] | None] | None = None) -> tuple[ScanResult, Verdict]:
     """Scan as the command line does: configuration in, result and verdict out."""
@@ -165,6 +207,7 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         include=config.include or None, exclude=config.exclude or None,
         force_format=config.input_format, field_map=config.field_map or None,
         max_record_bytes=config.max_record_bytes, registry=registry, changed=changed,
+        options=config_options(config, changed is not None),
     )
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)

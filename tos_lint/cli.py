@@ -347,6 +347,22 @@ def init(
     typer.echo(PRE_COMMIT_SNIPPET.format(version=__version__))
 
 
+@app.command()
+def verify(report: Path = typer.Argument(..., help="A JSON report written by `tos-lint scan --format json`.")) -> None:
+    """Re-hash the inputs a report lists: exit 0 if it still describes them, 1 if not."""
+    with _usage_errors():
+        from tos_lint.verify import verify as run_verify
+
+        checks = run_verify(report)
+    bad = [c for c in checks if c.status != "ok"]
+    for c in checks:
+        typer.echo(f"{c.status:<10} {c.path}" + (f"  ({c.detail})" if c.detail else ""))
+    if bad:
+        typer.echo(f"the report no longer describes {len(bad)} of {len(checks)} input file(s)")
+        raise typer.Exit(1)
+    typer.echo(f"the report describes all {len(checks)} input file(s) exactly")
+
+
 def main() -> None:
     """Entry point: any unexpected error is one line on stderr and exit 2,
     never a traceback (set TOS_LINT_DEBUG=1 to see it)."""

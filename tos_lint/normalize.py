@@ -116,14 +116,16 @@ def normalize_mapped(text: str) -> tuple[str, list[int]]:
     """Normalise like `normalize` and map each output character to the index
     of the original character (or entity) it came from."""
     pieces: list[tuple[str, int]] = []
+    decoded_ascii = True  # `normalize` takes its non-ASCII path after entity decoding
     for start, unit in _units(text):
         if unit.startswith("&") and _ENTITY.fullmatch(unit):
             unit = html.unescape(unit)
+        decoded_ascii = decoded_ascii and unit.isascii()
         out = unicodedata.normalize("NFKC", unit).translate(_TABLE_FULL) if not unit.isascii() else unit.translate(_TABLE_ASCII)
         pieces.extend((ch, start) for ch in out)
     chars = "".join(ch for ch, _ in pieces)
     index = [i for _, i in pieces]
-    if not text.isascii():
+    if not decoded_ascii:
         folded = _fold_homoglyphs(chars)
         if len(folded) == len(chars):
             chars = folded

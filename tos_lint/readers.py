@@ -10,6 +10,7 @@ from __future__ import annotations
 import bz2
 import fnmatch
 import gzip
+import hashlib
 import lzma
 import os
 import sys
@@ -59,8 +60,10 @@ class RawRecord:
 class FileStats:
     records: int = 0
     malformed: int = 0
-    bytes: int = 0
+    bytes: int = 0  # decompressed bytes read
     prefiltered: int = 0  # valid records that no rule could match, not adapted
+    size: int = 0  # bytes of the file as stored
+    sha256: str = ""  # of the file as stored, for the audit manifest
 
 
 @dataclass
@@ -133,11 +136,51 @@ def _is_other_data(name: str) -> bool:
 
 # --- opening -------------------------------------------------------------------
 
-def open_input(inp: InputFile) -> IO[bytes]:
+class HashingReader:
+    """Reads a binary file while hashing every byte, so that the audit
+    manifest's SHA-256 costs no second pass over the input."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.digest.update(data)
+        self.size += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        self.digest.update(memoryview(buffer)[:n])
+        self.size += n
+        return n
+
+    def peek(self, size: int = 0) -> bytes:
+        return self.raw.peek(size)  # type: ignore[attr-defined,no-any-return]
+
+    def readable(self) -> bool:
+        return True
+
+    def drain(self) -> None:
+        """Hash what the readers did not need (a truncated stream, a skip)."""
+        while self.read(BLOCK_SIZE):
+            pass
+
+    def close(self) -> None:
+        self.raw.close()
+
+    @property
+    def closed(self) -> bool:
+        return self.raw.closed
+
+
+def open_input(inp: InputFile, hasher: HashingReader | None = None) -> IO[bytes]:
     """A binary stream of the file's decompressed bytes (by magic number)."""
     if inp.fs_path is None:
         return sys.stdin.buffer
-    raw = open(inp.fs_path, "rb")  # noqa: SIM115 - closed by the caller
+    raw: Any = hasher if hasher is not None else open(inp.fs_path, "rb")  # noqa: SIM115 - closed by the caller
     head = raw.peek(6)[:6] if hasattr(raw, "peek") else b""
     kind = next((k for magic, k in _MAGIC.items() if head.startswith(magic)), None)
     if kind is None:
@@ -173,8 +216,11 @@ def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iter
     if _is_other_data(name) and not _is_json_name(name):
         yield InputIssue("unsupported-format", f"no reader for this file type ({Path(name).suffix}); it was not scanned")
         return
+    hasher: HashingReader | None = None
     try:
-        stream = open_input(inp)
+        if inp.fs_path is not None:
+            hasher = HashingReader(open(inp.fs_path, "rb"))  # noqa: SIM115 - closed below
+        stream = open_input(inp, hasher)
     except OSError as exc:
         yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}")
         return
@@ -183,8 +229,11 @@ def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iter
     except _DECOMPRESS_ERRORS as exc:
         yield InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); records after this point were not scanned", line=stats.records + stats.malformed + 1)
     finally:
-        if inp.fs_path is not None:
+        if hasher is not None:
+            hasher.drain()
+            stats.size, stats.sha256 = hasher.size, hasher.digest.hexdigest()
             stream.close()
+            hasher.close()
 
 
 def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:

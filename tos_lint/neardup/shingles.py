@@ -49,10 +49,19 @@ class ShingleSpec:
             raise ValueError(f"shingle size must be between 1 and 32, not {self.n}")
 
 
+# ASCII fast path: one bytes.translate maps letters to lower case, keeps
+# digits and turns everything else into a space; split/join collapses runs.
+_ASCII_TABLE = bytes(
+    (c + 32 if 65 <= c <= 90 else c if (97 <= c <= 122 or 48 <= c <= 57) else 32) if c < 128 else c
+    for c in range(256)
+)
+
+
 def normalize(text: str) -> str:
     """Case-folded NFKC text with every non-alphanumeric run as one space."""
-    text = text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(_TOKEN.findall(text))
+    if text.isascii():
+        return " ".join(text.encode("ascii").translate(_ASCII_TABLE).decode("ascii").split())
+    return " ".join(_TOKEN.findall(unicodedata.normalize("NFKC", text).casefold()))
 
 
 # --- the vectorised hash ---------------------------------------------------------
@@ -102,36 +111,69 @@ def span_hashes(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nda
     return (fmix64(raw) >> _U64(32)).astype(np.uint32)
 
 
-def shingle_spans(normalized: str, cps: np.ndarray, spec: ShingleSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end offsets (in code points) of every shingle, in order.
+@dataclass
+class ShingleBatch:
+    """The shingles of many texts, computed together.
 
-    A text shorter than one shingle is one shingle: the whole text."""
+    `hashes` holds every shingle hash of every text in text order, text 0
+    first; `offsets[i]:offsets[i+1]` are text i's. A text shorter than one
+    shingle (fewer than `n` words or characters) has none."""
+
+    hashes: np.ndarray  # uint32
+    offsets: np.ndarray  # (texts + 1,) int64
+
+    def of(self, i: int) -> np.ndarray:
+        return self.hashes[self.offsets[i]:self.offsets[i + 1]]
+
+    @property
+    def owner(self) -> np.ndarray:
+        """The text each shingle belongs to."""
+        return np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
+
+
+# Joins the normalised texts of a batch: normalised text never contains it.
+_SEPARATOR = "\n"
+_SEP_CODE = 10
+
+
+def shingle_batch(texts: list[str], spec: ShingleSpec) -> ShingleBatch:
+    """Shingle hashes of every text, with one pass of numpy over all of them."""
+    if not texts:
+        return ShingleBatch(np.zeros(0, np.uint32), np.zeros(1, np.int64))
+    joined = _SEPARATOR.join(normalize(t) for t in texts)
+    cps = code_points(joined)
+    breaks = np.flatnonzero(cps == _SEP_CODE)
+    # text_of[k]: the text that code point k belongs to (separators count with the next text).
+    text_of = np.zeros(len(cps), dtype=np.int64)
+    text_of[breaks] = 1
+    np.cumsum(text_of, out=text_of)
+    starts, ends = _spans(cps, breaks, spec)
+    same = (text_of[starts] == text_of[np.maximum(ends - 1, 0)]) & (cps[starts] != _SEP_CODE)
+    starts, ends = starts[same], ends[same]
+    hashes = span_hashes(cps, starts, ends) if len(starts) else np.zeros(0, np.uint32)
+    counts = np.bincount(text_of[starts], minlength=len(texts)) if len(starts) else np.zeros(len(texts), np.int64)
+    return ShingleBatch(hashes, np.concatenate(([0], np.cumsum(counts))).astype(np.int64))
+
+
+def _spans(cps: np.ndarray, breaks: np.ndarray, spec: ShingleSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Every n-gram's [start, end) in code points, ignoring text boundaries
+    (the caller drops those that straddle two texts)."""
     length = len(cps)
-    if length == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
     if spec.kind == "char":
-        if length <= spec.n:
-            return np.array([0]), np.array([length])
-        starts = np.arange(length - spec.n + 1)
+        starts = np.arange(max(length - spec.n + 1, 0))
         return starts, starts + spec.n
-    spaces = np.flatnonzero(cps == 32)
-    word_starts = np.concatenate(([0], spaces + 1))
-    word_ends = np.concatenate((spaces, [length]))
-    count = len(word_starts) - spec.n + 1
-    if count <= 0:
-        return np.array([0]), np.array([length])
-    return word_starts[:count], word_ends[spec.n - 1:]
+    gaps = np.flatnonzero((cps == 32) | (cps == _SEP_CODE))
+    word_starts = np.concatenate(([0], gaps + 1))
+    word_ends = np.concatenate((gaps, [length]))
+    nonempty = word_ends > word_starts  # an empty text leaves an empty "word"
+    word_starts, word_ends = word_starts[nonempty], word_ends[nonempty]
+    count = max(len(word_starts) - spec.n + 1, 0)
+    return word_starts[:count], word_ends[spec.n - 1:spec.n - 1 + count]
 
 
 def shingle_hashes(text: str, spec: ShingleSpec) -> np.ndarray:
     """Hashes of the text's shingles in text order (with repeats)."""
-    normalized = normalize(text)
-    cps = code_points(normalized)
-    starts, ends = shingle_spans(normalized, cps, spec)
-    if len(starts) == 0:
-        return np.zeros(0, dtype=np.uint32)
-    return span_hashes(cps, starts, ends)
+    return shingle_batch([text], spec).hashes
 
 
 def shingle_set(text: str, spec: ShingleSpec) -> np.ndarray:
@@ -141,9 +183,11 @@ def shingle_set(text: str, spec: ShingleSpec) -> np.ndarray:
 
 def shingle_strings(text: str, spec: ShingleSpec) -> list[str]:
     """The shingles themselves (slow; for tests and explanations)."""
-    normalized = normalize(text)
-    starts, ends = shingle_spans(normalized, code_points(normalized), spec)
-    return [normalized[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+    words = normalize(text)
+    if spec.kind == "char":
+        return [words[i:i + spec.n] for i in range(len(words) - spec.n + 1)]
+    tokens = words.split(" ") if words else []
+    return [" ".join(tokens[i:i + spec.n]) for i in range(len(tokens) - spec.n + 1)]
 
 
 def shingle_hash_reference(shingle: str) -> int:

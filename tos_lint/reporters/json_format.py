@@ -11,7 +11,10 @@ Schema (stable; fields are only ever added):
                    "status"}],
      "files": [{"path", "records", "records_flagged", "malformed", "bytes"}],
      "providers": {id: registry entry for each provider with findings},
-     "packs": [{"name", "path", "sha256", "rules"}]}
+     "packs": [{"name", "path", "sha256", "rules"}],
+     "manifest": {"tool", "packs", "registry", "indexes", "inputs": [{"path",
+                  "abspath", "size", "sha256", "records", "malformed"}],
+                  "options", "started_at", "finished_at"}}
 """
 from __future__ import annotations
 
@@ -60,6 +63,7 @@ def document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
         ],
         "providers": {p: result.registry.providers[p].to_dict() for p in cited if p in result.registry.providers},
         "packs": [{"name": p.name, "path": p.path, "sha256": p.sha256, "rules": len(p.rules)} for p in result.packs],
+        "manifest": result.manifest,
     }
 
 

@@ -130,7 +130,7 @@ def _examples(reported: list[Outcome]) -> list[str]:
     # Strongest first: failing before the rest, then severity, then confidence.
     ranked = sorted(reported, key=lambda o: (o.status != "fail", -o.finding.severity, -o.finding.confidence))
     rows = [[escape(o.finding.location.display()), escape(o.finding.rule_id), o.finding.severity.label,
-             o.status, snippet(o.finding)] for o in ranked]
+             o.status, snippet(o.finding)] for o in ranked[:MAX_EXAMPLES]]
     if not rows:
         return []
     title = f"### Examples ({len(rows)} of {len(reported)})"

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "tosLintFingerprint/v1"
+STDIN = "<stdin>"  # the path readers give to records read from standard input
 LEVELS = {
     Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
     Severity.LOW: "note", Severity.INFO: "note",
@@ -182,7 +183,10 @@ def location(f: Finding) -> dict[str, Any]:
     """A SARIF location: file and line where there is a line, else the JSON
     pointer of the record inside an array file as a logical location."""
     loc = f.location
-    physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(loc.path)}}
+    artifact: dict[str, Any] = {"uri": artifact_uri(loc.path)}
+    if loc.path == STDIN:  # not a file in the repository, whatever the URI looks like
+        artifact["description"] = {"text": "standard input"}
+    physical: dict[str, Any] = {"artifactLocation": artifact}
     if loc.line is not None and loc.line >= 1:
         physical["region"] = {"startLine": loc.line}
     out: dict[str, Any] = {"physicalLocation": physical}
@@ -198,7 +202,7 @@ def location(f: Finding) -> dict[str, Any]:
 def artifact_uri(path: str) -> str:
     """A relative URI with forward slashes (code scanning resolves it against
     the repository root); a path outside the working directory stays absolute."""
-    if path == "<stdin>":
+    if path == STDIN:
         return "stdin"
     p = Path(path)
     if p.is_absolute():

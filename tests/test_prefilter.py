@@ -1,0 +1,153 @@
+"""The raw-line prefilter is only an optimisation: a scan with it must find
+exactly what a scan without it finds, whatever the JSON encoding of a line
+(`\\uXXXX` escapes, `\\n` between words, escaped quotes, non-ASCII, markup)."""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tos_lint.detect import RuleSet
+from tos_lint.engine import Engine, EngineOptions
+from tos_lint.packs import load_packs
+from tos_lint.readers import InputFile
+from tests.helpers import rule, write_pack
+
+PACK_RULES = [
+    rule("pf.phrase", [{"phrase": "I am ChatGPT"}]),
+    rule("pf.regex", [{"regex": r"\bgpt-4o?-mini\b"}, {"regex": r"knowledge cutoff: \d{4}"}],
+         severity="medium", examples={"match": ["use gpt-4o-mini"], "no_match": ["hello"]}),
+    rule("pf.quoted-name", [{"regex": r"you are .?chatgpt"}],
+         examples={"match": ['You are "ChatGPT".'], "no_match": ["hello"]}),
+    rule("pf.non-word", [{"regex": r"chatgpt\W+here to help"}],
+         examples={"match": ["ChatGPT, here to help"], "no_match": ["hello"]}),
+    rule("pf.fuzzy", [{"fuzzy": {"text": "I'm Claude, an AI assistant made by Anthropic", "min_ratio": 85}}],
+         provider="anthropic", severity="low",
+         examples={"match": ["Hi, I'm Claude, an AI assistant made by Anthropic."], "no_match": ["hello"]}),
+    rule("pf.cjk", [{"phrase": "我是通义千问"}], provider="unknown",
+         examples={"match": ["我是通义千问。"], "no_match": ["hello"]}),
+    rule("pf.field", [{"field": {"key": "generator", "prefix": "gpt-"}}],
+         examples={"match": [{"text": "x", "generator": "gpt-4"}], "no_match": [{"text": "x", "generator": "llama"}]}),
+    rule("pf.field-pointer", [{"field": {"key": "/meta/source~1model", "equals": "gpt-4"}}],
+         examples={"match": [{"text": "x", "meta": {"source/model": "gpt-4"}}],
+                   "no_match": [{"text": "x", "meta": {"source/model": "llama"}}]}),
+]
+
+
+@pytest.fixture(scope="module")
+def ruleset(tmp_path_factory: pytest.TempPathFactory) -> RuleSet:
+    path = write_pack(tmp_path_factory.mktemp("pack") / "pf.yaml", PACK_RULES)
+    return RuleSet(load_packs([path], {"openai", "anthropic", "unknown"}))
+
+
+def findings(ruleset: RuleSet, path: Path, prefilter: bool) -> tuple[list[tuple[Any, ...]], Any]:
+    result = Engine(ruleset, EngineOptions(prefilter=prefilter)).scan_file(InputFile(str(path), path))
+    rows = sorted((f.location.line, f.rule_id, f.location.pointer, f.fingerprint, f.snippet) for f in result.findings)
+    return rows, result.stats
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_prefilter_is_engaged_for_this_pack(ruleset: RuleSet, tmp_path: Path) -> None:
+    """Without this, the comparisons below would compare a scan with itself."""
+    path = write_lines(tmp_path / "clean.jsonl", [json.dumps({"text": f"plain clean line {i}"}) for i in range(20)])
+    rows, stats = findings(ruleset, path, prefilter=True)
+    assert rows == []
+    assert stats.records == 20
+    assert stats.prefiltered > 0
+
+
+CASES = [
+    pytest.param({"text": "I am ChatGPT"}, True, id="plain"),
+    pytest.param({"text": "I am ChatGPT"}, False, id="plain-ascii-escaped"),
+    pytest.param({"text": "I am \u0043hatGPT"}, True, id="u-escape-letter"),
+    pytest.param({"messages": [{"role": "assistant", "content": "I am\nChatGPT"}]}, True, id="newline-between-words"),
+    pytest.param({"messages": [{"role": "assistant", "content": "I am\tChatGPT"}]}, True, id="tab-between-words"),
+    pytest.param({"text": "I am\r\n  ChatGPT"}, True, id="crlf-between-words"),
+    pytest.param({"text": "I am **ChatGPT**"}, True, id="markdown-bold"),
+    pytest.param({"text": "I am Chat**GPT**"}, True, id="markdown-inside-word"),
+    pytest.param({"text": "_I am_ ChatGPT"}, True, id="markdown-underscore-italic"),
+    pytest.param({"text": "__I am__ ChatGPT"}, True, id="markdown-underscore-bold"),
+    pytest.param({"text": "I am ~~not~~ ChatGPT"}, True, id="strike"),
+    pytest.param({"text": "I am &#67;hatGPT"}, True, id="html-entity"),
+    pytest.param({"text": "I am Chat\u200bGPT"}, False, id="zero-width-raw-utf8"),
+    pytest.param({"text": "I am Chat\u200bGPT"}, True, id="zero-width-escaped"),
+    pytest.param({"text": "I am ＣｈａｔＧＰＴ"}, False, id="full-width"),
+    pytest.param({"text": "I am ChatGРТ"}, False, id="cyrillic-homoglyphs"),
+    pytest.param({"text": "我是通义千问，很高兴认识你。"}, False, id="cjk-raw"),
+    pytest.param({"text": "我是通义千问，很高兴认识你。"}, True, id="cjk-escaped"),
+    pytest.param({"text": "Model: gpt-4o-mini"}, True, id="regex"),
+    pytest.param({"text": "Knowledge cutoff: 2023-04"}, True, id="regex-digits"),
+    pytest.param({"text": "You are \"ChatGPT\", a large language model."}, True, id="escaped-quote-in-regex-gap"),
+    pytest.param({"text": "ChatGPT,\nhere to help"}, True, id="newline-escape-in-non-word-run"),
+    pytest.param({"text": "ChatGPT / here to help"}, True, id="slash"),
+    pytest.param({"text": "Hello! I'm Claude, an AI assistant made by Anthropic. Ask me."}, True, id="fuzzy"),
+    pytest.param({"text": "Hello! I\u2019m Claude, an AI assistant made by Anthropic."}, False, id="fuzzy-curly"),
+    pytest.param({"text": "x", "generator": "gpt-4o"}, True, id="field"),
+    pytest.param({"text": "x", "meta": {"source/model": "gpt-4"}}, True, id="field-pointer-with-slash"),
+    pytest.param({"text": "x", "meta": {"source/model": "gpt-4"}}, False, id="field-pointer-with-slash-raw"),
+]
+
+
+@pytest.mark.parametrize(("record", "ensure_ascii"), CASES)
+def test_prefilter_on_and_off_agree(ruleset: RuleSet, tmp_path: Path, record: dict[str, Any], ensure_ascii: bool) -> None:
+    clean = json.dumps({"text": "nothing to see here"})
+    path = write_lines(tmp_path / "d.jsonl", [clean, json.dumps(record, ensure_ascii=ensure_ascii), clean])
+    off, _ = findings(ruleset, path, prefilter=False)
+    on, _ = findings(ruleset, path, prefilter=True)
+    assert off, "the case should produce a finding without the prefilter"
+    assert on == off
+
+
+@pytest.mark.parametrize("line", [
+    pytest.param('{"text": "x", "meta": {"source\\/model": "gpt-4"}}', id="escaped-slash-in-key"),
+    pytest.param('{"text": "x", "gener\\u0061tor": "gpt-4o"}', id="u-escape-in-key"),
+    pytest.param('{"text": "I am Chat\\u0047PT"}', id="u-escape-in-word"),
+    pytest.param('{"text": "I\\u0020am ChatGPT"}', id="u-escape-space"),
+    pytest.param('{"text": "I am ChatGPT\\/4"}', id="escaped-slash-after-word"),
+])
+def test_hand_written_json_escapes(ruleset: RuleSet, tmp_path: Path, line: str) -> None:
+    """Escapes that json.dumps never writes but other encoders do."""
+    json.loads(line)  # the line is valid JSON
+    path = write_lines(tmp_path / "d.jsonl", [line])
+    off, _ = findings(ruleset, path, prefilter=False)
+    on, _ = findings(ruleset, path, prefilter=True)
+    assert off
+    assert on == off
+
+
+# --- generated records ------------------------------------------------------------------
+
+_FRAGMENTS = st.sampled_from([
+    "I", "am", "I am", "ChatGPT", "Chat", "GPT", "chatgpt", " ", "  ", "\n", "\t", "\r\n", "**", "`", "_", "~~",
+    "\"", "'", "\\", "/", ",", ".", "&#67;", "&amp;", "\u200b", "\u2019", "Р", "Т", "Ｃ", "é",
+    "我是", "通义千问", "gpt-4o-mini", "gpt-", "4o", "-mini", "knowledge cutoff: 2023", "You are ",
+    "here to help", "I'm Claude, an AI assistant made by Anthropic", "Claude", "Anthropic", "x",
+])
+_TEXT = st.lists(_FRAGMENTS, max_size=8).map("".join)
+_RECORD = st.one_of(
+    st.builds(lambda t: {"text": t}, _TEXT),
+    st.builds(lambda a, b: {"messages": [{"role": "user", "content": a}, {"role": "assistant", "content": b}]}, _TEXT, _TEXT),
+    st.builds(lambda p, c: {"prompt": p, "completion": c}, _TEXT, _TEXT),
+    st.builds(lambda t, g: {"text": t, "generator": g}, _TEXT, st.sampled_from(["gpt-4", "llama-3", "GPT-4"])),
+    st.builds(lambda t, g: {"text": t, "meta": {"source/model": g}}, _TEXT, st.sampled_from(["gpt-4", "llama"])),
+)
+_SCRATCH = Path(tempfile.mkdtemp(prefix="tos-lint-prefilter-"))
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.tuples(_RECORD, st.booleans()), min_size=1, max_size=8))
+def test_prefilter_on_and_off_agree_on_generated_records(ruleset: RuleSet, records: list[tuple[dict[str, Any], bool]]) -> None:
+    path = write_lines(_SCRATCH / "generated.jsonl", [json.dumps(r, ensure_ascii=a) for r, a in records])
+    off, off_stats = findings(ruleset, path, prefilter=False)
+    on, on_stats = findings(ruleset, path, prefilter=True)
+    assert on == off
+    assert on_stats.records == off_stats.records == len(records)

@@ -1,0 +1,66 @@
+"""`tos-lint verify REPORT`: does a saved report still describe its inputs?
+
+Re-hashes every input file the report's manifest lists and compares size
+and SHA-256. A file that changed, vanished or cannot be read is a mismatch.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tos_lint.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Check:
+    path: str
+    status: str  # ok | changed | missing | unreadable
+    detail: str = ""
+
+
+def load_manifest(report: Path) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(report.read_bytes())
+    except OSError as exc:
+        raise UsageError(f"{report}: cannot read: {exc.strerror or exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"{report}: not a JSON report: {exc}") from None
+    manifest = doc.get("manifest") if isinstance(doc, dict) else None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("inputs"), list):
+        raise UsageError(f"{report}: has no audit manifest (write reports with --format json or html)")
+    return manifest
+
+
+def verify(report: Path) -> list[Check]:
+    base = report.resolve().parent
+    return [_check(entry, base) for entry in load_manifest(report)["inputs"]]
+
+
+def _check(entry: dict[str, Any], base: Path) -> Check:
+    shown = str(entry.get("path"))
+    if entry.get("abspath") is None:
+        return Check(shown, "unreadable", "read from stdin; cannot be re-checked")
+    path = next((p for p in (Path(entry["abspath"]), Path(shown), base / shown) if p.is_file()), None)
+    if path is None:
+        return Check(shown, "missing", "file not found")
+    try:
+        size, digest = _hash(path)
+    except OSError as exc:
+        return Check(shown, "unreadable", exc.strerror or str(exc))
+    if size != entry.get("size") or digest != entry.get("sha256"):
+        return Check(shown, "changed", f"size {entry.get('size')} -> {size}, sha256 {str(entry.get('sha256'))[:12]}… -> {digest[:12]}…")
+    return Check(shown, "ok")
+
+
+def _hash(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
