@@ -347,6 +347,43 @@ def init(
     typer.echo(PRE_COMMIT_SNIPPET.format(version=__version__))
 
 
+@app.command("filter")
+def filter_command(
+    paths: List[str] = typer.Argument(..., help="Files or directories to filter."),
+    clean_dir: Path = typer.Option(..., "--clean-dir", help="Where records that pass are written."),
+    quarantine_dir: Path = typer.Option(..., "--quarantine-dir", help="Where records that fail are written, with their findings."),
+    config_path: Optional[Path] = typer.Option(None, "--config", help="Configuration file."),
+    isolated: bool = typer.Option(False, "--isolated", help="Ignore any configuration file."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Lowest severity that quarantines a record."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Findings in this baseline do not quarantine."),
+    allowlist: List[Path] = typer.Option([], "--allowlist", help="Allowlist file (repeatable)."),
+    waivers: List[Path] = typer.Option([], "--waivers", help="Waiver file (repeatable)."),
+) -> None:
+    """Write a clean copy and a quarantined copy of each input (same format and
+    compression). Inputs are never changed. Exit 1 if any record was quarantined."""
+    from tos_lint.policy import FAIL_ON_CHOICES
+
+    if fail_on is not None and fail_on not in FAIL_ON_CHOICES:
+        _fail(f"--fail-on: unknown value {fail_on!r} (expected one of {', '.join(FAIL_ON_CHOICES)})")
+    with _usage_errors():
+        import tos_lint.api as api
+        from tos_lint.filtering import check_outputs, filter_files, summary_lines
+        from tos_lint.readers import discover
+
+        config = _configure(config_path, isolated, fail_on=fail_on,
+                            baseline=str(baseline) if baseline else None,
+                            allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers])
+        inputs, _ = discover(paths, config.include or None, config.exclude or None)
+        check_outputs(inputs, [Path(p) for p in paths], clean_dir, quarantine_dir)
+        result, verdict = api.run(paths, config)
+        report = filter_files(inputs, [Path(p) for p in paths], verdict, clean_dir, quarantine_dir, config.max_record_bytes)
+    for line in summary_lines(report):
+        typer.echo(line)
+    if not report.balanced:
+        _fail("record counts do not add up (in != kept + quarantined + unreadable); outputs may be incomplete")
+    raise typer.Exit(1 if report.total("quarantined") else 0)
+
+
 @app.command()
 def verify(report: Path = typer.Argument(..., help="A JSON report written by `tos-lint scan --format json`.")) -> None:
     """Re-hash the inputs a report lists: exit 0 if it still describes them, 1 if not."""

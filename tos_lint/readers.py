@@ -54,6 +54,7 @@ class RawRecord:
     data: Any
     line: int | None = None
     index: int | None = None
+    raw: bytes | None = None  # the line as read, for JSONL (lets `filter` copy it byte for byte)
 
 
 @dataclass
@@ -181,8 +182,7 @@ def open_input(inp: InputFile, hasher: HashingReader | None = None) -> IO[bytes]
     if inp.fs_path is None:
         return sys.stdin.buffer
     raw: Any = hasher if hasher is not None else open(inp.fs_path, "rb")  # noqa: SIM115 - closed by the caller
-    head = raw.peek(6)[:6] if hasattr(raw, "peek") else b""
-    kind = next((k for magic, k in _MAGIC.items() if head.startswith(magic)), None)
+    kind = _compression(raw.peek(6)[:6] if hasattr(raw, "peek") else b"")
     if kind is None:
         return raw
     if kind == "gz":
@@ -194,6 +194,16 @@ def open_input(inp: InputFile, hasher: HashingReader | None = None) -> IO[bytes]
     if kind == "bz2":
         return bz2.open(raw)  # type: ignore[return-value]
     return lzma.open(raw)  # type: ignore[return-value]
+
+
+def _compression(head: bytes) -> str | None:
+    return next((k for magic, k in _MAGIC.items() if head.startswith(magic)), None)
+
+
+def compression_of(path: Path) -> str | None:
+    """`gz`, `zst`, `bz2`, `xz` (by magic number), or None for plain files."""
+    with path.open("rb") as f:
+        return _compression(f.read(6))
 
 
 def _gzip_open(raw: IO[bytes]) -> IO[bytes]:
@@ -343,7 +353,7 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             continue
         stats.records += 1
         if may_match is None or may_match(line):
-            yield RawRecord(data, line=n)
+            yield RawRecord(data, line=n, raw=line)
         else:
             stats.prefiltered += 1
 

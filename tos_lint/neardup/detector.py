@@ -25,15 +25,14 @@ from tos_lint.model import Hit, Record, Severity
 from tos_lint.neardup.index import IndexData, IndexParams, load_index
 from tos_lint.neardup.lsh import band_keys
 from tos_lint.neardup.minhash import MinHasher, jaccard_estimate
-from tos_lint.neardup.references import prompt_shingles
-from tos_lint.neardup.shingles import shingle_hashes, token_spans
+from tos_lint.neardup.references import AnswerSets, answer_sets, record_texts
+from tos_lint.neardup.shingles import token_spans
 from tos_lint.registry import Registry
 
 RULE_MATCH = "tos-lint.neardup.match"
 RULE_CONTAINMENT = "tos-lint.neardup.containment"
 RULE_IDS = (RULE_MATCH, RULE_CONTAINMENT)
 QUERY_ROLES = ("assistant", "unknown")
-_EMPTY = np.zeros(0, dtype=np.uint32)
 
 
 @dataclass(frozen=True)
@@ -49,15 +48,17 @@ class DetectorOptions:
 
 
 @dataclass
-class _Unit:
-    """One segment to query: its shingles in text order and as a set."""
+class _Units:
+    """The segments of a batch that are long enough to query (units), with
+    their shingles, and the signature rows that stand for each."""
 
-    record: int
-    segment: int
-    ordered: np.ndarray  # shingle hashes in text order, prompt shingles removed
-    positions: np.ndarray  # each kept shingle's index in the unstripped text
-    unique: np.ndarray  # sorted unique shingle hashes
-    sigs: slice = field(default_factory=lambda: slice(0, 0))  # its rows in the signature matrix
+    record: np.ndarray  # (units,) the record each unit belongs to
+    segment: list[Any]  # (units,) the Segment itself
+    sets: AnswerSets  # shingles, per unit
+    sig_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # unit of each signature row
+
+    def __len__(self) -> int:
+        return len(self.record)
 
 
 @dataclass
@@ -69,7 +70,7 @@ class _Group:
     indexes: list[IndexData] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Pair:
     unit: int
     index: int
@@ -80,7 +81,10 @@ class _Pair:
 
 
 class NearDupDetector:
-    """`detect(record) -> list[Hit]` against one or more reference indexes."""
+    """`detect(record) -> list[Hit]` against one or more reference indexes.
+
+    Prefer `detect_batch(records)` on a few hundred records at a time: the
+    numpy work is per batch, so one record at a time pays it per record."""
 
     def __init__(self, indexes: Sequence[IndexData | str | Path], registry: Registry | None = None,
                  options: DetectorOptions | None = None):
@@ -113,103 +117,65 @@ class NearDupDetector:
 
     def _detect_group(self, group: _Group, records: Sequence[Record]) -> list[tuple[int, Hit]]:
         units = self._units(group.params, records)
-        if not units:
+        if not len(units):
             return []
-        sigs, sig_unit = self._signatures(group, units)
-        keys = band_keys(sigs, group.params.banding)
+        sigs = self._signatures(group, units)
+        keys: dict[Any, np.ndarray] = {}
         pairs: list[_Pair] = []
         for idx_i, data in enumerate(group.indexes):
-            if data.params.banding != group.params.banding:
-                keys_i = band_keys(sigs, data.params.banding)
-            else:
-                keys_i = keys
-            q, rows = data.table.query(keys_i)
-            pairs.extend(self._verify(data, idx_i, units, sig_unit[q], rows))
-        return self._hits(group, records, units, sigs, self._best(group, pairs))
+            banding = data.params.banding
+            if banding not in keys:
+                keys[banding] = band_keys(sigs, banding)
+            q, rows = data.table.query(keys[banding])
+            pairs.extend(self._verify(data, idx_i, units, units.sig_unit[q], rows))
+        return self._hits(group, units, sigs, self._best(group, pairs))
 
-    def _units(self, params: IndexParams, records: Sequence[Record]) -> list[_Unit]:
-        spec = params.shingles
-        units: list[_Unit] = []
-        for rec_i, record in enumerate(records):
-            prompt: np.ndarray | None = None
-            for seg_i, seg in enumerate(record.segments):
-                if seg.role not in self.options.roles:
-                    continue
-                if prompt is None:
-                    prompt = prompt_shingles(record.segments, spec) if params.strip_prompt else _EMPTY
-                ordered = shingle_hashes(seg.text, spec)
-                positions = np.arange(len(ordered))
-                if len(prompt) and len(ordered):
-                    keep = ~np.isin(ordered, prompt)
-                    ordered, positions = ordered[keep], positions[keep]
-                unique = np.unique(ordered)
-                if len(unique) >= params.min_shingles:
-                    units.append(_Unit(rec_i, seg_i, ordered, positions, unique))
-        return units
+    def _units(self, params: IndexParams, records: Sequence[Record]) -> _Units:
+        chosen, answers, group, prompts, prompt_group = record_texts(
+            records, self.options.roles, params.strip_prompt, fallback=False)
+        sets = answer_sets(answers, group, prompts, prompt_group, params.shingles)
+        keep = np.flatnonzero(sets.sizes >= params.min_shingles)
+        return _Units(group[keep], [chosen[i][1] for i in keep.tolist()], _select(sets, keep))
 
     def _block_size(self, group: _Group) -> int:
-        if self.options.window_block:
-            return self.options.window_block
-        return max(16, group.params.min_shingles)
+        return self.options.window_block or max(16, group.params.min_shingles)
 
-    def _signatures(self, group: _Group, units: list[_Unit]) -> tuple[np.ndarray, np.ndarray]:
-        """One signature per unit, plus one per containment window.
+    def _signatures(self, group: _Group, units: _Units) -> np.ndarray:
+        """One signature per unit (rows 0..units-1), then one per containment
+        window; `units.sig_unit` says whose each row is.
 
         A window's signature is the element-wise minimum of its blocks'
-        signatures, so windows cost one pass over the text, not one each."""
+        signatures, so all windows together cost one pass over the text."""
+        sets = units.sets
+        n = len(units)
+        if not self.options.containment:
+            units.sig_unit = np.arange(n)
+            return group.hasher.sign_many(sets.unique, sets.unique_offsets)
         block = self._block_size(group)
-        pieces: list[np.ndarray] = []
-        plan: list[int] = []  # per unit: number of blocks (0: signed whole)
-        for u in units:
-            nblocks = -(-len(u.ordered) // block) if self.options.containment else 0
-            if nblocks >= 3:
-                pieces.extend(u.ordered[i:i + block] for i in range(0, len(u.ordered), block))
-                plan.append(nblocks)
-            else:
-                pieces.append(u.unique)
-                plan.append(0)
-        sizes = np.array([len(p) for p in pieces], dtype=np.int64)
-        piece_sigs = group.hasher.sign_many(np.concatenate(pieces), np.concatenate(([0], np.cumsum(sizes))))
-        rows: list[np.ndarray] = []
-        owner: list[int] = []
-        at = 0
-        for u_i, (u, nblocks) in enumerate(zip(units, plan)):
-            count = max(nblocks, 1)
-            own = piece_sigs[at:at + count]
-            at += count
-            sigs = own if nblocks == 0 else self._window_sigs(own)
-            start = sum(len(r) for r in rows)
-            u.sigs = slice(start, start + len(sigs))
-            rows.append(sigs)
-            owner.extend([u_i] * len(sigs))
-        return np.concatenate(rows), np.array(owner, dtype=np.int64)
+        counts = np.diff(sets.ordered_offsets)
+        owner = np.repeat(np.arange(n), counts)
+        nblocks = -(-counts // block)
+        first_block = np.concatenate(([0], np.cumsum(nblocks)))
+        rank = np.arange(len(owner)) - sets.ordered_offsets[owner]
+        block_id = first_block[owner] + rank // block
+        block_offsets = np.concatenate(([0], np.cumsum(np.bincount(block_id, minlength=int(first_block[-1])))))
+        block_sigs = group.hasher.sign_many(sets.ordered, block_offsets)
+        whole = np.minimum.reduceat(block_sigs, first_block[:-1], axis=0)
+        windows, owners = _windows(block_sigs, first_block, nblocks, self.options.max_window_blocks)
+        units.sig_unit = np.concatenate((np.arange(n), owners))
+        return np.concatenate((whole, windows))
 
-    def _window_sigs(self, blocks: np.ndarray) -> np.ndarray:
-        """The whole text's signature, then windows of 2, 4, 8, ... blocks
-        (smaller than the text), each level overlapping by half a window."""
-        out = [blocks.min(axis=0, keepdims=True)]
-        level = blocks  # level[i]: the window of `width` blocks starting at block i
-        width = 1
-        while width * 2 < len(blocks) and width * 2 <= self.options.max_window_blocks:
-            level = np.minimum(level[:-width], level[width:])
-            width *= 2
-            step = max(1, width // 2)
-            starts = np.arange(0, len(level), step)
-            if starts[-1] != len(level) - 1:
-                starts = np.append(starts, len(level) - 1)  # reach the end of the text
-            out.append(level[starts])
-        return np.concatenate(out)
-
-    def _verify(self, data: IndexData, idx_i: int, units: list[_Unit], unit_of: np.ndarray,
+    def _verify(self, data: IndexData, idx_i: int, units: _Units, unit_of: np.ndarray,
                 rows: np.ndarray) -> list[_Pair]:
         """Exact Jaccard and containment for each (unit, reference) candidate."""
         if len(rows) == 0:
             return []
         pairs = np.unique((unit_of << 32) | rows)
         unit_of, rows = pairs >> 32, pairs & 0xFFFFFFFF
-        # Every query set in one sorted array of (unit << 32 | hash) ...
-        qsizes = np.array([len(u.unique) for u in units], dtype=np.int64)
-        qkeys = np.concatenate([(np.int64(i) << 32) | u.unique.astype(np.int64) for i, u in enumerate(units)])
+        sets = units.sets
+        # Every unit's set in one sorted array of (unit << 32 | hash) ...
+        qsizes = sets.sizes
+        qkeys = (np.repeat(np.arange(len(units)), qsizes) << 32) | sets.unique.astype(np.int64)
         # ... probed with every candidate reference's shingles, tagged likewise.
         offsets = data.shingle_offsets.astype(np.int64)
         rsizes = offsets[rows + 1] - offsets[rows]
@@ -221,14 +187,11 @@ class NearDupDetector:
         inter = np.bincount(cand[qkeys[pos] == probe], minlength=len(rows))
         jac = inter / (qsizes[unit_of] + rsizes - inter)
         con = inter / np.maximum(rsizes, 1)
+        params = data.params
+        ok = (inter >= params.min_shingles) & (
+            (jac >= params.threshold) | (self.options.containment & (con >= self.options.containment_threshold)))
         return [_Pair(int(u), idx_i, int(r), int(i), float(j), float(c))
-                for u, r, i, j, c in zip(unit_of, rows, inter, jac, con)
-                if self._passes(data.params, int(i), float(j), float(c))]
-
-    def _passes(self, params: IndexParams, inter: int, jac: float, con: float) -> bool:
-        if inter < params.min_shingles:
-            return False
-        return jac >= params.threshold or (self.options.containment and con >= self.options.containment_threshold)
+                for u, r, i, j, c in zip(unit_of[ok], rows[ok], inter[ok], jac[ok], con[ok])]
 
     def _best(self, group: _Group, pairs: list[_Pair]) -> list[_Pair]:
         """Per segment and provider, the reference that matches best: one
@@ -243,23 +206,23 @@ class NearDupDetector:
                 best[key] = (score, p)
         return [p for _, p in sorted(best.values(), key=lambda sp: (sp[1].unit, -sp[0]))]
 
-    def _hits(self, group: _Group, records: Sequence[Record], units: list[_Unit], sigs: np.ndarray,
-              pairs: list[_Pair]) -> list[tuple[int, Hit]]:
+    def _hits(self, group: _Group, units: _Units, sigs: np.ndarray, pairs: list[_Pair]) -> list[tuple[int, Hit]]:
         out = []
         for p in pairs:
-            u = units[p.unit]
             data = group.indexes[p.index]
             ref = data.reference(p.row)
-            ref_sig = group.hasher.sign(data.shingle_set(p.row))
-            segment = records[u.record].segments[u.segment]
+            ref_set = data.shingle_set(p.row)
+            ref_sig = group.hasher.sign(ref_set)
+            segment = units.segment[p.unit]
             if p.jaccard >= data.params.threshold:
                 mode, verified = "match", p.jaccard
-                estimated = jaccard_estimate(sigs[u.sigs.start], ref_sig)
+                estimated = jaccard_estimate(sigs[p.unit], ref_sig)
                 start, end = 0, len(segment.text)
             else:
                 mode, verified = "containment", p.containment
-                estimated = max(jaccard_estimate(s, ref_sig) for s in sigs[u.sigs])
-                start, end = _matched_span(segment.text, u, data.shingle_set(p.row), group.params)
+                own = sigs[units.sig_unit == p.unit]
+                estimated = float((own == ref_sig).mean(axis=1).max())
+                start, end = _matched_span(segment.text, units.sets, p.unit, ref_set, group.params)
             detail = {
                 "provider": ref.provider, "reference_id": ref.id, "reference_source": ref.source,
                 "reference_label": ref.label, "estimated_similarity": round(estimated, 4),
@@ -267,24 +230,64 @@ class NearDupDetector:
                 "containment": round(p.containment, 4), "shared_shingles": p.inter, "mode": mode,
             }
             rule = RULE_MATCH if mode == "match" else RULE_CONTAINMENT
-            out.append((u.record, Hit(rule, segment.pointer, start, end, "", detail)))
+            out.append((int(units.record[p.unit]), Hit(rule, segment.pointer, start, end, "", detail)))
         return out
 
 
-def _matched_span(text: str, unit: _Unit, ref_set: np.ndarray, params: IndexParams) -> tuple[int, int]:
+def _select(sets: AnswerSets, keep: np.ndarray) -> AnswerSets:
+    """The sets of the answers `keep` only, renumbered 0..len(keep)-1."""
+    def pick(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sizes = (offsets[keep + 1] - offsets[keep]) if len(keep) else np.zeros(0, np.int64)
+        idx = np.repeat(offsets[keep] - np.concatenate(([0], np.cumsum(sizes)[:-1])), sizes) + np.arange(int(sizes.sum()))
+        return values[idx], np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+
+    ordered, ordered_offsets = pick(sets.ordered, sets.ordered_offsets)
+    positions, _ = pick(sets.positions, sets.ordered_offsets)
+    unique, unique_offsets = pick(sets.unique, sets.unique_offsets)
+    return AnswerSets(ordered, ordered_offsets, positions, unique, unique_offsets)
+
+
+def _windows(block_sigs: np.ndarray, first_block: np.ndarray, nblocks: np.ndarray,
+             max_blocks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Signatures of windows of 2, 4, 8, ... blocks inside each unit (only
+    windows smaller than their unit), starting every half window, plus the
+    last window of each unit so that its end is covered."""
+    unit_of_block = np.repeat(np.arange(len(nblocks)), nblocks)
+    local = np.arange(len(unit_of_block)) - first_block[unit_of_block]
+    out: list[np.ndarray] = []
+    owners: list[np.ndarray] = []
+    level, width = block_sigs, 1
+    while width * 2 <= max_blocks and width * 2 < int(nblocks.max(initial=0)):
+        level = np.minimum(level[:-width], level[width:])  # level[i]: blocks i .. i+2*width-1
+        width *= 2
+        start = np.arange(len(level))
+        unit = unit_of_block[start]
+        inside = (unit_of_block[start + width - 1] == unit) & (width < nblocks[unit])
+        step = width // 2
+        chosen = inside & ((local[start] % step == 0) | (local[start] == nblocks[unit] - width))
+        out.append(level[chosen])
+        owners.append(unit[chosen])
+    if not out:
+        return np.zeros((0, block_sigs.shape[1]), dtype=block_sigs.dtype), np.zeros(0, np.int64)
+    return np.concatenate(out), np.concatenate(owners)
+
+
+def _matched_span(text: str, sets: AnswerSets, unit: int, ref_set: np.ndarray,
+                  params: IndexParams) -> tuple[int, int]:
     """Character span of the part of `text` whose shingles are the reference's.
 
     Word shingles map back to words of the original text; character
     shingles count normalised characters, so for them the whole text."""
     if params.shingle_kind != "word":
         return 0, len(text)
-    inside = np.flatnonzero(np.isin(unit.ordered, ref_set))
+    lo, hi = int(sets.ordered_offsets[unit]), int(sets.ordered_offsets[unit + 1])
+    inside = np.flatnonzero(np.isin(sets.ordered[lo:hi], ref_set))
     spans = token_spans(text)
     if len(inside) == 0 or not spans:
         return 0, len(text)
-    first = int(unit.positions[inside[0]])
-    last = min(int(unit.positions[inside[-1]]) + params.shingle_n - 1, len(spans) - 1)
-    return spans[min(first, len(spans) - 1)][0], spans[last][1]
+    first = min(int(sets.positions[lo + inside[0]]), len(spans) - 1)
+    last = min(int(sets.positions[lo + inside[-1]]) + params.shingle_n - 1, len(spans) - 1)
+    return spans[first][0], spans[last][1]
 
 
 # --- what the engine stamps ----------------------------------------------------------

@@ -21,7 +21,7 @@ from tos_lint.adapters import adapt, own_id
 from tos_lint.errors import UsageError
 from tos_lint.model import ROLES, Record, Segment, Source
 from tos_lint.neardup.index import IndexParams, PendingRef
-from tos_lint.neardup.shingles import ShingleSpec, shingle_hashes
+from tos_lint.neardup.shingles import ShingleSpec, shingle_batch
 from tos_lint.readers import FileStats, InputIssue, ReadOptions, discover, read_records
 from tos_lint.registry import Registry
 
@@ -119,7 +119,7 @@ def parse_roles(items: Sequence[str]) -> tuple[str, ...]:
     return roles
 
 
-# --- per-record shingling, shared by indexing and querying -------------------------
+# --- shingling answers in batches, shared by indexing and querying ---------------------
 
 def indexed_segments(segments: Sequence[Segment], roles: Sequence[str]) -> list[Segment]:
     """The segments to sign: those with the given roles, or, if there are
@@ -130,18 +130,73 @@ def indexed_segments(segments: Sequence[Segment], roles: Sequence[str]) -> list[
     return chosen
 
 
-def prompt_shingles(segments: Sequence[Segment], spec: ShingleSpec) -> np.ndarray:
-    """The sorted unique shingles of a record's prompt (user / system turns)."""
-    parts = [shingle_hashes(s.text, spec) for s in segments if s.role in PROMPT_ROLES]
-    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint32)
+@dataclass
+class AnswerSets:
+    """Shingles of a batch of answers, each less its own prompt's shingles.
+
+    `ordered` keeps each answer's shingles in text order (for windows and
+    spans), with `positions` their index in the unstripped answer; `unique`
+    is each answer's sorted set. Answer i is `ordered[o[i]:o[i+1]]` with
+    o = `ordered_offsets`, and likewise for `unique`."""
+
+    ordered: np.ndarray
+    ordered_offsets: np.ndarray
+    positions: np.ndarray
+    unique: np.ndarray
+    unique_offsets: np.ndarray
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.unique_offsets)
 
 
-def answer_set(text: str, spec: ShingleSpec, prompt: np.ndarray) -> np.ndarray:
-    """Sorted unique shingles of `text`, less those of its prompt."""
-    unique = np.unique(shingle_hashes(text, spec))
-    if len(prompt):
-        unique = unique[~np.isin(unique, prompt, assume_unique=True)]
-    return unique
+def answer_sets(answers: Sequence[str], answer_group: np.ndarray, prompts: Sequence[str],
+                prompt_group: np.ndarray, spec: ShingleSpec) -> AnswerSets:
+    """Shingle every answer and prompt of a batch at once. Groups (records)
+    tie answers to prompts: an answer loses the shingles of its group's
+    prompts. Give no prompts to keep every shingle."""
+    n = len(answers)
+    batch = shingle_batch([*answers, *prompts], spec)
+    split = int(batch.offsets[n])
+    owner = batch.owner
+    a_hash, a_owner = batch.hashes[:split], owner[:split]
+    positions = np.arange(split) - batch.offsets[a_owner]
+    if split < len(batch.hashes):
+        p_group = np.asarray(prompt_group, dtype=np.int64)[owner[split:] - n]
+        prompt_keys = (p_group << 32) | batch.hashes[split:].astype(np.int64)
+        a_keys = (np.asarray(answer_group, dtype=np.int64)[a_owner] << 32) | a_hash.astype(np.int64)
+        keep = ~np.isin(a_keys, prompt_keys)
+        a_hash, a_owner, positions = a_hash[keep], a_owner[keep], positions[keep]
+    ordered_offsets = _offsets(a_owner, n)
+    keys = np.unique((a_owner << 32) | a_hash.astype(np.int64))
+    unique = (keys & 0xFFFFFFFF).astype(np.uint32)
+    return AnswerSets(a_hash, ordered_offsets, positions, unique, _offsets(keys >> 32, n))
+
+
+def _offsets(owner: np.ndarray, n: int) -> np.ndarray:
+    counts = np.bincount(owner, minlength=n) if len(owner) else np.zeros(n, np.int64)
+    return np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+
+
+def record_texts(records: Sequence[Record], roles: Sequence[str], strip_prompt: bool, *,
+                 fallback: bool) -> tuple[list[tuple[int, Segment]], list[str], np.ndarray, list[str], np.ndarray]:
+    """The answers of a batch of records (with their record and segment),
+    and the prompts to strip from them, grouped by record."""
+    chosen: list[tuple[int, Segment]] = []
+    prompts: list[str] = []
+    prompt_group: list[int] = []
+    for rec_i, record in enumerate(records):
+        segs = indexed_segments(record.segments, roles) if fallback else [s for s in record.segments if s.role in roles]
+        if not segs:
+            continue
+        chosen.extend((rec_i, s) for s in segs)
+        if strip_prompt:
+            for s in record.segments:
+                if s.role in PROMPT_ROLES:
+                    prompts.append(s.text)
+                    prompt_group.append(rec_i)
+    group = np.array([r for r, _ in chosen], dtype=np.int64)
+    return chosen, [s.text for _, s in chosen], group, prompts, np.array(prompt_group, dtype=np.int64)
 
 
 # --- reading reference files -----------------------------------------------------------
@@ -162,6 +217,7 @@ def iter_references(paths: Sequence[str], params: IndexParams, resolver: Provide
     files, _ = discover(list(paths))
     if not files:
         raise UsageError("no reference files found in " + ", ".join(paths))
+    batch: list[Record] = []
     for inp in files:
         stats.files += 1
         for item in read_records(inp, FileStats(), ReadOptions()):
@@ -170,26 +226,35 @@ def iter_references(paths: Sequence[str], params: IndexParams, resolver: Provide
                 stats.problems.append(f"{inp.path}{where}: {item.code}: {item.message}")
                 continue
             fmt, segments = adapt(item.data, force_format)
-            record = Record(Source(inp.path, item.line, item.index), segments, item.data, fmt, own_id(item.data))
+            batch.append(Record(Source(inp.path, item.line, item.index), segments, item.data, fmt, own_id(item.data)))
             stats.records += 1
-            yield from _record_refs(record, params, resolver, stats)
+            if len(batch) >= BATCH_RECORDS:
+                yield from references_of(batch, params, resolver, stats)
+                batch = []
+    yield from references_of(batch, params, resolver, stats)
 
 
-def _record_refs(record: Record, params: IndexParams, resolver: ProviderResolver,
-                 stats: ReadStats) -> Iterator[PendingRef]:
-    chosen = indexed_segments(record.segments, params.roles)
-    if not chosen:
-        stats.no_text += 1
-        return
-    spec = params.shingles
-    prompt = prompt_shingles(record.segments, spec) if params.strip_prompt else np.zeros(0, np.uint32)
-    provider, label = resolver.resolve(record.data)
-    for seg in chosen:
-        shingles = answer_set(seg.text, spec, prompt)
+BATCH_RECORDS = 512
+
+
+def references_of(records: Sequence[Record], params: IndexParams, resolver: ProviderResolver,
+                  stats: ReadStats) -> Iterator[PendingRef]:
+    """The references of a batch of records: one per indexed segment long enough."""
+    chosen, answers, group, prompts, prompt_group = record_texts(records, params.roles, params.strip_prompt, fallback=True)
+    stats.no_text += len(records) - len(set(group.tolist()))
+    sets = answer_sets(answers, group, prompts, prompt_group, params.shingles)
+    per_record = np.bincount(group, minlength=len(records)) if len(group) else np.zeros(len(records), np.int64)
+    resolved: dict[int, tuple[str, str]] = {}
+    for i, (rec_i, seg) in enumerate(chosen):
+        shingles = sets.unique[sets.unique_offsets[i]:sets.unique_offsets[i + 1]]
         if len(shingles) < params.min_shingles:
             stats.too_short += 1
             continue
-        ref_id = record.id if len(chosen) == 1 else f"{record.id}#{seg.pointer}"
+        record = records[rec_i]
+        if rec_i not in resolved:
+            resolved[rec_i] = resolver.resolve(record.data)
+        provider, label = resolved[rec_i]
+        ref_id = record.id if per_record[rec_i] == 1 else f"{record.id}#{seg.pointer}"
         stats.indexed += 1
         yield PendingRef(ref_id, provider, label, record.source.path, record.source.line,
                          record.source.index, shingles)

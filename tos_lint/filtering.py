@@ -1,0 +1,197 @@
+"""`tos-lint filter`: split datasets into a clean copy and a quarantine.
+
+Each input file gets a clean copy (records that pass the policy) and a
+quarantined copy (records with a failing finding, each carrying its findings
+under `_tos_lint_findings`), in the same format and compression, at the same
+relative path under the two output folders. JSONL lines are copied byte for
+byte. Inputs are never opened for writing; an output that is an input is
+refused; every output is written to a temporary file and renamed into place.
+At the end, records in = kept + quarantined + unreadable, or the run fails.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Iterable
+
+import orjson
+
+from tos_lint.errors import UsageError
+from tos_lint.model import Finding
+from tos_lint.policy import Verdict
+from tos_lint.readers import FileStats, InputFile, RawRecord, ReadOptions, compression_of, read_records
+
+FINDINGS_KEY = "_tos_lint_findings"
+
+
+@dataclass
+class FilterCounts:
+    path: str
+    records_in: int = 0
+    kept: int = 0
+    quarantined: int = 0
+    unreadable: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        return self.records_in == self.kept + self.quarantined + self.unreadable
+
+
+@dataclass
+class FilterReport:
+    files: list[FilterCounts] = field(default_factory=list)
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(f, attr) for f in self.files)
+
+    @property
+    def balanced(self) -> bool:
+        return all(f.balanced for f in self.files)
+
+
+def check_outputs(inputs: list[InputFile], roots: list[Path], clean_dir: Path, quarantine_dir: Path) -> None:
+    """Refuse output folders that are, hold, or sit inside an input (a file
+    or a folder given to scan)."""
+    if clean_dir.resolve() == quarantine_dir.resolve():
+        raise UsageError("--clean-dir and --quarantine-dir must differ")
+    if any(inp.fs_path is None for inp in inputs):
+        raise UsageError("filter cannot read from stdin: it writes one output per input file")
+    sources = [inp.fs_path.resolve() for inp in inputs if inp.fs_path is not None] + [r.resolve() for r in roots]
+    for out in (clean_dir.resolve(), quarantine_dir.resolve()):
+        for src in sources:
+            if out == src or out in src.parents or src in out.parents:
+                raise UsageError(f"output folder {out} overlaps the input {src}; refusing to write there")
+
+
+def failing_locations(verdict: Verdict) -> dict[tuple[str, int | None, int | None], list[Finding]]:
+    """(path, line, index) of every record with a failing finding."""
+    out: dict[tuple[str, int | None, int | None], list[Finding]] = defaultdict(list)
+    for outcome in verdict.outcomes:
+        loc = outcome.finding.location
+        if outcome.status == "fail" and loc.pointer and not outcome.finding.rule_id.startswith("tos-lint.input."):
+            out[(loc.path, loc.line, loc.index)].append(outcome.finding)
+    return out
+
+
+def filter_files(inputs: list[InputFile], roots: list[Path], verdict: Verdict,
+                 clean_dir: Path, quarantine_dir: Path, max_record_bytes: int) -> FilterReport:
+    check_outputs(inputs, roots, clean_dir, quarantine_dir)
+    failing = failing_locations(verdict)
+    report = FilterReport()
+    for inp in inputs:
+        report.files.append(_filter_one(inp, _relative(inp, roots), failing, clean_dir, quarantine_dir, max_record_bytes))
+    return report
+
+
+def _relative(inp: InputFile, roots: list[Path]) -> Path:
+    assert inp.fs_path is not None
+    src = inp.fs_path.resolve()
+    for root in roots:
+        root = root.resolve()
+        if root.is_dir() and root in src.parents:
+            return src.relative_to(root)
+    return Path(src.name)
+
+
+def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, int | None], list[Finding]],
+                clean_dir: Path, quarantine_dir: Path, max_record_bytes: int) -> FilterCounts:
+    assert inp.fs_path is not None
+    counts = FilterCounts(inp.path)
+    stats = FileStats()
+    kind = compression_of(inp.fs_path)
+    is_array = _is_json_array(inp)
+    with _AtomicOutput(clean_dir / rel, kind, is_array) as clean, \
+            _AtomicOutput(quarantine_dir / rel, kind, is_array) as quarantine:
+        for item in read_records(inp, stats, ReadOptions(max_record_bytes=max_record_bytes)):
+            if not isinstance(item, RawRecord):
+                continue
+            findings = failing.get((inp.path, item.line, item.index))
+            if findings:
+                quarantine.write_record(item, findings)
+                counts.quarantined += 1
+            else:
+                clean.write_record(item, None)
+                counts.kept += 1
+    counts.records_in = stats.records + stats.malformed
+    counts.unreadable = stats.malformed
+    return counts
+
+
+def _is_json_array(inp: InputFile) -> bool:
+    from tos_lint.readers import open_input
+
+    with open_input(inp) as stream:
+        head = stream.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head[:1] == b"["
+
+
+class _AtomicOutput:
+    """One output file: JSONL lines or a JSON array, compressed like its
+    input, written to a temporary file and renamed into place on success.
+    A file that would hold no record is not written."""
+
+    def __init__(self, path: Path, compression: str | None, is_array: bool):
+        self.path = path
+        self.compression = compression
+        self.is_array = is_array
+        self.count = 0
+
+    def __enter__(self) -> "_AtomicOutput":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        self.raw = os.fdopen(fd, "wb")
+        self.out: IO[bytes] = _compressor(self.raw, self.compression)
+        if self.is_array:
+            self.out.write(b"[\n")
+        return self
+
+    def write_record(self, item: RawRecord, findings: list[Finding] | None) -> None:
+        data = item.data
+        if findings:
+            data = {**item.data, FINDINGS_KEY: [f.to_dict() for f in findings]}
+            line = orjson.dumps(data)
+        else:
+            line = item.raw if item.raw is not None else orjson.dumps(data)
+        if self.is_array:
+            self.out.write((b",\n" if self.count else b"") + line)
+        else:
+            self.out.write(line + b"\n")
+        self.count += 1
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self.is_array:
+            self.out.write(b"\n]\n")
+        self.out.close()
+        if self.out is not self.raw:
+            self.raw.close()
+        if exc_type is None and self.count:
+            os.replace(self.tmp, self.path)
+        else:
+            os.unlink(self.tmp)
+
+
+def _compressor(raw: IO[bytes], kind: str | None) -> IO[bytes]:
+    if kind == "gz":
+        return gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # type: ignore[return-value]
+    if kind == "zst":
+        import zstandard
+
+        return zstandard.ZstdCompressor().stream_writer(raw, closefd=False)  # type: ignore[return-value]
+    if kind == "bz2":
+        return bz2.BZ2File(raw, mode="wb")  # type: ignore[return-value]
+    if kind == "xz":
+        return lzma.LZMAFile(raw, mode="wb")  # type: ignore[return-value]
+    return raw
+
+
+def summary_lines(report: FilterReport) -> Iterable[str]:
+    for f in report.files:
+        yield f"{f.path}: in {f.records_in} = kept {f.kept} + quarantined {f.quarantined} + unreadable {f.unreadable}"
+    yield (f"total: in {report.total('records_in')} = kept {report.total('kept')} + quarantined "
+           f"{report.total('quarantined')} + unreadable {report.total('unreadable')}")
