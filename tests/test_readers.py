@@ -354,7 +354,8 @@ def test_stdin(tmp_path: Path) -> None:
 
 
 def test_nonexistent_path_exits_2_with_message(tmp_path: Path) -> None:
-    proc = run_cli(["scan", str(tmp_path / "nope.jsonl")], cwd=tmp_path)
+    proc = run_cli(["scan", str(tmp_path / "nope.jsonl"), "--no-default-rules", "--rules", str(chatgpt_pack(tmp_path))],
+                   cwd=tmp_path)
     assert proc.returncode == 2
     assert "nope.jsonl" in proc.stderr
     assert_no_traceback(proc)

@@ -22,6 +22,7 @@ from tos_lint.packs import Pack, builtin_pack_paths, load_packs
 from tos_lint.policy import Policy, Verdict, decide
 from tos_lint.readers import discover
 from tos_lint.registry import Registry, load_registry
+from tos_lint.sampling import SampleSpec, prevalence
 
 
 @dataclass
@@ -55,6 +56,7 @@ class ScanResult:
     registry: Registry
     version: str = __version__
     manifest: dict[str, Any] = field(default_factory=dict)
+    sample: dict[str, Any] | None = None  # prevalence estimates, when sampling
 
 
 def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool = True,
@@ -99,6 +101,7 @@ def scan(
     registry: Registry | None = None,
     changed: Mapping[Path, frozenset[int] | None] | None = None,
     options: Mapping[str, Any] | None = None,
+    sample: SampleSpec | None = None,
 ) -> ScanResult:
     """Scan files or directories and return every finding with statistics.
 
@@ -113,7 +116,8 @@ def scan(
     registry = registry or load_registry()
     ruleset = ruleset or load_ruleset(rules, use_default_rules, registry)
     files, _ = discover([str(p) for p in paths], include, exclude)
-    engine_options = EngineOptions(force_format=force_format, field_map=field_map, max_record_bytes=max_record_bytes)
+    engine_options = EngineOptions(force_format=force_format, field_map=field_map,
+                                   max_record_bytes=max_record_bytes, sample=sample)
     engine = Engine(ruleset, engine_options)
     if changed is not None:
         files = [f for f in files if f.fs_path is not None and f.fs_path.resolve() in changed]
@@ -124,6 +128,11 @@ def scan(
     stats = _stats(results, findings)
     stats.seconds = time.perf_counter() - started
     result = ScanResult(findings, stats, results, ruleset.packs, registry)
+    if sample is not None:
+        sampled = sum(r.sampled or 0 for r in results)
+        evidence = (((f.location.path, f.location.line, f.location.index), f.provider)
+                    for f in findings if not f.rule_id.startswith("tos-lint.input."))
+        result.sample = prevalence(evidence, sampled, sample)
     result.manifest = build_manifest(result, dict(options or {}), started_at, _utc_now())
     return result
 
@@ -197,7 +206,8 @@ def config_options(config: Config, changed_only: bool) -> dict[str, Any]:
 
 
 def run(paths: Iterable[str | Path], config: Config | None = None,
-        changed: Mapping[Path, frozenset[int] | None] | None = None) -> tuple[ScanResult, Verdict]:
+        changed: Mapping[Path, frozenset[int] | None] | None = None,
+        sample: SampleSpec | None = None) -> tuple[ScanResult, Verdict]:
     """Scan as the command line does: configuration in, result and verdict out."""
     config = config or Config()
     registry = load_registry()
@@ -207,7 +217,8 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         include=config.include or None, exclude=config.exclude or None,
         force_format=config.input_format, field_map=config.field_map or None,
         max_record_bytes=config.max_record_bytes, registry=registry, changed=changed,
-        options=config_options(config, changed is not None),
+        options=config_options(config, changed is not None) | {"sample": sample.describe() if sample else None},
+        sample=sample,
     )
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)

@@ -81,6 +81,8 @@ def scan(
     isolated: bool = typer.Option(False, "--isolated", help="Ignore any configuration file."),
     staged: bool = typer.Option(False, "--staged", help="Only records added or changed in the git index (pre-commit)."),
     since: Optional[str] = typer.Option(None, "--since", help="Only records added or changed since this git revision."),
+    sample: Optional[str] = typer.Option(None, "--sample", help="Scan a uniform random sample of each file: a count (1000), fraction (0.05) or percentage (5%)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for --sample; the same seed picks the same records."),
 ) -> None:
     """Scan training data for provider fingerprints."""
     from tos_lint.reporters import FORMATS as REPORT_FORMATS, get_renderer
@@ -96,6 +98,7 @@ def scan(
         _fail(f"--input-format: unknown format {force_format!r} (expected one of {', '.join(FORMATS)})")
     if max_record_bytes is not None and max_record_bytes < 1024:
         _fail("--max-record-bytes: must be at least 1024")
+    sample_spec = _sample_spec(sample, seed)
     with _usage_errors():
         import tos_lint.api as api
 
@@ -114,9 +117,20 @@ def scan(
             from tos_lint.gitdiff import changed_lines
 
             changed = changed_lines(paths, staged=staged, since=since)
-        result, verdict = api.run(paths, config, changed)
+        result, verdict = api.run(paths, config, changed, sample_spec)
     _emit(get_renderer(output_format), result, verdict, output)
     raise typer.Exit(verdict.exit_code)
+
+
+def _sample_spec(sample: Optional[str], seed: int):  # type: ignore[no-untyped-def]
+    if sample is None:
+        return None
+    from tos_lint.sampling import SampleSpec
+
+    try:
+        return SampleSpec.parse(sample, seed)
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 def _configure(config_path: Optional[Path], isolated: bool, **options: object):  # type: ignore[no-untyped-def]

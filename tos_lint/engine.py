@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from tos_lint.adapters import DIRECTIVE_KEY, adapt, own_id
 from tos_lint.detect import RuleSet
@@ -16,6 +16,7 @@ from tos_lint.model import Finding, Hit, Location, Record, Severity, Source, fin
 from tos_lint.prefilter import LinePrefilter
 from tos_lint.readers import FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_records
 from tos_lint.registry import INPUT_PROVIDER
+from tos_lint.sampling import SampleSpec, sample
 
 SNIPPET_CONTEXT = 60
 SNIPPET_MAX_MATCH = 120
@@ -28,6 +29,7 @@ class EngineOptions:
     field_map: dict[str, list[str]] | None = None
     max_record_bytes: int = 64 << 20
     prefilter: bool = True
+    sample: SampleSpec | None = None
 
 
 @dataclass
@@ -36,6 +38,7 @@ class FileResult:
     stats: FileStats
     findings: list[Finding] = field(default_factory=list)
     flagged_records: int = 0
+    sampled: int | None = None  # records scanned, when sampling
 
 
 class Engine:
@@ -49,15 +52,18 @@ class Engine:
         those 1-based lines (changed-only scans)."""
         stats = FileStats()
         result = FileResult(inp.path, stats)
+        spec = self.options.sample
         read_options = ReadOptions(
             max_record_bytes=self.options.max_record_bytes,
-            line_filter=self.prefilter.may_match if self.prefilter else None,
+            # a sample is drawn from every record, so none may be filtered out unseen
+            line_filter=self.prefilter.may_match if self.prefilter and spec is None else None,
             only_lines=only_lines,
         )
-        for item in read_records(inp, stats, read_options):
-            if isinstance(item, InputIssue):
-                result.findings.append(input_finding(inp.path, item))
-                continue
+        records = self._records(inp, stats, read_options, result)
+        if spec is not None:
+            result.sampled = 0
+            records = self._counted(sample(records, spec, inp.path), result)
+        for item in records:
             record = self.make_record(inp.path, item)
             found = list(self.scan_record(record))
             if found:
@@ -65,6 +71,21 @@ class Engine:
                 result.flagged_records += 1
                 result.findings.extend(found)
         return result
+
+    def _records(self, inp: InputFile, stats: FileStats, options: ReadOptions,
+                 result: FileResult) -> Iterator[RawRecord]:
+        """The file's records; input problems go straight into the result."""
+        for item in read_records(inp, stats, options):
+            if isinstance(item, InputIssue):
+                result.findings.append(input_finding(inp.path, item))
+            else:
+                yield item
+
+    @staticmethod
+    def _counted(records: Iterable[RawRecord], result: FileResult) -> Iterator[RawRecord]:
+        for record in records:
+            result.sampled = (result.sampled or 0) + 1
+            yield record
 
     def make_record(self, path: str, raw: RawRecord) -> Record:
         fmt, segments = adapt(raw.data, self.options.force_format, self.options.field_map)

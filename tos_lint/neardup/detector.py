@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tos_lint.model import Hit, Record, Severity
+from tos_lint.neardup.arrays import member, sorted_unique
 from tos_lint.neardup.index import IndexData, IndexParams, load_index
 from tos_lint.neardup.lsh import band_keys
 from tos_lint.neardup.minhash import MinHasher, jaccard_estimate
@@ -170,7 +171,7 @@ class NearDupDetector:
         """Exact Jaccard and containment for each (unit, reference) candidate."""
         if len(rows) == 0:
             return []
-        pairs = np.unique((unit_of << 32) | rows)
+        pairs = sorted_unique((unit_of << 32) | rows)
         unit_of, rows = pairs >> 32, pairs & 0xFFFFFFFF
         sets = units.sets
         # Every unit's set in one sorted array of (unit << 32 | hash) ...
@@ -281,7 +282,7 @@ def _matched_span(text: str, sets: AnswerSets, unit: int, ref_set: np.ndarray,
     if params.shingle_kind != "word":
         return 0, len(text)
     lo, hi = int(sets.ordered_offsets[unit]), int(sets.ordered_offsets[unit + 1])
-    inside = np.flatnonzero(np.isin(sets.ordered[lo:hi], ref_set))
+    inside = np.flatnonzero(member(sets.ordered[lo:hi], ref_set))
     spans = token_spans(text)
     if len(inside) == 0 or not spans:
         return 0, len(text)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tos_lint.neardup.arrays import sorted_unique
 from tos_lint.neardup.shingles import fmix64
 
 _U64 = np.uint64
@@ -141,5 +142,5 @@ class BandTable:
         same = self.keys[band_of, pos] == qkeys.ravel()[probe]
         qi = probe[same] // bands
         ref = self.rows[band_of[same], pos[same]].astype(np.int64)
-        pairs = np.unique((qi << 32) | ref)
+        pairs = sorted_unique((qi << 32) | ref)
         return pairs >> 32, pairs & 0xFFFFFFFF

@@ -20,6 +20,7 @@ import numpy as np
 from tos_lint.adapters import adapt, own_id
 from tos_lint.errors import UsageError
 from tos_lint.model import ROLES, Record, Segment, Source
+from tos_lint.neardup.arrays import member, sorted_unique
 from tos_lint.neardup.index import IndexParams, PendingRef
 from tos_lint.neardup.shingles import ShingleSpec, shingle_batch
 from tos_lint.readers import FileStats, InputIssue, ReadOptions, discover, read_records
@@ -165,10 +166,10 @@ def answer_sets(answers: Sequence[str], answer_group: np.ndarray, prompts: Seque
         p_group = np.asarray(prompt_group, dtype=np.int64)[owner[split:] - n]
         prompt_keys = (p_group << 32) | batch.hashes[split:].astype(np.int64)
         a_keys = (np.asarray(answer_group, dtype=np.int64)[a_owner] << 32) | a_hash.astype(np.int64)
-        keep = ~np.isin(a_keys, prompt_keys)
+        keep = ~member(a_keys, sorted_unique(prompt_keys))
         a_hash, a_owner, positions = a_hash[keep], a_owner[keep], positions[keep]
     ordered_offsets = _offsets(a_owner, n)
-    keys = np.unique((a_owner << 32) | a_hash.astype(np.int64))
+    keys = sorted_unique((a_owner << 32) | a_hash.astype(np.int64))
     unique = (keys & 0xFFFFFFFF).astype(np.uint32)
     return AnswerSets(a_hash, ordered_offsets, positions, unique, _offsets(keys >> 32, n))
 

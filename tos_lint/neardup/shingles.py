@@ -178,7 +178,9 @@ def shingle_hashes(text: str, spec: ShingleSpec) -> np.ndarray:
 
 def shingle_set(text: str, spec: ShingleSpec) -> np.ndarray:
     """The sorted, unique shingle hashes of `text`."""
-    return np.unique(shingle_hashes(text, spec))
+    from tos_lint.neardup.arrays import sorted_unique
+
+    return sorted_unique(shingle_hashes(text, spec))
 
 
 def shingle_strings(text: str, spec: ShingleSpec) -> list[str]:

@@ -78,6 +78,8 @@ def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None
         console.print(Text(f"expired waiver, no longer applied: {sup.source} (expired {sup.expires})", style="yellow"))
     if s.by_provider:
         console.print(_provider_table(result))
+    if result.sample:
+        console.print(_sample_table(result.sample))
     console.print(Text(result.registry.disclaimer, style="italic dim"))
     if verdict.failing:
         console.print(Text(f"FAIL: {len(verdict.failing)} finding(s) at or above '{verdict.fail_on}'", style="bold red"))
@@ -99,4 +101,16 @@ def _provider_table(result: "ScanResult") -> Table:
             provider, str(count), entry.classification if entry else "-",
             f"{doc.document} ({doc.effective_date})" if doc else "-",
         )
+    return table
+
+
+def _sample_table(sample: dict) -> Table:  # type: ignore[type-arg]
+    table = Table(title=f"Estimated prevalence ({sample['method']}, {sample['sampled_records']} records)")
+    table.add_column("provider")
+    table.add_column("records", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("95 % interval", justify="right")
+    for provider, row in sample["providers"].items():
+        low, high = row["ci95"]
+        table.add_row(provider, str(row["records"]), f"{100 * row['share']:.2f} %", f"{100 * low:.2f} – {100 * high:.2f} %")
     return table

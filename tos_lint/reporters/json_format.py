@@ -64,6 +64,7 @@ def document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
         "providers": {p: result.registry.providers[p].to_dict() for p in cited if p in result.registry.providers},
         "packs": [{"name": p.name, "path": p.path, "sha256": p.sha256, "rules": len(p.rules)} for p in result.packs],
         "manifest": result.manifest,
+        "sample": result.sample,
     }
 
 
