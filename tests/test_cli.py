@@ -106,7 +106,9 @@ def _check_finding_schema(f: dict[str, Any]) -> None:
     for key in ("path", "line", "index", "pointer"):
         assert key in loc, key
     assert isinstance(loc["path"], str) and loc["path"]
-    assert (loc["line"] is None) != (loc["index"] is None) or loc["line"] is None and loc["index"] is None
+    assert loc["line"] is None or loc["index"] is None  # a line in JSONL, an index in an array
+    for key in ("line", "index"):
+        assert loc[key] is None or (isinstance(loc[key], int) and loc[key] >= 0)
     assert isinstance(loc["pointer"], str)
 
 

@@ -4,7 +4,6 @@ exactly what a scan without it finds, whatever the JSON encoding of a line
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -140,13 +139,19 @@ _RECORD = st.one_of(
     st.builds(lambda t, g: {"text": t, "generator": g}, _TEXT, st.sampled_from(["gpt-4", "llama-3", "GPT-4"])),
     st.builds(lambda t, g: {"text": t, "meta": {"source/model": g}}, _TEXT, st.sampled_from(["gpt-4", "llama"])),
 )
-_SCRATCH = Path(tempfile.mkdtemp(prefix="tos-lint-prefilter-"))
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("generated")
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(st.tuples(_RECORD, st.booleans()), min_size=1, max_size=8))
-def test_prefilter_on_and_off_agree_on_generated_records(ruleset: RuleSet, records: list[tuple[dict[str, Any], bool]]) -> None:
-    path = write_lines(_SCRATCH / "generated.jsonl", [json.dumps(r, ensure_ascii=a) for r, a in records])
+def test_prefilter_on_and_off_agree_on_generated_records(
+    ruleset: RuleSet, scratch: Path, records: list[tuple[dict[str, Any], bool]],
+) -> None:
+    path = write_lines(scratch / "generated.jsonl", [json.dumps(r, ensure_ascii=a) for r, a in records])
     off, off_stats = findings(ruleset, path, prefilter=False)
     on, on_stats = findings(ruleset, path, prefilter=True)
     assert on == off

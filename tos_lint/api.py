@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from tos_lint import __version__
+from tos_lint import __version__, parallel
 from tos_lint.config import Config
 from tos_lint.detect import RuleSet
 from tos_lint.errors import UsageError
@@ -102,6 +102,7 @@ def scan(
     changed: Mapping[Path, frozenset[int] | None] | None = None,
     options: Mapping[str, Any] | None = None,
     sample: SampleSpec | None = None,
+    jobs: int | None = None,
 ) -> ScanResult:
     """Scan files or directories and return every finding with statistics.
 
@@ -109,7 +110,8 @@ def scan(
     rule packs; problems inside the data are findings, never exceptions.
     `changed` restricts the scan to those files (resolved paths), and each
     to the given 1-based lines where it names them (changed-only scans).
-    `options` are recorded as given in the audit manifest.
+    `options` are recorded as given in the audit manifest. `jobs` is the
+    number of processes (default: all cores); results do not depend on it.
     """
     started = time.perf_counter()
     started_at = _utc_now()
@@ -121,9 +123,9 @@ def scan(
     engine = Engine(ruleset, engine_options)
     if changed is not None:
         files = [f for f in files if f.fs_path is not None and f.fs_path.resolve() in changed]
-        results = [engine.scan_file(f, changed[f.fs_path.resolve()]) for f in files]  # type: ignore[union-attr]
-    else:
-        results = [engine.scan_file(f) for f in files]
+    units = parallel.plan(files, dict(changed) if changed is not None else None, split=sample is None)
+    results = parallel.run_units(engine, units, jobs or parallel.default_jobs())
+    _hash_split_files(units, results)
     findings = [f for r in results for f in r.findings]
     stats = _stats(results, findings)
     stats.seconds = time.perf_counter() - started
@@ -135,6 +137,16 @@ def scan(
         result.sample = prevalence(evidence, sampled, sample)
     result.manifest = build_manifest(result, dict(options or {}), started_at, _utc_now())
     return result
+
+
+def _hash_split_files(units: list[parallel.WorkUnit], results: list[FileResult]) -> None:
+    """A file scanned in ranges was read by several workers: hash it whole."""
+    from tos_lint.verify import file_digest
+
+    split = {u.file.path: u.file.fs_path for u in units if u.is_range}
+    for r in results:
+        if r.path in split and split[r.path] is not None:
+            r.stats.size, r.stats.sha256 = file_digest(split[r.path])  # type: ignore[arg-type]
 
 
 def _utc_now() -> str:
@@ -207,7 +219,7 @@ def config_options(config: Config, changed_only: bool) -> dict[str, Any]:
 
 def run(paths: Iterable[str | Path], config: Config | None = None,
         changed: Mapping[Path, frozenset[int] | None] | None = None,
-        sample: SampleSpec | None = None) -> tuple[ScanResult, Verdict]:
+        sample: SampleSpec | None = None, jobs: int | None = None) -> tuple[ScanResult, Verdict]:
     """Scan as the command line does: configuration in, result and verdict out."""
     config = config or Config()
     registry = load_registry()
@@ -218,7 +230,7 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         force_format=config.input_format, field_map=config.field_map or None,
         max_record_bytes=config.max_record_bytes, registry=registry, changed=changed,
         options=config_options(config, changed is not None) | {"sample": sample.describe() if sample else None},
-        sample=sample,
+        sample=sample, jobs=jobs,
     )
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)

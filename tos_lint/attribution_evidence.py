@@ -64,6 +64,9 @@ WEAK_WEIGHT = 0.2
 # Weak evidence alone never gives more than this confidence.
 WEAK_CAP = 0.5
 TOP_RULES = 3
+# An attribution at or above this confidence is "confident"; weak evidence
+# alone stays below it (WEAK_CAP).
+CONFIDENT = 0.5
 
 # Attribution statuses.
 ATTRIBUTED = "attributed"  # one named provider has evidence
@@ -157,6 +160,10 @@ class FileAttribution:
         return self.providers[0].confidence if self.providers else 0.0
 
     @property
+    def confident(self) -> bool:
+        return self.confidence >= CONFIDENT
+
+    @property
     def conflicting(self) -> bool:
         return self.status == CONFLICTING
 
@@ -182,6 +189,7 @@ class FileAttribution:
             "status": self.status,
             "primary": self.primary,
             "confidence": round(self.confidence, 3),
+            "confident": self.confident,
             "summary": self.summary(),
             "providers": [p.to_dict() for p in self.providers],
             "unknown": self.unknown.to_dict() if self.unknown is not None else None,

@@ -83,6 +83,7 @@ def scan(
     since: Optional[str] = typer.Option(None, "--since", help="Only records added or changed since this git revision."),
     sample: Optional[str] = typer.Option(None, "--sample", help="Scan a uniform random sample of each file: a count (1000), fraction (0.05) or percentage (5%)."),
     seed: int = typer.Option(0, "--seed", help="Seed for --sample; the same seed picks the same records."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Processes to use (default: all cores). Output does not depend on it."),
 ) -> None:
     """Scan training data for provider fingerprints."""
     from tos_lint.reporters import FORMATS as REPORT_FORMATS, get_renderer
@@ -117,7 +118,9 @@ def scan(
             from tos_lint.gitdiff import changed_lines
 
             changed = changed_lines(paths, staged=staged, since=since)
-        result, verdict = api.run(paths, config, changed, sample_spec)
+        if jobs is not None and jobs < 1:
+            _fail("--jobs: must be at least 1")
+        result, verdict = api.run(paths, config, changed, sample_spec, jobs)
     _emit(get_renderer(output_format), result, verdict, output)
     raise typer.Exit(verdict.exit_code)
 

@@ -51,18 +51,23 @@ class Engine:
         """Scan one file; `only_lines` restricts a line-oriented file to
         those 1-based lines (changed-only scans)."""
         stats = FileStats()
-        result = FileResult(inp.path, stats)
-        spec = self.options.sample
-        read_options = ReadOptions(
+        return self.scan_items(inp, read_records(inp, stats, self.read_options(only_lines)), stats)
+
+    def read_options(self, only_lines: frozenset[int] | None) -> ReadOptions:
+        return ReadOptions(
             max_record_bytes=self.options.max_record_bytes,
             # a sample is drawn from every record, so none may be filtered out unseen
-            line_filter=self.prefilter.may_match if self.prefilter and spec is None else None,
+            line_filter=self.prefilter.may_match if self.prefilter and self.options.sample is None else None,
             only_lines=only_lines,
         )
-        records = self._records(inp, stats, read_options, result)
-        if spec is not None:
+
+    def scan_items(self, inp: InputFile, items: Iterable[RawRecord | InputIssue], stats: FileStats) -> FileResult:
+        """Scan what a reader yields: records, and input problems as findings."""
+        result = FileResult(inp.path, stats)
+        records = self._records(items, inp.path, result)
+        if self.options.sample is not None:
             result.sampled = 0
-            records = self._counted(sample(records, spec, inp.path), result)
+            records = self._counted(sample(records, self.options.sample, inp.path), result)
         for item in records:
             record = self.make_record(inp.path, item)
             found = list(self.scan_record(record))
@@ -72,12 +77,12 @@ class Engine:
                 result.findings.extend(found)
         return result
 
-    def _records(self, inp: InputFile, stats: FileStats, options: ReadOptions,
-                 result: FileResult) -> Iterator[RawRecord]:
-        """The file's records; input problems go straight into the result."""
-        for item in read_records(inp, stats, options):
+    @staticmethod
+    def _records(items: Iterable[RawRecord | InputIssue], path: str, result: FileResult) -> Iterator[RawRecord]:
+        """The records; input problems go straight into the result."""
+        for item in items:
             if isinstance(item, InputIssue):
-                result.findings.append(input_finding(inp.path, item))
+                result.findings.append(input_finding(path, item))
             else:
                 yield item
 

@@ -282,6 +282,47 @@ def _is_pretty_object(first: bytes) -> bool:
         return len(first) < BLOCK_SIZE or b"\n" in first
 
 
+def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """The JSONL lines of a plain file that start in bytes [start, end):
+    the unit of work when one large file is split across cores. Line
+    numbers count from the first line of the range (the caller offsets them)."""
+    with path.open("rb") as f:
+        if start > 0:
+            f.seek(start - 1)
+            if f.read(1) != b"\n":
+                f.readline()  # the line under way belongs to the previous range
+        blocks = _range_blocks(f, end, stats)
+        yield from read_jsonl_blocks(blocks, stats, options)
+
+
+def _range_blocks(f: IO[bytes], end: int, stats: FileStats) -> Iterator[bytes]:
+    """Blocks up to `end`, then up to the end of the line that straddles it."""
+    last = b"\n"
+    while (pos := f.tell()) < end:
+        block = f.read(min(BLOCK_SIZE, end - pos))
+        if not block:
+            return
+        stats.bytes += len(block)
+        last = block[-1:]
+        yield block
+    if last != b"\n":
+        tail = f.readline()
+        stats.bytes += len(tail)
+        yield tail
+
+
+def count_lines(path: Path, start: int, end: int) -> int:
+    """Newlines in bytes [start, end) of a file: ranges' line offsets."""
+    n = 0
+    with path.open("rb") as f:
+        f.seek(start)
+        remaining = end - start
+        while remaining > 0 and (block := f.read(min(BLOCK_SIZE, remaining))):
+            n += block.count(b"\n")
+            remaining -= len(block)
+    return n
+
+
 def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     """JSONL from a stream of byte blocks, each line a record.
 

@@ -48,7 +48,7 @@ def _check(entry: dict[str, Any], base: Path) -> Check:
     if path is None:
         return Check(shown, "missing", "file not found")
     try:
-        size, digest = _hash(path)
+        size, digest = file_digest(path)
     except OSError as exc:
         return Check(shown, "unreadable", exc.strerror or str(exc))
     if size != entry.get("size") or digest != entry.get("sha256"):
@@ -56,7 +56,8 @@ def _check(entry: dict[str, Any], base: Path) -> Check:
     return Check(shown, "ok")
 
 
-def _hash(path: Path) -> tuple[int, str]:
+def file_digest(path: Path) -> tuple[int, str]:
+    """Size and SHA-256 of a file."""
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as f:

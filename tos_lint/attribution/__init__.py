@@ -1,0 +1,1 @@
+"""Provider attribution by style (placeholder)."""

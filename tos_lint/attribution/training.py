@@ -1,0 +1,173 @@
+"""Training the style model (used by tools/train_attribution.py and
+tools/eval_attribution.py; never imported at scan time).
+
+Multinomial logistic regression with an L2 penalty, fitted by L-BFGS from
+zero weights: no randomness, so the same corpus gives the same model.
+Every provider weighs the same in the loss, and within a provider every
+source model weighs the same, so five OpenAI models do not drown two
+Anthropic ones. Needs scipy (installed with tos-lint's dependencies; listed
+in the `train` extra as well).
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from tos_lint.attribution.features import STYLE_NAMES, Features, FeatureSpec, extract, normalize_text
+from tos_lint.attribution.model import PROVIDERS, Calibration, StyleModel
+
+# AlpacaEval generator (file stem) -> provider label. Providers with a
+# single model in the corpus other than alibaba are pooled as "other".
+MODEL_PROVIDER = {
+    "gpt4_0314": "openai", "gpt4": "openai", "gpt-3.5-turbo-0613": "openai",
+    "gpt-4o-2024-05-13": "openai", "text_davinci_003": "openai",
+    "claude-2": "anthropic", "claude-3-sonnet-20240229": "anthropic",
+    "gemini-pro": "google", "gemma-7b-it": "google",
+    "Meta-Llama-3-70B-Instruct": "meta", "llama-2-70b-chat-hf": "meta",
+    "mistral-large-2402": "mistral", "Mixtral-8x7B-Instruct-v0.1": "mistral",
+    "Qwen1.5-72B-Chat": "alibaba",
+    "cohere": "other", "deepseek-llm-67b-chat": "other",
+    "vicuna-13b-v1.5": "other", "falcon-40b-instruct": "other",
+}
+# Open models fine-tuned on OpenAI output: labelled "other", watched in the evaluation.
+DISTILLED_FROM_OPENAI = ("vicuna-13b-v1.5", "falcon-40b-instruct")
+
+TRAIN_SETTINGS = {"l2": 1e-4, "style_gain": 0.3, "max_iter": 150}
+
+
+@dataclass
+class Corpus:
+    """Normalised answers with their source model and provider index."""
+
+    texts: list[str]
+    models: np.ndarray  # str, per text
+    y: np.ndarray  # int, index into PROVIDERS
+    features: Features | None = None
+
+    def select(self, mask: np.ndarray) -> "Corpus":
+        idx = np.flatnonzero(mask)
+        return Corpus([self.texts[i] for i in idx], self.models[idx], self.y[idx],
+                      subset_features(self.features, idx) if self.features is not None else None)
+
+
+def load_alpaca_eval(directory: Path, spec: FeatureSpec) -> Corpus:
+    """Every AlpacaEval output file whose model has a label; empty answers dropped."""
+    texts: list[str] = []
+    models: list[str] = []
+    for path in sorted(directory.glob("*.json")):
+        model = path.stem
+        if model not in MODEL_PROVIDER:
+            continue
+        for rec in json.loads(path.read_text(encoding="utf-8")):
+            out = rec.get("output") if isinstance(rec, dict) else None
+            if isinstance(out, str) and out.strip():
+                texts.append(normalize_text(out, spec))
+                models.append(model)
+    if not texts:
+        raise FileNotFoundError(f"no labelled AlpacaEval outputs under {directory}")
+    y = np.array([PROVIDERS.index(MODEL_PROVIDER[m]) for m in models])
+    corpus = Corpus(texts, np.array(models), y)
+    corpus.features = extract_batched(texts, spec)
+    return corpus
+
+
+def extract_batched(texts: Sequence[str], spec: FeatureSpec, batch: int = 2000) -> Features:
+    parts = [extract(texts[i:i + batch], spec, normalized=True) for i in range(0, len(texts), batch)]
+    return concat_features(parts)
+
+
+def concat_features(parts: Sequence[Features]) -> Features:
+    offset = 0
+    rows = []
+    for p in parts:
+        rows.append(p.rows + offset)
+        offset += p.n
+    return Features(
+        offset, np.concatenate(rows).astype(np.int32), np.concatenate([p.cols for p in parts]),
+        np.concatenate([p.values for p in parts]), np.concatenate([p.style for p in parts]),
+        np.concatenate([p.lengths for p in parts]),
+    )
+
+
+def subset_features(f: Features, idx: np.ndarray) -> Features:
+    """Rows `idx` of a feature batch (rows are sorted, so slice by bounds)."""
+    bounds = np.searchsorted(f.rows, np.arange(f.n + 1))
+    pieces = [np.arange(bounds[i], bounds[i + 1]) for i in idx]
+    take = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+    counts = np.array([len(p) for p in pieces], dtype=np.int64)
+    rows = np.repeat(np.arange(len(idx), dtype=np.int32), counts)
+    return Features(len(idx), rows, f.cols[take], f.values[take], f.style[idx], f.lengths[idx])
+
+
+def _matrix(f: Features, spec: FeatureSpec, mean: np.ndarray, scale: np.ndarray, gain: float):  # type: ignore[no-untyped-def]
+    import scipy.sparse as sp
+
+    hashed = sp.csr_matrix((f.values.astype(np.float64), (f.rows, f.cols)), shape=(f.n, spec.dim))
+    hashed.sum_duplicates()
+    style = sp.csr_matrix(gain * (f.style - mean) / scale)
+    return sp.hstack([hashed, style], format="csr")
+
+
+def sample_weights(y: np.ndarray, models: np.ndarray) -> np.ndarray:
+    """Each provider present weighs the same; within it, each model the same."""
+    per_model = Counter(models.tolist())
+    models_in = {c: len({m for m, yy in zip(models.tolist(), y.tolist()) if yy == c}) for c in set(y.tolist())}
+    w = np.array([1.0 / (models_in[c] * per_model[m]) for c, m in zip(y.tolist(), models.tolist())])
+    return w / w.sum()
+
+
+def fit(corpus: Corpus, spec: FeatureSpec, l2: float = TRAIN_SETTINGS["l2"],
+        style_gain: float = TRAIN_SETTINGS["style_gain"], max_iter: int = int(TRAIN_SETTINGS["max_iter"]),
+        info: dict | None = None) -> StyleModel:
+    """Train on `corpus`; providers absent from it get weights of zero and a
+    bias of -30 (never predicted)."""
+    from scipy.optimize import minimize
+
+    f = corpus.features
+    assert f is not None
+    mean = f.style.mean(axis=0)
+    scale = f.style.std(axis=0) + 1e-6
+    X = _matrix(f, spec, mean, scale, style_gain)
+    present = sorted(set(corpus.y.tolist()))
+    yk = np.searchsorted(present, corpus.y)
+    k, d = len(present), X.shape[1]
+    Y = np.zeros((f.n, k))
+    Y[np.arange(f.n), yk] = 1.0
+    sw = sample_weights(corpus.y, corpus.models)[:, None]
+    Xt = X.T.tocsr()
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        W = theta[: d * k].reshape(d, k)
+        b = theta[d * k:]
+        Z = X @ W + b
+        Z -= Z.max(axis=1, keepdims=True)
+        logsum = np.log(np.exp(Z).sum(axis=1, keepdims=True))
+        logp = Z - logsum
+        value = -(sw * Y * logp).sum() + 0.5 * l2 * (W * W).sum()
+        G = sw * (np.exp(logp) - Y)
+        gW = Xt @ G + l2 * W
+        return value, np.concatenate([gW.ravel(), G.sum(axis=0)])
+
+    res = minimize(loss, np.zeros(d * k + k), jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_iter, "maxcor": 10})
+    W = res.x[: d * k].reshape(d, k)
+    b = res.x[d * k:]
+    full_w = np.zeros((len(PROVIDERS), d))
+    full_b = np.full(len(PROVIDERS), -30.0)
+    for j, c in enumerate(present):
+        full_w[c] = W[:, j]
+        full_b[c] = b[j]
+    hashed, style = full_w[:, : spec.dim], full_w[:, spec.dim:] * style_gain
+    return StyleModel(
+        spec=spec, labels=PROVIDERS, weights=hashed.astype(np.float32), bias=full_b,
+        style_weights=style.astype(np.float32), style_mean=mean.astype(np.float32),
+        style_scale=scale.astype(np.float32), calibration=Calibration(),
+        info=dict(info or {}, iterations=int(res.nit), converged=bool(res.success)),
+    )
+
+

@@ -1,0 +1,153 @@
+"""Scanning on all cores: files, and large plain JSONL files split by byte
+range, are units of work run in worker processes. Results are put back in
+input order, so the output is the same as with one job.
+
+Workers are forked from the scanning process, so they share its compiled
+rules; where fork is not available they are spawned and load the rules
+from the compile cache. The same `scan_unit` is what a cluster backend runs.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from tos_lint.engine import Engine, FileResult, input_finding
+from tos_lint.model import Finding
+from tos_lint.readers import FileStats, InputFile, count_lines, read_jsonl_range
+
+SPLIT_BYTES = 64 << 20  # plain JSONL files above this are split into ranges
+_PLAIN_JSONL = (".jsonl", ".ndjson", ".jl")
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    file: InputFile
+    only_lines: frozenset[int] | None = None
+    start: int = 0
+    end: int | None = None  # None: the whole file
+
+    @property
+    def is_range(self) -> bool:
+        return self.end is not None
+
+
+@dataclass
+class UnitResult:
+    result: FileResult
+    newlines: int = 0  # newlines in the unit's byte range
+    starts_on_line: bool = True  # the range begins at the start of a line
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def plan(files: Iterable[InputFile], changed: dict[Path, frozenset[int] | None] | None,
+         split: bool, split_bytes: int | None = None) -> list[WorkUnit]:
+    """Units of work, in input order."""
+    split_bytes = split_bytes or SPLIT_BYTES
+    units: list[WorkUnit] = []
+    for f in files:
+        only = changed.get(f.fs_path.resolve()) if changed is not None and f.fs_path is not None else None
+        size = f.fs_path.stat().st_size if f.fs_path is not None else 0
+        if split and only is None and _splittable(f) and size > split_bytes:
+            units.extend(WorkUnit(f, None, s, min(s + split_bytes, size)) for s in range(0, size, split_bytes))
+        else:
+            units.append(WorkUnit(f, only))
+    return units
+
+
+def _splittable(f: InputFile) -> bool:
+    if f.fs_path is None or not f.fs_path.name.lower().endswith(_PLAIN_JSONL):
+        return False
+    with f.fs_path.open("rb") as head:
+        start = head.read(4)
+    return not start.startswith((b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zX", b"\xef\xbb\xbf"))
+
+
+def scan_unit(engine: Engine, unit: WorkUnit) -> UnitResult:
+    if not unit.is_range:
+        return UnitResult(engine.scan_file(unit.file, unit.only_lines))
+    assert unit.file.fs_path is not None and unit.end is not None
+    path = unit.file.fs_path
+    stats = FileStats()
+    records = read_jsonl_range(path, unit.start, unit.end, stats, engine.read_options(None))
+    result = engine.scan_items(unit.file, records, stats)
+    return UnitResult(result, count_lines(path, unit.start, unit.end), _starts_on_line(path, unit.start))
+
+
+def _starts_on_line(path: Path, start: int) -> bool:
+    if start == 0:
+        return True
+    with path.open("rb") as f:
+        f.seek(start - 1)
+        return f.read(1) == b"\n"
+
+
+_ENGINE: Engine | None = None  # the worker's engine, set before forking
+
+
+def _work(unit: WorkUnit) -> UnitResult:
+    assert _ENGINE is not None
+    return scan_unit(_ENGINE, unit)
+
+
+def run_units(engine: Engine, units: list[WorkUnit], jobs: int) -> list[FileResult]:
+    """Scan every unit, on `jobs` processes, and merge ranges back into files."""
+    global _ENGINE
+    if jobs <= 1 or len(units) <= 1:
+        unit_results: Iterator[UnitResult] | list[UnitResult] = (scan_unit(engine, u) for u in units)
+    else:
+        _ENGINE = engine
+        context = get_context("fork") if "fork" in _start_methods() else get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            unit_results = list(pool.map(_work, units, chunksize=1))
+        _ENGINE = None
+    return merge(units, unit_results)
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def merge(units: list[WorkUnit], unit_results: Iterable[UnitResult]) -> list[FileResult]:
+    """One FileResult per file; ranges get their real line numbers back."""
+    merged: list[FileResult] = []
+    lines_before = 0
+    for unit, part in zip(units, unit_results):
+        if not unit.is_range or unit.start == 0:
+            merged.append(part.result)
+            lines_before = 0
+        else:
+            _append(merged[-1], part.result, lines_before + (0 if part.starts_on_line else 1))
+        lines_before += part.newlines
+    return merged
+
+
+def _append(into: FileResult, part: FileResult, offset: int) -> None:
+    into.findings.extend(_shift(f, offset) for f in part.findings)
+    into.flagged_records += part.flagged_records
+    for name in ("records", "malformed", "bytes", "prefiltered"):
+        setattr(into.stats, name, getattr(into.stats, name) + getattr(part.stats, name))
+
+
+def _shift(finding: Finding, offset: int) -> Finding:
+    loc = finding.location
+    if loc.line is None:
+        return finding
+    moved = replace(finding, location=replace(loc, line=loc.line + offset))
+    if finding.rule_id.startswith("tos-lint.input."):
+        from tos_lint.readers import InputIssue
+
+        code = finding.rule_id.rsplit(".", 1)[-1]
+        return input_finding(loc.path, InputIssue(code, finding.message, loc.line + offset))
+    return moved
