@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 
 import tos_lint
-from tests.helpers import (
-    CHATGPT_RULE_ID, REPO, SAMPLE_DATA, assert_no_traceback, chatgpt_pack, rule, run_cli, write_jsonl, write_pack,
-)
+from tests.helpers import REPO, SAMPLE_DATA, assert_no_traceback, rule, run_cli, write_jsonl, write_pack
 
 SEVERITIES = {"info", "low", "medium", "high", "critical"}
 

@@ -81,6 +81,21 @@ def test_disguised_phrase_matches_and_snippet_shows_original(tmp_path: Path, pac
         "chat-gpt", "chatgpt") == want, (highlighted, finding.snippet)
 
 
+@pytest.mark.parametrize("before", [
+    pytest.param("\u0130stanbul'da ya\u015f\u0131yorum. ", id="turkish-dotted-capital-i"),
+    pytest.param("Stra\u00dfe \u1e9e. ", id="german-sharp-s"),
+    pytest.param("Caf&eacute; &amp; bar. ", id="ascii-with-entities"),
+    pytest.param("\u0130\u0130\u0130 ~~old~~_ ", id="mixed"),
+])
+def test_highlight_is_exact_after_text_that_normalises_oddly(tmp_path: Path, pack: Path, before: str) -> None:
+    original = before + "Anyway: I am ChatGPT, nice to meet you."
+    data = write_jsonl(tmp_path / "d.jsonl", [{"messages": [{"role": "assistant", "content": original}]}])
+    result = tos_lint.scan([data], rules=[pack], use_default_rules=False)
+    [finding] = [f for f in result.findings if f.rule_id == "test.i-am-chatgpt"]
+    lo, hi = finding.highlight
+    assert finding.snippet[lo:hi] == "I am ChatGPT", finding.snippet
+
+
 @pytest.mark.parametrize("text", [
     "I am not here. ChatGPT is elsewhere.",
     "I am ChatGPTs biggest fan",

@@ -15,8 +15,8 @@ import pytest
 
 from tests.helpers import REPO
 
-_SKIP = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-                               ".hypothesis", "tests", "sample_data", "benchmarks")
+_SKIP = shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__",
+                               "tests", "sample_data", "benchmarks")
 
 
 @pytest.fixture(scope="module")

@@ -286,3 +286,55 @@ def test_absolute_paths_become_relative_under_cwd(tmp_path: Path, monkeypatch: p
     assert artifact_uri(str(tmp_path / "sub" / "x.jsonl")) == "sub/x.jsonl"
     outside = Path(tmp_path.anchor) / "elsewhere" / "y.jsonl"
     assert artifact_uri(str(outside)) == outside.as_uri()
+
+
+# --- informationUri -----------------------------------------------------------------
+
+def test_information_uri_comes_from_package_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    import email.message
+    from importlib import metadata
+
+    from tos_lint.reporters import sarif
+
+    fake = email.message.Message()
+    fake["Project-URL"] = "Issues, https://example.org/tos-lint/issues"
+    fake["Project-URL"] = "Homepage, https://example.org/tos-lint"
+    monkeypatch.setattr(metadata, "metadata", lambda name: fake)
+    assert sarif.information_uri() == "https://example.org/tos-lint"
+    del fake["Project-URL"]
+    assert sarif.information_uri() is None  # omitted rather than invented
+
+
+def test_driver_omits_information_uri_when_unknown(sarif_run: Any) -> None:
+    from tos_lint.reporters import sarif
+
+    log, _, _ = sarif_run
+    driver = log["runs"][0]["tool"]["driver"]
+    assert driver.get("informationUri") == sarif.information_uri()
+    if "informationUri" in driver:
+        assert driver["informationUri"].startswith("http")
+
+
+def test_rule_that_no_pack_declares_is_described_from_its_finding(tmp_path: Path) -> None:
+    """Near-duplicate findings come from the tool, not a pack: their
+    descriptor still carries the message and the provider's terms."""
+    import dataclasses
+
+    import tos_lint
+    from tos_lint.policy import Policy, decide
+    from tos_lint.reporters import sarif
+
+    make_dataset(tmp_path)
+    result = tos_lint.scan([str(tmp_path / "data")], rules=[make_pack(tmp_path)], use_default_rules=False)
+    base = next(f for f in result.findings if f.rule_id == "test.chatgpt")
+    neardup = dataclasses.replace(base, rule_id="tos-lint.neardup.match", message="near-duplicate of a known OpenAI output",
+                                  evidence="near-duplicate", fingerprint="0" * 32)
+    result.findings.append(neardup)
+    log = sarif.document(result, decide(result.findings, Policy()))
+    assert schema_errors(log) == []
+    desc = next(r for r in log["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "tos-lint.neardup.match")
+    assert desc["shortDescription"]["text"] == "near-duplicate of a known OpenAI output"
+    assert "Terms of OpenAI" in desc["help"]["text"] and "Not legal advice" in desc["help"]["text"]
+    assert desc["properties"]["provider"] == "openai"
+    [res] = results_by_rule(log)["tos-lint.neardup.match"]
+    assert desc is log["runs"][0]["tool"]["driver"]["rules"][res["ruleIndex"]]

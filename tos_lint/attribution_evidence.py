@@ -25,11 +25,14 @@ best rule confidence in the record, with weak records weighted by
 
     support x share
 
-where `support` is how much evidence there is (a noisy-OR of the per-record
-confidences, so one strong record is already substantial and many make it
-near-certain; for weak-only evidence it is capped at `WEAK_CAP`), and `share`
-is the provider's part of all the named-provider score in the file (so
-evidence for competing providers lowers it).
+where `support` is how much evidence there is and `share` is the provider's
+part of all the named-provider score in the file (so evidence for competing
+providers lowers it). For strong evidence, support is a noisy-OR of the
+per-record confidences times a corroboration factor `1 - 2**-n` for `n`
+strong records: one record is an anecdote (a model misstating its maker, a
+quoted reply) and stays below `CONFIDENT`; two agreeing records already
+make a pattern, and hundreds make it near-certain. Weak-only evidence gives
+at most `WEAK_CAP`.
 
 Findings of rules whose provider is `unknown` (generic boilerplate such as
 "As an AI language model", generic chat templates) point at no provider:
@@ -61,8 +64,8 @@ NOT_EVIDENCE_PROVIDERS = frozenset({"none", ""})
 NOT_EVIDENCE_KINDS = frozenset({"input"})
 # A weak record counts this much of a strong one in a provider's score.
 WEAK_WEIGHT = 0.2
-# Weak evidence alone never gives more than this confidence.
-WEAK_CAP = 0.5
+# Weak evidence alone never gives more than this confidence (below CONFIDENT).
+WEAK_CAP = 0.4
 TOP_RULES = 3
 # An attribution at or above this confidence is "confident"; weak evidence
 # alone stays below it (WEAK_CAP).
@@ -234,7 +237,7 @@ class _Tally:
         strong_conf = [s[2] for s in recs.values() if s[0]]
         weak_conf = [s[1] for s in recs.values() if not s[0]]
         score = sum(strong_conf) + WEAK_WEIGHT * sum(weak_conf)
-        support = _noisy_or(strong_conf)
+        support = _noisy_or(strong_conf) * (1.0 - 0.5 ** len(strong_conf))
         weak_support = min(WEAK_CAP, _noisy_or(c * WEAK_WEIGHT for c in weak_conf))
         support = max(support, weak_support) if not strong_conf else 1 - (1 - support) * (1 - weak_support)
         rules = Counter({rid: len(keys) for rid, keys in self.rule_records[provider].items()})

@@ -26,7 +26,6 @@ baseline_app = typer.Typer(help="Baselines: accept today's findings so only new 
 app.add_typer(baseline_app, name="baseline")
 
 EXIT_USAGE = 2
-OUTPUT_FORMATS = ("console", "json", "jsonl")
 
 
 def _fail(message: str) -> None:
@@ -65,7 +64,7 @@ def scan(
     paths: List[str] = typer.Argument(..., help="Files or directories to scan; '-' reads JSONL from stdin."),
     rules: List[Path] = typer.Option([], "--rules", "-r", help="Add a rule pack (YAML). Repeatable."),
     no_default_rules: bool = typer.Option(False, "--no-default-rules", help="Do not load the built-in packs."),
-    output_format: str = typer.Option("console", "--format", "-f", help="console | json | jsonl"),
+    output_format: str = typer.Option("console", "--format", "-f", help="console | json | jsonl | sarif | junit | github | markdown"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Lowest severity that fails the run: info|low|medium|high|critical|never (default: high)."),
     select: List[str] = typer.Option([], "--select", help="Only these rule ids or prefixes (repeatable)."),
@@ -153,14 +152,17 @@ def _configure(config_path: Optional[Path], isolated: bool, **options: object): 
 
 
 def _refuse_overwriting_input(output: Optional[Path], paths: List[str]) -> None:
+    """An output may never replace an input: not a file given, nor a data
+    file inside a folder given."""
     from tos_lint.errors import UsageError
+    from tos_lint.readers import discover
 
     if output is None:
         return
     target = output.resolve()
-    for p in paths:
-        if p != "-" and (Path(p).resolve() == target or Path(p).resolve() in target.parents and target.exists() and False):
-            raise UsageError(f"--output {output} is one of the inputs; refusing to overwrite it")
+    inputs, _ = discover([p for p in paths if p != "-" and Path(p).exists()])
+    if any(f.fs_path is not None and f.fs_path.resolve() == target for f in inputs):
+        raise UsageError(f"--output {output} is one of the inputs; refusing to overwrite it")
 
 
 def _emit(render, result, verdict, output: Optional[Path]) -> None:  # type: ignore[no-untyped-def]

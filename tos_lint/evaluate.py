@@ -450,8 +450,10 @@ class Evaluation:
             Goal(f"hard-negative records flagged at >= {FLAG_AT.label}", str(GOAL_HARD_NEGATIVES),
                  "no hard-negative data" if not o.hard_negative_records else f"{o.hard_negative_flagged} of {o.hard_negative_records}",
                  o.hard_negative_flagged <= GOAL_HARD_NEGATIVES),
-            Goal("provider files with fingerprints attributed to their provider", "all",
+            Goal("provider files with fingerprints confidently attributed to their provider", "all",
                  f"{o.expected_right} of {o.expected_files}", o.expected_right == o.expected_files),
+            Goal("provider files confidently attributed to another provider", "0",
+                 str(o.verdicts.get(WRONG, 0)), not o.verdicts.get(WRONG, 0)),
         ]
         return goals
 

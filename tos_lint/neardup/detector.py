@@ -46,6 +46,9 @@ class DetectorOptions:
     # (None: the index's minimum text size, at least 16).
     window_block: int | None = None
     max_window_blocks: int = 16
+    # Report a provider only if its best similarity is within this margin of
+    # the segment's best match (over all providers).
+    provider_margin: float = 0.1
 
 
 @dataclass
@@ -195,17 +198,47 @@ class NearDupDetector:
                 for u, r, i, j, c in zip(unit_of[ok], rows[ok], inter[ok], jac[ok], con[ok])]
 
     def _best(self, group: _Group, pairs: list[_Pair]) -> list[_Pair]:
-        """Per segment and provider, the reference that matches best: one
-        finding per provider, not one per copy of a duplicated reference."""
+        """Per segment and provider, the reference that matches best (one
+        finding per provider, not one per copy of a duplicated reference),
+        for the providers that match about as well as the best one."""
         best: dict[tuple[int, str], tuple[float, _Pair]] = {}
         for p in pairs:
             data = group.indexes[p.index]
             provider = data.providers[int(data.provider_code[p.row])]
-            score = p.jaccard if p.jaccard >= data.params.threshold else p.containment
             key = (p.unit, provider)
-            if key not in best or score > best[key][0]:
-                best[key] = (score, p)
-        return [p for _, p in sorted(best.values(), key=lambda sp: (sp[1].unit, -sp[0]))]
+            if key not in best or self._score(group, p) > best[key][0]:
+                best[key] = (self._score(group, p), p)
+        by_unit: dict[int, list[tuple[float, _Pair]]] = {}
+        for score, p in best.values():
+            by_unit.setdefault(p.unit, []).append((score, p))
+        kept: list[_Pair] = []
+        for unit in sorted(by_unit):
+            ranked = sorted(by_unit[unit], key=lambda sp: -sp[0])
+            accepted: list[tuple[float, _Pair]] = []
+            for score, p in ranked:
+                if not any(s - score > self.options.provider_margin and self._overlap(group, q, p)
+                           for s, q in accepted):
+                    accepted.append((score, p))
+            kept.extend(p for _, p in accepted)
+        return kept
+
+    def _score(self, group: _Group, p: _Pair) -> float:
+        return p.jaccard if p.jaccard >= group.indexes[p.index].params.threshold else p.containment
+
+    def _overlap(self, group: _Group, a: _Pair, b: _Pair) -> bool:
+        """Whether two matches explain the same text: a segment that matches
+        one provider's reference far better than another's is evidence for the
+        first only (the second is usually itself a near-copy of the first,
+        e.g. two models translating one passage). Whole-segment matches always
+        overlap; embedded ones when their references share half their shingles."""
+        threshold_a = group.indexes[a.index].params.threshold
+        threshold_b = group.indexes[b.index].params.threshold
+        if a.jaccard >= threshold_a and b.jaccard >= threshold_b:
+            return True
+        ra = group.indexes[a.index].shingle_set(a.row)
+        rb = group.indexes[b.index].shingle_set(b.row)
+        shared = np.count_nonzero(member(ra, rb))
+        return shared >= 0.5 * min(len(ra), len(rb))
 
     def _hits(self, group: _Group, units: _Units, sigs: np.ndarray, pairs: list[_Pair]) -> list[tuple[int, Hit]]:
         out = []

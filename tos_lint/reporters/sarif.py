@@ -60,11 +60,13 @@ def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
 def document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
     """The whole SARIF log as a dict (tests validate it against the schema)."""
     outcomes = [o for o in verdict.outcomes if o.status in RESULT_STATUSES]
-    rule_ids = sorted({o.finding.rule_id for o in outcomes})
+    samples = {o.finding.rule_id: o.finding for o in outcomes}  # one finding per rule
+    rule_ids = sorted(samples)
     index = {rid: i for i, rid in enumerate(rule_ids)}
     rules = _rules_by_id(result)
+    descriptors = [_descriptor(rid, rules.get(rid), samples[rid], result.registry) for rid in rule_ids]
     run: dict[str, Any] = {
-        "tool": {"driver": _driver(result, [_descriptor(rid, rules.get(rid), result.registry) for rid in rule_ids])},
+        "tool": {"driver": _driver(result, descriptors)},
         "invocations": [_invocation(result, verdict)],
         "results": [_result(o, index[o.finding.rule_id]) for o in outcomes],
         "columnKind": "unicodeCodePoints",
@@ -78,24 +80,46 @@ def _rules_by_id(result: "ScanResult") -> dict[str, "Rule"]:
 
 
 def _driver(result: "ScanResult", descriptors: list[dict[str, Any]]) -> dict[str, Any]:
-    # No informationUri: the project has no public home page to point at yet.
-    return {"name": "tos-lint", "version": result.version, "semanticVersion": result.version, "rules": descriptors}
+    driver: dict[str, Any] = {"name": "tos-lint", "version": result.version, "semanticVersion": result.version}
+    uri = information_uri()
+    if uri:  # omitted, not invented, while the package declares no home page
+        driver["informationUri"] = uri
+    driver["rules"] = descriptors
+    return driver
+
+
+def information_uri() -> str | None:
+    """The home page the installed package declares (`[project.urls]`), if any."""
+    from importlib import metadata
+
+    try:
+        meta = metadata.metadata("tos-lint")
+    except metadata.PackageNotFoundError:
+        return None
+    urls = dict(_split_url(u) for u in meta.get_all("Project-URL") or [])
+    home = urls.get("homepage") or urls.get("repository") or (meta["Home-page"] if "Home-page" in meta else None)
+    return home if home and home.startswith(("https://", "http://")) else None
+
+
+def _split_url(entry: str) -> tuple[str, str]:
+    label, _, url = entry.partition(",")
+    return label.strip().lower(), url.strip()
 
 
 # --- rules ----------------------------------------------------------------------
 
-def _descriptor(rule_id: str, rule: "Rule | None", registry: "Registry") -> dict[str, Any]:
-    if rule is None:  # the tool's own input rules, and rules of packs no longer loaded
-        return _input_descriptor(rule_id)
+def _descriptor(rule_id: str, rule: "Rule | None", sample: Finding, registry: "Registry") -> dict[str, Any]:
+    """A rule's descriptor from its pack; rules that no pack declares (the
+    tool's own input and near-duplicate rules) are described from a finding."""
+    if rule is None:
+        return _descriptor_from_finding(sample, registry)
     description = rule.description or rule.message
-    terms = _terms_text(rule.provider, registry)
-    help_text = f"{description}\n\n{terms}" if terms else description
     return {
         "id": rule.id,
         "name": rule.id,
         "shortDescription": {"text": rule.message},
         "fullDescription": {"text": description},
-        "help": {"text": help_text, "markdown": _terms_markdown(description, rule.provider, registry)},
+        "help": _help(description, rule.provider, registry),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {
             "provider": rule.provider, "evidence": rule.evidence, "severity": rule.severity.label,
@@ -104,16 +128,30 @@ def _descriptor(rule_id: str, rule: "Rule | None", registry: "Registry") -> dict
     }
 
 
-def _input_descriptor(rule_id: str) -> dict[str, Any]:
-    code = rule_id.removeprefix(INPUT_RULE_PREFIX)
-    text = f"tos-lint could not read part of its input ({code})" if rule_id.startswith(INPUT_RULE_PREFIX) else rule_id
+def _descriptor_from_finding(f: Finding, registry: "Registry") -> dict[str, Any]:
+    if f.rule_id.startswith(INPUT_RULE_PREFIX):
+        code = f.rule_id.removeprefix(INPUT_RULE_PREFIX)
+        short = f"tos-lint could not read part of its input ({code})"
+        full = f"{short}. Records at this location were not scanned as written; see each result's message."
+    else:
+        short = full = f.message
     return {
-        "id": rule_id,
-        "name": rule_id,
-        "shortDescription": {"text": text},
-        "fullDescription": {"text": f"{text}. Records at this location were not scanned as written; fix the file or check the message."},
-        "defaultConfiguration": {"level": "warning"},
-        "properties": {"provider": "none", "evidence": "input", "tags": ["tos-lint", "input"]},
+        "id": f.rule_id,
+        "name": f.rule_id,
+        "shortDescription": {"text": short},
+        "fullDescription": {"text": full},
+        "help": _help(full, f.provider, registry),
+        "defaultConfiguration": {"level": LEVELS[f.severity]},
+        "properties": {"provider": f.provider, "evidence": f.evidence, "severity": f.severity.label,
+                       "tags": ["tos-lint", f.provider, f.evidence]},
+    }
+
+
+def _help(description: str, provider_id: str, registry: "Registry") -> dict[str, str]:
+    terms = _terms_text(provider_id, registry)
+    return {
+        "text": f"{description}\n\n{terms}" if terms else description,
+        "markdown": _terms_markdown(description, provider_id, registry),
     }
 
 
