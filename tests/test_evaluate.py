@@ -70,7 +70,7 @@ def labelled(tmp_path: Path) -> Path:
         {"text": "OpenAI released a model last year."},                      # low only
         {"text": "My grandmother's soup."}, {"text": "A walk in the park."}, {"text": "Tax forms."},
     ])
-    (human / "table.csv").write_text("text\nhello\n", encoding="utf-8")  # no reader: not scanned
+    (human / "table.parquet").write_bytes(b"not really parquet")  # unreadable: reported, not scanned
     negatives = tmp_path / "negatives"
     negatives.mkdir()
     (negatives / "identity.json").write_text(json.dumps([
@@ -109,7 +109,7 @@ def test_labels_expand_globs_folders_and_last_key_wins(labelled: Path) -> None:
         "data/anthropic.jsonl": "provider: anthropic",
         "data/openai.jsonl": "provider: openai",
         "human/people.jsonl": "human",
-        "human/table.csv": "human",
+        "human/table.parquet": "human",
         "misc/deep/other.jsonl": "unlabelled",
         "negatives/identity.json": "hard-negative",
     }
@@ -164,16 +164,15 @@ def test_per_file_and_overall_figures(labelled: Path, pack: Path) -> None:
     assert anthropic.attribution.confidence == pytest.approx(0.99 * 0.75 * (1.8 / 2.7))
     assert anthropic.verdict == RIGHT_WEAK
 
-    csv = files["human/table.csv"]
-    assert csv.records == 0 and not csv.scanned
-    assert "unsupported-format" in csv.input_issues[0]
+    unreadable = files["human/table.parquet"]
+    assert unreadable.records == 0 and not unreadable.scanned and unreadable.input_issues
 
     o = ev.overall
     assert (o.human_records, o.human_flagged) == (5, 1)  # the low-only record is not flagged at >= medium
     assert o.human_share == pytest.approx(0.2)
     assert (o.hard_negative_records, o.hard_negative_flagged) == (2, 1)
     assert o.expected_files == 2 and o.expected_right == 1
-    assert any("table.csv" in p for p in o.not_scanned)
+    assert any("table.parquet" in p for p in o.not_scanned)
     goals = {g.name: g.met for g in ev.goals()}
     assert goals == {
         "human records flagged at >= medium": False,

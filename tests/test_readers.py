@@ -283,7 +283,7 @@ def test_oversized_record_spanning_read_blocks(tmp_path: Path) -> None:
 
 
 def test_unsupported_extension_is_reported(tmp_path: Path) -> None:
-    path = tmp_path / "table.csv"
+    path = tmp_path / "table.tar"  # CSV, Parquet and Arrow are read: see test_tabular.py
     path.write_text("prompt,completion\nhi,I am ChatGPT\n")
     result = scan(tmp_path, path)
     assert [c for c, _, _ in issues(result)] == ["tos-lint.input.unsupported-format"]
@@ -294,10 +294,10 @@ def test_unsupported_file_in_directory_is_reported_not_skipped(tmp_path: Path) -
     data = tmp_path / "data"
     data.mkdir()
     write_jsonl(data / "a.jsonl", [{"text": HIT}])
-    (data / "b.parquet").write_bytes(b"PAR1\x00\x00PAR1")
+    (data / "b.zip").write_bytes(b"PK\x05\x06" + bytes(18))
     result = scan(tmp_path, data)
     by_path = {Path(f.location.path).name: f.rule_id for f in result.findings}
-    assert by_path == {"a.jsonl": CHATGPT_RULE_ID, "b.parquet": "tos-lint.input.unsupported-format"}
+    assert by_path == {"a.jsonl": CHATGPT_RULE_ID, "b.zip": "tos-lint.input.unsupported-format"}
 
 
 # --- discovery ---------------------------------------------------------------------------

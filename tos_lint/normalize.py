@@ -115,38 +115,31 @@ def _fold_word(m: re.Match[str]) -> str:
 def normalize_mapped(text: str) -> tuple[str, list[int]]:
     """Normalise like `normalize` and map each output character to the index
     of the original character (or entity) it came from."""
-    pieces: list[tuple[str, int]] = []
+    chars: list[str] = []
+    index: list[int] = []
     decoded_ascii = True  # `normalize` takes its non-ASCII path after entity decoding
     for start, unit in _units(text):
-        if unit.startswith("&") and _ENTITY.fullmatch(unit):
-            unit = html.unescape(unit)
+        unit = _decode_unit(unit)
         decoded_ascii = decoded_ascii and unit.isascii()
-        out = unicodedata.normalize("NFKC", unit).translate(_TABLE_FULL) if not unit.isascii() else unit.translate(_TABLE_ASCII)
-        pieces.extend((ch, start) for ch in out)
-    chars = "".join(ch for ch, _ in pieces)
-    index = [i for _, i in pieces]
+        out = unit.translate(_TABLE_ASCII) if unit.isascii() else unicodedata.normalize("NFKC", unit).translate(_TABLE_FULL)
+        chars.extend(out)
+        index.extend([start] * len(out))
+    joined = "".join(chars)
     if not decoded_ascii:
-        folded = _fold_homoglyphs(chars)
-        if len(folded) == len(chars):
-            chars = folded
-        lowered = chars.lower()
-        if len(lowered) == len(chars):
-            chars = lowered
-    return _drop_with_map(chars, index)
+        joined = _fold_homoglyphs(joined)  # one letter for one letter: the map holds
+        joined, index = _lower_with_map(joined, index)
+    joined, index = _drop_with_map(joined, index, _STRIKE)
+    return _drop_with_map(joined, index, _EDGE_UNDERSCORES)
 
 
 def _units(text: str) -> list[tuple[int, str]]:
-    """Split text into entities and base characters with their combining marks."""
+    """Split text into entities and characters, each with the combining
+    marks that follow it (NFKC composes them together)."""
     units: list[tuple[int, str]] = []
     i, n = 0, len(text)
     while i < n:
-        if text[i] == "&":
-            m = _ENTITY.match(text, i)
-            if m:
-                units.append((i, m.group(0)))
-                i = m.end()
-                continue
-        j = i + 1
+        m = _ENTITY.match(text, i) if text[i] == "&" else None
+        j = m.end() if m else i + 1
         while j < n and unicodedata.combining(text[j]):
             j += 1
         units.append((i, text[i:j]))
@@ -154,11 +147,26 @@ def _units(text: str) -> list[tuple[int, str]]:
     return units
 
 
-def _drop_with_map(chars: str, index: list[int]) -> tuple[str, list[int]]:
+def _decode_unit(unit: str) -> str:
+    m = _ENTITY.match(unit) if unit.startswith("&") else None
+    return html.unescape(m.group(0)) + unit[m.end():] if m else unit
+
+
+def _lower_with_map(chars: str, index: list[int]) -> tuple[str, list[int]]:
+    """Lower-case one character at a time: some grow (`İ` becomes two)."""
+    out: list[str] = []
+    mapped: list[int] = []
+    for ch, i in zip(chars, index):
+        low = ch.lower()
+        out.append(low)
+        mapped.extend([i] * len(low))
+    return "".join(out), mapped
+
+
+def _drop_with_map(chars: str, index: list[int], pattern: re.Pattern[str]) -> tuple[str, list[int]]:
+    """Remove what `pattern` matches, keeping the map in step."""
     keep = [True] * len(chars)
-    for pattern in (_STRIKE, _EDGE_UNDERSCORES):
-        for m in pattern.finditer(chars):
-            for k in range(m.start(), m.end()):
-                keep[k] = False
-    out = "".join(c for c, k in zip(chars, keep) if k)
-    return out, [i for i, k in zip(index, keep) if k]
+    for m in pattern.finditer(chars):
+        for k in range(m.start(), m.end()):
+            keep[k] = False
+    return "".join(c for c, k in zip(chars, keep) if k), [i for i, k in zip(index, keep) if k]

@@ -134,8 +134,48 @@ def load_pack(path: str | Path, providers: set[str] | None = None, check_regexes
     try:
         doc = load_yaml(raw)
     except yaml.YAMLError as exc:
-        raise PackErrors([PackError(path_str, f"invalid YAML: {_yaml_reason(exc)}")]) from None
+        mark = getattr(exc, "problem_mark", None)
+        rule_id, key = _rule_at(raw, mark.line) if mark is not None else (None, None)
+        raise PackErrors([PackError(path_str, f"invalid YAML: {_yaml_reason(exc)}", rule_id, key)]) from None
     return _build_pack(doc, path_str, hashlib.sha256(raw).hexdigest(), providers, check_regexes)
+
+
+def _rule_at(raw: bytes, line: int) -> tuple[str | None, str | None]:
+    """The id of the rule, and the key, at a 0-based line of a pack, found
+    on the YAML node tree (which is built without constructing values, so
+    it exists even when loading failed)."""
+    try:
+        root = yaml.compose(raw, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None, None
+    rules = _mapping_get(root, "rules")
+    if not isinstance(rules, yaml.SequenceNode):
+        return None, None
+    for rule in rules.value:
+        if isinstance(rule, yaml.MappingNode) and rule.start_mark.line <= line <= rule.end_mark.line:
+            id_node = _mapping_get(rule, "id")
+            key = _key_at(rule, line)
+            return (str(id_node.value) if isinstance(id_node, yaml.ScalarNode) else None), key
+    return None, None
+
+
+def _mapping_get(node: object, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return v  # type: ignore[no-any-return]
+    return None
+
+
+def _key_at(node: yaml.MappingNode, line: int) -> str | None:
+    """The key (dotted path) whose entry spans `line` in a mapping."""
+    for k, v in node.value:
+        if k.start_mark.line == line:
+            return str(k.value)
+        if v.start_mark.line <= line <= v.end_mark.line and isinstance(v, yaml.MappingNode):
+            inner = _key_at(v, line)
+            return f"{k.value}.{inner}" if inner else str(k.value)
+    return None
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:

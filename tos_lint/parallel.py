@@ -1,6 +1,7 @@
-"""Scanning on all cores: files, and large plain JSONL files split by byte
-range, are units of work run in worker processes. Results are put back in
-input order, so the output is the same as with one job.
+"""Scanning on all cores: files, large plain JSONL files split by byte
+range and large Parquet files split by row group are units of work run in
+worker processes. Results are put back in input order, so the output is the
+same as with one job.
 
 Workers are forked from the scanning process, so they share its compiled
 rules; where fork is not available they are spawned and load the rules
@@ -9,17 +10,22 @@ from the compile cache. The same `scan_unit` is what a cluster backend runs.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
+from tos_lint import tabular
 from tos_lint.engine import Engine, FileResult, input_finding
 from tos_lint.model import Finding
 from tos_lint.readers import FileStats, InputFile, count_lines, read_jsonl_range
 
-SPLIT_BYTES = 64 << 20  # plain JSONL files above this are split into ranges
+SPLIT_BYTES = 64 << 20  # plain JSONL and Parquet files above this are split
+# Small inputs are split finer, down to this, so that every job gets several
+# units and the last one to finish does not hold up the others.
+MIN_SPLIT_BYTES = 8 << 20
+UNITS_PER_JOB = 8
 _PLAIN_JSONL = (".jsonl", ".ndjson", ".jl")
 
 
@@ -29,6 +35,8 @@ class WorkUnit:
     only_lines: frozenset[int] | None = None
     start: int = 0
     end: int | None = None  # None: the whole file
+    by: str = "bytes"  # what start/end count: "bytes" (JSONL), "row_groups" (Parquet)
+    nbytes: int = 0  # bytes of the file as stored that the unit covers (progress)
 
     @property
     def is_range(self) -> bool:
@@ -50,18 +58,36 @@ def default_jobs() -> int:
 
 
 def plan(files: Iterable[InputFile], changed: dict[Path, frozenset[int] | None] | None,
-         split: bool, split_bytes: int | None = None) -> list[WorkUnit]:
-    """Units of work, in input order."""
-    split_bytes = split_bytes or SPLIT_BYTES
+         split: bool, split_bytes: int | None = None, jobs: int | None = None) -> list[WorkUnit]:
+    """Units of work, in input order. Without `split_bytes`, files are split
+    in pieces of at most SPLIT_BYTES, smaller when the input is small for
+    `jobs` (default: all cores)."""
+    files = list(files)
+    sizes = [f.fs_path.stat().st_size if f.fs_path is not None else 0 for f in files]
+    split_bytes = split_bytes or _split_size(sum(sizes), jobs or default_jobs())
     units: list[WorkUnit] = []
-    for f in files:
+    for f, size in zip(files, sizes):
         only = changed.get(f.fs_path.resolve()) if changed is not None and f.fs_path is not None else None
-        size = f.fs_path.stat().st_size if f.fs_path is not None else 0
-        if split and only is None and _splittable(f) and size > split_bytes:
-            units.extend(WorkUnit(f, None, s, min(s + split_bytes, size)) for s in range(0, size, split_bytes))
+        if split and only is None and size > split_bytes:
+            units.extend(_split(f, size, split_bytes))
         else:
-            units.append(WorkUnit(f, only))
+            units.append(WorkUnit(f, only, nbytes=size))
     return units
+
+
+def _split_size(total: int, jobs: int) -> int:
+    return max(MIN_SPLIT_BYTES, min(SPLIT_BYTES, total // max(1, jobs * UNITS_PER_JOB)))
+
+
+def _split(f: InputFile, size: int, split_bytes: int) -> list[WorkUnit]:
+    if _splittable(f):
+        return [WorkUnit(f, None, s, min(s + split_bytes, size), nbytes=min(split_bytes, size - s))
+                for s in range(0, size, split_bytes)]
+    if f.fs_path is not None and tabular.kind_of(f.fs_path.name) == "parquet":
+        runs = tabular.parquet_row_group_ranges(f.fs_path, split_bytes)
+        if len(runs) > 1:
+            return [WorkUnit(f, None, a, b, by="row_groups", nbytes=n) for a, b, n in runs]
+    return [WorkUnit(f, None, nbytes=size)]
 
 
 def _splittable(f: InputFile) -> bool:
@@ -78,6 +104,9 @@ def scan_unit(engine: Engine, unit: WorkUnit) -> UnitResult:
     assert unit.file.fs_path is not None and unit.end is not None
     path = unit.file.fs_path
     stats = FileStats()
+    if unit.by == "row_groups":  # row indexes are absolute: nothing to shift
+        rows = tabular.read_parquet(path, stats, engine.read_options(None), range(unit.start, unit.end))
+        return UnitResult(engine.scan_items(unit.file, rows, stats))
     records = read_jsonl_range(path, unit.start, unit.end, stats, engine.read_options(None))
     result = engine.scan_items(unit.file, records, stats)
     return UnitResult(result, count_lines(path, unit.start, unit.end), _starts_on_line(path, unit.start))
@@ -99,18 +128,33 @@ def _work(unit: WorkUnit) -> UnitResult:
     return scan_unit(_ENGINE, unit)
 
 
-def run_units(engine: Engine, units: list[WorkUnit], jobs: int) -> list[FileResult]:
+Progress = Callable[[WorkUnit, UnitResult], None]  # called as each unit is done
+
+
+def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progress | None = None) -> list[FileResult]:
     """Scan every unit, on `jobs` processes, and merge ranges back into files."""
     global _ENGINE
     if jobs <= 1 or len(units) <= 1:
-        unit_results: Iterator[UnitResult] | list[UnitResult] = (scan_unit(engine, u) for u in units)
+        unit_results: Iterator[UnitResult] | list[UnitResult] = _reported(units, (scan_unit(engine, u) for u in units), progress)
     else:
         _ENGINE = engine
         context = get_context("fork") if "fork" in _start_methods() else get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            unit_results = list(pool.map(_work, units, chunksize=1))
+            futures = [pool.submit(_work, u) for u in units]
+            if progress is not None:
+                where = {f: i for i, f in enumerate(futures)}
+                for done in as_completed(futures):
+                    progress(units[where[done]], done.result())
+            unit_results = [f.result() for f in futures]
         _ENGINE = None
     return merge(units, unit_results)
+
+
+def _reported(units: list[WorkUnit], results: Iterable[UnitResult], progress: Progress | None) -> Iterator[UnitResult]:
+    for unit, result in zip(units, results):
+        if progress is not None:
+            progress(unit, result)
+        yield result
 
 
 def _start_methods() -> list[str]:

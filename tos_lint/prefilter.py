@@ -2,9 +2,9 @@
 no rule can match, judged on the raw bytes of the line.
 
 Every pattern that can produce a hit is relaxed to its *line form* (JSON
-escapes allowed where white space, quotes and slashes may stand; no word
-boundaries) and all run, in one Hyperscan pass, over the raw line with
-markdown `*`, `` ` `` and `~~` removed. A match of the line form is a
+escapes allowed wherever a character class may stand; no word boundaries;
+optional underscores) and all run, in one Hyperscan pass, over the raw line
+with markdown `*`, `` ` ``, `~~` and underscores removed. A match of the line form is a
 superset of a match in the decoded, normalised segments, since each
 segment sits in the line whole. A line
 that holds anything a cheap transform cannot reproduce (non-ASCII bytes,
@@ -41,8 +41,8 @@ class LinePrefilter:
         """False only when no rule can hit the record on this line."""
         if not line.isascii() or b"\\u" in line or (b"&" in line and _ENTITY.search(line)):
             return True  # decoding or normalisation may create a match: scan it
-        if b"*" in line or b"`" in line or b"~" in line:
-            line = line.translate(None, b"*`").replace(b"~~", b"")
+        if b"*" in line or b"`" in line or b"~" in line or b"_" in line:
+            line = line.translate(None, b"*`_").replace(b"~~", b"")
         found: list[int] = []
         try:
             self.db.scan(line, match_event_handler=_stop, context=found)
@@ -56,33 +56,55 @@ def _stop(pid: int, start: int, end: int, flags: int, context: list[int]) -> boo
     return True  # one hit is enough
 
 
+# In a raw JSON string, one decoded character may stand as a two-byte escape.
+_ESCAPE_PAIR = r'\\[nrtbf"/\\]'
+
+
 def line_form(regex: str) -> str:
-    """`regex` relaxed so that it matches the raw JSON line wherever the
-    original matches a decoded segment: white space may be a `\\n`, `\\t`
-    or `\\r` escape, quotes and slashes may be escaped, word boundaries are
-    dropped (an escape's letter sits next to the word), and the edges of a
-    segment (`^`, `$`, `\\A`, `\\z`) sit next to a JSON quote."""
+    r"""`regex` relaxed so that it matches the raw JSON line (with `*`, `` ` ``,
+    `~~` and `_` removed) wherever the original matches a decoded, normalised
+    segment: every character class, `.` and class escape also takes a
+    two-byte JSON escape as one unit, quotes and slashes may be escaped,
+    underscores are optional, word boundaries are dropped (an escape's letter
+    can touch the word), and a segment's edges (`^`, `$`, `\A`, `\z`) sit
+    next to a JSON quote."""
     out: list[str] = []
     i, n = 0, len(regex)
     while i < n:
         ch = regex[i]
         if ch == "\\" and i + 1 < n:
-            out.append(_ESCAPE_FORMS.get(regex[i + 1], ch + regex[i + 1]))
+            out.append(_escape_form(regex[i + 1]))
             i += 2
         elif ch == "[":
             end = _class_end(regex, i)
-            out.append(_class_form(regex[i:end]))
+            out.append(f"(?:{regex[i:end]}|{_ESCAPE_PAIR})")
             i = end
         else:
-            out.append({"^": '(?:^|")', "$": '(?:$|")', '"': '\\\\?"', "/": "\\\\?/"}.get(ch, ch))
+            out.append(_CHAR_FORMS.get(ch, ch))
             i += 1
     return "".join(out)
 
 
-_ESCAPE_FORMS = {
-    "s": "(?:\\s|\\\\[nrt])", "b": "", "B": "", "A": '(?:^|")', "z": '(?:$|")', "Z": '(?:$|")',
-    '"': '\\\\?"', "/": "\\\\?/",
+_CHAR_FORMS = {
+    "^": '(?:^|")', "$": '(?:$|")', '"': r'\\?"', "/": r"\\?/", "_": "_?",
+    ".": f"(?:.|{_ESCAPE_PAIR})",
 }
+
+
+def _escape_form(letter: str) -> str:
+    if letter in "sSwWdD":
+        return rf"(?:\{letter}|{_ESCAPE_PAIR})"
+    if letter in "bB":
+        return ""
+    if letter in "AzZ":
+        return '(?:^|")' if letter == "A" else '(?:$|")'
+    if letter in '"/':
+        return rf"\\?{letter}"
+    if letter == "\\":
+        return r"\\\\?"
+    if letter == "_":
+        return "_?"
+    return "\\" + letter
 
 
 def _class_end(regex: str, start: int) -> int:
@@ -97,16 +119,6 @@ def _class_end(regex: str, start: int) -> int:
     return i + 1
 
 
-def _class_form(cls: str) -> str:
-    """A class that can hold white space also takes the letters of escapes;
-    a negated class takes them anyway (it excludes few characters)."""
-    if "\\s" in cls or cls.startswith("[^"):
-        return cls[:-1] + "\\\\nrt\"/]" if not cls.startswith("[^") else cls
-    if '"' in cls or "/" in cls:
-        return cls[:-1] + "\\\\]"
-    return cls
-
-
 def prefilter_patterns(ruleset: "RuleSet") -> list[str] | None:
     """The prefilter's patterns, or None if some rule makes it unusable."""
     patterns: list[str] = []
@@ -116,8 +128,8 @@ def prefilter_patterns(ruleset: "RuleSet") -> list[str] | None:
         patterns.append(line_form(pattern.regex))
     for index in ruleset.field_rules:
         for item in ruleset.rules[index].items:
-            key = item.key.rsplit("/", 1)[-1]
-            if not key or not key.isascii() or not key.isprintable() or '"' in key or "\\" in key:
+            key = item.key.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+            if not key or not key.isascii() or not key.isprintable():
                 return None
-            patterns.append(re.escape(f'"{key}"'))  # a raw JSON key is always quoted
+            patterns.append(line_form(re.escape(f'"{key}"')))  # a raw JSON key is always quoted
     return patterns

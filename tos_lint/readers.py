@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bz2
 import fnmatch
-import gzip
 import hashlib
 import lzma
 import os
@@ -24,8 +23,9 @@ from tos_lint.errors import UsageError
 
 JSON_EXTS = (".jsonl", ".ndjson", ".json", ".jl")
 COMPRESSION_EXTS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
-# Data files we recognise but cannot read (yet): reported, never skipped silently.
-OTHER_DATA_EXTS = (".csv", ".tsv", ".parquet", ".arrow", ".feather", ".txt", ".tar", ".zip")
+# Data files that are not JSON: the tabular ones (Parquet, Arrow, CSV, TSV) are
+# read by `tos_lint.tabular`; the others are reported, never skipped silently.
+OTHER_DATA_EXTS = (".csv", ".tsv", ".tab", ".parquet", ".pq", ".arrow", ".feather", ".ipc", ".txt", ".tar", ".zip")
 BLOCK_SIZE = 1 << 20
 DEFAULT_MAX_RECORD_BYTES = 64 << 20
 _MAGIC = {b"\x1f\x8b": "gz", b"\x28\xb5\x2f\xfd": "zst", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
@@ -76,6 +76,9 @@ class ReadOptions:
     # Changed-only scans: the 1-based line numbers to read; others are skipped
     # unread (None: every line). Only line-oriented files honour it.
     only_lines: frozenset[int] | None = None
+    limits: "DecompressLimits | None" = None
+    # Tabular files: the columns to read (None: all); see tabular.columns_for_field_map.
+    columns: tuple[str, ...] | None = None
 
 
 # --- discovery -----------------------------------------------------------------
@@ -92,7 +95,7 @@ def discover(paths: list[str], include: list[str] | None = None, exclude: list[s
         if path.is_dir():
             for child in _walk(path):
                 shown = str(child)
-                if not _selected(shown, include, exclude):
+                if not _selected(shown, include, exclude) or _is_hf_metadata(child):
                     continue
                 if _is_json_name(child.name):
                     files.append(InputFile(shown, child))
@@ -106,8 +109,10 @@ def discover(paths: list[str], include: list[str] | None = None, exclude: list[s
 
 
 def _walk(root: Path) -> Iterator[Path]:
+    from tos_lint.tabular import prune_dirs  # Hugging Face hub-cache layouts
+
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = prune_dirs(Path(dirpath), sorted(d for d in dirnames if not d.startswith(".")))
         for name in sorted(filenames):
             if not name.startswith("."):
                 yield Path(dirpath) / name
@@ -133,6 +138,13 @@ def _is_json_name(name: str) -> bool:
 
 def _is_other_data(name: str) -> bool:
     return _strip_compression(name).endswith(OTHER_DATA_EXTS)
+
+
+def _is_hf_metadata(path: Path) -> bool:
+    """Hugging Face `datasets` metadata beside its Arrow data: not records."""
+    from tos_lint.tabular import is_hf_metadata
+
+    return path.name.endswith(".json") and is_hf_metadata(path)
 
 
 # --- opening -------------------------------------------------------------------
@@ -177,7 +189,7 @@ class HashingReader:
         return self.raw.closed
 
 
-def open_input(inp: InputFile, hasher: HashingReader | None = None) -> IO[bytes]:
+def open_input(inp: InputFile, hasher: HashingReader | None = None, limits: "DecompressLimits | None" = None) -> IO[bytes]:
     """A binary stream of the file's decompressed bytes (by magic number)."""
     if inp.fs_path is None:
         return sys.stdin.buffer
@@ -185,15 +197,7 @@ def open_input(inp: InputFile, hasher: HashingReader | None = None) -> IO[bytes]
     kind = _compression(raw.peek(6)[:6] if hasattr(raw, "peek") else b"")
     if kind is None:
         return raw
-    if kind == "gz":
-        return _gzip_open(raw)
-    if kind == "zst":
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)  # type: ignore[return-value]
-    if kind == "bz2":
-        return bz2.open(raw)  # type: ignore[return-value]
-    return lzma.open(raw)  # type: ignore[return-value]
+    return DecompressedStream(raw, kind, limits or DecompressLimits())  # type: ignore[return-value]
 
 
 def _compression(head: bytes) -> str | None:
@@ -206,23 +210,132 @@ def compression_of(path: Path) -> str | None:
         return _compression(f.read(6))
 
 
-def _gzip_open(raw: IO[bytes]) -> IO[bytes]:
-    try:  # ISA-L's gzip reader is about 3x faster than the standard library's.
-        from isal import igzip
+class TruncatedStream(EOFError):
+    """The compressed stream ended before its end marker."""
 
-        return igzip.open(raw)  # type: ignore[return-value]
-    except ImportError:
-        return gzip.open(raw)  # type: ignore[return-value]
+
+class DecompressionBomb(OSError):
+    """The stream expands beyond the configured ratio or size."""
+
+
+@dataclass(frozen=True)
+class DecompressLimits:
+    max_ratio: float = 1000.0  # decompressed / compressed bytes, checked past 16 MiB
+    max_bytes: int = 1 << 40  # decompressed bytes per file
+
+
+def _decompressor(kind: str) -> Any:
+    if kind == "gz":
+        try:  # ISA-L inflates about 3x faster than zlib
+            from isal import isal_zlib
+
+            return isal_zlib.decompressobj(wbits=31)
+        except ImportError:
+            import zlib
+
+            return zlib.decompressobj(wbits=31)
+    if kind == "zst":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompressobj()
+    if kind == "bz2":
+        return bz2.BZ2Decompressor()
+    return lzma.LZMADecompressor()
+
+
+class DecompressedStream:
+    """Streaming decompression that hands out every byte it could decode
+    before reporting a truncated or corrupt stream, follows concatenated
+    members and frames, and stops a decompression bomb."""
+
+    CHUNK = 256 << 10
+
+    def __init__(self, raw: IO[bytes], kind: str, limits: DecompressLimits):
+        self.raw, self.kind, self.limits = raw, kind, limits
+        self.decoder = _decompressor(kind)
+        self.pending = bytearray()
+        self.in_bytes = self.out_bytes = 0
+        self.error: BaseException | None = None
+        self.finished = False
+        self.member_open = False  # bytes fed since the last member ended
+
+    def read(self, size: int = -1) -> bytes:
+        while not self.finished and (size < 0 or len(self.pending) < size):
+            self._fill()
+        if not self.pending and self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        take = len(self.pending) if size < 0 else min(size, len(self.pending))
+        out = bytes(self.pending[:take])
+        del self.pending[:take]
+        return out
+
+    def _fill(self) -> None:
+        chunk = self.raw.read(self.CHUNK)
+        if not chunk:
+            self.finished = True
+            if self.member_open:
+                self.error = TruncatedStream("the compressed stream ends early (truncated file)")
+            return
+        self.in_bytes += len(chunk)
+        try:
+            self._feed(chunk)
+        except DecompressionBomb as exc:
+            self.finished, self.error = True, exc
+        except Exception as exc:  # noqa: BLE001 - zlib.error, ZstdError, OSError, LZMAError alike
+            self.finished, self.error = True, OSError(f"corrupt compressed data: {exc}")
+
+    def _feed(self, data: bytes) -> None:
+        while data:
+            out = self.decoder.decompress(data)
+            self.member_open = True
+            self._emit(out)
+            if not getattr(self.decoder, "eof", False):
+                return
+            self.member_open = False
+            data = bytes(getattr(self.decoder, "unused_data", b""))
+            self.decoder = _decompressor(self.kind)
+
+    def _emit(self, out: bytes) -> None:
+        self.out_bytes += len(out)
+        self.pending += out
+        if self.out_bytes > self.limits.max_bytes:
+            raise DecompressionBomb(f"expands past the limit of {self.limits.max_bytes} bytes")
+        if self.out_bytes > (16 << 20) and self.out_bytes > self.limits.max_ratio * max(self.in_bytes, 1):
+            raise DecompressionBomb(f"expands more than {self.limits.max_ratio:g} times (a decompression bomb?)")
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self) -> "DecompressedStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 _DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, lzma.LZMAError, ValueError)
 
 
+def _stream_issue(exc: BaseException, stats: FileStats) -> InputIssue:
+    line = stats.records + stats.malformed + 1
+    if isinstance(exc, DecompressionBomb):
+        return InputIssue("decompression-bomb", f"{exc}; records after this point were not scanned (see --max-expansion)", line=line)
+    return InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); records after this point were not scanned", line=line)
+
+
 # --- reading -------------------------------------------------------------------
 
 def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
-    """Records of one file (JSONL, JSON array or single JSON object)."""
+    """Records of one file (JSONL, JSON array or single JSON object; the
+    tabular formats through `tos_lint.tabular`)."""
     name = inp.fs_path.name if inp.fs_path is not None else "stdin.jsonl"
+    if inp.fs_path is not None:
+        from tos_lint import tabular
+
+        if (kind := tabular.kind_of(name)) is not None:
+            yield from tabular.read_table(inp, kind, stats, options)
+            return
     if _is_other_data(name) and not _is_json_name(name):
         yield InputIssue("unsupported-format", f"no reader for this file type ({Path(name).suffix}); it was not scanned")
         return
@@ -230,14 +343,14 @@ def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iter
     try:
         if inp.fs_path is not None:
             hasher = HashingReader(open(inp.fs_path, "rb"))  # noqa: SIM115 - closed below
-        stream = open_input(inp, hasher)
+        stream = open_input(inp, hasher, options.limits)
     except OSError as exc:
         yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}")
         return
     try:
         yield from _read_stream(stream, stats, options)
     except _DECOMPRESS_ERRORS as exc:
-        yield InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); records after this point were not scanned", line=stats.records + stats.malformed + 1)
+        yield _stream_issue(exc, stats)
     finally:
         if hasher is not None:
             hasher.drain()
@@ -272,14 +385,19 @@ def _chain(first: bytes, stream: IO[bytes], stats: FileStats) -> Iterator[bytes]
 
 
 def _is_pretty_object(first: bytes) -> bool:
-    """A `{` file whose first line is not a whole JSON value is one
-    pretty-printed object, not JSONL."""
-    line = first.split(b"\n", 1)[0]
-    try:
-        orjson.loads(line)
-        return False
-    except orjson.JSONDecodeError:
-        return len(first) < BLOCK_SIZE or b"\n" in first
+    """A `{` file is JSONL when one of its first lines is a whole JSON object
+    on its own (the first may be broken); otherwise it is one pretty-printed
+    object spread over lines."""
+    lines = [ln for ln in first.split(b"\n")[:8] if ln.strip()]
+    if len(lines) <= 1:
+        return False  # one line: a single-record JSONL file is the same thing
+    for line in lines[:-1] if len(first) >= BLOCK_SIZE else lines:
+        try:
+            if isinstance(orjson.loads(line), dict):
+                return False
+        except orjson.JSONDecodeError:
+            continue
+    return True
 
 
 def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:

@@ -107,9 +107,9 @@ def subset_features(f: Features, idx: np.ndarray) -> Features:
 def _matrix(f: Features, spec: FeatureSpec, mean: np.ndarray, scale: np.ndarray, gain: float):  # type: ignore[no-untyped-def]
     import scipy.sparse as sp
 
-    hashed = sp.csr_matrix((f.values.astype(np.float64), (f.rows, f.cols)), shape=(f.n, spec.dim))
+    hashed = sp.csr_matrix((f.values.astype(np.float32), (f.rows, f.cols)), shape=(f.n, spec.dim))
     hashed.sum_duplicates()
-    style = sp.csr_matrix(gain * (f.style - mean) / scale)
+    style = sp.csr_matrix((gain * (f.style - mean) / scale).astype(np.float32))
     return sp.hstack([hashed, style], format="csr")
 
 
@@ -126,8 +126,6 @@ def fit(corpus: Corpus, spec: FeatureSpec, l2: float = TRAIN_SETTINGS["l2"],
         info: dict | None = None) -> StyleModel:
     """Train on `corpus`; providers absent from it get weights of zero and a
     bias of -30 (never predicted)."""
-    from scipy.optimize import minimize
-
     f = corpus.features
     assert f is not None
     mean = f.style.mean(axis=0)
@@ -136,27 +134,25 @@ def fit(corpus: Corpus, spec: FeatureSpec, l2: float = TRAIN_SETTINGS["l2"],
     present = sorted(set(corpus.y.tolist()))
     yk = np.searchsorted(present, corpus.y)
     k, d = len(present), X.shape[1]
-    Y = np.zeros((f.n, k))
+    Y = np.zeros((f.n, k), dtype=np.float32)
     Y[np.arange(f.n), yk] = 1.0
-    sw = sample_weights(corpus.y, corpus.models)[:, None]
+    sw = sample_weights(corpus.y, corpus.models)[:, None].astype(np.float32)
     Xt = X.T.tocsr()
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        W = theta[: d * k].reshape(d, k)
-        b = theta[d * k:]
+        W = theta[: d * k].reshape(d, k).astype(np.float32)
+        b = theta[d * k:].astype(np.float32)
         Z = X @ W + b
         Z -= Z.max(axis=1, keepdims=True)
-        logsum = np.log(np.exp(Z).sum(axis=1, keepdims=True))
-        logp = Z - logsum
-        value = -(sw * Y * logp).sum() + 0.5 * l2 * (W * W).sum()
+        logp = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+        value = -float((sw * Y * logp).sum(dtype=np.float64)) + 0.5 * l2 * float(theta[: d * k] @ theta[: d * k])
         G = sw * (np.exp(logp) - Y)
-        gW = Xt @ G + l2 * W
-        return value, np.concatenate([gW.ravel(), G.sum(axis=0)])
+        gW = (Xt @ G).astype(np.float64).ravel() + l2 * theta[: d * k]
+        return value, np.concatenate([gW, G.sum(axis=0, dtype=np.float64)])
 
-    res = minimize(loss, np.zeros(d * k + k), jac=True, method="L-BFGS-B",
-                   options={"maxiter": max_iter, "maxcor": 10})
-    W = res.x[: d * k].reshape(d, k)
-    b = res.x[d * k:]
+    theta, iterations, converged = lbfgs(loss, np.zeros(d * k + k), max_iter)
+    W = theta[: d * k].reshape(d, k)
+    b = theta[d * k:]
     full_w = np.zeros((len(PROVIDERS), d))
     full_b = np.full(len(PROVIDERS), -30.0)
     for j, c in enumerate(present):
@@ -167,7 +163,58 @@ def fit(corpus: Corpus, spec: FeatureSpec, l2: float = TRAIN_SETTINGS["l2"],
         spec=spec, labels=PROVIDERS, weights=hashed.astype(np.float32), bias=full_b,
         style_weights=style.astype(np.float32), style_mean=mean.astype(np.float32),
         style_scale=scale.astype(np.float32), calibration=Calibration(),
-        info=dict(info or {}, iterations=int(res.nit), converged=bool(res.success)),
+        info=dict(info or {}, iterations=iterations, converged=converged),
     )
 
 
+def lbfgs(fun, x: np.ndarray, max_iter: int, memory: int = 8, tol: float = 1e-6):  # type: ignore[no-untyped-def]
+    """Plain L-BFGS (two-loop recursion, backtracking Armijo line search).
+
+    scipy's L-BFGS-B spends most of its time on bound bookkeeping that an
+    unbounded problem with a million weights does not need."""
+    value, grad = fun(x)
+    s_hist: list[np.ndarray] = []
+    y_hist: list[np.ndarray] = []
+    g0 = float(np.abs(grad).max()) or 1.0
+    for it in range(1, max_iter + 1):
+        direction = -_two_loop(grad, s_hist, y_hist)
+        slope = float(grad @ direction)
+        if slope >= 0:  # not a descent direction: restart from the gradient
+            s_hist.clear()
+            y_hist.clear()
+            direction, slope = -grad, -float(grad @ grad)
+        step = 1.0 if s_hist else 1.0 / max(float(np.abs(grad).max()), 1e-12)
+        for _ in range(30):
+            x_new = x + step * direction
+            new_value, new_grad = fun(x_new)
+            if new_value <= value + 1e-4 * step * slope:
+                break
+            step *= 0.5
+        else:
+            return x, it, False
+        s, y = x_new - x, new_grad - grad
+        if float(s @ y) > 1e-10:
+            s_hist.append(s)
+            y_hist.append(y)
+            if len(s_hist) > memory:
+                s_hist.pop(0)
+                y_hist.pop(0)
+        x, grad, improvement, value = x_new, new_grad, value - new_value, new_value
+        if float(np.abs(grad).max()) < tol * g0 or improvement < 1e-9 * max(abs(value), 1.0):
+            return x, it, True
+    return x, max_iter, False
+
+
+def _two_loop(grad: np.ndarray, s_hist: list[np.ndarray], y_hist: list[np.ndarray]) -> np.ndarray:
+    q = grad.copy()
+    alphas = []
+    for s, y in zip(reversed(s_hist), reversed(y_hist)):
+        rho = 1.0 / float(y @ s)
+        a = rho * float(s @ q)
+        q -= a * y
+        alphas.append((rho, a))
+    if s_hist:
+        q *= float(s_hist[-1] @ y_hist[-1]) / float(y_hist[-1] @ y_hist[-1])
+    for (s, y), (rho, a) in zip(zip(s_hist, y_hist), reversed(alphas)):
+        q += (a - rho * float(y @ q)) * s
+    return q

@@ -83,7 +83,7 @@ class MinHasher:
         if kernel is None:
             return self._sign_many_numpy(hashes, offsets)
         out = np.empty((len(offsets) - 1, self.num_perm), dtype=np.uint32)
-        x = self._prepare(hashes).astype(np.uint64) if len(hashes) else np.zeros(0, np.uint64)
+        x = np.ascontiguousarray(hashes, dtype=np.uint32)
         kernel(x, np.ascontiguousarray(offsets, dtype=np.int64), self._a64, self._b64, out, self.scheme == "legacy")
         return out
 

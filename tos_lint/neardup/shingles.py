@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tos_lint.neardup._jit import span_hash_kernel
+
 NORMALIZER_VERSION = "v1"
 HASH_NAME = "poly64-fmix64-hi32"
 
@@ -101,8 +103,15 @@ def code_points(normalized: str) -> np.ndarray:
     return np.frombuffer(normalized.encode("utf-32-le"), dtype=np.uint32)
 
 
-def span_hashes(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def span_hashes(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, use_jit: bool = True) -> np.ndarray:
     """32-bit hashes of the substrings [starts[i], ends[i]) of `cps`."""
+    kernel = span_hash_kernel() if use_jit else None
+    if kernel is not None:
+        out = np.empty(len(starts), dtype=np.uint32)
+        kernel(cps, starts.astype(np.int64, copy=False), ends.astype(np.int64, copy=False), _U64(POLY_BASE), out)
+        return out
+    # numpy: a substring's hash is a difference of prefix sums of c_i * BASE^i,
+    # shifted back by BASE^-start.
     length = len(cps)
     pw, inv = _POWERS.upto(length + 1)
     prefix = np.zeros(length + 1, dtype=_U64)
@@ -131,44 +140,39 @@ class ShingleBatch:
         return np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
 
 
-# Joins the normalised texts of a batch: normalised text never contains it.
-_SEPARATOR = "\n"
-_SEP_CODE = 10
-
-
 def shingle_batch(texts: list[str], spec: ShingleSpec) -> ShingleBatch:
-    """Shingle hashes of every text, with one pass of numpy over all of them."""
-    if not texts:
-        return ShingleBatch(np.zeros(0, np.uint32), np.zeros(1, np.int64))
-    joined = _SEPARATOR.join(normalize(t) for t in texts)
-    cps = code_points(joined)
-    breaks = np.flatnonzero(cps == _SEP_CODE)
-    # text_of[k]: the text that code point k belongs to (separators count with the next text).
-    text_of = np.zeros(len(cps), dtype=np.int64)
-    text_of[breaks] = 1
-    np.cumsum(text_of, out=text_of)
-    starts, ends = _spans(cps, breaks, spec)
-    same = (text_of[starts] == text_of[np.maximum(ends - 1, 0)]) & (cps[starts] != _SEP_CODE)
-    starts, ends = starts[same], ends[same]
-    hashes = span_hashes(cps, starts, ends) if len(starts) else np.zeros(0, np.uint32)
-    counts = np.bincount(text_of[starts], minlength=len(texts)) if len(starts) else np.zeros(len(texts), np.int64)
+    """Shingle hashes of every text, with one pass of numpy over all of them.
+
+    The normalised texts are joined by single spaces into one array of code
+    points; text t's shingles are the n-grams that start at its units
+    (words or characters) 0 .. count_t - n, so none straddles two texts."""
+    norms = [normalize(t) for t in texts]
+    kept = [s for s in norms if s]
+    if not kept:
+        return ShingleBatch(np.zeros(0, np.uint32), np.zeros(len(texts) + 1, np.int64))
+    cps = code_points(" ".join(kept))
+    n = spec.n
+    if spec.kind == "char":
+        units = np.array([len(s) for s in norms], dtype=np.int64)
+        unit_starts = np.arange(len(cps) + 1)  # a character's unit index is its offset
+        unit_ends = unit_starts + 1
+        first_unit = _exclusive_cumsum(units + (units > 0))
+    else:
+        units = np.array([s.count(" ") + 1 if s else 0 for s in norms], dtype=np.int64)
+        gaps = np.flatnonzero(cps == 32)
+        unit_starts = np.concatenate(([0], gaps + 1))
+        unit_ends = np.concatenate((gaps, [len(cps)]))
+        first_unit = _exclusive_cumsum(units)
+    counts = np.maximum(units - n + 1, 0)
+    first = np.repeat(first_unit - _exclusive_cumsum(counts), counts) + np.arange(int(counts.sum()))
+    hashes = span_hashes(cps, unit_starts[first], unit_ends[first + n - 1]) if len(first) else np.zeros(0, np.uint32)
     return ShingleBatch(hashes, np.concatenate(([0], np.cumsum(counts))).astype(np.int64))
 
 
-def _spans(cps: np.ndarray, breaks: np.ndarray, spec: ShingleSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Every n-gram's [start, end) in code points, ignoring text boundaries
-    (the caller drops those that straddle two texts)."""
-    length = len(cps)
-    if spec.kind == "char":
-        starts = np.arange(max(length - spec.n + 1, 0))
-        return starts, starts + spec.n
-    gaps = np.flatnonzero((cps == 32) | (cps == _SEP_CODE))
-    word_starts = np.concatenate(([0], gaps + 1))
-    word_ends = np.concatenate((gaps, [length]))
-    nonempty = word_ends > word_starts  # an empty text leaves an empty "word"
-    word_starts, word_ends = word_starts[nonempty], word_ends[nonempty]
-    count = max(len(word_starts) - spec.n + 1, 0)
-    return word_starts[:count], word_ends[spec.n - 1:spec.n - 1 + count]
+def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(values), dtype=np.int64)
+    np.cumsum(values[:-1], out=out[1:])
+    return out
 
 
 def shingle_hashes(text: str, spec: ShingleSpec) -> np.ndarray:

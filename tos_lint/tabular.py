@@ -1,0 +1,518 @@
+"""Tabular inputs: Parquet, Arrow IPC (Hugging Face `datasets`), CSV and TSV.
+
+Each row becomes a `RawRecord` whose data is the row as a dict and whose
+location is the file and the 0-based row index (`[index]` in output), so the
+record adapters apply unchanged. Nothing holds a whole file: Parquet is read
+one row group at a time in batches (`ParquetFile.iter_batches`, only the
+columns asked for when `ReadOptions.columns` names them), Arrow files one
+record batch at a time, CSV through the standard library's streaming reader,
+and every batch is turned into Python objects a slice at a time.
+
+Rows read as the JSON objects they were written from:
+
+- Parquet and Arrow have no "absent": a key missing from some records is a
+  null column in the others. Null values inside rows and structs are
+  dropped, so a `list<struct>` message column gives the same dicts (and the
+  same content hash and fingerprint) as the JSONL it was made from.
+- A `messages` / `conversations` / `conversation` column held as text (CSV
+  cells, string columns) is parsed as JSON, else as a Python literal
+  (`ast.literal_eval`, which evaluates no code; pandas' `str()` of a numpy
+  array of dicts, `[{...}\\n {...}]`, is read too). A cell that is neither is
+  reported (`malformed-field`) and the row is still scanned with the text as
+  it is. DPO `chosen` / `rejected` cells are parsed when they hold a list and
+  left as text otherwise.
+
+Problems become `InputIssue`s with the row index: a CSV row with the wrong
+number of fields or a CSV syntax error (`malformed-csv`, not scanned), a
+field over `max_record_bytes` (`oversized-record`), invalid UTF-8
+(`invalid-utf8`, scanned with replacement characters), a Parquet row group
+or Arrow batch that cannot be decoded (`malformed-parquet` /
+`malformed-arrow`: those rows are not scanned, reading goes on with the
+next row group), a file that is not Parquet or Arrow at all.
+
+Hugging Face layouts on disk (no network is ever used):
+
+- A `save_to_disk` folder (`dataset_info.json`, `state.json`,
+  `data-00000-of-0000N.arrow`; a `DatasetDict` has one such folder per split
+  and a `dataset_dict.json`) is scanned as its Arrow files, each one input:
+  locations name the real file, and shards run on different cores. The
+  metadata files beside them are not records and are skipped.
+- The hub cache (`.../datasets--org--name/{blobs,refs,snapshots/<rev>/...}`)
+  is scanned through `snapshots/`: only the revision `refs/main` names when
+  there is one (else every snapshot), never `blobs/` (the same bytes under
+  hash names). `models--*` and `spaces--*` next to `datasets--*` folders are
+  not data and are skipped. Parquet, JSON and JSONL files in a snapshot are
+  read by their own readers.
+"""
+from __future__ import annotations
+
+import ast
+import csv
+import hashlib
+import io
+import re
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator
+
+import orjson
+
+from tos_lint.readers import (
+    _DECOMPRESS_ERRORS, BLOCK_SIZE, FileStats, HashingReader, InputFile, InputIssue, RawRecord, ReadOptions,
+    _strip_compression, open_input,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+PARQUET_EXTS = (".parquet", ".pq")
+ARROW_EXTS = (".arrow", ".feather", ".ipc")
+CSV_EXTS = (".csv",)
+TSV_EXTS = (".tsv", ".tab")
+TABULAR_EXTS = PARQUET_EXTS + ARROW_EXTS + CSV_EXTS + TSV_EXTS
+
+# Columns that hold a list of messages; as text, they must parse.
+MESSAGE_COLUMNS = ("messages", "conversations", "conversation")
+# Columns that may hold a list of messages or plain text (DPO).
+MAYBE_MESSAGE_COLUMNS = ("chosen", "rejected")
+
+# Rows are turned into Python objects this many decoded bytes at a time.
+CONVERT_BYTES = 8 << 20
+MAX_BATCH_ROWS = 4096
+HF_METADATA = frozenset({"dataset_info.json", "state.json", "dataset_dict.json", "dataset_infos.json"})
+HUB_REPO_PREFIXES = ("datasets--", "models--", "spaces--")
+_NUMPY_ITEM_GAP = re.compile(r"\}\s+\{")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def kind_of(name: str) -> str | None:
+    """`parquet`, `arrow`, `csv` or `tsv` for a tabular file name, else None.
+    CSV and TSV may be compressed; Parquet and Arrow compress inside."""
+    lower = name.lower()
+    if lower.endswith(PARQUET_EXTS):
+        return "parquet"
+    if lower.endswith(ARROW_EXTS):
+        return "arrow"
+    plain = _strip_compression(lower)
+    if plain.endswith(CSV_EXTS):
+        return "csv"
+    if plain.endswith(TSV_EXTS):
+        return "tsv"
+    return None
+
+
+def read_table(inp: InputFile, kind: str, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """Records of one tabular file (`kind` from `kind_of`)."""
+    assert inp.fs_path is not None
+    if kind == "parquet":
+        yield from read_parquet(inp.fs_path, stats, options)
+    elif kind == "arrow":
+        yield from read_arrow(inp.fs_path, stats, options)
+    else:
+        yield from read_csv(inp, stats, options, "\t" if kind == "tsv" else ",")
+
+
+# --- rows ----------------------------------------------------------------------
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def parse_messages_text(text: str) -> Any:
+    """A list or dict written as JSON or as a Python literal, or None."""
+    s = text.strip()
+    if not s or s[0] not in "[{":
+        return None
+    try:
+        return orjson.loads(s)
+    except orjson.JSONDecodeError:
+        pass
+    for candidate in (s, _NUMPY_ITEM_GAP.sub("}, {", s) if s[0] == "[" else None):
+        if candidate is None:
+            continue
+        try:
+            value = ast.literal_eval(candidate)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if isinstance(value, (list, dict)):
+            return value
+    return None
+
+
+def _parse_columns(row: dict[str, Any]) -> str | None:
+    """Parse message columns held as text, in place; say what failed."""
+    problem = None
+    for key in MESSAGE_COLUMNS + MAYBE_MESSAGE_COLUMNS:
+        value = row.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        parsed = parse_messages_text(value)
+        if isinstance(parsed, (list, dict)):
+            row[key] = parsed
+        elif key in MESSAGE_COLUMNS and problem is None:
+            problem = f'column "{key}" is neither a JSON nor a Python list; scanned as text'
+    return problem
+
+
+def _row_items(row: dict[str, Any], index: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    problem = _parse_columns(row)
+    if problem is not None:
+        yield InputIssue("malformed-field", problem, index=index)
+    stats.records += 1
+    if options.line_filter is not None and not options.line_filter(_as_line(row)):
+        stats.prefiltered += 1
+        return
+    yield RawRecord(row, index=index)
+
+
+def _as_line(row: dict[str, Any]) -> bytes:
+    """The row as one JSON line, for the raw-line prefilter: every string of
+    the row sits in it whole, which is all the prefilter relies on."""
+    try:
+        return orjson.dumps(row, default=str)
+    except TypeError:
+        return b"\\u"  # not serialisable: a form the prefilter always lets through
+
+
+def _batch_rows(batch: "pa.RecordBatch", first_index: int, stats: FileStats,
+                options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """The rows of a record batch, converted a slice at a time."""
+    n = batch.num_rows
+    if n == 0:
+        return
+    nbytes = batch.nbytes
+    stats.bytes += nbytes
+    step = max(1, min(n, CONVERT_BYTES * n // max(nbytes, 1)))
+    for start in range(0, n, step):
+        rows = batch.slice(start, step).to_pylist(maps_as_pydicts="lossy")
+        for offset, row in enumerate(rows):
+            yield from _row_items(_without_nulls(row), first_index + start + offset, stats, options)
+
+
+# --- Parquet -------------------------------------------------------------------
+
+def _arrow_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow as pa
+
+    return (pa.ArrowException, OSError, ValueError)
+
+
+def read_parquet(path: Path, stats: FileStats, options: ReadOptions,
+                 row_groups: range | None = None) -> Iterator[RawRecord | InputIssue]:
+    """Rows of a Parquet file (of `row_groups` only, for a split file; the
+    file is then not hashed, its scan as a whole does that)."""
+    import pyarrow.parquet as pq
+
+    errors = _arrow_errors()
+    try:
+        pf = pq.ParquetFile(str(path), memory_map=False, buffer_size=1 << 20, pre_buffer=False)
+    except errors as exc:
+        yield InputIssue("malformed-parquet", f"not a readable Parquet file: {exc}; it was not scanned")
+        _hash_file(path, stats, row_groups is None)
+        return
+    meta = pf.metadata
+    columns = _present(options.columns, pf.schema_arrow.names)
+    groups = row_groups if row_groups is not None else range(meta.num_row_groups)
+    first = sum(meta.row_group(i).num_rows for i in range(groups.start))
+    for rg in groups:
+        group = meta.row_group(rg)
+        yield from _read_row_group(pf, rg, first, group.num_rows, group.total_byte_size, columns, stats, options, errors)
+        first += group.num_rows
+    _hash_file(path, stats, row_groups is None)
+
+
+def _read_row_group(pf: Any, rg: int, first: int, num_rows: int, nbytes: int, columns: list[str] | None,
+                    stats: FileStats, options: ReadOptions,
+                    errors: tuple[type[BaseException], ...]) -> Iterator[RawRecord | InputIssue]:
+    row_bytes = max(1, nbytes // max(num_rows, 1))
+    batch_size = max(16, min(MAX_BATCH_ROWS, CONVERT_BYTES // row_bytes))
+    done = 0
+    try:
+        for batch in pf.iter_batches(batch_size=batch_size, row_groups=[rg], columns=columns, use_threads=False):
+            yield from _batch_rows(batch, first + done, stats, options)
+            done += batch.num_rows
+    except errors as exc:
+        stats.malformed += num_rows - done
+        yield InputIssue(
+            "malformed-parquet",
+            f"row group {rg} could not be read ({exc}); rows {first + done} to {first + num_rows - 1} were not scanned",
+            index=first + done,
+        )
+
+
+def _present(wanted: tuple[str, ...] | None, names: list[str]) -> list[str] | None:
+    if wanted is None:
+        return None
+    return [n for n in names if n in set(wanted)]
+
+
+def parquet_row_group_ranges(path: Path, target_bytes: int) -> list[tuple[int, int, int]]:
+    """Runs of consecutive row groups of about `target_bytes` (decoded)
+    each, as (first, end, stored bytes): the units a large Parquet file is
+    split into. One run when the file cannot be split (or read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(str(path)).metadata
+    except _arrow_errors():
+        return []
+    runs: list[tuple[int, int, int]] = []
+    start, decoded, stored = 0, 0, 0
+    for rg in range(meta.num_row_groups):
+        group = meta.row_group(rg)
+        decoded += group.total_byte_size
+        stored += sum(group.column(c).total_compressed_size for c in range(group.num_columns))
+        if decoded >= target_bytes:
+            runs.append((start, rg + 1, stored))
+            start, decoded, stored = rg + 1, 0, 0
+    if start < meta.num_row_groups:
+        runs.append((start, meta.num_row_groups, stored))
+    return runs
+
+
+# --- Arrow IPC (Hugging Face `datasets`, Feather v2) ------------------------------
+
+def read_arrow(path: Path, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """Rows of an Arrow IPC file: the stream format that `datasets` writes
+    (read and hashed in one pass) or the file format (Feather v2)."""
+    errors = _arrow_errors()
+    try:
+        with path.open("rb") as head:
+            magic = head.read(6)
+    except OSError as exc:
+        yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}")
+        return
+    if magic == b"ARROW1":
+        yield from _read_arrow_file(path, stats, options, errors)
+        _hash_file(path, stats, True)
+        return
+    hasher = HashingReader(path.open("rb"))
+    try:
+        yield from _read_arrow_stream(hasher, stats, options, errors)
+    finally:
+        hasher.drain()
+        stats.size, stats.sha256 = hasher.size, hasher.digest.hexdigest()
+        hasher.close()
+
+
+def _read_arrow_stream(source: IO[bytes] | HashingReader, stats: FileStats, options: ReadOptions,
+                       errors: tuple[type[BaseException], ...]) -> Iterator[RawRecord | InputIssue]:
+    import pyarrow as pa
+
+    first = 0
+    try:
+        reader = pa.ipc.open_stream(source)
+    except errors as exc:
+        yield InputIssue("malformed-arrow", f"not a readable Arrow file: {exc}; it was not scanned")
+        return
+    columns = _present(options.columns, reader.schema.names)
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except errors as exc:
+            yield InputIssue("malformed-arrow", f"record batch could not be read ({exc}); rows from {first} on were not scanned", index=first)
+            return
+        if columns is not None:
+            batch = batch.select(columns)
+        yield from _batch_rows(batch, first, stats, options)
+        first += batch.num_rows
+
+
+def _read_arrow_file(path: Path, stats: FileStats, options: ReadOptions,
+                     errors: tuple[type[BaseException], ...]) -> Iterator[RawRecord | InputIssue]:
+    import pyarrow as pa
+
+    first = 0
+    try:
+        reader = pa.ipc.open_file(pa.OSFile(str(path)))
+    except errors as exc:
+        yield InputIssue("malformed-arrow", f"not a readable Arrow file: {exc}; it was not scanned")
+        return
+    columns = _present(options.columns, reader.schema.names)
+    for i in range(reader.num_record_batches):
+        try:
+            batch = reader.get_batch(i)
+        except errors as exc:
+            yield InputIssue("malformed-arrow", f"record batch {i} could not be read ({exc}); its rows were not scanned", index=first)
+            return
+        if columns is not None:
+            batch = batch.select(columns)
+        yield from _batch_rows(batch, first, stats, options)
+        first += batch.num_rows
+
+
+def _hash_file(path: Path, stats: FileStats, whole: bool) -> None:
+    """Size and SHA-256 for the audit manifest: random-access formats are
+    hashed in a second, sequential pass."""
+    if not whole:
+        return
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(BLOCK_SIZE):
+                digest.update(chunk)
+                size += len(chunk)
+    except OSError:
+        return
+    stats.size, stats.sha256 = size, digest.hexdigest()
+
+
+# --- CSV / TSV -----------------------------------------------------------------
+
+class _Counted(io.RawIOBase):
+    """The decompressed byte stream, counted into `stats.bytes`."""
+
+    def __init__(self, stream: IO[bytes], stats: FileStats):
+        self.stream = stream
+        self.stats = stats
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.stream.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.stats.bytes += n
+        return n
+
+
+def read_csv(inp: InputFile, stats: FileStats, options: ReadOptions, delimiter: str) -> Iterator[RawRecord | InputIssue]:
+    """Rows of a CSV or TSV file (optionally compressed), the first row being
+    the header. Fields may span lines when quoted."""
+    assert inp.fs_path is not None
+    try:
+        hasher = HashingReader(inp.fs_path.open("rb"))
+        stream = open_input(inp, hasher)
+    except OSError as exc:
+        yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}")
+        return
+    # The limit is global to the csv module; every reader here sets the same one.
+    csv.field_size_limit(options.max_record_bytes)
+    text = io.TextIOWrapper(io.BufferedReader(_Counted(stream, stats), BLOCK_SIZE),
+                            encoding="utf-8-sig", errors="surrogateescape", newline="")
+    rows = csv.reader(text, delimiter=delimiter)
+    try:
+        yield from _csv_rows(rows, stats, options)
+    except _DECOMPRESS_ERRORS as exc:
+        yield InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); rows after this point were not scanned", index=stats.records + stats.malformed)
+    finally:
+        hasher.drain()
+        stats.size, stats.sha256 = hasher.size, hasher.digest.hexdigest()
+        stream.close()
+        hasher.close()
+
+
+def _csv_rows(rows: Iterator[list[str]], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    header: list[str] | None = None
+    index = 0
+    while True:
+        try:
+            fields = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if header is None:
+                yield InputIssue("malformed-csv", f"the header row could not be read ({exc}); the file was not scanned")
+                return
+            stats.malformed += 1
+            yield _csv_error(exc, index, options)
+            index += 1
+            continue
+        if not fields:
+            continue  # a blank line
+        if header is None:
+            header = [_clean(h) for h in fields]
+            continue
+        yield from _csv_row(header, fields, index, stats, options)
+        index += 1
+
+
+def _csv_error(exc: csv.Error, index: int, options: ReadOptions) -> InputIssue:
+    if "field larger than field limit" in str(exc):
+        return InputIssue("oversized-record", f"a field is larger than the limit of {options.max_record_bytes} bytes; row not scanned (see --max-record-bytes)", index=index)
+    return InputIssue("malformed-csv", f"not valid CSV: {exc}; row not scanned", index=index)
+
+
+def _csv_row(header: list[str], fields: list[str], index: int, stats: FileStats,
+             options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    if len(fields) != len(header):
+        stats.malformed += 1
+        hint = " (an unclosed quote runs to the end of the file)" if len(fields) == 1 and "\n" in fields[0] else ""
+        yield InputIssue("malformed-csv", f"row has {len(fields)} fields, the header has {len(header)}{hint}; row not scanned", index=index)
+        return
+    if sum(len(f) for f in fields) > options.max_record_bytes:
+        stats.malformed += 1
+        yield InputIssue("oversized-record", f"row is larger than the limit of {options.max_record_bytes} bytes; not scanned (see --max-record-bytes)", index=index)
+        return
+    if any(_SURROGATE.search(f) for f in fields):
+        yield InputIssue("invalid-utf8", "invalid UTF-8 in the row; scanned with replacement characters", index=index)
+        fields = [_clean(f) for f in fields]
+    yield from _row_items(dict(zip(header, fields)), index, stats, options)
+
+
+def _clean(text: str) -> str:
+    """Undo `surrogateescape`: undecodable bytes become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+# --- Hugging Face layouts ---------------------------------------------------------
+
+def is_hf_metadata(path: Path) -> bool:
+    """A `datasets` metadata file beside the data it describes (not records)."""
+    if path.name not in HF_METADATA:
+        return False
+    folder = path.parent
+    if path.name == "dataset_dict.json":
+        return any(_has_arrow(child) for child in folder.iterdir() if child.is_dir())
+    if path.name == "dataset_infos.json":
+        return in_hub_snapshot(folder) or _has_arrow(folder)
+    return _has_arrow(folder)
+
+
+def _has_arrow(folder: Path) -> bool:
+    return any(p.name.lower().endswith(ARROW_EXTS) for p in folder.iterdir())
+
+
+def in_hub_snapshot(folder: Path) -> bool:
+    parts = folder.absolute().parts
+    return any(a.startswith(HUB_REPO_PREFIXES) and b == "snapshots" for a, b in zip(parts, parts[1:]))
+
+
+def prune_dirs(dirpath: Path, dirnames: Iterable[str]) -> list[str]:
+    """The sub-folders of `dirpath` worth walking, for hub-cache layouts."""
+    names = list(dirnames)
+    if dirpath.name.startswith(HUB_REPO_PREFIXES) and "snapshots" in names:
+        return ["snapshots"]  # not blobs/ (the same files by hash) nor refs/
+    if dirpath.name == "snapshots" and dirpath.parent.name.startswith(HUB_REPO_PREFIXES):
+        current = _hub_ref(dirpath.parent)
+        return [current] if current in names else names
+    if any(n.startswith("datasets--") for n in names):
+        return [n for n in names if not n.startswith(("models--", "spaces--"))]
+    return names
+
+
+def _hub_ref(repo: Path, ref: str = "main") -> str | None:
+    try:
+        return (repo / "refs" / ref).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def columns_for_field_map(field_map: dict[str, list[str]] | None) -> tuple[str, ...] | None:
+    """The top-level columns a field map reads, plus the id columns (None:
+    every column). Reading fewer columns changes the content hash of records
+    without an id, hence their fingerprints: use it only on purpose."""
+    if not field_map:
+        return None
+    from tos_lint.adapters import DIRECTIVE_KEY, ID_FIELDS
+
+    tops = {(k[1:] if k.startswith("/") else k).split("/")[0].replace("~1", "/").replace("~0", "~")
+            for keys in field_map.values() for k in keys}
+    return tuple(sorted(tops | set(ID_FIELDS) | {DIRECTIVE_KEY}))
