@@ -136,7 +136,7 @@ def _nested_project(tmp_path: Path) -> tuple[Path, Path]:
     return root, deep
 
 
-def test_config_discovered_upward_from_cwd_subprocess(tmp_path: Path) -> None:
+def test_config_discovered_upward_from_cwd_subprocess(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root, deep = _nested_project(tmp_path)
     proc = run_cli(["scan", "data.jsonl", "--format", "json", "-j", "1"], cwd=deep)
     assert_no_traceback(proc)
@@ -148,9 +148,9 @@ def test_config_discovered_upward_from_cwd_subprocess(tmp_path: Path) -> None:
     assert doc["verdict"]["fail_on"] == "critical"
     assert doc["manifest"]["options"]["path"] == str(root / "tos-lint.yaml")
 
-    isolated = run_cli(["scan", "data.jsonl", "--isolated", "--no-default-rules", "--rules",
-                        str(root / "packs" / "pack.yaml"), "--format", "json", "-j", "1"], cwd=deep)
-    assert isolated.returncode == 1
+    isolated = invoke(["scan", "data.jsonl", "--isolated", "--no-default-rules", "--rules",
+                       root / "packs" / "pack.yaml", "--format", "json", "-j", "1"], deep, monkeypatch)
+    assert isolated.exit_code == 1
     assert json.loads(isolated.stdout)["verdict"]["fail_on"] == "high"
 
 

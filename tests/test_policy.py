@@ -289,6 +289,18 @@ def test_waiver_expiry_is_decided_against_policy_today() -> None:
 
 # --- the built-in packs, realistic records -----------------------------------------------
 
+def builtin_findings(paths: list[Path], ruleset: Any) -> list[Any]:
+    """Findings of the built-in packs (the session's compiled ruleset) on
+    `paths`, through the engine directly: no second pattern database (the
+    line prefilter) is compiled for these few records."""
+    from tos_lint.engine import Engine, EngineOptions
+    from tos_lint.readers import discover
+
+    engine = Engine(ruleset, EngineOptions(prefilter=False))
+    files, _ = discover([str(p) for p in paths])
+    return [f for inp in files for f in engine.scan_file(inp).findings]
+
+
 def test_builtin_packs_chatgpt_fails_deepseek_reviews(tmp_path: Path, builtin_ruleset: Any) -> None:
     import tos_lint.api as api
     from tos_lint.config import Config
@@ -304,9 +316,9 @@ def test_builtin_packs_chatgpt_fails_deepseek_reviews(tmp_path: Path, builtin_ru
     ])
     registry = load_registry()
     classes = {pid: p.classification for pid, p in registry.providers.items()}
-    result = api.scan([data], ruleset=builtin_ruleset, registry=registry, jobs=1)
+    findings = builtin_findings([data], builtin_ruleset)
 
-    verdict = decide(result.findings, api.build_policy(Config(), registry), classes)
+    verdict = decide(findings, api.build_policy(Config(), registry), classes)
     by_line: dict[int, set[str]] = {}
     for o in verdict.outcomes:
         by_line.setdefault(o.finding.location.line, set()).add(o.status)
@@ -316,8 +328,8 @@ def test_builtin_packs_chatgpt_fails_deepseek_reviews(tmp_path: Path, builtin_ru
     assert verdict.exit_code == 1
     assert all(o.finding.provider == "openai" for o in verdict.outcomes if o.finding.location.line == 1)
 
-    forbid = decide(result.findings, api.build_policy(Config(providers={"deepseek": "forbid"}), registry), classes)
+    forbid = decide(findings, api.build_policy(Config(providers={"deepseek": "forbid"}), registry), classes)
     assert "fail" in {o.status for o in forbid.outcomes if o.finding.location.line == 2}
-    only_deepseek = decide(result.findings, api.build_policy(Config(select=["deepseek"]), registry), classes)
+    only_deepseek = decide(findings, api.build_policy(Config(select=["deepseek"]), registry), classes)
     assert only_deepseek.exit_code == 0
     assert {o.status for o in only_deepseek.outcomes if o.finding.location.line == 1} == {"ignored"}

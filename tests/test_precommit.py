@@ -24,7 +24,7 @@ from tests.helpers import REPO, TOS_LINT
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed; the pre-commit hook needs it")
 
 CHATGPT = "I'm ChatGPT, a large language model trained by OpenAI."
-OTHER_CHATGPT = "As ChatGPT, a large language model trained by OpenAI, I cannot browse the web."
+OTHER_CHATGPT = "Hello! I am ChatGPT, an AI assistant made by OpenAI."
 DATA = "data/chat.jsonl"
 
 

@@ -140,6 +140,17 @@ def _openai_messages(d: dict[str, Any]) -> Iterator[Segment]:
 def _sharegpt_adapter(d: dict[str, Any]) -> Iterator[Segment]:
     key = "conversations" if "conversations" in d else "conversation"
     yield from _sharegpt(d[key], f"/{key}")
+    for answer in ("chosen", "rejected"):  # preference pairs in ShareGPT form
+        value = d.get(answer)
+        if isinstance(value, dict):
+            role = _SHAREGPT_ROLES.get(str(value.get("from", value.get("role", ""))).lower(), "assistant")
+            text_key = "value" if "value" in value else "content"
+            if isinstance(value.get(text_key), str):
+                yield Segment(role, f"/{answer}/{text_key}", value[text_key])
+        elif isinstance(value, list):
+            yield from _sharegpt(value, f"/{answer}")
+        elif isinstance(value, str) and value:
+            yield Segment("assistant", f"/{answer}", value)
 
 
 def _dpo(d: dict[str, Any]) -> Iterator[Segment]:

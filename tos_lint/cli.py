@@ -243,11 +243,17 @@ def rules_list(packs: List[Path] = typer.Argument(None, help="Packs to list (def
 
 @rules_app.command("validate")
 def rules_validate(packs: List[Path] = typer.Argument(..., help="Pack files to validate.")) -> None:
-    """Validate packs: schema, providers, regexes. Exit 2 on any error."""
+    """Validate packs (schema, providers, regexes) and provider registries
+    (files with a top-level `providers` list). Exit 2 on any error."""
     with _usage_errors():
-        loaded = _load(packs)
         from tos_lint.detect import RuleSet
+        from tos_lint.registry import is_registry_file, load_registry
 
+        registries = [p for p in packs if is_registry_file(p)]
+        for path in registries:
+            registry = load_registry(path)
+            typer.echo(f"ok  {path}  (provider registry, {len(registry.providers)} providers)")
+        loaded = _load([p for p in packs if p not in registries]) if len(registries) < len(packs) else []
         RuleSet(loaded)
     for pack in loaded:
         typer.echo(f"ok  {pack.path}  ({pack.name}, {len(pack.rules)} rules)")

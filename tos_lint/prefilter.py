@@ -127,8 +127,11 @@ def prefilter_patterns(ruleset: "RuleSet") -> list[str] | None:
             continue  # an unless context only cancels; it never makes a hit
         patterns.append(line_form(pattern.regex))
     for index in ruleset.field_rules:
-        for item in ruleset.rules[index].items:
-            key = item.key.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+        rule = ruleset.rules[index]
+        keys = {item.key.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~") for item in rule.items}
+        if rule.mode == "all":  # every key must be there: the longest (likely rarest) one will do
+            keys = {max(sorted(keys), key=len)}
+        for key in keys:
             if not key or not key.isascii() or not key.isprintable():
                 return None
             patterns.append(line_form(re.escape(f'"{key}"')))  # a raw JSON key is always quoted

@@ -63,6 +63,15 @@ def builtin_registry_path() -> Path:
     return Path(str(resources.files("tos_lint.builtin_rules").joinpath("providers.yaml")))
 
 
+def is_registry_file(path: str | Path) -> bool:
+    """A YAML file whose top level holds a `providers` list (not a rule pack)."""
+    try:
+        doc = load_yaml(Path(path).read_bytes())
+    except Exception:  # noqa: BLE001 - unreadable: let the pack loader report it
+        return False
+    return isinstance(doc, dict) and "providers" in doc and "rules" not in doc
+
+
 def load_registry(path: str | Path | None = None) -> Registry:
     path = Path(path) if path else builtin_registry_path()
     raw = path.read_bytes()

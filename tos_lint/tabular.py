@@ -397,7 +397,9 @@ def read_csv(inp: InputFile, stats: FileStats, options: ReadOptions, delimiter: 
     csv.field_size_limit(options.max_record_bytes)
     text = io.TextIOWrapper(io.BufferedReader(_Counted(stream, stats), BLOCK_SIZE),
                             encoding="utf-8-sig", errors="surrogateescape", newline="")
-    rows = csv.reader(text, delimiter=delimiter)
+    # strict: a quote left open, or text after a closing quote, is an error
+    # reported for its row, not a field silently swallowing the rows after it.
+    rows = csv.reader(text, delimiter=delimiter, strict=True)
     try:
         yield from _csv_rows(rows, stats, options)
     except _DECOMPRESS_ERRORS as exc:
@@ -437,15 +439,15 @@ def _csv_rows(rows: Iterator[list[str]], stats: FileStats, options: ReadOptions)
 def _csv_error(exc: csv.Error, index: int, options: ReadOptions) -> InputIssue:
     if "field larger than field limit" in str(exc):
         return InputIssue("oversized-record", f"a field is larger than the limit of {options.max_record_bytes} bytes; row not scanned (see --max-record-bytes)", index=index)
-    return InputIssue("malformed-csv", f"not valid CSV: {exc}; row not scanned", index=index)
+    hint = " (a quote left open runs to the end of the file)" if "unexpected end of data" in str(exc) else ""
+    return InputIssue("malformed-csv", f"not valid CSV: {exc}{hint}; row not scanned", index=index)
 
 
 def _csv_row(header: list[str], fields: list[str], index: int, stats: FileStats,
              options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     if len(fields) != len(header):
         stats.malformed += 1
-        hint = " (an unclosed quote runs to the end of the file)" if len(fields) == 1 and "\n" in fields[0] else ""
-        yield InputIssue("malformed-csv", f"row has {len(fields)} fields, the header has {len(header)}{hint}; row not scanned", index=index)
+        yield InputIssue("malformed-csv", f"row has {len(fields)} fields, the header has {len(header)}; row not scanned", index=index)
         return
     if sum(len(f) for f in fields) > options.max_record_bytes:
         stats.malformed += 1

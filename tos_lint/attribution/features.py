@@ -61,8 +61,11 @@ class FeatureSpec:
     word_orders: tuple[int, ...] = (1, 2)
     head_chars: int = 1500  # the start of a long text, where openers live...
     tail_chars: int = 300  # ...and its end, where closers live
+    distort_orders: tuple[int, ...] = (1, 2, 3)
+    n_frequent: int = 300  # words the distorted view keeps as themselves
     char_weight: float = 1.0
     word_weight: float = 1.0
+    distort_weight: float = 1.0
     salt: int = 0x5EED
 
     @property
@@ -77,6 +80,7 @@ class FeatureSpec:
         out = asdict(self)
         out["char_orders"] = list(self.char_orders)
         out["word_orders"] = list(self.word_orders)
+        out["distort_orders"] = list(self.distort_orders)
         return out
 
     @classmethod
@@ -86,7 +90,7 @@ class FeatureSpec:
         if unknown:
             raise ValueError(f"unknown feature settings: {', '.join(sorted(unknown))}")
         values = dict(doc)
-        for key in ("char_orders", "word_orders"):
+        for key in ("char_orders", "word_orders", "distort_orders"):
             if key in values:
                 values[key] = tuple(int(n) for n in values[key])
         return cls(**values)
@@ -244,14 +248,12 @@ def _tokens(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def _word_grams(codes: np.ndarray, doc: np.ndarray, hasher: _Hasher, spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
-    starts, ends = _tokens(codes)
-    token_hash = hasher.span(starts, ends)
-    token_doc = doc[starts]
+def _token_grams(token_hash: np.ndarray, token_doc: np.ndarray, orders: Sequence[int], salt: int,
+                 bits: int) -> tuple[np.ndarray, np.ndarray]:
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
-    for order in spec.word_orders:
-        m = len(starts) - order + 1
+    for order in orders:
+        m = len(token_hash) - order + 1
         if m <= 0:
             continue
         h = token_hash[:m].copy()
@@ -259,14 +261,46 @@ def _word_grams(codes: np.ndarray, doc: np.ndarray, hasher: _Hasher, spec: Featu
             h = _mix(h) ^ token_hash[k:k + m]
         ok = token_doc[:m] == token_doc[order - 1:]
         rows.append(token_doc[:m][ok])
-        cols.append(_bucket(h[ok], spec.salt * 977 + order, spec.bits))
+        cols.append(_bucket(h[ok], salt + order, bits))
     if not rows:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
     return np.concatenate(rows), np.concatenate(cols)
 
 
-def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False) -> Features:
-    """Features of a batch of texts (normalised here unless `normalized`)."""
+_SHAPE_WORD = np.uint64(0x9E3779B97F4A7C15)
+_SHAPE_CAPITAL = np.uint64(0xD6E8FEB86659FD93)
+
+
+def _distorted(token_hash: np.ndarray, starts: np.ndarray, codes: np.ndarray, upper: np.ndarray | None,
+               frequent: np.ndarray) -> np.ndarray:
+    """Text distortion: frequent words and punctuation keep their identity,
+    every other word becomes its shape (capitalised or not). What is left is
+    how a model writes, not what it writes about."""
+    is_word = _CLASS[np.minimum(codes[starts], 128)] == 1
+    keep = ~is_word | np.isin(token_hash, frequent)
+    out = token_hash.copy()
+    masked = ~keep
+    out[masked] = _SHAPE_WORD
+    if upper is not None:
+        out[masked & upper[starts]] = _SHAPE_CAPITAL
+    return out
+
+
+def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of the word tokens of (normalised) texts and the text each is
+    from: used in training to choose the frequent words."""
+    codes = _codes([t.lower() for t in texts])
+    doc = (np.cumsum(codes == _SEP) - 1).astype(np.int32)
+    starts, ends = _tokens(codes)
+    is_word = _CLASS[np.minimum(codes[starts], 128)] == 1
+    h = _Hasher(codes).span(starts, ends)
+    return h[is_word], doc[starts][is_word]
+
+
+def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False,
+            frequent: np.ndarray | None = None) -> Features:
+    """Features of a batch of texts (normalised here unless `normalized`).
+    `frequent`: sorted token hashes kept by the distorted view."""
     if not normalized:
         texts = [normalize_text(t, spec) for t in texts]
     n = len(texts)
@@ -275,7 +309,8 @@ def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False) -
     if n == 0:
         empty = np.zeros(0, dtype=np.int32)
         return Features(0, empty, empty, np.zeros(0, dtype=np.float32), style, lengths)
-    codes = _codes([t.lower() for t in texts])
+    lowered = [t.lower() for t in texts]
+    codes = _codes(lowered)
     doc = (np.cumsum(codes == _SEP) - 1).astype(np.int32)
     hasher = _Hasher(codes)
     parts = []
@@ -286,12 +321,28 @@ def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False) -
         char_cols.append(c)
     if char_rows:
         parts.append(_sublinear_unit(np.concatenate(char_rows), np.concatenate(char_cols), n, spec.bits, spec.char_weight))
+    starts, ends = _tokens(codes)
+    token_hash = hasher.span(starts, ends)
+    token_doc = doc[starts]
     if spec.word_orders:
-        r, c = _word_grams(codes, doc, hasher, spec)
+        r, c = _token_grams(token_hash, token_doc, spec.word_orders, spec.salt * 977, spec.bits)
         parts.append(_sublinear_unit(r, c, n, spec.bits, spec.word_weight))
+    if spec.distort_orders and frequent is not None:
+        upper = _upper_mask(texts, lowered, codes)
+        distorted = _distorted(token_hash, starts, codes, upper, frequent)
+        r, c = _token_grams(distorted, token_doc, spec.distort_orders, spec.salt * 7919, spec.bits)
+        parts.append(_sublinear_unit(r, c, n, spec.bits, spec.distort_weight))
     rows = np.concatenate([p[0] for p in parts])
     order = np.argsort(rows, kind="stable")
     return Features(
         n, rows[order], np.concatenate([p[1] for p in parts])[order],
         np.concatenate([p[2] for p in parts])[order], style, lengths,
     )
+
+
+def _upper_mask(texts: Sequence[str], lowered: Sequence[str], codes: np.ndarray) -> np.ndarray | None:
+    """Where the original text had a different (upper-case) character; None
+    if lower-casing changed some text's length (rare non-ASCII cases)."""
+    if any(len(a) != len(b) for a, b in zip(texts, lowered)):
+        return None
+    return _codes(texts) != codes

@@ -20,18 +20,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from tos_lint.attribution.features import STYLE_NAMES, Features, FeatureSpec
+from tos_lint.attribution.features import STYLE_NAMES, Features, FeatureSpec, extract
 from tos_lint.errors import UsageError
 
 FORMAT = "tos-lint-style-attribution"
 FORMAT_VERSION = 1
 DEFAULT_MODEL = "style-v1"
 PROVIDERS = ("openai", "anthropic", "google", "meta", "mistral", "alibaba", "other")
-_ARRAYS = ("weights", "scales", "bias", "style_weights", "style_mean", "style_scale")
+_ARRAYS = ("weights", "scales", "bias", "style_weights", "style_mean", "style_scale", "frequent")
 
 
 class AttributionModelError(UsageError):
@@ -61,8 +61,12 @@ class StyleModel:
     style_weights: np.ndarray  # (K, S) on standardised style numbers
     style_mean: np.ndarray  # (S,)
     style_scale: np.ndarray  # (S,)
+    frequent: np.ndarray  # sorted uint64 hashes of the words the distorted view keeps
     calibration: Calibration = field(default_factory=Calibration)
     info: dict[str, Any] = field(default_factory=dict)
+
+    def features(self, texts: Sequence[str]) -> Features:
+        return extract(texts, self.spec, frequent=self.frequent)
 
     def logits(self, feats: Features) -> np.ndarray:
         n, k = feats.n, len(self.labels)
@@ -112,6 +116,7 @@ class StyleModel:
             "weights": weights, "scales": scales, "bias": self.bias.astype(np.float32),
             "style_weights": self.style_weights.astype(np.float32),
             "style_mean": self.style_mean.astype(np.float32), "style_scale": self.style_scale.astype(np.float32),
+            "frequent": np.sort(self.frequent.astype(np.uint64)),
         }
 
 
@@ -146,9 +151,11 @@ def _load(stem: str) -> StyleModel:
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             arrays = {k: data[k] for k in _ARRAYS}
-        return _from_arrays(header, arrays)
+        model = _from_arrays(header, arrays)
     except (KeyError, ValueError, TypeError, OSError) as exc:
         raise AttributionModelError(f"{npz}: invalid attribution model: {exc}") from None
+    model.info.setdefault("name", Path(stem).name)
+    return model
 
 
 def _from_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> StyleModel:
@@ -168,6 +175,7 @@ def _from_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Style
     return StyleModel(
         spec=spec, labels=labels, weights=weights, bias=arrays["bias"].astype(np.float64),
         style_weights=arrays["style_weights"], style_mean=arrays["style_mean"],
-        style_scale=arrays["style_scale"], calibration=Calibration(float(cal.get("beta", 1.0)), float(cal.get("n0", 10.0))),
-        info=dict(header.get("info") or {}),
+        style_scale=arrays["style_scale"], frequent=arrays["frequent"], calibration=Calibration(float(cal.get("beta", 1.0)), float(cal.get("n0", 10.0))),
+        info={**dict(header.get("info") or {}), "sha256": header["sha256"],
+              "format_version": header["format_version"]},
     )

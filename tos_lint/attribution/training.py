@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tos_lint.attribution.features import STYLE_NAMES, Features, FeatureSpec, extract, normalize_text
+from tos_lint.attribution.features import Features, FeatureSpec, extract, normalize_text, token_hashes
 from tos_lint.attribution.model import PROVIDERS, Calibration, StyleModel
 
 # AlpacaEval generator (file stem) -> provider label. Providers with a
@@ -48,11 +48,12 @@ class Corpus:
     models: np.ndarray  # str, per text
     y: np.ndarray  # int, index into PROVIDERS
     features: Features | None = None
+    frequent: np.ndarray | None = None
 
     def select(self, mask: np.ndarray) -> "Corpus":
         idx = np.flatnonzero(mask)
         return Corpus([self.texts[i] for i in idx], self.models[idx], self.y[idx],
-                      subset_features(self.features, idx) if self.features is not None else None)
+                      subset_features(self.features, idx) if self.features is not None else None, self.frequent)
 
 
 def load_alpaca_eval(directory: Path, spec: FeatureSpec) -> Corpus:
@@ -72,12 +73,30 @@ def load_alpaca_eval(directory: Path, spec: FeatureSpec) -> Corpus:
         raise FileNotFoundError(f"no labelled AlpacaEval outputs under {directory}")
     y = np.array([PROVIDERS.index(MODEL_PROVIDER[m]) for m in models])
     corpus = Corpus(texts, np.array(models), y)
-    corpus.features = extract_batched(texts, spec)
+    corpus.frequent = frequent_words(texts, corpus.models, spec.n_frequent)
+    corpus.features = extract_batched(texts, spec, corpus.frequent)
     return corpus
 
 
-def extract_batched(texts: Sequence[str], spec: FeatureSpec, batch: int = 2000) -> Features:
-    parts = [extract(texts[i:i + batch], spec, normalized=True) for i in range(0, len(texts), batch)]
+def frequent_words(texts: Sequence[str], models: np.ndarray, k: int) -> np.ndarray:
+    """The `k` words found in the most answers, each source model weighing
+    the same (so the list is English function words, not one model's habits)."""
+    score: Counter[int] = Counter()
+    for m in sorted(set(models.tolist())):
+        idx = np.flatnonzero(models == m)
+        h, doc = token_hashes([texts[i] for i in idx])
+        pairs = np.unique(np.stack([doc.astype(np.uint64), h]), axis=1)
+        uniq, counts = np.unique(pairs[1], return_counts=True)
+        for token, c in zip(uniq.tolist(), counts.tolist()):
+            score[token] += c / len(idx)
+    top = sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    return np.sort(np.array([t for t, _ in top], dtype=np.uint64))
+
+
+def extract_batched(texts: Sequence[str], spec: FeatureSpec, frequent: np.ndarray | None,
+                    batch: int = 2000) -> Features:
+    parts = [extract(texts[i:i + batch], spec, normalized=True, frequent=frequent)
+             for i in range(0, len(texts), batch)]
     return concat_features(parts)
 
 
@@ -162,7 +181,7 @@ def fit(corpus: Corpus, spec: FeatureSpec, l2: float = TRAIN_SETTINGS["l2"],
     return StyleModel(
         spec=spec, labels=PROVIDERS, weights=hashed.astype(np.float32), bias=full_b,
         style_weights=style.astype(np.float32), style_mean=mean.astype(np.float32),
-        style_scale=scale.astype(np.float32), calibration=Calibration(),
+        style_scale=scale.astype(np.float32), frequent=corpus.frequent, calibration=Calibration(),
         info=dict(info or {}, iterations=iterations, converged=converged),
     )
 

@@ -106,3 +106,54 @@ def span_hash_kernel() -> Callable[..., Any] | None:
             out[s] = np.uint32(h >> np.uint64(32))
 
     return kernel
+
+
+@lru_cache(maxsize=1)
+def intersect_kernel() -> Callable[..., Any] | None:
+    """`kernel(q_values, q_offsets, units, r_values, r_offsets, rows, need, out)`,
+    or None without numba: out[i] = |Q[units[i]] ∩ R[rows[i]]| for sorted,
+    duplicate-free sets, or any number below need[i] when the intersection
+    is smaller than need[i].
+
+    Most LSH candidates share almost nothing with the query. A 4096-bit
+    bitmap of each query set gives, branch-free, an upper bound of the
+    intersection (shingle hashes are uniform, so their low bits are a fine
+    index); only pairs whose bound reaches `need` get the exact merge."""
+    numba = _numba()
+    if numba is None:
+        return None
+    import numpy as np
+
+    @numba.njit(cache=True, nogil=True)
+    def kernel(q_values, q_offsets, units, r_values, r_offsets, rows, need, out):  # type: ignore[no-untyped-def]
+        n_units = q_offsets.shape[0] - 1
+        bits = np.zeros((n_units, 64), dtype=np.uint64)
+        for u in range(n_units):
+            for i in range(q_offsets[u], q_offsets[u + 1]):
+                v = q_values[i] & 4095
+                bits[u, v >> 6] |= np.uint64(1) << np.uint64(v & 63)
+        for p in range(units.shape[0]):
+            u = units[p]
+            j, j_end = r_offsets[rows[p]], r_offsets[rows[p] + 1]
+            bound = 0
+            for k in range(j, j_end):
+                v = r_values[k] & 4095
+                bound += (bits[u, v >> 6] >> np.uint64(v & 63)) & np.uint64(1)
+            if bound < need[p]:
+                out[p] = bound
+                continue
+            i, i_end = q_offsets[u], q_offsets[u + 1]
+            shared = 0
+            while i < i_end and j < j_end:
+                a, b = q_values[i], r_values[j]
+                if a == b:
+                    shared += 1
+                    i += 1
+                    j += 1
+                elif a < b:
+                    i += 1
+                else:
+                    j += 1
+            out[p] = shared
+
+    return kernel

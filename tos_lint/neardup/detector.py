@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tos_lint.model import Hit, Record, Severity
+from tos_lint.neardup._jit import intersect_kernel
 from tos_lint.neardup.arrays import member, sorted_unique
 from tos_lint.neardup.index import IndexData, IndexParams, load_index
 from tos_lint.neardup.lsh import band_keys
@@ -42,8 +43,10 @@ class DetectorOptions:
     containment: bool = True
     # Share of a reference's shingles that must appear in the segment.
     containment_threshold: float = 0.8
-    # Windows for containment are made of blocks of this many shingles
-    # (None: the index's minimum text size, at least 16).
+    # Windows for containment are 2, 4, 8, ... blocks of this many shingles
+    # (None: 32, or half the 10th percentile of reference sizes if larger). Smaller
+    # windows find smaller embedded references, at the price of many more
+    # chance candidates to verify.
     window_block: int | None = None
     max_window_blocks: int = 16
     # Report a provider only if its best similarity is within this margin of
@@ -142,7 +145,13 @@ class NearDupDetector:
         return _Units(group[keep], [chosen[i][1] for i in keep.tolist()], _select(sets, keep))
 
     def _block_size(self, group: _Group) -> int:
-        return self.options.window_block or max(16, group.params.min_shingles)
+        """Windows start at two blocks. A window much smaller than nearly all
+        references cannot hold one, and small windows make the most chance
+        candidates, so the smallest window follows the references' sizes."""
+        if self.options.window_block:
+            return self.options.window_block
+        p10 = min(int(d.stats.get("shingles_p10", 0)) for d in group.indexes)
+        return max(32, group.params.min_shingles, p10 // 2)
 
     def _signatures(self, group: _Group, units: _Units) -> np.ndarray:
         """One signature per unit (rows 0..units-1), then one per containment
@@ -165,7 +174,9 @@ class NearDupDetector:
         block_offsets = np.concatenate(([0], np.cumsum(np.bincount(block_id, minlength=int(first_block[-1])))))
         block_sigs = group.hasher.sign_many(sets.ordered, block_offsets)
         whole = np.minimum.reduceat(block_sigs, first_block[:-1], axis=0)
-        windows, owners = _windows(block_sigs, first_block, nblocks, self.options.max_window_blocks)
+        # A window of most of the segment adds nothing to the whole's signature.
+        usable = np.floor(0.7 * counts / block).astype(np.int64)
+        windows, owners = _windows(block_sigs, first_block, nblocks, usable, self.options.max_window_blocks)
         units.sig_unit = np.concatenate((np.arange(n), owners))
         return np.concatenate((whole, windows))
 
@@ -176,22 +187,18 @@ class NearDupDetector:
             return []
         pairs = sorted_unique((unit_of << 32) | rows)
         unit_of, rows = pairs >> 32, pairs & 0xFFFFFFFF
-        sets = units.sets
-        # Every unit's set in one sorted array of (unit << 32 | hash) ...
-        qsizes = sets.sizes
-        qkeys = (np.repeat(np.arange(len(units)), qsizes) << 32) | sets.unique.astype(np.int64)
-        # ... probed with every candidate reference's shingles, tagged likewise.
+        qsizes = units.sets.sizes
         offsets = data.shingle_offsets.astype(np.int64)
         rsizes = offsets[rows + 1] - offsets[rows]
-        cand = np.repeat(np.arange(len(rows)), rsizes)
-        first = np.cumsum(rsizes) - rsizes
-        elem = offsets[rows][cand] + np.arange(len(cand)) - first[cand]
-        probe = (unit_of[cand] << 32) | data.shingles[elem].astype(np.int64)
-        pos = np.minimum(np.searchsorted(qkeys, probe), len(qkeys) - 1)
-        inter = np.bincount(cand[qkeys[pos] == probe], minlength=len(rows))
+        params = data.params
+        # The least intersection that can pass: J >= t needs |Q∩R| >= t(|Q|+|R|)/(1+t).
+        need = np.ceil(params.threshold * (qsizes[unit_of] + rsizes) / (1 + params.threshold) - 1e-9)
+        if self.options.containment:
+            need = np.minimum(need, np.ceil(self.options.containment_threshold * rsizes - 1e-9))
+        need = np.maximum(need, params.min_shingles).astype(np.int64)
+        inter = _intersections(units.sets, unit_of, data, rows, rsizes, need)
         jac = inter / (qsizes[unit_of] + rsizes - inter)
         con = inter / np.maximum(rsizes, 1)
-        params = data.params
         ok = (inter >= params.min_shingles) & (
             (jac >= params.threshold) | (self.options.containment & (con >= self.options.containment_threshold)))
         return [_Pair(int(u), idx_i, int(r), int(i), float(j), float(c))
@@ -268,6 +275,28 @@ class NearDupDetector:
         return out
 
 
+def _intersections(sets: AnswerSets, unit_of: np.ndarray, data: IndexData, rows: np.ndarray,
+                   rsizes: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """|unit set ∩ reference set| for each candidate pair (exact where it
+    reaches `need`; below `need` it may be any smaller number)."""
+    kernel = intersect_kernel()
+    if kernel is not None:
+        out = np.empty(len(rows), dtype=np.int64)
+        kernel(sets.unique, sets.unique_offsets, unit_of, data.shingles,
+               data.shingle_offsets.astype(np.int64, copy=False), rows, need, out)
+        return out
+    # numpy: every unit's set in one sorted array of (unit << 32 | hash),
+    # probed with every candidate reference's shingles, tagged likewise.
+    qkeys = (np.repeat(np.arange(len(sets.sizes)), sets.sizes) << 32) | sets.unique.astype(np.int64)
+    offsets = data.shingle_offsets.astype(np.int64)
+    cand = np.repeat(np.arange(len(rows)), rsizes)
+    first = np.cumsum(rsizes) - rsizes
+    elem = offsets[rows][cand] + np.arange(len(cand)) - first[cand]
+    probe = (unit_of[cand] << 32) | data.shingles[elem].astype(np.int64)
+    pos = np.minimum(np.searchsorted(qkeys, probe), len(qkeys) - 1)
+    return np.bincount(cand[qkeys[pos] == probe], minlength=len(rows))
+
+
 def _select(sets: AnswerSets, keep: np.ndarray) -> AnswerSets:
     """The sets of the answers `keep` only, renumbered 0..len(keep)-1."""
     def pick(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -281,22 +310,22 @@ def _select(sets: AnswerSets, keep: np.ndarray) -> AnswerSets:
     return AnswerSets(ordered, ordered_offsets, positions, unique, unique_offsets)
 
 
-def _windows(block_sigs: np.ndarray, first_block: np.ndarray, nblocks: np.ndarray,
+def _windows(block_sigs: np.ndarray, first_block: np.ndarray, nblocks: np.ndarray, usable: np.ndarray,
              max_blocks: int) -> tuple[np.ndarray, np.ndarray]:
-    """Signatures of windows of 2, 4, 8, ... blocks inside each unit (only
-    windows smaller than their unit), starting every half window, plus the
-    last window of each unit so that its end is covered."""
+    """Signatures of windows of 2, 4, 8, ... blocks inside each unit (at
+    most `usable` blocks wide), starting every half window, plus the last
+    window of each unit so that its end is covered."""
     unit_of_block = np.repeat(np.arange(len(nblocks)), nblocks)
     local = np.arange(len(unit_of_block)) - first_block[unit_of_block]
     out: list[np.ndarray] = []
     owners: list[np.ndarray] = []
     level, width = block_sigs, 1
-    while width * 2 <= max_blocks and width * 2 < int(nblocks.max(initial=0)):
+    while width * 2 <= max_blocks and width * 2 <= int(usable.max(initial=0)):
         level = np.minimum(level[:-width], level[width:])  # level[i]: blocks i .. i+2*width-1
         width *= 2
         start = np.arange(len(level))
         unit = unit_of_block[start]
-        inside = (unit_of_block[start + width - 1] == unit) & (width < nblocks[unit])
+        inside = (unit_of_block[start + width - 1] == unit) & (width <= usable[unit])
         step = width // 2
         chosen = inside & ((local[start] % step == 0) | (local[start] == nblocks[unit] - width))
         out.append(level[chosen])

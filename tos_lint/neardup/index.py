@@ -254,7 +254,9 @@ def _write(data: IndexData, out: BinaryIO) -> None:
     emit(header)
     for arr, offset in placed:
         emit(b"\0" * (offset - position))
-        emit(memoryview(np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"), copy=False)).cast("B"))
+        flat = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).reshape(-1).view(np.uint8)
+        if flat.size:
+            emit(memoryview(flat))
     emit(b"\0" * (_align(position) - position))
     out.seek(0)
     out.write(PREAMBLE.pack(MAGIC, FORMAT_VERSION, 0, len(header), position, digest.digest()))

@@ -244,13 +244,14 @@ def references_of(records: Sequence[Record], params: IndexParams, resolver: Prov
     chosen, answers, group, prompts, prompt_group = record_texts(records, params.roles, params.strip_prompt, fallback=True)
     stats.no_text += len(records) - len(set(group.tolist()))
     sets = answer_sets(answers, group, prompts, prompt_group, params.shingles)
-    per_record = np.bincount(group, minlength=len(records)) if len(group) else np.zeros(len(records), np.int64)
+    long_enough = sets.sizes >= params.min_shingles
+    stats.too_short += int(np.count_nonzero(~long_enough))
+    # A record with several indexed answers names each by its pointer.
+    per_record = np.bincount(group[long_enough], minlength=len(records)) if len(group) else np.zeros(len(records), np.int64)
     resolved: dict[int, tuple[str, str]] = {}
-    for i, (rec_i, seg) in enumerate(chosen):
+    for i in np.flatnonzero(long_enough).tolist():
+        rec_i, seg = chosen[i]
         shingles = sets.unique[sets.unique_offsets[i]:sets.unique_offsets[i + 1]]
-        if len(shingles) < params.min_shingles:
-            stats.too_short += 1
-            continue
         record = records[rec_i]
         if rec_i not in resolved:
             resolved[rec_i] = resolver.resolve(record.data)

@@ -1,0 +1,338 @@
+#!/usr/bin/env python
+"""Scale: speedup on 2 cores, Ray overhead, peak memory on 1 GB and 10 GB.
+
+    .venv/bin/python benchmarks/bench_scale.py [--size-mb 200] [--runs 3]
+        [--sizes-gb 1,10] [--rss-jobs 2] [--skip-speedup] [--skip-ray]
+        [--skip-rss] [--workdir DIR] [--markdown docs/scale.md]
+
+1. Speedup: `tos_lint.scan(jobs=1)` against `scan(jobs=2)` on one generated
+   chat JSONL file of `--size-mb` (default 200 MB), median wall time of
+   `--runs`. Goal: >= 1.8x. CPU time (this process and its workers) is
+   printed too: on a machine shared with other work, wall-time speedup
+   falls when the second core is busy, CPU time shows whether the work
+   itself was split evenly.
+2. Ray: the same units of work on a local Ray cluster of 2 CPUs
+   (`ray_backend.run_units_ray`) against the local backend with 2 jobs:
+   cluster start, first scan (workers build their engines) and the median
+   of the warm scans.
+3. Peak memory: for each of `--sizes-gb`, a corpus of that size (1 GB
+   JSONL files made by copying a generated 100 MB block) is scanned by a
+   fresh `python -c "tos_lint.scan(...)"` subprocess with `--rss-jobs`
+   jobs; its peak RSS, and its workers', come from `getrusage` (the
+   subprocess's RUSAGE_SELF and RUSAGE_CHILDREN, and this process's
+   RUSAGE_CHILDREN as a check). Goal: flat, <= 500 MB per process. The
+   findings the result holds are counted: they are the part of memory that
+   does grow with the corpus.
+
+All data is generated under `--workdir` (default: the system temp dir),
+after checking free disk space with `shutil.disk_usage`, and deleted after
+each step. The compile cache is used as in normal runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import tos_lint  # noqa: E402
+from bench_scan import generate_corpus, machine_info  # noqa: E402
+from tos_lint import parallel  # noqa: E402
+from tos_lint.api import load_ruleset  # noqa: E402
+from tos_lint.detect import RuleSet  # noqa: E402
+from tos_lint.engine import Engine, EngineOptions  # noqa: E402
+from tos_lint.readers import discover  # noqa: E402
+
+MB = 1_000_000
+GB = 1_000_000_000
+BLOCK_BYTES = 100 * MB  # generated once, copied to make the large corpora
+FILE_BYTES = 1 * GB  # the large corpora are files of this size
+DISK_MARGIN = 2 * GB
+SPEEDUP_GOAL = 1.8
+RSS_GOAL_MB = 500
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    findings: int
+
+
+@dataclass
+class Report:
+    machine: str
+    load_before: tuple[float, float, float]
+    lines: list[str] = field(default_factory=list)
+    markdown: list[str] = field(default_factory=list)
+
+    def add(self, text: str, md: str | None = None) -> None:
+        print(text, flush=True)
+        self.lines.append(text)
+        self.markdown.append(text if md is None else md)
+
+
+# --- measuring -------------------------------------------------------------------
+
+def cpu_seconds() -> float:
+    """User + system time of this process and of its reaped children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def timed(fn: Callable[[], int]) -> Run:
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    findings = fn()
+    return Run(time.perf_counter() - t0, cpu_seconds() - cpu0, findings)
+
+
+def median_runs(fn: Callable[[], int], runs: int) -> tuple[Run, list[Run]]:
+    results = [timed(fn) for _ in range(runs)]
+    wall = statistics.median(r.wall for r in results)
+    cpu = statistics.median(r.cpu for r in results)
+    return Run(wall, cpu, results[0].findings), results
+
+
+def check_disk(folder: Path, needed: int) -> str | None:
+    free = shutil.disk_usage(folder).free
+    if free < needed + DISK_MARGIN:
+        return f"needs {needed / GB:.1f} GB + {DISK_MARGIN / GB:.0f} GB margin, {free / GB:.1f} GB free in {folder}"
+    return None
+
+
+# --- 1. speedup ------------------------------------------------------------------
+
+def bench_speedup(args: argparse.Namespace, ruleset: RuleSet, work: Path, report: Report) -> None:
+    size = args.size_mb * MB
+    if (why := check_disk(work, size)) is not None:
+        report.add(f"speedup: skipped ({why})")
+        return
+    path = work / "speedup.jsonl"
+    corpus = generate_corpus(path, size, args.seed)
+    try:
+        scan = lambda jobs: len(tos_lint.scan([str(path)], ruleset=ruleset, jobs=jobs).findings)  # noqa: E731
+        scan(1)  # warm the page cache and the compile cache
+        one, ones = median_runs(lambda: scan(1), args.runs)
+        two, twos = median_runs(lambda: scan(2), args.runs)
+    finally:
+        path.unlink(missing_ok=True)
+    assert one.findings == two.findings, "jobs=2 must find what jobs=1 finds"
+    speedup = one.wall / two.wall
+    verdict = "meets" if speedup >= SPEEDUP_GOAL else "misses"
+    report.add(f"speedup: {corpus.size / MB:.0f} MB, {corpus.records} records, {one.findings} findings; "
+               f"median of {args.runs}")
+    rows = [["jobs=1", f"{one.wall:.2f}", f"{corpus.size / MB / one.wall:.1f}", f"{one.cpu:.2f}", ", ".join(f"{r.wall:.2f}" for r in ones)],
+            ["jobs=2", f"{two.wall:.2f}", f"{corpus.size / MB / two.wall:.1f}", f"{two.cpu:.2f}", ", ".join(f"{r.wall:.2f}" for r in twos)]]
+    table(report, ["run", "wall s", "MB/s", "CPU s", "all runs (wall s)"], rows)
+    report.add(f"speedup jobs=2 vs jobs=1: {speedup:.2f}x (goal >= {SPEEDUP_GOAL}x: {verdict}); "
+               f"CPU time ratio {two.cpu / one.cpu:.2f} (1.00 = no parallel overhead)")
+
+
+# --- 2. Ray ----------------------------------------------------------------------
+
+def bench_ray(args: argparse.Namespace, ruleset: RuleSet, work: Path, report: Report) -> None:
+    try:
+        import ray
+    except ImportError as exc:
+        report.add(f"ray: skipped (ray cannot be imported: {exc}; pip install 'tos-lint[ray]')")
+        return
+    from tos_lint.ray_backend import EngineSpec, connect, run_units_ray
+
+    size = args.ray_size_mb * MB
+    if (why := check_disk(work, size)) is not None:
+        report.add(f"ray: skipped ({why})")
+        return
+    path = work / "ray.jsonl"
+    corpus = generate_corpus(path, size, args.seed + 1)
+    options = EngineOptions()
+    engine = Engine(ruleset, options)
+    files, _ = discover([str(path)])
+    units = parallel.plan(files, None, split=True, jobs=2)
+    spec = EngineSpec.from_ruleset(ruleset, options)
+    count = lambda results: sum(len(r.findings) for r in results)  # noqa: E731
+    try:
+        local, _ = median_runs(lambda: count(parallel.run_units(engine, units, 2)), args.runs)
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        t0 = time.perf_counter()
+        connect(ray, None, num_cpus=2)
+        start = time.perf_counter() - t0
+        try:
+            first = timed(lambda: count(run_units_ray(spec, units)))
+            warm, _ = median_runs(lambda: count(run_units_ray(spec, units)), args.runs)
+        finally:
+            ray.shutdown()
+    finally:
+        path.unlink(missing_ok=True)
+    assert first.findings == warm.findings == local.findings, "Ray must find what the local backend finds"
+    report.add(f"ray: {corpus.size / MB:.0f} MB in {len(units)} units, {local.findings} findings (equal on both backends)")
+    table(report, ["backend", "wall s", "MB/s"], [
+        ["local, 2 jobs (median)", f"{local.wall:.2f}", f"{corpus.size / MB / local.wall:.1f}"],
+        ["Ray local cluster start (ray.init, 2 CPUs)", f"{start:.2f}", ""],
+        ["Ray, first scan (workers build engines)", f"{first.wall:.2f}", f"{corpus.size / MB / first.wall:.1f}"],
+        ["Ray, warm scans (median)", f"{warm.wall:.2f}", f"{corpus.size / MB / warm.wall:.1f}"],
+    ])
+    report.add(f"ray overhead, warm: {warm.wall - local.wall:+.2f} s ({(warm.wall / local.wall - 1) * 100:+.0f}%); "
+               f"first scan with cluster start: {start + first.wall - local.wall:+.2f} s")
+
+
+# --- 3. peak memory --------------------------------------------------------------------
+
+PROBE = """
+import json, resource, sys, time
+import tos_lint
+t0 = time.perf_counter()
+result = tos_lint.scan([sys.argv[1]], jobs=int(sys.argv[2]))
+wall = time.perf_counter() - t0
+print(json.dumps({
+    "self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "workers_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    "findings": len(result.findings), "records": result.stats.records,
+    "bytes": result.stats.bytes, "wall": wall,
+}))
+"""
+
+
+def make_corpus(folder: Path, size: int, block: Path) -> int:
+    """`size` bytes of JSONL in files of FILE_BYTES, by copying `block`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written, n = 0, 0
+    while written < size:
+        target = min(FILE_BYTES, size - written)
+        with (folder / f"part-{n:04d}.jsonl").open("wb") as out:
+            done = 0
+            while done < target:
+                with block.open("rb") as src:
+                    done += shutil.copyfileobj(src, out) or block.stat().st_size  # type: ignore[func-returns-value]
+        written += done
+        n += 1
+    return written
+
+
+def bench_rss(args: argparse.Namespace, work: Path, report: Report) -> None:
+    sizes = [float(s) for s in args.sizes_gb.split(",") if s.strip()]
+    block = work / "block.jsonl"
+    if (why := check_disk(work, BLOCK_BYTES)) is not None:
+        report.add(f"rss: skipped ({why})")
+        return
+    generate_corpus(block, BLOCK_BYTES, args.seed + 2)
+    rows = []
+    try:
+        for gb in sizes:
+            size = int(gb * GB)
+            if (why := check_disk(work, size)) is not None:
+                report.add(f"rss {gb:g} GB: skipped ({why})")
+                continue
+            folder = work / f"rss-{gb:g}gb"
+            try:
+                written = make_corpus(folder, size, block)
+                probe = run_probe(folder, args.rss_jobs)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            peak = max(probe["self_kb"], probe["workers_kb"]) / 1024
+            rows.append([f"{written / GB:.1f} GB", f"{probe['records']:,}", f"{probe['findings']:,}",
+                         f"{probe['self_kb'] / 1024:.0f}", f"{probe['workers_kb'] / 1024:.0f}",
+                         f"{probe['parent_children_kb'] / 1024:.0f}", f"{probe['wall']:.0f}",
+                         f"{written / MB / probe['wall']:.1f}", "yes" if peak <= RSS_GOAL_MB else "no"])
+    finally:
+        block.unlink(missing_ok=True)
+    if rows:
+        report.add(f"peak RSS (MB) scanning generated JSONL with jobs={args.rss_jobs}; goal <= {RSS_GOAL_MB} MB per process, flat")
+        table(report, ["corpus", "records", "findings", "scanning process", "largest worker",
+                       "RUSAGE_CHILDREN here", "wall s", "MB/s", f"<= {RSS_GOAL_MB} MB"], rows)
+
+
+def run_probe(folder: Path, jobs: int) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(folder), str(jobs)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"scan subprocess failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    # This process's RUSAGE_CHILDREN: the largest of every process it (and its
+    # children) reaped so far, the probe included: a check on the figures above.
+    out["parent_children_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return out
+
+
+# --- report --------------------------------------------------------------------
+
+def table(report: Report, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    text = "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in [header, *rows])
+    md = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                   + ["| " + " | ".join(r) + " |" for r in rows])
+    report.add(text, "\n" + md + "\n")
+
+
+def write_markdown(path: Path, report: Report, args: argparse.Namespace) -> None:
+    load_after = os.getloadavg()
+    body = "\n".join([
+        f"Measured {date.today().isoformat()} with `benchmarks/bench_scale.py "
+        f"--size-mb {args.size_mb} --runs {args.runs} --sizes-gb {args.sizes_gb} --rss-jobs {args.rss_jobs}`.",
+        f"Machine: {report.machine}. Load average before: {fmt_load(report.load_before)}, "
+        f"after: {fmt_load(load_after)} (the machine is shared; wall times depend on it).",
+        "",
+        *report.markdown,
+    ])
+    start, end = "<!-- bench_scale:start -->", "<!-- bench_scale:end -->"
+    block = f"{start}\n## Measured figures\n\n{body.rstrip()}\n{end}"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Scale\n"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def fmt_load(load: Sequence[float]) -> str:
+    return " / ".join(f"{x:.2f}" for x in load)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size-mb", type=int, default=200, help="speedup corpus size (MB)")
+    p.add_argument("--ray-size-mb", type=int, default=100, help="Ray comparison corpus size (MB)")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--sizes-gb", default="1,10", help="peak-RSS corpus sizes, comma-separated (GB)")
+    p.add_argument("--rss-jobs", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
+    p.add_argument("--skip-speedup", action="store_true")
+    p.add_argument("--skip-ray", action="store_true")
+    p.add_argument("--skip-rss", action="store_true")
+    p.add_argument("--markdown", type=Path, help="write the figures into this file, between markers")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    report = Report(machine_info(), os.getloadavg())
+    print(f"machine: {report.machine}; load average {fmt_load(report.load_before)}", flush=True)
+    ruleset = load_ruleset()
+    with tempfile.TemporaryDirectory(prefix="tos-lint-scale-", dir=args.workdir) as tmp:
+        work = Path(tmp)
+        if not args.skip_speedup:
+            bench_speedup(args, ruleset, work, report)
+        if not args.skip_ray:
+            bench_ray(args, ruleset, work, report)
+        if not args.skip_rss:
+            bench_rss(args, work, report)
+    if args.markdown:
+        write_markdown(args.markdown, report, args)
+        print(f"wrote {args.markdown}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Attribution by style: the Python API.
+
+    >>> from tos_lint.attribution import attribute_paths
+    >>> report = attribute_paths(["data/"])
+    >>> report.files[0].result.ranked[0].provider
+    'openai'
+
+This is probabilistic evidence of style, never proof of origin: answers are
+compared with the habits of known providers' models, and an unseen model
+(or one fine-tuned on another's output) can read like someone else.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from tos_lint.attribution.aggregate import DEFAULT_BOOTSTRAP, DatasetAttribution, aggregate
+from tos_lint.attribution.model import StyleModel, load_model
+from tos_lint.attribution.sources import FileSample, SampledRecord, sample_file
+from tos_lint.readers import discover
+
+DISCLAIMER = (
+    "Probabilistic evidence of style, not proof: the answers are compared with the writing habits of "
+    "known providers' models. A model the classifier has not seen, or one fine-tuned on another "
+    "provider's output, can read like that provider. Not legal advice."
+)
+DEFAULT_MAX_RECORDS = 1000
+BATCH = 512
+TOP_PER_RECORD = 3
+
+
+class Attributor:
+    """Scores texts with a style model (the shipped one by default)."""
+
+    def __init__(self, model: StyleModel | None = None, model_path: str | Path | None = None):
+        self.model = model or load_model(model_path)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.model.labels
+
+    def log_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Log-probabilities, one row per text, one column per label."""
+        k = len(self.model.labels)
+        if not texts:
+            return np.zeros((0, k))
+        parts = [self.model.log_proba(self.model.features(texts[i:i + BATCH]))
+                 for i in range(0, len(texts), BATCH)]
+        return np.vstack(parts)
+
+    def score_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities (rows sum to 1), columns in the order of `labels`."""
+        return np.exp(self.log_proba(texts))
+
+    def attribute_texts(self, texts: Sequence[str], bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> DatasetAttribution:
+        """One dataset-level answer for a set of texts."""
+        return aggregate(self.log_proba(texts), self.labels, self.model.calibration, bootstrap, seed)
+
+
+@dataclass
+class RecordScore:
+    where: dict[str, Any]
+    probabilities: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        ranked = sorted(self.probabilities.items(), key=lambda kv: -kv[1])
+        return {**self.where, "ranked": [{"provider": p, "probability": round(v, 4)} for p, v in ranked[:TOP_PER_RECORD]]}
+
+
+@dataclass
+class FileAttribution:
+    path: str
+    result: DatasetAttribution
+    records_read: int
+    without_text: int
+    unreadable: int
+    sampled: bool
+    estimated_records: int | None = None
+    problem: str | None = None
+    records: list[RecordScore] | None = None
+
+    @property
+    def n_records(self) -> int:
+        return self.result.n_records
+
+    def to_dict(self) -> dict[str, Any]:
+        result = self.result.to_dict()
+        out: dict[str, Any] = {
+            "path": self.path, "n_records": self.n_records, "ranked": result["ranked"],
+            "top_agreement": result["top_agreement"], "records_read": self.records_read,
+            "records_without_text": self.without_text, "unreadable": self.unreadable, "sampled": self.sampled,
+        }
+        if self.estimated_records is not None:
+            out["estimated_records"] = self.estimated_records
+        if self.problem:
+            out["problem"] = self.problem
+        if self.records is not None:
+            out["records"] = [r.to_dict() for r in self.records]
+        return out
+
+
+@dataclass
+class AttributionReport:
+    files: list[FileAttribution]
+    overall: DatasetAttribution
+    model: dict[str, Any]
+    settings: dict[str, Any]
+    seconds: float = 0.0
+    disclaimer: str = DISCLAIMER
+    labels: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        from tos_lint import __version__
+
+        return {
+            "tool": "tos-lint", "version": __version__, "kind": "style-attribution",
+            "disclaimer": self.disclaimer, "model": self.model, "settings": self.settings,
+            "files": [f.to_dict() for f in self.files], "overall": self.overall.to_dict(),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def attribute_paths(
+    paths: Iterable[str | Path],
+    records: bool = False,
+    *,
+    max_records: int | None = DEFAULT_MAX_RECORDS,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    force_format: str | None = None,
+    field_map: dict[str, list[str]] | None = None,
+    roles: Sequence[str] = ("assistant",),
+    bootstrap: int = DEFAULT_BOOTSTRAP,
+    seed: int = 0,
+    attributor: Attributor | None = None,
+    model_path: str | Path | None = None,
+) -> AttributionReport:
+    """Which providers' style each file's answers (and all of them together)
+    most resemble. `max_records` caps the records used per file (None: all);
+    `records=True` adds per-record scores. Raises `UsageError` for bad paths
+    and `AttributionModelError` for a bad model file."""
+    started = time.perf_counter()
+    attributor = attributor or Attributor(model_path=model_path)
+    if max_records is not None and max_records < 1:
+        from tos_lint.errors import UsageError
+
+        raise UsageError("max_records must be at least 1")
+    inputs, _ = discover([str(p) for p in paths], include, exclude)
+    files: list[FileAttribution] = []
+    pooled: list[np.ndarray] = []
+    for inp in inputs:
+        sample = sample_file(inp, max_records, roles, force_format, field_map, seed)
+        lp = attributor.log_proba([r.text for r in sample.records])
+        pooled.append(lp)
+        files.append(_file_result(sample, lp, attributor, records, bootstrap, seed))
+    model = attributor.model
+    all_lp = np.vstack(pooled) if pooled else np.zeros((0, len(model.labels)))
+    overall = aggregate(all_lp, model.labels, model.calibration, bootstrap, seed)
+    return AttributionReport(
+        files=files, overall=overall, model=_model_summary(model), labels=model.labels,
+        settings={"max_records": max_records, "roles": list(roles), "bootstrap": bootstrap, "seed": seed},
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _file_result(sample: FileSample, lp: np.ndarray, attributor: Attributor, records: bool,
+                 bootstrap: int, seed: int) -> FileAttribution:
+    model = attributor.model
+    result = aggregate(lp, model.labels, model.calibration, bootstrap, seed)
+    scores = [_record_score(r, row, model.labels) for r, row in zip(sample.records, np.exp(lp))] if records else None
+    return FileAttribution(
+        path=sample.path, result=result, records_read=sample.records_read, without_text=sample.without_text,
+        unreadable=sample.unreadable, sampled=sample.sampled, estimated_records=sample.estimated_records,
+        problem=sample.problem, records=scores,
+    )
+
+
+def _record_score(rec: SampledRecord, probs: np.ndarray, labels: Sequence[str]) -> RecordScore:
+    return RecordScore(rec.where(), {label: float(p) for label, p in zip(labels, probs)})
+
+
+def _model_summary(model: StyleModel) -> dict[str, Any]:
+    info = model.info
+    return {
+        "name": info.get("name"), "format_version": info.get("format_version"), "labels": list(model.labels),
+        "sha256": info.get("sha256"), "trained_on": info.get("trained_on"),
+        "calibration": model.calibration.to_dict(),
+    }

@@ -1,0 +1,129 @@
+"""`tos-lint attribute`: which providers' style a dataset's answers read like.
+
+Registered on the main app by cli.py (`app.command("attribute")(attribute)`).
+Exit codes: 0 after a report (attribution never fails a run by itself; use
+`scan --attribution` for that), 2 for usage errors and a bad model file.
+"""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Iterator, List, Optional
+
+import typer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tos_lint.attribution import AttributionReport, DatasetAttribution
+
+EXIT_USAGE = 2
+FORMATS = ("console", "json")
+SHOWN_PER_FILE = 3
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """Usage and model errors: one line on stderr and exit code 2 (as cli.py)."""
+    from tos_lint.errors import UsageError
+
+    try:
+        yield
+    except UsageError as exc:
+        typer.echo(f"tos-lint: error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def attribute(
+    paths: List[str] = typer.Argument(..., help="Files or directories; '-' reads JSONL from stdin."),
+    output_format: str = typer.Option("console", "--format", "-f", help="console | json"),
+    records: bool = typer.Option(False, "--records", help="Also give each record's top providers."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    max_records: int = typer.Option(1000, "--max-records", help="Records used per file, sampled evenly (0: all)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Style model header (.json) instead of the shipped one."),
+) -> None:
+    """Which providers' writing style the answers most resemble: probabilistic evidence, not proof."""
+    with _usage_errors():
+        from tos_lint.errors import UsageError
+
+        if output_format not in FORMATS:
+            raise UsageError(f"--format: unknown format {output_format!r} (expected one of {', '.join(FORMATS)})")
+        if max_records < 0:
+            raise UsageError("--max-records: must be 0 (all) or more")
+        if output is not None and any(p != "-" and Path(p).resolve() == output.resolve() for p in paths):
+            raise UsageError(f"--output {output} is one of the inputs; refusing to overwrite it")
+        from tos_lint.attribution import attribute_paths
+
+        report = attribute_paths(paths, records=records, max_records=max_records or None, model_path=model)
+    render = render_json if output_format == "json" else render_console
+    if output is None:
+        render(report, sys.stdout)
+        return
+    _write_atomically(output, lambda stream: render(report, stream))
+
+
+def _write_atomically(output: Path, write) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import tempfile
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        write(stream)
+    os.replace(tmp, output)
+
+
+def render_json(report: "AttributionReport", stream: IO[str]) -> None:
+    import orjson
+
+    stream.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def render_console(report: "AttributionReport", stream: IO[str]) -> None:
+    from rich.console import Console
+
+    console = Console(file=stream, highlight=False, soft_wrap=False)
+    console.print("[bold]Style attribution[/bold]: probabilistic evidence of style, not proof")
+    model = report.model
+    cap = report.settings.get("max_records")
+    console.print(f"model {model.get('name')} ({str(model.get('sha256'))[:12]}), "
+                  f"{'all records' if cap is None else f'up to {cap} records per file'}, "
+                  "interval: 5th-95th percentile over bootstrap resamples of the records", style="dim")
+    for f in report.files:
+        console.print()
+        used = f"{f.n_records} records used of {f.records_read} read"
+        if f.sampled and f.estimated_records:
+            used += f" (sampled from about {f.estimated_records})"
+        elif f.sampled:
+            used += " (sampled)"
+        console.print(f"[bold]{f.path}[/bold]  {used}")
+        if f.problem:
+            console.print(f"  not attributed: {f.problem}")
+        _print_result(console, f.result)
+        if f.records:
+            for r in f.records:
+                top = ", ".join(f"{p} {v:.2f}" for p, v in sorted(r.probabilities.items(), key=lambda kv: -kv[1])[:SHOWN_PER_FILE])
+                where = " ".join(f"{k}={v}" for k, v in r.where.items())
+                console.print(f"    {where}: {top}", style="dim")
+    if len(report.files) > 1:
+        console.print()
+        console.print(f"[bold]All files together[/bold]  {report.overall.n_records} records used")
+        _print_result(console, report.overall)
+    console.print()
+    console.print(report.disclaimer, style="italic")
+
+
+def _print_result(console, result: "DatasetAttribution") -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    if not result.ranked:
+        console.print("  no assistant text to attribute")
+        return
+    table = Table(show_edge=False, box=None, padding=(0, 2), pad_edge=True)
+    for col, justify in (("provider", "left"), ("style probability", "right"), ("90% interval", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in result.ranked[:SHOWN_PER_FILE]:
+        table.add_row(r.provider, f"{r.probability:.2f}", f"{r.low:.2f}-{r.high:.2f}")
+    console.print(table)
+    top = result.ranked[0]
+    console.print(f"  {top.provider} ranks first in {result.top_agreement:.0%} of resamples"
+                  + ("; few records, weak evidence" if result.n_records < 30 else ""), style="dim")
