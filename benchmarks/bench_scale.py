@@ -57,7 +57,7 @@ from tos_lint.readers import discover  # noqa: E402
 
 MB = 1_000_000
 GB = 1_000_000_000
-BLOCK_BYTES = 100 * MB  # generated once, copied to make the large corpora
+BLOCK_BYTES = 100 * MB  # generated once, copied to make the large corpora (--block-mb)
 FILE_BYTES = 1 * GB  # the large corpora are files of this size
 DISK_MARGIN = 2 * GB
 SPEEDUP_GOAL = 1.8
@@ -205,16 +205,19 @@ print(json.dumps({
 
 
 def make_corpus(folder: Path, size: int, block: Path) -> int:
-    """`size` bytes of JSONL in files of FILE_BYTES, by copying `block`."""
+    """About `size` bytes of JSONL (whole copies of `block`) in files of
+    about FILE_BYTES."""
     folder.mkdir(parents=True, exist_ok=True)
+    block_size = block.stat().st_size
     written, n = 0, 0
     while written < size:
         target = min(FILE_BYTES, size - written)
         with (folder / f"part-{n:04d}.jsonl").open("wb") as out:
             done = 0
-            while done < target:
+            while done < target:  # whole blocks: every line stays whole
                 with block.open("rb") as src:
-                    done += shutil.copyfileobj(src, out) or block.stat().st_size  # type: ignore[func-returns-value]
+                    shutil.copyfileobj(src, out, 16 << 20)
+                done += block_size
         written += done
         n += 1
     return written

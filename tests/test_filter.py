@@ -218,6 +218,33 @@ def test_filter_follows_the_policy(proj: Path, monkeypatch: pytest.MonkeyPatch) 
     assert res.exit_code == 1 and counts_line(res.stdout, "total") == (2, 0, 2, 0)
 
 
+def test_rerun_leaves_no_stale_copy_of_a_now_failing_record(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run 1 accepts a record (allowlist) and writes it to the clean copy; the
+    allowlist is withdrawn and the filter re-run into the same folders: the
+    clean copy must no longer hold the record, which now fails."""
+    write_jsonl(proj / "data" / "d.jsonl", [{"text": "I am ChatGPT."}])
+    (proj / "allow.yaml").write_text(yaml.safe_dump(
+        {"version": 1, "entries": [{"rule": "test.chatgpt", "reason": "licensed"}]}), encoding="utf-8")
+    res = run_filter(proj, monkeypatch, "--allowlist", "allow.yaml")
+    assert res.exit_code == 0
+    assert b"ChatGPT" in (proj / "out" / "clean" / "d.jsonl").read_bytes()
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1 and counts_line(res.stdout, "total") == (1, 0, 1, 0)
+    assert b"ChatGPT" in (proj / "out" / "quarantine" / "d.jsonl").read_bytes()
+    clean = proj / "out" / "clean" / "d.jsonl"
+    assert not clean.exists() or b"ChatGPT" not in clean.read_bytes()
+
+
+def test_rerun_leaves_no_stale_quarantine(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_jsonl(proj / "data" / "d.jsonl", [{"text": "I am ChatGPT."}, {"text": "ok"}])
+    assert run_filter(proj, monkeypatch).exit_code == 1
+    write_jsonl(proj / "data" / "d.jsonl", [{"text": "fixed"}, {"text": "ok"}])
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 0 and counts_line(res.stdout, "total") == (2, 2, 0, 0)
+    quarantine = proj / "out" / "quarantine" / "d.jsonl"
+    assert not quarantine.exists() or quarantine.read_bytes().strip() == b""
+
+
 def test_clean_line_with_invalid_utf8_is_copied_byte_for_byte(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A record whose line holds a stray Latin-1 byte is still scanned (with
     replacement characters); the clean copy must keep the line as it was."""

@@ -203,6 +203,20 @@ def test_severity_override_partial_part_does_not_apply(tmp_path: Path, pack: Pat
     assert doc["findings"][0]["severity"] == "high"
 
 
+@pytest.mark.parametrize("text", [
+    "severity:\n  openai: info\n  openai.self-id.x: critical\n",
+    "severity:\n  openai.self-id.x: critical\n  openai: info\n",
+])
+def test_most_specific_severity_override_wins(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """A prefix sets a default and a full rule id refines it, in whichever
+    order the file lists them (as with select / ignore, order is not meaning)."""
+    config(tmp_path, text)
+    code, doc = scan(tmp_path, pack, monkeypatch, [{"text": "I am ChatGPT, trained by OpenAI."}])
+    got = {f["rule_id"]: f["severity"] for f in doc["findings"]}
+    assert got == {"openai.self-id.x": "critical", "openai.mention.y": "info"}
+    assert code == 1
+
+
 @pytest.mark.parametrize(("fail_on", "code"), [("info", 1), ("low", 1), ("medium", 0), ("high", 0), ("never", 0)])
 def test_fail_on_threshold(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch, fail_on: str, code: int) -> None:
     got, doc = scan(tmp_path, pack, monkeypatch, [{"text": "OpenAI"}], "--fail-on", fail_on)

@@ -83,6 +83,32 @@ def test_same_seed_same_sample_other_seed_other_sample(tmp_path: Path, pack: Pat
     assert len(set(a) & set(c)) < 0.3 * len(a)
 
 
+def test_same_seed_same_sample_wherever_the_dataset_sits(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sampling.py: "the same seed picks the same records on any machine".
+    The same dataset at two locations (two machines, two mount points),
+    scanned by absolute path, must give the same sample."""
+    lines = [json.dumps({"id": f"r{i}", "text": "I am ChatGPT."}) for i in range(1, 401)]
+    samples = []
+    for where in ("machine-a/mnt/data", "machine-b/home/me/datasets/data"):
+        folder = tmp_path / where
+        folder.mkdir(parents=True)
+        (folder / "part-0.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        samples.append(sampled_lines(scan(tmp_path, pack, monkeypatch, folder, "--sample", "0.1", "--seed", "42")))
+    assert samples[0] and samples[0] == samples[1]
+
+
+def test_same_seed_same_sample_from_another_working_directory(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    write_records(repo / "data" / "d.jsonl", ["I am ChatGPT."] * 400)
+    clone = tmp_path / "elsewhere" / "clone"
+    (clone / "data").mkdir(parents=True)
+    (clone / "data" / "d.jsonl").write_bytes((repo / "data" / "d.jsonl").read_bytes())
+    a = sampled_lines(scan(repo, pack, monkeypatch, "data", "--sample", "0.1", "--seed", "9"))
+    b = sampled_lines(scan(clone, pack, monkeypatch, "data", "--sample", "0.1", "--seed", "9"))
+    assert a and a == b
+
+
 def test_percent_and_fraction_are_the_same_sample(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = write_records(tmp_path / "d.jsonl", ["I am ChatGPT."] * 500)
     a = sampled_lines(scan(tmp_path, pack, monkeypatch, data, "--sample", "20%", "--seed", "3"))
@@ -130,6 +156,20 @@ def test_count_sample_is_roughly_uniform(tmp_path: Path, pack: Path, monkeypatch
     first_half = sum(1 for ln in lines if ln <= 500)
     # hypergeometric sd is about 4.7; allow 4 sd
     assert abs(first_half - 50) <= 19, first_half
+
+
+@pytest.mark.parametrize("spec", ["0.2", "15"])
+def test_sample_does_not_depend_on_jobs(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch, spec: str) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name, size in (("a.jsonl", 90), ("b.jsonl", 60), ("c.jsonl", 30)):
+        write_records(folder / name, ["I am ChatGPT."] * size)
+    one = scan(tmp_path, pack, monkeypatch, "data", "--sample", spec, "--seed", "4")
+    res = invoke(["scan", "data", "--no-default-rules", "--rules", pack, "--format", "json", "-j", "2",
+                  "--fail-on", "never", "--sample", spec, "--seed", "4"], tmp_path, monkeypatch)
+    two = json.loads(res.stdout)
+    assert one["findings"] == two["findings"] and one["findings"]
+    assert one["sample"] == two["sample"]
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "abc", "1.5", "0%", "150%", "0.0"])

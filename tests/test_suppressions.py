@@ -275,6 +275,14 @@ def test_malformed_directive_is_reported_and_not_applied(proj: Path, monkeypatch
     assert doc["verdict"]["statuses"]["suppressed"] == 0
 
 
+def test_malformed_directive_on_a_record_without_findings_is_reported(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken directive should be reported when it is written, not only
+    once the record first gets a finding (when it then fails to suppress it)."""
+    write_jsonl(proj / "d.jsonl", [{"text": "clean"}, {"text": "also clean", "_tos_lint": {"ignore": "test.chatgpt"}}])
+    _, doc = scan(proj, monkeypatch, target="d.jsonl")
+    assert where(doc) == [("tos-lint.input.bad-directive", "d.jsonl", 2)]
+
+
 def test_directive_does_not_leak_to_other_records(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_jsonl(proj / "d.jsonl", [
         {"text": "I am ChatGPT.", "_tos_lint": {"ignore": ["test"], "reason": "ok"}},

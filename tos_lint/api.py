@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from tos_lint import __version__, parallel
+from tos_lint.attribution_evidence import attribute_scan
 from tos_lint.config import Config
 from tos_lint.detect import RuleSet
 from tos_lint.errors import UsageError
@@ -57,6 +58,7 @@ class ScanResult:
     version: str = __version__
     manifest: dict[str, Any] = field(default_factory=dict)
     sample: dict[str, Any] | None = None  # prevalence estimates, when sampling
+    attribution: Any = None  # ScanAttribution: which providers the evidence points to
 
 
 def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool = True,
@@ -130,6 +132,7 @@ def scan(
     stats = _stats(results, findings)
     stats.seconds = time.perf_counter() - started
     result = ScanResult(findings, stats, results, ruleset.packs, registry)
+    result.attribution = attribute_scan(findings, {r.path: r.stats.records for r in results})
     if sample is not None:
         sampled = sum(r.sampled or 0 for r in results)
         evidence = (((f.location.path, f.location.line, f.location.index), f.provider)

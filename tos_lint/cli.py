@@ -425,6 +425,16 @@ def verify(report: Path = typer.Argument(..., help="A JSON report written by `to
     typer.echo(f"the report describes all {len(checks)} input file(s) exactly")
 
 
+def _mount_commands() -> None:
+    """Commands that live in their own modules (each imports its heavy parts lazily)."""
+    from tos_lint.cli_eval import rules_eval
+
+    rules_app.command("eval")(rules_eval)
+
+
+_mount_commands()
+
+
 def main() -> None:
     """Entry point: any unexpected error is one line on stderr and exit 2,
     never a traceback (set TOS_LINT_DEBUG=1 to see it)."""

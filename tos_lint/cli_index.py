@@ -142,7 +142,7 @@ def info(
     shingles = f"{p['shingle_kind']} {p['shingle_n']}-grams"
     typer.echo(f"{index}: tos-lint near-duplicate index, format {doc['format_version']}, {doc['segments']} segment(s)")
     typer.echo(f"  references  {doc['references']}  from {doc['sources']} source file(s)")
-    typer.echo(f"  providers   " + ", ".join(f"{k} {v}" for k, v in doc["providers"].items()))
+    typer.echo("  providers   " + ", ".join(f"{k} {v}" for k, v in doc["providers"].items()))
     typer.echo(f"  signing     {p['num_perm']} permutations ({p['scheme']}, seed {p['seed']}), {shingles}, "
                f"normaliser {p['normalizer']}, prompt overlap {'dropped' if p['strip_prompt'] else 'kept'}")
     typer.echo(f"  matching    Jaccard >= {p['threshold']}, LSH {p['bands']} bands x {p['rows']} rows "

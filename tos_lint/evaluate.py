@@ -48,7 +48,6 @@ their input problem and 0 records; they never stop the evaluation.
 from __future__ import annotations
 
 import glob
-import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path

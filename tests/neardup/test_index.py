@@ -13,7 +13,7 @@ from tos_lint.errors import UsageError
 from tos_lint.neardup.index import (
     FORMAT_VERSION, MAGIC, PREAMBLE, IndexBuilder, IndexData, IndexParams, PendingRef, load_index, write_index,
 )
-from tos_lint.neardup.shingles import ShingleSpec, shingle_set
+from tos_lint.neardup.shingles import shingle_set
 
 
 def build(words, count: int = 50, params: IndexParams | None = None) -> IndexData:  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis
 from typer.testing import CliRunner
 
 from tos_lint.cli_index import index_app

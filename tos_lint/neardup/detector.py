@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from tos_lint.model import Hit, Record, Severity
+from tos_lint.model import Hit, Record, Segment, Severity
 from tos_lint.neardup._jit import intersect_kernel
 from tos_lint.neardup.arrays import member, sorted_unique
 from tos_lint.neardup.index import IndexData, IndexParams, load_index
@@ -60,7 +60,7 @@ class _Units:
     their shingles, and the signature rows that stand for each."""
 
     record: np.ndarray  # (units,) the record each unit belongs to
-    segment: list[Any]  # (units,) the Segment itself
+    segment: list[Segment]  # (units,) the Segment itself
     sets: AnswerSets  # shingles, per unit
     sig_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # unit of each signature row
 
@@ -110,8 +110,27 @@ class NearDupDetector:
     def rule_ids(self) -> tuple[str, ...]:
         return RULE_IDS
 
+    def finding_fields(self, hit: Hit) -> dict[str, Any]:
+        """Provider, severity, confidence, evidence and message for the engine
+        to stamp on a hit (needs the registry given to the constructor)."""
+        if self.registry is None:
+            raise ValueError("NearDupDetector needs a registry to grade findings")
+        return finding_fields(hit, self.registry)
+
     def detect(self, record: Record) -> list[Hit]:
         return self.detect_batch([record])[0]
+
+    def detect_stream(self, records: Iterable[Record], batch_size: int = 256) -> Iterator[tuple[Record, list[Hit]]]:
+        """Each record with its hits, in order, working in batches: the way
+        for a scan to use the detector without holding the corpus in memory."""
+        batch: list[Record] = []
+        for record in records:
+            batch.append(record)
+            if len(batch) >= batch_size:
+                yield from zip(batch, self.detect_batch(batch))
+                batch = []
+        if batch:
+            yield from zip(batch, self.detect_batch(batch))
 
     def detect_batch(self, records: Sequence[Record]) -> list[list[Hit]]:
         out: list[list[Hit]] = [[] for _ in records]

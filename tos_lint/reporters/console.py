@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from itertools import groupby
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -80,6 +80,8 @@ def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None
         console.print(_provider_table(result))
     if result.sample:
         console.print(_sample_table(result.sample))
+    if result.attribution is not None:
+        _attribution(console, result.attribution)
     console.print(Text(result.registry.disclaimer, style="italic dim"))
     if verdict.failing:
         console.print(Text(f"FAIL: {len(verdict.failing)} finding(s) at or above '{verdict.fail_on}'", style="bold red"))
@@ -114,3 +116,19 @@ def _sample_table(sample: dict) -> Table:  # type: ignore[type-arg]
         low, high = row["ci95"]
         table.add_row(provider, str(row["records"]), f"{100 * row['share']:.2f} %", f"{100 * low:.2f} – {100 * high:.2f} %")
     return table
+
+
+MAX_ATTRIBUTION_FILES = 20
+
+
+def _attribution(console: Console, attribution: Any) -> None:
+    """Which providers the evidence points to, per file and overall."""
+    with_evidence = [f for f in attribution.files if f.status != "none"]
+    if not with_evidence:
+        return
+    console.print(Text("Evidence points to", style="bold"))
+    for f in with_evidence[:MAX_ATTRIBUTION_FILES]:
+        console.print(Text(f"  {f.path}: {f.summary()}"))
+    if len(with_evidence) > MAX_ATTRIBUTION_FILES:
+        console.print(Text(f"  … and {len(with_evidence) - MAX_ATTRIBUTION_FILES} more files (see --format json)", style="dim"))
+    console.print(Text(f"  all files: {attribution.overall.summary()}", style="bold"))

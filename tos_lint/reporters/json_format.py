@@ -12,6 +12,8 @@ Schema (stable; fields are only ever added):
      "files": [{"path", "records", "records_flagged", "malformed", "bytes"}],
      "providers": {id: registry entry for each provider with findings},
      "packs": [{"name", "path", "sha256", "rules"}],
+     "attribution": {"files": [{"path", "records", "status", "primary",
+                     "confidence", "summary", "providers": [...]}], "overall": {...}},
      "manifest": {"tool", "packs", "registry", "indexes", "inputs": [{"path",
                   "abspath", "size", "sha256", "records", "malformed"}],
                   "options", "started_at", "finished_at"}}
@@ -65,6 +67,7 @@ def document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
         "packs": [{"name": p.name, "path": p.path, "sha256": p.sha256, "rules": len(p.rules)} for p in result.packs],
         "manifest": result.manifest,
         "sample": result.sample,
+        "attribution": result.attribution.to_dict() if result.attribution is not None else None,
     }
 
 
