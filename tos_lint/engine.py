@@ -70,9 +70,8 @@ class Engine:
             records = self._counted(sample(records, self.options.sample, inp.path), result)
         for item in records:
             record = self.make_record(inp.path, item)
-            found = list(self.scan_record(record))
+            found = _with_directive(list(self.scan_record(record)), record, result)
             if found:
-                found = _with_directive(found, record, result)
                 result.flagged_records += 1
                 result.findings.extend(found)
         return result

@@ -134,7 +134,8 @@ def _is_json_array(inp: InputFile) -> bool:
 class _AtomicOutput:
     """One output file: JSONL lines or a JSON array, compressed like its
     input, written to a temporary file and renamed into place on success.
-    A file that would hold no record is not written."""
+    A file that would hold no record is not written (and an older copy at
+    that path is removed, so that no stale record survives a re-run)."""
 
     def __init__(self, path: Path, compression: str | None, is_array: bool):
         self.path = path
@@ -172,8 +173,10 @@ class _AtomicOutput:
             self.raw.close()
         if exc_type is None and self.count:
             os.replace(self.tmp, self.path)
-        else:
-            os.unlink(self.tmp)
+            return
+        os.unlink(self.tmp)
+        if exc_type is None and self.path.is_file():
+            self.path.unlink()  # a copy from an earlier run no longer holds for this input
 
 
 def _compressor(raw: IO[bytes], kind: str | None) -> IO[bytes]:

@@ -152,10 +152,12 @@ def _outcome(finding: Finding, policy: Policy, classifications: Mapping[str, str
 
 
 def _override_severity(finding: Finding, policy: Policy) -> Finding:
-    for selector, severity in policy.severity_overrides.items():
-        if rule_matches(finding.rule_id, selector):
-            return dataclasses.replace(finding, severity=severity)
-    return finding
+    """The most specific matching override wins (`openai.self-id` over `openai`)."""
+    matching = [s for s in policy.severity_overrides if rule_matches(finding.rule_id, s)]
+    if not matching:
+        return finding
+    best = max(matching, key=lambda s: s.rstrip(".").count("."))
+    return dataclasses.replace(finding, severity=policy.severity_overrides[best])
 
 
 def _selected(rule_id: str, policy: Policy) -> bool:

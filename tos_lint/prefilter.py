@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import hyperscan as hs
 
+from tos_lint.adapters import DIRECTIVE_KEY
 from tos_lint.matcher import TEXT_FLAGS, compile_database
 
 if TYPE_CHECKING:
@@ -121,7 +122,9 @@ def _class_end(regex: str, start: int) -> int:
 
 def prefilter_patterns(ruleset: "RuleSet") -> list[str] | None:
     """The prefilter's patterns, or None if some rule makes it unusable."""
-    patterns: list[str] = []
+    # records carrying their own suppressions are always read, so that a
+    # malformed directive is reported even where nothing else hits
+    patterns: list[str] = [line_form(re.escape(f'"{DIRECTIVE_KEY}"'))]
     for pattern in ruleset.patterns:
         if pattern.role == "unless":
             continue  # an unless context only cancels; it never makes a hit

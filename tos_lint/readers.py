@@ -532,7 +532,7 @@ def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[Ra
             return
         if isinstance(data, dict):
             stats.records += 1
-            yield RawRecord(data, line=n)
+            yield RawRecord(data, line=n, raw=line)
         return
     stats.malformed += 1
     yield InputIssue("malformed-json", f"not valid JSON: {reason}", line=n)

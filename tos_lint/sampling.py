@@ -1,9 +1,9 @@
 """Sampling: scan a uniform random sample of each file, and estimate how
 common each provider's records are, with a 95 % Wilson score interval.
 
-A fraction keeps each record independently, decided by a hash of the seed
-and the record's position, so the same seed picks the same records on any
-machine and in any order of reading. A count keeps a reservoir of that many
+A fraction keeps each record independently, decided by a hash of the seed,
+the file's name and the record's position in it, so the same seed picks the
+same records on any machine, wherever the dataset sits, in any reading order. A count keeps a reservoir of that many
 records per file (memory grows with the count, never with the file).
 """
 from __future__ import annotations
@@ -57,13 +57,13 @@ def sample(records: Iterable[RawRecord], spec: SampleSpec, path: str) -> Iterato
 
 
 def _keep(spec: SampleSpec, path: str, record: RawRecord) -> bool:
-    key = f"{spec.seed}\x1f{path}\x1f{record.line}\x1f{record.index}".encode()
+    key = f"{spec.seed}\x1f{_file_name(path)}\x1f{record.line}\x1f{record.index}".encode()
     draw = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") / 2**64
     return draw < (spec.fraction or 0.0)
 
 
 def _reservoir(records: Iterable[RawRecord], spec: SampleSpec, path: str) -> list[RawRecord]:
-    rng = random.Random(f"{spec.seed}\x1f{path}")
+    rng = random.Random(f"{spec.seed}\x1f{_file_name(path)}")
     size = spec.count or 0
     kept: list[RawRecord] = []
     for i, record in enumerate(records):
@@ -76,6 +76,10 @@ def _reservoir(records: Iterable[RawRecord], spec: SampleSpec, path: str) -> lis
     return sorted(kept, key=lambda r: (r.line or 0, r.index or 0))
 
 
+def _file_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
     """The Wilson score interval for a binomial proportion."""
     if trials == 0:
@@ -84,7 +88,9 @@ def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float,
     denom = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    # exact ends where the arithmetic leaves a rounding hair
+    return (0.0 if successes == 0 else low), (1.0 if successes == trials else high)
 
 
 def prevalence(record_providers: Iterable[tuple[tuple[str, int | None, int | None], str]],
