@@ -12,9 +12,10 @@
    falls when the second core is busy, CPU time shows whether the work
    itself was split evenly.
 2. Ray: the same units of work on a local Ray cluster of 2 CPUs
-   (`ray_backend.run_units_ray`) against the local backend with 2 jobs:
-   cluster start, first scan (workers build their engines) and the median
-   of the warm scans.
+   (`ray_backend.run_units_ray`) against the local backend with 2 jobs
+   (`parallel.run_units`) on the same units: cluster start, first scan
+   (workers build their engines) and the median of the warm scans.
+   Timed runs alternate between the two sides being compared.
 3. Peak memory: for each of `--sizes-gb`, a corpus of that size (1 GB
    JSONL files made by copying a generated 100 MB block) is scanned by a
    fresh `python -c "tos_lint.scan(...)"` subprocess with `--rss-jobs`
@@ -67,42 +68,49 @@ RSS_GOAL_MB = 500
 @dataclass
 class Run:
     wall: float
-    cpu: float
+    cpu: float  # this process and its workers
     findings: int
+    own_cpu: float = 0.0  # this process alone: the part that does not run in parallel
 
 
 @dataclass
 class Report:
     machine: str
     load_before: tuple[float, float, float]
-    lines: list[str] = field(default_factory=list)
-    markdown: list[str] = field(default_factory=list)
+    step: str = ""
+    markdown: dict[str, list[str]] = field(default_factory=dict)  # step -> lines
 
     def add(self, text: str, md: str | None = None) -> None:
         print(text, flush=True)
-        self.lines.append(text)
-        self.markdown.append(text if md is None else md)
+        self.markdown.setdefault(self.step, []).append(text if md is None else md)
 
 
 # --- measuring -------------------------------------------------------------------
 
-def cpu_seconds() -> float:
-    """User + system time of this process and of its reaped children."""
+def cpu_seconds() -> tuple[float, float]:
+    """User + system time of this process, and of it and its reaped children."""
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    own = t.user + t.system
+    return own, own + t.children_user + t.children_system
 
 
 def timed(fn: Callable[[], int]) -> Run:
-    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    (own0, cpu0), t0 = cpu_seconds(), time.perf_counter()
     findings = fn()
-    return Run(time.perf_counter() - t0, cpu_seconds() - cpu0, findings)
+    wall = time.perf_counter() - t0
+    own1, cpu1 = cpu_seconds()
+    return Run(wall, cpu1 - cpu0, findings, own1 - own0)
 
 
-def median_runs(fn: Callable[[], int], runs: int) -> tuple[Run, list[Run]]:
-    results = [timed(fn) for _ in range(runs)]
-    wall = statistics.median(r.wall for r in results)
-    cpu = statistics.median(r.cpu for r in results)
-    return Run(wall, cpu, results[0].findings), results
+def median_runs(fns: Sequence[Callable[[], int]], runs: int) -> list[tuple[Run, list[Run]]]:
+    """Median wall and CPU time of each of `fns`, run in turn (a, b, a, b, ...)
+    so that a change in the machine's load over time hits them alike."""
+    results: list[list[Run]] = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, out in zip(fns, results):
+            out.append(timed(fn))
+    return [(Run(statistics.median(r.wall for r in rs), statistics.median(r.cpu for r in rs), rs[0].findings,
+                 statistics.median(r.own_cpu for r in rs)), rs) for rs in results]
 
 
 def check_disk(folder: Path, needed: int) -> str | None:
@@ -124,8 +132,7 @@ def bench_speedup(args: argparse.Namespace, ruleset: RuleSet, work: Path, report
     try:
         scan = lambda jobs: len(tos_lint.scan([str(path)], ruleset=ruleset, jobs=jobs).findings)  # noqa: E731
         scan(1)  # warm the page cache and the compile cache
-        one, ones = median_runs(lambda: scan(1), args.runs)
-        two, twos = median_runs(lambda: scan(2), args.runs)
+        (one, ones), (two, twos) = median_runs([lambda: scan(1), lambda: scan(2)], args.runs)
     finally:
         path.unlink(missing_ok=True)
     assert one.findings == two.findings, "jobs=2 must find what jobs=1 finds"
@@ -136,8 +143,15 @@ def bench_speedup(args: argparse.Namespace, ruleset: RuleSet, work: Path, report
     rows = [["jobs=1", f"{one.wall:.2f}", f"{corpus.size / MB / one.wall:.1f}", f"{one.cpu:.2f}", ", ".join(f"{r.wall:.2f}" for r in ones)],
             ["jobs=2", f"{two.wall:.2f}", f"{corpus.size / MB / two.wall:.1f}", f"{two.cpu:.2f}", ", ".join(f"{r.wall:.2f}" for r in twos)]]
     table(report, ["run", "wall s", "MB/s", "CPU s", "all runs (wall s)"], rows)
-    report.add(f"speedup jobs=2 vs jobs=1: {speedup:.2f}x (goal >= {SPEEDUP_GOAL}x: {verdict}); "
-               f"CPU time ratio {two.cpu / one.cpu:.2f} (1.00 = no parallel overhead)")
+    # On an idle machine jobs=2 takes about its serial part (this process)
+    # plus half of the workers' CPU time: the speedup the CPU times predict.
+    model = one.cpu / (two.own_cpu + (two.cpu - two.own_cpu) / 2)
+    busy = one.cpu / one.wall
+    report.add(f"speedup jobs=2 vs jobs=1, wall time: {speedup:.2f}x (goal >= {SPEEDUP_GOAL}x: {verdict})")
+    report.add(f"CPU time jobs=2 / jobs=1: {two.cpu / one.cpu:.2f} (1.00 = no parallel overhead); serial part "
+               f"of jobs=2: {two.own_cpu:.2f} s; speedup the CPU times predict on an idle machine: {model:.2f}x")
+    report.add(f"share of a core jobs=1 got: {busy:.0%} (100% on an idle machine; below, other work held the cores "
+               f"and wall-time speedup is not meaningful)")
 
 
 # --- 2. Ray ----------------------------------------------------------------------
@@ -163,14 +177,15 @@ def bench_ray(args: argparse.Namespace, ruleset: RuleSet, work: Path, report: Re
     spec = EngineSpec.from_ruleset(ruleset, options)
     count = lambda results: sum(len(r.findings) for r in results)  # noqa: E731
     try:
-        local, _ = median_runs(lambda: count(parallel.run_units(engine, units, 2)), args.runs)
+        count(parallel.run_units(engine, units, 2))  # warm the page cache
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         t0 = time.perf_counter()
         connect(ray, None, num_cpus=2)
         start = time.perf_counter() - t0
         try:
             first = timed(lambda: count(run_units_ray(spec, units)))
-            warm, _ = median_runs(lambda: count(run_units_ray(spec, units)), args.runs)
+            (local, _), (warm, _) = median_runs([lambda: count(parallel.run_units(engine, units, 2)),
+                                                 lambda: count(run_units_ray(spec, units))], args.runs)
         finally:
             ray.shutdown()
     finally:
@@ -275,27 +290,32 @@ def table(report: Report, header: list[str], rows: list[list[str]]) -> None:
     text = "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in [header, *rows])
     md = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
                    + ["| " + " | ".join(r) + " |" for r in rows])
-    report.add(text, "\n" + md + "\n")
+    report.add(text, md)
+
+
+STEP_TITLES = {"speedup": "Speedup on 2 cores", "ray": "Ray local cluster against the local backend",
+               "rss": "Peak memory"}
 
 
 def write_markdown(path: Path, report: Report, args: argparse.Namespace) -> None:
-    load_after = os.getloadavg()
-    body = "\n".join([
-        f"Measured {date.today().isoformat()} with `benchmarks/bench_scale.py "
-        f"--size-mb {args.size_mb} --runs {args.runs} --sizes-gb {args.sizes_gb} --rss-jobs {args.rss_jobs}`.",
-        f"Machine: {report.machine}. Load average before: {fmt_load(report.load_before)}, "
-        f"after: {fmt_load(load_after)} (the machine is shared; wall times depend on it).",
-        "",
-        *report.markdown,
-    ])
-    start, end = "<!-- bench_scale:start -->", "<!-- bench_scale:end -->"
-    block = f"{start}\n## Measured figures\n\n{body.rstrip()}\n{end}"
+    """Each step measured in this run replaces its own block in `path`
+    (between `<!-- bench_scale:STEP:start/end -->`), so steps run at
+    different times keep their figures."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Scale\n"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        text = before + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
+    for step, lines in report.markdown.items():
+        body = "\n".join([
+            f"Measured {date.today().isoformat()}: `benchmarks/bench_scale.py {' '.join(sys.argv[1:])}`.",
+            f"Machine: {report.machine}. Load average before: {fmt_load(report.load_before)}, "
+            f"after: {fmt_load(os.getloadavg())} (a shared machine: wall times depend on the other work on it).",
+            "", "\n\n".join(lines),
+        ])
+        start, end = f"<!-- bench_scale:{step}:start -->", f"<!-- bench_scale:{step}:end -->"
+        block = f"{start}\n### {STEP_TITLES[step]}\n\n{body.rstrip()}\n{end}"
+        if start in text and end in text:
+            before, rest = text.split(start, 1)
+            text = before + block + rest.split(end, 1)[1]
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text, encoding="utf-8")
 
 
@@ -327,10 +347,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="tos-lint-scale-", dir=args.workdir) as tmp:
         work = Path(tmp)
         if not args.skip_speedup:
+            report.step = "speedup"
             bench_speedup(args, ruleset, work, report)
         if not args.skip_ray:
+            report.step = "ray"
             bench_ray(args, ruleset, work, report)
         if not args.skip_rss:
+            report.step = "rss"
             bench_rss(args, work, report)
     if args.markdown:
         write_markdown(args.markdown, report, args)

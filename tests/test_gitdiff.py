@@ -328,7 +328,7 @@ def changes_of(old: bytes, new: bytes) -> frozenset[int] | None:
         f.write(new)
         f.flush()
         # `cat-file --batch` follows a blob with a newline: the engine must stop at the size.
-        middle = gitdiff.trim(io.BytesIO(old + b"\n"), len(old), f.fileno(), len(new))
+        middle = gitdiff.trim(io.BytesIO(old + b"\n"), len(old), f, len(new))
     return None if middle is None else gitdiff.middle_changes(middle)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -188,3 +189,17 @@ def test_unstaged_edits_do_not_shift_reported_lines(repo: DataRepo) -> None:
     assert code != 0, out
     assert any(line.split()[:2] == ["3", "high"] for line in out.splitlines()), out
     assert (repo.root / DATA).read_text(encoding="utf-8").count("Unstaged?") == 5  # restored
+
+
+def test_manifest_is_valid_and_selects_data_files() -> None:
+    from pre_commit.clientlib import load_manifest
+
+    hooks = {h["id"]: h for h in load_manifest(str(REPO / ".pre-commit-hooks.yaml"))}
+    hook = hooks["tos-lint"]
+    assert (hook["entry"], hook["language"], hook["require_serial"]) == ("tos-lint scan --staged", "python", True)
+    assert hooks["tos-lint-full"]["stages"] == ["manual"]
+    files = re.compile(hook["files"])
+    for name in ("data/chat.jsonl", "x.ndjson", "y.jl", "alpaca.json", "big.jsonl.zst", "DUMP.JSONL.GZ", "a.json.xz"):
+        assert files.search(name), name
+    for name in ("README.md", "tos-lint.yaml", "x.jsonl.bak", "x.parquet", "x.csv.gz"):
+        assert not files.search(name), name

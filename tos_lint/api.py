@@ -105,6 +105,7 @@ def scan(
     options: Mapping[str, Any] | None = None,
     sample: SampleSpec | None = None,
     jobs: int | None = None,
+    indexes: Sequence[str | Path] = (),
 ) -> ScanResult:
     """Scan files or directories and return every finding with statistics.
 
@@ -121,8 +122,9 @@ def scan(
     ruleset = ruleset or load_ruleset(rules, use_default_rules, registry)
     files, _ = discover([str(p) for p in paths], include, exclude)
     engine_options = EngineOptions(force_format=force_format, field_map=field_map,
-                                   max_record_bytes=max_record_bytes, sample=sample)
-    engine = Engine(ruleset, engine_options)
+                                   max_record_bytes=max_record_bytes, sample=sample,
+                                   indexes=tuple(str(i) for i in indexes))
+    engine = Engine(ruleset, engine_options, registry)
     if changed is not None:
         files = [f for f in files if f.fs_path is not None and f.fs_path.resolve() in changed]
     units = parallel.plan(files, dict(changed) if changed is not None else None, split=sample is None)
@@ -138,7 +140,7 @@ def scan(
         evidence = (((f.location.path, f.location.line, f.location.index), f.provider)
                     for f in findings if not f.rule_id.startswith("tos-lint.input."))
         result.sample = prevalence(evidence, sampled, sample)
-    result.manifest = build_manifest(result, dict(options or {}), started_at, _utc_now())
+    result.manifest = build_manifest(result, dict(options or {}) | {"_indexes": _index_digests(indexes)}, started_at, _utc_now())
     return result
 
 
@@ -150,6 +152,21 @@ def _hash_split_files(units: list[parallel.WorkUnit], results: list[FileResult])
     for r in results:
         if r.path in split and split[r.path] is not None:
             r.stats.size, r.stats.sha256 = file_digest(split[r.path])  # type: ignore[arg-type]
+
+
+def _index_digests(indexes: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """Each reference index with its SHA-256 (a Redis location by name only)."""
+    from tos_lint.verify import file_digest
+
+    out: list[dict[str, Any]] = []
+    for loc in indexes:
+        path = Path(str(loc))
+        if path.is_file():
+            size, digest = file_digest(path)
+            out.append({"location": str(loc), "size": size, "sha256": digest})
+        else:
+            out.append({"location": str(loc)})
+    return out
 
 
 def _utc_now() -> str:
@@ -165,7 +182,7 @@ def build_manifest(result: ScanResult, options: dict[str, Any], started_at: str,
         "tool": {"name": "tos-lint", "version": result.version},
         "packs": [{"name": p.name, "path": p.path, "sha256": p.sha256, "rules": len(p.rules)} for p in result.packs],
         "registry": {"path": result.registry.path, "sha256": result.registry.sha256},
-        "indexes": options.pop("_indexes", []),
+        "indexes": options.pop("_indexes", []),  # filled in by scan() from the index files
         "inputs": [
             {"path": r.path, "abspath": str(Path(r.path).resolve()) if r.path != "<stdin>" else None,
              "size": r.stats.size, "sha256": r.stats.sha256, "records": r.stats.records,
@@ -233,7 +250,7 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         force_format=config.input_format, field_map=config.field_map or None,
         max_record_bytes=config.max_record_bytes, registry=registry, changed=changed,
         options=config_options(config, changed is not None) | {"sample": sample.describe() if sample else None},
-        sample=sample, jobs=jobs,
+        sample=sample, jobs=jobs, indexes=config.index,
     )
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)

@@ -83,6 +83,7 @@ def scan(
     sample: Optional[str] = typer.Option(None, "--sample", help="Scan a uniform random sample of each file: a count (1000), fraction (0.05) or percentage (5%)."),
     seed: int = typer.Option(0, "--seed", help="Seed for --sample; the same seed picks the same records."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Processes to use (default: all cores). Output does not depend on it."),
+    index: List[str] = typer.Option([], "--index", help="Near-duplicate reference index: a file from `tos-lint index build`, or redis://host:port/db#prefix (repeatable)."),
 ) -> None:
     """Scan training data for provider fingerprints."""
     from tos_lint.reporters import FORMATS as REPORT_FORMATS, get_renderer
@@ -107,7 +108,7 @@ def scan(
             fail_on=fail_on, select=select, ignore=ignore, include=include, exclude=exclude,
             input_format=force_format, max_record_bytes=max_record_bytes,
             baseline=str(baseline) if baseline else None,
-            allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers],
+            allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers], index=index,
         )
         _refuse_overwriting_input(output, paths)
         changed = None
@@ -143,7 +144,7 @@ def _configure(config_path: Optional[Path], isolated: bool, **options: object): 
     overrides = {k: v for k, v in options.items() if v not in (None, [], False)}
     if overrides.pop("no_default_rules", False):
         overrides["default_rules"] = False
-    for key in ("rules", "allowlist", "waivers"):  # lists add to the file's
+    for key in ("rules", "allowlist", "waivers", "index"):  # lists add to the file's
         if key in overrides:
             overrides[key] = getattr(config, key) + list(overrides[key])  # type: ignore[call-overload]
     for key, value in overrides.items():
@@ -428,8 +429,10 @@ def verify(report: Path = typer.Argument(..., help="A JSON report written by `to
 def _mount_commands() -> None:
     """Commands that live in their own modules (each imports its heavy parts lazily)."""
     from tos_lint.cli_eval import rules_eval
+    from tos_lint.cli_index import index_app
 
     rules_app.command("eval")(rules_eval)
+    app.add_typer(index_app, name="index")
 
 
 _mount_commands()

@@ -38,7 +38,7 @@ def attribute(
     output_format: str = typer.Option("console", "--format", "-f", help="console | json"),
     records: bool = typer.Option(False, "--records", help="Also give each record's top providers."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
-    max_records: int = typer.Option(1000, "--max-records", help="Records used per file, sampled evenly (0: all)."),
+    max_records: int = typer.Option(500, "--max-records", help="Records used per file, sampled evenly (0: all)."),
     model: Optional[Path] = typer.Option(None, "--model", help="Style model header (.json) instead of the shipped one."),
 ) -> None:
     """Which providers' writing style the answers most resemble: probabilistic evidence, not proof."""
@@ -81,7 +81,7 @@ def render_json(report: "AttributionReport", stream: IO[str]) -> None:
 def render_console(report: "AttributionReport", stream: IO[str]) -> None:
     from rich.console import Console
 
-    console = Console(file=stream, highlight=False, soft_wrap=False)
+    console = Console(file=stream, highlight=False, soft_wrap=True)
     console.print("[bold]Style attribution[/bold]: probabilistic evidence of style, not proof")
     model = report.model
     cap = report.settings.get("max_records")

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from tos_lint.adapters import DIRECTIVE_KEY, adapt, own_id
 from tos_lint.detect import RuleSet
 from tos_lint.model import Finding, Hit, Location, Record, Severity, Source, finding_fingerprint
 from tos_lint.prefilter import LinePrefilter
 from tos_lint.readers import FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_records
-from tos_lint.registry import INPUT_PROVIDER
+from tos_lint.registry import INPUT_PROVIDER, Registry
 from tos_lint.sampling import SampleSpec, sample
 
 SNIPPET_CONTEXT = 60
@@ -30,6 +30,7 @@ class EngineOptions:
     max_record_bytes: int = 64 << 20
     prefilter: bool = True
     sample: SampleSpec | None = None
+    indexes: tuple[str, ...] = ()  # near-duplicate reference indexes (paths or redis:// locations)
 
 
 @dataclass
@@ -42,10 +43,11 @@ class FileResult:
 
 
 class Engine:
-    def __init__(self, ruleset: RuleSet, options: EngineOptions | None = None):
+    def __init__(self, ruleset: RuleSet, options: EngineOptions | None = None, registry: Registry | None = None):
         self.ruleset = ruleset
         self.options = options or EngineOptions()
         self.prefilter = LinePrefilter.build(ruleset) if self.options.prefilter else None
+        self.neardup = _neardup_detector(self.options.indexes, registry)
 
     def scan_file(self, inp: InputFile, only_lines: frozenset[int] | None = None) -> FileResult:
         """Scan one file; `only_lines` restricts a line-oriented file to
@@ -56,8 +58,9 @@ class Engine:
     def read_options(self, only_lines: frozenset[int] | None) -> ReadOptions:
         return ReadOptions(
             max_record_bytes=self.options.max_record_bytes,
-            # a sample is drawn from every record, so none may be filtered out unseen
-            line_filter=self.prefilter.may_match if self.prefilter and self.options.sample is None else None,
+            # a sample is drawn from every record, and near-duplicate matching
+            # needs every record: then none may be filtered out unseen
+            line_filter=self.prefilter.may_match if self.prefilter and self.options.sample is None and self.neardup is None else None,
             only_lines=only_lines,
         )
 
@@ -68,13 +71,36 @@ class Engine:
         if self.options.sample is not None:
             result.sampled = 0
             records = self._counted(sample(records, self.options.sample, inp.path), result)
-        for item in records:
-            record = self.make_record(inp.path, item)
-            found = _with_directive(list(self.scan_record(record)), record, result)
+        for record, neardup_hits in self._with_neardup(self.make_record(inp.path, item) for item in records):
+            found = list(self.scan_record(record)) + [self.stamp_neardup(h, record) for h in neardup_hits]
+            found = _with_directive(found, record, result)
             if found:
                 result.flagged_records += 1
                 result.findings.extend(found)
+        # near-duplicate matching works in batches: keep findings in input order
+        result.findings.sort(key=lambda f: (f.location.line or 0, f.location.index or 0))
         return result
+
+    def _with_neardup(self, records: Iterator[Record]) -> Iterator[tuple[Record, list[Hit]]]:
+        if self.neardup is None:
+            return ((r, []) for r in records)
+        return self.neardup.detect_stream(records)  # type: ignore[no-any-return]
+
+    def stamp_neardup(self, hit: Hit, record: Record) -> Finding:
+        """A near-duplicate hit as a finding: severity from the matched
+        provider's terms classification and the verified similarity."""
+        assert self.neardup is not None
+        fields = self.neardup.finding_fields(hit)
+        src = record.source
+        snippet, highlight = _snippet(record, hit)
+        key = record.own_id if record.own_id is not None else record.content_hash
+        reference = str((hit.detail or {}).get("reference_id", ""))
+        return Finding(
+            rule_id=hit.rule_id, **fields, location=Location(src.path, src.line, src.index, hit.pointer, record.id),
+            snippet=snippet, highlight=highlight,
+            fingerprint=finding_fingerprint(hit.rule_id, key, hit.pointer, reference),
+            detail=dict(hit.detail or {}),
+        )
 
     @staticmethod
     def _records(items: Iterable[RawRecord | InputIssue], path: str, result: FileResult) -> Iterator[RawRecord]:
@@ -112,6 +138,16 @@ class Engine:
             fingerprint=finding_fingerprint(rule.id, record_key, hit.pointer, hit.matched),
             detail=dict(hit.detail or {}),
         )
+
+
+def _neardup_detector(indexes: tuple[str, ...], registry: Registry | None) -> Any:
+    """The near-duplicate detector for these indexes, imported only when used."""
+    if not indexes:
+        return None
+    from tos_lint.neardup import NearDupDetector, open_indexes
+    from tos_lint.registry import load_registry
+
+    return NearDupDetector(open_indexes(list(indexes)), registry or load_registry())
 
 
 def _with_directive(found: list[Finding], record: Record, result: FileResult) -> list[Finding]:

@@ -21,7 +21,8 @@ files on disk, so every line number here is a line of the working-tree file.
    objects, compressed files, files git filters such as Git LFS, new files)
    maps to None: scan the whole file.
 
-Files absent from the result have no change to scan.
+Files absent from the result have no change to scan. Untracked files are
+in no diff: `--since` sees committed and modified tracked files only.
 """
 from __future__ import annotations
 
@@ -34,11 +35,11 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Sequence
+from typing import IO, Iterable, Iterator, Sequence
 
 from tos_lint.errors import UsageError
 
-Changed = dict[Path, "frozenset[int] | None"]
+Changed = dict[Path, frozenset[int] | None]
 
 LINE_ORIENTED_EXTS = (".jsonl", ".ndjson", ".jl")
 COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zXZ\x00")
@@ -54,7 +55,7 @@ DIFFLIB_MAX_LINES = 2000
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 
 
-def changed_lines(paths: Sequence[str], staged: bool = False, since: str | None = None) -> Changed:
+def changed_lines(paths: Sequence[str], staged: bool = False, since: str | None = None) -> dict[Path, frozenset[int] | None]:
     """Resolved path -> the 1-based lines added or changed in the file on
     disk, or None for "scan the whole file", for the changed files under
     `paths` (files or folders), relative to HEAD (`staged`) or to `since`.
@@ -87,16 +88,31 @@ def _targets(paths: Sequence[str]) -> list[Path]:
 
 
 def _by_repository(targets: list[Path]) -> dict[Path, list[Path]]:
-    """Targets grouped by the work tree that holds them (usually one)."""
-    roots: dict[Path, Path] = {}  # folder -> its work tree, one `git` call per folder
+    """Targets grouped by the work tree that holds them (usually one).
+
+    pre-commit may pass thousands of files in as many folders: git is asked
+    once per nearest folder holding a `.git` entry, not once per folder."""
+    by_marker: dict[Path, Path] = {}
     groups: dict[Path, list[Path]] = {}
     for target in targets:
         folder = target if target.is_dir() else target.parent
-        if folder not in roots:
+        marker = _nearest_git_entry(folder)
+        root = by_marker.get(marker) if marker is not None else None
+        if root is None:
             top = _git(folder, "rev-parse", "--show-toplevel", what=f"{folder}: not inside a git work tree; --staged and --since need one")
-            roots[folder] = Path(os.fsdecode(top.rstrip(b"\n"))).resolve()
-        groups.setdefault(roots[folder], []).append(target)
+            root = Path(os.fsdecode(top.rstrip(b"\n"))).resolve()
+            if marker is not None:
+                by_marker[marker] = root
+        groups.setdefault(root, []).append(target)
     return groups
+
+
+def _nearest_git_entry(folder: Path) -> Path | None:
+    """The nearest folder, from `folder` up, that holds a `.git` entry."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 @dataclass(frozen=True)
@@ -208,14 +224,14 @@ def diff_blob_with_file(root: Path, old_oid: str, path: Path) -> frozenset[int] 
     """Lines of `path` added or changed relative to blob `old_oid`, or None
     when the change is too spread out to diff in bounded memory."""
     with _blob(root, old_oid) as (old, old_size), path.open("rb") as new:
-        middle = trim(old, old_size, new.fileno(), os.fstat(new.fileno()).st_size)
+        middle = trim(old, old_size, new, os.fstat(new.fileno()).st_size)
     if middle is None:
         return None
     return middle_changes(middle)
 
 
 @contextmanager
-def _blob(root: Path, oid: str) -> Iterator[tuple[BinaryIO, int]]:
+def _blob(root: Path, oid: str) -> Iterator[tuple[IO[bytes], int]]:
     """A blob's bytes as a stream (never whole in memory), and its size."""
     proc = _popen(root, ["cat-file", "--batch"])
     assert proc.stdin is not None and proc.stdout is not None
@@ -256,7 +272,7 @@ class _OldTail:
             self.held += len(data)
 
 
-def trim(old: BinaryIO, old_size: int, new_fd: int, new_size: int) -> Middle | None:
+def trim(old: IO[bytes], old_size: int, new: IO[bytes], new_size: int) -> Middle | None:
     """Compare the old version (a stream) with the new one (a file) and keep
     the middle: both versions minus their common prefix and suffix, widened
     to whole lines. None if a middle exceeds MIDDLE_MAX.
@@ -265,24 +281,24 @@ def trim(old: BinaryIO, old_size: int, new_fd: int, new_size: int) -> Middle | N
     same offsets of the new file until the first difference, then against
     the new file shifted by the size difference, remembering the last
     difference. Only differing blocks are held in memory."""
-    prefix, newlines, last_nl, rest = _common_prefix(old, old_size, new_fd, new_size)
+    prefix, newlines, last_nl, rest = _common_prefix(old, old_size, new)
     if prefix == old_size == new_size:
         return Middle(newlines + 1, b"", b"")
     tail = _OldTail(new_size - old_size)
-    old_end = _scan_tail(old, old_size, prefix, rest, new_fd, tail)
+    old_end = _scan_tail(old, old_size, prefix, rest, new, tail)
     if old_end is None:
         return None
     start = last_nl + 1  # the line that holds the first difference starts here, in both versions
-    new_end = _line_boundary_after(old_end, tail, start, prefix, new_fd, new_size)
+    new_end = _line_boundary_after(old_end, tail, start, prefix, new, new_size)
     old_end = new_end - tail.delta
     if max(new_end - start, old_end - start) > MIDDLE_MAX:
         return None
-    new_middle = os.pread(new_fd, new_end - start, start)
-    old_middle = os.pread(new_fd, prefix - start, start) + _old_bytes(tail, prefix, old_end, new_fd)
+    new_middle = _pread(new, new_end - start, start)
+    old_middle = _pread(new, prefix - start, start) + _old_bytes(tail, prefix, old_end, new)
     return Middle(newlines + 1, old_middle, new_middle)
 
 
-def _common_prefix(old: BinaryIO, old_size: int, new_fd: int, new_size: int) -> tuple[int, int, int, bytes]:
+def _common_prefix(old: IO[bytes], old_size: int, new: IO[bytes]) -> tuple[int, int, int, bytes]:
     """Length of the common prefix; newlines in it; offset of its last
     newline (-1 if none); and the old bytes already read past it."""
     pos = newlines = 0
@@ -291,7 +307,7 @@ def _common_prefix(old: BinaryIO, old_size: int, new_fd: int, new_size: int) -> 
         block = old.read(min(BLOCK, old_size - pos))
         if not block:
             raise UsageError(f"git cat-file stopped after {pos} of {old_size} bytes")
-        other = os.pread(new_fd, len(block), pos)
+        other = _pread(new, len(block), pos)
         same = _first_difference(block, other)
         newlines += block.count(b"\n", 0, same)
         nl = block.rfind(b"\n", 0, same)
@@ -303,7 +319,7 @@ def _common_prefix(old: BinaryIO, old_size: int, new_fd: int, new_size: int) -> 
     return pos, newlines, last_nl, b""
 
 
-def _scan_tail(old: BinaryIO, old_size: int, prefix: int, rest: bytes, new_fd: int, tail: _OldTail) -> int | None:
+def _scan_tail(old: IO[bytes], old_size: int, prefix: int, rest: bytes, new: IO[bytes], tail: _OldTail) -> int | None:
     """Stream the rest of the old version, comparing old[i] with
     new[i + delta]; return where the common suffix starts in the old
     version, or None when more than MIDDLE_MAX differing bytes pile up."""
@@ -319,7 +335,7 @@ def _scan_tail(old: BinaryIO, old_size: int, prefix: int, rest: bytes, new_fd: i
             tail.add(pos, data[:cut], equal=False)
             pos, data = pos + cut, data[cut:]
         if data:
-            other = os.pread(new_fd, len(data), pos + delta)
+            other = _pread(new, len(data), pos + delta)
             if data == other:
                 tail.add(pos, data, equal=True)
             else:
@@ -335,18 +351,18 @@ def _scan_tail(old: BinaryIO, old_size: int, prefix: int, rest: bytes, new_fd: i
             raise UsageError(f"git cat-file stopped after {pos} of {old_size} bytes")
 
 
-def _line_boundary_after(old_end: int, tail: _OldTail, start: int, prefix: int, new_fd: int, new_size: int) -> int:
+def _line_boundary_after(old_end: int, tail: _OldTail, start: int, prefix: int, new: IO[bytes], new_size: int) -> int:
     """Where the common suffix may begin in the new version so that it
     starts a line in both versions: at the first difference's end if that
     is a line start in both, else just after the next newline (which lies
     in the common suffix, so it ends a line in both)."""
     new_end = old_end + tail.delta
-    new_ok = new_end == start or os.pread(new_fd, 1, new_end - 1) == b"\n"
-    if new_ok and (old_end == start or _old_bytes(tail, old_end - 1, old_end, new_fd, prefix) == b"\n"):
+    new_ok = new_end == start or _pread(new, 1, new_end - 1) == b"\n"
+    if new_ok and (old_end == start or _old_bytes(tail, old_end - 1, old_end, new, prefix) == b"\n"):
         return new_end
     pos = new_end
     while pos < new_size:
-        chunk = os.pread(new_fd, 1 << 16, pos)
+        chunk = _pread(new, 1 << 16, pos)
         nl = chunk.find(b"\n")
         if nl >= 0:
             return pos + nl + 1
@@ -354,23 +370,29 @@ def _line_boundary_after(old_end: int, tail: _OldTail, start: int, prefix: int, 
     return new_size
 
 
-def _old_bytes(tail: _OldTail, start: int, end: int, new_fd: int, prefix: int | None = None) -> bytes:
+def _old_bytes(tail: _OldTail, start: int, end: int, new: IO[bytes], prefix: int | None = None) -> bytes:
     """Old bytes [start, end), rebuilt from the held segments and the new
     file; offsets below the common prefix (when `prefix` is given) come from
     the new file unshifted."""
     parts: list[bytes] = []
     if prefix is not None and start < prefix:
-        parts.append(os.pread(new_fd, min(end, prefix) - start, start))
+        parts.append(_pread(new, min(end, prefix) - start, start))
         start = prefix
     for seg_start, seg_end, data in tail.segments:
         lo, hi = max(start, seg_start), min(end, seg_end)
         if lo >= hi:
             continue
         if data is None:
-            parts.append(os.pread(new_fd, hi - lo, lo + tail.delta))
+            parts.append(_pread(new, hi - lo, lo + tail.delta))
         else:
             parts.append(data[lo - seg_start: hi - seg_start])
     return b"".join(parts)
+
+
+def _pread(f: IO[bytes], size: int, offset: int) -> bytes:
+    """`size` bytes at `offset` (os.pread is not on Windows)."""
+    f.seek(offset)
+    return f.read(size)
 
 
 def _first_difference(a: bytes, b: bytes) -> int:

@@ -134,7 +134,7 @@ def prefilter_patterns(ruleset: "RuleSet") -> list[str] | None:
         keys = {item.key.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~") for item in rule.items}
         if rule.mode == "all":  # every key must be there: the longest (likely rarest) one will do
             keys = {max(sorted(keys), key=len)}
-        for key in keys:
+        for key in sorted(keys):  # set order varies by process: keep the cache key stable
             if not key or not key.isascii() or not key.isprintable():
                 return None
             patterns.append(line_form(re.escape(f'"{key}"')))  # a raw JSON key is always quoted

@@ -137,7 +137,27 @@ def test_extend_keeps_every_reference(words) -> None:  # type: ignore[no-untyped
     assert merged.count == 50
     assert [merged.reference(i).id for i in (0, 29, 30, 49)] == ["ref-0", "ref-29", "ref-0", "ref-19"]
     assert np.array_equal(merged.shingle_set(31), b.shingle_set(1))
-    assert np.array_equal(merged.table.keys_by_ref()[30:], b.table.keys_by_ref())
+    # Merging re-signs: the same as building from all references at once.
+    direct = IndexBuilder(a.params)
+    for part in (a, b):
+        for i in range(part.count):
+            ref = part.reference(i)
+            direct.add(PendingRef(ref.id, ref.provider, ref.label, "refs.jsonl", i, None, part.shingle_set(i)))
+    assert np.array_equal(merged.table.keys, direct.finish().table.keys)
+
+
+def test_frequent_shingles_are_left_out_of_signatures() -> None:
+    from tos_lint.neardup.signing import frequent_shingles, keep_mask
+
+    common = np.arange(10, dtype=np.uint32)
+    sets = [np.concatenate((common, np.arange(100 + 50 * i, 130 + 50 * i, dtype=np.uint32))) for i in range(5)]
+    frequent = frequent_shingles(np.concatenate(sets), 5)
+    assert frequent.tolist() == common.tolist()
+    offsets = np.array([0, 40, 52])
+    values = np.concatenate((sets[0], np.arange(12, dtype=np.uint32)))  # the second set is nearly all frequent
+    keep = keep_mask(values, offsets, frequent)
+    assert keep[:40].tolist() == [False] * 10 + [True] * 30  # frequent ones dropped
+    assert keep[40:].all()  # too few would be left: signed whole
 
 
 def test_magic_is_documented() -> None:

@@ -28,8 +28,8 @@ DISCLAIMER = (
     "known providers' models. A model the classifier has not seen, or one fine-tuned on another "
     "provider's output, can read like that provider. Not legal advice."
 )
-DEFAULT_MAX_RECORDS = 1000
-BATCH = 512
+DEFAULT_MAX_RECORDS = 500
+BATCH = 128
 TOP_PER_RECORD = 3
 
 

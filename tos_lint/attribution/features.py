@@ -56,7 +56,7 @@ _DIGITS = re.compile(r"\d")
 class FeatureSpec:
     """How texts become vectors. Stored in the model header."""
 
-    bits: int = 18  # hashed buckets: 2**bits
+    bits: int = 17  # hashed buckets: 2**bits
     char_orders: tuple[int, ...] = (1, 2, 3, 4)
     word_orders: tuple[int, ...] = (1, 2)
     head_chars: int = 1500  # the start of a long text, where openers live...
@@ -99,7 +99,7 @@ class FeatureSpec:
 @dataclass
 class Features:
     """A batch's features: sparse hashed part as (row, column, value)
-    triples, sorted by row, and the dense style numbers, one row per text."""
+    triples, and the dense style numbers, one row per text."""
 
     n: int
     rows: np.ndarray  # int32
@@ -277,7 +277,11 @@ def _distorted(token_hash: np.ndarray, starts: np.ndarray, codes: np.ndarray, up
     every other word becomes its shape (capitalised or not). What is left is
     how a model writes, not what it writes about."""
     is_word = _CLASS[np.minimum(codes[starts], 128)] == 1
-    keep = ~is_word | np.isin(token_hash, frequent)
+    if len(frequent):
+        at = np.minimum(np.searchsorted(frequent, token_hash), len(frequent) - 1)
+        keep = ~is_word | (frequent[at] == token_hash)
+    else:
+        keep = ~is_word
     out = token_hash.copy()
     masked = ~keep
     out[masked] = _SHAPE_WORD
@@ -298,9 +302,10 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False,
-            frequent: np.ndarray | None = None) -> Features:
+            frequent: np.ndarray | None = None, sort_rows: bool = False) -> Features:
     """Features of a batch of texts (normalised here unless `normalized`).
-    `frequent`: sorted token hashes kept by the distorted view."""
+    `frequent`: sorted token hashes kept by the distorted view. Scoring does
+    not need the triples in row order; `sort_rows=True` gives them so."""
     if not normalized:
         texts = [normalize_text(t, spec) for t in texts]
     n = len(texts)
@@ -333,11 +338,12 @@ def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False,
         r, c = _token_grams(distorted, token_doc, spec.distort_orders, spec.salt * 7919, spec.bits)
         parts.append(_sublinear_unit(r, c, n, spec.bits, spec.distort_weight))
     rows = np.concatenate([p[0] for p in parts])
-    order = np.argsort(rows, kind="stable")
-    return Features(
-        n, rows[order], np.concatenate([p[1] for p in parts])[order],
-        np.concatenate([p[2] for p in parts])[order], style, lengths,
-    )
+    cols = np.concatenate([p[1] for p in parts])
+    values = np.concatenate([p[2] for p in parts])
+    if sort_rows:
+        order = np.argsort(rows, kind="stable")
+        rows, cols, values = rows[order], cols[order], values[order]
+    return Features(n, rows, cols, values, style, lengths)
 
 
 def _upper_mask(texts: Sequence[str], lowered: Sequence[str], codes: np.ndarray) -> np.ndarray | None:

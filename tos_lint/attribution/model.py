@@ -31,6 +31,7 @@ FORMAT = "tos-lint-style-attribution"
 FORMAT_VERSION = 1
 DEFAULT_MODEL = "style-v1"
 PROVIDERS = ("openai", "anthropic", "google", "meta", "mistral", "alibaba", "other")
+_CHUNK = 1 << 16  # (feature, text) pairs scored at a time
 _ARRAYS = ("weights", "scales", "bias", "style_weights", "style_mean", "style_scale", "frequent")
 
 
@@ -54,33 +55,82 @@ class Calibration:
 
 @dataclass
 class StyleModel:
+    """Classes are source models (or providers); `labels` are the providers
+    reported. A provider's probability is the mean of its classes'
+    probabilities, renormalised: a provider with five known models is not
+    five times as likely as one with one."""
+
     spec: FeatureSpec
-    labels: tuple[str, ...]
-    weights: np.ndarray  # (K, dim) float32: hashed-feature weights per provider
-    bias: np.ndarray  # (K,)
-    style_weights: np.ndarray  # (K, S) on standardised style numbers
+    labels: tuple[str, ...]  # providers, in report order
+    classes: tuple[str, ...]  # what the classifier tells apart
+    class_provider: tuple[str, ...]  # provider of each class
+    weights: np.ndarray  # (C, dim) float32: hashed-feature weights per class
+    bias: np.ndarray  # (C,)
+    style_weights: np.ndarray  # (C, S) on standardised style numbers
     style_mean: np.ndarray  # (S,)
     style_scale: np.ndarray  # (S,)
     frequent: np.ndarray  # sorted uint64 hashes of the words the distorted view keeps
     calibration: Calibration = field(default_factory=Calibration)
     info: dict[str, Any] = field(default_factory=dict)
+    _weights_t: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _scratch: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def features(self, texts: Sequence[str]) -> Features:
-        return extract(texts, self.spec, frequent=self.frequent)
+        return extract(texts, self.spec, frequent=self.frequent, sort_rows=True)
 
     def logits(self, feats: Features) -> np.ndarray:
-        n, k = feats.n, len(self.labels)
-        out = np.empty((n, k), dtype=np.float64)
-        for j in range(k):
-            contrib = self.weights[j][feats.cols] * feats.values
-            out[:, j] = np.bincount(feats.rows, weights=contrib, minlength=n)
+        """Class scores, one row per text. The features must be sorted by
+        row (`extract(..., sort_rows=True)`): each row's weights are then
+        summed in one `reduceat` over contiguous (feature, class) rows.
+        Work goes through one reused buffer: fresh multi-megabyte arrays
+        cost more in page faults than the arithmetic."""
+        out = np.zeros((feats.n, len(self.classes)), dtype=np.float64)
+        weights = self._by_feature()
+        bounds = np.searchsorted(feats.rows, np.arange(feats.n + 1))
+        first = 0
+        while first < feats.n:
+            last = int(np.searchsorted(bounds, bounds[first] + _CHUNK, side="right")) - 1
+            last = max(last, first + 1)
+            lo, hi = int(bounds[first]), int(bounds[last])
+            if hi - lo > _CHUNK:  # one text larger than the buffer
+                gathered = np.take(weights, feats.cols[lo:hi], axis=0)
+            else:
+                gathered = np.take(weights, feats.cols[lo:hi], axis=0, out=self._buffer()[: hi - lo])
+            gathered *= feats.values[lo:hi, None]
+            present, starts = np.unique(feats.rows[lo:hi], return_index=True)
+            if len(present):
+                out[present] = np.add.reduceat(gathered, starts, axis=0)
+            first = last
         style = (feats.style - self.style_mean) / self.style_scale
         return out + style.astype(np.float64) @ self.style_weights.T.astype(np.float64) + self.bias
 
-    def log_proba(self, feats: Features) -> np.ndarray:
+    def _buffer(self) -> np.ndarray:
+        if self._scratch is None:
+            self._scratch = np.empty((_CHUNK, len(self.classes)), dtype=np.float32)
+        return self._scratch
+
+    def _by_feature(self) -> np.ndarray:
+        """Weights as (dim, C), C-contiguous: one cache-friendly row per feature."""
+        if self._weights_t is None:
+            self._weights_t = np.ascontiguousarray(self.weights.T, dtype=np.float32)
+        return self._weights_t
+
+    def class_log_proba(self, feats: Features) -> np.ndarray:
         z = self.logits(feats)
         z -= z.max(axis=1, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    def log_proba(self, feats: Features) -> np.ndarray:
+        """Per-provider log-probabilities, one row per text."""
+        p = np.exp(self.class_log_proba(feats)) @ self._membership()
+        p /= p.sum(axis=1, keepdims=True)
+        return np.log(np.maximum(p, 1e-13))
+
+    def _membership(self) -> np.ndarray:
+        m = np.zeros((len(self.classes), len(self.labels)))
+        for i, provider in enumerate(self.class_provider):
+            m[i, self.labels.index(provider)] = 1.0
+        return m / np.maximum(m.sum(axis=0, keepdims=True), 1.0)
 
     # --- files -----------------------------------------------------------------------
 
@@ -93,6 +143,7 @@ class StyleModel:
         blob = buf.getvalue()
         header = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "labels": list(self.labels),
+            "classes": list(self.classes), "class_provider": list(self.class_provider),
             "features": self.spec.to_dict(), "style_names": list(STYLE_NAMES),
             "calibration": self.calibration.to_dict(),
             "arrays": {k: {"dtype": str(v.dtype), "shape": list(v.shape)} for k, v in arrays.items()},
@@ -165,15 +216,19 @@ def _from_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Style
             raise ValueError(f"array {name!r} is {a.dtype}{list(a.shape)}, header says {meta['dtype']}{meta['shape']}")
     spec = FeatureSpec.from_dict(header["features"])
     labels = tuple(header["labels"])
+    classes = tuple(header["classes"])
+    class_provider = tuple(header["class_provider"])
     if list(header.get("style_names", [])) != list(STYLE_NAMES):
         raise ValueError("style features differ from this version's")
-    k = len(labels)
+    if len(class_provider) != len(classes) or not set(class_provider) <= set(labels):
+        raise ValueError("every class needs a provider among the labels")
+    k = len(classes)
     if arrays["weights"].shape != (k, spec.dim) or arrays["style_weights"].shape != (k, len(STYLE_NAMES)):
-        raise ValueError("weight shapes do not match the labels and feature settings")
+        raise ValueError("weight shapes do not match the classes and feature settings")
     weights = arrays["weights"].astype(np.float32) * arrays["scales"][:, None]
     cal = header.get("calibration") or {}
     return StyleModel(
-        spec=spec, labels=labels, weights=weights, bias=arrays["bias"].astype(np.float64),
+        spec=spec, labels=labels, classes=classes, class_provider=class_provider, weights=weights, bias=arrays["bias"].astype(np.float64),
         style_weights=arrays["style_weights"], style_mean=arrays["style_mean"],
         style_scale=arrays["style_scale"], frequent=arrays["frequent"], calibration=Calibration(float(cal.get("beta", 1.0)), float(cal.get("n0", 10.0))),
         info={**dict(header.get("info") or {}), "sha256": header["sha256"],

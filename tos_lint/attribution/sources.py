@@ -108,12 +108,16 @@ def _seek_plan(inp: InputFile, max_records: int) -> tuple[list[int], int] | None
 def _seek_sample(inp: InputFile, offsets: list[int], sample: FileSample, roles: Sequence[str],
                  force_format: str | None, field_map: dict[str, list[str]] | None) -> None:
     assert inp.fs_path is not None
+    seen: set[int] = set()
     with open(inp.fs_path, "rb") as fh:
         for offset in offsets:
             fh.seek(offset)
             if offset:
                 fh.readline()  # finish the line the offset fell into
             start = fh.tell()
+            if start in seen:  # two offsets inside one long line
+                continue
+            seen.add(start)
             line = fh.readline()
             if not line.strip():
                 continue

@@ -11,6 +11,7 @@ in the `train` extra as well).
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,8 @@ MODEL_PROVIDER = {
 # Open models fine-tuned on OpenAI output: labelled "other", watched in the evaluation.
 DISTILLED_FROM_OPENAI = ("vicuna-13b-v1.5", "falcon-40b-instruct")
 
-TRAIN_SETTINGS = {"l2": 1e-4, "style_gain": 0.3, "max_iter": 150}
+# The shipped model's settings; the evaluation trains with the same ones.
+TRAIN_SETTINGS = {"l2": 1e-4, "style_gain": 0.3, "max_iter": 60, "per_model": 400, "seed": 0, "level": "model"}
 
 
 @dataclass
@@ -95,7 +97,7 @@ def frequent_words(texts: Sequence[str], models: np.ndarray, k: int) -> np.ndarr
 
 def extract_batched(texts: Sequence[str], spec: FeatureSpec, frequent: np.ndarray | None,
                     batch: int = 2000) -> Features:
-    parts = [extract(texts[i:i + batch], spec, normalized=True, frequent=frequent)
+    parts = [extract(texts[i:i + batch], spec, normalized=True, frequent=frequent, sort_rows=True)
              for i in range(0, len(texts), batch)]
     return concat_features(parts)
 
@@ -140,22 +142,43 @@ def sample_weights(y: np.ndarray, models: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
-def fit(corpus: Corpus, spec: FeatureSpec, l2: float = TRAIN_SETTINGS["l2"],
-        style_gain: float = TRAIN_SETTINGS["style_gain"], max_iter: int = int(TRAIN_SETTINGS["max_iter"]),
-        info: dict | None = None) -> StyleModel:
-    """Train on `corpus`; providers absent from it get weights of zero and a
-    bias of -30 (never predicted)."""
+def train_subset(corpus: Corpus, per_model: int | None = None, seed: int = 0) -> Corpus:
+    """At most `per_model` answers of each model, chosen by a seeded shuffle
+    (keeps training to a minute or so on two cores)."""
+    if per_model is None:
+        return corpus
+    rng = np.random.default_rng(seed)
+    keep = np.zeros(len(corpus.models), dtype=bool)
+    for m in sorted(set(corpus.models.tolist())):
+        idx = np.flatnonzero(corpus.models == m)
+        keep[np.sort(rng.permutation(idx)[:per_model])] = True
+    return corpus.select(keep)
+
+
+def fit(corpus: Corpus, spec: FeatureSpec, l2: float = float(TRAIN_SETTINGS["l2"]),
+        style_gain: float = float(TRAIN_SETTINGS["style_gain"]), max_iter: int = int(TRAIN_SETTINGS["max_iter"]),
+        level: str = str(TRAIN_SETTINGS["level"]), per_model: int | None = int(TRAIN_SETTINGS["per_model"]),
+        seed: int = int(TRAIN_SETTINGS["seed"]), info: dict | None = None) -> StyleModel:
+    """Train on `corpus` (at most `per_model` answers per model). `level="model"`:
+    one class per source model (a provider's probability is the mean of its
+    models'); `"provider"`: one class per provider."""
+    corpus = train_subset(corpus, per_model, seed)
     f = corpus.features
     assert f is not None
     mean = f.style.mean(axis=0)
     scale = f.style.std(axis=0) + 1e-6
     X = _matrix(f, spec, mean, scale, style_gain)
-    present = sorted(set(corpus.y.tolist()))
-    yk = np.searchsorted(present, corpus.y)
-    k, d = len(present), X.shape[1]
+    names = corpus.models.tolist() if level == "model" else [PROVIDERS[i] for i in corpus.y.tolist()]
+    classes = sorted(set(names), key=lambda c: (PROVIDERS.index(_provider_of(c)), c))
+    index = {c: i for i, c in enumerate(classes)}
+    yk = np.array([index[c] for c in names])
+    k, d = len(classes), X.shape[1]
     Y = np.zeros((f.n, k), dtype=np.float32)
     Y[np.arange(f.n), yk] = 1.0
     sw = sample_weights(corpus.y, corpus.models)[:, None].astype(np.float32)
+    if level == "model":
+        per_class = np.bincount(yk, minlength=k).astype(np.float32)
+        sw = (1.0 / (k * per_class[yk]))[:, None].astype(np.float32)
     Xt = X.T.tocsr()
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -170,20 +193,20 @@ def fit(corpus: Corpus, spec: FeatureSpec, l2: float = TRAIN_SETTINGS["l2"],
         return value, np.concatenate([gW, G.sum(axis=0, dtype=np.float64)])
 
     theta, iterations, converged = lbfgs(loss, np.zeros(d * k + k), max_iter)
-    W = theta[: d * k].reshape(d, k)
+    W = theta[: d * k].reshape(d, k).T
     b = theta[d * k:]
-    full_w = np.zeros((len(PROVIDERS), d))
-    full_b = np.full(len(PROVIDERS), -30.0)
-    for j, c in enumerate(present):
-        full_w[c] = W[:, j]
-        full_b[c] = b[j]
-    hashed, style = full_w[:, : spec.dim], full_w[:, spec.dim:] * style_gain
+    hashed, style = W[:, : spec.dim], W[:, spec.dim:] * style_gain
     return StyleModel(
-        spec=spec, labels=PROVIDERS, weights=hashed.astype(np.float32), bias=full_b,
-        style_weights=style.astype(np.float32), style_mean=mean.astype(np.float32),
+        spec=spec, labels=PROVIDERS, classes=tuple(classes),
+        class_provider=tuple(_provider_of(c) for c in classes), weights=hashed.astype(np.float32),
+        bias=b, style_weights=style.astype(np.float32), style_mean=mean.astype(np.float32),
         style_scale=scale.astype(np.float32), frequent=corpus.frequent, calibration=Calibration(),
         info=dict(info or {}, iterations=iterations, converged=converged),
     )
+
+
+def _provider_of(name: str) -> str:
+    return name if name in PROVIDERS else MODEL_PROVIDER[name]
 
 
 def lbfgs(fun, x: np.ndarray, max_iter: int, memory: int = 8, tol: float = 1e-6):  # type: ignore[no-untyped-def]
@@ -237,3 +260,47 @@ def _two_loop(grad: np.ndarray, s_hist: list[np.ndarray], y_hist: list[np.ndarra
     for (s, y), (rho, a) in zip(zip(s_hist, y_hist), reversed(alphas)):
         q += (a - rho * float(y @ q)) * s
     return q
+
+
+# --- held-out predictions (calibration and evaluation) -----------------------------
+
+def training_spec() -> FeatureSpec:
+    """The feature settings of the shipped model."""
+    return FeatureSpec()
+
+
+def model_folds(models: Sequence[str], k: int) -> list[list[str]]:
+    """Split models into `k` groups, a provider's models in different groups
+    where possible (round-robin over models sorted by provider)."""
+    ordered = sorted(models, key=lambda m: (PROVIDERS.index(MODEL_PROVIDER[m]), m))
+    folds: list[list[str]] = [[] for _ in range(max(1, min(k, len(ordered))))]
+    for i, m in enumerate(ordered):
+        folds[i % len(folds)].append(m)
+    return folds
+
+
+def heldout_by_model(corpus: Corpus, spec: FeatureSpec, folds: Sequence[Sequence[str]],
+                     progress=None, **fit_args) -> dict[str, tuple[np.ndarray, bool]]:  # type: ignore[no-untyped-def]
+    """Per model: provider log-probabilities of its answers from a classifier
+    trained without its fold, and whether its provider was in that training."""
+    out: dict[str, tuple[np.ndarray, bool]] = {}
+    for fold in folds:
+        started = time.perf_counter()
+        held = np.isin(corpus.models, list(fold))
+        train = corpus.select(~held)
+        model = fit(train, spec, **fit_args)
+        for m in fold:
+            test = corpus.select(corpus.models == m)
+            assert test.features is not None
+            out[m] = (model.log_proba(test.features), MODEL_PROVIDER[m] in set(model.class_provider))
+        if progress:
+            progress(f"held out {', '.join(fold)}: {time.perf_counter() - started:.0f}s")
+    return out
+
+
+def heldout_log_proba(corpus: Corpus, spec: FeatureSpec, folds: Sequence[Sequence[str]],
+                      progress=None) -> list[tuple[np.ndarray, int]]:  # type: ignore[no-untyped-def]
+    """(log-probabilities, true provider index) of every held-out model whose
+    provider the classifier knew: what the calibration is fitted on."""
+    by_model = heldout_by_model(corpus, spec, folds, progress)
+    return [(lp, PROVIDERS.index(MODEL_PROVIDER[m])) for m, (lp, known) in sorted(by_model.items()) if known]

@@ -29,6 +29,7 @@ from tos_lint.neardup.lsh import band_keys
 from tos_lint.neardup.minhash import MinHasher, jaccard_estimate
 from tos_lint.neardup.references import AnswerSets, answer_sets, record_texts
 from tos_lint.neardup.shingles import token_spans
+from tos_lint.neardup.signing import digest, use_all
 from tos_lint.registry import Registry
 
 RULE_MATCH = "tos-lint.neardup.match"
@@ -74,6 +75,7 @@ class _Group:
 
     params: IndexParams
     hasher: MinHasher
+    frequent: np.ndarray  # shingles left out of signatures (signing.py)
     indexes: list[IndexData] = field(default_factory=list)
 
 
@@ -100,10 +102,10 @@ class NearDupDetector:
         self.groups: dict[tuple[Any, ...], _Group] = {}
         for item in indexes:
             data = item if isinstance(item, IndexData) else load_index(item)
-            key = data.params.signing_key()
+            key = (data.params.signing_key(), digest(data.frequent))
             if key not in self.groups:
                 p = data.params
-                self.groups[key] = _Group(p, MinHasher(p.num_perm, p.seed, p.scheme))
+                self.groups[key] = _Group(p, MinHasher(p.num_perm, p.seed, p.scheme), data.frequent)
             self.groups[key].indexes.append(data)
 
     @property
@@ -180,18 +182,25 @@ class NearDupDetector:
         signatures, so all windows together cost one pass over the text."""
         sets = units.sets
         n = len(units)
+        # Leave out the index's frequent shingles, as its references were signed.
+        rare = ~member(sets.unique, group.frequent)
+        whole = use_all(rare, sets.unique_offsets)
         if not self.options.containment:
             units.sig_unit = np.arange(n)
-            return group.hasher.sign_many(sets.unique, sets.unique_offsets)
+            owner = np.repeat(np.arange(n), sets.sizes)
+            keep = rare | whole[owner]
+            return group.hasher.sign_many(sets.unique[keep], _offsets_of(owner[keep], n))
+        owner = np.repeat(np.arange(n), np.diff(sets.ordered_offsets))
+        keep = whole[owner] | ~member(sets.ordered, group.frequent)
+        ordered, owner = sets.ordered[keep], owner[keep]
         block = self._block_size(group)
-        counts = np.diff(sets.ordered_offsets)
-        owner = np.repeat(np.arange(n), counts)
+        counts = np.bincount(owner, minlength=n) if len(owner) else np.zeros(n, np.int64)
         nblocks = -(-counts // block)
         first_block = np.concatenate(([0], np.cumsum(nblocks)))
-        rank = np.arange(len(owner)) - sets.ordered_offsets[owner]
+        rank = np.arange(len(owner)) - _offsets_of(owner, n)[owner]
         block_id = first_block[owner] + rank // block
         block_offsets = np.concatenate(([0], np.cumsum(np.bincount(block_id, minlength=int(first_block[-1])))))
-        block_sigs = group.hasher.sign_many(sets.ordered, block_offsets)
+        block_sigs = group.hasher.sign_many(ordered, block_offsets)
         whole = np.minimum.reduceat(block_sigs, first_block[:-1], axis=0)
         # A window of most of the segment adds nothing to the whole's signature.
         usable = np.floor(0.7 * counts / block).astype(np.int64)
@@ -207,7 +216,7 @@ class NearDupDetector:
         pairs = sorted_unique((unit_of << 32) | rows)
         unit_of, rows = pairs >> 32, pairs & 0xFFFFFFFF
         qsizes = units.sets.sizes
-        offsets = data.shingle_offsets.astype(np.int64)
+        offsets = data.offsets64
         rsizes = offsets[rows + 1] - offsets[rows]
         params = data.params
         # The least intersection that can pass: J >= t needs |Q∩R| >= t(|Q|+|R|)/(1+t).
@@ -294,6 +303,12 @@ class NearDupDetector:
         return out
 
 
+def _offsets_of(owner: np.ndarray, n: int) -> np.ndarray:
+    """Offsets of n groups from the (sorted) group of each element."""
+    counts = np.bincount(owner, minlength=n) if len(owner) else np.zeros(n, np.int64)
+    return np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+
+
 def _intersections(sets: AnswerSets, unit_of: np.ndarray, data: IndexData, rows: np.ndarray,
                    rsizes: np.ndarray, need: np.ndarray) -> np.ndarray:
     """|unit set ∩ reference set| for each candidate pair (exact where it
@@ -302,12 +317,12 @@ def _intersections(sets: AnswerSets, unit_of: np.ndarray, data: IndexData, rows:
     if kernel is not None:
         out = np.empty(len(rows), dtype=np.int64)
         kernel(sets.unique, sets.unique_offsets, unit_of, data.shingles,
-               data.shingle_offsets.astype(np.int64, copy=False), rows, need, out)
+               data.offsets64, rows, need, out)
         return out
     # numpy: every unit's set in one sorted array of (unit << 32 | hash),
     # probed with every candidate reference's shingles, tagged likewise.
     qkeys = (np.repeat(np.arange(len(sets.sizes)), sets.sizes) << 32) | sets.unique.astype(np.int64)
-    offsets = data.shingle_offsets.astype(np.int64)
+    offsets = data.offsets64
     cand = np.repeat(np.arange(len(rows)), rsizes)
     first = np.cumsum(rsizes) - rsizes
     elem = offsets[rows][cand] + np.arange(len(cand)) - first[cand]

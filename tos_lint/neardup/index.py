@@ -25,6 +25,7 @@ from tos_lint.errors import UsageError
 from tos_lint.neardup.lsh import Banding, BandTable, band_keys, choose_banding
 from tos_lint.neardup.minhash import SCHEMES, MinHasher
 from tos_lint.neardup.shingles import HASH_NAME, NORMALIZER_VERSION, ShingleSpec
+from tos_lint.neardup.signing import frequent_shingles, keep_mask
 
 MAGIC = b"TLNDIDX\x00"
 FORMAT_VERSION = 1
@@ -150,11 +151,20 @@ class IndexData:
     id_bytes: np.ndarray  # uint8, UTF-8 ids back to back
     shingle_offsets: np.ndarray  # (n + 1,) uint64 into shingles
     shingles: np.ndarray  # uint32, each reference's sorted unique shingle hashes
+    frequent: np.ndarray  # uint32, sorted: shingles left out of signatures (signing.py)
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
         return len(self.provider_code)
+
+    @property
+    def offsets64(self) -> np.ndarray:
+        """`shingle_offsets` as int64, without a copy (offsets are < 2^63):
+        numpy index arithmetic wants signed integers, and copying the array
+        of a mapped million-reference index per query batch costs more than
+        the queries."""
+        return self.shingle_offsets.view(np.int64)
 
     def shingle_set(self, row: int) -> np.ndarray:
         return self.shingles[int(self.shingle_offsets[row]):int(self.shingle_offsets[row + 1])]
@@ -175,14 +185,14 @@ class IndexData:
             "band_keys": self.table.keys, "band_rows": self.table.rows, "band_directory": self.table.directory,
             "provider_code": self.provider_code, "label_code": self.label_code, "source_code": self.source_code,
             "line": self.line, "item": self.item, "id_offsets": self.id_offsets, "id_bytes": self.id_bytes,
-            "shingle_offsets": self.shingle_offsets, "shingles": self.shingles,
+            "shingle_offsets": self.shingle_offsets, "shingles": self.shingles, "frequent": self.frequent,
         }
 
     def size_report(self) -> dict[str, float]:
         """Bytes per reference: LSH tables alone, and everything."""
         n = max(self.count, 1)
         total = sum(a.nbytes for a in self.arrays().values())
-        meta = total - self.table.nbytes - self.shingles.nbytes - self.shingle_offsets.nbytes
+        meta = total - self.table.nbytes - self.shingles.nbytes - self.shingle_offsets.nbytes - self.frequent.nbytes
         return {
             "lsh_bytes_per_ref": self.table.nbytes / n,
             "metadata_bytes_per_ref": meta / n,
@@ -337,7 +347,7 @@ def _check_digest(view: Any, where: str) -> None:
 def _sections(doc: Any, where: str) -> dict[str, dict[str, Any]]:
     sections = doc.get("sections") if isinstance(doc, dict) else None
     needed = {"band_keys", "band_rows", "band_directory", "provider_code", "label_code", "source_code",
-              "line", "item", "id_offsets", "id_bytes", "shingle_offsets", "shingles"}
+              "line", "item", "id_offsets", "id_bytes", "shingle_offsets", "shingles", "frequent"}
     if not isinstance(sections, dict) or not needed <= set(sections):
         missing = sorted(needed - set(sections or {}))
         raise UsageError(f"{where}: corrupted index: missing sections {', '.join(missing)}")
@@ -379,7 +389,7 @@ def _assemble(doc: dict[str, Any], params: IndexParams, a: dict[str, np.ndarray]
             raise UsageError(f"{where}: corrupted index: a code points past its table")
     return IndexData(params, table, providers, labels, sources, a["provider_code"], a["label_code"],
                      a["source_code"], a["line"], a["item"], a["id_offsets"], a["id_bytes"],
-                     a["shingle_offsets"], a["shingles"], stats=dict(doc.get("stats") or {}))
+                     a["shingle_offsets"], a["shingles"], a["frequent"], stats=dict(doc.get("stats") or {}))
 
 
 # --- building --------------------------------------------------------------------
@@ -396,16 +406,17 @@ class PendingRef:
 
 
 class IndexBuilder:
-    """Collects references, signs them in batches, and assembles an index.
+    """Collects references and assembles an index.
 
-    Signatures are not kept: only each reference's band keys (bands x 4
-    bytes) and its shingle set (for exact verification at query time).
-    Everything is kept as a list of array chunks, one per batch, so that
-    adding a million references makes a few hundred arrays, not a million
-    objects."""
+    References are kept as shingle sets and metadata, in array chunks of a
+    few thousand (a million references make a few hundred arrays, not a
+    million objects). Signing waits for `finish`, because a signature leaves
+    out the shingles that are frequent across all references (signing.py),
+    which only the whole set of references tells. Since shingle sets are
+    stored, merging indexes (`extend`) re-signs them alike."""
 
     BATCH = 4096
-    _COLUMNS = ("keys", "shingles", "sizes", "provider", "label", "source", "line", "item", "ids", "id_sizes")
+    _COLUMNS = ("shingles", "sizes", "provider", "label", "source", "line", "item", "ids", "id_sizes")
 
     def __init__(self, params: IndexParams):
         params.check_supported()
@@ -434,11 +445,10 @@ class IndexBuilder:
         remap = {t: np.array([self._code(t, v) for v in getattr(data, t)] or [0], dtype=np.int64)
                  for t in ("providers", "labels", "sources")}
         self._append(
-            keys=data.table.keys_by_ref(), shingles=np.asarray(data.shingles),
-            sizes=np.diff(data.shingle_offsets.astype(np.int64)),
+            shingles=np.asarray(data.shingles), sizes=np.diff(data.offsets64),
             provider=remap["providers"][data.provider_code], label=remap["labels"][data.label_code],
             source=remap["sources"][data.source_code], line=np.asarray(data.line), item=np.asarray(data.item),
-            ids=np.asarray(data.id_bytes), id_sizes=np.diff(data.id_offsets.astype(np.int64)),
+            ids=np.asarray(data.id_bytes), id_sizes=np.diff(data.id_offsets.view(np.int64)),
         )
         self._done += data.count
 
@@ -456,12 +466,10 @@ class IndexBuilder:
         refs, self._pending = self._pending, []
         if not refs:
             return
-        sizes = np.array([len(r.shingles) for r in refs], dtype=np.int64)
-        flat = np.concatenate([r.shingles for r in refs]).astype(np.uint32)
-        sigs = self.hasher.sign_many(flat, np.concatenate(([0], np.cumsum(sizes))))
         ids = [r.id.encode("utf-8", "surrogatepass") for r in refs]
         self._append(
-            keys=band_keys(sigs, self.params.banding), shingles=flat, sizes=sizes,
+            shingles=np.concatenate([r.shingles for r in refs]).astype(np.uint32),
+            sizes=np.array([len(r.shingles) for r in refs], dtype=np.int64),
             provider=np.array([self._code("providers", r.provider) for r in refs]),
             label=np.array([self._code("labels", r.label) for r in refs]),
             source=np.array([self._code("sources", r.source) for r in refs]),
@@ -476,22 +484,40 @@ class IndexBuilder:
         if len(self._codes["providers"]) > 0xFFFF or len(self._codes["labels"]) > 0xFFFF:
             raise UsageError("too many distinct providers or labels for one index (at most 65535)")
 
-        def col(name: str, dtype: Any, shape: tuple[int, ...] = (0,)) -> np.ndarray:
+        def col(name: str, dtype: Any) -> np.ndarray:
             chunks = self._chunks[name]
-            return np.concatenate(chunks).astype(dtype) if chunks else np.zeros(shape, dtype)
+            return np.concatenate(chunks).astype(dtype) if chunks else np.zeros(0, dtype)
 
         sizes = col("sizes", np.int64)
+        shingles = col("shingles", np.uint32)
+        offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        frequent = frequent_shingles(shingles, len(sizes))
         return IndexData(
-            params=self.params, table=BandTable.build(col("keys", np.uint32, (0, self.params.bands))),
+            params=self.params, table=BandTable.build(self._band_keys(shingles, offsets, frequent)),
             providers=list(self._codes["providers"]), labels=list(self._codes["labels"]),
             sources=list(self._codes["sources"]),
             provider_code=col("provider", np.uint16), label_code=col("label", np.uint16),
             source_code=col("source", np.uint32), line=col("line", np.uint32), item=col("item", np.uint32),
             id_offsets=np.concatenate(([0], np.cumsum(col("id_sizes", np.int64)))).astype(np.uint64),
-            id_bytes=col("ids", np.uint8),
-            shingle_offsets=np.concatenate(([0], np.cumsum(sizes))).astype(np.uint64),
-            shingles=col("shingles", np.uint32), stats=_size_stats(sizes),
+            id_bytes=col("ids", np.uint8), shingle_offsets=offsets.astype(np.uint64), shingles=shingles,
+            frequent=frequent, stats=_size_stats(sizes),
         )
+
+    def _band_keys(self, shingles: np.ndarray, offsets: np.ndarray, frequent: np.ndarray) -> np.ndarray:
+        """Band keys of every reference, signed in slices to bound memory."""
+        n = len(offsets) - 1
+        keys = np.zeros((n, self.params.bands), dtype=np.uint32)
+        step = 65536
+        for lo in range(0, n, step):
+            hi = min(n, lo + step)
+            part = shingles[offsets[lo]:offsets[hi]]
+            part_offsets = offsets[lo:hi + 1] - offsets[lo]
+            keep = keep_mask(part, part_offsets, frequent)
+            owner = np.repeat(np.arange(hi - lo), np.diff(part_offsets))
+            kept_offsets = np.concatenate(([0], np.cumsum(np.bincount(owner[keep], minlength=hi - lo))))
+            sigs = self.hasher.sign_many(part[keep], kept_offsets)
+            keys[lo:hi] = band_keys(sigs, self.params.banding)
+        return keys
 
 
 def _size_stats(sizes: np.ndarray) -> dict[str, Any]:

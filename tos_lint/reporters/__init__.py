@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 FORMATS = {
     "console": "console", "json": "json_format", "jsonl": "jsonl",
     "sarif": "sarif", "junit": "junit", "github": "github", "markdown": "markdown",
+    "html": "html",
 }
 
 Renderer = Callable[["ScanResult", "Verdict", TextIO], None]

@@ -1,0 +1,216 @@
+"""attribute_paths, sampling, file-level findings and the `attribute` command."""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from tos_lint.attribution import PROVIDERS, RULE_ID, attribute_paths, attribution_findings
+from tos_lint.attribution.aggregate import DatasetAttribution, ProviderProbability
+from tos_lint.attribution.attribute import AttributionReport, FileAttribution
+from tos_lint.attribution.sources import sample_file
+from tos_lint.errors import UsageError
+from tos_lint.model import Severity
+from tos_lint.readers import InputFile
+from tests.attribution.conftest import CHATTY, TERSE
+from tests.helpers import write_jsonl
+
+
+def chat(answer: str, i: int = 0) -> dict[str, Any]:
+    return {"id": f"r{i}", "messages": [{"role": "user", "content": f"question {i}"},
+                                        {"role": "assistant", "content": answer}]}
+
+
+@pytest.fixture()
+def dataset(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "chat.jsonl", [chat(CHATTY[i % len(CHATTY)], i) for i in range(30)])
+
+
+def test_report_shape(dataset: Path, tmp_path: Path) -> None:
+    other = write_jsonl(tmp_path / "terse.jsonl", [chat(TERSE[i % len(TERSE)], i) for i in range(12)])
+    report = attribute_paths([dataset, other], records=True)
+    doc = report.to_dict()
+    assert doc["kind"] == "style-attribution" and "not proof" in doc["disclaimer"]
+    assert [f["path"] for f in doc["files"]] == [str(dataset), str(other)]
+    first = doc["files"][0]
+    assert first["n_records"] == 30 and first["records_read"] == 30 and first["sampled"] is False
+    assert [r["provider"] for r in first["ranked"]] and {r["provider"] for r in first["ranked"]} == set(PROVIDERS)
+    assert sum(r["probability"] for r in first["ranked"]) == pytest.approx(1.0, abs=1e-3)
+    assert all(r["interval"][0] <= r["probability"] <= r["interval"][1] + 1e-4 for r in first["ranked"])
+    assert len(first["records"]) == 30 and first["records"][0]["line"] == 1 and first["records"][0]["record_id"] == "r0"
+    assert doc["overall"]["n_records"] == 42
+
+
+def test_records_without_assistant_text_are_counted_not_used(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "mixed.jsonl", [chat(TERSE[0]), {"messages": [{"role": "user", "content": "hi"}]}])
+    f = attribute_paths([path]).files[0]
+    assert (f.n_records, f.records_read, f.without_text) == (1, 2, 1)
+
+
+def test_no_text_at_all_gives_an_empty_ranking(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "users.jsonl", [{"messages": [{"role": "user", "content": "hi"}]}])
+    report = attribute_paths([path])
+    assert report.files[0].result.ranked == () and report.overall.n_records == 0
+
+
+def test_compressed_and_array_files(tmp_path: Path) -> None:
+    gz = tmp_path / "a.jsonl.gz"
+    gz.write_bytes(gzip.compress("\n".join(json.dumps(chat(t)) for t in CHATTY).encode()))
+    arr = tmp_path / "b.json"
+    arr.write_text(json.dumps([{"instruction": "q", "output": t} for t in TERSE]))
+    report = attribute_paths([gz, arr])
+    assert [f.n_records for f in report.files] == [len(CHATTY), len(TERSE)]
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        attribute_paths([tmp_path / "missing.jsonl"])
+
+
+def test_large_plain_jsonl_is_seek_sampled(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "big.jsonl", [chat(CHATTY[i % 3] + f" ({i})", i) for i in range(2000)])
+    sample = sample_file(InputFile(str(path), path), max_records=100)
+    assert sample.sampled and 90 <= len(sample.records) <= 100
+    assert sample.estimated_records is not None and 1500 < sample.estimated_records < 2500
+    offsets = [r.offset for r in sample.records]
+    assert offsets == sorted(offsets) and offsets[-1] > path.stat().st_size * 0.9
+    assert sample_file(InputFile(str(path), path), max_records=100).records == sample.records  # deterministic
+
+
+def test_small_or_compressed_files_use_a_reservoir(tmp_path: Path) -> None:
+    gz = tmp_path / "big.jsonl.gz"
+    gz.write_bytes(gzip.compress("\n".join(json.dumps(chat(TERSE[i % 4], i)) for i in range(500)).encode()))
+    sample = sample_file(InputFile(str(gz), gz), max_records=50)
+    assert sample.sampled and len(sample.records) == 50 and sample.records_read == 500
+    lines = [r.line for r in sample.records]
+    assert lines == sorted(lines) and lines[-1] > 250
+
+
+# --- findings --------------------------------------------------------------------------
+
+def fake_report(path: str, probabilities: dict[str, float], n: int = 200) -> AttributionReport:
+    ranked = tuple(ProviderProbability(p, v, max(v - 0.1, 0), min(v + 0.1, 1))
+                   for p, v in sorted(probabilities.items(), key=lambda kv: -kv[1]))
+    result = DatasetAttribution(n, ranked, 0.95)
+    f = FileAttribution(path, result, records_read=n, without_text=0, unreadable=0, sampled=False)
+    return AttributionReport([f], result, model={}, settings={})
+
+
+def test_forbids_competing_provider_above_threshold_is_a_file_finding() -> None:
+    from tos_lint.registry import load_registry
+
+    registry = load_registry()
+    assert registry.classification("openai") == "forbids-competing"
+    report = fake_report("data/a.jsonl", {"openai": 0.8, "mistral": 0.1, "other": 0.1})
+    [finding] = attribution_findings(report, registry)
+    assert finding.rule_id == RULE_ID == "tos-lint.attribution.style"
+    assert finding.provider == "openai" and finding.severity == Severity.MEDIUM
+    assert finding.evidence == "style" and finding.confidence == pytest.approx(0.8)
+    assert (finding.location.path, finding.location.pointer, finding.location.line) == ("data/a.jsonl", "", None)
+    assert finding.detail["probabilities"]["openai"] == pytest.approx(0.8) and finding.detail["records"] == 200
+    assert "not proof" in finding.message and finding.fingerprint
+
+
+def test_no_finding_below_threshold_or_for_other_classifications() -> None:
+    from tos_lint.registry import load_registry
+
+    registry = load_registry()
+    assert attribution_findings(fake_report("a", {"openai": 0.55, "other": 0.45}), registry) == []
+    assert registry.classification("mistral") != "forbids-competing"
+    assert attribution_findings(fake_report("a", {"mistral": 0.9, "openai": 0.1}), registry) == []
+    assert attribution_findings(fake_report("a", {"other": 0.95, "openai": 0.05}), registry) == []
+    found = attribution_findings(fake_report("a", {"openai": 0.55, "other": 0.45}), registry, threshold=0.5, severity="high")
+    assert [f.severity for f in found] == [Severity.HIGH]
+
+
+def test_bad_threshold_or_severity_is_a_usage_error() -> None:
+    from tos_lint.registry import load_registry
+
+    with pytest.raises(UsageError):
+        attribution_findings(fake_report("a", {"openai": 1.0}), load_registry(), threshold=1.5)
+    with pytest.raises(UsageError):
+        attribution_findings(fake_report("a", {"openai": 1.0}), load_registry(), severity="severe")
+
+
+# --- the command -----------------------------------------------------------------------
+
+def _app() -> typer.Typer:
+    """The command on its own app, as cli.py mounts it."""
+    from tos_lint.cli_attribute import attribute
+
+    app = typer.Typer()
+    app.command("attribute")(attribute)
+    app.command("noop")(lambda: None)  # two commands: `attribute` is then a sub-command, as in cli.py
+    return app
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(_app(), ["attribute", *args])
+
+
+def test_cli_json_shape(dataset: Path) -> None:
+    result = invoke(str(dataset), "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    [f] = doc["files"]
+    assert f["path"] == str(dataset)
+    assert all(set(r) >= {"provider", "probability"} for r in f["ranked"])
+    assert [r["probability"] for r in f["ranked"]] == sorted((r["probability"] for r in f["ranked"]), reverse=True)
+    assert "records" not in f
+
+
+def test_cli_records_and_output_file(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = invoke(str(dataset), "--format", "json", "--records", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    f = json.loads(out.read_text())["files"][0]
+    assert len(f["records"]) == 30 and {"provider", "probability"} <= set(f["records"][0]["ranked"][0])
+
+
+def test_cli_console_is_labelled_as_evidence_not_proof(dataset: Path) -> None:
+    result = invoke(str(dataset))
+    assert result.exit_code == 0, result.output
+    assert "probabilistic evidence of style, not proof" in result.stdout
+    assert "30 records used" in result.stdout and "interval" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.jsonl"], "no such file"),
+    (["{data}", "--format", "xml"], "--format"),
+    (["{data}", "--max-records", "-1"], "--max-records"),
+    (["{data}", "-o", "{data}"], "refusing to overwrite"),
+])
+def test_cli_errors_exit_2(dataset: Path, args: list[str], message: str) -> None:
+    result = invoke(*[a.replace("{data}", str(dataset)) for a in args])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_cli_corrupted_model_exits_2(dataset: Path, model_copy: Path) -> None:
+    from tos_lint.attribution.model import _load
+
+    npz = model_copy.with_suffix(".npz")
+    npz.write_bytes(npz.read_bytes()[:-10])
+    _load.cache_clear()
+    result = invoke(str(dataset), "--model", str(model_copy))
+    assert result.exit_code == 2 and "checksum" in result.output
+
+
+def test_mounted_command_via_python_m(dataset: Path, tmp_path: Path) -> None:
+    """Once cli.py mounts the command: `python -m tos_lint attribute --format json`."""
+    import subprocess
+    import sys
+
+    from tos_lint import cli
+
+    if not any(c.name == "attribute" for c in cli.app.registered_commands):
+        pytest.skip("`attribute` is not mounted on the main CLI yet")
+    proc = subprocess.run([sys.executable, "-m", "tos_lint", "attribute", str(dataset), "--format", "json"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["files"][0]["path"] == str(dataset)

@@ -1,0 +1,128 @@
+"""The shipped model: loads without pickle, verifies its checksum, refuses a bad file."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tos_lint.attribution import PROVIDERS, AttributionModelError, Attributor, load_model
+from tos_lint.attribution.model import _load
+from tests.attribution.conftest import CHATTY, TERSE
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():  # type: ignore[no-untyped-def]
+    _load.cache_clear()
+    yield
+    _load.cache_clear()
+
+
+def test_shipped_model_loads_without_pickle(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[object] = []
+    real_load = np.load
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(kwargs.get("allow_pickle", "default"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(np, "load", spy)
+    model = load_model()
+    assert seen == [False]
+    assert model.labels == PROVIDERS
+    assert set(model.class_provider) <= set(PROVIDERS)
+    assert model.weights.shape == (len(model.classes), model.spec.dim)
+
+
+def test_shipped_model_is_small_and_has_a_checksum() -> None:
+    from tos_lint.attribution.model import DEFAULT_MODEL, builtin_model_dir
+
+    header = json.loads((builtin_model_dir() / f"{DEFAULT_MODEL}.json").read_text())
+    npz = builtin_model_dir() / f"{DEFAULT_MODEL}.npz"
+    assert npz.stat().st_size < 5_000_000
+    assert len(header["sha256"]) == 64
+    assert header["format_version"] == 1
+
+
+def test_probabilities_sum_to_one() -> None:
+    probs = Attributor().score_texts(TERSE + CHATTY + ["", "x"])
+    assert probs.shape == (len(TERSE) + len(CHATTY) + 2, len(PROVIDERS))
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    assert (probs >= 0).all()
+
+
+def test_scores_do_not_depend_on_the_batch() -> None:
+    attributor = Attributor()
+    alone = attributor.score_texts([CHATTY[0]])
+    together = attributor.score_texts(TERSE + [CHATTY[0]])
+    assert np.allclose(alone[0], together[-1], atol=1e-6)
+
+
+def test_empty_input_gives_an_empty_matrix() -> None:
+    assert Attributor().score_texts([]).shape == (0, len(PROVIDERS))
+
+
+def test_corrupted_array_file_is_refused(model_copy: Path) -> None:
+    npz = model_copy.with_suffix(".npz")
+    data = bytearray(npz.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    npz.write_bytes(bytes(data))
+    with pytest.raises(AttributionModelError, match="checksum"):
+        load_model(model_copy)
+
+
+def test_truncated_array_file_is_refused(model_copy: Path) -> None:
+    npz = model_copy.with_suffix(".npz")
+    npz.write_bytes(npz.read_bytes()[:1000])
+    with pytest.raises(AttributionModelError):
+        load_model(model_copy)
+
+
+def test_unknown_format_version_is_refused(model_copy: Path) -> None:
+    header = json.loads(model_copy.read_text())
+    header["format_version"] = 99
+    model_copy.write_text(json.dumps(header))
+    with pytest.raises(AttributionModelError, match="version"):
+        load_model(model_copy)
+
+
+def test_missing_model_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(AttributionModelError, match="cannot read"):
+        load_model(tmp_path / "nothing.json")
+
+
+def test_pickled_arrays_are_refused_even_with_a_matching_checksum(model_copy: Path) -> None:
+    """An attacker who can rewrite both files still cannot make us unpickle."""
+    import hashlib
+
+    npz = model_copy.with_suffix(".npz")
+    with np.load(npz, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["bias"] = np.array([{"evil": 1}] * len(arrays["bias"]), dtype=object)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    npz.write_bytes(buf.getvalue())
+    header = json.loads(model_copy.read_text())
+    header["sha256"] = hashlib.sha256(buf.getvalue()).hexdigest()
+    header["arrays"]["bias"]["dtype"] = "object"
+    model_copy.write_text(json.dumps(header))
+    with pytest.raises(AttributionModelError, match="invalid"):
+        load_model(model_copy)
+
+
+def test_wrong_shape_in_header_is_refused(model_copy: Path) -> None:
+    header = json.loads(model_copy.read_text())
+    header["arrays"]["weights"]["shape"] = [1, 2]
+    model_copy.write_text(json.dumps(header))
+    with pytest.raises(AttributionModelError, match="weights"):
+        load_model(model_copy)
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    model = load_model()
+    model.save(tmp_path, "copy")
+    again = load_model(tmp_path / "copy.json")
+    texts = TERSE + CHATTY
+    assert np.allclose(Attributor(model).score_texts(texts), Attributor(again).score_texts(texts), atol=1e-3)

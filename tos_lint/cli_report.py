@@ -1,0 +1,354 @@
+"""`tos-lint report RESULTS.json`: re-render a saved JSON result in any format.
+
+Registered on the main app by cli.py (`app.command("report")(report)`).
+A scan of a large corpus takes a while; its JSON document holds everything a
+report shows (findings with their status, summary, verdict, cited registry
+entries, audit manifest, sample, attribution), so a reviewer can turn it into
+an HTML page, a Markdown summary or SARIF later without scanning again.
+
+The HTML page is built from the document directly (`html.render_document`),
+so a re-rendered page is the page the scan would have written. Other
+formats get a `ScanResult` and `Verdict` rebuilt from the document
+(`from_document`): findings and their statuses exactly as saved; the counts
+of findings that the JSON does not list (allowed, baseline, suppressed,
+ignored) from its status counts; rule packs and the provider registry
+reloaded from their paths only when the files still have the hashes the
+manifest recorded (otherwise from what the document says).
+
+`--redact` drops snippet text from every format (rule, location and
+fingerprint remain); `renderer_for(name, redact)` gives `scan` the same.
+
+Exit codes: 0 when the report is written (re-rendering never gates: the
+saved verdict is shown, not applied), 2 for usage errors.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections import Counter
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TextIO
+
+import typer
+
+# policy and model are small (no third-party imports): `--help` stays instant.
+from tos_lint.policy import REPORTED, Suppression, Verdict
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tos_lint.api import ScanResult
+
+EXIT_USAGE = 2
+Renderer = Callable[["ScanResult", "Verdict", TextIO], None]
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """Usage errors: one line on stderr and exit code 2 (as cli.py)."""
+    from tos_lint.errors import UsageError
+
+    try:
+        yield
+    except UsageError as exc:
+        typer.echo(f"tos-lint: error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def report(
+    results: Path = typer.Argument(..., help="A JSON result written by `tos-lint scan --format json`."),
+    output_format: str = typer.Option("html", "--format", "-f",
+                                      help="html | markdown | sarif | junit | github | console | json | jsonl"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file (default: stdout)."),
+    redact: bool = typer.Option(False, "--redact", help="Leave snippet text out: show rule, location and fingerprint only."),
+) -> None:
+    """Re-render a saved JSON result (HTML for reviewers, Markdown, SARIF, ...) without scanning again."""
+    with _usage_errors():
+        from tos_lint.errors import UsageError
+        from tos_lint.reporters import FORMATS
+
+        if output_format not in FORMATS:
+            raise UsageError(f"--format: unknown format {output_format!r} (expected one of {', '.join(FORMATS)})")
+        if output is not None and output.resolve() == results.resolve():
+            raise UsageError(f"--output {output} is the result being read; refusing to overwrite it")
+        doc = load_document(results)
+        _write(output, lambda stream: render_document(output_format, doc, stream, redact))
+
+
+def load_document(path: Path) -> dict[str, Any]:
+    """A saved JSON result, checked enough that every renderer can read it."""
+    import orjson
+
+    from tos_lint.errors import UsageError
+
+    try:
+        doc = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not a JSON report: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list) or not isinstance(doc.get("summary"), dict):
+        raise UsageError(f"{path}: not a JSON report of `tos-lint scan --format json` (no 'findings' and 'summary')")
+    return doc
+
+
+def render_document(name: str, doc: Mapping[str, Any], stream: TextIO, redact: bool = False) -> None:
+    """Write `doc` (a saved JSON result) in format `name`."""
+    if name == "html":
+        from tos_lint.reporters import html
+
+        html.render_document(doc, stream, redact=redact)
+        return
+    doc = redact_document(doc) if redact else doc
+    if name == "json":  # the document itself: a saved result round-trips unchanged
+        import orjson
+
+        stream.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    from tos_lint.reporters import get_renderer
+
+    result, verdict = from_document(doc)
+    get_renderer(name)(result, verdict, stream)
+
+
+def renderer_for(name: str, redact: bool = False) -> Renderer:
+    """The renderer `scan` uses for `--format name [--redact]`."""
+    from tos_lint.reporters import get_renderer
+
+    render = get_renderer(name)
+    if not redact:
+        return render
+    if name == "html":
+        from tos_lint.reporters import html
+
+        return lambda result, verdict, stream: html.render(result, verdict, stream, redact=True)
+    return lambda result, verdict, stream: render(*redact_scan(result, verdict), stream)
+
+
+# --- redaction ------------------------------------------------------------------------
+
+def redact_document(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `doc` whose findings carry no snippet text."""
+    out = dict(doc)
+    out["findings"] = [f | {"snippet": "", "highlight": [0, 0]} if isinstance(f, dict) else f
+                       for f in doc.get("findings") or []]
+    return out
+
+
+def redact_scan(result: "ScanResult", verdict: "Verdict") -> tuple["ScanResult", "Verdict"]:
+    """The same result and verdict with every finding's snippet removed."""
+    from tos_lint.policy import Outcome
+
+    cache: dict[int, Any] = {}
+
+    def blank(f: Any) -> Any:
+        if id(f) not in cache:
+            cache[id(f)] = dataclasses.replace(f, snippet="", highlight=(0, 0))
+        return cache[id(f)]
+
+    files = [dataclasses.replace(r, findings=[blank(f) for f in r.findings]) for r in result.files]
+    new_result = dataclasses.replace(result, findings=[blank(f) for f in result.findings], files=files)
+    outcomes = [Outcome(blank(o.finding), o.status, o.reason) for o in verdict.outcomes]
+    return new_result, dataclasses.replace(verdict, outcomes=outcomes)
+
+
+# --- rebuilding a result from its document ------------------------------------------------
+
+def from_document(doc: Mapping[str, Any]) -> tuple["ScanResult", "Verdict"]:
+    """A `ScanResult` and `Verdict` that render as the scan's own did."""
+    from tos_lint.api import ScanResult
+
+    findings = [_finding(f) for f in doc.get("findings") or []]
+    statuses = [str(f.get("status") or "pass") for f in doc.get("findings") or []]
+    manifest = doc.get("manifest") or {}
+    registry = _registry(doc, manifest)
+    result = ScanResult(
+        findings=findings, stats=_stats(doc.get("summary") or {}), files=_files(doc, manifest, findings),
+        packs=_packs(doc, registry), registry=registry,
+        version=str((doc.get("tool") or {}).get("version") or ""), manifest=dict(manifest),
+        sample=doc.get("sample"), attribution=_attribution(doc.get("attribution")),
+    )
+    return result, _verdict(doc.get("verdict") or {}, findings, statuses)
+
+
+def _finding(d: Mapping[str, Any]) -> Any:
+    from tos_lint.model import Finding, Location, Severity
+
+    loc = d.get("location") or {}
+    return Finding(
+        rule_id=str(d.get("rule_id")), provider=str(d.get("provider")), severity=Severity.parse(str(d.get("severity"))),
+        confidence=float(d.get("confidence") or 0.0), evidence=str(d.get("evidence") or ""),
+        message=str(d.get("message") or ""),
+        location=Location(str(loc.get("path")), loc.get("line"), loc.get("index"), str(loc.get("pointer") or ""),
+                          str(loc.get("record_id") or "")),
+        snippet=str(d.get("snippet") or ""), highlight=tuple(d.get("highlight") or (0, 0)),  # type: ignore[arg-type]
+        fingerprint=str(d.get("fingerprint") or ""), detail=dict(d.get("detail") or {}),
+    )
+
+
+def _stats(summary: Mapping[str, Any]) -> Any:
+    from tos_lint.api import ScanStats
+
+    return ScanStats(
+        files=int(summary.get("files") or 0), records=int(summary.get("records") or 0),
+        records_flagged=int(summary.get("records_flagged") or 0), malformed=int(summary.get("malformed") or 0),
+        bytes=int(summary.get("bytes") or 0), seconds=float(summary.get("seconds") or 0.0),
+        by_provider=Counter(summary.get("by_provider") or {}),
+        by_severity=Counter({k: v for k, v in (summary.get("by_severity") or {}).items() if v}),
+        by_rule=Counter(summary.get("by_rule") or {}),
+    )
+
+
+def _files(doc: Mapping[str, Any], manifest: Mapping[str, Any], findings: list[Any]) -> list[Any]:
+    from tos_lint.engine import FileResult
+    from tos_lint.readers import FileStats
+
+    hashed = {i.get("path"): i for i in manifest.get("inputs") or [] if isinstance(i, dict)}
+    by_path: dict[str, list[Any]] = {}
+    for f in findings:
+        by_path.setdefault(f.location.path, []).append(f)
+    out = []
+    for f in doc.get("files") or []:
+        entry = hashed.get(f.get("path"), {})
+        stats = FileStats(records=int(f.get("records") or 0), malformed=int(f.get("malformed") or 0),
+                          bytes=int(f.get("bytes") or 0), size=int(entry.get("size") or 0),
+                          sha256=str(entry.get("sha256") or ""))
+        out.append(FileResult(str(f.get("path")), stats, by_path.get(str(f.get("path")), []),
+                              int(f.get("records_flagged") or 0)))
+    return out
+
+
+def _same_file(path: Any, sha256: Any) -> bool:
+    import hashlib
+
+    try:
+        return bool(path) and hashlib.sha256(Path(str(path)).read_bytes()).hexdigest() == sha256
+    except OSError:
+        return False
+
+
+def _registry(doc: Mapping[str, Any], manifest: Mapping[str, Any]) -> Any:
+    """The registry file the scan used if it is unchanged, else the entries the document cites."""
+    from tos_lint.registry import DISCLAIMER, Provider, Registry, TermsDocument, load_registry
+
+    saved = manifest.get("registry") or {}
+    if _same_file(saved.get("path"), saved.get("sha256")):
+        try:
+            return load_registry(saved["path"])
+        except Exception:  # noqa: BLE001 - fall back to what the document says
+            pass
+    providers = {}
+    for pid, p in (doc.get("providers") or {}).items():
+        terms = tuple(TermsDocument(**{k: t.get(k, "") for k in ("document", "url", "effective_date", "reviewed_on",
+                                                                    "summary", "scope", "classification")},
+                                    source_type=str(t.get("source_type") or "primary"),
+                                    applies_to=tuple(t.get("applies_to") or ()))
+                      for t in p.get("terms") or [] if isinstance(t, dict))
+        providers[pid] = Provider(str(p.get("id") or pid), str(p.get("name") or pid),
+                                  str(p.get("classification") or "unverified"), terms)
+    return Registry(providers, str(doc.get("disclaimer") or DISCLAIMER), str(saved.get("sha256") or ""),
+                    str(saved.get("path") or ""))
+
+
+def _packs(doc: Mapping[str, Any], registry: Any) -> list[Any]:
+    """Each pack reloaded (for rule descriptions) if its file is unchanged, else its name and hash only."""
+    from tos_lint.packs import Pack, load_packs
+
+    out = []
+    providers = set(registry.providers) | {"unknown"}
+    for p in doc.get("packs") or (doc.get("manifest") or {}).get("packs") or []:
+        pack = Pack(str(p.get("name")), str(p.get("path")), str(p.get("sha256")))
+        if _same_file(p.get("path"), p.get("sha256")):
+            try:
+                [pack] = load_packs([str(p["path"])], providers, check_regexes=False)
+            except Exception:  # noqa: BLE001 - a pack that no longer loads keeps its name and hash
+                pass
+        out.append(pack)
+    return out
+
+
+def _attribution(saved: Any) -> Any:
+    if not isinstance(saved, dict) or not isinstance(saved.get("overall"), dict):
+        return None
+    from tos_lint.attribution_evidence import ScanAttribution
+
+    return ScanAttribution([_file_attribution(f) for f in saved.get("files") or [] if isinstance(f, dict)],
+                           _file_attribution(saved["overall"]))
+
+
+def _file_attribution(d: Mapping[str, Any]) -> Any:
+    from tos_lint.attribution_evidence import FileAttribution
+
+    unknown = d.get("unknown")
+    return FileAttribution(str(d.get("path")), int(d.get("records") or 0),
+                           [_evidence(p) for p in d.get("providers") or [] if isinstance(p, dict)],
+                           _evidence(unknown) if isinstance(unknown, dict) else None, str(d.get("status") or "none"))
+
+
+def _evidence(d: Mapping[str, Any]) -> Any:
+    from tos_lint.attribution_evidence import ProviderEvidence
+
+    return ProviderEvidence(
+        provider=str(d.get("provider")), strong_records=int(d.get("strong_records") or 0),
+        weak_records=int(d.get("weak_records") or 0), findings=int(d.get("findings") or 0),
+        confidence=float(d.get("confidence") or 0.0), share_of_records=float(d.get("share_of_records") or 0.0),
+        top_rules=[(str(r.get("rule_id")), int(r.get("records") or 0)) for r in d.get("top_rules") or [] if isinstance(r, dict)],
+    )
+
+
+def _suppression(d: Mapping[str, Any]) -> Suppression:
+    expires = d.get("expires")
+    try:
+        when = date.fromisoformat(str(expires)) if expires else None
+    except ValueError:
+        when = None
+    return Suppression(reason=str(d.get("reason") or ""), fingerprint=d.get("fingerprint"), rule=d.get("rule"),
+                       paths=tuple(d.get("paths") or ()), reviewer=d.get("reviewer"), expires=when,
+                       source=str(d.get("source") or ""))
+
+
+def _verdict(saved: Mapping[str, Any], findings: list[Any], statuses: list[str]) -> Verdict:
+    from tos_lint.policy import Outcome
+
+    def sups(key: str) -> list[Suppression]:
+        return [_suppression(s) for s in saved.get(key) or [] if isinstance(s, dict)]
+
+    return SavedVerdict(
+        outcomes=[Outcome(f, s) for f, s in zip(findings, statuses)], fail_on=str(saved.get("fail_on") or "high"),
+        unused_suppressions=sups("unused_suppressions"), expired_suppressions=sups("expired_suppressions"),
+        active_waivers=sups("active_waivers"), saved_counts=dict(saved.get("statuses") or {}),
+    )
+
+
+@dataclasses.dataclass
+class SavedVerdict(Verdict):
+    """A verdict read back from JSON: the findings it does not list
+    (allowed, baseline, suppressed, ignored) exist only as counts."""
+
+    saved_counts: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def count(self, status: str) -> int:
+        if status in REPORTED:
+            return super().count(status)
+        return int(self.saved_counts.get(status) or 0)
+
+
+# --- output -----------------------------------------------------------------------------
+
+def _write(output: Optional[Path], write: Callable[[TextIO], None]) -> None:
+    """To stdout, or atomically to a file (temp file + rename)."""
+    if output is None:
+        write(sys.stdout)
+        return
+    import os
+    import tempfile
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            write(stream)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
