@@ -53,6 +53,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
     git(root, "init", "-q")
+    for name, value in (("user.name", "Test"), ("user.email", "test@example.com"), ("commit.gpgsign", "false")):
+        git(root, "config", name, value)  # also where GIT_CONFIG_GLOBAL is not supported (git < 2.32)
     monkeypatch.chdir(root)
     return root
 

@@ -102,6 +102,8 @@ def repo(tmp_path: Path, compile_cache: Path) -> DataRepo:
     root.mkdir()
     data = DataRepo(root, env)
     data.git("init", "-q")
+    for key, value in (("user.name", "Test"), ("user.email", "test@example.com"), ("commit.gpgsign", "false")):
+        data.git("config", key, value)  # also where GIT_CONFIG_GLOBAL is not supported (git < 2.32)
     (root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(local_hook_config(), sort_keys=False), encoding="utf-8")
     data.run(sys.executable, "-m", "pre_commit", "install")
     data.write(DATA, CLEAN)

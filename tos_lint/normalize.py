@@ -100,16 +100,47 @@ def confusable_table() -> dict[int, str]:
 
 
 def _fold_homoglyphs(text: str) -> str:
+    """Replace letters of other scripts that imitate Latin ones, one letter
+    for one letter: inside a word that mixes them with Latin letters
+    (`ChatGРТ`), and in a word written wholly in look-alikes that stands next
+    to a Latin word (a Cyrillic `І` in `І am`, `СНАТ GPT`). Other words of
+    other scripts are left alone: real Russian or Greek text is untouched."""
     if not _ASCII_LETTER.search(text):
         return text  # no Latin letters: nothing is imitating them
-    return _WORD.sub(_fold_word, text)
+    words = list(_WORD.finditer(text))
+    latin = [_ASCII_LETTER.search(m.group(0)) is not None for m in words]
+    table = confusable_table()
+    out: list[str] = []
+    last = 0
+    for i, m in enumerate(words):
+        word = m.group(0)
+        if word.isascii():
+            continue
+        if not latin[i]:
+            beside_latin = (i > 0 and latin[i - 1]) or (i + 1 < len(words) and latin[i + 1])
+            if not beside_latin or not all(ord(ch) in table for ch in word):
+                continue
+        out.append(text[last:m.start()])
+        out.append(_fold_word(word, table))
+        last = m.end()
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
 
 
-def _fold_word(m: re.Match[str]) -> str:
-    word = m.group(0)
-    if word.isascii() or not _ASCII_LETTER.search(word):
-        return word  # wholly one script: leave real Cyrillic or Greek alone
-    return word.translate(confusable_table())
+def _fold_word(word: str, table: dict[int, str]) -> str:
+    """`word` with its look-alikes replaced. The confusables data maps a
+    vertical stroke (Greek `Ι`, Cyrillic `І`, `Ӏ`) to `l` only; read as `I`
+    unless a lower-case letter follows (`OpenΑΙ` is `OpenAI`, `CӀaude` is `Claude`)."""
+    folded = word.translate(table)
+    if "l" not in folded:
+        return folded
+    chars = list(folded)
+    for k, ch in enumerate(word):
+        if table.get(ord(ch)) == "l":
+            chars[k] = "l" if k + 1 < len(word) and word[k + 1].islower() else "I"
+    return "".join(chars)
 
 
 def normalize_mapped(text: str) -> tuple[str, list[int]]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import bz2
 import fnmatch
 import hashlib
+import json
 import lzma
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,14 +248,23 @@ def _decompressor(kind: str) -> Any:
 class DecompressedStream:
     """Streaming decompression that hands out every byte it could decode
     before reporting a truncated or corrupt stream, follows concatenated
-    members and frames, and stops a decompression bomb."""
+    members and frames, and stops a decompression bomb.
 
-    CHUNK = 256 << 10
+    Memory stays bounded whatever the compression ratio: each decoder call
+    produces at most `STEP` bytes (gzip, bz2 and xz take an output cap; zstd
+    does not, so it is fed `ZSTD_SLICE` compressed bytes at a time, which
+    cannot expand past a few MiB)."""
+
+    CHUNK = 256 << 10  # compressed bytes read at a time
+    STEP = 1 << 20  # decompressed bytes per decoder call, at most
+    ZSTD_SLICE = 256  # a zstd block of 4 bytes can expand to 128 KiB
 
     def __init__(self, raw: IO[bytes], kind: str, limits: DecompressLimits):
         self.raw, self.kind, self.limits = raw, kind, limits
         self.decoder = _decompressor(kind)
         self.pending = bytearray()
+        self.input = b""  # compressed bytes read but not yet given to the decoder
+        self.more = False  # the decoder holds output it could not hand out yet
         self.in_bytes = self.out_bytes = 0
         self.error: BaseException | None = None
         self.finished = False
@@ -271,29 +282,44 @@ class DecompressedStream:
         return out
 
     def _fill(self) -> None:
-        chunk = self.raw.read(self.CHUNK)
-        if not chunk:
-            self.finished = True
-            if self.member_open:
-                self.error = TruncatedStream("the compressed stream ends early (truncated file)")
-            return
-        self.in_bytes += len(chunk)
+        if not self.input and not self.more:
+            chunk = self.raw.read(self.CHUNK)
+            if not chunk:
+                self.finished = True
+                if self.member_open:
+                    self.error = TruncatedStream("the compressed stream ends early (truncated file)")
+                return
+            self.in_bytes += len(chunk)
+            self.input = chunk
         try:
-            self._feed(chunk)
+            self._step()
         except DecompressionBomb as exc:
             self.finished, self.error = True, exc
         except Exception as exc:  # noqa: BLE001 - zlib.error, ZstdError, OSError, LZMAError alike
             self.finished, self.error = True, OSError(f"corrupt compressed data: {exc}")
 
-    def _feed(self, data: bytes) -> None:
-        while data:
-            out = self.decoder.decompress(data)
+    def _step(self) -> None:
+        """One bounded decoder call; a member that ends hands what follows it
+        to a fresh decoder (concatenated gzip members, zstd frames)."""
+        decoder = self.decoder
+        if self.kind == "zst":
+            data, self.input = self.input[: self.ZSTD_SLICE], self.input[self.ZSTD_SLICE:]
+            out = decoder.decompress(data)
+        elif self.kind == "gz":
+            data = self.input
+            out = decoder.decompress(data, self.STEP)
+            self.input = bytes(decoder.unconsumed_tail)
+            self.more = len(out) >= self.STEP  # capped: more may wait even with no input left
+        else:  # bz2 and xz buffer their input and say when they need more
+            data, self.input = self.input, b""
+            out = decoder.decompress(data, self.STEP)
+            self.more = not decoder.needs_input and not decoder.eof
+        if data or out:
             self.member_open = True
-            self._emit(out)
-            if not getattr(self.decoder, "eof", False):
-                return
-            self.member_open = False
-            data = bytes(getattr(self.decoder, "unused_data", b""))
+        self._emit(out)
+        if getattr(decoder, "eof", False):
+            self.member_open = self.more = False
+            self.input = bytes(getattr(decoder, "unused_data", b"")) + self.input
             self.decoder = _decompressor(self.kind)
 
     def _emit(self, out: bytes) -> None:
@@ -320,7 +346,7 @@ _DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, lzma.L
 def _stream_issue(exc: BaseException, stats: FileStats) -> InputIssue:
     line = stats.records + stats.malformed + 1
     if isinstance(exc, DecompressionBomb):
-        return InputIssue("decompression-bomb", f"{exc}; records after this point were not scanned (see --max-expansion)", line=line)
+        return InputIssue("decompression-bomb", f"{exc}; records after this point were not scanned", line=line)
     return InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); records after this point were not scanned", line=line)
 
 
@@ -367,7 +393,7 @@ def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions) -> I
     head = first.lstrip()
     if not head:
         return
-    if head[:1] == b"[":
+    if head[:1] == b"[" and not _is_jsonl(first):
         yield from _read_array(first, stream, stats, options)
     elif head[:1] == b"{" and _is_pretty_object(first):
         yield from _read_single(first, stream, stats, options)
@@ -382,6 +408,22 @@ def _chain(first: bytes, stream: IO[bytes], stats: FileStats) -> Iterator[bytes]
     while chunk := stream.read(BLOCK_SIZE):
         stats.bytes += len(chunk)
         yield chunk
+
+
+def _is_jsonl(first: bytes) -> bool:
+    """A `[` file is JSONL (whose first line holds an array) when its first
+    line is a whole JSON value on its own and more lines follow; a JSON
+    array file's first line is cut short (`[`, or `[{...},`) or is the whole file."""
+    text = first.lstrip()
+    cut = text.find(b"\n")
+    if cut < 0 or not text[cut + 1:].strip():
+        return False
+    line = text[:cut]
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError as exc:  # positions count characters
+        return exc.pos < len(line.decode("utf-8", "replace").rstrip())  # broken, not merely cut short
+    return True
 
 
 def _is_pretty_object(first: bytes) -> bool:
@@ -408,13 +450,23 @@ def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options
         if start > 0:
             f.seek(start - 1)
             if f.read(1) != b"\n":
-                f.readline()  # the line under way belongs to the previous range
+                _skip_line(f)  # the line under way belongs to the previous range
         blocks = _range_blocks(f, end, stats)
         yield from read_jsonl_blocks(blocks, stats, options)
 
 
+def _skip_line(f: IO[bytes]) -> None:
+    """Move past the next newline, a block at a time (a line may be huge)."""
+    while block := f.read(BLOCK_SIZE):
+        cut = block.find(b"\n")
+        if cut >= 0:
+            f.seek(cut + 1 - len(block), os.SEEK_CUR)
+            return
+
+
 def _range_blocks(f: IO[bytes], end: int, stats: FileStats) -> Iterator[bytes]:
-    """Blocks up to `end`, then up to the end of the line that straddles it."""
+    """Blocks up to `end`, then up to the end of the line that straddles it
+    (a block at a time, so that a huge line is never read whole)."""
     last = b"\n"
     while (pos := f.tell()) < end:
         block = f.read(min(BLOCK_SIZE, end - pos))
@@ -423,10 +475,16 @@ def _range_blocks(f: IO[bytes], end: int, stats: FileStats) -> Iterator[bytes]:
         stats.bytes += len(block)
         last = block[-1:]
         yield block
-    if last != b"\n":
-        tail = f.readline()
-        stats.bytes += len(tail)
-        yield tail
+    while last != b"\n":
+        block = f.read(BLOCK_SIZE)
+        if not block:
+            return
+        cut = block.find(b"\n")
+        if cut >= 0:
+            block = block[: cut + 1]
+        stats.bytes += len(block)
+        last = block[-1:]
+        yield block
 
 
 def count_lines(path: Path, start: int, end: int) -> int:
@@ -445,10 +503,13 @@ def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOp
     """JSONL from a stream of byte blocks, each line a record.
 
     Lines longer than `max_record_bytes` are reported and skipped without
-    being held in memory."""
-    carry = b""
+    being held in memory; a long line is gathered in parts (no quadratic
+    re-copying)."""
+    parts: list[bytes] = []  # the start of the line under way
+    carried = 0
     line_no = 1
     skipping_from: int | None = None
+    limit = options.max_record_bytes
     for block in blocks:
         if skipping_from is not None:
             cut = block.find(b"\n")
@@ -459,24 +520,33 @@ def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOp
             block = block[cut + 1:]
             line_no = skipping_from + 1
             skipping_from = None
-        data = carry + block if carry else block
-        cut = data.rfind(b"\n")
+        cut = block.rfind(b"\n")
         if cut < 0:
-            if len(data) > options.max_record_bytes:
-                skipping_from, carry = line_no, b""
-            else:
-                carry = data
+            if carried + len(block) > limit:
+                skipping_from, parts, carried = line_no, [], 0
+            elif block:
+                parts.append(block)
+                carried += len(block)
             continue
-        carry = data[cut + 1:]
+        if parts:
+            parts.append(block)
+            data = b"".join(parts)
+            cut += carried
+        else:
+            data = block
         yield from _lines(data[: cut + 1], line_no, stats, options)
         line_no += data.count(b"\n", 0, cut + 1)
-        if len(carry) > options.max_record_bytes:
-            skipping_from, carry = line_no, b""
+        rest = data[cut + 1:]
+        parts, carried = ([rest], len(rest)) if rest else ([], 0)
+        if carried > limit:
+            skipping_from, parts, carried = line_no, [], 0
     if skipping_from is not None:
         stats.malformed += 1
         yield _oversized(skipping_from, options)
-    elif carry.strip():
-        yield from _lines(carry, line_no, stats, options)
+    elif parts:
+        carry = b"".join(parts)
+        if carry.strip():
+            yield from _lines(carry, line_no, stats, options)
 
 
 def _oversized(line: int, options: ReadOptions) -> InputIssue:
@@ -490,9 +560,13 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
         last = first_line + block.count(b"\n", 0, len(block) - 1)
         if not any(first_line <= n <= last for n in only):
             return  # nothing asked for in this block: do not even split it
+    if block.isspace():
+        return  # blank lines only (a run of newlines costs nothing)
     may_match = options.line_filter
     loads = orjson.loads
     for n, line in enumerate(block.split(b"\n"), first_line):
+        if not line:
+            continue
         if only is not None and n not in only:
             continue
         if len(line) > options.max_record_bytes:
@@ -502,7 +576,7 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
         try:
             data = loads(line)
         except orjson.JSONDecodeError as exc:
-            if not line.strip():
+            if line.isspace():
                 continue
             yield from _bad_line(line, n, str(exc), stats)
             continue
@@ -518,24 +592,85 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
 
 
 def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[RawRecord | InputIssue]:
-    """A line orjson refused: invalid UTF-8 is reported and the line scanned
-    with replacement characters; anything else is a malformed line."""
+    """A line orjson refused. Invalid UTF-8 is reported and the line read with
+    replacement characters; JSON that only a lenient parser reads (NaN,
+    Infinity, numbers beyond a double, lone surrogates) is reported and read;
+    anything else is a malformed line. A line that is read is scanned."""
     try:
-        line.decode("utf-8")
+        text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         yield InputIssue("invalid-utf8", f"invalid UTF-8 at byte {exc.start} of the line; scanned with replacement characters", line=n)
+        text = line.decode("utf-8", "replace")
         try:
-            data = orjson.loads(line.decode("utf-8", "replace"))
+            data = orjson.loads(text)
         except orjson.JSONDecodeError as exc2:
+            reason = str(exc2)
+            data = _NOT_JSON
+    else:
+        data = _NOT_JSON
+    if data is _NOT_JSON:
+        data = lenient_loads(text)
+        if data is _NOT_JSON:
             stats.malformed += 1
-            yield InputIssue("malformed-json", f"not valid JSON: {exc2}", line=n)
+            yield InputIssue("malformed-json", f"not valid JSON: {reason}", line=n)
             return
-        if isinstance(data, dict):
-            stats.records += 1
-            yield RawRecord(data, line=n, raw=line)
+        yield InputIssue("nonstandard-json", f"strict JSON parsers refuse this line ({reason}); it was read leniently (NaN and Infinity kept, numbers beyond a double read as infinity, lone surrogates replaced) and scanned", line=n)
+    if not isinstance(data, dict):
+        stats.malformed += 1
+        yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n)
         return
-    stats.malformed += 1
-    yield InputIssue("malformed-json", f"not valid JSON: {reason}", line=n)
+    stats.records += 1
+    yield RawRecord(data, line=n, raw=line)
+
+
+_NOT_JSON: Any = object()
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lenient_int(digits: str) -> int | float:
+    """An integer as Python reads it, but one orjson could not write back
+    (beyond 64 bits) becomes a float, and no 5000-digit string reaches int()."""
+    if len(digits) <= 18:
+        return int(digits)
+    value = float(digits)
+    return int(digits) if abs(value) < 2 ** 63 else value
+
+
+_LENIENT = json.JSONDecoder(parse_int=_lenient_int)
+
+
+def lenient_loads(text: str) -> Any:
+    """Python's own JSON reading of `text` (NaN, Infinity, out-of-range
+    numbers, lone surrogates, which orjson refuses), or `_NOT_JSON`.
+    Lone surrogates become U+FFFD so that the text can be encoded again."""
+    try:
+        data = _LENIENT.decode(text)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+    return _replace_surrogates(data) if "\\u" in text else data
+
+
+def _replace_surrogates(data: Any) -> Any:
+    """`data` with every lone surrogate in its strings (keys too) replaced."""
+    fix = _LONE_SURROGATE.sub
+    if isinstance(data, str):
+        return fix("\ufffd", data)
+    root = [data]
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        for key, value in items:
+            if isinstance(value, str):
+                value = fix("\ufffd", value)
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+            if isinstance(node, dict) and isinstance(key, str) and _LONE_SURROGATE.search(key):
+                del node[key]
+                node[fix("\ufffd", key)] = value
+            else:
+                node[key] = value
+    return root[0]
 
 
 def _kind(data: Any) -> str:
@@ -561,22 +696,136 @@ class _Prefixed:
         return chunk
 
 
+MAX_DEPTH = 1024  # nesting levels inside one record, as orjson allows for a JSONL line
+
+
 def _read_array(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """Elements of a JSON array, one at a time. Built from the parser's
+    events (not `ijson.items`, whose cost grows with the square of the
+    nesting depth): an element nested deeper than `MAX_DEPTH` or larger than
+    `max_record_bytes` is reported and skipped, and the next one is read."""
     import ijson
 
     source = _Prefixed(first.lstrip(), stream, stats)
     index = 0
     try:
-        for index, item in enumerate(ijson.items(source, "item", use_float=True)):
-            if isinstance(item, dict):
+        events = ijson.basic_parse(source, use_float=False)
+        next(events)  # the array's own start
+        for item in _elements(events, options.max_record_bytes):
+            if isinstance(item, _Skipped):
+                stats.malformed += 1
+                yield InputIssue(item.code, f"array element {item.message}; it was not scanned", index=index)
+            elif isinstance(item, dict):
                 stats.records += 1
+                if _out_of_range(item):
+                    yield InputIssue("nonstandard-json", "a number in this element is beyond the range of a double; it was read as infinity and the element scanned", index=index)
                 yield RawRecord(item, index=index)
             else:
                 stats.malformed += 1
                 yield InputIssue("not-an-object", f"array element is a JSON {_kind(item)}, not an object; it was not scanned", index=index)
-    except ijson.JSONError as exc:
+            index += 1
+        for _ in events:  # anything after the closing bracket is an error
+            pass
+    except (ijson.JSONError, ValueError) as exc:  # ValueError: a number ijson cannot convert
         stats.malformed += 1
-        yield InputIssue("malformed-json", f"not valid JSON after element {index}: {exc}; the rest of the file was not scanned", index=index)
+        yield InputIssue("malformed-json", f"not valid JSON at element {index}: {exc}; the rest of the file was not scanned", index=index)
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    code: str
+    message: str
+
+
+_INF = float("inf")
+
+
+def _out_of_range(data: Any) -> bool:
+    """Whether a built element holds an infinite number (only ever from a
+    number too large for a double: JSON has no literal for infinity)."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        for value in (node.values() if isinstance(node, dict) else node):
+            if isinstance(value, float):
+                if value in (_INF, -_INF):
+                    return True
+            elif isinstance(value, (dict, list)):
+                stack.append(value)
+    return False
+
+
+def _number(value: Any) -> Any:
+    """ijson's int or Decimal as the JSONL reader would give it: a float,
+    or an int within 64 bits (orjson cannot write larger ones back)."""
+    if isinstance(value, int):
+        if -(2 ** 63) <= value < 2 ** 63:
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            return _INF if value > 0 else -_INF
+    return float(value)
+
+
+def _elements(events: Iterator[tuple[str, Any]], max_bytes: int) -> Iterator[Any]:
+    """The top-level elements of an array from its parser events (the
+    opening event already consumed), or a `_Skipped` for each element too
+    deep or too large, whose remaining events are read and dropped."""
+    stack: list[Any] = []  # containers under construction
+    keys: list[Any] = []  # the pending key of each mapping on the stack
+    depth = 0  # nesting inside the current element, counting skipped levels
+    size = 0  # bytes of strings and keys in the current element (an estimate of its size)
+    skipped: _Skipped | None = None
+    for event, value in events:
+        if event == "start_map" or event == "start_array":
+            depth += 1
+            if skipped is not None:
+                continue
+            if depth > MAX_DEPTH:
+                skipped = _Skipped("malformed-json", f"is nested more than {MAX_DEPTH} levels deep")
+                stack.clear()
+                keys.clear()
+                continue
+            stack.append({} if event == "start_map" else [])
+            keys.append(None)
+            continue
+        if event == "end_map" or event == "end_array":
+            if depth == 0:
+                return  # the end of the array itself
+            depth -= 1
+            if skipped is not None:
+                if depth == 0:
+                    yield skipped
+                    skipped, size = None, 0
+                continue
+            keys.pop()
+            value = stack.pop()
+        elif skipped is not None:
+            continue
+        elif event == "map_key":
+            keys[-1] = value
+            size += len(value)
+            continue
+        elif event == "number":
+            value = _number(value)
+        elif event == "string":
+            size += len(value)
+        if size > max_bytes:
+            skipped = _Skipped("oversized-record", f"is larger than the limit of {max_bytes} bytes (see --max-record-bytes)")
+            stack.clear()
+            keys.clear()
+            if depth == 0:
+                yield skipped
+                skipped, size = None, 0
+            continue
+        if not stack:
+            yield value
+            size = 0
+        elif isinstance(stack[-1], list):
+            stack[-1].append(value)
+        else:
+            stack[-1][keys[-1]] = value
 
 
 def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
@@ -590,11 +839,11 @@ def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: Rea
             yield _oversized(1, options)
             return
         chunks.append(chunk)
+    whole = b"".join(chunks)
     try:
-        data = orjson.loads(b"".join(chunks))
+        data = orjson.loads(whole)
     except orjson.JSONDecodeError as exc:
-        stats.malformed += 1
-        yield InputIssue("malformed-json", f"not valid JSON: {exc}", line=1)
+        yield from _bad_line(whole, 1, str(exc), stats)
         return
     stats.records += 1
     yield RawRecord(data, line=1)

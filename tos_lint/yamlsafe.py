@@ -1,36 +1,125 @@
-"""Safe YAML loading that also refuses duplicate keys.
+"""Safe YAML loading that also refuses duplicate keys, alias bombs and
+documents nested too deeply.
 
-Only the safe loader is used, so `!!python/...` tags are refused. A duplicate
-key is an error: PyYAML would silently keep the last value.
+Only the safe constructor is used, so `!!python/...` tags are refused. A
+duplicate key is an error: PyYAML would silently keep the last value.
+
+Hostile documents are refused with a `yaml.YAMLError` instead of hanging or
+crashing the process:
+
+* aliases that expand a small file into billions of values ("billion
+  laughs") or refer to a node that contains them (a recursive structure);
+* deep nesting (`[[[[...` or `- - - - ...`): libyaml's own composer recurses
+  on the C stack and crashes the interpreter (a segmentation fault) at a few
+  tens of thousands of levels, so nodes are composed by PyYAML's Python
+  composer, whose recursion stops cleanly, from libyaml's (iterative) events.
 """
 from __future__ import annotations
 
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.resolver import Resolver
 
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+try:  # libyaml's scanner and parser, without its recursive composer
+    from yaml.cyaml import CParser as _Parser
+except ImportError:  # PyYAML built without libyaml
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, Parser):  # type: ignore[no-redef]
+        def __init__(self, stream: Any) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
 
 
-class StrictLoader(_Base):  # type: ignore[misc,valid-type]
-    pass
+MIN_EXPANSION_LIMIT = 1_000_000  # values a document may hold once aliases are expanded
+
+
+class YAMLTooDeep(yaml.YAMLError):
+    """Nested deeper than the composer's recursion allows (a few hundred levels)."""
+
+
+class StrictLoader(_Parser, Composer, SafeConstructor, Resolver):  # type: ignore[misc,valid-type]
+    def __init__(self, stream: Any) -> None:
+        _Parser.__init__(self, stream)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+
+    # The Python composer's methods, not libyaml's (which recurse in C).
+    compose_document = Composer.compose_document
+    compose_node = Composer.compose_node
+
+    def get_single_node(self) -> Any:
+        node = Composer.get_single_node(self)
+        if node is not None:
+            check_expansion(node)
+        return node
 
 
 def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
+        try:
+            duplicate = key in seen
+        except TypeError:  # an unhashable key: the constructor reports it
+            break
+        if duplicate:
             line = key_node.start_mark.line + 1
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (line {line})", key_node.start_mark
-            )
+            raise ConstructorError(None, None, f"duplicate key {key!r} (line {line})", key_node.start_mark)
         seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    return SafeConstructor.construct_mapping(loader, node, deep=deep)
 
 
 StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph that refers to itself, or that holds more than
+    `MIN_EXPANSION_LIMIT` values (or twice its own number of nodes) once its
+    aliases are expanded. Linear in the number of distinct nodes."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()  # nodes on the current path
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            active.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in _children(node))
+            continue
+        if key in sizes:
+            continue
+        if key in active:
+            raise ConstructorError(None, None, "an alias refers to a node that contains it (a recursive structure)", node.start_mark)
+        active.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+    limit = max(MIN_EXPANSION_LIMIT, 2 * len(sizes))
+    if sizes[id(root)] > limit:
+        raise ConstructorError(
+            None, None,
+            f"aliases expand this document to {sizes[id(root)]} values, more than the limit of {limit} (a 'billion laughs'?)",
+            root.start_mark,
+        )
+
+
 def load_yaml(text: str | bytes) -> Any:
-    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+    except RecursionError:
+        raise YAMLTooDeep("the document is nested too deeply (more than a few hundred levels)") from None

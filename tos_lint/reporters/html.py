@@ -41,7 +41,7 @@ MAX_EVIDENCE_ROWS = 500
 MAX_FILE_ROWS = 500
 MAX_INPUT_ROWS = 2000
 CHART_BARS = 15
-SNIPPET_CHARS = 320
+SNIPPET_CHARS = 280
 NEARDUP_PREFIX = "tos-lint.neardup."
 INPUT_PROVIDER = "none"
 GENERIC_PROVIDER = "unknown"
@@ -50,7 +50,7 @@ SEVERITY_COLORS = {"critical": "#7a271a", "high": "#d92d20", "medium": "#f79009"
 CLASS_COLORS = {"forbids-competing": "#d92d20", "conditional": "#dc6803", "permissive": "#079455",
                 "unverified": "#667085", "generic": "#98a2b3", "input": "#475467"}
 CLASS_WORDS = {
-    "forbids-competing": "forbids training competing models",
+    "forbids-competing": "forbids competing models",
     "conditional": "conditions attached",
     "permissive": "permissive",
     "unverified": "unverified",
@@ -148,6 +148,11 @@ def _shorten(text: str, limit: int) -> str:
     return text[: keep // 3] + "…" + text[len(text) - (keep - keep // 3):]
 
 
+def _path(text: str) -> str:
+    """An escaped path that may wrap after each '/' rather than mid-name."""
+    return esc(text).replace("/", "/<wbr>")
+
+
 def _plural(count: int, one: str, many: str | None = None) -> str:
     return f"{_n(count)} {one if count == 1 else (many or one + 's')}"
 
@@ -176,6 +181,7 @@ class Facts:
     provider_findings: Counter[str] = field(default_factory=Counter)
     file_findings: Counter[str] = field(default_factory=Counter)
     severity_counts: Counter[str] = field(default_factory=Counter)
+    base: str = ""  # the folder every scanned path shares, left out of displayed paths
 
     @classmethod
     def of(cls, doc: Mapping[str, Any]) -> "Facts":
@@ -193,7 +199,13 @@ class Facts:
             facts.provider_findings[pid] += 1
             facts.file_findings[str((f.get("location") or {}).get("path"))] += 1
             facts.severity_counts[str(f.get("severity"))] += 1
+        facts.base = _common_folder([str(f.get("path")) for f in doc.get("files") or [] if isinstance(f, dict)]
+                                    + list(facts.file_findings))
         return facts
+
+    def short(self, path: Any) -> str:
+        text = str(path)
+        return text[len(self.base):] if self.base and text.startswith(self.base) else text
 
     def provider(self, pid: str) -> Mapping[str, Any]:
         entry = (self.doc.get("providers") or {}).get(pid)
@@ -229,16 +241,30 @@ class Facts:
         return sorted(self.provider_records, key=key)
 
 
+def _common_folder(paths: list[str]) -> str:
+    """`../data/a/` for `../data/a/x.jsonl` and `../data/a/b/y.jsonl`; "" when
+    nothing is shared or only one file was scanned (its folder is worth showing)."""
+    if len(set(paths)) < 2 or any("/" not in p for p in paths):
+        return ""
+    parts = [p.rsplit("/", 1)[0].split("/") for p in set(paths)]
+    shared = []
+    for column in zip(*parts):
+        if len(set(column)) != 1:
+            break
+        shared.append(column[0])
+    base = "/".join(shared)
+    return base + "/" if base.strip("./") else ""
+
+
 # --- page frame ---------------------------------------------------------------------
 
 def _page(facts: Facts, body: str, redact: bool) -> str:
     manifest = facts.doc.get("manifest") or {}
     tool = facts.doc.get("tool") or {}
-    finished = manifest.get("finished_at") or ""
-    subtitle = f"tos-lint {esc(tool.get('version', ''))} · scan finished {esc(finished)}"
+    subtitle = f"tos-lint {esc(tool.get('version', ''))} · scan finished {esc(_when(manifest.get('finished_at')))}"
     if redact:
         subtitle += " · snippets redacted"
-    disclaimer = esc(facts.doc.get("disclaimer") or "Not legal advice.")
+    disclaimer = esc(_rest_of_disclaimer(str(facts.doc.get("disclaimer") or "")))
     # JSON inside <script> must not close the element: escape '<' as \u003c.
     manifest_json = json.dumps(manifest, ensure_ascii=True, default=str).replace("<", "\\u003c")
     return (
@@ -265,6 +291,22 @@ def _page(facts: Facts, body: str, redact: bool) -> str:
     )
 
 
+def _rest_of_disclaimer(text: str) -> str:
+    """The registry's disclaimer without its own leading "Not legal advice",
+    which the page already says in bold."""
+    rest = re.sub(r"^\s*not legal advice\s*[;:.,]?\s*", "", text, flags=re.IGNORECASE)
+    return rest[:1].upper() + rest[1:]
+
+
+def _when(stamp: Any) -> str:
+    """`2025-01-01T10:00:00+00:00` as `2025-01-01 10:00:00 UTC`."""
+    text = str(stamp or "")
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d(?::\d\d)?)(?:\.\d+)?(\+00:00|Z)?", text)
+    if not match:
+        return text or "unknown"
+    return f"{match[1]} {match[2]}" + (" UTC" if match[3] else "")
+
+
 def _section(sid: str, title: str, inner: str, lead: str = "") -> str:
     lead_html = f"<p class=\"lead\">{lead}</p>" if lead else ""
     return f"<section id=\"{sid}\" aria-labelledby=\"{sid}-h\"><h2 id=\"{sid}-h\">{title}</h2>{lead_html}{inner}</section>\n"
@@ -279,8 +321,18 @@ def _table(caption: str, header: list[tuple[str, str]], rows: list[str], table_i
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
+CLASS_TITLES = {
+    "forbids-competing": "the terms forbid using outputs to train models that compete with the provider",
+    "conditional": "the terms allow training on outputs under conditions (naming, licence inheritance, size limits)",
+    "permissive": "the terms place no restriction on training with outputs",
+    "unverified": "the project has not verified what the terms say about training on outputs",
+}
+
+
 def _badge_class(classification: str) -> str:
-    return f"<span class=\"badge c-{esc(classification)}\">{esc(CLASS_WORDS.get(classification, classification))}</span>"
+    title = CLASS_TITLES.get(classification, "")
+    return (f"<span class=\"badge c-{esc(classification)}\" title=\"{esc(title)}\">"
+            f"{esc(CLASS_WORDS.get(classification, classification))}</span>")
 
 
 def _badge_severity(severity: str) -> str:
@@ -311,11 +363,10 @@ def _verdict_section(facts: Facts) -> str:
 
 def _headline(facts: Facts) -> str:
     forbidding = facts.records_with(["forbids-competing"])
-    names = ", ".join(esc(facts.name(p)) for p in facts.providers_with(["forbids-competing"]))
     scope = "sampled records" if facts.sampled else "records"
     if forbidding:
         text = (f"{_n(len(forbidding))} of {_n(facts.records)} {scope} ({_pct(len(forbidding), facts.records)}) "
-                f"look generated by providers whose terms forbid training competing models ({names})")
+                f"look generated by providers whose terms forbid training competing models")
     elif facts.provider_records.keys() - {INPUT_PROVIDER, GENERIC_PROVIDER}:
         text = (f"None of the {_n(facts.records)} {scope} shows evidence of a provider whose terms forbid "
                 f"training competing models")
@@ -333,13 +384,22 @@ def _gate_words(facts: Facts) -> str:
     return f"the scan passes the gate at '{esc(facts.fail_on)}' (no failing finding at or above that severity)"
 
 
+def _provider_counts(facts: Facts, classifications: list[str]) -> str:
+    """`OpenAI (4,076 records), Anthropic (1,790)`."""
+    pids = facts.providers_with(classifications)
+    return ", ".join(f"{esc(facts.name(p))} ({_n(len(facts.provider_records[p]))}{' records' if i == 0 else ''})"
+                     for i, p in enumerate(pids))
+
+
 def _verdict_bullets(facts: Facts) -> list[str]:
     out = []
+    if facts.providers_with(["forbids-competing"]):
+        out.append(f"Providers whose terms forbid it: {_provider_counts(facts, ['forbids-competing'])}.")
     other = facts.records_with(["conditional", "permissive", "unverified"])
     if other:
-        names = ", ".join(esc(facts.name(p)) for p in facts.providers_with(["conditional", "permissive", "unverified"]))
         out.append(f"{_n(len(other))} records ({_pct(len(other), facts.records)}) show evidence of providers whose "
-                   f"terms attach conditions, are permissive or are unverified ({names}); they are listed for review.")
+                   "terms attach conditions, are permissive or are unverified, listed for review: "
+                   f"{_provider_counts(facts, ['conditional', 'permissive', 'unverified'])}.")
     generic = facts.provider_records.get(GENERIC_PROVIDER, set())
     if generic:
         out.append(f"{_n(len(generic))} records contain generic AI-assistant phrasing that names no provider "
@@ -414,7 +474,8 @@ class Bar:
 def _hbar_chart(slug: str, title: str, bars: list[Bar]) -> str:
     if not bars:
         return ""
-    width, label_w, value_w, row_h = 1000, 330, 150, 26
+    width, value_w, row_h = 1000, 150, 26
+    label_w = _label_width(b.label for b in bars)
     room = width - label_w - value_w - 12
     top = max((b.value for b in bars), default=0) or 1
     height = row_h * len(bars) + 8
@@ -433,6 +494,12 @@ def _hbar_chart(slug: str, title: str, bars: list[Bar]) -> str:
             f"<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"{slug}-t {slug}-d\">"
             f"<desc id=\"{slug}-d\">{esc(desc)}</desc>"
             f"<line class=\"axis\" x1=\"{label_w}\" y1=\"2\" x2=\"{label_w}\" y2=\"{height - 2}\"/>{''.join(rows)}</svg></figure>")
+
+
+def _label_width(labels: Iterable[str]) -> int:
+    """Room for the longest label (cut at 48 characters), about 7 units a character."""
+    longest = max((len(_shorten(label, 48)) for label in labels), default=10)
+    return max(90, min(340, 7 * longest + 24))
 
 
 def _histogram(slug: str, title: str, values: list[float], step: float = 0.05) -> str:
@@ -520,24 +587,27 @@ def _file_section(facts: Facts) -> str:
         return _section("files", "Prevalence by file", "<p>No file was scanned.</p>")
     files.sort(key=lambda f: (-int(f.get("records_flagged") or 0), -facts.file_findings[str(f.get("path"))], str(f.get("path"))))
     by_path = _attribution_by_path(facts)
-    rows = [_file_row(f, facts.file_findings[str(f.get("path"))], by_path.get(str(f.get("path"))))
-            for f in files[:MAX_FILE_ROWS]]
+    rows = [_file_row(facts, f, by_path.get(str(f.get("path")))) for f in files[:MAX_FILE_ROWS]]
     table = _table("Records flagged per file, most first",
                    [("File", ""), ("Records", "num"), ("Flagged", "num"), ("Share flagged", "num"),
                     ("Unreadable", "num"), ("Findings", "num"), ("Evidence points to", "")], rows)
-    counts = [(str(f.get("path")), facts.file_findings[str(f.get("path"))], "#1849a9") for f in files
+    counts = [(facts.short(f.get("path")), facts.file_findings[str(f.get("path"))], "#1849a9") for f in files
               if facts.file_findings[str(f.get("path"))]]
     counts.sort(key=lambda c: -c[1])
     chart = _hbar_chart("chart-files", "Findings per file", _top_bars(counts, "{n} other files"))
     note = _omitted(MAX_FILE_ROWS, len(files), "files")
-    return _section("files", "Prevalence by file", table + note + chart)
+    return _section("files", "Prevalence by file", table + note + chart, _base_note(facts))
 
 
-def _file_row(f: Mapping[str, Any], findings: int, attribution: Mapping[str, Any] | None) -> str:
+def _base_note(facts: Facts) -> str:
+    return f"Paths are shown relative to <code>{esc(facts.base)}</code>." if facts.base else ""
+
+
+def _file_row(facts: Facts, f: Mapping[str, Any], attribution: Mapping[str, Any] | None) -> str:
     records, flagged = int(f.get("records") or 0), int(f.get("records_flagged") or 0)
-    malformed = int(f.get("malformed") or 0)
-    points = esc(attribution.get("summary")) if attribution and attribution.get("status") != "none" else "—"
-    return (f"<tr><td class=\"path mono\">{esc(f.get('path'))}</td><td class=\"num\">{_n(records)}</td>"
+    malformed, findings = int(f.get("malformed") or 0), facts.file_findings[str(f.get("path"))]
+    points = _attribution_words(facts, attribution) if attribution and attribution.get("status") != "none" else "—"
+    return (f"<tr><td class=\"path mono\">{_path(facts.short(f.get('path')))}</td><td class=\"num\">{_n(records)}</td>"
             f"<td class=\"num\">{_n(flagged)}</td><td class=\"num\">{_pct(flagged, records)}</td>"
             f"<td class=\"num\">{_n(malformed) if malformed else '0'}</td><td class=\"num\">{_n(findings)}</td>"
             f"<td>{points}</td></tr>")
@@ -588,17 +658,17 @@ def _attribution_section(facts: Facts) -> str:
         return ""
     status = str(overall.get("status") or "none")
     head = (f"<div class=\"plain\"><strong>Across all files: {esc(ATTRIBUTION_WORDS.get(status, status))}.</strong> "
-            f"{esc(overall.get('summary', ''))}</div>")
+            f"{_attribution_words(facts, overall)}</div>")
     rows = [_attribution_row(facts, p) for p in overall.get("providers") or [] if isinstance(p, dict)]
     table = _table("Evidence per provider, whole scan",
                    [("Provider", ""), ("Strength", ""), ("Strong records", "num"), ("Weak records", "num"),
                     ("Share of records", "num"), ("Confidence", "num"), ("Rules most often behind it", "")],
                    rows) if rows else ""
     per_file = [a for a in attribution.get("files") or [] if isinstance(a, dict) and a.get("status") != "none"]
-    file_rows = [f"<tr><td class=\"path mono\">{esc(a.get('path'))}</td>"
+    file_rows = [f"<tr><td class=\"path mono\">{_path(facts.short(a.get('path')))}</td>"
                  f"<td>{esc(ATTRIBUTION_WORDS.get(str(a.get('status')), a.get('status')))}</td>"
                  f"<td>{esc(facts.name(str(a.get('primary')))) if a.get('primary') else '—'}</td>"
-                 f"<td class=\"num\">{float(a.get('confidence') or 0):.2f}</td><td>{esc(a.get('summary'))}</td></tr>"
+                 f"<td class=\"num\">{float(a.get('confidence') or 0):.2f}</td><td>{_attribution_words(facts, a)}</td></tr>"
                  for a in per_file[:MAX_FILE_ROWS]]
     files = _table("Per file (files with evidence)", [("File", ""), ("Attribution", ""), ("Most likely", ""),
                                                       ("Confidence", "num"), ("Evidence", "")], file_rows) if file_rows else ""
@@ -608,6 +678,22 @@ def _attribution_section(facts: Facts) -> str:
             "weak evidence alone never gives a confident attribution. One record is an anecdote (models misstate their maker); "
             "many agreeing records make a pattern. Confidence runs from 0 to 1 and drops when several providers compete.")
     return _section("attribution", "Who the evidence points to", head + table + files + _omitted(MAX_FILE_ROWS, len(per_file), "files"), lead)
+
+
+def _attribution_words(facts: Facts, a: Mapping[str, Any]) -> str:
+    """`OpenAI (strong evidence: 40 records), Anthropic (weak: 2); generic phrasing: 3 records`."""
+    parts = []
+    for p in a.get("providers") or []:
+        if isinstance(p, dict):
+            strong, weak = int(p.get("strong_records") or 0), int(p.get("weak_records") or 0)
+            kinds = [f"strong: {_n(strong)}" if strong else "", f"weak: {_n(weak)}" if weak else ""]
+            parts.append(f"{esc(facts.name(str(p.get('provider'))))} ({' + '.join(k for k in kinds if k)} "
+                         f"record{'' if strong + weak == 1 else 's'})")
+    text = ", ".join(parts)
+    unknown = a.get("unknown")
+    if isinstance(unknown, dict) and unknown.get("records"):
+        text += ("; " if text else "") + f"generic AI phrasing: {_plural(int(unknown['records']), 'record')}"
+    return text or "no provider evidence"
 
 
 def _attribution_row(facts: Facts, p: Mapping[str, Any]) -> str:
@@ -657,7 +743,8 @@ def _interval(v: Mapping[str, Any]) -> tuple[float, float]:
 def _interval_chart(rows: list[tuple[str, float, float, float]]) -> str:
     if not rows:
         return ""
-    width, label_w, row_h = 1000, 330, 26
+    width, row_h = 1000, 26
+    label_w = _label_width(label for label, _, _, _ in rows)
     room = width - label_w - 200
     top = max(hi for _, _, _, hi in rows) or 1
     height = row_h * len(rows) + 8
@@ -689,7 +776,7 @@ def _style_section(facts: Facts) -> str:
     table = _table(f"Overall, from {_n(overall.get('n_records', 0))} answers",
                    [("Provider style", ""), ("Probability", "num"), ("Range", "num")], rows) if rows else ""
     files = [f for f in style.get("files") or [] if isinstance(f, dict)]
-    file_rows = [f"<tr><td class=\"path mono\">{esc(f.get('path'))}</td><td class=\"num\">{_n(f.get('n_records', 0))}</td><td>"
+    file_rows = [f"<tr><td class=\"path mono\">{_path(facts.short(f.get('path')))}</td><td class=\"num\">{_n(f.get('n_records', 0))}</td><td>"
                  + ", ".join(f"{esc(facts.name(str(r.get('provider'))))} {_pct_value(float(r.get('probability') or 0))}"
                              for r in (f.get("ranked") or [])[:3] if isinstance(r, dict))
                  + "</td></tr>" for f in files[:MAX_FILE_ROWS]]
@@ -720,7 +807,7 @@ def _style_interval(r: Mapping[str, Any]) -> str:
 # --- terms ---------------------------------------------------------------------------------
 
 def _terms_section(facts: Facts) -> str:
-    cited = [p for p in facts.ranked_providers() if facts.provider(p)]
+    cited = [p for p in facts.ranked_providers() if facts.provider(p) and p not in (GENERIC_PROVIDER, INPUT_PROVIDER)]
     if not cited:
         return _section("terms", "Terms cited", "<p>No finding names a provider in the registry.</p>")
     cards = "".join(_terms_card(facts, pid) for pid in cited)
@@ -732,31 +819,33 @@ def _terms_section(facts: Facts) -> str:
 
 def _terms_card(facts: Facts, pid: str) -> str:
     entry = facts.provider(pid)
-    docs = "".join(_terms_doc(t) for t in entry.get("terms") or [] if isinstance(t, dict))
+    docs = [t for t in entry.get("terms") or [] if isinstance(t, dict)]
     recs = len(facts.provider_records.get(pid, ()))
+    table = _table("", [("Document", ""), ("Scope", ""), ("Effective", ""), ("Reviewed on", ""),
+                        ("Classification", ""), ("Summary", "")], [_terms_row(t) for t in docs]) if docs else \
+        "<p>No terms document recorded.</p>"
     return (f"<div class=\"card terms\"><h3>{esc(facts.name(pid))} {_badge_class(facts.classification(pid))}</h3>"
-            f"<p class=\"note\">{_plural(recs, 'record')} with evidence ({_pct(recs, facts.records)}).</p>"
-            f"{docs or '<p>No terms document recorded.</p>'}</div>")
+            f"<p class=\"note\">{_plural(recs, 'record')} with evidence ({_pct(recs, facts.records)}); "
+            f"{_plural(len(docs), 'terms document')} cited.</p>{table}</div>")
 
 
 def _link(url: Any) -> str:
     text = str(url or "")
     if re.match(r"^https?://", text, re.IGNORECASE):
-        return f"<a href=\"{esc(text)}\" rel=\"noopener noreferrer\" target=\"_blank\" class=\"mono\">{esc(text)}</a>"
-    return f"<span class=\"mono\">{esc(text) or '—'}</span>"
+        return f"<a href=\"{esc(text)}\" rel=\"noopener noreferrer\" target=\"_blank\">{esc(text)}</a>"
+    return esc(text) or "no URL recorded"
 
 
-def _terms_doc(t: Mapping[str, Any]) -> str:
+def _terms_row(t: Mapping[str, Any]) -> str:
     applies = ", ".join(str(a) for a in t.get("applies_to") or [])
-    fields = [
-        ("Document", esc(t.get("document"))), ("URL", _link(t.get("url"))),
-        ("Scope", esc(t.get("scope"))), ("Applies to", esc(applies) if applies else "—"),
-        ("Effective date", esc(t.get("effective_date"))), ("Classification", _badge_class(str(t.get("classification")))),
-        ("Reviewed on", esc(t.get("reviewed_on"))), ("Source", esc(t.get("source_type"))),
-        ("Summary", esc(t.get("summary"))),
-    ]
-    items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in fields)
-    return f"<div class=\"termdoc\"><dl>{items}</dl></div>"
+    secondary = str(t.get("source_type") or "primary") != "primary"
+    source = (f"<span class=\"detail\">source: {esc(t.get('source_type'))} (not the document itself)</span>"
+              if secondary else "")
+    return (f"<tr><td class=\"doc\"><strong>{esc(t.get('document'))}</strong>"
+            f"<span class=\"detail url\">{_link(t.get('url'))}</span>{source}</td>"
+            f"<td>{esc(t.get('scope'))}{f'<span class=detail>{esc(applies)}</span>' if applies else ''}</td>"
+            f"<td class=\"nowrap\">{esc(t.get('effective_date'))}</td><td class=\"nowrap\">{esc(t.get('reviewed_on'))}</td>"
+            f"<td>{_badge_class(str(t.get('classification')))}</td><td>{esc(t.get('summary'))}</td></tr>")
 
 
 # --- evidence -------------------------------------------------------------------------------
@@ -777,15 +866,44 @@ def _evidence_section(facts: Facts, redact: bool, max_rows: int) -> str:
     total = len(facts.findings)
     if not total:
         return _section("evidence", "Evidence", "<p>No finding to list.</p>")
-    top = heapq.nsmallest(max_rows, facts.findings, key=_strength)
+    top = _select_evidence(facts.findings, max_rows)
     rows = [_evidence_row(i + 1, f, facts, redact) for i, f in enumerate(top)]
-    table = _table("", [("#", "num"), ("Severity", ""), ("Confidence", "num"), ("Provider", ""), ("Rule and meaning", ""),
-                        ("Where", ""), ("Evidence" + (" (redacted)" if redact else ""), ""), ("Status", "")],
+    table = _table("", [("#", "num"), ("Strength", ""), ("Provider and rule", ""), ("Where", ""),
+                        ("Evidence" + (" (redacted)" if redact else ""), ""), ("Status", "")],
                    rows, table_id="evidence-table")
     lead = ("One row per finding, strongest first: by severity, then by confidence (how strongly the rule points at the "
             "provider, 0 to 1). " + ("Snippet text is hidden (--redact); each finding is identified by its rule, "
-                                     "location and fingerprint." if redact else "The text that matched is highlighted."))
-    return _section("evidence", "Evidence", _omitted(len(top), total, "findings") + _controls(facts, len(top)) + table, lead)
+                                     "location and fingerprint." if redact else "The text that matched is highlighted.")
+            + (" " + _base_note(facts) if facts.base else ""))
+    note = _omitted(len(top), total, "findings")
+    if note:
+        note = note.replace("</strong>", " The rows shown cover every rule that fired, strongest findings of each "
+                            "rule first.</strong>", 1)
+    return _section("evidence", "Evidence", note + _controls(facts, len(top)) + table, lead)
+
+
+def _select_evidence(findings: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """At most `limit` findings, strongest first, that cover every rule: a
+    rule with 10,000 identical hits must not push every other rule out.
+    Rules take turns (strongest rule first), each giving its next strongest
+    finding, until the table is full."""
+    if len(findings) <= limit:
+        return sorted(findings, key=_strength)
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        by_rule.setdefault(str(f.get("rule_id")), []).append(f)
+    # Only a rule's `limit` strongest can ever be shown: keeps this O(n log limit).
+    queues = [heapq.nsmallest(limit, group, key=_strength) for group in by_rule.values()]
+    queues.sort(key=lambda q: _strength(q[0]))
+    chosen: list[dict[str, Any]] = []
+    depth = 0
+    while len(chosen) < limit:
+        row = [q[depth] for q in queues if depth < len(q)]
+        if not row:
+            break
+        chosen.extend(row[: limit - len(chosen)])
+        depth += 1
+    return sorted(chosen, key=_strength)
 
 
 def _controls(facts: Facts, shown: int) -> str:
@@ -804,21 +922,22 @@ def _evidence_row(number: int, f: Mapping[str, Any], facts: Facts, redact: bool)
     conf_text = f"{float(conf):.2f}" if isinstance(conf, (int, float)) else "—"
     evidence = "<span class=\"redacted\">snippet hidden (--redact)</span>" if redact else _snippet(f)
     return (f"<tr data-severity=\"{esc(severity)}\" data-provider=\"{esc(pid)}\">"
-            f"<td class=\"num\">{number}</td><td>{_badge_severity(severity)}</td><td class=\"num\">{conf_text}</td>"
-            f"<td>{esc(facts.name(pid))}</td>"
-            f"<td><code>{esc(f.get('rule_id'))}</code><span class=\"detail\">{esc(f.get('message'))}</span></td>"
-            f"<td class=\"path\">{_where(f)}</td><td>{evidence}{_neardup_detail(f)}</td>"
+            f"<td class=\"num\">{number}</td>"
+            f"<td>{_badge_severity(severity)}<span class=\"detail\">confidence {conf_text}</span></td>"
+            f"<td class=\"rule\"><strong>{esc(facts.name(pid))}</strong><span class=\"detail\"><code>{esc(f.get('rule_id'))}</code>"
+            f"</span><span class=\"detail\">{esc(f.get('message'))}</span></td>"
+            f"<td class=\"path where\">{_where(facts, f)}</td><td class=\"ev\">{evidence}{_neardup_detail(f)}</td>"
             f"<td class=\"st-{esc(status)}\" title=\"{esc(STATUS_WORDS.get(status, ''))}\">{esc(status)}</td></tr>")
 
 
-def _where(f: Mapping[str, Any]) -> str:
+def _where(facts: Facts, f: Mapping[str, Any]) -> str:
     loc = f.get("location") or {}
-    place = str(loc.get("path"))
+    place = facts.short(loc.get("path"))
     if loc.get("line") is not None:
         place += f":{loc.get('line')}"
     elif loc.get("index") is not None:
         place += f"[{loc.get('index')}]"
-    parts = [f"<span class=\"mono\">{esc(place)}</span>"]
+    parts = [f"<span class=\"mono\">{_path(place)}</span>"]
     if loc.get("pointer"):
         parts.append(f"<span class=\"detail\">at <code>{esc(loc.get('pointer'))}</code></span>")
     if loc.get("record_id"):
@@ -886,7 +1005,7 @@ def _manifest_section(facts: Facts) -> str:
     registry = m.get("registry") or {}
     seconds = (facts.doc.get("summary") or {}).get("seconds")
     kv = [("Tool", f"{esc(tool.get('name', 'tos-lint'))} {esc(tool.get('version', ''))}"),
-          ("Scan started", esc(m.get("started_at") or "—")), ("Scan finished", esc(m.get("finished_at") or "—")),
+          ("Scan started", esc(_when(m.get("started_at")))), ("Scan finished", esc(_when(m.get("finished_at")))),
           ("Duration", f"{float(seconds):.1f} s" if isinstance(seconds, (int, float)) else "—"),
           ("Provider registry", f"<span class=\"mono\">{esc(registry.get('path'))}</span><br>"
                                 f"<span class=\"mono\">sha256 {esc(registry.get('sha256'))}</span>")]
@@ -896,12 +1015,12 @@ def _manifest_section(facts: Facts) -> str:
     packs = [p for p in m.get("packs") or facts.doc.get("packs") or [] if isinstance(p, dict)]
     pack_rows = [f"<tr><td>{esc(p.get('name'))}</td><td class=\"num\">{_n(p.get('rules', 0))}</td>"
                  f"<td class=\"mono fp\">{esc(p.get('sha256'))}</td><td class=\"path mono\">{esc(p.get('path'))}</td></tr>" for p in packs]
-    pack_table = _table(f"Rule packs ({len(packs)})", [("Pack", ""), ("Rules", "num"), ("SHA-256", ""), ("Path", "")], pack_rows)
+    pack_table = _table("", [("Pack", ""), ("Rules", "num"), ("SHA-256", ""), ("Path", "")], pack_rows)
     inputs = [i for i in m.get("inputs") or [] if isinstance(i, dict)]
     input_rows = [f"<tr><td class=\"path mono\">{esc(i.get('path'))}</td><td class=\"num\">{_bytes(i.get('size'))}</td>"
                   f"<td class=\"num\">{_n(i.get('records', 0))}</td><td class=\"num\">{_n(i.get('malformed', 0))}</td>"
                   f"<td class=\"mono fp\">{esc(i.get('sha256'))}</td></tr>" for i in inputs[:MAX_INPUT_ROWS]]
-    input_table = _table(f"Input files ({_n(len(inputs))})", [("File", ""), ("Size", "num"), ("Records", "num"),
+    input_table = _table("", [("File", ""), ("Size", "num"), ("Records", "num"),
                          ("Unreadable", "num"), ("SHA-256", "")], input_rows)
     options = m.get("options") or {}
     opt_rows = [f"<tr><th scope=\"row\" class=\"mono\">{esc(k)}</th><td class=\"mono\">{esc(_compact(v))}</td></tr>"
@@ -913,7 +1032,7 @@ def _manifest_section(facts: Facts) -> str:
               "(<code>tos-lint scan … --format json -o report.json</code>): it re-hashes every input and says whether "
               "the report still describes them. The manifest is also embedded in this file, machine-readable, "
               "as the JSON element <code>#tos-lint-manifest</code>.</div>")
-    inner = (f"<div class=\"card\">{dl}</div>{verify}<h3>Rule packs</h3>{pack_table}<h3>Inputs</h3>{input_table}"
+    inner = (f"<div class=\"card\">{dl}</div>{verify}<h3>Rule packs ({len(packs)})</h3>{pack_table}<h3>Input files ({_n(len(inputs))})</h3>{input_table}"
              f"{_omitted(MAX_INPUT_ROWS, len(inputs), 'input files', 'the embedded manifest and the JSON report')}"
              f"<details><summary>Options used for this scan</summary>{opt_table}</details>")
     return _section("manifest", "Audit manifest", inner,

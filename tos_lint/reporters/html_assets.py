@@ -70,7 +70,7 @@ th, td { text-align: left; vertical-align: top; padding: 7px 9px; border-bottom:
 thead th { background: var(--soft); font-weight: 600; color: var(--muted); border-bottom: 1px solid var(--line); white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fcfcfd; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.path { word-break: break-all; min-width: 180px; }
+td.path { overflow-wrap: anywhere; min-width: 240px; }
 .badge {
   display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600;
   white-space: nowrap; border: 1px solid transparent;
@@ -97,12 +97,13 @@ svg.chart .axis { stroke: #98a2b3; stroke-width: 1; }
 svg.chart .grid { stroke: #eaecf0; stroke-width: 1; }
 .terms { margin-top: 12px; }
 .terms h3 { margin-top: 0; display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
-.terms dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 6px 0 0; font-size: 13.5px; }
-.terms dt { color: var(--faint); }
-.terms dd { margin: 0; word-break: break-word; }
-.termdoc { border-top: 1px solid #eaecf0; padding-top: 10px; margin-top: 10px; }
-.termdoc:first-of-type { border-top: 0; padding-top: 0; }
-.snippet { white-space: pre-wrap; word-break: break-word; font-size: 12.5px; max-width: 460px; }
+.terms td.doc { min-width: 220px; }
+.terms .url { word-break: break-all; }
+td.nowrap { white-space: nowrap; }
+.snippet { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 12.5px; }
+#evidence-table td.ev { min-width: 320px; width: 40%; }
+#evidence-table td.rule { min-width: 200px; max-width: 260px; overflow-wrap: anywhere; }
+#evidence-table td.where { min-width: 200px; max-width: 250px; }
 .snippet mark { background: var(--mark); color: inherit; padding: 0 1px; border-radius: 2px; font-weight: 600; }
 .redacted { color: var(--faint); font-style: italic; }
 .detail { display: block; color: var(--faint); font-size: 12px; margin-top: 3px; }
