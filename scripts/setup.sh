@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Creates .venv and installs tos-lint with its test extras. Safe to re-run.
+# Creates .venv and installs tos-lint (editable). Safe to re-run.
+# Usage: scripts/setup.sh [EXTRAS]   e.g. `scripts/setup.sh test` for the test suite
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+# pip's notes about unused local index folders are noise here; errors still show
+quiet() { "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }; }
+quiet .venv/bin/python -m pip install --quiet --upgrade pip
+extras=${1:-}
+quiet .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"

@@ -305,6 +305,14 @@ def test_report_redacts_every_format(scanned: dict[str, Path], tmp_path: Path) -
         assert SECRET not in out.read_text(encoding="utf-8"), fmt
 
 
+def test_report_writes_into_a_device_without_replacing_it(scanned: dict[str, Path]) -> None:
+    null = Path(os.devnull)
+    before = null.stat()
+    assert _report_cli([str(scanned["json"]), "-o", os.devnull]).exit_code == 0
+    after = null.stat()
+    assert not null.is_file() and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+
+
 def test_report_json_roundtrip_is_identical(scanned: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "again.json"
     assert _report_cli([str(scanned["json"]), "--format", "json", "-o", str(out)]).exit_code == 0

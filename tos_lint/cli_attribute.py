@@ -39,6 +39,7 @@ def attribute(
     records: bool = typer.Option(False, "--records", help="Also give each record's top providers."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     max_records: int = typer.Option(500, "--max-records", help="Records used per file, sampled evenly (0: all)."),
+    max_total_records: int = typer.Option(5000, "--max-total-records", help="Records used over all files, split evenly (0: no cap)."),
     model: Optional[Path] = typer.Option(None, "--model", help="Style model header (.json) instead of the shipped one."),
 ) -> None:
     """Which providers' writing style the answers most resemble: probabilistic evidence, not proof."""
@@ -47,13 +48,14 @@ def attribute(
 
         if output_format not in FORMATS:
             raise UsageError(f"--format: unknown format {output_format!r} (expected one of {', '.join(FORMATS)})")
-        if max_records < 0:
-            raise UsageError("--max-records: must be 0 (all) or more")
+        if max_records < 0 or max_total_records < 0:
+            raise UsageError("--max-records and --max-total-records: must be 0 (no cap) or more")
         if output is not None and any(p != "-" and Path(p).resolve() == output.resolve() for p in paths):
             raise UsageError(f"--output {output} is one of the inputs; refusing to overwrite it")
         from tos_lint.attribution import attribute_paths
 
-        report = attribute_paths(paths, records=records, max_records=max_records or None, model_path=model)
+        report = attribute_paths(paths, records=records, max_records=max_records or None,
+                                 max_total_records=max_total_records or None, model_path=model)
     render = render_json if output_format == "json" else render_console
     if output is None:
         render(report, sys.stdout)

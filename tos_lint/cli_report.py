@@ -336,9 +336,15 @@ class SavedVerdict(Verdict):
 # --- output -----------------------------------------------------------------------------
 
 def _write(output: Optional[Path], write: Callable[[TextIO], None]) -> None:
-    """To stdout, or atomically to a file (temp file + rename)."""
+    """To stdout, or atomically to a file (temp file + rename). A device or
+    pipe (`-o /dev/null`, `-o /dev/stdout`) is written in place: renaming
+    over it would replace the device with a regular file."""
     if output is None:
         write(sys.stdout)
+        return
+    if output.exists() and not output.is_file():
+        with output.open("w", encoding="utf-8") as stream:
+            write(stream)
         return
     import os
     import tempfile

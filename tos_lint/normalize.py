@@ -37,6 +37,11 @@ _TABLE_ASCII = dict(_MARKDOWN_CHARS)
 _TABLE_FULL = {**{cp: None for cp in _INVISIBLE}, **_QUOTES, **_MARKDOWN_CHARS}
 
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# A JSON `\uXXXX` escape left in the text itself (double-encoded JSON): a
+# surrogate pair is one character; a lone surrogate is left as it is.
+_ESCAPE = r"\\u(?:[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(?![dD][89a-fA-F])[0-9a-fA-F]{4})"
+# Entities and escapes, decoded in one pass (never twice: `&amp;#67;` is `&#67;`).
+_CODED = re.compile(_ENTITY.pattern + "|" + _ESCAPE)
 _EDGE_UNDERSCORES = re.compile(r"(?<![A-Za-z0-9])_+(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])_+(?![A-Za-z0-9])")
 _STRIKE = re.compile(r"~~")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -50,22 +55,27 @@ def normalize(text: str) -> str:
         if not _has_markup(text):
             return text
         return _normalize_ascii(text)
-    if "&" in text:
-        text = _ENTITY.sub(_unescape_entity, text)
+    if "&" in text or "\\" in text:
+        text = _CODED.sub(_decode, text)
+    return _normalize_decoded(text)
+
+
+def _normalize_decoded(text: str) -> str:
+    """The steps after decoding entities and escapes, for non-ASCII text."""
     text = unicodedata.normalize("NFKC", text).translate(_TABLE_FULL)
     text = _fold_homoglyphs(text).lower()
     return _strip_underscores(text)
 
 
 def _has_markup(text: str) -> bool:
-    return "&" in text or "*" in text or "`" in text or "_" in text or "~" in text
+    return "&" in text or "*" in text or "`" in text or "_" in text or "~" in text or "\\" in text
 
 
 def _normalize_ascii(text: str) -> str:
-    if "&" in text:
-        text = _ENTITY.sub(_unescape_entity, text)
+    if "&" in text or "\\" in text:
+        text = _CODED.sub(_decode, text)
         if not text.isascii():
-            return normalize(text)
+            return _normalize_decoded(text)
     text = text.translate(_TABLE_ASCII)
     return _strip_underscores(text)
 
@@ -78,8 +88,18 @@ def _strip_underscores(text: str) -> str:
     return text
 
 
-def _unescape_entity(m: re.Match[str]) -> str:
-    return html.unescape(m.group(0))
+def _decode(m: re.Match[str]) -> str:
+    return _decode_coded(m.group(0))
+
+
+def _decode_coded(coded: str) -> str:
+    """One entity or JSON escape (or surrogate pair of escapes), decoded."""
+    if coded[0] == "&":
+        return html.unescape(coded)
+    if len(coded) == 12:  # a surrogate pair
+        high, low = int(coded[2:6], 16), int(coded[8:12], 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    return chr(int(coded[2:6], 16))
 
 
 @lru_cache(maxsize=1)
@@ -164,23 +184,29 @@ def normalize_mapped(text: str) -> tuple[str, list[int]]:
 
 
 def _units(text: str) -> list[tuple[int, str]]:
-    """Split text into entities and characters, each with the combining
-    marks that follow it (NFKC composes them together)."""
+    """Split text into entities, escapes and characters, each with the
+    combining marks that follow it, written plainly or coded (`e&#769;`):
+    NFKC composes them together."""
     units: list[tuple[int, str]] = []
     i, n = 0, len(text)
     while i < n:
-        m = _ENTITY.match(text, i) if text[i] == "&" else None
+        m = _CODED.match(text, i) if text[i] in "&\\" else None
         j = m.end() if m else i + 1
-        while j < n and unicodedata.combining(text[j]):
-            j += 1
+        while j < n:
+            if unicodedata.combining(text[j]):
+                j += 1
+                continue
+            mark = _CODED.match(text, j) if text[j] in "&\\" else None
+            if mark is None or not all(unicodedata.combining(c) for c in _decode_coded(mark.group(0))):
+                break
+            j = mark.end()
         units.append((i, text[i:j]))
         i = j
     return units
 
 
 def _decode_unit(unit: str) -> str:
-    m = _ENTITY.match(unit) if unit.startswith("&") else None
-    return html.unescape(m.group(0)) + unit[m.end():] if m else unit
+    return _CODED.sub(_decode, unit) if "&" in unit or "\\" in unit else unit
 
 
 def _lower_with_map(chars: str, index: list[int]) -> tuple[str, list[int]]:

@@ -253,9 +253,11 @@ class DecompressedStream:
     Memory stays bounded whatever the compression ratio: each decoder call
     produces at most `STEP` bytes (gzip, bz2 and xz take an output cap; zstd
     does not, so it is fed `ZSTD_SLICE` compressed bytes at a time, which
-    cannot expand past a few MiB)."""
+    cannot expand past a few MiB). Input goes in `SLICE` bytes at a time, so
+    that damage in the middle of a chunk loses only the output of one slice."""
 
     CHUNK = 256 << 10  # compressed bytes read at a time
+    SLICE = 16 << 10  # compressed bytes per decoder call
     STEP = 1 << 20  # decompressed bytes per decoder call, at most
     ZSTD_SLICE = 256  # a zstd block of 4 bytes can expand to 128 KiB
 
@@ -263,7 +265,8 @@ class DecompressedStream:
         self.raw, self.kind, self.limits = raw, kind, limits
         self.decoder = _decompressor(kind)
         self.pending = bytearray()
-        self.input = b""  # compressed bytes read but not yet given to the decoder
+        self.input = b""  # the compressed chunk being decoded
+        self.pos = 0  # how much of it the decoder has taken
         self.more = False  # the decoder holds output it could not hand out yet
         self.in_bytes = self.out_bytes = 0
         self.error: BaseException | None = None
@@ -282,7 +285,7 @@ class DecompressedStream:
         return out
 
     def _fill(self) -> None:
-        if not self.input and not self.more:
+        if self.pos >= len(self.input) and not self.more:
             chunk = self.raw.read(self.CHUNK)
             if not chunk:
                 self.finished = True
@@ -290,7 +293,7 @@ class DecompressedStream:
                     self.error = TruncatedStream("the compressed stream ends early (truncated file)")
                 return
             self.in_bytes += len(chunk)
-            self.input = chunk
+            self.input, self.pos = chunk, 0
         try:
             self._step()
         except DecompressionBomb as exc:
@@ -302,16 +305,19 @@ class DecompressedStream:
         """One bounded decoder call; a member that ends hands what follows it
         to a fresh decoder (concatenated gzip members, zstd frames)."""
         decoder = self.decoder
+        if self.more and self.kind in ("bz2", "xz"):
+            data = b""  # they hold their input: let them finish it first
+        else:
+            size = self.ZSTD_SLICE if self.kind == "zst" else self.SLICE
+            data = self.input[self.pos: self.pos + size]
+            self.pos += len(data)
         if self.kind == "zst":
-            data, self.input = self.input[: self.ZSTD_SLICE], self.input[self.ZSTD_SLICE:]
             out = decoder.decompress(data)
         elif self.kind == "gz":
-            data = self.input
             out = decoder.decompress(data, self.STEP)
-            self.input = bytes(decoder.unconsumed_tail)
+            self.pos -= len(decoder.unconsumed_tail)  # zlib hands back what it did not take
             self.more = len(out) >= self.STEP  # capped: more may wait even with no input left
-        else:  # bz2 and xz buffer their input and say when they need more
-            data, self.input = self.input, b""
+        else:
             out = decoder.decompress(data, self.STEP)
             self.more = not decoder.needs_input and not decoder.eof
         if data or out:
@@ -319,7 +325,7 @@ class DecompressedStream:
         self._emit(out)
         if getattr(decoder, "eof", False):
             self.member_open = self.more = False
-            self.input = bytes(getattr(decoder, "unused_data", b"")) + self.input
+            self.pos -= len(getattr(decoder, "unused_data", b""))  # the next member starts there
             self.decoder = _decompressor(self.kind)
 
     def _emit(self, out: bytes) -> None:
@@ -418,11 +424,13 @@ def _is_jsonl(first: bytes) -> bool:
     cut = text.find(b"\n")
     if cut < 0 or not text[cut + 1:].strip():
         return False
-    line = text[:cut]
+    line = text[:cut].rstrip()
     try:
         orjson.loads(line)
     except orjson.JSONDecodeError as exc:  # positions count characters
-        return exc.pos < len(line.decode("utf-8", "replace").rstrip())  # broken, not merely cut short
+        if exc.pos >= len(line.decode("utf-8", "replace")):
+            return False  # cut short: the array goes on
+        return line.endswith(b"]")  # a whole (if broken or too deep) array line, not `[{...},`
     return True
 
 

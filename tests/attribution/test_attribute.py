@@ -183,6 +183,7 @@ def test_cli_console_is_labelled_as_evidence_not_proof(dataset: Path) -> None:
     (["missing.jsonl"], "no such file"),
     (["{data}", "--format", "xml"], "--format"),
     (["{data}", "--max-records", "-1"], "--max-records"),
+    (["{data}", "--max-total-records", "-1"], "--max-total-records"),
     (["{data}", "-o", "{data}"], "refusing to overwrite"),
 ])
 def test_cli_errors_exit_2(dataset: Path, args: list[str], message: str) -> None:
@@ -214,3 +215,11 @@ def test_mounted_command_via_python_m(dataset: Path, tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["files"][0]["path"] == str(dataset)
+
+
+def test_total_budget_is_split_over_files(tmp_path: Path) -> None:
+    paths = [write_jsonl(tmp_path / f"f{i}.jsonl", [chat(TERSE[j % 4], j) for j in range(40)]) for i in range(4)]
+    report = attribute_paths(paths, max_records=30, max_total_records=40)
+    assert [f.n_records for f in report.files] == [10, 10, 10, 10]
+    assert all(f.sampled for f in report.files) and report.settings["max_records"] == 10
+    assert [f.n_records for f in attribute_paths(paths, max_records=30, max_total_records=None).files] == [30] * 4

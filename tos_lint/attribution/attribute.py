@@ -29,6 +29,9 @@ DISCLAIMER = (
     "provider's output, can read like that provider. Not legal advice."
 )
 DEFAULT_MAX_RECORDS = 500
+# Records used in one run, across all files: cost is about a millisecond per
+# record, so many small files must not add up to minutes.
+DEFAULT_MAX_TOTAL = 5000
 BATCH = 128
 TOP_PER_RECORD = 3
 
@@ -129,6 +132,7 @@ def attribute_paths(
     records: bool = False,
     *,
     max_records: int | None = DEFAULT_MAX_RECORDS,
+    max_total_records: int | None = DEFAULT_MAX_TOTAL,
     include: list[str] | None = None,
     exclude: list[str] | None = None,
     force_format: str | None = None,
@@ -141,19 +145,21 @@ def attribute_paths(
 ) -> AttributionReport:
     """Which providers' style each file's answers (and all of them together)
     most resemble. `max_records` caps the records used per file (None: all);
-    `records=True` adds per-record scores. Raises `UsageError` for bad paths
-    and `AttributionModelError` for a bad model file."""
+    `max_total_records` caps them over all files, split evenly (None: no
+    cap); `records=True` adds per-record scores. Raises `UsageError` for bad
+    paths and `AttributionModelError` for a bad model file."""
     started = time.perf_counter()
     attributor = attributor or Attributor(model_path=model_path)
-    if max_records is not None and max_records < 1:
+    if (max_records is not None and max_records < 1) or (max_total_records is not None and max_total_records < 1):
         from tos_lint.errors import UsageError
 
-        raise UsageError("max_records must be at least 1")
+        raise UsageError("max_records and max_total_records must be at least 1")
     inputs, _ = discover([str(p) for p in paths], include, exclude)
+    per_file = _per_file_cap(max_records, max_total_records, len(inputs))
     files: list[FileAttribution] = []
     pooled: list[np.ndarray] = []
     for inp in inputs:
-        sample = sample_file(inp, max_records, roles, force_format, field_map, seed)
+        sample = sample_file(inp, per_file, roles, force_format, field_map, seed)
         lp = attributor.log_proba([r.text for r in sample.records])
         pooled.append(lp)
         files.append(_file_result(sample, lp, attributor, records, bootstrap, seed))
@@ -162,9 +168,17 @@ def attribute_paths(
     overall = aggregate(all_lp, model.labels, model.calibration, bootstrap, seed)
     return AttributionReport(
         files=files, overall=overall, model=_model_summary(model), labels=model.labels,
-        settings={"max_records": max_records, "roles": list(roles), "bootstrap": bootstrap, "seed": seed},
+        settings={"max_records": per_file, "max_total_records": max_total_records, "roles": list(roles),
+                  "bootstrap": bootstrap, "seed": seed},
         seconds=time.perf_counter() - started,
     )
+
+
+def _per_file_cap(max_records: int | None, max_total: int | None, n_files: int) -> int | None:
+    if max_total is None or n_files == 0:
+        return max_records
+    share = max(1, max_total // n_files)
+    return share if max_records is None else min(max_records, share)
 
 
 def _file_result(sample: FileSample, lp: np.ndarray, attributor: Attributor, records: bool,

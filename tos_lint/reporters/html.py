@@ -22,6 +22,7 @@ Rules this module keeps:
 """
 from __future__ import annotations
 
+import functools
 import heapq
 import html as _html
 import json
@@ -120,7 +121,7 @@ def _pct_value(p: float) -> str:
     if p == 0:
         return "0 %"
     if p < 0.01:
-        return "<0.01 %"
+        return "&lt;0.01 %"  # raw HTML, like every value these helpers return
     return f"{p:.2f} %" if p < 1 else f"{p:.1f} %"
 
 
@@ -181,6 +182,7 @@ class Facts:
     provider_findings: Counter[str] = field(default_factory=Counter)
     file_findings: Counter[str] = field(default_factory=Counter)
     severity_counts: Counter[str] = field(default_factory=Counter)
+    provider_severities: dict[str, set[str]] = field(default_factory=dict)
     base: str = ""  # the folder every scanned path shares, left out of displayed paths
 
     @classmethod
@@ -199,6 +201,7 @@ class Facts:
             facts.provider_findings[pid] += 1
             facts.file_findings[str((f.get("location") or {}).get("path"))] += 1
             facts.severity_counts[str(f.get("severity"))] += 1
+            facts.provider_severities.setdefault(pid, set()).add(str(f.get("severity")))
         facts.base = _common_folder([str(f.get("path")) for f in doc.get("files") or [] if isinstance(f, dict)]
                                     + list(facts.file_findings))
         return facts
@@ -216,7 +219,7 @@ class Facts:
             return "Generic AI phrasing (no provider named)"
         if pid == INPUT_PROVIDER:
             return "Input problems (unreadable data)"
-        return str(self.provider(pid).get("name") or pid)
+        return str(self.provider(pid).get("name") or _registry_names().get(pid) or pid)
 
     def classification(self, pid: str) -> str:
         if pid == GENERIC_PROVIDER:
@@ -239,6 +242,18 @@ class Facts:
             tail = 1 if pid in (GENERIC_PROVIDER, INPUT_PROVIDER) else 0
             return (tail, -len(self.provider_records[pid]), pid)
         return sorted(self.provider_records, key=key)
+
+
+@functools.lru_cache(maxsize=1)
+def _registry_names() -> dict[str, str]:
+    """Display names of providers the document does not cite (style
+    attribution may name any): from the built-in registry, if it loads."""
+    try:
+        from tos_lint.registry import load_registry
+
+        return {pid: p.name for pid, p in load_registry().providers.items()}
+    except Exception:  # noqa: BLE001 - names are cosmetic; ids will do
+        return {}
 
 
 def _common_folder(paths: list[str]) -> str:
@@ -387,8 +402,9 @@ def _gate_words(facts: Facts) -> str:
 def _provider_counts(facts: Facts, classifications: list[str]) -> str:
     """`OpenAI (4,076 records), Anthropic (1,790)`."""
     pids = facts.providers_with(classifications)
-    return ", ".join(f"{esc(facts.name(p))} ({_n(len(facts.provider_records[p]))}{' records' if i == 0 else ''})"
-                     for i, p in enumerate(pids))
+    counts = [len(facts.provider_records[p]) for p in pids]
+    return ", ".join(f"{esc(facts.name(p))} ({_plural(n, 'record') if i == 0 else _n(n)})"
+                     for i, (p, n) in enumerate(zip(pids, counts)))
 
 
 def _verdict_bullets(facts: Facts) -> list[str]:
@@ -553,7 +569,7 @@ def _provider_section(facts: Facts) -> str:
     rows = []
     for pid in ranked:
         recs = len(facts.provider_records[pid])
-        worst = _worst_severity(f for f in facts.findings if f.get("provider") == pid)
+        worst = next((s for s in SEVERITIES if s in facts.provider_severities.get(pid, ())), "")
         rows.append(
             f"<tr data-provider=\"{esc(pid)}\"><th scope=\"row\">{esc(facts.name(pid))}</th>"
             f"<td>{_badge_class(facts.classification(pid))}</td><td class=\"num\">{_n(recs)}</td>"
@@ -571,11 +587,6 @@ def _provider_section(facts: Facts) -> str:
     return _section("providers", "Prevalence by provider", table + chart, lead)
 
 
-def _worst_severity(findings: Iterable[Mapping[str, Any]]) -> str:
-    present = {str(f.get("severity")) for f in findings}
-    return next((s for s in SEVERITIES if s in present), "")
-
-
 def _attribution_by_path(facts: Facts) -> dict[str, Mapping[str, Any]]:
     attribution = facts.doc.get("attribution") or {}
     return {str(a.get("path")): a for a in attribution.get("files") or [] if isinstance(a, dict)}
@@ -588,15 +599,18 @@ def _file_section(facts: Facts) -> str:
     files.sort(key=lambda f: (-int(f.get("records_flagged") or 0), -facts.file_findings[str(f.get("path"))], str(f.get("path"))))
     by_path = _attribution_by_path(facts)
     rows = [_file_row(facts, f, by_path.get(str(f.get("path")))) for f in files[:MAX_FILE_ROWS]]
+    share = [] if facts.sampled else [("Share flagged", "num")]  # per-file sample sizes are not in the document
     table = _table("Records flagged per file, most first",
-                   [("File", ""), ("Records", "num"), ("Flagged", "num"), ("Share flagged", "num"),
+                   [("File", ""), ("Records" + (" in file" if facts.sampled else ""), "num"), ("Flagged", "num"), *share,
                     ("Unreadable", "num"), ("Findings", "num"), ("Evidence points to", "")], rows)
     counts = [(facts.short(f.get("path")), facts.file_findings[str(f.get("path"))], "#1849a9") for f in files
               if facts.file_findings[str(f.get("path"))]]
     counts.sort(key=lambda c: -c[1])
     chart = _hbar_chart("chart-files", "Findings per file", _top_bars(counts, "{n} other files"))
     note = _omitted(MAX_FILE_ROWS, len(files), "files")
-    return _section("files", "Prevalence by file", table + note + chart, _base_note(facts))
+    lead = _base_note(facts) + (" Only a random sample of each file was checked: flagged counts are of sampled records."
+                                if facts.sampled else "")
+    return _section("files", "Prevalence by file", table + note + chart, lead.strip())
 
 
 def _base_note(facts: Facts) -> str:
@@ -608,8 +622,9 @@ def _file_row(facts: Facts, f: Mapping[str, Any], attribution: Mapping[str, Any]
     malformed, findings = int(f.get("malformed") or 0), facts.file_findings[str(f.get("path"))]
     points = _attribution_words(facts, attribution) if attribution and attribution.get("status") != "none" else "—"
     return (f"<tr><td class=\"path mono\">{_path(facts.short(f.get('path')))}</td><td class=\"num\">{_n(records)}</td>"
-            f"<td class=\"num\">{_n(flagged)}</td><td class=\"num\">{_pct(flagged, records)}</td>"
-            f"<td class=\"num\">{_n(malformed) if malformed else '0'}</td><td class=\"num\">{_n(findings)}</td>"
+            f"<td class=\"num\">{_n(flagged)}</td>"
+            + ("" if facts.sampled else f"<td class=\"num\">{_pct(flagged, records)}</td>")
+            + f"<td class=\"num\">{_n(malformed) if malformed else '0'}</td><td class=\"num\">{_n(findings)}</td>"
             f"<td>{points}</td></tr>")
 
 
@@ -624,8 +639,9 @@ def _severity_section(facts: Facts) -> str:
     st_table = _table("What the policy decided, per finding", [("Status", ""), ("Meaning", ""), ("Findings", "num")], st_rows)
     bars = [Bar(s, facts.severity_counts[s], SEVERITY_COLORS[s], _n(facts.severity_counts[s])) for s in SEVERITIES]
     chart = _hbar_chart("chart-severity", "Findings per severity", bars) if total else ""
-    lead = ("Severity is how serious a rule's finding is taken to be; the gate fails on findings at or above "
-            f"'{esc(facts.fail_on)}' from providers your policy forbids.")
+    gate = ("the gate is set never to fail." if facts.fail_on == "never" else
+            f"the gate fails on findings at or above '{esc(facts.fail_on)}' from providers your policy forbids.")
+    lead = "Severity is how serious a rule's finding is taken to be; " + gate
     return _section("severity", "Severity breakdown", f"<div class=\"grid2\"><div>{sev_table}</div><div>{st_table}</div></div>{chart}", lead)
 
 
@@ -970,6 +986,8 @@ def _neardup_detail(f: Mapping[str, Any]) -> str:
     detail = f.get("detail") or {}
     if not str(f.get("rule_id", "")).startswith(NEARDUP_PREFIX) or not isinstance(detail, dict):
         return ""
+    if str(detail.get("reference_id")) in str(f.get("message", "")):
+        return ""  # the message already names the reference and the similarity
     sim = detail.get("verified_similarity")
     sim_text = f"{float(sim):.2f}" if isinstance(sim, (int, float)) else "?"
     return (f"<span class=\"detail\">matches reference {esc(detail.get('reference_id'))} "

@@ -63,7 +63,7 @@ h3 { font-size: 16px; margin: 18px 0 8px; }
 .tile.bad .v { color: var(--fail); }
 nav.toc { margin-top: 18px; font-size: 13.5px; }
 nav.toc ol { display: flex; flex-wrap: wrap; gap: 4px 16px; list-style: none; padding: 0; margin: 0; }
-.tablewrap { overflow-x: auto; }
+.tablewrap { overflow-x: auto; margin: 0 0 14px; }
 table { border-collapse: collapse; width: 100%; background: var(--page); font-size: 13.5px; }
 caption { text-align: left; font-weight: 600; padding: 0 0 6px; color: var(--muted); caption-side: top; }
 th, td { text-align: left; vertical-align: top; padding: 7px 9px; border-bottom: 1px solid #eaecf0; }

@@ -1,0 +1,439 @@
+"""The catalogue of hostile and broken inputs (issue 9, item 2), shared by
+`tests/test_hostile_inputs.py` (which asserts every expectation through the
+real command line) and `tools/robustness_catalogue.py` (which runs the same
+cases and writes the table in docs/robustness.md).
+
+Every case is a file built in a scratch folder, scanned with a one-rule pack
+(the phrase "I am ChatGPT", rule `test.chatgpt`, severity high) by
+`python -m tos_lint scan FILE --format json`. A record that is read and
+holds the phrase shows up as a `test.chatgpt` finding at its line or array
+index, so each case states both what the tool reports about the input
+(`tos-lint.input.*` codes with their line or index) and which records around
+the damage are still scanned.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parent.parent
+RULE_ID = "test.chatgpt"
+HIT = b'{"text": "I am ChatGPT, a language model."}'
+CLEAN = b'{"text": "The sky is blue."}'
+PACK = """\
+pack: hostile-test
+version: 1
+rules:
+  - id: test.chatgpt
+    provider: openai
+    severity: high
+    confidence: 0.9
+    message: the assistant says it is ChatGPT
+    match: {any: [{phrase: "I am ChatGPT"}]}
+    examples: {match: ["I am ChatGPT."], no_match: ["Hello."]}
+"""
+
+Loc = tuple[Any, Any]  # (line, index): one of them is None
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    title: str  # what the input is, for the catalogue
+    make: Callable[[Path], Path]  # builds the input file in a folder, returns it
+    # expected (code, line, index) of tos-lint.input.* findings; a line of
+    # "*" is one or more findings at any line, "?" zero or more
+    issues: tuple[tuple[str, Any, Any], ...]
+    hits: tuple[Loc, ...]  # (line, index) of records with the phrase that must still be scanned
+    outcome: str  # what the tool does, for the catalogue
+    args: tuple[str, ...] = ()
+    records: int | None = None  # records read, when it matters
+    max_rss_mb: float | None = None  # bound on the scan's peak memory above a tiny scan's
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.hits else 0
+
+
+def _lines(*lines: bytes, end: bytes = b"\n") -> bytes:
+    return b"".join(line + end for line in lines)
+
+
+def _write(name: str, data: bytes) -> Callable[[Path], Path]:
+    def make(folder: Path) -> Path:
+        path = folder / name
+        path.write_bytes(data)
+        return path
+    return make
+
+
+def _filler(n: int) -> bytes:
+    return b"".join(json.dumps({"id": i, "text": f"filler record {i} " + "lorem ipsum " * 8}).encode() + b"\n"
+                    for i in range(n))
+
+
+def _truncated(name: str, compress: Callable[[bytes], bytes]) -> Callable[[Path], Path]:
+    """The phrase on line 1, then 3000 filler lines; the file cut at 60 %."""
+    def make(folder: Path) -> Path:
+        blob = compress(HIT + b"\n" + _filler(3000))
+        path = folder / name
+        path.write_bytes(blob[: int(len(blob) * 0.6)])
+        return path
+    return make
+
+
+def _corrupt_gzip(folder: Path) -> Path:
+    blob = bytearray(gzip.compress(HIT + b"\n" + _filler(3000)))
+    for i in range(len(blob) // 2, len(blob) // 2 + 64):
+        blob[i] ^= 0x5A
+    path = folder / "corrupt.jsonl.gz"
+    path.write_bytes(bytes(blob))
+    return path
+
+
+def _zstd(data: bytes) -> bytes:
+    import zstandard
+
+    return zstandard.ZstdCompressor().compress(data)
+
+
+def _bomb(name: str, compress: Callable[[bytes], bytes], mib: int) -> Callable[[Path], Path]:
+    """A few hundred bytes that expand to `mib` MiB: the phrase, a run of
+    newlines, the phrase again (behind the bomb, so never reached)."""
+    def make(folder: Path) -> Path:
+        path = folder / name
+        path.write_bytes(compress(HIT + b"\n" + b"\n" * (mib << 20) + HIT + b"\n"))
+        return path
+    return make
+
+
+def _long_line(folder: Path) -> Path:
+    """The phrase, one 100 MiB line, the phrase: written in pieces."""
+    path = folder / "long-line.jsonl"
+    with path.open("wb") as f:
+        f.write(HIT + b"\n" + b'{"text": "')
+        piece = b"a" * (1 << 20)
+        for _ in range(100):
+            f.write(piece)
+        f.write(b'"}\n' + HIT + b"\n")
+    return path
+
+
+DEEP = 100_000
+
+
+def _deep_array_line() -> bytes:
+    return b"[" * DEEP + b"]" * DEEP
+
+
+def _deep_object_line() -> bytes:
+    return b'{"a":' * DEEP + b"1" + b"}" * DEEP
+
+
+CASES: list[Case] = [
+    Case("invalid-utf8", "a JSONL line with invalid UTF-8 bytes inside a string",
+         _write("invalid-utf8.jsonl", _lines(CLEAN, b'{"text": "I am ChatGPT \xff\xfe here"}', HIT)),
+         issues=(("invalid-utf8", 2, None),), hits=((2, None), (3, None)),
+         outcome="reported; the line is read with U+FFFD in place of the bad bytes and scanned"),
+    Case("invalid-utf8-breaks-json", "invalid UTF-8 that also breaks the JSON syntax",
+         _write("invalid-utf8-json.jsonl", _lines(CLEAN, b'{"te\xffxt": "I am ChatGPT"\xff}', HIT)),
+         issues=(("invalid-utf8", 2, None), ("malformed-json", 2, None)), hits=((3, None),),
+         outcome="both reported; the line is not read; the next line is"),
+    Case("bom-jsonl", "a UTF-8 byte-order mark before the first JSONL line",
+         _write("bom.jsonl", b"\xef\xbb\xbf" + _lines(HIT, CLEAN, HIT)),
+         issues=(), hits=((1, None), (3, None)),
+         outcome="the mark is skipped; every line read, line numbers unchanged"),
+    Case("bom-json-array", "a UTF-8 byte-order mark before a JSON array",
+         _write("bom.json", b"\xef\xbb\xbf[" + CLEAN + b",\n" + HIT + b"]\n"),
+         issues=(), hits=((None, 1),),
+         outcome="the mark is skipped; the array is read"),
+    Case("crlf", "CRLF line endings, blank CRLF lines among them",
+         _write("crlf.jsonl", _lines(CLEAN, b"", HIT, b"", HIT, end=b"\r\n")),
+         issues=(), hits=((3, None), (5, None)),
+         outcome="read as JSONL; blank lines skipped; physical line numbers"),
+    Case("empty", "an empty file",
+         _write("empty.jsonl", b""),
+         issues=(), hits=(), records=0,
+         outcome="clean result: no record, no finding"),
+    Case("blank", "a file of white space and blank lines only",
+         _write("blank.jsonl", b"  \n\n\t\r\n \n"),
+         issues=(), hits=(), records=0,
+         outcome="clean result: no record, no finding"),
+    Case("binary-by-name", "a binary file given by name (`.bin`)",
+         _write("data.bin", bytes(range(256)) * 64),
+         issues=(("binary-file", None, None),), hits=(),
+         outcome="one file-level finding; nothing else read"),
+    Case("binary-as-jsonl", "a binary file named `.jsonl`",
+         _write("image.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 16),
+         issues=(("binary-file", None, None),), hits=(),
+         outcome="one file-level finding; nothing else read"),
+    Case("utf16", "a UTF-16 file (with its byte-order mark)",
+         _write("utf16.jsonl", (HIT + b"\n").decode().encode("utf-16")),
+         issues=(("binary-file", None, None),), hits=(),
+         outcome="one file-level finding (not UTF-8); nothing read"),
+    Case("truncated-gzip", "a gzip stream cut at 60 %",
+         _truncated("cut.jsonl.gz", gzip.compress),
+         issues=(("truncated-stream", "*", None),), hits=((1, None),),
+         outcome="every record before the cut is scanned; the cut is reported at the line where reading stopped"),
+    Case("truncated-zstd", "a zstd stream cut at 60 %",
+         _truncated("cut.jsonl.zst", _zstd),
+         issues=(("truncated-stream", "*", None),), hits=((1, None),),
+         outcome="every record before the cut is scanned; the cut is reported"),
+    Case("truncated-bz2", "a bzip2 stream cut at 60 %",
+         _truncated("cut.jsonl.bz2", bz2.compress),
+         issues=(("truncated-stream", "*", None),), hits=(),
+         outcome="reported; bzip2 decodes whole 900 kB blocks, so the records of the cut block are not scanned"),
+    Case("truncated-xz", "an xz stream cut at 60 %",
+         _truncated("cut.jsonl.xz", lzma.compress),
+         issues=(("truncated-stream", "*", None),), hits=((1, None),),
+         outcome="every record before the cut is scanned; the cut is reported"),
+    Case("corrupt-gzip", "a gzip stream with 64 bytes flipped in the middle",
+         _corrupt_gzip,
+         issues=(("malformed-json", "?", None), ("truncated-stream", "*", None)), hits=((1, None),),
+         outcome="records before the damage are scanned; deflate has no check until the CRC at the end, so what "
+                 "it decodes after the damage comes out as malformed lines, and the CRC failure as a corrupt stream"),
+    Case("bomb-zstd", "a zstd decompression bomb (1 kB expanding to 32 MiB of newlines)",
+         _bomb("bomb.jsonl.zst", _zstd, 32),
+         issues=(("decompression-bomb", "*", None),), hits=((1, None),),
+         outcome="stopped once past 16 MiB and 1000x expansion; memory stays bounded; the record before it is scanned"),
+    Case("bomb-bz2", "a bzip2 decompression bomb (under 100 bytes expanding to 24 MiB)",
+         _bomb("bomb.jsonl.bz2", bz2.compress, 24),
+         issues=(("decompression-bomb", "*", None),), hits=((1, None),),
+         outcome="stopped once past 16 MiB and 1000x expansion; memory stays bounded"),
+    Case("long-line", "a single 100 MiB line between two records, with `--max-record-bytes 1048576`",
+         _long_line,
+         issues=(("oversized-record", 2, None),), hits=((1, None), (3, None)),
+         args=("--max-record-bytes", "1048576"), max_rss_mb=60,
+         outcome="reported and skipped without being held in memory; the records around it are scanned"),
+    Case("long-line-default-limit", "the same 100 MiB line with the default limit (64 MiB)",
+         _long_line,
+         issues=(("oversized-record", 2, None),), hits=((1, None), (3, None)), max_rss_mb=64 + 60,
+         outcome="reported and skipped; memory bounded by the limit, not the line"),
+    Case("deep-array-line", "a JSONL line of arrays nested 100,000 levels deep",
+         _write("deep-array.jsonl", _lines(_deep_array_line(), HIT)),
+         issues=(("malformed-json", 1, None),), hits=((2, None),),
+         outcome="reported (nested too deeply, the limit is 1024 levels); the next line is scanned"),
+    Case("deep-object-line", "a JSONL line of objects nested 100,000 levels deep",
+         _write("deep-object.jsonl", _lines(CLEAN, _deep_object_line(), HIT)),
+         issues=(("malformed-json", 2, None),), hits=((3, None),),
+         outcome="reported; the next line is scanned"),
+    Case("deep-array-element", "a JSON array whose first element nests 100,000 levels",
+         _write("deep.json", b"[" + _deep_object_line() + b",\n" + HIT + b"]\n"),
+         issues=(("malformed-json", None, 0),), hits=((None, 1),),
+         outcome="the element is reported and skipped without being built; the next element is scanned"),
+    Case("deep-single-object", "a pretty-printed single JSON object nesting 100,000 levels",
+         _write("deep-one.json", b'{\n  "a":\n' + _deep_object_line() + b"\n}\n"),
+         issues=(("malformed-json", 1, None),), hits=(),
+         outcome="reported"),
+    Case("duplicate-keys", "duplicate keys in a record",
+         _write("dup.jsonl", _lines(b'{"text": "clean", "text": "I am ChatGPT"}', b'{"text": "I am ChatGPT", "text": "clean"}')),
+         issues=(), hits=((1, None),),
+         outcome="read as Python, orjson and JavaScript read it: the last value wins and is scanned; "
+                 "an earlier value of the same key is not (known limitation, see below)"),
+    Case("nan-infinity", "NaN, Infinity and -Infinity in JSONL records",
+         _write("nan.jsonl", _lines(
+             b'{"text": "I am ChatGPT", "score": NaN}', b'{"score": Infinity, "text": "I am ChatGPT"}',
+             b'{"score": -Infinity, "text": "clean"}', HIT)),
+         issues=(("nonstandard-json", 1, None), ("nonstandard-json", 2, None), ("nonstandard-json", 3, None)),
+         hits=((1, None), (2, None), (4, None)),
+         outcome="reported (strict parsers refuse them); read leniently and scanned"),
+    Case("nan-in-array", "NaN inside a JSON array file",
+         _write("nan.json", b"[" + HIT + b',\n{"score": NaN},\n' + HIT + b"]\n"),
+         issues=(("malformed-json", None, 1),), hits=((None, 0),),
+         outcome="reported at the element; the streaming array parser cannot step over it, so the rest of the file "
+                 "is not scanned and the finding says so (known limitation)"),
+    Case("huge-numbers", "numbers too large for a double or a 64-bit integer",
+         _write("numbers.jsonl", _lines(
+             b'{"text": "I am ChatGPT", "n": 1e400}', b'{"n": -1e999, "text": "clean"}',
+             b'{"n": 123456789012345678901234567890, "text": "I am ChatGPT"}',
+             b'{"n": 1' + b"0" * 5000 + b', "text": "I am ChatGPT"}')),
+         issues=(("nonstandard-json", 1, None), ("nonstandard-json", 2, None), ("nonstandard-json", 4, None)),
+         hits=((1, None), (3, None), (4, None)),
+         outcome="reported where strict parsers refuse them; read as floats (infinity beyond range) and scanned"),
+    Case("huge-numbers-in-array", "a number beyond a double inside a JSON array",
+         _write("numbers.json", b'[{"text": "I am ChatGPT", "n": 1e400},\n' + HIT + b"]\n"),
+         issues=(("nonstandard-json", None, 0),), hits=((None, 0), (None, 1)),
+         outcome="reported; read as infinity and scanned"),
+    Case("lone-surrogate", "a JSON string with a lone surrogate escape (`\\ud800`)",
+         _write("surrogate.jsonl", _lines(b'{"text": "I am ChatGPT \\ud800"}', HIT)),
+         issues=(("nonstandard-json", 1, None),), hits=((1, None), (2, None)),
+         outcome="reported; the surrogate becomes U+FFFD and the record is scanned"),
+    Case("not-objects-jsonl", "JSONL lines that are arrays, strings, numbers, null, booleans",
+         _write("scalars.jsonl", _lines(b"[1, 2]", b'"just a string"', b"42", b"null", b"true", HIT)),
+         issues=tuple(("not-an-object", n, None) for n in range(1, 6)), hits=((6, None),),
+         outcome="each reported at its line (a first line holding an array still means JSONL); the rest scanned"),
+    Case("not-objects-array", "JSON array elements that are not objects",
+         _write("scalars.json", b'[1, "s", null, [], true, ' + HIT + b"]"),
+         issues=tuple(("not-an-object", None, i) for i in range(5)), hits=((None, 5),),
+         outcome="each reported at its index; the rest scanned"),
+    Case("scalar-file", "a `.json` file holding a single number",
+         _write("scalar.json", b"42\n"),
+         issues=(("not-an-object", 1, None),), hits=(),
+         outcome="reported"),
+    Case("malformed-then-valid", "a broken line, then trailing garbage after an object, then valid lines",
+         _write("broken.jsonl", _lines(b'{"text": "I am Chat', b'{"text": "x"} trailing', HIT)),
+         issues=(("malformed-json", 1, None), ("malformed-json", 2, None)), hits=((3, None),),
+         outcome="each reported at its line; the rest scanned"),
+    Case("garbage-after-array", "a JSON array followed by more data",
+         _write("after.json", b"[\n" + HIT + b"\n]\n" + HIT + b"\n"),
+         issues=(("malformed-json", None, 1),), hits=((None, 0),),
+         outcome="the array is scanned; what follows it is reported, not silently dropped"),
+]
+
+
+# --- running a case ----------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    case: Case
+    path: Path
+    returncode: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any] | None = None
+    rss_mb: float | None = None  # peak memory of the scan minus a tiny scan's
+    notes: list[str] = field(default_factory=list)
+
+    def input_findings(self) -> list[dict[str, Any]]:
+        return [f for f in (self.report or {}).get("findings", []) if f["rule_id"].startswith("tos-lint.input.")]
+
+    def issues(self) -> list[tuple[str, Any, Any]]:
+        return sorted(((f["rule_id"].removeprefix("tos-lint.input."), f["location"]["line"], f["location"]["index"])
+                       for f in self.input_findings()), key=repr)
+
+    def hits(self) -> list[Loc]:
+        return sorted({(f["location"]["line"], f["location"]["index"])
+                       for f in (self.report or {}).get("findings", []) if f["rule_id"] == RULE_ID}, key=repr)
+
+
+def cli_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["TOS_LINT_CACHE_DIR"] = ""
+    env.pop("TOS_LINT_DEBUG", None)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def scan_command(path: Path, pack: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "tos_lint", "scan", str(path), "--isolated", "--no-default-rules",
+            "--rules", str(pack), "--format", "json", *args]
+
+
+_RSS_WRAPPER = """\
+import resource, subprocess, sys
+proc = subprocess.run(sys.argv[1:], capture_output=True)
+sys.stdout.buffer.write(proc.stdout)
+sys.stderr.buffer.write(proc.stderr)
+sys.stderr.write("\\nMAXRSS_KB=%d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(proc.returncode)
+"""
+
+
+def run_command(command: list[str], cwd: Path, measure: bool = False, timeout: float = 300) -> tuple[int, str, str, float | None]:
+    """Run a command; with `measure`, in a fresh wrapper process whose
+    `getrusage(RUSAGE_CHILDREN)` is the peak memory of that command alone."""
+    if measure:
+        command = [sys.executable, "-c", _RSS_WRAPPER, *command]
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, timeout=timeout, env=cli_env())
+    stdout, stderr = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+    rss = None
+    if measure:
+        stderr, _, tail = stderr.rpartition("\nMAXRSS_KB=")
+        rss = int(tail.strip()) / 1024
+    return proc.returncode, stdout, stderr, rss
+
+
+def write_pack(folder: Path) -> Path:
+    path = folder / "hostile-test.yaml"
+    path.write_text(PACK, encoding="utf-8")
+    return path
+
+
+def baseline_rss(folder: Path, pack: Path) -> float:
+    """Peak memory of scanning a one-line file: what every scan costs."""
+    tiny = folder / "tiny.jsonl"
+    tiny.write_bytes(HIT + b"\n")
+    _, _, _, rss = run_command(scan_command(tiny, pack), folder, measure=True)
+    assert rss is not None
+    return rss
+
+
+def run_case(case: Case, folder: Path, pack: Path, base_rss: float | None = None) -> Outcome:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = case.make(folder)
+    measure = case.max_rss_mb is not None
+    code, stdout, stderr, rss = run_command(scan_command(path, pack, *case.args), folder, measure=measure)
+    outcome = Outcome(case, path, code, stdout, stderr)
+    try:
+        outcome.report = json.loads(stdout)
+    except ValueError:
+        outcome.report = None
+    if rss is not None and base_rss is not None:
+        outcome.rss_mb = rss - base_rss
+    if case.make is _long_line:
+        path.unlink()  # 100 MiB: do not keep it around
+    return outcome
+
+
+def run_all(folder: Path, cases: list[Case] | None = None, workers: int = 3) -> dict[str, Outcome]:
+    """Every case, a few at a time (each is a separate `python -m tos_lint`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = CASES if cases is None else cases
+    pack = write_pack(folder)
+    base = baseline_rss(folder, pack)
+    heavy = [c for c in cases if c.max_rss_mb is not None]  # measured alone, one after the other
+    light = [c for c in cases if c.max_rss_mb is None]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {c.id: pool.submit(run_case, c, folder / c.id, pack) for c in light}
+        results = {c.id: run_case(c, folder / c.id, pack, base) for c in heavy}
+        results.update({cid: f.result() for cid, f in futures.items()})
+    return {c.id: results[c.id] for c in cases}
+
+
+# --- the catalogue --------------------------------------------------------------------------
+
+def _where(line: Any, index: Any) -> str:
+    if line == "*":
+        return "line N"
+    if line is not None:
+        return f"line {line}"
+    if index is not None:
+        return f"[{index}]"
+    return "file"
+
+
+def issues_match(expected: tuple[tuple[str, Any, Any], ...], actual: list[tuple[str, Any, Any]]) -> bool:
+    """Whether the findings are exactly those expected ('*' and '?' lines
+    stand for one-or-more and zero-or-more findings of that code)."""
+    exact = sorted((e for e in expected if e[1] not in ("*", "?")), key=repr)
+    loose = {e[0]: e[1] for e in expected if e[1] in ("*", "?")}
+    rest = [a for a in actual if a[0] not in loose]
+    if sorted(rest, key=repr) != exact:
+        return False
+    return all(marker == "?" or any(a[0] == code for a in actual) for code, marker in loose.items())
+
+
+def catalogue_rows(outcomes: dict[str, Outcome]) -> list[str]:
+    """The markdown table of docs/robustness.md, from what the tool did."""
+    rows = ["| input | `tos-lint.input.*` findings (where) | still scanned | exit | what the tool does |",
+            "|---|---|---|---|---|"]
+    for o in outcomes.values():
+        loose = {code: line for code, line, _ in o.case.issues if line in ("*", "?")}
+        shown: dict[str, list[str]] = {}
+        for code, line, index in o.issues():
+            shown.setdefault(code, []).append(_where(line, index))
+        issues = ", ".join(
+            f"`{code}` (" + ("line N" if loose.get(code) == "*" else "some lines" if code in loose else ", ".join(where)) + ")"
+            for code, where in shown.items()) or "none"
+        hits = ", ".join(_where(line, index) for line, index in o.hits()) or "-"
+        rows.append(f"| {o.case.title} | {issues} | {hits} | {o.returncode} | {o.case.outcome} |")
+    return rows

@@ -1,0 +1,187 @@
+"""Hostile and broken inputs (issue 9, item 2), each through the real command
+line: `python -m tos_lint scan FILE --format json`.
+
+Every case of `tests/hostile_cases.py` must end with exit code 0 or 1 (never
+2, never a traceback), report exactly the expected `tos-lint.input.*`
+findings with the file and the line or array index, and still scan the
+records around the damage. The same outcomes generate the catalogue in
+docs/robustness.md; `test_catalogue_in_docs_is_current` keeps it honest.
+
+The rest of the file checks the readers' limits below the command line: the
+decompression-bomb cap with a lowered ratio and size, memory per read call,
+concatenated members and frames, and byte ranges of a file with a huge line.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import lzma
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zstandard
+
+from tests.hostile_cases import CASES, HIT, REPO, Case, Outcome, catalogue_rows, issues_match, run_all, run_command, scan_command, write_pack
+from tos_lint.readers import (
+    DecompressedStream, DecompressLimits, FileStats, InputFile, InputIssue, RawRecord, ReadOptions,
+    read_jsonl_range, read_records,
+)
+
+DOC = REPO / "docs" / "robustness.md"
+BEGIN, END = "<!-- BEGIN hostile-inputs (tools/robustness_catalogue.py) -->", "<!-- END hostile-inputs -->"
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    return run_all(tmp_path_factory.mktemp("hostile"), workers=4)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile_input_through_the_cli(outcomes: dict[str, Outcome], case: Case) -> None:
+    o = outcomes[case.id]
+    for stream in (o.stdout, o.stderr):
+        assert "Traceback" not in stream, stream[-2000:]
+        assert "internal error" not in stream.lower(), stream[-2000:]
+    assert o.returncode in (0, 1), f"exit {o.returncode}: data problems must never exit 2\n{o.stderr[-2000:]}"
+    assert o.report is not None, f"no JSON report on stdout: {o.stdout[:500]!r} {o.stderr[-1000:]!r}"
+    assert issues_match(case.issues, o.issues()), (case.issues, o.issues())
+    assert o.hits() == sorted(case.hits, key=repr), "records around the damage must still be scanned"
+    assert o.returncode == case.exit_code
+    for f in o.input_findings():
+        assert f["location"]["path"] == str(o.path)
+        assert f["message"] and f["severity"] == "medium"
+        code = f["rule_id"].removeprefix("tos-lint.input.")
+        if code not in ("binary-file", "unsupported-format", "unreadable"):  # about the whole file
+            assert f["location"]["line"] is not None or f["location"]["index"] is not None, f
+    if case.records is not None:
+        assert o.report["summary"]["records"] == case.records
+    if case.max_rss_mb is not None:
+        assert o.rss_mb is not None and o.rss_mb < case.max_rss_mb, \
+            f"peak memory {o.rss_mb:.0f} MiB above a tiny scan's (limit {case.max_rss_mb} MiB)"
+
+
+def test_catalogue_in_docs_is_current(outcomes: dict[str, Outcome]) -> None:
+    """docs/robustness.md holds the table these outcomes generate; run
+    `python tools/robustness_catalogue.py` to rewrite it."""
+    text = DOC.read_text(encoding="utf-8")
+    assert BEGIN in text and END in text, f"{DOC} lacks the generated section"
+    current = text.split(BEGIN, 1)[1].split(END, 1)[0].strip().splitlines()
+    assert current == catalogue_rows(outcomes), "run: python tools/robustness_catalogue.py"
+
+
+def test_hostile_stream_on_stdin(tmp_path: Path) -> None:
+    """The same problems arriving on stdin: CRLF, invalid UTF-8, NaN, a
+    number beyond a double, a line that is not an object; every line found."""
+    data = (b'{"text": "I am ChatGPT"}\r\n{"text": "bad \xff", "n": NaN}\r\n[1]\r\n'
+            b'{"n": 1e999, "text": "I am ChatGPT"}\r\n')
+    pack = write_pack(tmp_path)
+    command = [*scan_command(Path("-"), pack)]
+    import subprocess
+
+    from tests.hostile_cases import cli_env
+
+    proc = subprocess.run(command, cwd=tmp_path, input=data, capture_output=True, timeout=300, env=cli_env())
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    got = sorted((f["rule_id"], f["location"]["line"]) for f in doc["findings"])
+    assert got == [
+        ("test.chatgpt", 1), ("test.chatgpt", 4),
+        ("tos-lint.input.invalid-utf8", 2), ("tos-lint.input.nonstandard-json", 2),
+        ("tos-lint.input.nonstandard-json", 4), ("tos-lint.input.not-an-object", 3),
+    ]
+    assert all(f["location"]["path"] == "<stdin>" for f in doc["findings"])
+
+
+def test_binary_stream_on_stdin(tmp_path: Path) -> None:
+    pack = write_pack(tmp_path)
+    import subprocess
+
+    from tests.hostile_cases import cli_env
+
+    proc = subprocess.run(scan_command(Path("-"), pack), cwd=tmp_path, input=bytes(range(256)) * 8,
+                          capture_output=True, timeout=300, env=cli_env())
+    assert proc.returncode == 0, proc.stderr
+    assert [f["rule_id"] for f in json.loads(proc.stdout)["findings"]] == ["tos-lint.input.binary-file"]
+
+
+# --- the readers' limits -----------------------------------------------------------------
+
+def _read(path: Path, **options: Any) -> tuple[list[RawRecord], list[InputIssue], FileStats]:
+    stats = FileStats()
+    items = list(read_records(InputFile(str(path), path), stats, ReadOptions(**options)))
+    return [i for i in items if isinstance(i, RawRecord)], [i for i in items if isinstance(i, InputIssue)], stats
+
+
+def _newline_bomb(mib: int) -> bytes:
+    return HIT + b"\n" + b"\n" * (mib << 20) + HIT + b"\n"
+
+
+def test_gzip_bomb_with_a_lowered_ratio(tmp_path: Path) -> None:
+    """gzip cannot expand more than ~1030 times, under the default cap of
+    1000 plus slack; a lower cap stops it (the reader's `DecompressLimits`)."""
+    path = tmp_path / "bomb.jsonl.gz"
+    path.write_bytes(gzip.compress(_newline_bomb(40), 9))
+    records, issues, _ = _read(path, limits=DecompressLimits(max_ratio=100))
+    assert [i.code for i in issues] == ["decompression-bomb"]
+    assert "100 times" in issues[0].message
+    assert len(records) == 1  # the record before the bomb; the one behind it is never reached
+    records, issues, _ = _read(path)  # default limits: a large file, read to its end
+    assert issues == [] and len(records) == 2
+
+
+def test_bomb_stopped_by_total_size(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(_newline_bomb(8)))
+    records, issues, _ = _read(path, limits=DecompressLimits(max_bytes=4 << 20))
+    assert [i.code for i in issues] == ["decompression-bomb"]
+    assert "limit of 4194304 bytes" in issues[0].message
+    assert len(records) == 1
+
+
+@pytest.mark.parametrize("kind", ["gz", "zst", "bz2", "xz"])
+def test_decompression_holds_little_memory_per_read(kind: str) -> None:
+    """However far a stream expands, one read holds at most a few MiB."""
+    payload = _newline_bomb(64)
+    blob = {"gz": lambda b: gzip.compress(b, 9), "zst": lambda b: zstandard.ZstdCompressor().compress(b),
+            "bz2": bz2.compress, "xz": lambda b: lzma.compress(b, preset=0)}[kind](payload)
+    stream = DecompressedStream(io.BytesIO(blob), kind, DecompressLimits(max_ratio=1e9))
+    total = peak = 0
+    while chunk := stream.read(1 << 20):
+        total += len(chunk)
+        peak = max(peak, len(stream.pending))
+    assert total == len(payload)
+    assert peak < 40 << 20, f"{kind}: {peak >> 20} MiB held at once"
+
+
+@pytest.mark.parametrize("kind", ["gz", "zst", "bz2", "xz"])
+def test_concatenated_members_and_frames_are_all_read(tmp_path: Path, kind: str) -> None:
+    compress = {"gz": gzip.compress, "zst": lambda b: zstandard.ZstdCompressor().compress(b),
+                "bz2": bz2.compress, "xz": lzma.compress}[kind]
+    path = tmp_path / f"multi.jsonl.{kind}"
+    path.write_bytes(compress(HIT + b"\n" + b'{"text": "x"}\n' * 5000) + compress(HIT + b"\n"))
+    records, issues, stats = _read(path)
+    assert issues == []
+    assert stats.records == 5002 and len(records) == 5002
+
+
+def test_byte_ranges_of_a_file_with_a_huge_line(tmp_path: Path) -> None:
+    """Split across workers, a file with a line larger than the limit gives
+    the same records and one oversized-record finding, wherever the cuts fall."""
+    path = tmp_path / "ranges.jsonl"
+    lines = [HIT, b'{"text": "' + b"z" * 300_000 + b'"}', HIT, b'{"text": "short"}']
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    size = path.stat().st_size
+    whole = [(i.line, type(i).__name__) for i in read_jsonl_range(path, 0, size, FileStats(), ReadOptions(max_record_bytes=4096))]
+    for cuts in ([0, 5, size], [0, 100, 150_000, 300_010, size], [0, 300_050, size]):
+        got = []
+        from tos_lint.readers import count_lines
+
+        for start, end in zip(cuts, cuts[1:]):
+            offset = count_lines(path, 0, start)
+            for item in read_jsonl_range(path, start, end, FileStats(), ReadOptions(max_record_bytes=4096)):
+                got.append((item.line + offset, type(item).__name__))
+        assert got == whole, cuts
+    assert whole == [(1, "RawRecord"), (2, "InputIssue"), (3, "RawRecord"), (4, "RawRecord")]
