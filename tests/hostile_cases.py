@@ -437,3 +437,114 @@ def catalogue_rows(outcomes: dict[str, Outcome]) -> list[str]:
         hits = ", ".join(_where(line, index) for line, index in o.hits()) or "-"
         rows.append(f"| {o.case.title} | {issues} | {hits} | {o.returncode} | {o.case.outcome} |")
     return rows
+
+
+# --- evasions (issue 9, item 1) ----------------------------------------------------------------
+
+EVASION_PACK = """\
+pack: evasion-test
+version: 1
+rules:
+  - id: test.chatgpt
+    provider: openai
+    severity: high
+    confidence: 0.9
+    message: says it is ChatGPT
+    match: {any: [{phrase: "I am ChatGPT"}]}
+    examples: {match: ["I am ChatGPT."], no_match: ["Hello."]}
+  - id: test.openai
+    provider: openai
+    severity: high
+    confidence: 0.9
+    message: says OpenAI trained it
+    match: {any: [{phrase: "trained by OpenAI"}]}
+    examples: {match: ["I was trained by OpenAI."], no_match: ["Hello."]}
+  - id: test.claude
+    provider: anthropic
+    severity: high
+    confidence: 0.9
+    message: says it is Claude
+    match: {any: [{phrase: "I'm Claude"}]}
+    examples: {match: ["I'm Claude."], no_match: ["Hello."]}
+"""
+
+
+@dataclass(frozen=True)
+class Evasion:
+    id: str
+    title: str
+    text: str  # the disguised sentence, as it stands in the record
+    rule: str  # the rule it must still hit
+    gap: bool = False  # a known gap: it does not hit (documented; the test is a strict xfail)
+
+
+EVASIONS: list[Evasion] = [
+    Evasion("cyrillic-one-letter-word", "a one-letter word in Cyrillic (`І am`)", "\u0406 am ChatGPT, a model.", "test.chatgpt"),
+    Evasion("cyrillic-i-apostrophe", "Cyrillic `І` before an apostrophe (`І'm`)", "\u0406'm Claude, nice to meet you.", "test.claude"),
+    Evasion("greek-iota-in-openai", "Greek capital Alpha and Iota ending a word (`OpenΑΙ`)", "I was trained by Open\u0391\u0399.", "test.openai"),
+    Evasion("greek-omicron", "Greek capital Omicron starting a word (`Οpen AI`)", "I was trained by \u039fpen AI.", "test.openai"),
+    Evasion("greek-tau-rho", "Greek capital Rho and Tau (`ChatGΡΤ`)", "I am ChatG\u03a1\u03a4.", "test.chatgpt"),
+    Evasion("whole-word-cyrillic", "a word written wholly in Cyrillic look-alikes beside Latin words (`СНАТ GPT`)", "I am \u0421\u041d\u0410\u0422 GPT.", "test.chatgpt"),
+    Evasion("palochka-in-claude", "Cyrillic palochka for `l` (`CӀaude`)", "I'm C\u04c0aude, an assistant.", "test.claude"),
+    Evasion("mixed-scripts-in-one-word", "Cyrillic and Greek look-alikes in one word", "I am \u0421h\u03b1tG\u0420\u03a4.", "test.chatgpt"),
+    Evasion("math-bold", "mathematical bold letters (NFKC)", "I am \U0001d402\U0001d421\U0001d41a\U0001d42d\U0001d406\U0001d40f\U0001d413.", "test.chatgpt"),
+    Evasion("circled-letters", "circled letters (NFKC)", "I am \u24b8\u24bd\u24b6\u24c9GPT.", "test.chatgpt"),
+    Evasion("tag-characters", "invisible Unicode tag characters inside the word", "I am Chat\U000e0020\U000e0041GPT.", "test.chatgpt"),
+    Evasion("bidi-and-soft-hyphen", "no-break space, soft hyphen and bidi controls together", "I\u00a0am Chat\u00adG\u200eP\u202aT.", "test.chatgpt"),
+    Evasion("entity-zero-width", "an HTML entity for a zero-width space", "I am Chat&#8203;GPT.", "test.chatgpt"),
+    Evasion("entity-cyrillic", "HTML entities for Cyrillic look-alikes", "I am ChatG&#1056;&#x422;.", "test.chatgpt"),
+    Evasion("json-escape-in-text", "a JSON `\\u` escape left in the text (double-encoded JSON)", "I am \\u0043hatGPT.", "test.chatgpt"),
+    Evasion("json-escape-cyrillic", "JSON escapes of Cyrillic look-alikes in the text", "I am ChatG\\u0420\\u0422.", "test.chatgpt"),
+    Evasion("split-and-homoglyph", "a split word with a homoglyph (`Open-ΑΙ`)", "I was trained by Open-\u0391\u0399.", "test.openai"),
+    Evasion("everything-combined", "markdown, full-width, zero-width, entity, Cyrillic and Greek at once",
+            "\u0406\u2019m **\uff23\u200b\u04c0aude**", "test.claude"),
+    Evasion("everything-combined-2", "split word, curly quote, entities, escapes, markdown",
+            "I&nbsp;was *trained* by __Open__ \\u0041&#x399;.", "test.openai"),
+    Evasion("gap-small-capitals", "Latin small capitals (`ᴄʜᴀᴛ`): not folded", "I am \u1d04\u029c\u1d00\u1d1bGPT.", "test.chatgpt", gap=True),
+    Evasion("gap-greek-lower-tau", "Greek small tau for `t` (`gpτ`): the confusables data does not pair them", "I am chatgp\u03c4.", "test.chatgpt", gap=True),
+    Evasion("gap-punctuation-inside", "punctuation inside the word (`Chat.GPT`)", "I am Chat.GPT.", "test.chatgpt", gap=True),
+    Evasion("gap-leetspeak", "digits for letters (`Ch4tGPT`)", "I am Ch4tGPT.", "test.chatgpt", gap=True),
+]
+
+
+@dataclass
+class EvasionOutcome:
+    evasion: Evasion
+    rules: list[str]  # the rules that hit
+    highlighted: str  # the text the first hit highlights in its snippet (original text)
+    normalized: str
+
+
+def run_evasions(folder: Path, evasions: list[Evasion] | None = None) -> dict[str, EvasionOutcome]:
+    """Each disguised sentence as an assistant message, scanned through the
+    API with EVASION_PACK (prefilter on, as a default scan)."""
+    import tos_lint
+    from tos_lint.normalize import normalize
+
+    evasions = EVASIONS if evasions is None else evasions
+    folder.mkdir(parents=True, exist_ok=True)
+    pack = folder / "evasion-test.yaml"
+    pack.write_text(EVASION_PACK, encoding="utf-8")
+    data = folder / "evasions.jsonl"
+    with data.open("w", encoding="utf-8") as f:
+        for e in evasions:
+            f.write(json.dumps({"messages": [{"role": "user", "content": "Who are you?"},
+                                             {"role": "assistant", "content": e.text}]}) + "\n")
+    result = tos_lint.scan([data], rules=[pack], use_default_rules=False)
+    out: dict[str, EvasionOutcome] = {}
+    for line, e in enumerate(evasions, 1):
+        found = sorted((f for f in result.findings if f.location.line == line), key=lambda f: f.rule_id)
+        lo, hi = found[0].highlight if found else (0, 0)
+        out[e.id] = EvasionOutcome(e, [f.rule_id for f in found], found[0].snippet[lo:hi] if found else "",
+                                   normalize(e.text))
+    return out
+
+
+def evasion_rows(outcomes: dict[str, EvasionOutcome]) -> list[str]:
+    rows = ["| evasion | example (escaped) | normalised | rule hit |", "|---|---|---|---|"]
+    for o in outcomes.values():
+        shown = json.dumps(o.evasion.text, ensure_ascii=True)[1:-1].replace("|", "\\|")
+        norm = json.dumps(o.normalized, ensure_ascii=False)[1:-1].replace("|", "\\|")
+        hit = ", ".join(f"`{r}`" for r in o.rules) or ("none (known gap)" if o.evasion.gap else "**none**")
+        rows.append(f"| {o.evasion.title} | `{shown}` | `{norm}` | {hit} |")
+    return rows

@@ -64,7 +64,7 @@ def scan(
     paths: List[str] = typer.Argument(..., help="Files or directories to scan; '-' reads JSONL from stdin."),
     rules: List[Path] = typer.Option([], "--rules", "-r", help="Add a rule pack (YAML). Repeatable."),
     no_default_rules: bool = typer.Option(False, "--no-default-rules", help="Do not load the built-in packs."),
-    output_format: str = typer.Option("console", "--format", "-f", help="console | json | jsonl | sarif | junit | github | markdown"),
+    output_format: str = typer.Option("console", "--format", "-f", help="console | json | jsonl | sarif | junit | github | markdown | html"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Lowest severity that fails the run: info|low|medium|high|critical|never (default: high)."),
     select: List[str] = typer.Option([], "--select", help="Only these rule ids or prefixes (repeatable)."),
@@ -84,9 +84,10 @@ def scan(
     seed: int = typer.Option(0, "--seed", help="Seed for --sample; the same seed picks the same records."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Processes to use (default: all cores). Output does not depend on it."),
     index: List[str] = typer.Option([], "--index", help="Near-duplicate reference index: a file from `tos-lint index build`, or redis://host:port/db#prefix (repeatable)."),
+    redact: bool = typer.Option(False, "--redact", help="Leave snippet text out of the report: rule, location and fingerprint only."),
 ) -> None:
     """Scan training data for provider fingerprints."""
-    from tos_lint.reporters import FORMATS as REPORT_FORMATS, get_renderer
+    from tos_lint.reporters import FORMATS as REPORT_FORMATS
 
     from tos_lint.adapters import FORMATS
     from tos_lint.policy import FAIL_ON_CHOICES
@@ -121,7 +122,9 @@ def scan(
         if jobs is not None and jobs < 1:
             _fail("--jobs: must be at least 1")
         result, verdict = api.run(paths, config, changed, sample_spec, jobs)
-    _emit(get_renderer(output_format), result, verdict, output)
+    from tos_lint.cli_report import renderer_for
+
+    _emit(renderer_for(output_format, redact), result, verdict, output)
     raise typer.Exit(verdict.exit_code)
 
 
@@ -167,17 +170,9 @@ def _refuse_overwriting_input(output: Optional[Path], paths: List[str]) -> None:
 
 
 def _emit(render, result, verdict, output: Optional[Path]) -> None:  # type: ignore[no-untyped-def]
-    if output is None:
-        render(result, verdict, sys.stdout)
-        return
-    import os
-    import tempfile
+    from tos_lint.cli_report import write_output
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        render(result, verdict, stream)
-    os.replace(tmp, output)
+    write_output(output, lambda stream: render(result, verdict, stream))
 
 
 @app.command()
@@ -431,8 +426,11 @@ def _mount_commands() -> None:
     from tos_lint.cli_eval import rules_eval
     from tos_lint.cli_index import index_app
 
+    from tos_lint.cli_report import report
+
     rules_app.command("eval")(rules_eval)
     app.add_typer(index_app, name="index")
+    app.command("report")(report)
 
 
 _mount_commands()

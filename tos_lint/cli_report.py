@@ -72,7 +72,7 @@ def report(
         if output is not None and output.resolve() == results.resolve():
             raise UsageError(f"--output {output} is the result being read; refusing to overwrite it")
         doc = load_document(results)
-        _write(output, lambda stream: render_document(output_format, doc, stream, redact))
+        write_output(output, lambda stream: render_document(output_format, doc, stream, redact))
 
 
 def load_document(path: Path) -> dict[str, Any]:
@@ -335,7 +335,7 @@ class SavedVerdict(Verdict):
 
 # --- output -----------------------------------------------------------------------------
 
-def _write(output: Optional[Path], write: Callable[[TextIO], None]) -> None:
+def write_output(output: Optional[Path], write: Callable[[TextIO], None]) -> None:
     """To stdout, or atomically to a file (temp file + rename). A device or
     pipe (`-o /dev/null`, `-o /dev/stdout`) is written in place: renaming
     over it would replace the device with a regular file."""

@@ -190,19 +190,29 @@ def _units(text: str) -> list[tuple[int, str]]:
     units: list[tuple[int, str]] = []
     i, n = 0, len(text)
     while i < n:
-        m = _CODED.match(text, i) if text[i] in "&\\" else None
-        j = m.end() if m else i + 1
-        while j < n:
-            if unicodedata.combining(text[j]):
-                j += 1
-                continue
-            mark = _CODED.match(text, j) if text[j] in "&\\" else None
-            if mark is None or not all(unicodedata.combining(c) for c in _decode_coded(mark.group(0))):
-                break
-            j = mark.end()
+        j = unit_end(text, i)
         units.append((i, text[i:j]))
         i = j
     return units
+
+
+def unit_end(text: str, i: int) -> int:
+    """End of the unit that starts at `i`: the character, entity or JSON
+    escape there with the combining marks that follow it. `normalize_mapped`
+    maps each output character to the start of its unit; a match that ends
+    on a unit ends in the original text at `unit_end(text, index[end - 1])`."""
+    n = len(text)
+    m = _CODED.match(text, i) if text[i] in "&\\" else None
+    j = m.end() if m else i + 1
+    while j < n:
+        if unicodedata.combining(text[j]):
+            j += 1
+            continue
+        mark = _CODED.match(text, j) if text[j] in "&\\" else None
+        if mark is None or not all(unicodedata.combining(c) for c in _decode_coded(mark.group(0))):
+            break
+        j = mark.end()
+    return j
 
 
 def _decode_unit(unit: str) -> str:
