@@ -388,6 +388,7 @@ def run_all(folder: Path, cases: list[Case] | None = None, workers: int = 3) -> 
     from concurrent.futures import ThreadPoolExecutor
 
     cases = CASES if cases is None else cases
+    folder.mkdir(parents=True, exist_ok=True)
     pack = write_pack(folder)
     base = baseline_rss(folder, pack)
     heavy = [c for c in cases if c.max_rss_mb is not None]  # measured alone, one after the other

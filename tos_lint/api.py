@@ -106,6 +106,9 @@ def scan(
     sample: SampleSpec | None = None,
     jobs: int | None = None,
     indexes: Sequence[str | Path] = (),
+    backend: str = "local",
+    address: str | None = None,
+    progress: bool = False,
 ) -> ScanResult:
     """Scan files or directories and return every finding with statistics.
 
@@ -127,8 +130,8 @@ def scan(
     engine = Engine(ruleset, engine_options, registry)
     if changed is not None:
         files = [f for f in files if f.fs_path is not None and f.fs_path.resolve() in changed]
-    units = parallel.plan(files, dict(changed) if changed is not None else None, split=sample is None)
-    results = parallel.run_units(engine, units, jobs or parallel.default_jobs())
+    units = parallel.plan(files, dict(changed) if changed is not None else None, split=sample is None, jobs=jobs)
+    results = _run_units(engine, units, jobs, backend, address, progress)
     _hash_split_files(units, results)
     findings = [f for r in results for f in r.findings]
     stats = _stats(results, findings)
@@ -142,6 +145,22 @@ def scan(
         result.sample = prevalence(evidence, sampled, sample)
     result.manifest = build_manifest(result, dict(options or {}) | {"_indexes": _index_digests(indexes)}, started_at, _utc_now())
     return result
+
+
+def _run_units(engine: Engine, units: list[parallel.WorkUnit], jobs: int | None, backend: str,
+               address: str | None, progress: bool) -> list[FileResult]:
+    """Run the units on this machine's cores, or as Ray tasks on a cluster."""
+    from tos_lint.progress import scan_progress
+
+    if backend not in ("local", "ray"):
+        raise UsageError(f"unknown backend {backend!r} (expected local or ray)")
+    with scan_progress(units, enabled=progress) as on_done:
+        if backend == "ray":
+            from tos_lint.ray_backend import EngineSpec, run_units_ray
+
+            spec = EngineSpec.from_ruleset(engine.ruleset, engine.options)
+            return run_units_ray(spec, units, address=address, progress=on_done, num_cpus=jobs)
+        return parallel.run_units(engine, units, jobs or parallel.default_jobs(), progress=on_done)
 
 
 def _hash_split_files(units: list[parallel.WorkUnit], results: list[FileResult]) -> None:
@@ -239,7 +258,9 @@ def config_options(config: Config, changed_only: bool) -> dict[str, Any]:
 
 def run(paths: Iterable[str | Path], config: Config | None = None,
         changed: Mapping[Path, frozenset[int] | None] | None = None,
-        sample: SampleSpec | None = None, jobs: int | None = None) -> tuple[ScanResult, Verdict]:
+        sample: SampleSpec | None = None, jobs: int | None = None,
+        backend: str = "local", address: str | None = None,
+        progress: bool = False) -> tuple[ScanResult, Verdict]:
     """Scan as the command line does: configuration in, result and verdict out."""
     config = config or Config()
     registry = load_registry()
@@ -251,6 +272,7 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         max_record_bytes=config.max_record_bytes, registry=registry, changed=changed,
         options=config_options(config, changed is not None) | {"sample": sample.describe() if sample else None},
         sample=sample, jobs=jobs, indexes=config.index,
+        backend=backend, address=address, progress=progress,
     )
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)

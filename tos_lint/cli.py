@@ -85,6 +85,9 @@ def scan(
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Processes to use (default: all cores). Output does not depend on it."),
     index: List[str] = typer.Option([], "--index", help="Near-duplicate reference index: a file from `tos-lint index build`, or redis://host:port/db#prefix (repeatable)."),
     redact: bool = typer.Option(False, "--redact", help="Leave snippet text out of the report: rule, location and fingerprint only."),
+    backend: str = typer.Option("local", "--backend", help="local (this machine's cores) or ray (a Ray cluster)."),
+    address: Optional[str] = typer.Option(None, "--address", help="With --backend ray: the cluster to join (default: start a local one)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar (it shows only when stderr is a terminal)."),
 ) -> None:
     """Scan training data for provider fingerprints."""
     from tos_lint.reporters import FORMATS as REPORT_FORMATS
@@ -121,7 +124,14 @@ def scan(
             changed = changed_lines(paths, staged=staged, since=since)
         if jobs is not None and jobs < 1:
             _fail("--jobs: must be at least 1")
-        result, verdict = api.run(paths, config, changed, sample_spec, jobs)
+        if backend not in ("local", "ray"):
+            _fail(f"--backend: unknown backend {backend!r} (expected local or ray)")
+        if address is not None and backend != "ray":
+            _fail("--address goes with --backend ray")
+        from tos_lint.progress import show_progress
+
+        result, verdict = api.run(paths, config, changed, sample_spec, jobs,
+                                  backend=backend, address=address, progress=show_progress(quiet))
     from tos_lint.cli_report import renderer_for
 
     _emit(renderer_for(output_format, redact), result, verdict, output)
@@ -379,6 +389,8 @@ def filter_command(
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Findings in this baseline do not quarantine."),
     allowlist: List[Path] = typer.Option([], "--allowlist", help="Allowlist file (repeatable)."),
     waivers: List[Path] = typer.Option([], "--waivers", help="Waiver file (repeatable)."),
+    include: List[str] = typer.Option([], "--include", help="Only files matching this glob (repeatable)."),
+    exclude: List[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
 ) -> None:
     """Write a clean copy and a quarantined copy of each input (same format and
     compression). Inputs are never changed. Exit 1 if any record was quarantined."""
@@ -392,7 +404,7 @@ def filter_command(
         from tos_lint.readers import discover
 
         config = _configure(config_path, isolated, fail_on=fail_on,
-                            baseline=str(baseline) if baseline else None,
+                            baseline=str(baseline) if baseline else None, include=include, exclude=exclude,
                             allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers])
         inputs, _ = discover(paths, config.include or None, config.exclude or None)
         check_outputs(inputs, [Path(p) for p in paths], clean_dir, quarantine_dir)

@@ -62,11 +62,25 @@ def check_outputs(inputs: list[InputFile], roots: list[Path], clean_dir: Path, q
         raise UsageError("--clean-dir and --quarantine-dir must differ")
     if any(inp.fs_path is None for inp in inputs):
         raise UsageError("filter cannot read from stdin: it writes one output per input file")
+    for inp in inputs:
+        if not _is_json_family(inp):
+            raise UsageError(f"{inp.path}: filter writes JSON and JSONL (optionally compressed) only; "
+                             "convert or exclude this file (--exclude)")
     sources = [inp.fs_path.resolve() for inp in inputs if inp.fs_path is not None] + [r.resolve() for r in roots]
     for out in (clean_dir.resolve(), quarantine_dir.resolve()):
         for src in sources:
             if out == src or out in src.parents or src in out.parents:
                 raise UsageError(f"output folder {out} overlaps the input {src}; refusing to write there")
+
+
+def _is_json_family(inp: InputFile) -> bool:
+    from tos_lint.readers import JSON_EXTS, COMPRESSION_EXTS
+
+    name = inp.fs_path.name.lower() if inp.fs_path is not None else ""
+    for ext in COMPRESSION_EXTS:
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+    return name.endswith(JSON_EXTS)
 
 
 def failing_locations(verdict: Verdict) -> dict[tuple[str, int | None, int | None], list[Finding]]:
