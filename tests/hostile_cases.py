@@ -127,6 +127,24 @@ def _long_line(folder: Path) -> Path:
     return path
 
 
+def _noise(size: int) -> bytes:
+    import random
+
+    return random.Random(9).randbytes(size)
+
+
+def _pretty_array(size: int) -> bytes:
+    """An Alpaca-style array, one field per line; every 10,000th record has the phrase."""
+    out, i = [], 0
+    total = 0
+    while total < size:
+        rec = {"instruction": f"question {i}", "output": "I am ChatGPT." if i % 10_000 == 0 else "fine " * 20}
+        out.append(rec)
+        total += 150
+        i += 1
+    return json.dumps(out, indent=2).encode()
+
+
 DEEP = 100_000
 
 
@@ -175,6 +193,14 @@ CASES: list[Case] = [
          _write("image.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 16),
          issues=(("binary-file", None, None),), hits=(),
          outcome="one file-level finding; nothing else read"),
+    Case("large-binary-as-jsonl", "a 9 MiB binary file named `.jsonl` (large files are split across workers by name)",
+         lambda folder: _write("big-noise.jsonl", _noise(9 << 20))(folder),
+         issues=(("binary-file", None, None),), hits=(),
+         outcome="one file-level finding, not one per random line from each worker"),
+    Case("large-array-as-jsonl", "a 9 MiB pretty-printed JSON array named `.jsonl`",
+         lambda folder: _write("big-array.jsonl", _pretty_array(9 << 20))(folder),
+         issues=(), hits=tuple((None, k * 10_000) for k in range(7)),
+         outcome="read whole as a JSON array by the first worker; the others read nothing"),
     Case("utf16", "a UTF-16 file (with its byte-order mark)",
          _write("utf16.jsonl", (HIT + b"\n").decode().encode("utf-16")),
          issues=(("binary-file", None, None),), hits=(),
@@ -200,6 +226,10 @@ CASES: list[Case] = [
          issues=(("malformed-json", "?", None), ("truncated-stream", "*", None)), hits=((1, None),),
          outcome="records before the damage are scanned; deflate has no check until the CRC at the end, so what "
                  "it decodes after the damage comes out as malformed lines, and the CRC failure as a corrupt stream"),
+    Case("bomb-gzip", "a gzip decompression bomb (40 kB expanding 1028 times to 40 MiB of newlines)",
+         _bomb("bomb.jsonl.gz", lambda b: gzip.compress(b, 9), 40),
+         issues=(("decompression-bomb", "*", None),), hits=((1, None),),
+         outcome="stopped once past 16 MiB and 1000x expansion; the record before it is scanned"),
     Case("bomb-zstd", "a zstd decompression bomb (1 kB expanding to 32 MiB of newlines)",
          _bomb("bomb.jsonl.zst", _zstd, 32),
          issues=(("decompression-bomb", "*", None),), hits=((1, None),),

@@ -126,14 +126,11 @@ def test_json_escaped_record_against_the_builtin_packs(builtin_ruleset: Any, tmp
 
 # --- linear time -----------------------------------------------------------------------------
 
-ADVERSARIAL = {
+ADVERSARIAL = {  # the costliest kinds of text for the engine, measured
     "self-id-repeated": "I am ChatGPT, a large language model trained by OpenAI. ",
-    "near-misses": "I am ChatGP I am Chat GP As an AI language mod ",
-    "one-letter": "a",
     "homoglyphs-and-invisibles": "I am ChatG\u0420\u0422\u200b \u0406 am ",
     "entities-and-escapes": "&#67;hat&amp;GPT&nbsp;\\u0043",
-    "markup": "**_`~~*__",
-    "unless-contexts": "not ChatGPT pretend imagine says \" ",
+    "near-misses-and-unless": "I am ChatGP not ChatGPT pretend imagine says \" As an AI language mod ",
 }
 
 

@@ -120,16 +120,18 @@ def _newline_bomb(mib: int) -> bytes:
 
 
 def test_gzip_bomb_with_a_lowered_ratio(tmp_path: Path) -> None:
-    """gzip cannot expand more than ~1030 times, under the default cap of
-    1000 plus slack; a lower cap stops it (the reader's `DecompressLimits`)."""
-    path = tmp_path / "bomb.jsonl.gz"
-    path.write_bytes(gzip.compress(_newline_bomb(40), 9))
-    records, issues, _ = _read(path, limits=DecompressLimits(max_ratio=100))
+    """A 17 MiB file that compresses about 10 times is read whole under the
+    default cap (1000 times) and stopped, past 16 MiB, under a cap of 5 (the
+    reader's `DecompressLimits`; there is no command-line option yet)."""
+    lines = b"".join(b'{"id": %d, "text": "the same filler text again and again"}\n' % i for i in range(300_000))
+    path = tmp_path / "dense.jsonl.gz"
+    path.write_bytes(gzip.compress(HIT + b"\n" + lines + HIT + b"\n", 1))
+    records, issues, stats = _read(path, limits=DecompressLimits(max_ratio=5))
     assert [i.code for i in issues] == ["decompression-bomb"]
-    assert "100 times" in issues[0].message
-    assert len(records) == 1  # the record before the bomb; the one behind it is never reached
-    records, issues, _ = _read(path)  # default limits: a large file, read to its end
-    assert issues == [] and len(records) == 2
+    assert "5 times" in issues[0].message and issues[0].line == stats.records + 1
+    assert 0 < len(records) < 300_002  # those before the cap were read; the last one never is
+    records, issues, _ = _read(path)
+    assert issues == [] and len(records) == 300_002
 
 
 def test_bomb_stopped_by_total_size(tmp_path: Path) -> None:
@@ -181,6 +183,8 @@ def test_byte_ranges_of_a_file_with_a_huge_line(tmp_path: Path) -> None:
 
         for start, end in zip(cuts, cuts[1:]):
             offset = count_lines(path, 0, start)
+            if start and path.read_bytes()[start - 1:start] != b"\n":
+                offset += 1  # the range starts inside a line, which belongs to the range before
             for item in read_jsonl_range(path, start, end, FileStats(), ReadOptions(max_record_bytes=4096)):
                 got.append((item.line + offset, type(item).__name__))
         assert got == whole, cuts

@@ -59,6 +59,7 @@ class ScanResult:
     manifest: dict[str, Any] = field(default_factory=dict)
     sample: dict[str, Any] | None = None  # prevalence estimates, when sampling
     attribution: Any = None  # ScanAttribution: which providers the evidence points to
+    style_attribution: dict[str, Any] | None = None  # when asked: which providers' style the text reads like
 
 
 def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool = True,
@@ -252,6 +253,7 @@ def config_options(config: Config, changed_only: bool) -> dict[str, Any]:
 
     out = dataclasses.asdict(config)
     out["severity"] = {k: v.label for k, v in config.severity.items()}
+    out["attribution_severity"] = config.attribution_severity.label
     out["changed_only"] = changed_only
     return out
 
@@ -274,5 +276,26 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         sample=sample, jobs=jobs, indexes=config.index,
         backend=backend, address=address, progress=progress,
     )
+    if config.attribution:
+        _add_style_attribution(result, [str(p) for p in paths], config)
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)
+
+
+def _add_style_attribution(result: ScanResult, paths: list[str], config: Config) -> None:
+    """Style-based attribution per file (probabilistic evidence, never proof);
+    a provider whose terms forbid competing use above the threshold becomes a
+    file-level finding."""
+    from tos_lint.attribution import attribute_paths, attribution_findings
+
+    report = attribute_paths([p for p in paths if p != "-"], include=config.include or None,
+                             exclude=config.exclude or None, force_format=config.input_format,
+                             field_map=config.field_map or None)
+    result.style_attribution = report.to_dict()
+    extra = attribution_findings(report, result.registry, threshold=config.attribution_threshold,
+                                 severity=config.attribution_severity)
+    result.findings.extend(extra)
+    for f in extra:
+        result.stats.by_provider[f.provider] += 1
+        result.stats.by_severity[f.severity.label] += 1
+        result.stats.by_rule[f.rule_id] += 1

@@ -88,6 +88,8 @@ def scan(
     backend: str = typer.Option("local", "--backend", help="local (this machine's cores) or ray (a Ray cluster)."),
     address: Optional[str] = typer.Option(None, "--address", help="With --backend ray: the cluster to join (default: start a local one)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar (it shows only when stderr is a terminal)."),
+    attribution: bool = typer.Option(False, "--attribution", help="Add style-based attribution (probabilistic): which provider the answers read like."),
+    attribution_threshold: Optional[float] = typer.Option(None, "--attribution-threshold", help="Probability above which a forbids-competing provider's style becomes a finding (default 0.6)."),
 ) -> None:
     """Scan training data for provider fingerprints."""
     from tos_lint.reporters import FORMATS as REPORT_FORMATS
@@ -113,6 +115,7 @@ def scan(
             input_format=force_format, max_record_bytes=max_record_bytes,
             baseline=str(baseline) if baseline else None,
             allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers], index=index,
+            attribution=attribution, attribution_threshold=attribution_threshold,
         )
         _refuse_overwriting_input(output, paths)
         changed = None
@@ -438,8 +441,10 @@ def _mount_commands() -> None:
     from tos_lint.cli_eval import rules_eval
     from tos_lint.cli_index import index_app
 
+    from tos_lint.cli_attribute import attribute
     from tos_lint.cli_report import report
 
+    app.command("attribute")(attribute)
     rules_app.command("eval")(rules_eval)
     app.add_typer(index_app, name="index")
     app.command("report")(report)

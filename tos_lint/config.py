@@ -38,6 +38,9 @@ class Config:
     allowlist: list[str] = field(default_factory=list)
     waivers: list[str] = field(default_factory=list)
     max_record_bytes: int = 64 << 20
+    attribution: bool = False  # add style-based attribution to a scan
+    attribution_threshold: float = 0.6  # probability above which it becomes a finding
+    attribution_severity: Severity = Severity.MEDIUM
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -191,5 +194,14 @@ _PARSERS: dict[str, Callable[[Any, Path], Any]] = {
     "allowlist": _path_list,
     "waivers": _path_list,
     "max_record_bytes": _positive_int,
+    "attribution": _bool,
+    "attribution_threshold": lambda v, _b: _probability(v),
+    "attribution_severity": lambda v, _b: Severity.parse(str(v)),
 }
+
+
+def _probability(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise ValueError("must be a number above 0 and at most 1")
+    return float(value)
 

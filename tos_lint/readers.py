@@ -453,7 +453,16 @@ def _is_pretty_object(first: bytes) -> bool:
 def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     """The JSONL lines of a plain file that start in bytes [start, end):
     the unit of work when one large file is split across cores. Line
-    numbers count from the first line of the range (the caller offsets them)."""
+    numbers count from the first line of the range (the caller offsets them).
+
+    Ranges are planned by file name; a file that turns out not to be JSONL
+    (a JSON array, one pretty-printed object, a binary file) is read whole
+    by its first range, as `read_records` would, and its other ranges are empty."""
+    if not _is_line_oriented(path):
+        if start == 0:
+            with path.open("rb") as f:
+                yield from _read_stream(f, stats, options)
+        return
     with path.open("rb") as f:
         if start > 0:
             f.seek(start - 1)
@@ -461,6 +470,20 @@ def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options
                 _skip_line(f)  # the line under way belongs to the previous range
         blocks = _range_blocks(f, end, stats)
         yield from read_jsonl_blocks(blocks, stats, options)
+
+
+def _is_line_oriented(path: Path) -> bool:
+    """Whether `_read_stream` would read this plain file as JSONL."""
+    with path.open("rb") as f:
+        first = f.read(BLOCK_SIZE)
+    if first.startswith(b"\xef\xbb\xbf"):
+        first = first[3:]
+    head = first.lstrip()[:1]
+    if head == b"[":
+        return _is_jsonl(first)
+    if head == b"{":
+        return not _is_pretty_object(first)
+    return b"\x00" not in first[:4096]
 
 
 def _skip_line(f: IO[bytes]) -> None:

@@ -68,6 +68,7 @@ def document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
         "manifest": result.manifest,
         "sample": result.sample,
         "attribution": result.attribution.to_dict() if result.attribution is not None else None,
+        "style_attribution": result.style_attribution,
     }
 
 
