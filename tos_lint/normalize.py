@@ -166,6 +166,8 @@ def _fold_word(word: str, table: dict[int, str]) -> str:
 def normalize_mapped(text: str) -> tuple[str, list[int]]:
     """Normalise like `normalize` and map each output character to the index
     of the original character (or entity) it came from."""
+    if text.isascii() and "&" not in text:
+        return _ascii_mapped(text)
     chars: list[str] = []
     index: list[int] = []
     decoded_ascii = True  # `normalize` takes its non-ASCII path after entity decoding
@@ -179,6 +181,15 @@ def normalize_mapped(text: str) -> tuple[str, list[int]]:
     if not decoded_ascii:
         joined = _fold_homoglyphs(joined)  # one letter for one letter: the map holds
         joined, index = _lower_with_map(joined, index)
+    joined, index = _drop_with_map(joined, index, _STRIKE)
+    return _drop_with_map(joined, index, _EDGE_UNDERSCORES)
+
+
+def _ascii_mapped(text: str) -> tuple[str, list[int]]:
+    """The common case, without the per-character unit walk: plain ASCII
+    only loses markup characters."""
+    index = [i for i, c in enumerate(text) if c != "*" and c != "`"]
+    joined = text.translate(_TABLE_ASCII)
     joined, index = _drop_with_map(joined, index, _STRIKE)
     return _drop_with_map(joined, index, _EDGE_UNDERSCORES)
 
@@ -232,6 +243,8 @@ def _lower_with_map(chars: str, index: list[int]) -> tuple[str, list[int]]:
 
 def _drop_with_map(chars: str, index: list[int], pattern: re.Pattern[str]) -> tuple[str, list[int]]:
     """Remove what `pattern` matches, keeping the map in step."""
+    if not pattern.search(chars):
+        return chars, index
     keep = [True] * len(chars)
     for m in pattern.finditer(chars):
         for k in range(m.start(), m.end()):
