@@ -29,7 +29,6 @@ BEGIN, END = "<!-- BEGIN evasions (tools/robustness_catalogue.py) -->", "<!-- EN
 PHRASES = {"test.chatgpt": "i am chatgpt", "test.openai": "trained by openai", "test.claude": "i'm claude"}
 # The match ends on an entity or escape: the highlight stops two characters
 # into it (detect._original_span; see docs/robustness.md, "Known gaps").
-CUT_HIGHLIGHT = {"entity-cyrillic", "json-escape-cyrillic", "everything-combined-2"}
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +50,7 @@ def test_disguised_phrase_still_hits(evaded: dict[str, EvasionOutcome], evasion:
 
 
 @pytest.mark.parametrize("evasion", [
-    pytest.param(e, id=e.id, marks=[pytest.mark.xfail(strict=True, reason="detect._original_span cuts a final entity/escape")]
-                 if e.id in CUT_HIGHLIGHT else [])
-    for e in EVASIONS if not e.gap
+    pytest.param(e, id=e.id) for e in EVASIONS if not e.gap
 ])
 def test_highlight_is_the_original_disguised_text(evaded: dict[str, EvasionOutcome], evasion: Evasion) -> None:
     """The snippet shows the text as written; its highlight, normalised,

@@ -253,17 +253,21 @@ _LINE = st.sampled_from([
 @settings(max_examples=400, **SETTINGS)
 @given(st.lists(_LINE, min_size=1, max_size=20), st.lists(st.floats(0, 1), max_size=4), st.booleans())
 def test_byte_ranges_read_like_the_whole_file(scratch: Path, lines: list[bytes], cuts: list[float], final_newline: bool) -> None:
+    """What `--jobs` does to a large plain `.jsonl` file: ranges cut at any
+    byte give what reading the whole file gives (a file that is not JSONL
+    after all, such as one JSON array, is read whole by the first range)."""
     data = b"\n".join(lines) + (b"\n" if final_newline else b"")
     assume(data.strip())
     path = scratch / "ranges.jsonl"
     path.write_bytes(data)
     options = ReadOptions(max_record_bytes=64)
-    whole = [(i.line, type(i).__name__, getattr(i, "code", None)) for i in read_jsonl_blocks(iter([data]), FileStats(), options)]
+    whole = [(i.line, i.index, type(i).__name__, getattr(i, "code", None))
+             for i in read_records(InputFile(str(path), path), FileStats(), options)]
     bounds = sorted({0, len(data), *(int(c * len(data)) for c in cuts)})
     got = []
     for start, end in zip(bounds, bounds[1:]):
         offset = count_lines(path, 0, start) + (1 if start and data[start - 1:start] != b"\n" else 0)
-        got += [(i.line + offset, type(i).__name__, getattr(i, "code", None))
+        got += [(None if i.line is None else i.line + offset, i.index, type(i).__name__, getattr(i, "code", None))
                 for i in read_jsonl_range(path, start, end, FileStats(), options)]
     assert got == whole
 

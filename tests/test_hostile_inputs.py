@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import zstandard
 
-from tests.hostile_cases import CASES, HIT, REPO, Case, Outcome, catalogue_rows, issues_match, run_all, run_command, scan_command, write_pack
+from tests.hostile_cases import CASES, HIT, REPO, Case, Outcome, catalogue_rows, issues_match, run_all, scan_command, write_pack
 from tos_lint.readers import (
     DecompressedStream, DecompressLimits, FileStats, InputFile, InputIssue, RawRecord, ReadOptions,
     read_jsonl_range, read_records,
@@ -189,3 +189,25 @@ def test_byte_ranges_of_a_file_with_a_huge_line(tmp_path: Path) -> None:
                 got.append((item.line + offset, type(item).__name__))
         assert got == whole, cuts
     assert whole == [(1, "RawRecord"), (2, "InputIssue"), (3, "RawRecord"), (4, "RawRecord")]
+
+
+@pytest.mark.parametrize("kind", ["binary", "array", "pretty-object"])
+def test_ranges_of_a_file_that_is_not_jsonl(tmp_path: Path, kind: str) -> None:
+    """Large files are planned into byte ranges by name: one that is not
+    JSONL is read whole by its first range, exactly as `read_records` reads
+    it, and its other ranges are empty."""
+    body = {
+        "binary": bytes(range(256)) * 4096,
+        "array": json.dumps([{"text": "I am ChatGPT"}] + [{"text": "x" * 50}] * 20_000, indent=2).encode(),
+        "pretty-object": json.dumps({"text": "I am ChatGPT", "meta": ["y" * 50] * 20_000}, indent=2).encode(),
+    }[kind]
+    path = tmp_path / "named.jsonl"
+    path.write_bytes(body)
+    records, issues, _ = _read(path)
+    size = path.stat().st_size
+    cuts = [0, size // 3, 2 * size // 3, size]
+    got = [item for start, end in zip(cuts, cuts[1:])
+           for item in read_jsonl_range(path, start, end, FileStats(), ReadOptions())]
+    assert [i for i in got if isinstance(i, InputIssue)] == issues
+    assert [(r.line, r.index, r.data) for r in got if isinstance(r, RawRecord)] == [(r.line, r.index, r.data) for r in records]
+    assert len(records) == {"binary": 0, "array": 20_001, "pretty-object": 1}[kind]

@@ -141,6 +141,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     then = {
         "verify": ["verify", str(out / "report.json")],
         "scan-baseline": ["scan", "data", "--baseline", str(out / "baseline.json"), "--format", "json"],
+        "report-html": ["report", str(out / "report.json"), "--format", "html", "-o", str(out / "report.html")],
+        "refuse-report-over-its-result": ["report", str(out / "report.json"), "-o", str(out / "report.json")],
     }
     results: dict[str, tuple[int, str]] = {}
     try:
@@ -169,7 +171,7 @@ def test_inputs_are_never_opened_for_writing(project: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("name", ["scan-console", "scan-json", "scan-sarif", "scan-junit", "scan-markdown-jobs-1",
-                                  "filter", "baseline", "rules-validate", "verify", "scan-baseline"])
+                                  "filter", "baseline", "rules-validate", "verify", "scan-baseline", "report-html"])
 def test_commands_work_on_read_only_inputs(project: dict[str, Any], name: str) -> None:
     code, out = project["results"][name]
     assert "Traceback" not in out and "internal error" not in out.lower(), out
@@ -179,7 +181,7 @@ def test_commands_work_on_read_only_inputs(project: dict[str, Any], name: str) -
 
 
 @pytest.mark.parametrize("name", ["refuse-scan-output", "refuse-scan-output-symlink", "refuse-baseline-output",
-                                  "refuse-filter-output"])
+                                  "refuse-filter-output", "refuse-report-over-its-result"])
 def test_outputs_that_are_inputs_are_refused(project: dict[str, Any], name: str) -> None:
     code, out = project["results"][name]
     assert code == 2, out
@@ -191,7 +193,7 @@ def test_outputs_are_complete_and_leave_no_temporary_files(project: dict[str, An
     out: Path = project["out"]
     report = json.loads((out / "report.json").read_text())
     assert {Path(i["path"]).name for i in report["manifest"]["inputs"]} >= {"a.jsonl", "hostile.jsonl", "cut.jsonl.gz"}
-    for name in ("report.sarif", "report.xml", "report.md", "baseline.json"):
+    for name in ("report.sarif", "report.xml", "report.md", "baseline.json", "report.html"):
         assert (out / name).stat().st_size > 0
     assert [p.name for p in out.rglob(".*")] == [], "temporary files left behind"
 
@@ -255,3 +257,17 @@ def test_the_audit_hook_sees_writes(tmp_path: Path) -> None:
     code, out = _run(["init", "--path", "written.yaml"], root, log)
     assert code == 0, out
     assert "written.yaml" in log.read_text()
+
+
+def test_report_refuses_to_overwrite_a_scanned_input(tmp_path: Path) -> None:
+    data = tmp_path / "a.jsonl"
+    data.write_bytes(HIT + b"\n")
+    before = data.read_bytes()
+    result = tmp_path / "result.json"
+    result.write_text(json.dumps({
+        "findings": [], "summary": {"files": 1, "records": 1},
+        "manifest": {"inputs": [{"path": "a.jsonl", "abspath": str(data), "sha256": hashlib.sha256(before).hexdigest()}]},
+    }))
+    code, out = _run(["report", str(result), "--format", "markdown", "-o", str(data)], tmp_path, tmp_path / "audit.log")
+    assert data.read_bytes() == before, "the report overwrote a scanned input"
+    assert code == 2, out

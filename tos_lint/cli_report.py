@@ -72,7 +72,20 @@ def report(
         if output is not None and output.resolve() == results.resolve():
             raise UsageError(f"--output {output} is the result being read; refusing to overwrite it")
         doc = load_document(results)
+        _refuse_inputs(output, doc)
         write_output(output, lambda stream: render_document(output_format, doc, stream, redact))
+
+
+def _refuse_inputs(output: Optional[Path], doc: dict[str, Any]) -> None:
+    """Never write over a file the saved result describes."""
+    from tos_lint.errors import UsageError
+
+    if output is None:
+        return
+    target = output.resolve()
+    for entry in (doc.get("manifest") or {}).get("inputs") or []:
+        if isinstance(entry, dict) and entry.get("abspath") and Path(entry["abspath"]).resolve() == target:
+            raise UsageError(f"--output {output} is an input the result describes; refusing to overwrite it")
 
 
 def load_document(path: Path) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import hyperscan as hs
 from tos_lint.adapters import resolve_pointer
 from tos_lint.matcher import StartFinder, compile_database, phrase_to_regex
 from tos_lint.model import Hit, Record, Segment
-from tos_lint.normalize import normalize, normalize_mapped
+from tos_lint.normalize import normalize, normalize_mapped, unit_end
 from tos_lint.packs import MatchItem, Pack, Rule
 
 PROMPT_ROLES = frozenset({"user", "system"})
@@ -236,16 +236,8 @@ def _original_span(text: str, normalized: str, start: int, end: int) -> tuple[in
     if mapped != normalized or not index:
         return 0, min(len(text), end)  # rare divergence: fall back to the head of the text
     o_start = index[min(start, len(index) - 1)]
-    o_end = index[end - 1] + 1 if end > 0 else o_start
-    while o_end < len(text) and not _unit_end(text, o_end):
-        o_end += 1
+    o_end = unit_end(text, index[end - 1]) if end > 0 else o_start
     return o_start, o_end
-
-
-def _unit_end(text: str, i: int) -> bool:
-    import unicodedata
-
-    return not unicodedata.combining(text[i]) and text[i - 1] != "&"
 
 
 class _FieldRegexes:

@@ -166,8 +166,8 @@ def _fold_word(word: str, table: dict[int, str]) -> str:
 def normalize_mapped(text: str) -> tuple[str, list[int]]:
     """Normalise like `normalize` and map each output character to the index
     of the original character (or entity) it came from."""
-    if text.isascii() and "&" not in text:
-        return _ascii_mapped(text)
+    if text.isascii() and "&" not in text and "\\" not in text:
+        return _ascii_mapped(text)  # nothing coded: no unit is longer than one character
     chars: list[str] = []
     index: list[int] = []
     decoded_ascii = True  # `normalize` takes its non-ASCII path after entity decoding

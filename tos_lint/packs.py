@@ -289,14 +289,15 @@ def _build_rule(doc: Any, position: int, pack: str, path: str, providers: set[st
     ex_match, ex_no = _examples(doc.get("examples"), check) if "examples" in doc else ((), ())
     if items and items[0].kind == "field" and unless:
         check.error("unless", "field rules cannot have 'unless'")
+    message = check.string(doc, "message") if "message" in doc else ""
+    tags = check.string_list(doc, "tags")
     if check.errors:
         raise PackErrors(check.errors)
     return Rule(
         id=rule_id, provider=provider, severity=severity, confidence=float(confidence),
-        message=check.string(doc, "message"), mode=mode, items=items, evidence=evidence,
+        message=message, mode=mode, items=items, evidence=evidence,
         description=str(doc.get("description") or ""), roles=roles, unless=unless,
-        examples_match=ex_match, examples_no_match=ex_no,
-        tags=check.string_list(doc, "tags"), pack=pack,
+        examples_match=ex_match, examples_no_match=ex_no, tags=tags, pack=pack,
     )
 
 
