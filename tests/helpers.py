@@ -110,3 +110,25 @@ def _builtin_packs_cached() -> tuple[Any, ...]:
 def builtin_packs() -> list[Any]:
     """The validated built-in packs (an error is raised again on every call)."""
     return list(_builtin_packs_cached())
+
+
+def invoke(args: list[Any], cwd: Path, monkeypatch: Any) -> Any:
+    """Run the CLI in-process from `cwd`; re-raise anything but an exit."""
+    from typer.testing import CliRunner
+
+    from tos_lint.cli import app
+
+    monkeypatch.chdir(cwd)
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def force_split(monkeypatch: Any, size: int) -> None:
+    """Make `scan` split plain JSONL files into byte ranges of `size` bytes
+    (SPLIT_BYTES caps the range size; MIN_SPLIT_BYTES, where present, floors it)."""
+    import tos_lint.parallel
+
+    monkeypatch.setattr(tos_lint.parallel, "SPLIT_BYTES", size)
+    monkeypatch.setattr(tos_lint.parallel, "MIN_SPLIT_BYTES", size, raising=False)

@@ -9,27 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.helpers import rule, write_jsonl, write_pack
-from tos_lint.cli import app
-
-
-def invoke(args: list[Any], cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.chdir(cwd)
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def force_split(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    """Make `scan` split plain JSONL files into byte ranges of `size` bytes
-    (SPLIT_BYTES caps the range size; MIN_SPLIT_BYTES, where present, floors it)."""
-    import tos_lint.parallel
-
-    monkeypatch.setattr(tos_lint.parallel, "SPLIT_BYTES", size)
-    monkeypatch.setattr(tos_lint.parallel, "MIN_SPLIT_BYTES", size, raising=False)
+from tests.helpers import force_split, invoke, rule, write_jsonl, write_pack
 
 
 def sha256(path: Path) -> str:

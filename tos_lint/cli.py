@@ -7,11 +7,12 @@ inside the commands so that `tos-lint --help` stays instant.
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import typer
+
+from tos_lint.cli_common import EXIT_USAGE, fail, usage_errors
 
 app = typer.Typer(
     name="tos-lint",
@@ -25,23 +26,6 @@ app.add_typer(rules_app, name="rules")
 baseline_app = typer.Typer(help="Baselines: accept today's findings so only new ones fail.", no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 
-EXIT_USAGE = 2
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"tos-lint: error: {message}", err=True)
-    raise typer.Exit(EXIT_USAGE)
-
-
-@contextmanager
-def _usage_errors() -> Iterator[None]:
-    """Turn usage and pack errors into a message and exit code 2."""
-    from tos_lint.errors import UsageError
-
-    try:
-        yield
-    except UsageError as exc:
-        _fail(str(exc))
 
 
 def _version(value: bool) -> None:
@@ -98,15 +82,15 @@ def scan(
     from tos_lint.policy import FAIL_ON_CHOICES
 
     if output_format not in REPORT_FORMATS:
-        _fail(f"--format: unknown format {output_format!r} (expected one of {', '.join(REPORT_FORMATS)})")
+        fail(f"--format: unknown format {output_format!r} (expected one of {', '.join(REPORT_FORMATS)})")
     if fail_on is not None and fail_on not in FAIL_ON_CHOICES:
-        _fail(f"--fail-on: unknown value {fail_on!r} (expected one of {', '.join(FAIL_ON_CHOICES)})")
+        fail(f"--fail-on: unknown value {fail_on!r} (expected one of {', '.join(FAIL_ON_CHOICES)})")
     if force_format is not None and force_format not in FORMATS:
-        _fail(f"--input-format: unknown format {force_format!r} (expected one of {', '.join(FORMATS)})")
+        fail(f"--input-format: unknown format {force_format!r} (expected one of {', '.join(FORMATS)})")
     if max_record_bytes is not None and max_record_bytes < 1024:
-        _fail("--max-record-bytes: must be at least 1024")
+        fail("--max-record-bytes: must be at least 1024")
     sample_spec = _sample_spec(sample, seed)
-    with _usage_errors():
+    with usage_errors():
         import tos_lint.api as api
 
         config = _configure(
@@ -121,16 +105,16 @@ def scan(
         changed = None
         if staged or since:
             if staged and since:
-                _fail("--staged and --since cannot be used together")
+                fail("--staged and --since cannot be used together")
             from tos_lint.gitdiff import changed_lines
 
             changed = changed_lines(paths, staged=staged, since=since)
         if jobs is not None and jobs < 1:
-            _fail("--jobs: must be at least 1")
+            fail("--jobs: must be at least 1")
         if backend not in ("local", "ray"):
-            _fail(f"--backend: unknown backend {backend!r} (expected local or ray)")
+            fail(f"--backend: unknown backend {backend!r} (expected local or ray)")
         if address is not None and backend != "ray":
-            _fail("--address goes with --backend ray")
+            fail("--address goes with --backend ray")
         from tos_lint.progress import show_progress
 
         result, verdict = api.run(paths, config, changed, sample_spec, jobs,
@@ -149,7 +133,7 @@ def _sample_spec(sample: Optional[str], seed: int):  # type: ignore[no-untyped-d
     try:
         return SampleSpec.parse(sample, seed)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _configure(config_path: Optional[Path], isolated: bool, **options: object):  # type: ignore[no-untyped-def]
@@ -193,7 +177,7 @@ def providers(
     output_format: str = typer.Option("console", "--format", "-f", help="console | json"),
 ) -> None:
     """Print the provider registry: terms documents and classifications."""
-    with _usage_errors():
+    with usage_errors():
         from tos_lint.registry import load_registry
 
         registry = load_registry()
@@ -204,7 +188,7 @@ def providers(
         typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
         return
     if output_format != "console":
-        _fail(f"--format: unknown format {output_format!r} (expected console or json)")
+        fail(f"--format: unknown format {output_format!r} (expected console or json)")
     from rich.console import Console
     from rich.table import Table
 
@@ -236,7 +220,7 @@ def _load(packs: List[Path]):  # type: ignore[no-untyped-def]
 @rules_app.command("list")
 def rules_list(packs: List[Path] = typer.Argument(None, help="Packs to list (default: the built-in ones).")) -> None:
     """List the rules of the given packs."""
-    with _usage_errors():
+    with usage_errors():
         loaded = _load(packs or [])
     from rich.console import Console
     from rich.table import Table
@@ -254,7 +238,7 @@ def rules_list(packs: List[Path] = typer.Argument(None, help="Packs to list (def
 def rules_validate(packs: List[Path] = typer.Argument(..., help="Pack files to validate.")) -> None:
     """Validate packs (schema, providers, regexes) and provider registries
     (files with a top-level `providers` list). Exit 2 on any error."""
-    with _usage_errors():
+    with usage_errors():
         from tos_lint.detect import RuleSet
         from tos_lint.registry import is_registry_file, load_registry
 
@@ -271,7 +255,7 @@ def rules_validate(packs: List[Path] = typer.Argument(..., help="Pack files to v
 @rules_app.command("test")
 def rules_test(packs: List[Path] = typer.Argument(None, help="Packs to test (default: the built-in ones).")) -> None:
     """Run every rule's match / no-match examples. Exit 1 if any fails."""
-    with _usage_errors():
+    with usage_errors():
         loaded = _load(packs or [])
     from tos_lint.selftest import run_pack_examples
 
@@ -296,7 +280,7 @@ def baseline_create(
     isolated: bool = typer.Option(False, "--isolated", help="Ignore any configuration file."),
 ) -> None:
     """Scan and store the fingerprints of every finding (hashes only, no text)."""
-    with _usage_errors():
+    with usage_errors():
         import tos_lint.api as api
         from tos_lint.baseline import write_baseline
 
@@ -374,7 +358,7 @@ def init(
     from tos_lint import __version__
 
     if path.exists() and not force:
-        _fail(f"{path} exists; use --force to overwrite it")
+        fail(f"{path} exists; use --force to overwrite it")
     path.write_text(STARTER_CONFIG, encoding="utf-8")
     typer.echo(f"wrote {path}")
     typer.echo("\nTo run tos-lint before each commit, add this to .pre-commit-config.yaml:\n")
@@ -400,8 +384,8 @@ def filter_command(
     from tos_lint.policy import FAIL_ON_CHOICES
 
     if fail_on is not None and fail_on not in FAIL_ON_CHOICES:
-        _fail(f"--fail-on: unknown value {fail_on!r} (expected one of {', '.join(FAIL_ON_CHOICES)})")
-    with _usage_errors():
+        fail(f"--fail-on: unknown value {fail_on!r} (expected one of {', '.join(FAIL_ON_CHOICES)})")
+    with usage_errors():
         import tos_lint.api as api
         from tos_lint.filtering import check_outputs, filter_files, summary_lines
         from tos_lint.readers import discover
@@ -416,14 +400,14 @@ def filter_command(
     for line in summary_lines(report):
         typer.echo(line)
     if not report.balanced:
-        _fail("record counts do not add up (in != kept + quarantined + unreadable); outputs may be incomplete")
+        fail("record counts do not add up (in != kept + quarantined + unreadable); outputs may be incomplete")
     raise typer.Exit(1 if report.total("quarantined") else 0)
 
 
 @app.command()
 def verify(report: Path = typer.Argument(..., help="A JSON report written by `tos-lint scan --format json`.")) -> None:
     """Re-hash the inputs a report lists: exit 0 if it still describes them, 1 if not."""
-    with _usage_errors():
+    with usage_errors():
         from tos_lint.verify import verify as run_verify
 
         checks = run_verify(report)

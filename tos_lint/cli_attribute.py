@@ -7,30 +7,18 @@ Exit codes: 0 after a report (attribution never fails a run by itself; use
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Iterator, List, Optional
+from typing import IO, TYPE_CHECKING, List, Optional
 
 import typer
+
+from tos_lint.cli_common import usage_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     from tos_lint.attribution import AttributionReport, DatasetAttribution
 
-EXIT_USAGE = 2
 FORMATS = ("console", "json")
 SHOWN_PER_FILE = 3
-
-
-@contextmanager
-def _usage_errors() -> Iterator[None]:
-    """Usage and model errors: one line on stderr and exit code 2 (as cli.py)."""
-    from tos_lint.errors import UsageError
-
-    try:
-        yield
-    except UsageError as exc:
-        typer.echo(f"tos-lint: error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
 
 
 def attribute(
@@ -43,7 +31,7 @@ def attribute(
     model: Optional[Path] = typer.Option(None, "--model", help="Style model header (.json) instead of the shipped one."),
 ) -> None:
     """Which providers' writing style the answers most resemble: probabilistic evidence, not proof."""
-    with _usage_errors():
+    with usage_errors():
         from tos_lint.errors import UsageError
 
         if output_format not in FORMATS:

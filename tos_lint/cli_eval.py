@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, List, Optional, TextIO
 
 import typer
 
+from tos_lint.cli_common import EXIT_USAGE
+
 if TYPE_CHECKING:
     from tos_lint.evaluate import Evaluation, FileEval, RuleStats
 
 EVAL_FORMATS = ("console", "json", "markdown")
-EXIT_USAGE = 2
 
 
 def rules_eval(

@@ -7,10 +7,11 @@ Heavy modules are imported inside the commands to keep `--help` instant.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 import typer
+
+from tos_lint.cli_common import EXIT_USAGE, usage_errors
 
 if TYPE_CHECKING:
     from tos_lint.neardup.index import IndexData, IndexParams
@@ -21,20 +22,7 @@ index_app = typer.Typer(
     no_args_is_help=True,
 )
 
-EXIT_USAGE = 2
 _MAX_PROBLEMS_SHOWN = 10
-
-
-@contextmanager
-def _usage_errors() -> Iterator[None]:
-    """Usage errors become one line on stderr and exit code 2 (as in cli.py)."""
-    from tos_lint.errors import UsageError
-
-    try:
-        yield
-    except UsageError as exc:
-        typer.echo(f"tos-lint: error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
 
 
 # Options shared by `build` and `add`.
@@ -64,7 +52,7 @@ def build(
     input_format: Optional[str] = _INPUT_FORMAT,
 ) -> None:
     """Build an index from reference outputs (replaces INDEX if it exists)."""
-    with _usage_errors():
+    with usage_errors():
         from tos_lint.neardup.index import IndexBuilder, IndexParams
         from tos_lint.neardup.references import parse_roles
         from tos_lint.neardup.store import save
@@ -96,7 +84,7 @@ def add(
     input_format: Optional[str] = _INPUT_FORMAT,
 ) -> None:
     """Add references to an index, with the index's own parameters."""
-    with _usage_errors():
+    with usage_errors():
         from tos_lint.neardup.index import IndexBuilder
         from tos_lint.neardup.redis_store import RedisIndex, is_redis_location
         from tos_lint.neardup.store import merged, save
@@ -128,7 +116,7 @@ def info(
     if output_format not in ("console", "json"):
         typer.echo(f"tos-lint: error: --format: unknown format {output_format!r} (expected console or json)", err=True)
         raise typer.Exit(EXIT_USAGE)
-    with _usage_errors():
+    with usage_errors():
         from tos_lint.neardup.store import open_indexes
 
         parts = open_indexes([index])

@@ -26,12 +26,13 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections import Counter
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, TextIO
 
 import typer
+
+from tos_lint.cli_common import usage_errors
 
 # policy and model are small (no third-party imports): `--help` stays instant.
 from tos_lint.policy import REPORTED, Suppression, Verdict
@@ -39,20 +40,7 @@ from tos_lint.policy import REPORTED, Suppression, Verdict
 if TYPE_CHECKING:  # pragma: no cover
     from tos_lint.api import ScanResult
 
-EXIT_USAGE = 2
 Renderer = Callable[["ScanResult", "Verdict", TextIO], None]
-
-
-@contextmanager
-def _usage_errors() -> Iterator[None]:
-    """Usage errors: one line on stderr and exit code 2 (as cli.py)."""
-    from tos_lint.errors import UsageError
-
-    try:
-        yield
-    except UsageError as exc:
-        typer.echo(f"tos-lint: error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
 
 
 def report(
@@ -63,7 +51,7 @@ def report(
     redact: bool = typer.Option(False, "--redact", help="Leave snippet text out: show rule, location and fingerprint only."),
 ) -> None:
     """Re-render a saved JSON result (HTML for reviewers, Markdown, SARIF, ...) without scanning again."""
-    with _usage_errors():
+    with usage_errors():
         from tos_lint.errors import UsageError
         from tos_lint.reporters import FORMATS
 
