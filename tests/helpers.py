@@ -132,3 +132,15 @@ def force_split(monkeypatch: Any, size: int) -> None:
 
     monkeypatch.setattr(tos_lint.parallel, "SPLIT_BYTES", size)
     monkeypatch.setattr(tos_lint.parallel, "MIN_SPLIT_BYTES", size, raising=False)
+
+
+def builtin_findings(paths: list[Path], ruleset: Any) -> list[Any]:
+    """Findings of the built-in packs (the session's compiled ruleset) on
+    `paths`, through the engine directly: no second pattern database (the
+    line prefilter) is compiled for these few records."""
+    from tos_lint.engine import Engine, EngineOptions
+    from tos_lint.readers import discover
+
+    engine = Engine(ruleset, EngineOptions(prefilter=False))
+    files, _ = discover([str(p) for p in paths])
+    return [f for inp in files for f in engine.scan_file(inp).findings]

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import pytest
 from typer.testing import CliRunner
 
-from tests.helpers import rule, write_jsonl, write_pack
+from tests.helpers import builtin_findings, rule, write_jsonl, write_pack
 from tos_lint.cli import app
 
 
@@ -235,18 +235,6 @@ def test_missing_baseline_exits_2(proj: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 # --- built-in packs, realistic records ----------------------------------------------------
-
-def builtin_findings(paths: list[Path], ruleset: Any) -> list[Any]:
-    """Findings of the built-in packs (the session's compiled ruleset) on
-    `paths`, through the engine directly: no second pattern database (the
-    line prefilter) is compiled for these few records."""
-    from tos_lint.engine import Engine, EngineOptions
-    from tos_lint.readers import discover
-
-    engine = Engine(ruleset, EngineOptions(prefilter=False))
-    files, _ = discover([str(p) for p in paths])
-    return [f for inp in files for f in engine.scan_file(inp).findings]
-
 
 def test_builtin_packs_baseline_survives_reformatting(tmp_path: Path, builtin_ruleset: Any) -> None:
     import tos_lint.api as api

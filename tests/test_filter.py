@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from tests.helpers import force_split, invoke, rule, write_jsonl, write_pack
+from tests.helpers import builtin_findings, force_split, invoke, rule, write_jsonl, write_pack
 
 
 def _zstd_compress(data: bytes) -> bytes:
@@ -287,18 +287,6 @@ def test_refuses_overlapping_outputs(proj: Path, monkeypatch: pytest.MonkeyPatch
 
 
 # --- built-in packs, through the Python API -----------------------------------------------
-
-def builtin_findings(paths: list[Path], ruleset: Any) -> list[Any]:
-    """Findings of the built-in packs (the session's compiled ruleset) on
-    `paths`, through the engine directly: no second pattern database (the
-    line prefilter) is compiled for these few records."""
-    from tos_lint.engine import Engine, EngineOptions
-    from tos_lint.readers import discover
-
-    engine = Engine(ruleset, EngineOptions(prefilter=False))
-    files, _ = discover([str(p) for p in paths])
-    return [f for inp in files for f in engine.scan_file(inp).findings]
-
 
 def test_builtin_packs_filter_quarantines_chatgpt_record(tmp_path: Path, builtin_ruleset: Any) -> None:
     import tos_lint.api as api

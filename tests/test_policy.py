@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.helpers import rule, write_jsonl, write_pack
+from tests.helpers import builtin_findings, rule, write_jsonl, write_pack
 from tos_lint.cli import app
 from tos_lint.model import Finding, Location, Severity
 from tos_lint.policy import Policy, Suppression, decide, rule_matches
@@ -302,18 +302,6 @@ def test_waiver_expiry_is_decided_against_policy_today() -> None:
 
 
 # --- the built-in packs, realistic records -----------------------------------------------
-
-def builtin_findings(paths: list[Path], ruleset: Any) -> list[Any]:
-    """Findings of the built-in packs (the session's compiled ruleset) on
-    `paths`, through the engine directly: no second pattern database (the
-    line prefilter) is compiled for these few records."""
-    from tos_lint.engine import Engine, EngineOptions
-    from tos_lint.readers import discover
-
-    engine = Engine(ruleset, EngineOptions(prefilter=False))
-    files, _ = discover([str(p) for p in paths])
-    return [f for inp in files for f in engine.scan_file(inp).findings]
-
 
 def test_builtin_packs_chatgpt_fails_deepseek_reviews(tmp_path: Path, builtin_ruleset: Any) -> None:
     import tos_lint.api as api

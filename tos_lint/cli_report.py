@@ -78,16 +78,10 @@ def _refuse_inputs(output: Optional[Path], doc: dict[str, Any]) -> None:
 
 def load_document(path: Path) -> dict[str, Any]:
     """A saved JSON result, checked enough that every renderer can read it."""
-    import orjson
-
     from tos_lint.errors import UsageError
+    from tos_lint.verify import read_report
 
-    try:
-        doc = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not a JSON report: {exc}") from None
+    doc = read_report(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list) or not isinstance(doc.get("summary"), dict):
         raise UsageError(f"{path}: not a JSON report of `tos-lint scan --format json` (no 'findings' and 'summary')")
     return doc

@@ -22,13 +22,18 @@ class Check:
     detail: str = ""
 
 
-def load_manifest(report: Path) -> dict[str, Any]:
+def read_report(path: Path) -> Any:
+    """A saved JSON report, parsed; unreadable or not JSON is a usage error."""
     try:
-        doc = orjson.loads(report.read_bytes())
+        return orjson.loads(path.read_bytes())
     except OSError as exc:
-        raise UsageError(f"{report}: cannot read: {exc.strerror or exc}") from None
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except orjson.JSONDecodeError as exc:
-        raise UsageError(f"{report}: not a JSON report: {exc}") from None
+        raise UsageError(f"{path}: not a JSON report: {exc}") from None
+
+
+def load_manifest(report: Path) -> dict[str, Any]:
+    doc = read_report(report)
     manifest = doc.get("manifest") if isinstance(doc, dict) else None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("inputs"), list):
         raise UsageError(f"{report}: has no audit manifest (write reports with --format json or html)")
