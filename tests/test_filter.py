@@ -293,7 +293,7 @@ def test_builtin_packs_filter_quarantines_chatgpt_record(tmp_path: Path, builtin
     from tos_lint.config import Config
     from tos_lint.filtering import filter_files
     from tos_lint.policy import decide
-    from tos_lint.readers import discover
+    from tos_lint.readers import ReadOptions, discover
     from tos_lint.registry import load_registry
 
     data = tmp_path / "data"
@@ -309,7 +309,7 @@ def test_builtin_packs_filter_quarantines_chatgpt_record(tmp_path: Path, builtin
     verdict = decide(builtin_findings([data], builtin_ruleset), api.build_policy(Config(), registry),
                      {pid: p.classification for pid, p in registry.providers.items()})
     inputs, _ = discover([str(data)])
-    report = filter_files(inputs, [data], verdict, tmp_path / "clean", tmp_path / "q", 1 << 20)
+    report = filter_files(inputs, [data], verdict, tmp_path / "clean", tmp_path / "q", ReadOptions(max_record_bytes=1 << 20))
     assert report.balanced
     assert (report.total("records_in"), report.total("kept"), report.total("quarantined")) == (2, 1, 1)
     assert gzip.decompress((tmp_path / "clean" / "chat.jsonl.gz").read_bytes()) == lines[1].encode() + b"\n"

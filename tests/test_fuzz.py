@@ -382,6 +382,8 @@ CONFIG_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "input-format": st.sampled_from(["openai-messages", "sharegpt", "text"]),
     "field-map": st.dictionaries(st.sampled_from(["user", "assistant"]), st.lists(st.sampled_from(["q", "/a/b"]), min_size=1, max_size=2), max_size=2),
     "max-record-bytes": st.integers(1024, 1 << 30),
+    "max-expansion": st.one_of(st.integers(1, 10**6), st.floats(1, 1e9)),
+    "max-decompressed-bytes": st.integers(1024, 1 << 50),
 }
 
 
@@ -419,7 +421,7 @@ def test_generated_configs_load_or_fail_cleanly(scratch: Path, generated: tuple[
         if key == "severity":
             got = {k: v.label for k, v in got.items()}
         if key in ("select", "ignore", "include", "exclude", "fail-on", "providers", "default-rules", "input-format",
-                   "field-map", "max-record-bytes", "severity"):
+                   "field-map", "max-record-bytes", "max-expansion", "max-decompressed-bytes", "severity"):
             assert got == value, key
 
 

@@ -122,7 +122,7 @@ def _newline_bomb(mib: int) -> bytes:
 def test_gzip_bomb_with_a_lowered_ratio(tmp_path: Path) -> None:
     """A 17 MiB file that compresses about 10 times is read whole under the
     default cap (1000 times) and stopped, past 16 MiB, under a cap of 5 (the
-    reader's `DecompressLimits`; there is no command-line option yet)."""
+    reader's `DecompressLimits`)."""
     lines = b"".join(b'{"id": %d, "text": "the same filler text again and again"}\n' % i for i in range(300_000))
     path = tmp_path / "dense.jsonl.gz"
     path.write_bytes(gzip.compress(HIT + b"\n" + lines + HIT + b"\n", 1))
@@ -141,6 +141,124 @@ def test_bomb_stopped_by_total_size(tmp_path: Path) -> None:
     assert [i.code for i in issues] == ["decompression-bomb"]
     assert "limit of 4194304 bytes" in issues[0].message
     assert len(records) == 1
+
+
+# --- the decompression caps from the command line and the configuration ------------------
+
+BOMB_MIB = 24  # past the 16 MiB the ratio is judged after: about 1000 times from 24 kB
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The phrase, 24 MiB of newlines, the phrase: a small gzip bomb."""
+    folder = tmp_path_factory.mktemp("bomb")
+    path = folder / "data" / "bomb.jsonl.gz"
+    path.parent.mkdir()
+    path.write_bytes(gzip.compress(_newline_bomb(BOMB_MIB), 9))
+    write_pack(folder)
+    return path
+
+
+def _scan_bomb(bomb: Path, monkeypatch: pytest.MonkeyPatch, *args: str, config: str | None = None) -> Any:
+    """`scan` in-process from the bomb's project folder, with a config file or none."""
+    from tests.helpers import invoke
+
+    project = bomb.parent.parent
+    (project / "tos-lint.yaml").unlink(missing_ok=True)
+    if config is not None:
+        (project / "tos-lint.yaml").write_text(config, encoding="utf-8")
+    pack = project / "hostile-test.yaml"
+    return invoke(["scan", bomb, "--no-default-rules", "--rules", pack, "--format", "json", *args], project, monkeypatch)
+
+
+def _codes_and_lines(result: Any) -> list[tuple[str, Any]]:
+    return sorted((f["rule_id"], f["location"]["line"]) for f in json.loads(result.stdout)["findings"])
+
+
+def test_gzip_bomb_refused_by_default(bomb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    res = _scan_bomb(bomb, monkeypatch)
+    found = _codes_and_lines(res)
+    assert [c for c, _ in found] == ["test.chatgpt", "tos-lint.input.decompression-bomb"]
+    assert "--max-expansion" in json.loads(res.stdout)["findings"][-1]["message"]
+
+
+@pytest.mark.parametrize(("args", "config"), [
+    pytest.param(["--max-expansion", "100000"], None, id="option"),
+    pytest.param([], "max-expansion: 100000\n", id="config"),
+    pytest.param([], "max_expansion: .inf\n", id="config-no-cap"),
+    pytest.param(["--max-expansion", "100000"], "max-expansion: 2\n", id="option-overrides-config"),
+])
+def test_gzip_bomb_read_whole_when_the_cap_is_raised(bomb: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     args: list[str], config: str | None) -> None:
+    res = _scan_bomb(bomb, monkeypatch, *args, config=config)
+    assert res.exit_code == 1, res.output
+    last = (BOMB_MIB << 20) + 2  # the phrase behind the bomb
+    assert _codes_and_lines(res) == [("test.chatgpt", 1), ("test.chatgpt", last)]
+
+
+@pytest.mark.parametrize(("args", "config"), [
+    pytest.param(["--max-expansion", "100000", "--max-decompressed-bytes", "1048576"], None, id="option"),
+    pytest.param([], "max-expansion: 100000\nmax-decompressed-bytes: 1048576\n", id="config"),
+])
+def test_total_size_cap_from_option_and_config(bomb: Path, monkeypatch: pytest.MonkeyPatch,
+                                               args: list[str], config: str | None) -> None:
+    res = _scan_bomb(bomb, monkeypatch, *args, config=config)
+    found = json.loads(res.stdout)["findings"]
+    assert [f["rule_id"] for f in found] == ["test.chatgpt", "tos-lint.input.decompression-bomb"]
+    assert "limit of 1048576 bytes" in found[-1]["message"]
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--max-expansion", "0"], "--max-expansion"),
+    (["--max-expansion", "0.5"], "--max-expansion"),
+    (["--max-expansion", "nan"], "--max-expansion"),
+    (["--max-expansion", "lots"], "--max-expansion"),
+    (["--max-decompressed-bytes", "10"], "--max-decompressed-bytes"),
+    (["--max-decompressed-bytes", "-5"], "--max-decompressed-bytes"),
+    (["--max-decompressed-bytes", "1GB"], "--max-decompressed-bytes"),
+])
+def test_bad_cap_options_exit_2_naming_the_option(bomb: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   args: list[str], named: str) -> None:
+    res = _scan_bomb(bomb, monkeypatch, *args)
+    assert res.exit_code == 2, res.output
+    assert named in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("max-expansion: 0\n", "max-expansion"),
+    ("max-expansion: big\n", "max-expansion"),
+    ("max-expansion: true\n", "max-expansion"),
+    ("max_expansion: .nan\n", "max_expansion"),
+    ("max-decompressed-bytes: 10GB\n", "max-decompressed-bytes"),
+    ("max-decompressed-bytes: 1.5e9\n", "max-decompressed-bytes"),
+    ("max-decompressed-bytes: 100\n", "max-decompressed-bytes"),
+    ("max-decompresed-bytes: 4096\n", "max-decompresed-bytes"),
+])
+def test_bad_cap_keys_exit_2_naming_the_key(bomb: Path, monkeypatch: pytest.MonkeyPatch, text: str, key: str) -> None:
+    res = _scan_bomb(bomb, monkeypatch, config=text)
+    assert res.exit_code == 2, res.output
+    assert f"'{key}'" in res.stderr and "tos-lint.yaml" in res.stderr
+
+
+def test_filter_reads_with_the_configured_caps(bomb: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`filter` reads its inputs twice (scan, then copy), both times under
+    the configured caps; a file it cannot read to the end is reported and
+    fails the run (exit 1, a data problem) instead of leaving a short clean
+    copy that looks complete."""
+    from tests.helpers import invoke
+
+    project = bomb.parent.parent
+    args = ["filter", bomb.parent, "--clean-dir", tmp_path / "clean", "--quarantine-dir", tmp_path / "q"]
+    (project / "tos-lint.yaml").write_text("max-expansion: 100000\nfail-on: never\n", encoding="utf-8")
+    res = invoke(args, project, monkeypatch)
+    assert res.exit_code == 0, res.output
+    assert gzip.decompress((tmp_path / "clean" / "bomb.jsonl.gz").read_bytes()).count(b"ChatGPT") == 2
+    (project / "tos-lint.yaml").write_text("fail-on: never\n", encoding="utf-8")
+    res = invoke(args, project, monkeypatch)
+    (project / "tos-lint.yaml").unlink()
+    assert res.exit_code == 1, res.output
+    assert "not read to its end (decompression-bomb" in res.stdout
+    assert "could not be read to the end" in res.stderr
 
 
 @pytest.mark.parametrize("kind", ["gz", "zst", "bz2", "xz"])

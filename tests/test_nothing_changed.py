@@ -214,6 +214,10 @@ def test_filter_counts_add_up_over_hostile_inputs(project: dict[str, Any]) -> No
     assert "in 6 = kept 1 + quarantined 2 + unreadable 3" in hostile, hostile
     clean = project["out"] / "clean" / "hostile.jsonl"
     assert clean.read_bytes() == b'{"text": "bad \xff", "n": NaN}\r\n', "a kept line is copied byte for byte"
+    # the truncated gzip file: its copies stop at the cut, and filter says so
+    assert [ln for ln in out.splitlines() if "not read to its end" in ln] == [
+        ln for ln in out.splitlines() if ln.startswith("data/cut.jsonl.gz: not read to its end (truncated-stream")], out
+    assert "could not be read to the end" in out and code == 1
 
 
 def test_scan_of_a_read_only_input_with_no_write_permission_anywhere(tmp_path: Path) -> None:

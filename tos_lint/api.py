@@ -21,7 +21,7 @@ from tos_lint.engine import Engine, EngineOptions, FileResult
 from tos_lint.model import Finding, Severity
 from tos_lint.packs import Pack, builtin_pack_paths, load_packs
 from tos_lint.policy import Policy, Verdict, decide
-from tos_lint.readers import discover
+from tos_lint.readers import DecompressLimits, discover
 from tos_lint.registry import Registry, load_registry
 from tos_lint.sampling import SampleSpec, prevalence
 
@@ -100,6 +100,7 @@ def scan(
     force_format: str | None = None,
     field_map: dict[str, list[str]] | None = None,
     max_record_bytes: int = 64 << 20,
+    limits: DecompressLimits | None = None,
     ruleset: RuleSet | None = None,
     registry: Registry | None = None,
     changed: Mapping[Path, frozenset[int] | None] | None = None,
@@ -126,7 +127,7 @@ def scan(
     ruleset = ruleset or load_ruleset(rules, use_default_rules, registry)
     files, _ = discover([str(p) for p in paths], include, exclude)
     engine_options = EngineOptions(force_format=force_format, field_map=field_map,
-                                   max_record_bytes=max_record_bytes, sample=sample,
+                                   max_record_bytes=max_record_bytes, limits=limits, sample=sample,
                                    indexes=tuple(str(i) for i in indexes))
     engine = Engine(ruleset, engine_options, registry)
     if changed is not None:
@@ -205,7 +206,7 @@ def build_manifest(result: ScanResult, options: dict[str, Any], started_at: str,
         "indexes": options.pop("_indexes", []),  # filled in by scan() from the index files
         "inputs": [
             {"path": r.path, "abspath": str(Path(r.path).resolve()) if r.path != "<stdin>" else None,
-             "size": r.stats.size, "sha256": r.stats.sha256, "records": r.stats.records,
+             "size": r.stats.size, "sha256": r.stats.sha256 or None, "records": r.stats.records,
              "malformed": r.stats.malformed}
             for r in result.files
         ],
@@ -271,7 +272,8 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         paths, rules=config.rules, use_default_rules=config.default_rules,
         include=config.include or None, exclude=config.exclude or None,
         force_format=config.input_format, field_map=config.field_map or None,
-        max_record_bytes=config.max_record_bytes, registry=registry, changed=changed,
+        max_record_bytes=config.max_record_bytes, limits=decompress_limits(config),
+        registry=registry, changed=changed,
         options=config_options(config, changed is not None) | {"sample": sample.describe() if sample else None},
         sample=sample, jobs=jobs, indexes=config.index,
         backend=backend, address=address, progress=progress,
@@ -280,6 +282,11 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         _add_style_attribution(result, [str(p) for p in paths], config)
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)
+
+
+def decompress_limits(config: Config) -> DecompressLimits:
+    """The decompression caps a configuration sets."""
+    return DecompressLimits(max_ratio=config.max_expansion, max_bytes=config.max_decompressed_bytes)
 
 
 def _add_style_attribution(result: ScanResult, paths: list[str], config: Config) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Callable, List, Optional
 
 import typer
 
@@ -57,6 +57,8 @@ def scan(
     exclude: List[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
     force_format: Optional[str] = typer.Option(None, "--input-format", help="Read every record as this format instead of detecting it."),
     max_record_bytes: Optional[int] = typer.Option(None, "--max-record-bytes", help="Larger records are reported, not loaded (default 64 MiB)."),
+    max_expansion: Optional[float] = typer.Option(None, "--max-expansion", help="Stop reading a compressed file that expands more than this many times, judged past 16 MiB (default 1000)."),
+    max_decompressed_bytes: Optional[int] = typer.Option(None, "--max-decompressed-bytes", help="Stop reading a compressed file past this many decompressed bytes (default 1 TiB)."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Fail only on findings not in this baseline file."),
     allowlist: List[Path] = typer.Option([], "--allowlist", help="Allowlist file of accepted findings (repeatable)."),
     waivers: List[Path] = typer.Option([], "--waivers", help="Waiver file: allowlist entries with reviewer and expiry (repeatable)."),
@@ -89,6 +91,10 @@ def scan(
         fail(f"--input-format: unknown format {force_format!r} (expected one of {', '.join(FORMATS)})")
     if max_record_bytes is not None and max_record_bytes < 1024:
         fail("--max-record-bytes: must be at least 1024")
+    from tos_lint.config import byte_limit, expansion_ratio
+
+    _check_limit("--max-expansion", max_expansion, expansion_ratio)
+    _check_limit("--max-decompressed-bytes", max_decompressed_bytes, byte_limit)
     sample_spec = _sample_spec(sample, seed)
     with usage_errors():
         import tos_lint.api as api
@@ -97,6 +103,7 @@ def scan(
             config_path, isolated, rules=[str(r) for r in rules], no_default_rules=no_default_rules,
             fail_on=fail_on, select=select, ignore=ignore, include=include, exclude=exclude,
             input_format=force_format, max_record_bytes=max_record_bytes,
+            max_expansion=max_expansion, max_decompressed_bytes=max_decompressed_bytes,
             baseline=str(baseline) if baseline else None,
             allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers], index=index,
             attribution=attribution, attribution_threshold=attribution_threshold,
@@ -123,6 +130,16 @@ def scan(
 
     _emit(renderer_for(output_format, redact), result, verdict, output)
     raise typer.Exit(verdict.exit_code)
+
+
+def _check_limit(option: str, value: object, validate: Callable[[Any], object]) -> None:
+    """Validate a limit as the configuration file does, naming the option."""
+    if value is None:
+        return
+    try:
+        validate(value)
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
 
 
 def _sample_spec(sample: Optional[str], seed: int):  # type: ignore[no-untyped-def]
@@ -337,6 +354,11 @@ exclude: []
 
 # Records larger than this are reported, not loaded.
 # max-record-bytes: 67108864
+
+# Compressed files that expand more than this many times (judged past
+# 16 MiB), or past this many bytes, are reported and read no further.
+# max-expansion: 1000
+# max-decompressed-bytes: 1099511627776
 """
 
 PRE_COMMIT_SNIPPET = """\
@@ -380,7 +402,8 @@ def filter_command(
     exclude: List[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
 ) -> None:
     """Write a clean copy and a quarantined copy of each input (same format and
-    compression). Inputs are never changed. Exit 1 if any record was quarantined."""
+    compression). Inputs are never changed. Exit 1 if any record was quarantined
+    or an input could not be read to its end."""
     from tos_lint.policy import FAIL_ON_CHOICES
 
     if fail_on is not None and fail_on not in FAIL_ON_CHOICES:
@@ -388,7 +411,7 @@ def filter_command(
     with usage_errors():
         import tos_lint.api as api
         from tos_lint.filtering import check_outputs, filter_files, summary_lines
-        from tos_lint.readers import discover
+        from tos_lint.readers import ReadOptions, discover
 
         config = _configure(config_path, isolated, fail_on=fail_on,
                             baseline=str(baseline) if baseline else None, include=include, exclude=exclude,
@@ -396,12 +419,15 @@ def filter_command(
         inputs, _ = discover(paths, config.include or None, config.exclude or None)
         check_outputs(inputs, [Path(p) for p in paths], clean_dir, quarantine_dir)
         result, verdict = api.run(paths, config)
-        report = filter_files(inputs, [Path(p) for p in paths], verdict, clean_dir, quarantine_dir, config.max_record_bytes)
+        report = filter_files(inputs, [Path(p) for p in paths], verdict, clean_dir, quarantine_dir,
+                              ReadOptions(max_record_bytes=config.max_record_bytes, limits=api.decompress_limits(config)))
     for line in summary_lines(report):
         typer.echo(line)
     if not report.balanced:
         fail("record counts do not add up (in != kept + quarantined + unreadable); outputs may be incomplete")
-    raise typer.Exit(1 if report.total("quarantined") else 0)
+    if report.stopped:  # a data problem, not a usage error: exit 1 like a quarantined record
+        typer.echo(f"tos-lint: {len(report.stopped)} input(s) could not be read to the end; their outputs are incomplete", err=True)
+    raise typer.Exit(1 if report.total("quarantined") or report.stopped else 0)
 
 
 @app.command()

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from tos_lint.errors import UsageError
 from tos_lint.model import Severity
 from tos_lint.policy import FAIL_ON_CHOICES, STANCES
+from tos_lint.readers import DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_EXPANSION
 from tos_lint.yamlsafe import load_yaml
 
 CONFIG_NAMES = ("tos-lint.yaml", ".tos-lint.yaml", "tos-lint.yml", ".tos-lint.yml")
@@ -38,6 +39,8 @@ class Config:
     allowlist: list[str] = field(default_factory=list)
     waivers: list[str] = field(default_factory=list)
     max_record_bytes: int = 64 << 20
+    max_expansion: float = DEFAULT_MAX_EXPANSION  # decompressed / compressed size, per file
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES  # per file
     attribution: bool = False  # add style-based attribution to a scan
     attribution_threshold: float = 0.6  # probability above which it becomes a finding
     attribution_severity: Severity = Severity.MEDIUM
@@ -172,9 +175,21 @@ def _input_format(value: Any, _base: Path) -> str:
 
 
 def _positive_int(value: Any, _base: Path) -> int:
+    return byte_limit(value)
+
+
+def byte_limit(value: Any) -> int:
+    """A size limit in bytes (the configuration and the command line share it)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
         raise ValueError("must be a whole number of bytes, at least 1024")
     return value
+
+
+def expansion_ratio(value: Any) -> float:
+    """A decompression ratio cap: a number of at least 1 (`.inf` turns it off)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 1:
+        raise ValueError("must be a number, at least 1 (decompressed size / compressed size)")
+    return float(value)
 
 
 _PARSERS: dict[str, Callable[[Any, Path], Any]] = {
@@ -194,6 +209,8 @@ _PARSERS: dict[str, Callable[[Any, Path], Any]] = {
     "allowlist": _path_list,
     "waivers": _path_list,
     "max_record_bytes": _positive_int,
+    "max_expansion": lambda v, _b: expansion_ratio(v),
+    "max_decompressed_bytes": _positive_int,
     "attribution": _bool,
     "attribution_threshold": lambda v, _b: _probability(v),
     "attribution_severity": lambda v, _b: Severity.parse(str(v)),

@@ -14,7 +14,7 @@ from tos_lint.adapters import DIRECTIVE_KEY, adapt, own_id
 from tos_lint.detect import RuleSet
 from tos_lint.model import Finding, Hit, Location, Record, Severity, Source, finding_fingerprint
 from tos_lint.prefilter import LinePrefilter
-from tos_lint.readers import FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_records
+from tos_lint.readers import DecompressLimits, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_records
 from tos_lint.registry import INPUT_PROVIDER, Registry
 from tos_lint.sampling import SampleSpec, sample
 
@@ -28,6 +28,7 @@ class EngineOptions:
     force_format: str | None = None
     field_map: dict[str, list[str]] | None = None
     max_record_bytes: int = 64 << 20
+    limits: DecompressLimits | None = None  # decompression caps (None: the defaults)
     prefilter: bool = True
     sample: SampleSpec | None = None
     indexes: tuple[str, ...] = ()  # near-duplicate reference indexes (paths or redis:// locations)
@@ -58,6 +59,7 @@ class Engine:
     def read_options(self, only_lines: frozenset[int] | None) -> ReadOptions:
         return ReadOptions(
             max_record_bytes=self.options.max_record_bytes,
+            limits=self.options.limits,
             # a sample is drawn from every record, and near-duplicate matching
             # needs every record: then none may be filtered out unseen
             line_filter=self.prefilter.may_match if self.prefilter and self.options.sample is None and self.neardup is None else None,

@@ -6,7 +6,8 @@ under `_tos_lint_findings`), in the same format and compression, at the same
 relative path under the two output folders. JSONL lines are copied byte for
 byte. Inputs are never opened for writing; an output that is an input is
 refused; every output is written to a temporary file and renamed into place.
-At the end, records in = kept + quarantined + unreadable, or the run fails.
+At the end, records in = kept + quarantined + unreadable, and every input
+was read to its end, or the run fails.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class FilterCounts:
     kept: int = 0
     quarantined: int = 0
     unreadable: int = 0
+    stopped: str = ""  # why reading stopped before the end of the file (its records after that are in neither copy)
 
     @property
     def balanced(self) -> bool:
@@ -53,6 +55,11 @@ class FilterReport:
     @property
     def balanced(self) -> bool:
         return all(f.balanced for f in self.files)
+
+    @property
+    def stopped(self) -> list[FilterCounts]:
+        """Files not read to their end: their copies are incomplete."""
+        return [f for f in self.files if f.stopped]
 
 
 def check_outputs(inputs: list[InputFile], roots: list[Path], clean_dir: Path, quarantine_dir: Path) -> None:
@@ -94,12 +101,14 @@ def failing_locations(verdict: Verdict) -> dict[tuple[str, int | None, int | Non
 
 
 def filter_files(inputs: list[InputFile], roots: list[Path], verdict: Verdict,
-                 clean_dir: Path, quarantine_dir: Path, max_record_bytes: int) -> FilterReport:
+                 clean_dir: Path, quarantine_dir: Path, options: ReadOptions) -> FilterReport:
+    """Copy each input's records to the clean or the quarantine folder, read
+    with the same `options` (record size, decompression caps) as the scan."""
     check_outputs(inputs, roots, clean_dir, quarantine_dir)
     failing = failing_locations(verdict)
     report = FilterReport()
     for inp in inputs:
-        report.files.append(_filter_one(inp, _relative(inp, roots), failing, clean_dir, quarantine_dir, max_record_bytes))
+        report.files.append(_filter_one(inp, _relative(inp, roots), failing, clean_dir, quarantine_dir, options))
     return report
 
 
@@ -114,7 +123,7 @@ def _relative(inp: InputFile, roots: list[Path]) -> Path:
 
 
 def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, int | None], list[Finding]],
-                clean_dir: Path, quarantine_dir: Path, max_record_bytes: int) -> FilterCounts:
+                clean_dir: Path, quarantine_dir: Path, options: ReadOptions) -> FilterCounts:
     assert inp.fs_path is not None
     counts = FilterCounts(inp.path)
     stats = FileStats()
@@ -122,8 +131,10 @@ def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, 
     is_array = _is_json_array(inp)
     with _AtomicOutput(clean_dir / rel, kind, is_array) as clean, \
             _AtomicOutput(quarantine_dir / rel, kind, is_array) as quarantine:
-        for item in read_records(inp, stats, ReadOptions(max_record_bytes=max_record_bytes)):
+        for item in read_records(inp, stats, options):
             if not isinstance(item, RawRecord):
+                if item.final:
+                    counts.stopped = f"{item.code}: {item.message}"
                 continue
             findings = failing.get((inp.path, item.line, item.index))
             if findings:
@@ -210,5 +221,7 @@ def _compressor(raw: IO[bytes], kind: str | None) -> IO[bytes]:
 def summary_lines(report: FilterReport) -> Iterable[str]:
     for f in report.files:
         yield f"{f.path}: in {f.records_in} = kept {f.kept} + quarantined {f.quarantined} + unreadable {f.unreadable}"
+        if f.stopped:
+            yield f"{f.path}: not read to its end ({f.stopped}); its copies hold only the records before that point"
     yield (f"total: in {report.total('records_in')} = kept {report.total('kept')} + quarantined "
            f"{report.total('quarantined')} + unreadable {report.total('unreadable')}")

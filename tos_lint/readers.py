@@ -45,6 +45,10 @@ class InputIssue:
     message: str
     line: int | None = None
     index: int | None = None
+    # Reading of the file stopped here: nothing after it was read (a cut or
+    # bomb, an unreadable or binary file). `filter` must not pass such a
+    # file's copies off as complete.
+    final: bool = False
 
     def __post_init__(self) -> None:
         # Parser messages can span lines (with ASCII art); keep one line.
@@ -220,10 +224,20 @@ class DecompressionBomb(OSError):
     """The stream expands beyond the configured ratio or size."""
 
 
+DEFAULT_MAX_EXPANSION = 1000.0
+DEFAULT_MAX_DECOMPRESSED_BYTES = 1 << 40
+# The ratio is only judged past this much output: the first blocks of a
+# compressed text file can expand well beyond its average ratio.
+RATIO_GRACE_BYTES = 16 << 20
+
+
 @dataclass(frozen=True)
 class DecompressLimits:
-    max_ratio: float = 1000.0  # decompressed / compressed bytes, checked past 16 MiB
-    max_bytes: int = 1 << 40  # decompressed bytes per file
+    """Caps on a compressed file's expansion (`--max-expansion`,
+    `--max-decompressed-bytes`, or the same keys in the configuration)."""
+
+    max_ratio: float = DEFAULT_MAX_EXPANSION  # decompressed / compressed bytes, checked past RATIO_GRACE_BYTES
+    max_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES  # decompressed bytes per file
 
 
 def _decompressor(kind: str) -> Any:
@@ -332,9 +346,9 @@ class DecompressedStream:
         self.out_bytes += len(out)
         self.pending += out
         if self.out_bytes > self.limits.max_bytes:
-            raise DecompressionBomb(f"expands past the limit of {self.limits.max_bytes} bytes")
-        if self.out_bytes > (16 << 20) and self.out_bytes > self.limits.max_ratio * max(self.in_bytes, 1):
-            raise DecompressionBomb(f"expands more than {self.limits.max_ratio:g} times (a decompression bomb?)")
+            raise DecompressionBomb(f"expands past the limit of {self.limits.max_bytes} bytes (see --max-decompressed-bytes)")
+        if self.out_bytes > RATIO_GRACE_BYTES and self.out_bytes > self.limits.max_ratio * max(self.in_bytes, 1):
+            raise DecompressionBomb(f"expands more than {self.limits.max_ratio:g} times, a decompression bomb? (see --max-expansion)")
 
     def close(self) -> None:
         self.raw.close()
@@ -352,8 +366,8 @@ _DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, lzma.L
 def _stream_issue(exc: BaseException, stats: FileStats) -> InputIssue:
     line = stats.records + stats.malformed + 1
     if isinstance(exc, DecompressionBomb):
-        return InputIssue("decompression-bomb", f"{exc}; records after this point were not scanned", line=line)
-    return InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); records after this point were not scanned", line=line)
+        return InputIssue("decompression-bomb", f"{exc}; records after this point were not scanned", line=line, final=True)
+    return InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); records after this point were not scanned", line=line, final=True)
 
 
 # --- reading -------------------------------------------------------------------
@@ -369,7 +383,7 @@ def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iter
             yield from tabular.read_table(inp, kind, stats, options)
             return
     if _is_other_data(name) and not _is_json_name(name):
-        yield InputIssue("unsupported-format", f"no reader for this file type ({Path(name).suffix}); it was not scanned")
+        yield InputIssue("unsupported-format", f"no reader for this file type ({Path(name).suffix}); it was not scanned", final=True)
         return
     hasher: HashingReader | None = None
     try:
@@ -377,7 +391,7 @@ def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iter
             hasher = HashingReader(open(inp.fs_path, "rb"))  # noqa: SIM115 - closed below
         stream = open_input(inp, hasher, options.limits)
     except OSError as exc:
-        yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}")
+        yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}", final=True)
         return
     try:
         yield from _read_stream(stream, stats, options)
@@ -404,7 +418,7 @@ def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions) -> I
     elif head[:1] == b"{" and _is_pretty_object(first):
         yield from _read_single(first, stream, stats, options)
     elif b"\x00" in first[:4096]:
-        yield InputIssue("binary-file", "this looks like a binary file, not JSON or JSONL; it was not scanned")
+        yield InputIssue("binary-file", "this looks like a binary file, not JSON or JSONL; it was not scanned", final=True)
     else:
         yield from read_jsonl_blocks(_chain(first, stream, stats), stats, options)
 
@@ -759,7 +773,7 @@ def _read_array(first: bytes, stream: IO[bytes], stats: FileStats, options: Read
             pass
     except (ijson.JSONError, ValueError) as exc:  # ValueError: a number ijson cannot convert
         stats.malformed += 1
-        yield InputIssue("malformed-json", f"not valid JSON at element {index}: {exc}; the rest of the file was not scanned", index=index)
+        yield InputIssue("malformed-json", f"not valid JSON at element {index}: {exc}; the rest of the file was not scanned", index=index, final=True)
 
 
 @dataclass(frozen=True)

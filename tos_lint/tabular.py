@@ -283,7 +283,7 @@ def read_arrow(path: Path, stats: FileStats, options: ReadOptions) -> Iterator[R
         with path.open("rb") as head:
             magic = head.read(6)
     except OSError as exc:
-        yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}")
+        yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}", final=True)
         return
     if magic == b"ARROW1":
         yield from _read_arrow_file(path, stats, options, errors)
@@ -389,9 +389,9 @@ def read_csv(inp: InputFile, stats: FileStats, options: ReadOptions, delimiter: 
     assert inp.fs_path is not None
     try:
         hasher = HashingReader(inp.fs_path.open("rb"))
-        stream = open_input(inp, hasher)
+        stream = open_input(inp, hasher, options.limits)
     except OSError as exc:
-        yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}")
+        yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}", final=True)
         return
     # The limit is global to the csv module; every reader here sets the same one.
     csv.field_size_limit(options.max_record_bytes)
@@ -403,7 +403,7 @@ def read_csv(inp: InputFile, stats: FileStats, options: ReadOptions, delimiter: 
     try:
         yield from _csv_rows(rows, stats, options)
     except _DECOMPRESS_ERRORS as exc:
-        yield InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); rows after this point were not scanned", index=stats.records + stats.malformed)
+        yield InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); rows after this point were not scanned", index=stats.records + stats.malformed, final=True)
     finally:
         hasher.drain()
         stats.size, stats.sha256 = hasher.size, hasher.digest.hexdigest()
