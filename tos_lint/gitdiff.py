@@ -17,9 +17,18 @@ files on disk, so every line number here is a line of the working-tree file.
    files above 1023 MiB ("unable to generate diff"), and hashes every line
    of both versions. Streaming keeps memory flat, has no size limit, and a
    one-line change costs one pass over each version.
+   Large files skip that pass once they have a line map (tos_lint/linemap.py):
+   block and line digests of the old blob, kept in the cache, that find the
+   changed lines at memory speed. Each changed-only scan stores the map of the
+   version on disk (when git says the file on disk is that blob), so on a
+   repository whose pre-commit hook runs at every commit the old version of
+   a large file is never inflated again.
 3. Anything whose records cannot be located by line (JSON arrays and
    objects, compressed files, files git filters such as Git LFS, new files)
    maps to None: scan the whole file.
+
+The changed lines of a file come with the byte range that holds them, so
+the scan reads that range only, not the whole file.
 
 Files absent from the result have no change to scan. Untracked files are
 in no diff: `--since` sees committed and modified tracked files only.
@@ -37,9 +46,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Sequence
 
+from tos_lint import linemap
 from tos_lint.errors import UsageError
 
+
+class ChangedLines(frozenset[int]):
+    """The 1-based numbers of a file's added or changed lines, and where
+    they are: `span` = (start byte, end byte, number of the line at start),
+    a range of whole lines of the file that holds every one of them, or None
+    when unknown (read the file from the start)."""
+    span: tuple[int, int, int] | None
+
+    def __new__(cls, lines: Iterable[int] = (), span: tuple[int, int, int] | None = None) -> "ChangedLines":
+        self = super().__new__(cls, lines)
+        self.span = span
+        return self
+
+
 Changed = dict[Path, frozenset[int] | None]
+_NO_OID = "0" * 40
 
 LINE_ORIENTED_EXTS = (".jsonl", ".ndjson", ".jl")
 COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zXZ\x00")
@@ -120,6 +145,7 @@ class _Change:
     status: str  # A, C, M, R or T (diff-index letters)
     new_mode: str
     old_oid: str
+    new_oid: str  # all zeros when git has not hashed the file on disk
     new_path: str  # relative to the work tree, '/'-separated
 
 
@@ -132,17 +158,20 @@ def _changed_in_repository(root: Path, selected: list[Path], staged: bool, since
         target = (root / change.new_path).resolve()
         if (target in files or any(p in folders for p in target.parents)) and change.new_mode in REGULAR_FILE_MODES:
             changes.append((target, change))
-    if staged:
-        _warn_unstaged(root, [c.new_path for _, c in changes])
-    filtered = _filtered(root, [c.new_path for _, c in changes if c.status in "MR"])
+    dirty = _warn_unstaged(root, [c.new_path for _, c in changes]) if staged else set()
+    filtered = _filtered(root, [c.new_path for _, c in changes if c.status in "AMR"])
     result: Changed = {}
     for target, change in changes:
         if not target.is_file():
             continue  # staged, then deleted from disk: nothing to read
-        if change.status not in "MR" or change.new_path in filtered or not is_line_oriented(target):
+        readable = change.new_path not in filtered and is_line_oriented(target)
+        # the blob id of the file on disk, when git vouches for it: its map may be stored
+        on_disk = change.new_oid if change.new_oid != _NO_OID and change.new_path not in dirty and readable else None
+        if change.status not in "MR" or not readable:
             result[target] = None
+            _store_map(on_disk, target)
             continue
-        lines = diff_blob_with_file(root, change.old_oid, target)
+        lines = diff_blob_with_file(root, change.old_oid, target, on_disk)
         if lines is None or lines:
             result[target] = lines
     return result
@@ -173,26 +202,28 @@ def _list_changes(root: Path, base: str, staged: bool) -> list[_Change]:
     changes: list[_Change] = []
     i = 0
     while i < len(fields) and fields[i].startswith(b":"):
-        _old_mode, new_mode, old_oid, _new_oid, status = fields[i][1:].decode().split(" ")
+        _old_mode, new_mode, old_oid, new_oid, status = fields[i][1:].decode().split(" ")
         letter = status[0]
         two_paths = letter in "RC"
         new_path = fields[i + 2 if two_paths else i + 1]
-        changes.append(_Change(letter, new_mode, old_oid, os.fsdecode(new_path)))
+        changes.append(_Change(letter, new_mode, old_oid, new_oid, os.fsdecode(new_path)))
         i += 3 if two_paths else 2
     return changes
 
 
-def _warn_unstaged(root: Path, paths: list[str]) -> None:
+def _warn_unstaged(root: Path, paths: list[str]) -> set[str]:
     """--staged reads the files on disk. pre-commit stashes unstaged changes
     first, so disk and index agree; run by hand they may not, and then the
     scan covers the unstaged edits too, and misses a staged line that was
-    edited again since. Say so rather than be silently approximate."""
+    edited again since. Say so rather than be silently approximate.
+    Returns those of `paths` that differ from the index."""
     if not paths:
-        return
-    dirty = set(_git(root, "diff-files", "--name-only", "-z", what="git diff-files failed").split(b"\0"))
-    for path in paths:
-        if os.fsencode(path) in dirty:
-            print(f"tos-lint: warning: {path} has unstaged changes; --staged scans the file on disk, including them", file=sys.stderr)
+        return set()
+    listed = set(_git(root, "diff-files", "--name-only", "-z", what="git diff-files failed").split(b"\0"))
+    dirty = {path for path in paths if os.fsencode(path) in listed}
+    for path in sorted(dirty):
+        print(f"tos-lint: warning: {path} has unstaged changes; --staged scans the file on disk, including them", file=sys.stderr)
+    return dirty
 
 
 def _filtered(root: Path, paths: list[str]) -> set[str]:
@@ -220,14 +251,38 @@ def is_line_oriented(path: Path) -> bool:
 
 # --- which lines -----------------------------------------------------------------
 
-def diff_blob_with_file(root: Path, old_oid: str, path: Path) -> frozenset[int] | None:
+def diff_blob_with_file(root: Path, old_oid: str, path: Path, new_oid: str | None = None) -> ChangedLines | None:
     """Lines of `path` added or changed relative to blob `old_oid`, or None
-    when the change is too spread out to diff in bounded memory."""
+    when the change is too spread out to diff in bounded memory. `new_oid`,
+    when given, is the blob id of `path` as it is on disk: its line map is
+    stored for the next scan."""
+    old_map = linemap.load(old_oid) if path.stat().st_size >= linemap.MIN_BYTES else None
+    if old_map is not None:
+        return _diff_with_map(old_map, path, new_oid)
     with _blob(root, old_oid) as (old, old_size), path.open("rb") as new:
         middle = trim(old, old_size, new, os.fstat(new.fileno()).st_size)
+    _store_map(new_oid, path)
     if middle is None:
         return None
     return middle_changes(middle)
+
+
+def _diff_with_map(old_map: linemap.LineMap, path: Path, new_oid: str | None) -> ChangedLines | None:
+    found = linemap.compare(old_map, path)
+    if new_oid is not None and not linemap.exists(new_oid):
+        linemap.store(new_oid, found.new_map)
+    if max(found.end - found.start, len(found.old_keys)) > MIDDLE_MAX:
+        return None
+    changed = _changed_indices(found.old_keys, found.new_keys)
+    return ChangedLines((found.first_line + j for j in changed), (found.start, found.end, found.first_line))
+
+
+def _store_map(oid: str | None, path: Path) -> None:
+    """Keep the line map of a large file whose blob id is known, unless
+    one is kept already: the next scan compares against it."""
+    if oid is None or path.stat().st_size < linemap.MIN_BYTES or linemap.exists(oid):
+        return
+    linemap.store(oid, linemap.build(path))
 
 
 @contextmanager
@@ -255,6 +310,7 @@ class Middle:
     first_line: int  # 1-based number, in the new file, of the first line of `new`
     old: bytes
     new: bytes
+    start: int = 0  # where `new` starts in the new file
 
 
 @dataclass
@@ -283,7 +339,7 @@ def trim(old: IO[bytes], old_size: int, new: IO[bytes], new_size: int) -> Middle
     difference. Only differing blocks are held in memory."""
     prefix, newlines, last_nl, rest = _common_prefix(old, old_size, new)
     if prefix == old_size == new_size:
-        return Middle(newlines + 1, b"", b"")
+        return Middle(newlines + 1, b"", b"", prefix)
     tail = _OldTail(new_size - old_size)
     old_end = _scan_tail(old, old_size, prefix, rest, new, tail)
     if old_end is None:
@@ -295,7 +351,7 @@ def trim(old: IO[bytes], old_size: int, new: IO[bytes], new_size: int) -> Middle
         return None
     new_middle = _pread(new, new_end - start, start)
     old_middle = _pread(new, prefix - start, start) + _old_bytes(tail, prefix, old_end, new)
-    return Middle(newlines + 1, old_middle, new_middle)
+    return Middle(newlines + 1, old_middle, new_middle, start)
 
 
 def _common_prefix(old: IO[bytes], old_size: int, new: IO[bytes]) -> tuple[int, int, int, bytes]:
@@ -422,20 +478,26 @@ def _last_difference(a: bytes, b: bytes) -> int:
     return lo
 
 
-def middle_changes(middle: Middle) -> frozenset[int]:
-    """New-file line numbers of the middle's added or changed lines."""
-    new_lines = _split_lines(middle.new)
-    old_lines = _split_lines(middle.old)
+def middle_changes(middle: Middle) -> ChangedLines:
+    """New-file line numbers of the middle's added or changed lines, with
+    the byte range of the middle in the new file."""
+    changed = _changed_indices(_split_lines(middle.old), _split_lines(middle.new))
+    span = (middle.start, middle.start + len(middle.new), middle.first_line)
+    return ChangedLines((middle.first_line + j for j in changed), span)
+
+
+def _changed_indices(old_lines: list[bytes], new_lines: list[bytes]) -> Iterable[int]:
+    """0-based indexes of the lines of `new_lines` that a line diff from
+    `old_lines` marks added or changed."""
     if not new_lines:
-        return frozenset()
+        return ()
     if not old_lines:
-        changed: Iterable[int] = range(len(new_lines))
-    elif len(old_lines) <= DIFFLIB_MAX_LINES and len(new_lines) <= DIFFLIB_MAX_LINES:
+        return range(len(new_lines))
+    if len(old_lines) <= DIFFLIB_MAX_LINES and len(new_lines) <= DIFFLIB_MAX_LINES:
         matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
-        changed = [j for tag, _, _, j1, j2 in matcher.get_opcodes() if tag in ("replace", "insert") for j in range(j1, j2)]
-    else:
-        changed = [n - 1 for n in _git_diff_lines(middle.old, middle.new)]
-    return frozenset(middle.first_line + j for j in changed)
+        return [j for tag, _, _, j1, j2 in matcher.get_opcodes() if tag in ("replace", "insert") for j in range(j1, j2)]
+    old, new = (b"\n".join(lines) + b"\n" for lines in (old_lines, new_lines))
+    return [n - 1 for n in _git_diff_lines(old, new)]
 
 
 def _split_lines(data: bytes) -> list[bytes]:

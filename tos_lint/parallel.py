@@ -99,6 +99,9 @@ def _splittable(f: InputFile) -> bool:
 
 
 def scan_unit(engine: Engine, unit: WorkUnit) -> UnitResult:
+    span = getattr(unit.only_lines, "span", None)
+    if span is not None and unit.only_lines is not None and unit.file.fs_path is not None:
+        return UnitResult(_scan_span(engine, unit.file, unit.only_lines, span))
     if not unit.is_range:
         return UnitResult(engine.scan_file(unit.file, unit.only_lines))
     assert unit.file.fs_path is not None and unit.end is not None
@@ -110,6 +113,19 @@ def scan_unit(engine: Engine, unit: WorkUnit) -> UnitResult:
     records = read_jsonl_range(path, unit.start, unit.end, stats, engine.read_options(None))
     result = engine.scan_items(unit.file, records, stats)
     return UnitResult(result, count_lines(path, unit.start, unit.end), _starts_on_line(path, unit.start))
+
+
+def _scan_span(engine: Engine, inp: InputFile, lines: frozenset[int], span: tuple[int, int, int]) -> FileResult:
+    """A changed-only scan that knows where the changed lines are: read
+    just that byte range of the file (whole lines, the first of them line
+    `first`), not the file from its start. The file is not hashed."""
+    assert inp.fs_path is not None
+    start, end, first = span
+    stats = FileStats(size=inp.fs_path.stat().st_size)
+    wanted = frozenset(n - first + 1 for n in lines)
+    result = engine.scan_items(inp, read_jsonl_range(inp.fs_path, start, end, stats, engine.read_options(wanted)), stats)
+    result.findings[:] = [_shift(f, first - 1) for f in result.findings]
+    return result
 
 
 def _starts_on_line(path: Path, start: int) -> bool:

@@ -18,7 +18,7 @@ from tos_lint.errors import UsageError
 @dataclass(frozen=True)
 class Check:
     path: str
-    status: str  # ok | changed | missing | unreadable
+    status: str  # ok | changed | missing | unreadable | unhashed
     detail: str = ""
 
 
@@ -49,6 +49,8 @@ def _check(entry: dict[str, Any], base: Path) -> Check:
     shown = str(entry.get("path"))
     if entry.get("abspath") is None:
         return Check(shown, "unreadable", "read from stdin; cannot be re-checked")
+    if not entry.get("sha256"):
+        return Check(shown, "unhashed", "a changed-only scan read only the changed lines and did not hash the file")
     path = next((p for p in (Path(entry["abspath"]), Path(shown), base / shown) if p.is_file()), None)
     if path is None:
         return Check(shown, "missing", "file not found")
