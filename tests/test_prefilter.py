@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from tos_lint.detect import RuleSet
 from tos_lint.engine import Engine, EngineOptions
+from tos_lint import prefilter
 from tos_lint.packs import load_packs
+from tos_lint.prefilter import LinePrefilter, byte_form
 from tos_lint.readers import InputFile
 from tests.helpers import rule, write_pack
 
@@ -156,3 +158,121 @@ def test_prefilter_on_and_off_agree_on_generated_records(
     on, on_stats = findings(ruleset, path, prefilter=True)
     assert on == off
     assert on_stats.records == off_stats.records == len(records)
+
+
+# --- whole blocks of lines ---------------------------------------------------------------
+# Large JSONL blocks are judged in one Hyperscan pass (`candidate_lines`);
+# smaller ones line by line. These tests lower the size limit, or write files
+# above it, so that the block path is the one under test.
+
+_CLEAN = json.dumps({"prompt": "What is a binary search tree?", "completion": "A tree whose **keys** are `ordered`."})
+
+
+def _block_mode(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(prefilter, "MIN_BLOCK_BYTES", 0)
+
+
+def _findings_in_block_mode(ruleset: RuleSet, path: Path) -> tuple[list[tuple[Any, ...]], Any]:
+    with pytest.MonkeyPatch.context() as mp:
+        _block_mode(mp)
+        return findings(ruleset, path, prefilter=True)
+
+
+def test_small_blocks_go_line_by_line(ruleset: RuleSet) -> None:
+    pf = LinePrefilter.build(ruleset)
+    assert pf is not None
+    assert pf.candidate_lines((_CLEAN + "\n").encode()) is None
+    with pytest.MonkeyPatch.context() as mp:
+        _block_mode(mp)
+        assert pf.candidate_lines((_CLEAN + "\n").encode()) == set()
+        assert not pf.may_match(_CLEAN.encode())
+
+
+_BAD_LINES = st.sampled_from(['{"text": "I am ChatGPT"', "[1, 2]", "not json at all", '{"text": NaN}', "   ", ""])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.one_of(st.tuples(_RECORD, st.booleans()), _BAD_LINES), min_size=1, max_size=12))
+def test_block_judgement_keeps_every_line_the_line_judgement_keeps(
+    ruleset: RuleSet, lines: list[tuple[dict[str, Any], bool] | str],
+) -> None:
+    raw = [line if isinstance(line, str) else json.dumps(line[0], ensure_ascii=line[1]) for line in lines]
+    block = ("\n".join(raw) + "\n").encode("utf-8")
+    pf = LinePrefilter.build(ruleset)
+    assert pf is not None
+    with pytest.MonkeyPatch.context() as mp:
+        _block_mode(mp)
+        kept = pf.candidate_lines(block)
+    assert kept is not None
+    wanted = {i for i, line in enumerate(block.split(b"\n")) if line and pf.may_match(line)}
+    assert wanted <= kept
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.one_of(st.tuples(_RECORD, st.booleans()), _BAD_LINES), min_size=1, max_size=10))
+def test_block_mode_finds_what_a_scan_without_prefilter_finds(
+    ruleset: RuleSet, scratch: Path, lines: list[tuple[dict[str, Any], bool] | str],
+) -> None:
+    raw = [line if isinstance(line, str) else json.dumps(line[0], ensure_ascii=line[1]) for line in lines]
+    path = write_lines(scratch / "block.jsonl", raw)
+    off, off_stats = findings(ruleset, path, prefilter=False)
+    on, on_stats = _findings_in_block_mode(ruleset, path)
+    assert on == off
+    assert (on_stats.records, on_stats.malformed) == (off_stats.records, off_stats.malformed)
+
+
+def test_malformed_lines_inside_a_large_clean_file_are_reported_at_their_lines(ruleset: RuleSet, tmp_path: Path) -> None:
+    lines = [_CLEAN] * 3000  # ~ 400 KB: several blocks, judged a block at a time
+    bad = {17: '{"text": "cut short', 1200: "[1, 2, 3]", 2999: "plain words"}
+    for n, line in bad.items():
+        lines[n - 1] = line
+    lines[1499] = json.dumps({"text": "Sure. I am ChatGPT, how can I help?"})
+    path = write_lines(tmp_path / "big.jsonl", lines)
+    assert path.stat().st_size > 4 * prefilter.MIN_BLOCK_BYTES
+    result = Engine(ruleset, EngineOptions()).scan_file(InputFile(str(path), path))
+    found = sorted((f.location.line, f.rule_id) for f in result.findings)
+    assert found == [(17, "tos-lint.input.malformed-json"), (1200, "tos-lint.input.not-an-object"),
+                     (1500, "pf.phrase"), (2999, "tos-lint.input.malformed-json")]
+    assert result.stats.records == 3000 - len(bad)
+    assert result.stats.malformed == len(bad)
+    assert result.stats.prefiltered == result.stats.records - 1
+
+
+def test_invalid_utf8_inside_a_large_block_is_reported_and_the_rest_judged(ruleset: RuleSet, tmp_path: Path) -> None:
+    body = [(_CLEAN + "\n").encode()] * 1000
+    body[9] = b'{"text": "caf\xe9 I am ChatGPT"}\n'  # Latin-1, not UTF-8
+    body[500] = (json.dumps({"text": "I am ChatGPT"}) + "\n").encode()
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"".join(body))
+    result = Engine(ruleset, EngineOptions()).scan_file(InputFile(str(path), path))
+    found = sorted((f.location.line, f.rule_id) for f in result.findings)
+    assert found == [(10, "pf.phrase"), (10, "tos-lint.input.invalid-utf8"), (501, "pf.phrase")]
+
+
+def test_a_pattern_without_a_byte_form_turns_block_mode_off(tmp_path: Path) -> None:
+    kelvin = rule("pf.kelvin", [{"regex": "\u212aelvin scale"}], examples={"match": ["\u212aelvin scale"], "no_match": ["x"]})
+    path = write_pack(tmp_path / "kelvin.yaml", [kelvin, PACK_RULES[0]])
+    ruleset = RuleSet(load_packs([path], {"openai"}))
+    pf = LinePrefilter.build(ruleset)
+    assert pf is not None and pf.block_db is None
+    data = write_lines(tmp_path / "d.jsonl", [_CLEAN] * 1000 + [json.dumps({"text": "the Kelvin scale"})])
+    assert data.stat().st_size > prefilter.MIN_BLOCK_BYTES
+    off, _ = findings(ruleset, data, prefilter=False)
+    on, stats = findings(ruleset, data, prefilter=True)
+    assert off and on == off  # caselessly, the Kelvin sign is a `k`
+    assert stats.prefiltered == 1000
+
+
+@pytest.mark.parametrize(("regex", "want"), [
+    pytest.param("i am chatgpt", "i am chatgpt", id="ascii-unchanged"),
+    pytest.param("我是 ?chatgpt", r"\x80\x80 ?chatgpt", id="non-ascii-placeholder"),
+    pytest.param("[^а-яё]я", r"[^\x80-\x80\x80]\x80", id="non-ascii-in-class"),
+    pytest.param("caf\\é", r"caf\x80", id="escaped-non-ascii"),
+    pytest.param(r"\x41\d", r"\x41\d", id="ascii-escapes-kept"),
+    pytest.param(r"\p{Han}+", None, id="unicode-property"),
+    pytest.param(r"\x{4e2d}", None, id="code-point-escape"),
+    pytest.param("(*UCP)\\w+", None, id="control-verb"),
+    pytest.param("\u212a", None, id="folds-to-ascii"),
+])
+def test_byte_form(regex: str, want: str | None) -> None:
+    assert byte_form(regex) == want

@@ -60,11 +60,15 @@ class Engine:
         return ReadOptions(
             max_record_bytes=self.options.max_record_bytes,
             limits=self.options.limits,
-            # a sample is drawn from every record, and near-duplicate matching
-            # needs every record: then none may be filtered out unseen
-            line_filter=self.prefilter.may_match if self.prefilter and self.options.sample is None and self.neardup is None else None,
+            line_filter=self.prefilter.may_match if self._prefiltered() else None,
+            block_filter=self.prefilter.candidate_lines if self._prefiltered() else None,
             only_lines=only_lines,
         )
+
+    def _prefiltered(self) -> bool:
+        # a sample is drawn from every record, and near-duplicate matching
+        # needs every record: then none may be filtered out unseen
+        return self.prefilter is not None and self.options.sample is None and self.neardup is None
 
     def scan_items(self, inp: InputFile, items: Iterable[RawRecord | InputIssue], stats: FileStats) -> FileResult:
         """Scan what a reader yields: records, and input problems as findings."""

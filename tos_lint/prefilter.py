@@ -12,11 +12,20 @@ that holds anything a cheap transform cannot reproduce (non-ASCII bytes,
 key that a field rule looks for. When some pattern cannot be used this way
 (a field key that cannot be found in raw JSON), the prefilter is off and
 every line is scanned.
+
+JSONL is judged a block of lines at a time (`candidate_lines`): one
+Hyperscan pass over the whole block, in byte mode, stops at the first
+match and starts again at the next line, so a block of clean lines costs
+one call whatever its number of lines. Its patterns are the line forms with
+each non-ASCII character made a placeholder byte (a line holding one is
+scanned anyway), plus patterns for what sends a line through whole.
 """
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import hyperscan as hs
 
@@ -29,14 +38,43 @@ if TYPE_CHECKING:
 _ENTITY = re.compile(rb"&#?[A-Za-z0-9]{1,31};")
 
 
+# What a cheap transform cannot judge, so the whole line is scanned: any
+# non-ASCII byte, a `\\u` escape, an HTML entity (as `may_match` checks them).
+_SCAN_WHOLE = [r"[\x80-\xff]", r"\\u", r"&#?[A-Za-z0-9]{1,31};"]
+# Block mode is byte mode (a block may hold invalid UTF-8, which Hyperscan's
+# UTF-8 mode must never see); `^` and `$` hold at every line's edges.
+BLOCK_FLAGS = hs.HS_FLAG_CASELESS | hs.HS_FLAG_MULTILINE
+# A smaller block is judged line by line, without loading the block
+# database: a file of a few records should not pay for it.
+MIN_BLOCK_BYTES = 64 << 10
+
+
 class LinePrefilter:
     def __init__(self, patterns: list[str]):
-        self.db = compile_database(patterns, TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH)
+        self.patterns = patterns
+
+    @cached_property
+    def db(self) -> hs.Database:
+        return compile_database(self.patterns, TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH)
+
+    @cached_property
+    def block_db(self) -> hs.Database | None:
+        """The byte-mode database of `candidate_lines`, or None when some
+        pattern has no safe byte form (then blocks go line by line)."""
+        forms = [byte_form(p) for p in self.patterns]
+        if any(f is None for f in forms):
+            return None
+        return compile_database([*forms, *_SCAN_WHOLE], BLOCK_FLAGS)  # type: ignore[list-item]
 
     @classmethod
     def build(cls, ruleset: "RuleSet") -> "LinePrefilter | None":
-        patterns = prefilter_patterns(ruleset)
-        return cls(patterns) if patterns is not None else None
+        """The prefilter of `ruleset`, made once per rule set: each scan
+        makes a new engine, and deriving the patterns and loading the
+        databases should not be paid again."""
+        if ruleset not in _BUILT:
+            patterns = prefilter_patterns(ruleset)
+            _BUILT[ruleset] = cls(patterns) if patterns is not None else None
+        return _BUILT[ruleset]
 
     def may_match(self, line: bytes) -> bool:
         """False only when no rule can hit the record on this line."""
@@ -51,10 +89,93 @@ class LinePrefilter:
             pass
         return bool(found)
 
+    def candidate_lines(self, block: bytes) -> set[int] | None:
+        """The 0-based indices of the lines of `block` (split at `\\n`) that
+        may hold a hit: every line `may_match` keeps, and now and then one
+        more (a match of the relaxed patterns across two lines). None when
+        the block is to be judged line by line."""
+        if len(block) < MIN_BLOCK_BYTES or self.block_db is None:
+            return None
+        text = _strip_markup(block)  # newlines stay where they were: line numbers hold
+        found: set[int] = set()
+        view = memoryview(text)
+        pos = line = 0
+        while pos < len(text):
+            end = _first_match_end(self.block_db, view[pos:])
+            if end is None:
+                break
+            last = pos + end - 1  # the match's last byte, on the line it marks
+            line += text.count(b"\n", pos, last)
+            found.add(line)
+            newline = text.find(b"\n", last)
+            if newline < 0:
+                break
+            pos, line = newline + 1, line + 1  # go on from the next line
+        return found
+
+
+_BUILT: "WeakKeyDictionary[RuleSet, LinePrefilter | None]" = WeakKeyDictionary()
+
+
+def _strip_markup(data: bytes) -> bytes:
+    """What `may_match` removes before scanning: `*`, `` ` ``, `_`, `~~`."""
+    data = data.translate(None, b"*`_")
+    return data.replace(b"~~", b"") if b"~" in data else data
+
+
+def _first_match_end(db: hs.Database, data: memoryview) -> int | None:
+    """End offset of the first match in `data`. Hyperscan reports matches
+    in the order of their ends, so the scan stops at the first."""
+    found: list[int] = []
+    try:
+        db.scan(data, match_event_handler=_stop_at_end, context=found)
+    except hs.ScanTerminated:
+        pass
+    return found[0] if found else None
+
+
+def _stop_at_end(pid: int, start: int, end: int, flags: int, context: list[int]) -> bool:
+    context.append(end)
+    return True
+
 
 def _stop(pid: int, start: int, end: int, flags: int, context: list[int]) -> bool:
     context.append(pid)
     return True  # one hit is enough
+
+
+# Escapes whose meaning in Hyperscan's byte mode differs from UTF-8 mode or
+# that name code points (`\\x{...}`, `\\p{...}`, `\\N`, `\\X`, ...).
+_MODE_ESCAPES = frozenset("pPXNoCQEgkRcKuL")
+
+
+def byte_form(regex: str) -> str | None:
+    r"""`regex` (a line form) for Hyperscan's byte mode, matching the same
+    ASCII lines as it does in UTF-8 mode: each non-ASCII character becomes
+    the placeholder byte `\x80`, which no ASCII line holds (a line with
+    non-ASCII bytes is scanned whole anyway). None when that would not hold:
+    a control verb or an escape that depends on the mode, or a character
+    that matches ASCII caselessly (the Kelvin sign matches `k`)."""
+    if "(*" in regex:
+        return None
+    out: list[str] = []
+    i, n = 0, len(regex)
+    while i < n:
+        ch = regex[i]
+        if ch == "\\" and i + 1 < n and regex[i + 1].isascii():
+            if regex[i + 1] in _MODE_ESCAPES or regex.startswith("x{", i + 1):
+                return None
+            out.append(regex[i: i + 2])
+            i += 2
+            continue
+        if ch == "\\" and i + 1 < n:
+            i += 1  # an escaped non-ASCII character is that character
+            ch = regex[i]
+        if not ch.isascii() and any(v.isascii() for v in (ch.lower(), ch.upper(), ch.casefold())):
+            return None
+        out.append(ch if ch.isascii() else r"\x80")
+        i += 1
+    return "".join(out)
 
 
 # In a raw JSON string, one decoded character may stand as a two-byte escape.

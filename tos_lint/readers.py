@@ -17,7 +17,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Container, Iterator
 
 import orjson
 
@@ -79,6 +79,9 @@ class ReadOptions:
     # For JSONL: whether a raw line may hold a hit. Lines it rejects are
     # parsed (validated) and counted, but not adapted or matched.
     line_filter: Callable[[bytes], bool] | None = None
+    # The same judgement for a block of whole JSONL lines at once: the
+    # 0-based indices of the lines to keep, or None to ask `line_filter`.
+    block_filter: Callable[[bytes], Container[int] | None] | None = None
     # Changed-only scans: the 1-based line numbers to read; others are skipped
     # unread (None: every line). Only line-oriented files honour it.
     only_lines: frozenset[int] | None = None
@@ -607,7 +610,7 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             return  # nothing asked for in this block: do not even split it
     if block.isspace():
         return  # blank lines only (a run of newlines costs nothing)
-    may_match = options.line_filter
+    keep = _line_keeper(block, options)
     loads = orjson.loads
     for n, line in enumerate(block.split(b"\n"), first_line):
         if not line:
@@ -630,10 +633,24 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n)
             continue
         stats.records += 1
-        if may_match is None or may_match(line):
+        if keep(n - first_line, line):
             yield RawRecord(data, line=n, raw=line)
         else:
             stats.prefiltered += 1
+
+
+def _line_keeper(block: bytes, options: ReadOptions) -> Callable[[int, bytes], bool]:
+    """Whether to adapt the line at this 0-based index of `block`: judged
+    for the whole block at once where the filter can (changed-only scans
+    read a few lines: those go one by one)."""
+    if options.block_filter is not None and options.only_lines is None:
+        kept = options.block_filter(block)
+        if kept is not None:
+            return lambda index, line: index in kept
+    may_match = options.line_filter
+    if may_match is None:
+        return lambda index, line: True
+    return lambda index, line: may_match(line)
 
 
 def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[RawRecord | InputIssue]:
