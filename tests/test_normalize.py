@@ -210,3 +210,13 @@ def test_plain_ascii_is_unchanged(text: str) -> None:
 ])
 def test_normalize_examples(text: str, want: str) -> None:
     assert normalize(text) == want
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["I", "am", " ", "ChatGPT", "a1", "_", "__", "*", "**", "`", "~~", "~", "\n", "x_y"]),
+                max_size=20).map("".join))
+def test_ascii_map_points_at_the_character_each_output_character_came_from(text: str) -> None:
+    """Plain ASCII only loses markup, so each output character is the
+    original character its index names."""
+    mapped, index = normalize_mapped(text)
+    assert [text[i] for i in index] == list(mapped)

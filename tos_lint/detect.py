@@ -61,6 +61,10 @@ class RuleSet:
         self.starts = StartFinder(regexes)
         self.field_rules = [i for i, r in enumerate(self.rules) if r.is_field_rule]
         self.field_keys = {it.key for i in self.field_rules for it in self.rules[i].items if not it.key.startswith("/")}
+        # A field rule with only key items (no pointers) cannot hit a record
+        # that has none of its keys: most records skip most field rules.
+        self._rule_keys = {i: frozenset(it.key for it in self.rules[i].items) for i in self.field_rules
+                           if not any(it.key.startswith("/") for it in self.rules[i].items)}
         self._field_regex = _FieldRegexes([it for i in self.field_rules for it in self.rules[i].items])
 
     def _collect_patterns(self) -> list[_Pattern]:
@@ -188,6 +192,9 @@ class RuleSet:
     def _field_hits(self, data: Any) -> Iterator[Hit]:
         found = _index_fields(data, self.field_keys)
         for r_index in self.field_rules:
+            keys = self._rule_keys.get(r_index)
+            if keys is not None and keys.isdisjoint(found):
+                continue
             rule = self.rules[r_index]
             pointers = [self._field_item_pointer(item, data, found) for item in rule.items]
             hit_pointers = [p for p in pointers if p is not None]

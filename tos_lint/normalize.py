@@ -17,6 +17,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 
 # Invisible format characters that can hide inside a word: soft hyphen, zero
 # width space/joiners, bidi marks and isolates, word joiner, BOM, tag chars.
@@ -44,6 +45,7 @@ _ESCAPE = r"\\u(?:[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(?![dD
 _CODED = re.compile(_ENTITY.pattern + "|" + _ESCAPE)
 _EDGE_UNDERSCORES = re.compile(r"(?<![A-Za-z0-9])_+(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])_+(?![A-Za-z0-9])")
 _STRIKE = re.compile(r"~~")
+_MARKDOWN = re.compile(r"[*`]+")  # what _TABLE_ASCII deletes
 _WORD = re.compile(r"[^\W\d_]+")
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 _CONFUSABLE_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
@@ -119,6 +121,11 @@ def confusable_table() -> dict[int, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _confusable_chars() -> frozenset[str]:
+    return frozenset(map(chr, confusable_table()))
+
+
 def _fold_homoglyphs(text: str) -> str:
     """Replace letters of other scripts that imitate Latin ones, one letter
     for one letter: inside a word that mixes them with Latin letters
@@ -127,9 +134,11 @@ def _fold_homoglyphs(text: str) -> str:
     other scripts are left alone: real Russian or Greek text is untouched."""
     if not _ASCII_LETTER.search(text):
         return text  # no Latin letters: nothing is imitating them
+    if _confusable_chars().isdisjoint(text):
+        return text  # no look-alike at all (accents, CJK, emoji): the word walk would change nothing
+    table = confusable_table()
     words = list(_WORD.finditer(text))
     latin = [_ASCII_LETTER.search(m.group(0)) is not None for m in words]
-    table = confusable_table()
     out: list[str] = []
     last = 0
     for i, m in enumerate(words):
@@ -188,10 +197,23 @@ def normalize_mapped(text: str) -> tuple[str, list[int]]:
 def _ascii_mapped(text: str) -> tuple[str, list[int]]:
     """The common case, without the per-character unit walk: plain ASCII
     only loses markup characters."""
-    index = [i for i, c in enumerate(text) if c != "*" and c != "`"]
+    index = list(chain.from_iterable(range(a, b) for a, b in _runs_outside(text, _MARKDOWN)))
     joined = text.translate(_TABLE_ASCII)
     joined, index = _drop_with_map(joined, index, _STRIKE)
     return _drop_with_map(joined, index, _EDGE_UNDERSCORES)
+
+
+def _runs_outside(text: str, dropped: re.Pattern[str]) -> list[tuple[int, int]]:
+    """The (start, end) runs of `text` between the matches of `dropped`:
+    what is dropped is sparse, so maps are built a run at a time, not a
+    character at a time."""
+    runs: list[tuple[int, int]] = []
+    last = 0
+    for m in dropped.finditer(text):
+        runs.append((last, m.start()))
+        last = m.end()
+    runs.append((last, len(text)))
+    return runs
 
 
 def _units(text: str) -> list[tuple[int, str]]:
@@ -245,8 +267,5 @@ def _drop_with_map(chars: str, index: list[int], pattern: re.Pattern[str]) -> tu
     """Remove what `pattern` matches, keeping the map in step."""
     if not pattern.search(chars):
         return chars, index
-    keep = [True] * len(chars)
-    for m in pattern.finditer(chars):
-        for k in range(m.start(), m.end()):
-            keep[k] = False
-    return "".join(c for c, k in zip(chars, keep) if k), [i for i, k in zip(index, keep) if k]
+    runs = _runs_outside(chars, pattern)
+    return "".join(chars[a:b] for a, b in runs), list(chain.from_iterable(index[a:b] for a, b in runs))
