@@ -134,7 +134,6 @@ def scan(
         files = [f for f in files if f.fs_path is not None and f.fs_path.resolve() in changed]
     units = parallel.plan(files, dict(changed) if changed is not None else None, split=sample is None, jobs=jobs)
     results = _run_units(engine, units, jobs, backend, address, progress)
-    _hash_split_files(units, results)
     findings = [f for r in results for f in r.findings]
     stats = _stats(results, findings)
     stats.seconds = time.perf_counter() - started
@@ -161,18 +160,8 @@ def _run_units(engine: Engine, units: list[parallel.WorkUnit], jobs: int | None,
             from tos_lint.ray_backend import EngineSpec, run_units_ray
 
             spec = EngineSpec.from_ruleset(engine.ruleset, engine.options)
-            return run_units_ray(spec, units, address=address, progress=on_done, num_cpus=jobs)
+            return parallel.with_digests(run_units_ray(spec, units, address=address, progress=on_done, num_cpus=jobs), units)
         return parallel.run_units(engine, units, jobs or parallel.default_jobs(), progress=on_done)
-
-
-def _hash_split_files(units: list[parallel.WorkUnit], results: list[FileResult]) -> None:
-    """A file scanned in ranges was read by several workers: hash it whole."""
-    from tos_lint.verify import file_digest
-
-    split = {u.file.path: u.file.fs_path for u in units if u.is_range}
-    for r in results:
-        if r.path in split and split[r.path] is not None:
-            r.stats.size, r.stats.sha256 = file_digest(split[r.path])  # type: ignore[arg-type]
 
 
 def _index_digests(indexes: Sequence[str | Path]) -> list[dict[str, Any]]:

@@ -152,18 +152,44 @@ def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progre
     global _ENGINE
     if jobs <= 1 or len(units) <= 1:
         unit_results: Iterator[UnitResult] | list[UnitResult] = _reported(units, (scan_unit(engine, u) for u in units), progress)
-    else:
-        _ENGINE = engine
-        context = get_context("fork") if "fork" in _start_methods() else get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_work, u) for u in units]
-            if progress is not None:
-                where = {f: i for i, f in enumerate(futures)}
-                for done in as_completed(futures):
-                    progress(units[where[done]], done.result())
-            unit_results = [f.result() for f in futures]
-        _ENGINE = None
-    return merge(units, unit_results)
+        return with_digests(merge(units, unit_results), units)
+    _ENGINE = engine
+    context = get_context("fork") if "fork" in _start_methods() else get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        # A file split in ranges is hashed whole for the audit manifest: as
+        # one more task, first, so that it overlaps the scan instead of
+        # following it.
+        digests = pool.submit(file_digests, split_files(units))
+        futures = [pool.submit(_work, u) for u in units]
+        if progress is not None:
+            where = {f: i for i, f in enumerate(futures)}
+            for done in as_completed(futures):
+                progress(units[where[done]], done.result())
+        unit_results = [f.result() for f in futures]
+        merged = with_digests(merge(units, unit_results), units, digests.result())
+    _ENGINE = None
+    return merged
+
+
+def split_files(units: list[WorkUnit]) -> dict[str, Path]:
+    """Files scanned in ranges (by several workers): no reader saw them whole."""
+    return {u.file.path: u.file.fs_path for u in units if u.is_range and u.file.fs_path is not None}
+
+
+def file_digests(files: dict[str, Path]) -> dict[str, tuple[int, str]]:
+    from tos_lint.verify import file_digest
+
+    return {shown: file_digest(path) for shown, path in files.items()}
+
+
+def with_digests(results: list[FileResult], units: list[WorkUnit],
+                 digests: dict[str, tuple[int, str]] | None = None) -> list[FileResult]:
+    """Size and SHA-256 of each file scanned in ranges, for the manifest."""
+    digests = digests if digests is not None else file_digests(split_files(units))
+    for r in results:
+        if r.path in digests:
+            r.stats.size, r.stats.sha256 = digests[r.path]
+    return results
 
 
 def _reported(units: list[WorkUnit], results: Iterable[UnitResult], progress: Progress | None) -> Iterator[UnitResult]:
