@@ -57,6 +57,7 @@ class Case:
     args: tuple[str, ...] = ()
     records: int | None = None  # records read, when it matters
     max_rss_mb: float | None = None  # bound on the scan's peak memory above a tiny scan's
+    stdin: bool = False  # the file is given on standard input ('-'), not by name
 
     @property
     def exit_code(self) -> int:
@@ -265,9 +266,13 @@ CASES: list[Case] = [
          outcome="reported"),
     Case("duplicate-keys", "duplicate keys in a record",
          _write("dup.jsonl", _lines(b'{"text": "clean", "text": "I am ChatGPT"}', b'{"text": "I am ChatGPT", "text": "clean"}')),
-         issues=(), hits=((1, None),),
-         outcome="read as Python, orjson and JavaScript read it: the last value wins and is scanned; "
-                 "an earlier value of the same key is not (known limitation, see below)"),
+         issues=(("duplicate-key", 2, None),), hits=((1, None), (2, None)),
+         outcome="every value of the key is scanned (parsers keep the last); where an earlier value holds a finding, "
+                 "the repeated key is reported too"),
+    Case("duplicate-keys-in-array", "duplicate keys in a JSON array element",
+         _write("dup.json", b'[{"text": "I am ChatGPT", "text": "clean"},\n' + CLEAN + b",\n" + HIT + b"]\n"),
+         issues=(("duplicate-key", None, 0),), hits=((None, 0), (None, 2)),
+         outcome="as in JSONL: the earlier value is scanned and the repeated key reported"),
     Case("nan-infinity", "NaN, Infinity and -Infinity in JSONL records",
          _write("nan.jsonl", _lines(
              b'{"text": "I am ChatGPT", "score": NaN}', b'{"score": Infinity, "text": "I am ChatGPT"}',
@@ -277,9 +282,13 @@ CASES: list[Case] = [
          outcome="reported (strict parsers refuse them); read leniently and scanned"),
     Case("nan-in-array", "NaN inside a JSON array file",
          _write("nan.json", b"[" + HIT + b',\n{"score": NaN},\n' + HIT + b"]\n"),
-         issues=(("malformed-json", None, 1),), hits=((None, 0),),
-         outcome="reported at the element; the streaming array parser cannot step over it, so the rest of the file "
-                 "is not scanned and the finding says so (known limitation)"),
+         issues=(("nonstandard-json", None, 1),), hits=((None, 0), (None, 2)),
+         outcome="reported at the element; the streaming parser stops there, so the file is read again with NaN "
+                 "and Infinity rewritten, from that element on: the element and all after it are scanned"),
+    Case("nan-in-array-on-stdin", "NaN inside a JSON array given on stdin (cannot be read twice)",
+         _write("nan-stdin.json", b"[" + HIT + b',\n{"score": NaN},\n' + HIT + b"]\n"),
+         issues=(("malformed-json", None, 1),), hits=((None, 0),), stdin=True,
+         outcome="reported at the element; a stream cannot be read again, so the rest is not scanned and the finding says so"),
     Case("huge-numbers", "numbers too large for a double or a 64-bit integer",
          _write("numbers.jsonl", _lines(
              b'{"text": "I am ChatGPT", "n": 1e400}', b'{"n": -1e999, "text": "clean"}',
@@ -367,12 +376,13 @@ sys.exit(proc.returncode)
 """
 
 
-def run_command(command: list[str], cwd: Path, measure: bool = False, timeout: float = 300) -> tuple[int, str, str, float | None]:
+def run_command(command: list[str], cwd: Path, measure: bool = False, timeout: float = 300,
+                stdin: bytes | None = None) -> tuple[int, str, str, float | None]:
     """Run a command; with `measure`, in a fresh wrapper process whose
     `getrusage(RUSAGE_CHILDREN)` is the peak memory of that command alone."""
     if measure:
         command = [sys.executable, "-c", _RSS_WRAPPER, *command]
-    proc = subprocess.run(command, cwd=cwd, capture_output=True, timeout=timeout, env=cli_env())
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, timeout=timeout, env=cli_env(), input=stdin)
     stdout, stderr = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
     rss = None
     if measure:
@@ -400,7 +410,8 @@ def run_case(case: Case, folder: Path, pack: Path, base_rss: float | None = None
     folder.mkdir(parents=True, exist_ok=True)
     path = case.make(folder)
     measure = case.max_rss_mb is not None
-    code, stdout, stderr, rss = run_command(scan_command(path, pack, *case.args), folder, measure=measure)
+    code, stdout, stderr, rss = run_command(scan_command(Path("-") if case.stdin else path, pack, *case.args), folder,
+                                            measure=measure, stdin=path.read_bytes() if case.stdin else None)
     outcome = Outcome(case, path, code, stdout, stderr)
     try:
         outcome.report = json.loads(stdout)

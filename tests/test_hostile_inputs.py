@@ -51,7 +51,7 @@ def test_hostile_input_through_the_cli(outcomes: dict[str, Outcome], case: Case)
     assert o.hits() == sorted(case.hits, key=repr), "records around the damage must still be scanned"
     assert o.returncode == case.exit_code
     for f in o.input_findings():
-        assert f["location"]["path"] == str(o.path)
+        assert f["location"]["path"] == ("<stdin>" if case.stdin else str(o.path))
         assert f["message"] and f["severity"] == "medium"
         code = f["rule_id"].removeprefix("tos-lint.input.")
         if code not in ("binary-file", "unsupported-format", "unreadable"):  # about the whole file

@@ -125,11 +125,37 @@ class Engine:
 
     def make_record(self, path: str, raw: RawRecord) -> Record:
         fmt, segments = adapt(raw.data, self.options.force_format, self.options.field_map)
-        return Record(Source(path, raw.line, raw.index), segments, raw.data, fmt, own_id(raw.data))
+        return Record(Source(path, raw.line, raw.index), segments, raw.data, fmt, own_id(raw.data), readings=raw.readings)
 
     def scan_record(self, record: Record) -> Iterator[Finding]:
         for hit in self.ruleset.detect(record):
             yield self.stamp(hit, record)
+        if record.readings is not None:
+            yield from self._hidden_findings(record)
+
+    def _hidden_findings(self, record: Record) -> Iterator[Finding]:
+        """Findings in the values a repeated key hides (`tos_lint.dupkeys`):
+        each other reading of the record is scanned as the same record (same
+        fingerprint key), and what it adds is reported with a `duplicate-key`
+        input finding that says why the text is not where a parser looks."""
+        readings = record.readings
+        assert readings is not None
+        seen = {self.stamp(hit, record).fingerprint for hit in self.ruleset.detect(record)}
+        added: list[Finding] = []
+        for data in readings.variants:
+            fmt, segments = adapt(data, self.options.force_format, self.options.field_map)
+            other = Record(record.source, segments, data, fmt, record.own_id, record.content_hash)
+            for hit in self.ruleset.detect(other):
+                finding = self.stamp(hit, other)
+                if finding.fingerprint not in seen:
+                    seen.add(finding.fingerprint)
+                    added.append(finding)
+        if added or readings.unread:
+            src = record.source
+            what = "an earlier value holds the findings that follow" if added else "no earlier value scanned holds a finding"
+            message = f"{readings.describe()}; JSON parsers keep only the last value: {what}"
+            yield input_finding(src.path, InputIssue("duplicate-key", message, src.line, src.index))
+        yield from added
 
     def stamp(self, hit: Hit, record: Record) -> Finding:
         rule = self.ruleset.by_id[hit.rule_id]

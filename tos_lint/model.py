@@ -59,6 +59,7 @@ class Record:
     format: str
     own_id: str | None = None  # the record's own id field, where it has one
     _hash: str | None = None
+    readings: Any = None  # other readings of a record that repeats a key (tos_lint.dupkeys.Readings)
 
     @property
     def content_hash(self) -> str:

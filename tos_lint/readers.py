@@ -16,11 +16,13 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Callable, Container, Iterator
 
 import orjson
 
+from tos_lint import dupkeys
 from tos_lint.errors import UsageError
 
 JSON_EXTS = (".jsonl", ".ndjson", ".json", ".jl")
@@ -61,6 +63,9 @@ class RawRecord:
     line: int | None = None
     index: int | None = None
     raw: bytes | None = None  # the line as read, for JSONL (lets `filter` copy it byte for byte)
+    # Other readings of a record that repeats a key (see `tos_lint.dupkeys`):
+    # the parser kept the last value; these hold the earlier ones.
+    readings: "dupkeys.Readings | None" = None
 
 
 @dataclass
@@ -396,8 +401,9 @@ def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iter
     except OSError as exc:
         yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}", final=True)
         return
+    reopen = (lambda: open_input(inp, None, options.limits)) if inp.fs_path is not None else None
     try:
-        yield from _read_stream(stream, stats, options)
+        yield from _read_stream(stream, stats, options, reopen)
     except _DECOMPRESS_ERRORS as exc:
         yield _stream_issue(exc, stats)
     finally:
@@ -408,22 +414,29 @@ def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iter
             hasher.close()
 
 
-def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
-    first = stream.read(BLOCK_SIZE)
-    stats.bytes += len(first)
-    if first.startswith(b"\xef\xbb\xbf"):
-        first = first[3:]
+def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions,
+                 reopen: Callable[[], IO[bytes]] | None = None) -> Iterator[RawRecord | InputIssue]:
+    """Records of a decompressed stream, by the shape of its start;
+    `reopen` reads the same bytes again (a JSON array with NaN needs it)."""
+    first = _first_block(stream, stats)
     head = first.lstrip()
     if not head:
         return
     if head[:1] == b"[" and not _is_jsonl(first):
-        yield from _read_array(first, stream, stats, options)
+        yield from _read_array(first, stream, stats, options, reopen)
     elif head[:1] == b"{" and _is_pretty_object(first):
         yield from _read_single(first, stream, stats, options)
     elif b"\x00" in first[:4096]:
         yield InputIssue("binary-file", "this looks like a binary file, not JSON or JSONL; it was not scanned", final=True)
     else:
         yield from read_jsonl_blocks(_chain(first, stream, stats), stats, options)
+
+
+def _first_block(stream: IO[bytes], stats: FileStats) -> bytes:
+    """The stream's first block, without a UTF-8 byte-order mark."""
+    first = stream.read(BLOCK_SIZE)
+    stats.bytes += len(first)
+    return first[3:] if first.startswith(b"\xef\xbb\xbf") else first
 
 
 def _chain(first: bytes, stream: IO[bytes], stats: FileStats) -> Iterator[bytes]:
@@ -478,7 +491,7 @@ def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options
     if not _is_line_oriented(path):
         if start == 0:
             with path.open("rb") as f:
-                yield from _read_stream(f, stats, options)
+                yield from _read_stream(f, stats, options, lambda: path.open("rb"))
         return
     with path.open("rb") as f:
         if start > 0:
@@ -634,7 +647,7 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             continue
         stats.records += 1
         if keep(n - first_line, line):
-            yield RawRecord(data, line=n, raw=line)
+            yield RawRecord(data, line=n, raw=line, readings=dupkeys.other_readings(line, data))
         else:
             stats.prefiltered += 1
 
@@ -682,7 +695,7 @@ def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[Ra
         yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n)
         return
     stats.records += 1
-    yield RawRecord(data, line=n, raw=line)
+    yield RawRecord(data, line=n, raw=line, readings=dupkeys.other_readings(line, data))
 
 
 _NOT_JSON: Any = object()
@@ -761,36 +774,159 @@ class _Prefixed:
 MAX_DEPTH = 1024  # nesting levels inside one record, as orjson allows for a JSONL line
 
 
-def _read_array(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+def _read_array(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions,
+                reopen: Callable[[], IO[bytes]] | None = None) -> Iterator[RawRecord | InputIssue]:
     """Elements of a JSON array, one at a time. Built from the parser's
     events (not `ijson.items`, whose cost grows with the square of the
     nesting depth): an element nested deeper than `MAX_DEPTH` or larger than
-    `max_record_bytes` is reported and skipped, and the next one is read."""
+    `max_record_bytes` is reported and skipped, and the next one is read.
+
+    The streaming parser stops at NaN or Infinity; then the file is read
+    again (`reopen`) with those words rewritten, from the element where it
+    stopped, so that nothing after it is lost."""
     import ijson
 
-    source = _Prefixed(first.lstrip(), stream, stats)
-    index = 0
+    start_bytes = stats.bytes - len(first)
+    cursor = _Cursor()
     try:
-        events = ijson.basic_parse(source, use_float=False)
-        next(events)  # the array's own start
-        for item in _elements(events, options.max_record_bytes):
-            if isinstance(item, _Skipped):
-                stats.malformed += 1
-                yield InputIssue(item.code, f"array element {item.message}; it was not scanned", index=index)
-            elif isinstance(item, dict):
-                stats.records += 1
-                if _out_of_range(item):
-                    yield InputIssue("nonstandard-json", "a number in this element is beyond the range of a double; it was read as infinity and the element scanned", index=index)
-                yield RawRecord(item, index=index)
-            else:
-                stats.malformed += 1
-                yield InputIssue("not-an-object", f"array element is a JSON {_kind(item)}, not an object; it was not scanned", index=index)
-            index += 1
-        for _ in events:  # anything after the closing bracket is an error
-            pass
+        yield from _array_items(_Prefixed(first.lstrip(), stream, stats), stats, options, cursor)
     except (ijson.JSONError, ValueError) as exc:  # ValueError: a number ijson cannot convert
+        if reopen is None or not _NONSTANDARD_WORD.search(str(exc)):
+            stats.malformed += 1
+            yield _broken_array(cursor.index, exc)
+            return
+        stats.bytes = start_bytes  # the second reading counts them all again
+        yield from _read_array_leniently(reopen, stats, options, cursor.index)
+
+
+@dataclass
+class _Cursor:
+    index: int = 0  # the element being read
+
+
+def _array_items(source: Any, stats: FileStats, options: ReadOptions, cursor: _Cursor,
+                 lenient: bool = False) -> Iterator[RawRecord | InputIssue]:
+    """Records of an array, from element `cursor.index` on (the ones before
+    it were handed on by an earlier reading and are passed over)."""
+    import ijson
+
+    skip, cursor.index = cursor.index, 0
+    repeats: list[tuple[Any, Any]] = []
+    events = ijson.basic_parse(source, use_float=False)
+    next(events)  # the array's own start
+    for item in _elements(events, options.max_record_bytes, repeats, _lenient_number if lenient else _number):
+        found, index = tuple(repeats), cursor.index
+        repeats.clear()
+        cursor.index += 1
+        if index < skip:
+            continue
+        if isinstance(item, _Skipped):
+            stats.malformed += 1
+            yield InputIssue(item.code, f"array element {item.message}; it was not scanned", index=index)
+        elif isinstance(item, dict):
+            stats.records += 1
+            if _not_finite(item):
+                yield _nonstandard_element(index, lenient)
+            yield RawRecord(item, index=index, readings=dupkeys.readings(item, dupkeys.grouped(found)) if found else None)
+        else:
+            stats.malformed += 1
+            yield InputIssue("not-an-object", f"array element is a JSON {_kind(item)}, not an object; it was not scanned", index=index)
+    for _ in events:  # anything after the closing bracket is an error
+        pass
+
+
+def _nonstandard_element(index: int, lenient: bool) -> InputIssue:
+    if lenient:
+        return InputIssue("nonstandard-json", "strict JSON parsers refuse this element (NaN, Infinity or a number beyond a double); it was read leniently and scanned", index=index)
+    return InputIssue("nonstandard-json", "a number in this element is beyond the range of a double; it was read as infinity and the element scanned", index=index)
+
+
+def _broken_array(index: int, exc: BaseException) -> InputIssue:
+    return InputIssue("malformed-json", f"not valid JSON at element {index}: {exc}; the rest of the file was not scanned", index=index, final=True)
+
+
+# The words a lenient parser reads and a strict one refuses, as the
+# streaming parser's error shows them (it quotes the text around the error).
+_NONSTANDARD_WORD = re.compile(r"NaN|Infinity")
+
+
+def _read_array_leniently(reopen: Callable[[], IO[bytes]], stats: FileStats, options: ReadOptions,
+                          resume: int) -> Iterator[RawRecord | InputIssue]:
+    """The array again, NaN and Infinity rewritten (`_Lenient`), from element
+    `resume` on."""
+    import ijson
+
+    cursor = _Cursor(resume)
+    stream = reopen()
+    try:
+        first = _first_block(stream, stats)
+        yield from _array_items(_Lenient(_Prefixed(first.lstrip(), stream, stats)), stats, options, cursor, lenient=True)
+    except (ijson.JSONError, ValueError) as exc:
         stats.malformed += 1
-        yield InputIssue("malformed-json", f"not valid JSON at element {index}: {exc}; the rest of the file was not scanned", index=index, final=True)
+        yield _broken_array(cursor.index, exc)
+    finally:
+        stream.close()
+
+
+# NaN and Infinity become number literals that the streaming parser reads
+# and `_lenient_number` turns back (a file holding this very literal would
+# read it as NaN too, in this second reading only).
+_NAN_MARK = "1E-999999999"
+_NAN_DECIMAL = Decimal(_NAN_MARK)
+_WORD_MARKS = {b"NaN": _NAN_MARK.encode(), b"Infinity": b"1E+999999999", b"-Infinity": b"-1E+999999999"}
+_OUTSIDE_STRING = re.compile(rb'"|-?Infinity|NaN')
+_STRING_REST = re.compile(rb'(?:[^"\\]|\\.)*"', re.S)
+_PARTIAL = b"-\\" + bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("a"), ord("z") + 1))
+
+
+class _Lenient:
+    """A JSON byte stream with NaN, Infinity and -Infinity outside strings
+    rewritten as number literals. The string state is carried from block to
+    block; a block's last letters and backslashes wait for the next one (a
+    word or an escape may be cut there)."""
+
+    def __init__(self, source: _Prefixed):
+        self.source = source
+        self.carry = b""
+        self.in_string = False
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""  # ijson probes with read(0) to tell bytes from text
+        while True:
+            chunk = self.source.read(size if size > 0 else BLOCK_SIZE)
+            data = self.carry + chunk
+            if not chunk:
+                self.carry = b""
+                return self._rewrite(data)
+            cut = len(data) - min(len(data) - len(data.rstrip(_PARTIAL)), 16)
+            self.carry = data[cut:]
+            out = self._rewrite(data[:cut])
+            if out:
+                return out
+
+    def _rewrite(self, data: bytes) -> bytes:
+        out: list[bytes] = []
+        pos = 0
+        while pos < len(data):
+            if self.in_string:
+                m = _STRING_REST.match(data, pos)
+                if m is None:  # the string goes on in the next block
+                    out.append(data[pos:])
+                    break
+                out.append(data[pos:m.end()])
+                pos, self.in_string = m.end(), False
+                continue
+            m = _OUTSIDE_STRING.search(data, pos)
+            if m is None:
+                out.append(data[pos:])
+                break
+            out.append(data[pos:m.start()])
+            word = m.group()
+            out.append(word if word == b'"' else _WORD_MARKS[word])
+            self.in_string = word == b'"'
+            pos = m.end()
+        return b"".join(out)
 
 
 @dataclass(frozen=True)
@@ -802,15 +938,15 @@ class _Skipped:
 _INF = float("inf")
 
 
-def _out_of_range(data: Any) -> bool:
-    """Whether a built element holds an infinite number (only ever from a
-    number too large for a double: JSON has no literal for infinity)."""
+def _not_finite(data: Any) -> bool:
+    """Whether a built element holds an infinite number (from a number too
+    large for a double, or a lenient reading's Infinity) or NaN."""
     stack = [data]
     while stack:
         node = stack.pop()
         for value in (node.values() if isinstance(node, dict) else node):
             if isinstance(value, float):
-                if value in (_INF, -_INF):
+                if value in (_INF, -_INF) or value != value:
                     return True
             elif isinstance(value, (dict, list)):
                 stack.append(value)
@@ -830,10 +966,19 @@ def _number(value: Any) -> Any:
     return float(value)
 
 
-def _elements(events: Iterator[tuple[str, Any]], max_bytes: int) -> Iterator[Any]:
+def _lenient_number(value: Any) -> Any:
+    """`_number`, with the mark `_Lenient` wrote for NaN read back as NaN."""
+    if isinstance(value, Decimal) and value == _NAN_DECIMAL:
+        return float("nan")
+    return _number(value)
+
+
+def _elements(events: Iterator[tuple[str, Any]], max_bytes: int, repeats: list[tuple[Any, Any]],
+              number: Callable[[Any], Any] = _number) -> Iterator[Any]:
     """The top-level elements of an array from its parser events (the
     opening event already consumed), or a `_Skipped` for each element too
-    deep or too large, whose remaining events are read and dropped."""
+    deep or too large, whose remaining events are read and dropped. A key
+    met twice in one object adds (its path, the value dropped) to `repeats`."""
     stack: list[Any] = []  # containers under construction
     keys: list[Any] = []  # the pending key of each mapping on the stack
     depth = 0  # nesting inside the current element, counting skipped levels
@@ -870,7 +1015,7 @@ def _elements(events: Iterator[tuple[str, Any]], max_bytes: int) -> Iterator[Any
             size += len(value)
             continue
         elif event == "number":
-            value = _number(value)
+            value = number(value)
         elif event == "string":
             size += len(value)
         if size > max_bytes:
@@ -887,7 +1032,15 @@ def _elements(events: Iterator[tuple[str, Any]], max_bytes: int) -> Iterator[Any
         elif isinstance(stack[-1], list):
             stack[-1].append(value)
         else:
+            if keys[-1] in stack[-1]:  # the parser keeps the last value: note the one dropped
+                repeats.append((_key_path(stack, keys), stack[-1][keys[-1]]))
             stack[-1][keys[-1]] = value
+
+
+def _key_path(stack: list[Any], keys: list[Any]) -> tuple[Any, ...]:
+    """The path, in the element, of the pending key of the innermost mapping."""
+    path = [keys[j] if isinstance(parent, dict) else len(parent) for j, parent in enumerate(stack[:-1])]
+    return (*path, keys[-1])
 
 
 def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
@@ -908,4 +1061,4 @@ def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: Rea
         yield from _bad_line(whole, 1, str(exc), stats)
         return
     stats.records += 1
-    yield RawRecord(data, line=1)
+    yield RawRecord(data, line=1, readings=dupkeys.other_readings(whole, data))
