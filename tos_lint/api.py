@@ -64,30 +64,22 @@ class ScanResult:
 
 def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool = True,
                  registry: Registry | None = None) -> RuleSet:
-    """Load, validate and compile packs. Each regex is checked on its own only
-    the first time a given set of pack files is seen (the check compiles every
-    pattern separately, so that errors can name the rule)."""
-    from tos_lint import cache
+    """Load, validate and compile packs. Regexes are checked by the one
+    compile of all of them that the scan needs anyway (and caches); only if
+    it fails are they compiled one by one, so that the error names the rule
+    and key. Checking each first would double a cold start."""
+    import hyperscan
 
     registry = registry or load_registry()
     paths: list[str | Path] = list(builtin_pack_paths()) if use_default_rules else []
     paths += list(rule_paths)
     providers = set(registry.providers) | {"unknown"}
-    key = cache.cache_key("validated", __version__, *(_digest(p) for p in paths))
-    validated = cache.load(key) is not None
-    ruleset = RuleSet(load_packs(paths, providers, check_regexes=not validated))
-    if not validated:
-        cache.store(key, b"ok")
-    return ruleset
-
-
-def _digest(path: str | Path) -> str:
-    import hashlib
-
+    packs = load_packs(paths, providers, check_regexes=False)
     try:
-        return str(path) + ":" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return str(path)  # load_packs reports the unreadable file
+        return RuleSet(packs)
+    except hyperscan.error:
+        load_packs(paths, providers, check_regexes=True)  # raises PackErrors naming each refused regex
+        raise
 
 
 def scan(
