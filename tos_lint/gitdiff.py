@@ -64,7 +64,6 @@ class ChangedLines(frozenset[int]):
 
 
 Changed = dict[Path, frozenset[int] | None]
-_NO_OID = "0" * 40
 
 LINE_ORIENTED_EXTS = (".jsonl", ".ndjson", ".jl")
 COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zXZ\x00")
@@ -166,7 +165,8 @@ def _changed_in_repository(root: Path, selected: list[Path], staged: bool, since
             continue  # staged, then deleted from disk: nothing to read
         readable = change.new_path not in filtered and is_line_oriented(target)
         # the blob id of the file on disk, when git vouches for it: its map may be stored
-        on_disk = change.new_oid if change.new_oid != _NO_OID and change.new_path not in dirty and readable else None
+        # (git writes an all-zero id for a file on disk it has not hashed)
+        on_disk = change.new_oid if change.new_oid.strip("0") and change.new_path not in dirty and readable else None
         if change.status not in "MR" or not readable:
             result[target] = None
             _store_map(on_disk, target)
