@@ -194,3 +194,16 @@ def test_scan_reads_only_the_span_and_reports_real_lines(repo: Path, map_cache: 
     assert result.stats.records == 1  # one line read, not the file
     entry = result.manifest["inputs"][0]
     assert entry["sha256"] is None and entry["size"] == data.stat().st_size  # not hashed: said so
+
+
+def test_since_keeps_maps_of_files_git_has_hashed(repo: Path, map_cache: Path) -> None:
+    many = records(*(str(i) for i in range(60)))
+    data = write(repo / "data.jsonl", many)
+    first = commit_all(repo)
+    write(data, many[:10] + records("x") + many[11:])
+    second = commit_all(repo)
+    assert gitdiff.changed_lines(["data.jsonl"], since=first) == {key(data): frozenset({11})}  # reads the blob, keeps a map
+    write(data, many[:10] + records("x") + many[11:50] + records("y") + many[51:])
+    commit_all(repo)
+    with no_blob_reading():
+        assert gitdiff.changed_lines(["data.jsonl"], since=second) == {key(data): frozenset({51})}
