@@ -17,7 +17,7 @@ import yaml
 
 from tos_lint.errors import PackError, PackErrors
 from tos_lint.model import ROLES, Severity
-from tos_lint.yamlsafe import load_yaml
+from tos_lint.yamlsafe import load_yaml_cached
 
 SCHEMA_VERSION = 1
 EVIDENCE_KINDS = ("self-id", "api-artifact", "boilerplate", "template", "mention", "style")
@@ -132,7 +132,7 @@ def load_pack(path: str | Path, providers: set[str] | None = None, check_regexes
     except OSError as exc:
         raise PackErrors([PackError(path_str, f"cannot read: {exc.strerror or exc}")]) from None
     try:
-        doc = load_yaml(raw)
+        doc = load_yaml_cached(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         rule_id, key = _rule_at(raw, mark.line) if mark is not None else (None, None)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tos_lint.errors import PackError, PackErrors
-from tos_lint.yamlsafe import load_yaml
+from tos_lint.yamlsafe import load_yaml, load_yaml_cached
 
 CLASSIFICATIONS = ("forbids-competing", "conditional", "permissive", "unverified")
 SCOPES = ("api", "consumer", "weights", "checkpoint")
@@ -76,7 +76,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
     path = Path(path) if path else builtin_registry_path()
     raw = path.read_bytes()
     try:
-        doc = load_yaml(raw)
+        doc = load_yaml_cached(raw)
     except Exception as exc:  # noqa: BLE001 - any YAML problem is a registry error
         raise PackErrors([PackError(str(path), f"invalid YAML: {exc}")]) from None
     errors: list[PackError] = []

@@ -16,6 +16,9 @@ crashing the process:
 """
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -123,3 +126,33 @@ def load_yaml(text: str | bytes) -> Any:
         return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
     except RecursionError:
         raise YAMLTooDeep("the document is nested too deeply (more than a few hundred levels)") from None
+
+
+def load_yaml_cached(raw: bytes) -> Any:
+    """`load_yaml`, remembered by content in the compile cache (`tos_lint.cache`):
+    parsing the built-in packs costs more than the rest of a one-record scan.
+    Only a document that JSON carries exactly is kept (no dates, no keys
+    other than strings); one that does not load is never kept. The key holds
+    this module's own source, so a change to the loader's rules is not
+    answered from entries it made before."""
+    import orjson
+
+    from tos_lint import cache
+
+    key = cache.cache_key("yaml", _loader_digest(), hashlib.sha256(raw).hexdigest())
+    blob = cache.load(key)
+    if blob is not None:
+        return orjson.loads(blob)
+    doc = load_yaml(raw)
+    try:
+        encoded = orjson.dumps(doc)
+    except TypeError:
+        return doc
+    if orjson.loads(encoded) == doc:
+        cache.store(key, encoded)
+    return doc
+
+
+@lru_cache(maxsize=1)
+def _loader_digest() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()

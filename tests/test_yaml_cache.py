@@ -1,0 +1,62 @@
+"""Parsed YAML is remembered by content in the compile cache; only what
+JSON carries exactly is kept, and a document that fails never is."""
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tos_lint import yamlsafe
+from tos_lint.packs import builtin_pack_paths
+from tos_lint.yamlsafe import load_yaml, load_yaml_cached
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TOS_LINT_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Count the real parses from here on."""
+    calls: list[bytes] = []
+
+    def counting(raw: Any) -> Any:
+        calls.append(raw)
+        return load_yaml(raw)
+
+    monkeypatch.setattr(yamlsafe, "load_yaml", counting)
+    return calls
+
+
+def test_a_pack_is_parsed_once_then_read_from_the_cache(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = builtin_pack_paths()[0].read_bytes()
+    parses = _parses(monkeypatch)
+    first = load_yaml_cached(raw)
+    second = load_yaml_cached(raw)
+    assert first == second == load_yaml(raw)
+    assert len(parses) == 1
+
+
+def test_changed_content_is_parsed_again(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parses = _parses(monkeypatch)
+    assert load_yaml_cached(b"a: 1\n") == {"a": 1}
+    assert load_yaml_cached(b"a: 2\n") == {"a": 2}
+    assert len(parses) == 2
+
+
+def test_what_json_cannot_carry_is_not_kept(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parses = _parses(monkeypatch)
+    raw = b"reviewed_on: 2024-05-01\n1: one\n"
+    for _ in range(2):
+        assert load_yaml_cached(raw) == {"reviewed_on": datetime.date(2024, 5, 1), 1: "one"}
+    assert len(parses) == 2
+
+
+def test_a_document_that_fails_fails_every_time(cache: Path) -> None:
+    for _ in range(2):
+        with pytest.raises(yaml.YAMLError):
+            load_yaml_cached(b"a: 1\na: 2\n")  # a duplicate key
