@@ -1,4 +1,4 @@
-"""The catalogue of hostile and broken inputs (issue 9, item 2), shared by
+"""The catalogue of hostile and broken inputs, shared by
 `tests/test_hostile_inputs.py` (which asserts every expectation through the
 real command line) and `tools/robustness_catalogue.py` (which runs the same
 cases and writes the table in docs/robustness.md).
@@ -481,7 +481,7 @@ def catalogue_rows(outcomes: dict[str, Outcome]) -> list[str]:
     return rows
 
 
-# --- evasions (issue 9, item 1) ----------------------------------------------------------------
+# --- evasions ----------------------------------------------------------------------------------
 
 EVASION_PACK = """\
 pack: evasion-test
@@ -542,10 +542,16 @@ EVASIONS: list[Evasion] = [
             "\u0406\u2019m **\uff23\u200b\u04c0aude**", "test.claude"),
     Evasion("everything-combined-2", "split word, curly quote, entities, escapes, markdown",
             "I&nbsp;was *trained* by __Open__ \\u0041&#x399;.", "test.openai"),
-    Evasion("gap-small-capitals", "Latin small capitals (`ᴄʜᴀᴛ`): not folded", "I am \u1d04\u029c\u1d00\u1d1bGPT.", "test.chatgpt", gap=True),
-    Evasion("gap-greek-lower-tau", "Greek small tau for `t` (`gpτ`): the confusables data does not pair them", "I am chatgp\u03c4.", "test.chatgpt", gap=True),
-    Evasion("gap-punctuation-inside", "punctuation inside the word (`Chat.GPT`)", "I am Chat.GPT.", "test.chatgpt", gap=True),
-    Evasion("gap-leetspeak", "digits for letters (`Ch4tGPT`)", "I am Ch4tGPT.", "test.chatgpt", gap=True),
+    Evasion("small-capitals", "Latin small capitals beside Latin letters (`ᴄʜᴀᴛGPT`)", "I am \u1d04\u029c\u1d00\u1d1bGPT.", "test.chatgpt"),
+    Evasion("small-capitals-whole-word", "a word wholly in small capitals beside Latin words (`ᴄʟᴀᴜᴅᴇ`)", "I'm \u1d04\u029f\u1d00\u1d1c\u1d05\u1d07, hi.", "test.claude"),
+    Evasion("greek-lower-tau", "Greek small tau for `t` (`gpτ`)", "I am chatgp\u03c4.", "test.chatgpt"),
+    Evasion("punctuation-inside", "punctuation inside the word (`Chat.GPT`)", "I am Chat.GPT.", "test.chatgpt"),
+    Evasion("slash-inside", "a slash inside the word (`Open/AI`)", "I was trained by Open/AI.", "test.openai"),
+    Evasion("leetspeak", "digits for letters (`Ch4tGPT`)", "I am Ch4tGPT.", "test.chatgpt"),
+    Evasion("leetspeak-claude", "digits for letters (`Cl4ud3`)", "I'm Cl4ud3, hello.", "test.claude"),
+    Evasion("gap-whole-word-lookalikes-alone", "a word wholly in look-alikes with no Latin word beside it: not folded",
+            "\u1d04\u029c\u1d00\u1d1b\u0262\u1d18\u1d1b", "test.chatgpt", gap=True),
+    Evasion("gap-two-separators", "two characters inside the word (`Chat. GPT`)", "I am Chat. GPT.", "test.chatgpt", gap=True),
 ]
 
 

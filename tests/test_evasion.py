@@ -1,4 +1,4 @@
-"""Evasion (issue 9, item 1), beyond what test_normalize.py covers: Greek and
+"""Evasion, beyond what test_normalize.py covers: Greek and
 one-letter Cyrillic homoglyphs, words written wholly in look-alikes, many
 disguises combined, JSON `\\u` escapes (in the file and left in the text)
 through the whole command line with and without the prefilter, and linear
@@ -10,6 +10,7 @@ evasion table of docs/robustness.md.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -21,12 +22,13 @@ from hypothesis import strategies as st
 
 from tests.hostile_cases import EVASION_PACK, EVASIONS, REPO, EvasionOutcome, Evasion, cli_env, evasion_rows, run_evasions
 from tos_lint.engine import Engine, EngineOptions
+from tos_lint.matcher import phrase_to_regex
 from tos_lint.normalize import normalize, normalize_mapped, unit_end
 from tos_lint.readers import InputFile
 
 DOC = REPO / "docs" / "robustness.md"
 BEGIN, END = "<!-- BEGIN evasions (tools/robustness_catalogue.py) -->", "<!-- END evasions -->"
-PHRASES = {"test.chatgpt": "i am chatgpt", "test.openai": "trained by openai", "test.claude": "i'm claude"}
+PHRASES = {"test.chatgpt": "I am ChatGPT", "test.openai": "trained by OpenAI", "test.claude": "I'm Claude"}
 # The match ends on an entity or escape: the highlight stops two characters
 # into it (detect._original_span; see docs/robustness.md, "Known gaps").
 
@@ -53,12 +55,11 @@ def test_disguised_phrase_still_hits(evaded: dict[str, EvasionOutcome], evasion:
     pytest.param(e, id=e.id) for e in EVASIONS if not e.gap
 ])
 def test_highlight_is_the_original_disguised_text(evaded: dict[str, EvasionOutcome], evasion: Evasion) -> None:
-    """The snippet shows the text as written; its highlight, normalised,
-    is exactly the phrase (give or take a split camel-case word)."""
+    """The snippet shows the text as written; its highlight, normalised, is
+    one whole match of the phrase (a split word, a look-alike digit)."""
     got = evaded[evasion.id].highlighted
     assert got and got in evasion.text
-    flat = " ".join(normalize(got).lower().split()).replace("chat gpt", "chatgpt").replace("open ai", "openai").replace("open-ai", "openai")
-    assert flat == PHRASES[evasion.rule], got
+    assert re.fullmatch(phrase_to_regex(PHRASES[evasion.rule]), normalize(got), re.IGNORECASE), got
 
 
 def test_evasion_catalogue_in_docs_is_current(evaded: dict[str, EvasionOutcome]) -> None:

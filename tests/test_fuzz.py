@@ -1,4 +1,4 @@
-"""Property-based and fuzz tests (issue 9, item 5).
+"""Property-based and fuzz tests.
 
 * Records in every supported format (OpenAI messages, ShareGPT, Alpaca, DPO,
   prompt/completion, question/answer, text, HH transcripts, FastChat, OpenAI,

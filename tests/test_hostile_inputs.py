@@ -1,4 +1,4 @@
-"""Hostile and broken inputs (issue 9, item 2), each through the real command
+"""Hostile and broken inputs, each through the real command
 line: `python -m tos_lint scan FILE --format json`.
 
 Every case of `tests/hostile_cases.py` must end with exit code 0 or 1 (never

@@ -1,4 +1,4 @@
-"""Hostile rule packs and configuration files (issue 9, item 3), beyond what
+"""Hostile rule packs and configuration files, beyond what
 test_packs.py covers: Python tags refused through the command line (exit 2,
 the file named, nothing executed) in packs, configs and allowlists; YAML
 bombs (alias expansion, recursive aliases, nesting that crashed libyaml);

@@ -1,4 +1,4 @@
-"""Nothing lost, nothing changed (issue 9, item 4).
+"""Nothing lost, nothing changed.
 
 Every command that reads data (`scan` in every output format, `filter`,
 `baseline create`, `verify`, `rules validate`) runs through the real command

@@ -83,6 +83,13 @@ CASES = [
     pytest.param({"text": "I am Chat\u200bGPT"}, True, id="zero-width-escaped"),
     pytest.param({"text": "I am ＣｈａｔＧＰＴ"}, False, id="full-width"),
     pytest.param({"text": "I am ChatGРТ"}, False, id="cyrillic-homoglyphs"),
+    pytest.param({"text": "I am Ch4tGP7"}, True, id="leet-digits"),
+    pytest.param({"text": "I am Chat.GPT"}, True, id="separator-dot"),
+    pytest.param({"text": "I am Chat\\GPT"}, True, id="separator-backslash"),
+    pytest.param({"text": "I am Chat/GPT"}, True, id="separator-slash"),
+    pytest.param({"text": "I am ᴄʜᴀᴛGPT"}, False, id="small-capitals"),
+    pytest.param({"text": "I am ᴄʜᴀᴛGPT"}, True, id="small-capitals-escaped"),
+    pytest.param({"text": "I am chatgpτ"}, False, id="greek-lower-tau"),
     pytest.param({"text": "我是通义千问，很高兴认识你。"}, False, id="cjk-raw"),
     pytest.param({"text": "我是通义千问，很高兴认识你。"}, True, id="cjk-escaped"),
     pytest.param({"text": "Model: gpt-4o-mini"}, True, id="regex"),
@@ -132,6 +139,7 @@ _FRAGMENTS = st.sampled_from([
     "\"", "'", "\\", "/", ",", ".", "&#67;", "&amp;", "\u200b", "\u2019", "Р", "Т", "Ｃ", "é",
     "我是", "通义千问", "gpt-4o-mini", "gpt-", "4o", "-mini", "knowledge cutoff: 2023", "You are ",
     "here to help", "I'm Claude, an AI assistant made by Anthropic", "Claude", "Anthropic", "x",
+    "Ch4t", "GP7", "Cha7", ".", "|", "/", "\\", ":", "ᴄʜᴀᴛ", "ɢᴘᴛ", "gpτ", "Cl4ud3", "4", "0",
 ])
 _TEXT = st.lists(_FRAGMENTS, max_size=8).map("".join)
 _RECORD = st.one_of(

@@ -30,17 +30,35 @@ START_FALLBACK = 80  # bytes shown before the end when a start cannot be tracked
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
+# One character that may stand where a `ChatGPT`-style word changes case
+# (`Chat GPT`, `Chat-GPT`, `Chat.GPT`, `Open/AI`); markup characters are
+# already gone from the normalised text.
+_SEPARATOR = r"[ \-.,:;+|/\\]?"
+# Digits written for the letters they look like (`Ch4tGPT`, `Cl4ud3`).
+_LEET = {"a": "4", "e": "3", "i": "1", "l": "1", "o": "0", "s": "5", "t": "7"}
+
+
 def phrase_to_regex(phrase: str) -> str:
     """A literal phrase as a regex: flexible white space, whole ASCII words at
-    the ends, and an optional space or hyphen where `ChatGPT`-style words
-    change case."""
+    the ends, an optional separator where `ChatGPT`-style words change case,
+    and look-alike digits for the letters of longer words."""
     tokens = normalize(phrase.strip()).split()
-    parts = [r"[ \-]?".join(re.escape(piece) for piece in _CAMEL.split(tok)) for tok in tokens]
+    parts = [_SEPARATOR.join(_piece_regex(piece) for piece in _CAMEL.split(tok)) for tok in tokens]
     body = r"\s+".join(parts)
     first, last = tokens[0][0], tokens[-1][-1]
     head = r"\b" if first.isascii() and (first.isalnum() or first == "_") else ""
     tail = r"\b" if last.isascii() and (last.isalnum() or last == "_") else ""
     return head + body + tail
+
+
+def _piece_regex(piece: str) -> str:
+    """A word of a phrase; in a word of three letters or more, each letter
+    after the first may also be the digit it looks like. The first letter
+    stays a letter, so a match always mixes letters and digits or is the
+    word itself (never `01` for `o1`, never a number)."""
+    if len(piece) < 3 or not (piece.isascii() and piece.isalpha()):
+        return re.escape(piece)
+    return piece[0] + "".join(f"[{ch}{_LEET[ch.lower()]}]" if ch.lower() in _LEET else ch for ch in piece[1:])
 
 
 def compile_check(pattern: str) -> str | None:

@@ -118,7 +118,26 @@ def confusable_table() -> dict[int, str]:
         latin = [g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalpha()]
         if latin:
             table[ord(char)] = latin[0]
+    table.update(_small_capitals())
+    table.update({ord(k): v for k, v in _GREEK_LOWER.items()})
     return table
+
+
+# Greek lower-case letters that read as a Latin letter in running text but
+# that the confusables data pairs with other Greek or IPA letters only.
+_GREEK_LOWER = {"τ": "t", "κ": "k", "χ": "x", "ω": "w", "η": "n", "ε": "e"}
+_SMALL_CAPITAL = "LATIN LETTER SMALL CAPITAL "
+
+
+def _small_capitals() -> dict[int, str]:
+    """Latin small capitals (`ᴄʜᴀᴛ`) as their letter: NFKC keeps them, and the
+    confusables data pairs them with other small capitals, not with ASCII."""
+    out: dict[int, str] = {}
+    for cp in range(0x0250, 0xAB70):  # IPA extensions to Latin Extended-E: every small capital there is
+        name = unicodedata.name(chr(cp), "")
+        if name.startswith(_SMALL_CAPITAL) and len(name) == len(_SMALL_CAPITAL) + 1:
+            out[cp] = name[-1].lower()
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -167,7 +186,7 @@ def _fold_word(word: str, table: dict[int, str]) -> str:
         return folded
     chars = list(folded)
     for k, ch in enumerate(word):
-        if table.get(ord(ch)) == "l":
+        if table.get(ord(ch)) == "l" and ch != "\u029f":  # a small capital L is an l
             chars[k] = "l" if k + 1 < len(word) and word[k + 1].islower() else "I"
     return "".join(chars)
 
