@@ -66,6 +66,15 @@ def test_prefilter_is_engaged_for_this_pack(ruleset: RuleSet, tmp_path: Path) ->
     assert stats.prefiltered > 0
 
 
+def test_non_ascii_lines_that_normalisation_leaves_alone_are_prefiltered(ruleset: RuleSet, tmp_path: Path) -> None:
+    kept = ["café crème", "这是一个简单的例子", "Это не совпадение".lower(), "naïve — 🙂"]
+    changed = ["ＣｈａｔＧＰＴ", "Chat\u200bGPT", "ÉTÉ", "ChatGРТ"]
+    lines = [json.dumps({"text": t}, ensure_ascii=False) for t in kept + changed]
+    rows, stats = findings(ruleset, write_lines(tmp_path / "mixed.jsonl", lines), prefilter=True)
+    assert stats.records == len(lines)
+    assert stats.prefiltered == len(kept) - 1  # Cyrillic letters imitate Latin ones: that line is scanned
+
+
 CASES = [
     pytest.param({"text": "I am ChatGPT"}, True, id="plain"),
     pytest.param({"text": "I am ChatGPT"}, False, id="plain-ascii-escaped"),
@@ -91,6 +100,12 @@ CASES = [
     pytest.param({"text": "I am ᴄʜᴀᴛGPT"}, True, id="small-capitals-escaped"),
     pytest.param({"text": "I am chatgpτ"}, False, id="greek-lower-tau"),
     pytest.param({"text": "我是通义千问，很高兴认识你。"}, False, id="cjk-raw"),
+    pytest.param({"text": "Voilà — I am ChatGPT 🙂"}, False, id="accents-dash-emoji-raw"),
+    pytest.param({"text": "ÉTÉ: I am ChatGPT"}, False, id="upper-case-accents-raw"),
+    pytest.param({"text": "I am ChatGPT, caf\u00e9 cafe\u0301"}, False, id="combining-mark-raw"),
+    pytest.param({"text": "I am ChatGP\u03a4"}, False, id="greek-homoglyph-raw"),
+    pytest.param({"text": "I am ChatG\u200dPT"}, False, id="zero-width-joiner-raw"),
+    pytest.param({"text": "I am ＣhatGPT"}, False, id="one-full-width-letter-raw"),
     pytest.param({"text": "我是通义千问，很高兴认识你。"}, True, id="cjk-escaped"),
     pytest.param({"text": "Model: gpt-4o-mini"}, True, id="regex"),
     pytest.param({"text": "Knowledge cutoff: 2023-04"}, True, id="regex-digits"),
@@ -137,6 +152,7 @@ def test_hand_written_json_escapes(ruleset: RuleSet, tmp_path: Path, line: str) 
 _FRAGMENTS = st.sampled_from([
     "I", "am", "I am", "ChatGPT", "Chat", "GPT", "chatgpt", " ", "  ", "\n", "\t", "\r\n", "**", "`", "_", "~~",
     "\"", "'", "\\", "/", ",", ".", "&#67;", "&amp;", "\u200b", "\u2019", "Р", "Т", "Ｃ", "é",
+    "e\u0301", "É", "İ", "ﬁ", "Σ", "ß", "ſ", "\u212a", "\u1100\u1161", "—", "🙂", "Ι",
     "我是", "通义千问", "gpt-4o-mini", "gpt-", "4o", "-mini", "knowledge cutoff: 2023", "You are ",
     "here to help", "I'm Claude, an AI assistant made by Anthropic", "Claude", "Anthropic", "x",
     "Ch4t", "GP7", "Cha7", ".", "|", "/", "\\", ":", "ᴄʜᴀᴛ", "ɢᴘᴛ", "gpτ", "Cl4ud3", "4", "0",

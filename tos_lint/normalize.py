@@ -18,6 +18,7 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 from itertools import chain
+from typing import Iterator
 
 # Invisible format characters that can hide inside a word: soft hyphen, zero
 # width space/joiners, bidi marks and isolates, word joiner, BOM, tag chars.
@@ -60,6 +61,25 @@ def normalize(text: str) -> str:
     if "&" in text or "\\" in text:
         text = _CODED.sub(_decode, text)
     return _normalize_decoded(text)
+
+
+def non_ascii_kept(text: str) -> bool:
+    """Whether `normalize` changes `text`, and every piece of it, no more
+    than it changes ASCII text (markup and case): no entity or escape to
+    decode, NFKC-stable as a whole, and each non-ASCII character one that
+    the steps below leave as it is. A raw-line check can then judge text
+    holding non-ASCII characters as it judges ASCII (see `tos_lint.prefilter`)."""
+    if _CODED.search(text) or not unicodedata.is_normalized("NFKC", text):
+        return False
+    return all(_kept_char(ch) for ch in set(text) if not ch.isascii())
+
+
+@lru_cache(maxsize=4096)
+def _kept_char(ch: str) -> bool:
+    """A character that every step of `_normalize_decoded` leaves as it is,
+    whatever surrounds it."""
+    return (unicodedata.normalize("NFKC", ch) == ch and not unicodedata.combining(ch)
+            and ord(ch) not in _TABLE_FULL and ch not in _confusable_chars() and ch.lower() == ch)
 
 
 def _normalize_decoded(text: str) -> str:
@@ -199,7 +219,11 @@ def normalize_mapped(text: str) -> tuple[str, list[int]]:
     chars: list[str] = []
     index: list[int] = []
     decoded_ascii = True  # `normalize` takes its non-ASCII path after entity decoding
-    for start, unit in _units(text):
+    for start, unit, plain in _pieces(text):
+        if plain:  # only markup can go: map the run in bulk
+            chars.append(unit.translate(_TABLE_ASCII))
+            index.extend(chain.from_iterable(range(start + a, start + b) for a, b in _runs_outside(unit, _MARKDOWN)))
+            continue
         unit = _decode_unit(unit)
         decoded_ascii = decoded_ascii and unit.isascii()
         out = unit.translate(_TABLE_ASCII) if unit.isascii() else unicodedata.normalize("NFKC", unit).translate(_TABLE_FULL)
@@ -235,17 +259,26 @@ def _runs_outside(text: str, dropped: re.Pattern[str]) -> list[tuple[int, int]]:
     return runs
 
 
-def _units(text: str) -> list[tuple[int, str]]:
+# ASCII other than `&` and `\\`: characters that stand for themselves alone.
+_PLAIN_RUN = re.compile(r"[\x00-\x25\x27-\x5b\x5d-\x7f]+")
+
+
+def _pieces(text: str) -> Iterator[tuple[int, str, bool]]:
     """Split text into entities, escapes and characters, each with the
     combining marks that follow it, written plainly or coded (`e&#769;`):
-    NFKC composes them together."""
-    units: list[tuple[int, str]] = []
+    NFKC composes them together. Runs of plain ASCII come whole, marked
+    True (all but their last character, which a mark may follow)."""
     i, n = 0, len(text)
     while i < n:
+        run = _PLAIN_RUN.match(text, i)
+        end = run.end() - 1 if run else i
+        if end > i:
+            yield i, text[i:end], True
+            i = end
+            continue
         j = unit_end(text, i)
-        units.append((i, text[i:j]))
+        yield i, text[i:j], False
         i = j
-    return units
 
 
 def unit_end(text: str, i: int) -> int:
@@ -272,7 +305,12 @@ def _decode_unit(unit: str) -> str:
 
 
 def _lower_with_map(chars: str, index: list[int]) -> tuple[str, list[int]]:
-    """Lower-case one character at a time: some grow (`İ` becomes two)."""
+    """Lower-case as `normalize` does, keeping the map in step: when no
+    character grows, the whole text at once (as `str.lower`, final sigma
+    included); else one character at a time (`İ` becomes two)."""
+    lowered = chars.lower()
+    if len(lowered) == len(chars):
+        return lowered, index
     out: list[str] = []
     mapped: list[int] = []
     for ch, i in zip(chars, index):

@@ -31,6 +31,7 @@ import hyperscan as hs
 
 from tos_lint.adapters import DIRECTIVE_KEY
 from tos_lint.matcher import TEXT_FLAGS, compile_database
+from tos_lint.normalize import non_ascii_kept
 
 if TYPE_CHECKING:
     from tos_lint.detect import RuleSet
@@ -78,8 +79,10 @@ class LinePrefilter:
 
     def may_match(self, line: bytes) -> bool:
         """False only when no rule can hit the record on this line."""
-        if not line.isascii() or b"\\u" in line or (b"&" in line and _ENTITY.search(line)):
-            return True  # decoding or normalisation may create a match: scan it
+        if b"\\u" in line or (b"&" in line and _ENTITY.search(line)):
+            return True  # decoding may create a match: scan it
+        if not line.isascii() and not _judged_as_is(line):
+            return True  # normalisation may create a match: scan it
         if b"*" in line or b"`" in line or b"~" in line or b"_" in line:
             line = line.translate(None, b"*`_").replace(b"~~", b"")
         found: list[int] = []
@@ -101,13 +104,15 @@ class LinePrefilter:
         view = memoryview(text)
         pos = line = 0
         while pos < len(text):
-            end = _first_match_end(self.block_db, view[pos:])
-            if end is None:
+            first = _first_match(self.block_db, view[pos:])
+            if first is None:
                 break
+            pid, end = first
             last = pos + end - 1  # the match's last byte, on the line it marks
             line += text.count(b"\n", pos, last)
-            found.add(line)
             newline = text.find(b"\n", last)
+            if pid < len(self.patterns) or self.may_match(text[max(pos, text.rfind(b"\n", pos, last) + 1): newline]):
+                found.add(line)  # a pattern matched, or the line cannot be judged in byte mode and may match
             if newline < 0:
                 break
             pos, line = newline + 1, line + 1  # go on from the next line
@@ -117,25 +122,36 @@ class LinePrefilter:
 _BUILT: "WeakKeyDictionary[RuleSet, LinePrefilter | None]" = WeakKeyDictionary()
 
 
+def _judged_as_is(line: bytes) -> bool:
+    """Whether a line with non-ASCII bytes can be scanned as it is, as an
+    ASCII line is: valid UTF-8 (Hyperscan's UTF-8 mode needs it) whose
+    characters normalisation leaves alone (accents, CJK, emoji: most text)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return non_ascii_kept(text)
+
+
 def _strip_markup(data: bytes) -> bytes:
     """What `may_match` removes before scanning: `*`, `` ` ``, `_`, `~~`."""
     data = data.translate(None, b"*`_")
     return data.replace(b"~~", b"") if b"~" in data else data
 
 
-def _first_match_end(db: hs.Database, data: memoryview) -> int | None:
-    """End offset of the first match in `data`. Hyperscan reports matches
-    in the order of their ends, so the scan stops at the first."""
-    found: list[int] = []
+def _first_match(db: hs.Database, data: memoryview) -> tuple[int, int] | None:
+    """Pattern id and end offset of the first match in `data`. Hyperscan
+    reports matches in the order of their ends, so the scan stops at the first."""
+    found: list[tuple[int, int]] = []
     try:
-        db.scan(data, match_event_handler=_stop_at_end, context=found)
+        db.scan(data, match_event_handler=_stop_at_first, context=found)
     except hs.ScanTerminated:
         pass
     return found[0] if found else None
 
 
-def _stop_at_end(pid: int, start: int, end: int, flags: int, context: list[int]) -> bool:
-    context.append(end)
+def _stop_at_first(pid: int, start: int, end: int, flags: int, context: list[tuple[int, int]]) -> bool:
+    context.append((pid, end))
     return True
 
 
