@@ -65,6 +65,12 @@ class RuleSet:
         # that has none of its keys: most records skip most field rules.
         self._rule_keys = {i: frozenset(it.key for it in self.rules[i].items) for i in self.field_rules
                            if not any(it.key.startswith("/") for it in self.rules[i].items)}
+        # Pattern ids of each rule's `unless ... where: prompt` conditions.
+        self._prompt_unless = {
+            r: frozenset(pid for pid, pat in enumerate(self.patterns)
+                         if pat.rule == r and pat.role == "unless" and self.rules[r].unless[pat.item].where == "prompt")
+            for r, rule in enumerate(self.rules) if any(u.where == "prompt" for u in rule.unless)
+        }
         self._field_regex = _FieldRegexes([it for i in self.field_rules for it in self.rules[i].items])
 
     def _collect_patterns(self) -> list[_Pattern]:
@@ -140,11 +146,8 @@ class RuleSet:
 
     def _asked_in_prompt(self, rule: Rule, r_index: int, prompt_hits: set[int]) -> bool:
         """An `unless ... where: prompt` condition that a user/system turn meets."""
-        prompt_items = {i for i, u in enumerate(rule.unless) if u.where == "prompt"}
-        return bool(prompt_items) and any(
-            pid in prompt_hits for pid, pat in enumerate(self.patterns)
-            if pat.rule == r_index and pat.role == "unless" and pat.item in prompt_items
-        )
+        pids = self._prompt_unless.get(r_index)
+        return pids is not None and not pids.isdisjoint(prompt_hits)
 
     def _cancelled(self, rule: Rule, entry: _Entry, unless: list[_Entry], seg: _SegmentHits) -> bool:
         for u in unless:

@@ -1,0 +1,40 @@
+"""Rule evaluation details of `RuleSet.detect` that the rule examples do
+not reach: conditions met in another turn of the record."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tos_lint.detect import RuleSet
+from tos_lint.model import Record, Segment, Source
+from tos_lint.packs import load_packs
+from tests.helpers import rule, write_pack
+
+
+@pytest.fixture(scope="module")
+def ruleset(tmp_path_factory: pytest.TempPathFactory) -> RuleSet:
+    rules = [
+        rule("t.asked", [{"phrase": "I am ChatGPT"}], unless=[{"phrase": "pretend", "where": "prompt"}]),
+        rule("t.other", [{"phrase": "pretend"}], examples={"match": ["pretend"], "no_match": ["x"]}),
+    ]
+    path = write_pack(tmp_path_factory.mktemp("pack") / "t.yaml", rules)
+    return RuleSet(load_packs([path], {"openai"}))
+
+
+def _hits(ruleset: RuleSet, prompt: str, answer: str) -> list[str]:
+    segments = [Segment("user", "/messages/0/content", prompt), Segment("assistant", "/messages/1/content", answer)]
+    record = Record(Source("x.jsonl", 1), segments, {}, "openai")
+    return sorted(h.rule_id for h in ruleset.detect(record))
+
+
+def test_a_prompt_condition_met_in_the_user_turn_cancels_the_hit(ruleset: RuleSet) -> None:
+    assert _hits(ruleset, "Please pretend to be a chatbot.", "Sure. I am ChatGPT.") == ["t.other"]
+
+
+def test_a_prompt_condition_not_met_leaves_the_hit(ruleset: RuleSet) -> None:
+    assert _hits(ruleset, "Who are you?", "I am ChatGPT.") == ["t.asked"]
+
+
+def test_a_prompt_condition_is_not_met_by_the_answer_itself(ruleset: RuleSet) -> None:
+    assert _hits(ruleset, "Who are you?", "I am ChatGPT, let us pretend.") == ["t.asked", "t.other"]
