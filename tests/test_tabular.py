@@ -191,6 +191,44 @@ def test_parquet_reads_only_the_columns_asked_for(tmp_path: Path) -> None:
     assert rows == [{"id": "a", "text": HIT}]
 
 
+def test_parquet_leaves_columns_that_cannot_hold_text_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "e.parquet"
+    pq.write_table(pa.table({
+        "id": [7], "text": [HIT], "embedding": [[0.1, 0.2]], "score": [0.5], "ok": [True],
+        "meta": [{"tags": ["x"], "n": 1}], "stats": [{"n": 1, "mean": 0.5}], "raw": [b"bytes may be text"],
+    }), path)
+    rows = [r.data for r in read_records(InputFile("e", path), FileStats(), ReadOptions()) if isinstance(r, RawRecord)]
+    # the id column is read whatever its type; a struct with a string inside is text; binary may be
+    assert rows == [{"id": 7, "text": HIT, "meta": {"tags": ["x"], "n": 1}, "raw": b"bytes may be text"}]
+    # a field some rule reads is read whatever its type, at the top level or nested
+    options = ReadOptions(field_names=frozenset({"score", "mean"}))
+    rows = [r.data for r in read_records(InputFile("e", path), FileStats(), options) if isinstance(r, RawRecord)]
+    assert set(rows[0]) == {"id", "text", "meta", "raw", "score", "stats"}
+
+
+def test_field_rules_see_numeric_columns(tmp_path: Path) -> None:
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("""pack: temp
+version: 1
+rules:
+  - id: temp.zero
+    provider: openai
+    severity: high
+    confidence: 0.9
+    message: temperature zero
+    match:
+      all:
+        - field: {key: temperature, equals: 0}
+    examples:
+      match: [{temperature: 0}]
+      no_match: [{temperature: 1}]
+""")
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"text": ["a", "b"], "temperature": [0, 1], "embedding": [[0.1], [0.2]]}), path)
+    result = tos_lint.scan([path], rules=[pack], use_default_rules=False, jobs=1)
+    assert [(f.rule_id, f.location.index) for f in result.findings] == [("temp.zero", 0)]
+
+
 def test_prefilter_does_not_change_parquet_findings(tmp_path: Path, builtin_ruleset) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "p.parquet"
     rows = records(40) + [{"text": CLEAN}] * 20 + [{"text": "Ｉ am ＣｈａｔＧＰＴ"}, {"text": "I am Chat\u200bGPT"}]

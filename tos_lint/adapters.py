@@ -288,6 +288,11 @@ def mapped(data: Any, field_map: dict[str, list[str]]) -> list[Segment]:
     return segments
 
 
+def top_level_field(key: str) -> str:
+    """The top-level field a key or JSON pointer (`/a/b`) starts at."""
+    return key[1:].split("/")[0].replace("~1", "/").replace("~0", "~") if key.startswith("/") else key
+
+
 def resolve_pointer(data: Any, pointer: str, missing: Any = None) -> Any:
     """The value at an RFC 6901 JSON pointer, or `missing`."""
     node = data

@@ -10,13 +10,14 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator
 
-from tos_lint.adapters import DIRECTIVE_KEY, adapt, own_id
+from tos_lint.adapters import DIRECTIVE_KEY, adapt, own_id, top_level_field
 from tos_lint.detect import RuleSet
 from tos_lint.model import Finding, Hit, Location, Record, Severity, Source, finding_fingerprint
 from tos_lint.prefilter import LinePrefilter
 from tos_lint.readers import DecompressLimits, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_records
 from tos_lint.registry import INPUT_PROVIDER, Registry
 from tos_lint.sampling import SampleSpec, sample
+from tos_lint.tabular import columns_for_field_map
 
 SNIPPET_CONTEXT = 60
 SNIPPET_MAX_MATCH = 120
@@ -49,6 +50,9 @@ class Engine:
         self.options = options or EngineOptions()
         self.prefilter = LinePrefilter.build(ruleset) if self.options.prefilter else None
         self.neardup = _neardup_detector(self.options.indexes, registry)
+        # tabular inputs: what must be read besides the columns that can hold text
+        self.columns = columns_for_field_map(self.options.field_map)
+        self.field_names = frozenset(top_level_field(item.key) for i in ruleset.field_rules for item in ruleset.rules[i].items)
 
     def scan_file(self, inp: InputFile, only_lines: frozenset[int] | None = None) -> FileResult:
         """Scan one file; `only_lines` restricts a line-oriented file to
@@ -63,6 +67,8 @@ class Engine:
             line_filter=self.prefilter.may_match if self._prefiltered() else None,
             block_filter=self.prefilter.candidate_lines if self._prefiltered() else None,
             only_lines=only_lines,
+            columns=self.columns,
+            field_names=self.field_names,
         )
 
     def _prefiltered(self) -> bool:

@@ -91,8 +91,10 @@ class ReadOptions:
     # unread (None: every line). Only line-oriented files honour it.
     only_lines: frozenset[int] | None = None
     limits: "DecompressLimits | None" = None
-    # Tabular files: the columns to read (None: all); see tabular.columns_for_field_map.
+    # Tabular files: the columns to read (None: those that can hold text,
+    # see tabular._columns); `field_names`: fields rules read, whatever their type.
     columns: tuple[str, ...] | None = None
+    field_names: frozenset[str] = frozenset()
 
 
 # --- discovery -----------------------------------------------------------------

@@ -3,12 +3,16 @@
 Each row becomes a `RawRecord` whose data is the row as a dict and whose
 location is the file and the 0-based row index (`[index]` in output), so the
 record adapters apply unchanged. Nothing holds a whole file: Parquet is read
-one row group at a time in batches (`ParquetFile.iter_batches`, only the
-columns asked for when `ReadOptions.columns` names them), Arrow files one
+one row group at a time in batches (`ParquetFile.iter_batches`), Arrow files one
 record batch at a time, CSV through the standard library's streaming reader,
 and every batch is turned into Python objects a slice at a time.
 
-Rows read as the JSON objects they were written from:
+Only the columns that can hold text are read, with the id columns and
+those holding a field some rule reads: numbers, booleans, dates and lists of
+them (embeddings, scores) are left on disk. A row's content hash (its
+identity in fingerprints when it has no id column) covers the columns read.
+
+Rows read as the JSON objects they were written from (in the columns read):
 
 - Parquet and Arrow have no "absent": a key missing from some records is a
   null column in the others. Null values inside rows and structs are
@@ -214,7 +218,7 @@ def read_parquet(path: Path, stats: FileStats, options: ReadOptions,
         _hash_file(path, stats, row_groups is None)
         return
     meta = pf.metadata
-    columns = _present(options.columns, pf.schema_arrow.names)
+    columns = _columns(options, pf.schema_arrow)
     groups = row_groups if row_groups is not None else range(meta.num_row_groups)
     first = sum(meta.row_group(i).num_rows for i in range(groups.start))
     for rg in groups:
@@ -243,10 +247,47 @@ def _read_row_group(pf: Any, rg: int, first: int, num_rows: int, nbytes: int, co
         )
 
 
-def _present(wanted: tuple[str, ...] | None, names: list[str]) -> list[str] | None:
-    if wanted is None:
-        return None
-    return [n for n in names if n in set(wanted)]
+def _columns(options: ReadOptions, schema: "pa.Schema") -> list[str] | None:
+    """The columns to read: those asked for; else every column that can
+    hold text, the id columns, and columns holding a field that a rule reads.
+    Numbers, booleans, dates and lists of them (embeddings, scores) cannot
+    hold provider text, and turning them into Python objects can cost more
+    than the rest of the row. None: every column."""
+    from tos_lint.adapters import DIRECTIVE_KEY, ID_FIELDS
+
+    always = set(ID_FIELDS) | {DIRECTIVE_KEY} | set(options.field_names)
+    if options.columns is not None:
+        return [n for n in schema.names if n in set(options.columns) | always]
+    keep = [f.name for f in schema if f.name in always or _may_hold_text(f.type) or _field_names(f.type) & always]
+    return None if len(keep) == len(schema.names) else keep
+
+
+def _may_hold_text(t: "pa.DataType") -> bool:
+    """False for types that cannot hold a string anywhere inside them;
+    True for strings, binary (text is sometimes stored so) and anything
+    not known to be text-free."""
+    import pyarrow.types as pt
+
+    if pt.is_null(t) or pt.is_boolean(t) or pt.is_integer(t) or pt.is_floating(t) or pt.is_decimal(t) or pt.is_temporal(t):
+        return False
+    if pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t) or pt.is_dictionary(t):
+        return _may_hold_text(t.value_type)
+    if pt.is_map(t):
+        return _may_hold_text(t.key_type) or _may_hold_text(t.item_type)
+    if pt.is_struct(t):
+        return any(_may_hold_text(t.field(i).type) for i in range(t.num_fields))
+    return True
+
+
+def _field_names(t: "pa.DataType") -> set[str]:
+    """Names of the struct fields nested anywhere in a type."""
+    import pyarrow.types as pt
+
+    if pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t):
+        return _field_names(t.value_type)
+    if pt.is_struct(t):
+        return {name for i in range(t.num_fields) for name in {t.field(i).name} | _field_names(t.field(i).type)}
+    return set()
 
 
 def parquet_row_group_ranges(path: Path, target_bytes: int) -> list[tuple[int, int, int]]:
@@ -308,7 +349,7 @@ def _read_arrow_stream(source: IO[bytes] | HashingReader, stats: FileStats, opti
     except errors as exc:
         yield InputIssue("malformed-arrow", f"not a readable Arrow file: {exc}; it was not scanned")
         return
-    columns = _present(options.columns, reader.schema.names)
+    columns = _columns(options, reader.schema)
     while True:
         try:
             batch = reader.read_next_batch()
@@ -333,7 +374,7 @@ def _read_arrow_file(path: Path, stats: FileStats, options: ReadOptions,
     except errors as exc:
         yield InputIssue("malformed-arrow", f"not a readable Arrow file: {exc}; it was not scanned")
         return
-    columns = _present(options.columns, reader.schema.names)
+    columns = _columns(options, reader.schema)
     for i in range(reader.num_record_batches):
         try:
             batch = reader.get_batch(i)
@@ -508,13 +549,11 @@ def _hub_ref(repo: Path, ref: str = "main") -> str | None:
 
 
 def columns_for_field_map(field_map: dict[str, list[str]] | None) -> tuple[str, ...] | None:
-    """The top-level columns a field map reads, plus the id columns (None:
-    every column). Reading fewer columns changes the content hash of records
-    without an id, hence their fingerprints: use it only on purpose."""
+    """The top-level columns a field map reads (None: no field map, so the
+    columns that can hold text). Id columns and the fields rules read are
+    added by the reader."""
     if not field_map:
         return None
-    from tos_lint.adapters import DIRECTIVE_KEY, ID_FIELDS
+    from tos_lint.adapters import top_level_field
 
-    tops = {(k[1:] if k.startswith("/") else k).split("/")[0].replace("~1", "/").replace("~0", "~")
-            for keys in field_map.values() for k in keys}
-    return tuple(sorted(tops | set(ID_FIELDS) | {DIRECTIVE_KEY}))
+    return tuple(sorted({top_level_field(k) for keys in field_map.values() for k in keys}))
