@@ -404,6 +404,46 @@ def startup_part(workdir: Path, res: Results) -> None:
     res.add("`tos-lint --help` (median of 5)", f"{h:.3f} s", "instant (<= 0.3 s)", h <= 0.3)
     py = statistics.median(run_timed([sys.executable, "-c", "pass"]).seconds for _ in range(5))
     res.add("bare `python -c pass` (floor, median of 5)", f"{py:.3f} s")
+    total, cli_framework = import_times(scan_argv(tiny, out))
+    res.add("imports of that one-line scan (`-X importtime`, one run)",
+            f"{total:.3f} s, of which typer and the pydantic it coerces options with {cli_framework:.3f} s")
+
+
+# Top-level imports that belong to the command-line framework, not to tos-lint.
+CLI_FRAMEWORK = ("typer", "pydantic", "pydantic_core", "annotated_types", "typing_inspection", "click")
+
+
+def import_times(argv: list[str]) -> tuple[float, float]:
+    """Seconds spent importing, in all and in the command-line framework,
+    from `-X importtime` (its top-level lines, whose times include their
+    own imports)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "tos_lint", *argv[1:]],
+                          capture_output=True, text=True)
+    total = framework = 0
+    for line in proc.stderr.splitlines():
+        fields = line.split("|")
+        if not line.startswith("import time:") or len(fields) != 3 or fields[2].startswith("  "):
+            continue
+        if not fields[1].strip().isdigit():
+            continue  # the header
+        micros = int(fields[1])
+        total += micros
+        if fields[2].strip().split(".")[0] in CLI_FRAMEWORK:
+            framework += micros
+    return total / 1e6, framework / 1e6
+
+
+def byte_compile(res: Results) -> None:
+    """Byte-compile the package, as pip does when it installs one, so that
+    start-up figures do not include compiling sources: with
+    PYTHONDONTWRITEBYTECODE set (as here, and in many containers) an
+    editable install would compile every module at every start."""
+    package = Path(tos_lint.__file__).parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], capture_output=True, check=False)
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        res.notes.append("PYTHONDONTWRITEBYTECODE is set on this machine: the benchmark byte-compiled the package "
+                         "first (`python -m compileall`), as pip does on install; without it, each start of an "
+                         "editable install compiles every module from source.")
 
 
 # --- profile -------------------------------------------------------------------------
@@ -509,6 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir = Path(tmp)
         registry = load_registry()
         ruleset = load_ruleset((), True, registry)
+        byte_compile(res)
         print(f"generating {args.size_mb:g} MB of synthetic chat JSONL ...", flush=True)
         corpus = generate_corpus(workdir / "chat.jsonl", int(args.size_mb * MB), args.seed)
         procs = bench_vs_rg(corpus, args.runs, workdir, res)
