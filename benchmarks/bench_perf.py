@@ -255,8 +255,7 @@ def bench_vs_rg(corpus: Corpus, runs: int, workdir: Path, res: Results) -> list[
                     f"{net / mbps_rg:.2f}x ({net:,.0f} MB/s; fixed cost {fixed:.2f} s)")
         if rg_lines >= corpus.records:
             res.notes.append("ripgrep matched every line (a stand-in phrase such as `assistant` occurs in every "
-                             "record), so its time includes writing the whole file out; it still stops "
-                             "")
+                             "record), so its time includes writing the whole file out.")
         res.notes.append(f"Scan vs ripgrep: both {pinned}, median of {runs} alternating runs, file in the page cache, "
                          f"outputs written to temporary files. PHRASES for ripgrep: {origin} "
                          f"({len(phrases)} phrases). The tos-lint time includes its start-up "

@@ -109,7 +109,7 @@ class LinePrefilter:
                 break
             pid, end = first
             last = pos + end - 1  # the match's last byte, on the line it marks
-            line += text.count(b"\n", pos, last)
+            line += _newlines(text, pos, last)
             newline = text.find(b"\n", last)
             if pid < len(self.patterns) or self.may_match(text[max(pos, text.rfind(b"\n", pos, last) + 1): newline]):
                 found.add(line)  # a pattern matched, or the line cannot be judged in byte mode and may match
@@ -137,6 +137,18 @@ def _strip_markup(data: bytes) -> bytes:
     """What `may_match` removes before scanning: `*`, `` ` ``, `_`, `~~`."""
     data = data.translate(None, b"*`_")
     return data.replace(b"~~", b"") if b"~" in data else data
+
+
+def _newlines(data: bytes, start: int, stop: int) -> int:
+    """Newlines in data[start:stop]. Found one by one with `find` (memchr),
+    which with lines of a kilobyte or more is several times faster than
+    `bytes.count`, which compares byte by byte."""
+    n = 0
+    at = data.find(b"\n", start, stop)
+    while at >= 0:
+        n += 1
+        at = data.find(b"\n", at + 1, stop)
+    return n
 
 
 def _first_match(db: hs.Database, data: memoryview) -> tuple[int, int] | None:
