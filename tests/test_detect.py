@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tos_lint import matcher
 from tos_lint.detect import RuleSet
 from tos_lint.model import Record, Segment, Source
 from tos_lint.packs import load_packs
@@ -38,3 +39,20 @@ def test_a_prompt_condition_not_met_leaves_the_hit(ruleset: RuleSet) -> None:
 
 def test_a_prompt_condition_is_not_met_by_the_answer_itself(ruleset: RuleSet) -> None:
     assert _hits(ruleset, "Who are you?", "I am ChatGPT, let us pretend.") == ["t.asked", "t.other"]
+
+
+TOO_LARGE_TO_TRACK = r"x[^.\n]{0,300}y"  # compiles, but not with start-of-match tracking
+
+
+def test_a_pattern_refused_start_tracking_is_not_compiled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOS_LINT_CACHE_DIR", str(tmp_path / "cache"))
+    assert matcher._som_database(TOO_LARGE_TO_TRACK) is None
+
+    def no_compile(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(matcher, "compile_database", no_compile)
+    assert matcher._som_database(TOO_LARGE_TO_TRACK) is None
+    finder = matcher.StartFinder([TOO_LARGE_TO_TRACK])
+    data = b"." * 200 + b"x" + b"-" * 100 + b"y"
+    assert finder.start(0, data, len(data)) == len(data) - matcher.START_FALLBACK
