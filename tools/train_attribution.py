@@ -18,31 +18,24 @@ never corpus text. Needs scipy (`pip install -e .[train]`).
 """
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # shared machines: one core for BLAS
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+import attribution_corpus as common  # first: sets the BLAS threads before numpy loads
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
 from tos_lint.attribution.aggregate import fit_calibration  # noqa: E402
 from tos_lint.attribution.model import DEFAULT_MODEL, PROVIDERS  # noqa: E402
-from tos_lint.attribution.training import (  # noqa: E402
-    MODEL_PROVIDER, TRAIN_SETTINGS, fit, heldout_log_proba, load_alpaca_eval, model_folds, training_spec,
-)
+from tos_lint.attribution.training import MODEL_PROVIDER, TRAIN_SETTINGS, fit, heldout_log_proba, model_folds  # noqa: E402
+
+log = common.log
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("--corpora", type=Path, default=REPO.parent / "shared" / "corpora",
-                   help="folder with provider/alpaca_eval/*.json (default: ../shared/corpora)")
-    p.add_argument("--out", type=Path, default=REPO / "tos_lint" / "attribution" / "model")
+    common.add_corpora_option(p)
+    p.add_argument("--out", type=Path, default=common.REPO / "tos_lint" / "attribution" / "model")
     p.add_argument("--name", default=DEFAULT_MODEL)
     p.add_argument("--folds", type=int, default=3, help="model groups for the calibration (default 3)")
     return p.parse_args(argv)
@@ -50,15 +43,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    source = args.corpora / "provider" / "alpaca_eval"
-    if not source.is_dir():
-        print(f"no corpus at {source}; nothing to train", file=sys.stderr)
-        return 2
     started = time.perf_counter()
-    spec = training_spec()
-    corpus = load_alpaca_eval(source, spec)
-    log(f"{len(corpus.texts)} answers from {len(set(corpus.models.tolist()))} models, features in "
-        f"{time.perf_counter() - started:.0f}s")
+    loaded = common.load_dev_corpus(args.corpora)
+    if loaded is None:
+        print("nothing to train", file=sys.stderr)
+        return 2
+    corpus, spec = loaded
     folds = model_folds(sorted(set(corpus.models.tolist())), args.folds)
     heldout = heldout_log_proba(corpus, spec, folds, progress=log)
     calibration, loss = fit_calibration(heldout)
@@ -80,10 +70,6 @@ def main(argv: list[str] | None = None) -> int:
     log(f"wrote {npz} ({npz.stat().st_size / 1e6:.2f} MB) and {header.name} in {time.perf_counter() - started:.0f}s; "
         f"providers: {', '.join(PROVIDERS)}")
     return 0
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ ones. Instead:
     P(provider | dataset) = softmax(beta * n / (n + n0) * mean_i log p_i(provider))
 
 with each record's log-probability floored, so one odd record cannot veto a
-provider. `beta` and `n0` are fitted on leave-one-model-out predictions
-(tools/eval_attribution.py), so the confidence grows with the number of
+provider. `beta` and `n0` are fitted on held-out predictions (by
+tools/train_attribution.py: models split in groups, each group scored by a
+classifier trained without it), so the confidence grows with the number of
 records only as far as it did for models the classifier had not seen.
 
 The interval is a bootstrap over records (resampling the records used, the

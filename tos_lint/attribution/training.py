@@ -52,14 +52,17 @@ class Corpus:
     features: Features | None = None
     frequent: np.ndarray | None = None
 
-    def select(self, mask: np.ndarray) -> "Corpus":
+    def select(self, mask: np.ndarray, features: bool = True) -> "Corpus":
+        """The rows in `mask`; without their features if `features` is false."""
         idx = np.flatnonzero(mask)
+        keep = features and self.features is not None
         return Corpus([self.texts[i] for i in idx], self.models[idx], self.y[idx],
-                      subset_features(self.features, idx) if self.features is not None else None, self.frequent)
+                      subset_features(self.features, idx) if keep else None, self.frequent if keep else None)
 
 
-def load_alpaca_eval(directory: Path, spec: FeatureSpec) -> Corpus:
-    """Every AlpacaEval output file whose model has a label; empty answers dropped."""
+def load_alpaca_eval(directory: Path, spec: FeatureSpec, features: bool = True) -> Corpus:
+    """Every AlpacaEval output file whose model has a label; empty answers
+    dropped. With their features unless `features` is false."""
     texts: list[str] = []
     models: list[str] = []
     for path in sorted(directory.glob("*.json")):
@@ -75,9 +78,16 @@ def load_alpaca_eval(directory: Path, spec: FeatureSpec) -> Corpus:
         raise FileNotFoundError(f"no labelled AlpacaEval outputs under {directory}")
     y = np.array([PROVIDERS.index(MODEL_PROVIDER[m]) for m in models])
     corpus = Corpus(texts, np.array(models), y)
-    corpus.frequent = frequent_words(texts, corpus.models, spec.n_frequent)
-    corpus.features = extract_batched(texts, spec, corpus.frequent)
-    return corpus
+    return featurize(corpus, spec) if features else corpus
+
+
+def featurize(corpus: Corpus, spec: FeatureSpec, frequent: np.ndarray | None = None) -> Corpus:
+    """The corpus with features; the distorted view keeps `frequent` words,
+    by default the ones frequent in this very corpus (so a held-out model's
+    answers never choose the words its classifier keeps)."""
+    if frequent is None:
+        frequent = frequent_words(corpus.texts, corpus.models, spec.n_frequent)
+    return Corpus(corpus.texts, corpus.models, corpus.y, extract_batched(corpus.texts, spec, frequent), frequent)
 
 
 def frequent_words(texts: Sequence[str], models: np.ndarray, k: int) -> np.ndarray:
@@ -282,15 +292,17 @@ def model_folds(models: Sequence[str], k: int) -> list[list[str]]:
 def heldout_by_model(corpus: Corpus, spec: FeatureSpec, folds: Sequence[Sequence[str]],
                      progress=None, **fit_args) -> dict[str, tuple[np.ndarray, bool]]:  # type: ignore[no-untyped-def]
     """Per model: provider log-probabilities of its answers from a classifier
-    trained without its fold, and whether its provider was in that training."""
+    trained without its fold, and whether its provider was in that training.
+    Nothing is fitted on the fold: the frequent words of the distorted view
+    are chosen again from the training models, features taken again."""
     out: dict[str, tuple[np.ndarray, bool]] = {}
     for fold in folds:
         started = time.perf_counter()
         held = np.isin(corpus.models, list(fold))
-        train = corpus.select(~held)
+        train = featurize(corpus.select(~held, features=False), spec)
         model = fit(train, spec, **fit_args)
         for m in fold:
-            test = corpus.select(corpus.models == m)
+            test = featurize(corpus.select(corpus.models == m, features=False), spec, train.frequent)
             assert test.features is not None
             out[m] = (model.log_proba(test.features), MODEL_PROVIDER[m] in set(model.class_provider))
         if progress:
