@@ -212,6 +212,16 @@ def test_small_blocks_go_line_by_line(ruleset: RuleSet) -> None:
         assert not pf.may_match(_CLEAN.encode())
 
 
+def test_a_last_line_without_newline_is_judged_whole(ruleset: RuleSet) -> None:
+    pf = LinePrefilter.build(ruleset)
+    assert pf is not None
+    block = (_CLEAN + "\nVoilà, I am ChatGPT").encode()  # the match ends at the block's last byte
+    with pytest.MonkeyPatch.context() as mp:
+        _block_mode(mp)
+        assert pf.candidate_lines(block) == {1}
+        assert pf.candidate_lines(block[:-1] + b"X") == set()
+
+
 _BAD_LINES = st.sampled_from(['{"text": "I am ChatGPT"', "[1, 2]", "not json at all", '{"text": NaN}', "   ", ""])
 
 

@@ -110,8 +110,9 @@ class LinePrefilter:
             pid, end = first
             last = pos + end - 1  # the match's last byte, on the line it marks
             line += _newlines(text, pos, last)
+            start = max(pos, text.rfind(b"\n", pos, last) + 1)
             newline = text.find(b"\n", last)
-            if pid < len(self.patterns) or self.may_match(text[max(pos, text.rfind(b"\n", pos, last) + 1): newline]):
+            if pid < len(self.patterns) or self.may_match(text[start: newline if newline >= 0 else len(text)]):
                 found.add(line)  # a pattern matched, or the line cannot be judged in byte mode and may match
             if newline < 0:
                 break
