@@ -47,7 +47,7 @@ _CODED = re.compile(_ENTITY.pattern + "|" + _ESCAPE)
 _EDGE_UNDERSCORES = re.compile(r"(?<![A-Za-z0-9])_+(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])_+(?![A-Za-z0-9])")
 _STRIKE = re.compile(r"~~")
 _MARKDOWN = re.compile(r"[*`]+")  # what _TABLE_ASCII deletes
-_WORD = re.compile(r"[^\W\d_]+")
+_WORD_SPLIT = re.compile(r"([^\W\d_]+)")  # words: runs of letters, kept by `split`
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 _CONFUSABLE_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
 
@@ -176,25 +176,24 @@ def _fold_homoglyphs(text: str) -> str:
     if _confusable_chars().isdisjoint(text):
         return text  # no look-alike at all (accents, CJK, emoji): the word walk would change nothing
     table = confusable_table()
-    words = list(_WORD.finditer(text))
-    latin = [_ASCII_LETTER.search(m.group(0)) is not None for m in words]
-    out: list[str] = []
-    last = 0
-    for i, m in enumerate(words):
-        word = m.group(0)
-        if word.isascii():
-            continue
-        if not latin[i]:
-            beside_latin = (i > 0 and latin[i - 1]) or (i + 1 < len(words) and latin[i + 1])
+    parts = _WORD_SPLIT.split(text)  # text between words, then each word and what follows it
+    words = parts[1::2]
+    folded = False
+    # Only words with non-ASCII letters can change: most words are skipped
+    # with one C-level test, and neighbours are looked at only for the others.
+    for i in [i for i, word in enumerate(words) if not word.isascii()]:
+        word = words[i]
+        if not _has_latin(word):
+            beside_latin = (i > 0 and _has_latin(words[i - 1])) or (i + 1 < len(words) and _has_latin(words[i + 1]))
             if not beside_latin or not all(ord(ch) in table for ch in word):
                 continue
-        out.append(text[last:m.start()])
-        out.append(_fold_word(word, table))
-        last = m.end()
-    if not out:
-        return text
-    out.append(text[last:])
-    return "".join(out)
+        parts[2 * i + 1] = _fold_word(word, table)
+        folded = True
+    return "".join(parts) if folded else text
+
+
+def _has_latin(word: str) -> bool:
+    return word.isascii() or _ASCII_LETTER.search(word) is not None
 
 
 def _fold_word(word: str, table: dict[int, str]) -> str:
