@@ -220,3 +220,23 @@ def test_ascii_map_points_at_the_character_each_output_character_came_from(text:
     original character its index names."""
     mapped, index = normalize_mapped(text)
     assert [text[i] for i in index] == list(mapped)
+
+
+_FORMS = st.lists(st.sampled_from([
+    "I", "am", " ", "ChatGPT", "_", "*", "~~", "é", "É", "\u2019", "\u201c", "\uff0c", "\u3002", "\uff23", "\u200b",
+    "\u0420", "\u03c4", "e\u0301", "\u0301", "\uff9e", "\u30ab", "\uffa1", "\u1161", "\ufb01", "\u2460", "\u00df",
+    "&amp;", "\\u0041", "\u4e2d", "\U0001f642", "\uff3c", "n",
+]), max_size=12).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_FORMS)
+def test_a_context_free_form_normalises_as_ascii_text_does(text: str) -> None:
+    """Where `context_free_form` answers, normalising the text is only what
+    normalising ASCII does to that form: markup out, case folded."""
+    from tos_lint.normalize import _TABLE_ASCII, _strip_underscores, context_free_form
+
+    form = context_free_form(text)
+    if form is None:
+        return
+    assert normalize(text).lower() == _strip_underscores(form.translate(_TABLE_ASCII)).lower()

@@ -66,13 +66,14 @@ def test_prefilter_is_engaged_for_this_pack(ruleset: RuleSet, tmp_path: Path) ->
     assert stats.prefiltered > 0
 
 
-def test_non_ascii_lines_that_normalisation_leaves_alone_are_prefiltered(ruleset: RuleSet, tmp_path: Path) -> None:
-    kept = ["café crème", "这是一个简单的例子", "Это не совпадение".lower(), "naïve — 🙂"]
-    changed = ["ＣｈａｔＧＰＴ", "Chat\u200bGPT", "ÉTÉ", "ChatGРТ"]
-    lines = [json.dumps({"text": t}, ensure_ascii=False) for t in kept + changed]
+def test_non_ascii_lines_whose_normal_form_does_not_depend_on_context_are_prefiltered(ruleset: RuleSet, tmp_path: Path) -> None:
+    judged = ["café crème", "这是一个简单的例子，很好。", "It\u2019s \u201cquoted\u201d", "ＣｈａｔＧＰＴ", "Chat\u200bGPT", "naïve — 🙂"]
+    scanned = ["ÉTÉ", "ChatGРТ", "это не совпадение", "cafe\u0301"]  # case, look-alikes, a combining mark
+    lines = [json.dumps({"text": t}, ensure_ascii=False) for t in judged + scanned]
     rows, stats = findings(ruleset, write_lines(tmp_path / "mixed.jsonl", lines), prefilter=True)
+    assert rows == []
     assert stats.records == len(lines)
-    assert stats.prefiltered == len(kept) - 1  # Cyrillic letters imitate Latin ones: that line is scanned
+    assert stats.prefiltered == len(judged)
 
 
 CASES = [
@@ -106,6 +107,8 @@ CASES = [
     pytest.param({"text": "I am ChatGP\u03a4"}, False, id="greek-homoglyph-raw"),
     pytest.param({"text": "I am ChatG\u200dPT"}, False, id="zero-width-joiner-raw"),
     pytest.param({"text": "I am ＣhatGPT"}, False, id="one-full-width-letter-raw"),
+    pytest.param({"text": "I\u2019m Claude, an AI assistant made by Anthropic\uff0c ok"}, False, id="curly-and-full-width-comma-raw"),
+    pytest.param({"text": "I am Chat\uff27PT\u3002"}, False, id="full-width-letter-and-stop-raw"),
     pytest.param({"text": "我是通义千问，很高兴认识你。"}, True, id="cjk-escaped"),
     pytest.param({"text": "Model: gpt-4o-mini"}, True, id="regex"),
     pytest.param({"text": "Knowledge cutoff: 2023-04"}, True, id="regex-digits"),
@@ -153,6 +156,7 @@ _FRAGMENTS = st.sampled_from([
     "I", "am", "I am", "ChatGPT", "Chat", "GPT", "chatgpt", " ", "  ", "\n", "\t", "\r\n", "**", "`", "_", "~~",
     "\"", "'", "\\", "/", ",", ".", "&#67;", "&amp;", "\u200b", "\u2019", "Р", "Т", "Ｃ", "é",
     "e\u0301", "É", "İ", "ﬁ", "Σ", "ß", "ſ", "\u212a", "\u1100\u1161", "—", "🙂", "Ι",
+    "\uff0c", "\u3002", "\u201c", "\uff3c", "\uff02", "\uff0a", "\uff3f", "\uff41", "\uff9e", "\uffa1\u1161", "\u2460",
     "我是", "通义千问", "gpt-4o-mini", "gpt-", "4o", "-mini", "knowledge cutoff: 2023", "You are ",
     "here to help", "I'm Claude, an AI assistant made by Anthropic", "Claude", "Anthropic", "x",
     "Ch4t", "GP7", "Cha7", ".", "|", "/", "\\", ":", "ᴄʜᴀᴛ", "ɢᴘᴛ", "gpτ", "Cl4ud3", "4", "0",

@@ -36,7 +36,8 @@ _QUOTES = {
 }
 _MARKDOWN_CHARS = {ord("*"): None, ord("`"): None}
 _TABLE_ASCII = dict(_MARKDOWN_CHARS)
-_TABLE_FULL = {**{cp: None for cp in _INVISIBLE}, **_QUOTES, **_MARKDOWN_CHARS}
+_TABLE_UNICODE = {**{cp: None for cp in _INVISIBLE}, **_QUOTES}
+_TABLE_FULL = {**_TABLE_UNICODE, **_MARKDOWN_CHARS}
 
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # A JSON `\uXXXX` escape left in the text itself (double-encoded JSON): a
@@ -63,23 +64,43 @@ def normalize(text: str) -> str:
     return _normalize_decoded(text)
 
 
-def non_ascii_kept(text: str) -> bool:
-    """Whether `normalize` changes `text`, and every piece of it, no more
-    than it changes ASCII text (markup and case): no entity or escape to
-    decode, NFKC-stable as a whole, and each non-ASCII character one that
-    the steps below leave as it is. A raw-line check can then judge text
-    holding non-ASCII characters as it judges ASCII (see `tos_lint.prefilter`)."""
-    if _CODED.search(text) or not unicodedata.is_normalized("NFKC", text):
-        return False
-    return all(_kept_char(ch) for ch in set(text) if not ch.isascii())
+def context_free_form(text: str) -> str | None:
+    """`text` with each non-ASCII character replaced by what `normalize`
+    makes of it wherever it stands (most stay; curly quotes, full-width forms
+    and invisible characters become ASCII or nothing), or None where some
+    result depends on what surrounds it: an entity or escape to decode, a
+    combining mark, a look-alike letter, a case to fold. Normalising the
+    text, or any piece of it, then changes the returned form only as it
+    changes ASCII text (markup and case): a raw-line check can judge it as
+    it judges ASCII (see `tos_lint.prefilter`)."""
+    if _CODED.search(text):
+        return None
+    table: dict[int, str] = {}
+    for ch in set(text):
+        if ch.isascii():
+            continue
+        form = _char_form(ch)
+        if form is None:
+            return None
+        if form != ch:
+            table[ord(ch)] = form
+    if not table:
+        return text if unicodedata.is_normalized("NFKC", text) else None
+    mapped = text.translate(table)
+    # one character at a time is the whole text's form unless something composes across characters
+    return mapped if unicodedata.normalize("NFKC", text).translate(_TABLE_UNICODE) == mapped else None
 
 
 @lru_cache(maxsize=4096)
-def _kept_char(ch: str) -> bool:
-    """A character that every step of `_normalize_decoded` leaves as it is,
-    whatever surrounds it."""
-    return (unicodedata.normalize("NFKC", ch) == ch and not unicodedata.combining(ch)
-            and ord(ch) not in _TABLE_FULL and ch not in _confusable_chars() and ch.lower() == ch)
+def _char_form(ch: str) -> str | None:
+    """What `_normalize_decoded` makes of `ch` (markup aside), when that does
+    not depend on the characters around it; else None."""
+    if unicodedata.combining(ch) or ch in _confusable_chars():
+        return None
+    form = unicodedata.normalize("NFKC", ch).translate(_TABLE_UNICODE)
+    if any(unicodedata.combining(c) or c in _confusable_chars() or (not c.isascii() and c.lower() != c) for c in form):
+        return None
+    return form
 
 
 def _normalize_decoded(text: str) -> str:

@@ -31,7 +31,7 @@ import hyperscan as hs
 
 from tos_lint.adapters import DIRECTIVE_KEY
 from tos_lint.matcher import TEXT_FLAGS, compile_database
-from tos_lint.normalize import non_ascii_kept
+from tos_lint.normalize import context_free_form
 
 if TYPE_CHECKING:
     from tos_lint.detect import RuleSet
@@ -81,8 +81,11 @@ class LinePrefilter:
         """False only when no rule can hit the record on this line."""
         if b"\\u" in line or (b"&" in line and _ENTITY.search(line)):
             return True  # decoding may create a match: scan it
-        if not line.isascii() and not _judged_as_is(line):
-            return True  # normalisation may create a match: scan it
+        if not line.isascii():
+            judged = _as_judged(line)
+            if judged is None:
+                return True  # normalisation may create a match: scan it
+            line = judged
         if b"*" in line or b"`" in line or b"~" in line or b"_" in line:
             line = line.translate(None, b"*`_").replace(b"~~", b"")
         found: list[int] = []
@@ -123,15 +126,17 @@ class LinePrefilter:
 _BUILT: "WeakKeyDictionary[RuleSet, LinePrefilter | None]" = WeakKeyDictionary()
 
 
-def _judged_as_is(line: bytes) -> bool:
-    """Whether a line with non-ASCII bytes can be scanned as it is, as an
-    ASCII line is: valid UTF-8 (Hyperscan's UTF-8 mode needs it) whose
-    characters normalisation leaves alone (accents, CJK, emoji: most text)."""
+def _as_judged(line: bytes) -> bytes | None:
+    """A line with non-ASCII bytes as it can be scanned like an ASCII line:
+    valid UTF-8 (Hyperscan's UTF-8 mode needs it) with each character as
+    normalisation leaves it (most text: accents, CJK, emoji, curly quotes,
+    full-width forms); None where that depends on context."""
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return non_ascii_kept(text)
+        return None
+    form = context_free_form(text)
+    return None if form is None else form.encode("utf-8")
 
 
 def _strip_markup(data: bytes) -> bytes:
