@@ -84,11 +84,12 @@ def context_free_form(text: str) -> str | None:
             return None
         if form != ch:
             table[ord(ch)] = form
-    if not table:
-        return text if unicodedata.is_normalized("NFKC", text) else None
-    mapped = text.translate(table)
-    # one character at a time is the whole text's form unless something composes across characters
-    return mapped if unicodedata.normalize("NFKC", text).translate(_TABLE_UNICODE) == mapped else None
+    mapped = text
+    for code, form in table.items():  # a form holds no character that maps: any order will do
+        mapped = mapped.replace(chr(code), form)  # a few C-level passes (`translate` is per character)
+    # The forms taken one character at a time are the whole text's form
+    # unless something composes across characters: then they are not NFKC.
+    return mapped if unicodedata.is_normalized("NFKC", mapped) else None
 
 
 @lru_cache(maxsize=4096)
