@@ -21,7 +21,7 @@ provider-fingerprinted one, stages it, and times
 - with --compare-git, `git diff --cached -U0 --text` on the same change.
 
 Each staged scan must report exactly the changed record, at its real line.
-The target (issue 5) is under 1 s for 1 GB. Setup is dominated by `git add`
+The target is under 1 s for 1 GB. Setup is dominated by `git add`
 deflating the file twice (about a minute per GB each).
 """
 from __future__ import annotations

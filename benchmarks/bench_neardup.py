@@ -8,7 +8,7 @@ Three parts, all single-process (one core), all data generated here and kept
 in a temporary directory that is deleted at exit:
 
 1. Signatures per second, 128 permutations, 300-word documents, character
-   5-grams (the configuration of issue 4's figures) and word 3-grams (the
+   5-grams (the configuration of the published figures) and word 3-grams (the
    default): tos-lint from text (normalise, shingle, hash, sign) against
    `datasketch.MinHash.update` per shingle, `update_batch` per document and
    `MinHash.bulk`, and `rensa` when it is installed.

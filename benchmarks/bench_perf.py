@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Performance in one command: every figure of issue 8 next to its target.
+"""Performance in one command: every speed figure next to its target.
 
     .venv/bin/python benchmarks/bench_perf.py --size-mb 50 [--runs 3] [--seed 0]
         [--markdown docs/performance.md] [--skip-rss] [--skip-changed]
@@ -332,14 +332,14 @@ def bench_neardup_part(args: argparse.Namespace, workdir: Path, res: Results) ->
     batch = next(v for k, v in by_name.items() if k.startswith("datasketch `update_batch`"))
     res.add("MinHash signatures/s, tos-lint from text (128 perm, char 5-grams, 300 words)", f"{ours:,.0f} docs/s")
     res.add("datasketch `MinHash.update` per shingle, per document", f"{per_shingle:,.1f} docs/s")
-    res.add("tos-lint / datasketch `update`", f"{ours / per_shingle:,.0f}x", f">= {nd.TARGET_SIG_RATIO}x (issue 4)",
+    res.add("tos-lint / datasketch `update`", f"{ours / per_shingle:,.0f}x", f">= {nd.TARGET_SIG_RATIO}x",
             ours / per_shingle >= nd.TARGET_SIG_RATIO)
     res.add("tos-lint / datasketch `update_batch` per document", f"{ours / batch:,.0f}x")
     scan = nd.bench_scan(gen, args.neardup_refs, args.neardup_queries, IndexParams.design(), workdir)
     res.add(f"scan with a {scan['refs']:,}-reference index (records/s, one core)",
             f"{scan['scan_per_s']:,.0f} records/s ({scan['queries']:,} records; planted copies found "
             f"{scan['planted_found']:.3f}; index built at {scan['build_per_s']:,.0f} refs/s)",
-            f">= {nd.TARGET_SCAN:,} records/s (issue 4)", scan["scan_per_s"] >= nd.TARGET_SCAN)
+            f">= {nd.TARGET_SCAN:,} records/s", scan["scan_per_s"] >= nd.TARGET_SCAN)
     if args.neardup_refs < 1_000_000:
         res.notes.append(f"The near-duplicate scan used a {args.neardup_refs:,}-reference index, not 1M, to fit "
                          "this run's time budget (building 1M references takes about 3 minutes here). LSH "
@@ -372,14 +372,14 @@ def changed_part(args: argparse.Namespace, res: Results) -> None:
         fig = bc.run(ns, workdir)
     except SystemExit as exc:  # bench_changed reports failures this way: keep the other figures
         res.add(f"`tos-lint scan --staged`, {args.changed_mb} MB tracked file", "failed (see notes)",
-                "< 1 s at 1 GB (issue 5)", None)
+                "< 1 s at 1 GB", None)
         res.notes.append(f"The pre-commit run failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}")
         return
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     res.add(f"`tos-lint scan --staged`, one changed line in a {fig.size_bytes / MB:,.0f} MB tracked file",
             f"{fig.staged_median:.2f} s (git part {statistics.median(fig.changed_lines):.2f} s; full scan "
-            f"{fig.full_median:.2f} s)", "< 1 s at 1 GB (issue 5)",
+            f"{fig.full_median:.2f} s)", "< 1 s at 1 GB",
             fig.staged_median < bc.TARGET_SECONDS if args.changed_mb >= 1000 else None)
     if args.changed_mb < 1000:
         res.notes.append(f"The pre-commit run used a {args.changed_mb} MB file, not 1 GB (git add of 1 GB takes "
@@ -525,10 +525,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-rss", action="store_true", help="no peak-RSS row")
     p.add_argument("--skip-changed", action="store_true", help="no pre-commit (git) run")
     p.add_argument("--skip-neardup", action="store_true", help="no MinHash / index part")
-    p.add_argument("--neardup-refs", type=int, default=100_000, help="references in the index (issue: 1M)")
+    p.add_argument("--neardup-refs", type=int, default=100_000, help="references in the index (target: 1M)")
     p.add_argument("--neardup-queries", type=int, default=5_000)
     p.add_argument("--neardup-docs", type=int, default=500, help="documents for the signature rates")
-    p.add_argument("--changed-mb", type=int, default=50, help="size of the git-tracked file (issue: 1024)")
+    p.add_argument("--changed-mb", type=int, default=50, help="size of the git-tracked file (target: 1024)")
     p.add_argument("--profile", type=int, default=15, metavar="N", help="top N functions of a cProfile (0: none)")
     args = p.parse_args(argv)
     if args.runs < 1 or args.size_mb <= 0:

@@ -105,7 +105,7 @@ def render(full, text, corpora: Path, labels: Path) -> str:  # type: ignore[no-u
       "matching can find them, so they are left out of the attribution goal.\n\n")
 
     w("## Goals\n\n")
-    w("Goals from issue 3: at most 0.1 % of human records flagged at >= medium; no hard-negative record flagged at "
+    w("Goals: at most 0.1 % of human records flagged at >= medium; no hard-negative record flagged at "
       ">= medium; provider sets with real fingerprints attributed to the right provider.\n\n")
     w("### With every rule (as a scan runs)\n\n")
     w(md_goals(full) + "\n")

@@ -124,7 +124,11 @@ def scan(
     engine = Engine(ruleset, engine_options, registry)
     if changed is not None:
         files = [f for f in files if f.fs_path is not None and f.fs_path.resolve() in changed]
-    units = parallel.plan(files, dict(changed) if changed is not None else None, split=sample is None, jobs=jobs)
+    # Large files are split into ranges for several processes, and for a
+    # progress bar that moves; one process without one reads them whole,
+    # which spares a line count and a second read to hash each split file.
+    split = sample is None and (backend == "ray" or progress or (jobs or parallel.default_jobs()) > 1)
+    units = parallel.plan(files, dict(changed) if changed is not None else None, split=split, jobs=jobs)
     results = _run_units(engine, units, jobs, backend, address, progress)
     findings = [f for r in results for f in r.findings]
     stats = _stats(results, findings)
