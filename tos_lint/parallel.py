@@ -9,6 +9,7 @@ from the compile cache. The same `scan_unit` is what a cluster backend runs.
 """
 from __future__ import annotations
 
+import gc
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -155,20 +156,25 @@ def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progre
         return with_digests(merge(units, unit_results), units)
     _ENGINE = engine
     context = get_context("fork") if "fork" in _start_methods() else get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        # A file split in ranges is hashed whole for the audit manifest: as
-        # one more task, first, so that it overlaps the scan instead of
-        # following it.
-        digests = pool.submit(file_digests, split_files(units))
-        futures = [pool.submit(_work, u) for u in units]
-        if progress is not None:
-            where = {f: i for i, f in enumerate(futures)}
-            for done in as_completed(futures):
-                progress(units[where[done]], done.result())
-        unit_results = [f.result() for f in futures]
-        merged = with_digests(merge(units, unit_results), units, digests.result())
-    _ENGINE = None
-    return merged
+    # Objects that exist before the fork are shared copy-on-write; the
+    # collector of each worker would otherwise write to (and so copy) every
+    # page holding one of them as it runs.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            # A file split in ranges is hashed whole for the audit manifest: as
+            # one more task, first, so that it overlaps the scan instead of
+            # following it.
+            digests = pool.submit(file_digests, split_files(units))
+            futures = [pool.submit(_work, u) for u in units]
+            if progress is not None:
+                where = {f: i for i, f in enumerate(futures)}
+                for done in as_completed(futures):
+                    progress(units[where[done]], done.result())
+            return with_digests(merge(units, [f.result() for f in futures]), units, digests.result())
+    finally:
+        gc.unfreeze()
+        _ENGINE = None
 
 
 def split_files(units: list[WorkUnit]) -> dict[str, Path]:
