@@ -297,10 +297,8 @@ def test_byte_ranges_of_a_file_with_a_huge_line(tmp_path: Path) -> None:
     whole = [(i.line, type(i).__name__) for i in read_jsonl_range(path, 0, size, FileStats(), ReadOptions(max_record_bytes=4096))]
     for cuts in ([0, 5, size], [0, 100, 150_000, 300_010, size], [0, 300_050, size]):
         got = []
-        from tos_lint.readers import count_lines
-
         for start, end in zip(cuts, cuts[1:]):
-            offset = count_lines(path, 0, start)
+            offset = path.read_bytes()[:start].count(b"\n")
             if start and path.read_bytes()[start - 1:start] != b"\n":
                 offset += 1  # the range starts inside a line, which belongs to the range before
             for item in read_jsonl_range(path, start, end, FileStats(), ReadOptions(max_record_bytes=4096)):

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator
 from tos_lint import tabular
 from tos_lint.engine import Engine, FileResult, input_finding
 from tos_lint.model import Finding
-from tos_lint.readers import FileStats, InputFile, count_lines, read_jsonl_range
+from tos_lint.readers import FileStats, InputFile, read_jsonl_range
 
 SPLIT_BYTES = 64 << 20  # plain JSONL and Parquet files above this are split
 # Small inputs are split finer, down to this, so that every job gets several
@@ -113,7 +113,7 @@ def scan_unit(engine: Engine, unit: WorkUnit) -> UnitResult:
         return UnitResult(engine.scan_items(unit.file, rows, stats))
     records = read_jsonl_range(path, unit.start, unit.end, stats, engine.read_options(None))
     result = engine.scan_items(unit.file, records, stats)
-    return UnitResult(result, count_lines(path, unit.start, unit.end), _starts_on_line(path, unit.start))
+    return UnitResult(result, stats.range_newlines, _starts_on_line(path, unit.start))
 
 
 def _scan_span(engine: Engine, inp: InputFile, lines: frozenset[int], span: tuple[int, int, int]) -> FileResult:

@@ -76,6 +76,9 @@ class FileStats:
     prefiltered: int = 0  # valid records that no rule could match, not adapted
     size: int = 0  # bytes of the file as stored
     sha256: str = ""  # of the file as stored, for the audit manifest
+    # A byte range read by `read_jsonl_range`: the newlines in it, which is
+    # where the lines of the next range of the file start.
+    range_newlines: int = 0
 
 
 @dataclass
@@ -499,7 +502,9 @@ def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options
         if start > 0:
             f.seek(start - 1)
             if f.read(1) != b"\n":
-                _skip_line(f)  # the line under way belongs to the previous range
+                # the line under way belongs to the previous range; its newline may fall in this one
+                if _skip_line(f) and f.tell() <= end:
+                    stats.range_newlines += 1
         blocks = _range_blocks(f, end, stats)
         yield from read_jsonl_blocks(blocks, stats, options)
 
@@ -518,13 +523,15 @@ def _is_line_oriented(path: Path) -> bool:
     return b"\x00" not in first[:4096]
 
 
-def _skip_line(f: IO[bytes]) -> None:
-    """Move past the next newline, a block at a time (a line may be huge)."""
+def _skip_line(f: IO[bytes]) -> bool:
+    """Move past the next newline, a block at a time (a line may be huge);
+    False when there is none (then at the end of the file)."""
     while block := f.read(BLOCK_SIZE):
         cut = block.find(b"\n")
         if cut >= 0:
             f.seek(cut + 1 - len(block), os.SEEK_CUR)
-            return
+            return True
+    return False
 
 
 def _range_blocks(f: IO[bytes], end: int, stats: FileStats) -> Iterator[bytes]:
@@ -536,6 +543,7 @@ def _range_blocks(f: IO[bytes], end: int, stats: FileStats) -> Iterator[bytes]:
         if not block:
             return
         stats.bytes += len(block)
+        stats.range_newlines += block.count(b"\n")
         last = block[-1:]
         yield block
     while last != b"\n":
@@ -548,18 +556,6 @@ def _range_blocks(f: IO[bytes], end: int, stats: FileStats) -> Iterator[bytes]:
         stats.bytes += len(block)
         last = block[-1:]
         yield block
-
-
-def count_lines(path: Path, start: int, end: int) -> int:
-    """Newlines in bytes [start, end) of a file: ranges' line offsets."""
-    n = 0
-    with path.open("rb") as f:
-        f.seek(start)
-        remaining = end - start
-        while remaining > 0 and (block := f.read(min(BLOCK_SIZE, remaining))):
-            n += block.count(b"\n")
-            remaining -= len(block)
-    return n
 
 
 def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
