@@ -314,3 +314,37 @@ def test_a_pattern_without_a_byte_form_turns_block_mode_off(tmp_path: Path) -> N
 ])
 def test_byte_form(regex: str, want: str | None) -> None:
     assert byte_form(regex) == want
+
+
+def _field_rule_examples(ruleset: RuleSet) -> list[dict[str, Any]]:
+    return [ex for i in ruleset.field_rules for ex in ruleset.rules[i].examples_match if isinstance(ex, dict)]
+
+
+def test_built_in_field_rules_find_the_same_with_and_without_prefilter(builtin_ruleset: RuleSet, tmp_path: Path) -> None:
+    """Field rules are judged on the raw line by the value they look for:
+    every built-in example record, written plainly and with escaped
+    slashes (valid JSON), must give the same findings either way."""
+    examples = _field_rule_examples(builtin_ruleset)
+    assert len(examples) >= 20
+    lines = []
+    for example in examples:
+        record = {"id": "rec-1", **example} if "id" not in example else example
+        lines += [json.dumps(record), json.dumps(record).replace("/", "\\/")]
+    path = write_lines(tmp_path / "fields.jsonl", lines)
+    off, _ = findings(builtin_ruleset, path, prefilter=False)
+    on, _ = findings(builtin_ruleset, path, prefilter=True)
+    assert len({row[0] for row in off}) == len(lines)  # every line is a hit
+    assert on == off
+
+
+def test_common_keys_with_other_values_do_not_defeat_the_prefilter(builtin_ruleset: RuleSet, tmp_path: Path) -> None:
+    """`id`, `model`, `source`, `object`, `type` are in most datasets; a
+    line is read for a field rule only when it holds the value the rule
+    looks for, so these lines are validated and counted, not adapted."""
+    record = {"id": "rec-000001", "model": "in-house-7b", "source": "forum", "object": "sample", "type": "chat",
+              "messages": [{"role": "user", "content": "What is the capital of France?"},
+                           {"role": "assistant", "content": "Paris is the capital of France."}]}
+    path = write_lines(tmp_path / "common.jsonl", [json.dumps(record)] * 50)
+    rows, stats = findings(builtin_ruleset, path, prefilter=True)
+    assert rows == [] and stats.records == 50
+    assert stats.prefiltered == 50

@@ -8,10 +8,12 @@ with markdown `*`, `` ` ``, `~~` and underscores removed. A match of the line fo
 superset of a match in the decoded, normalised segments, since each
 segment sits in the line whole. A line
 that holds anything a cheap transform cannot reproduce (non-ASCII bytes,
-`\\u` escapes, HTML entities) always goes through; so does a record with a
-key that a field rule looks for. When some pattern cannot be used this way
-(a field key that cannot be found in raw JSON), the prefilter is off and
-every line is scanned.
+`\\u` escapes, HTML entities) always goes through. A field rule is judged
+by the string value it looks for (`"chatcmpl-`, `"gpt-4...`), or by its
+quoted key where it wants no string (`exists`, a number); with several
+items that must all hold, by the most telling one. When some pattern cannot
+be used this way (a field key that cannot be found in raw JSON), the
+prefilter is off and every line is scanned.
 
 JSONL is judged a block of lines at a time (`candidate_lines`): one
 Hyperscan pass over the whole block, in byte mode, stops at the first
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 from weakref import WeakKeyDictionary
 
 import hyperscan as hs
@@ -35,6 +37,7 @@ from tos_lint.normalize import context_free_form
 
 if TYPE_CHECKING:
     from tos_lint.detect import RuleSet
+    from tos_lint.packs import MatchItem
 
 _ENTITY = re.compile(rb"&#?[A-Za-z0-9]{1,31};")
 
@@ -51,21 +54,37 @@ MIN_BLOCK_BYTES = 64 << 10
 
 
 class LinePrefilter:
-    def __init__(self, patterns: list[str]):
+    """`patterns` are judged on the line with markup removed (text, which is
+    normalised before matching); `raw_patterns` on the line as it is (field
+    values, which are matched as they are, underscores and all)."""
+
+    def __init__(self, patterns: list[str], raw_patterns: list[str] | None = None):
         self.patterns = patterns
+        self.raw_patterns = raw_patterns or []
 
     @cached_property
     def db(self) -> hs.Database:
         return compile_database(self.patterns, TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH)
 
     @cached_property
+    def raw_db(self) -> hs.Database | None:
+        return compile_database(self.raw_patterns, TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH) if self.raw_patterns else None
+
+    @cached_property
     def block_db(self) -> hs.Database | None:
         """The byte-mode database of `candidate_lines`, or None when some
         pattern has no safe byte form (then blocks go line by line)."""
         forms = [byte_form(p) for p in self.patterns]
-        if any(f is None for f in forms):
+        if any(f is None for f in forms) or self.raw_patterns and self.raw_block_db is None:
             return None
         return compile_database([*forms, *_SCAN_WHOLE], BLOCK_FLAGS)  # type: ignore[list-item]
+
+    @cached_property
+    def raw_block_db(self) -> hs.Database | None:
+        forms = [byte_form(p) for p in self.raw_patterns]
+        if not forms or any(f is None for f in forms):
+            return None
+        return compile_database(forms, BLOCK_FLAGS)  # type: ignore[arg-type]
 
     @classmethod
     def build(cls, ruleset: "RuleSet") -> "LinePrefilter | None":
@@ -73,14 +92,19 @@ class LinePrefilter:
         makes a new engine, and deriving the patterns and loading the
         databases should not be paid again."""
         if ruleset not in _BUILT:
-            patterns = prefilter_patterns(ruleset)
-            _BUILT[ruleset] = cls(patterns) if patterns is not None else None
+            found = prefilter_patterns(ruleset)
+            _BUILT[ruleset] = cls(*found) if found is not None else None
         return _BUILT[ruleset]
 
     def may_match(self, line: bytes) -> bool:
         """False only when no rule can hit the record on this line."""
         if b"\\u" in line or (b"&" in line and _ENTITY.search(line)):
             return True  # decoding may create a match: scan it
+        if self.raw_db is not None:
+            if not line.isascii() and not _is_utf8(line):
+                return True  # Hyperscan's UTF-8 mode must not see it: scan it
+            if _any_match(self.raw_db, line):
+                return True
         if not line.isascii():
             judged = _as_judged(line)
             if judged is None:
@@ -88,12 +112,7 @@ class LinePrefilter:
             line = judged
         if b"*" in line or b"`" in line or b"~" in line or b"_" in line:
             line = line.translate(None, b"*`_").replace(b"~~", b"")
-        found: list[int] = []
-        try:
-            self.db.scan(line, match_event_handler=_stop, context=found)
-        except hs.ScanTerminated:
-            pass
-        return bool(found)
+        return _any_match(self.db, line)
 
     def candidate_lines(self, block: bytes) -> set[int] | None:
         """The 0-based indices of the lines of `block` (split at `\\n`) that
@@ -102,25 +121,58 @@ class LinePrefilter:
         the block is to be judged line by line."""
         if len(block) < MIN_BLOCK_BYTES or self.block_db is None:
             return None
-        text = _strip_markup(block)  # newlines stay where they were: line numbers hold
-        found: set[int] = set()
-        view = memoryview(text)
-        pos = line = 0
-        while pos < len(text):
-            first = _first_match(self.block_db, view[pos:])
-            if first is None:
-                break
-            pid, end = first
-            last = pos + end - 1  # the match's last byte, on the line it marks
-            line += _newlines(text, pos, last)
-            start = max(pos, text.rfind(b"\n", pos, last) + 1)
-            newline = text.find(b"\n", last)
-            if pid < len(self.patterns) or self.may_match(text[start: newline if newline >= 0 else len(text)]):
-                found.add(line)  # a pattern matched, or the line cannot be judged in byte mode and may match
-            if newline < 0:
-                break
-            pos, line = newline + 1, line + 1  # go on from the next line
+        raw_lines: list[bytes] = []
+
+        def judged_whole(index: int) -> bool:  # a line byte mode cannot judge, as `may_match` would
+            if not raw_lines:
+                raw_lines.extend(block.split(b"\n"))
+            return self.may_match(raw_lines[index])
+
+        # markup removal keeps the newlines where they were: line numbers hold
+        found = _matching_lines(self.block_db, _strip_markup(block), len(self.patterns), judged_whole)
+        if self.raw_block_db is not None:
+            found |= _matching_lines(self.raw_block_db, block, len(self.raw_patterns), judged_whole)
         return found
+
+
+def _matching_lines(db: hs.Database, text: bytes, direct: int, judge: "Callable[[int], bool]") -> set[int]:
+    """Indices of the lines of `text` where a pattern of `db` matches: at
+    once for pattern ids below `direct`, after `judge(index)` for the others.
+    One pass that stops at a match and goes on from the next line."""
+    found: set[int] = set()
+    view = memoryview(text)
+    pos = line = 0
+    while pos < len(text):
+        first = _first_match(db, view[pos:])
+        if first is None:
+            break
+        pid, end = first
+        last = pos + end - 1  # the match's last byte, on the line it marks
+        line += _newlines(text, pos, last)
+        newline = text.find(b"\n", last)
+        if line not in found and (pid < direct or judge(line)):
+            found.add(line)
+        if newline < 0:
+            break
+        pos, line = newline + 1, line + 1  # go on from the next line
+    return found
+
+
+def _any_match(db: hs.Database, line: bytes) -> bool:
+    found: list[int] = []
+    try:
+        db.scan(line, match_event_handler=_stop, context=found)
+    except hs.ScanTerminated:
+        pass
+    return bool(found)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 _BUILT: "WeakKeyDictionary[RuleSet, LinePrefilter | None]" = WeakKeyDictionary()
@@ -216,24 +268,28 @@ def byte_form(regex: str) -> str | None:
 _ESCAPE_PAIR = r'\\[nrtbf"/\\]'
 
 
-def line_form(regex: str) -> str:
+def line_form(regex: str, values: bool = False) -> str:
     r"""`regex` relaxed so that it matches the raw JSON line (with `*`, `` ` ``,
     `~~` and `_` removed) wherever the original matches a decoded, normalised
     segment: every character class, `.` and class escape also takes a
     two-byte JSON escape as one unit, quotes and slashes may be escaped,
     underscores are optional, word boundaries are dropped (an escape's letter
     can touch the word), and a segment's edges (`^`, `$`, `\A`, `\z`) sit
-    next to a JSON quote."""
+    next to a JSON quote. With `values` (field values, which are not
+    normalised text), only what can match a character JSON escapes takes
+    an escape: Hyperscan then finds the literals it needs to be fast."""
     out: list[str] = []
     i, n = 0, len(regex)
     while i < n:
         ch = regex[i]
         if ch == "\\" and i + 1 < n:
-            out.append(_escape_form(regex[i + 1]))
+            letter = regex[i + 1]
+            out.append("\\" + letter if values and letter in "wd" else _escape_form(letter))
             i += 2
         elif ch == "[":
             end = _class_end(regex, i)
-            out.append(f"(?:{regex[i:end]}|{_ESCAPE_PAIR})")
+            escapable = not values or _may_match_escaped(regex[i:end])
+            out.append(f"(?:{regex[i:end]}|{_ESCAPE_PAIR})" if escapable else regex[i:end])
             i = end
         else:
             out.append(_CHAR_FORMS.get(ch, ch))
@@ -245,6 +301,20 @@ _CHAR_FORMS = {
     "^": '(?:^|")', "$": '(?:$|")', '"': r'\\?"', "/": r"\\?/", "_": "_?",
     ".": f"(?:.|{_ESCAPE_PAIR})",
 }
+
+
+# What JSON writes as a two-byte escape (`\\u` escapes send a line whole).
+_ESCAPED_CHARS = '\n\r\t\b\f"/\\'
+
+
+def _may_match_escaped(char_class: str) -> bool:
+    """Whether a character class may match a character that raw JSON holds
+    as a two-byte escape (unreadable classes: assume so)."""
+    try:
+        compiled = re.compile(char_class, re.IGNORECASE)
+    except re.error:
+        return True
+    return any(compiled.fullmatch(c) for c in _ESCAPED_CHARS)
 
 
 def _escape_form(letter: str) -> str:
@@ -275,8 +345,30 @@ def _class_end(regex: str, start: int) -> int:
     return i + 1
 
 
-def prefilter_patterns(ruleset: "RuleSet") -> list[str] | None:
-    """The prefilter's patterns, or None if some rule makes it unusable."""
+_KEY_MARK = "\x00key:"  # marks a form that only says the key is there (the least telling)
+
+
+def _field_form(item: "MatchItem") -> str | None:
+    """What a raw JSON line must hold for a field item to match: a string
+    value as the item wants it (a JSON string value starts after a quote,
+    which the line form of `^` allows; judged on the raw line, since values
+    are matched as they are), else the quoted key (marked `_KEY_MARK`:
+    judged with the text patterns). None when the key cannot be found in
+    raw JSON."""
+    if item.op in ("regex", "prefix", "equals") and isinstance(item.operand, str) and item.operand:
+        regex = item.operand if item.op == "regex" else "^" + re.escape(item.operand) + ("$" if item.op == "equals" else "")
+        if regex.startswith("^"):  # a string value starts just after its opening quote
+            return '"' + line_form(regex[1:], values=True)
+        return line_form(regex, values=True)
+    key = item.key.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+    if not key or not key.isascii() or not key.isprintable():
+        return None
+    return _KEY_MARK + line_form(re.escape(f'"{key}"'))  # a raw JSON key is always quoted
+
+
+def prefilter_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None:
+    """The prefilter's text patterns and raw patterns (field values), or
+    None if some rule makes it unusable."""
     # records carrying their own suppressions are always read, so that a
     # malformed directive is reported even where nothing else hits
     patterns: list[str] = [line_form(re.escape(f'"{DIRECTIVE_KEY}"'))]
@@ -284,13 +376,18 @@ def prefilter_patterns(ruleset: "RuleSet") -> list[str] | None:
         if pattern.role == "unless":
             continue  # an unless context only cancels; it never makes a hit
         patterns.append(line_form(pattern.regex))
+    raw: set[str] = set()
     for index in ruleset.field_rules:
         rule = ruleset.rules[index]
-        keys = {item.key.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~") for item in rule.items}
-        if rule.mode == "all":  # every key must be there: the longest (likely rarest) one will do
-            keys = {max(sorted(keys), key=len)}
-        for key in sorted(keys):  # set order varies by process: keep the cache key stable
-            if not key or not key.isascii() or not key.isprintable():
-                return None
-            patterns.append(line_form(re.escape(f'"{key}"')))  # a raw JSON key is always quoted
-    return patterns
+        forms = [_field_form(item) for item in rule.items]
+        if any(form is None for form in forms):
+            return None
+        if rule.mode == "all":  # every item must hold: the most telling one will do
+            forms = [max(forms, key=lambda form: (not form.startswith(_KEY_MARK), len(form)))]  # type: ignore[arg-type]
+        for form in forms:
+            if form.startswith(_KEY_MARK):  # type: ignore[union-attr]
+                patterns.append(form.removeprefix(_KEY_MARK))  # type: ignore[union-attr]
+            else:
+                raw.add(form)  # type: ignore[arg-type]
+    # set order varies by process: keep the cache key stable
+    return list(dict.fromkeys(patterns)), sorted(raw)
