@@ -9,18 +9,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.helpers import builtin_findings, rule, write_jsonl, write_pack
-from tos_lint.cli import app
-
-
-def invoke(args: list[Any], cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.chdir(cwd)
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+from tests.helpers import builtin_findings, invoke, rule, write_jsonl, write_pack
 
 
 # Rule ids that do not contain the matched words, so the file can be searched for them.

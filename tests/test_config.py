@@ -11,21 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.helpers import assert_no_traceback, rule, run_cli, write_jsonl, write_pack
-from tos_lint.cli import app
+from tests.helpers import assert_no_traceback, invoke, rule, run_cli, write_jsonl, write_pack
 
 CHATGPT = "I am ChatGPT, a model."
-
-
-def invoke(args: list[Any], cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Run the command line in-process from `cwd`; unexpected exceptions propagate."""
-    monkeypatch.chdir(cwd)
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def chatgpt_pack(path: Path) -> Path:

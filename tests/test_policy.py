@@ -7,20 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.helpers import builtin_findings, rule, write_jsonl, write_pack
-from tos_lint.cli import app
+from tests.helpers import builtin_findings, invoke, rule, write_jsonl, write_pack
 from tos_lint.model import Finding, Location, Severity
 from tos_lint.policy import Policy, Suppression, decide, rule_matches
-
-
-def invoke(args: list[Any], cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.chdir(cwd)
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def ex(text: str) -> dict[str, list[str]]:

@@ -10,20 +10,10 @@ from statistics import NormalDist
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.helpers import rule, write_pack
-from tos_lint.cli import app
+from tests.helpers import invoke, rule, write_pack
 
 Z = NormalDist().inv_cdf(0.975)
-
-
-def invoke(args: list[Any], cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.chdir(cwd)
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def wilson_by_quadratic(k: int, n: int) -> tuple[float, float]:

@@ -8,18 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from tests.helpers import rule, write_jsonl, write_pack
-from tos_lint.cli import app
-
-
-def invoke(args: list[Any], cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.chdir(cwd)
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
+from tests.helpers import invoke, rule, write_jsonl, write_pack
 
 
 PAST = (date.today() - timedelta(days=30)).isoformat()
