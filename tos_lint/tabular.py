@@ -54,9 +54,10 @@ import ast
 import csv
 import hashlib
 import io
+import itertools
 import re
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import orjson
 
@@ -343,48 +344,56 @@ def _read_arrow_stream(source: IO[bytes] | HashingReader, stats: FileStats, opti
                        errors: tuple[type[BaseException], ...]) -> Iterator[RawRecord | InputIssue]:
     import pyarrow as pa
 
-    first = 0
     try:
         reader = pa.ipc.open_stream(source)
     except errors as exc:
         yield InputIssue("malformed-arrow", f"not a readable Arrow file: {exc}; it was not scanned")
         return
-    columns = _columns(options, reader.schema)
-    while True:
+
+    def batch(_: int) -> Any:
         try:
-            batch = reader.read_next_batch()
+            return reader.read_next_batch()
         except StopIteration:
-            return
-        except errors as exc:
-            yield InputIssue("malformed-arrow", f"record batch could not be read ({exc}); rows from {first} on were not scanned", index=first)
-            return
-        if columns is not None:
-            batch = batch.select(columns)
-        yield from _batch_rows(batch, first, stats, options)
-        first += batch.num_rows
+            return None
+
+    yield from _arrow_rows(batch, reader.schema, stats, options, errors,
+                           lambda i, first, exc: f"record batch could not be read ({exc}); rows from {first} on were not scanned")
 
 
 def _read_arrow_file(path: Path, stats: FileStats, options: ReadOptions,
                      errors: tuple[type[BaseException], ...]) -> Iterator[RawRecord | InputIssue]:
     import pyarrow as pa
 
-    first = 0
     try:
         reader = pa.ipc.open_file(pa.OSFile(str(path)))
     except errors as exc:
         yield InputIssue("malformed-arrow", f"not a readable Arrow file: {exc}; it was not scanned")
         return
-    columns = _columns(options, reader.schema)
-    for i in range(reader.num_record_batches):
+    yield from _arrow_rows(lambda i: reader.get_batch(i) if i < reader.num_record_batches else None,
+                           reader.schema, stats, options, errors,
+                           lambda i, first, exc: f"record batch {i} could not be read ({exc}); its rows were not scanned")
+
+
+def _arrow_rows(batch: Callable[[int], Any], schema: "pa.Schema", stats: FileStats, options: ReadOptions,
+                errors: tuple[type[BaseException], ...],
+                unreadable: Callable[[int, int, BaseException], str]) -> Iterator[RawRecord | InputIssue]:
+    """The rows of record batches `batch(0)`, `batch(1)`, ... (None: no
+    more), in the columns `_columns` picks; reading stops at a batch that
+    cannot be decoded, reported with `unreadable(index, first row, error)`."""
+    columns = _columns(options, schema)
+    first = 0
+    for i in itertools.count():
         try:
-            batch = reader.get_batch(i)
+            current = batch(i)
         except errors as exc:
-            yield InputIssue("malformed-arrow", f"record batch {i} could not be read ({exc}); its rows were not scanned", index=first)
+            yield InputIssue("malformed-arrow", unreadable(i, first, exc), index=first)
+            return
+        if current is None:
             return
         if columns is not None:
-            batch = batch.select(columns)
-        yield from _batch_rows(batch, first, stats, options)
-        first += batch.num_rows
+            current = current.select(columns)
+        yield from _batch_rows(current, first, stats, options)
+        first += current.num_rows
 
 
 def _hash_file(path: Path, stats: FileStats, whole: bool) -> None:
