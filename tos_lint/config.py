@@ -174,10 +174,6 @@ def _input_format(value: Any, _base: Path) -> str:
     return str(value)
 
 
-def _positive_int(value: Any, _base: Path) -> int:
-    return byte_limit(value)
-
-
 def byte_limit(value: Any) -> int:
     """A size limit in bytes (the configuration and the command line share it)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
@@ -208,9 +204,9 @@ _PARSERS: dict[str, Callable[[Any, Path], Any]] = {
     "baseline": _path,
     "allowlist": _path_list,
     "waivers": _path_list,
-    "max_record_bytes": _positive_int,
+    "max_record_bytes": lambda v, _b: byte_limit(v),
     "max_expansion": lambda v, _b: expansion_ratio(v),
-    "max_decompressed_bytes": _positive_int,
+    "max_decompressed_bytes": lambda v, _b: byte_limit(v),
     "attribution": _bool,
     "attribution_threshold": lambda v, _b: _probability(v),
     "attribution_severity": lambda v, _b: Severity.parse(str(v)),

@@ -134,19 +134,19 @@ class Engine:
         return Record(Source(path, raw.line, raw.index), segments, raw.data, fmt, own_id(raw.data), readings=raw.readings)
 
     def scan_record(self, record: Record) -> Iterator[Finding]:
-        for hit in self.ruleset.detect(record):
-            yield self.stamp(hit, record)
+        found = [self.stamp(hit, record) for hit in self.ruleset.detect(record)]
+        yield from found
         if record.readings is not None:
-            yield from self._hidden_findings(record)
+            yield from self._hidden_findings(record, {f.fingerprint for f in found})
 
-    def _hidden_findings(self, record: Record) -> Iterator[Finding]:
+    def _hidden_findings(self, record: Record, seen: set[str]) -> Iterator[Finding]:
         """Findings in the values a repeated key hides (`tos_lint.dupkeys`):
         each other reading of the record is scanned as the same record (same
         fingerprint key), and what it adds is reported with a `duplicate-key`
-        input finding that says why the text is not where a parser looks."""
+        input finding that says why the text is not where a parser looks.
+        `seen`: the fingerprints the record's own reading already gave."""
         readings = record.readings
         assert readings is not None
-        seen = {self.stamp(hit, record).fingerprint for hit in self.ruleset.detect(record)}
         added: list[Finding] = []
         for data in readings.variants:
             fmt, segments = adapt(data, self.options.force_format, self.options.field_map)
