@@ -100,16 +100,16 @@ class LinePrefilter:
         """False only when no rule can hit the record on this line."""
         if b"\\u" in line or (b"&" in line and _ENTITY.search(line)):
             return True  # decoding may create a match: scan it
-        if self.raw_db is not None:
-            if not line.isascii() and not _is_utf8(line):
-                return True  # Hyperscan's UTF-8 mode must not see it: scan it
-            if _any_match(self.raw_db, line):
-                return True
-        if not line.isascii():
-            judged = _as_judged(line)
+        text = None if line.isascii() else _utf8(line)
+        if text is None and not line.isascii():
+            return True  # Hyperscan's UTF-8 mode must not see it: scan it
+        if self.raw_db is not None and _any_match(self.raw_db, line):
+            return True
+        if text is not None:
+            judged = context_free_form(text)
             if judged is None:
                 return True  # normalisation may create a match: scan it
-            line = judged
+            line = judged.encode("utf-8")
         if b"*" in line or b"`" in line or b"~" in line or b"_" in line:
             line = line.translate(None, b"*`_").replace(b"~~", b"")
         return _any_match(self.db, line)
@@ -167,28 +167,15 @@ def _any_match(db: hs.Database, line: bytes) -> bool:
     return bool(found)
 
 
-def _is_utf8(data: bytes) -> bool:
+def _utf8(data: bytes) -> str | None:
+    """`data` decoded, or None when it is not valid UTF-8."""
     try:
-        data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
 
 
 _BUILT: "WeakKeyDictionary[RuleSet, LinePrefilter | None]" = WeakKeyDictionary()
-
-
-def _as_judged(line: bytes) -> bytes | None:
-    """A line with non-ASCII bytes as it can be scanned like an ASCII line:
-    valid UTF-8 (Hyperscan's UTF-8 mode needs it) with each character as
-    normalisation leaves it (most text: accents, CJK, emoji, curly quotes,
-    full-width forms); None where that depends on context."""
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    form = context_free_form(text)
-    return None if form is None else form.encode("utf-8")
 
 
 def _strip_markup(data: bytes) -> bytes:
