@@ -279,3 +279,42 @@ def test_markdown_snippet_cannot_break_the_table(tmp_path: Path) -> None:
 ])
 def test_markdown_snippet_window(snippet: str, highlight: tuple[int, int], want: str) -> None:
     assert markdown.snippet(finding("m", snippet=snippet, highlight=highlight)) == want
+
+
+# --- console -------------------------------------------------------------------
+
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def console_output(root: Path, **env: str) -> str:
+    """The console report of a record whose text holds a terminal escape
+    sequence, a bell and a tab, written to a pipe (plain text) or, with
+    FORCE_COLOR, in colour."""
+    root.mkdir(exist_ok=True)
+    make_dataset(root)
+    write_jsonl(root / "data" / "esc.jsonl", [{"text": "I am ChatGPT\x1b[2J\x07\tand more."}])
+    pack = make_pack(root)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tos_lint", "scan", "data", "--no-default-rules", "--rules", str(pack),
+         "--isolated", "--format", "console"],
+        cwd=root, capture_output=True, text=True, encoding="utf-8", timeout=120,
+        env=dict(os.environ, TOS_LINT_CACHE_DIR="", COLUMNS="300", **env),
+    )
+    assert proc.returncode == 1, proc.stderr
+    return proc.stdout
+
+
+def test_console_shows_control_characters_escaped(tmp_path: Path) -> None:
+    out = console_output(tmp_path)
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b[2J\\x07 and more" in out
+
+
+def test_console_colour_and_plain_say_the_same(tmp_path: Path) -> None:
+    plain = console_output(tmp_path / "plain")
+    coloured = console_output(tmp_path / "colour", FORCE_COLOR="1")
+    assert _SGR.search(coloured), "FORCE_COLOR should give a coloured report"
+    assert "\x1b[2J" not in coloured
+    findings = plain.split("Summary")[0]
+    assert "esc.jsonl" in findings and "test.chatgpt" in findings
+    assert _SGR.sub("", coloured).split("Summary")[0] == findings
