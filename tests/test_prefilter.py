@@ -241,6 +241,7 @@ def test_block_judgement_keeps_every_line_the_line_judgement_keeps(
     with pytest.MonkeyPatch.context() as mp:
         _block_mode(mp)
         kept = pf.candidate_lines(block)
+        assert pf.candidate_lines(block, block.split(b"\n")) == kept  # the block split by the reader
     assert kept is not None
     wanted = {i for i, line in enumerate(block.split(b"\n")) if line and pf.may_match(line)}
     assert wanted <= kept

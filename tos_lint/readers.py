@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Callable, Container, Iterator
+from typing import IO, Any, Callable, Container, Iterator, Sequence
 
 import orjson
 
@@ -89,7 +89,7 @@ class ReadOptions:
     line_filter: Callable[[bytes], bool] | None = None
     # The same judgement for a block of whole JSONL lines at once: the
     # 0-based indices of the lines to keep, or None to ask `line_filter`.
-    block_filter: Callable[[bytes], Container[int] | None] | None = None
+    block_filter: Callable[[bytes, Sequence[bytes]], Container[int] | None] | None = None
     # Changed-only scans: the 1-based line numbers to read; others are skipped
     # unread (None: every line). Only line-oriented files honour it.
     only_lines: frozenset[int] | None = None
@@ -621,9 +621,10 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             return  # nothing asked for in this block: do not even split it
     if block.isspace():
         return  # blank lines only (a run of newlines costs nothing)
-    keep = _line_keeper(block, options)
+    lines = block.split(b"\n")
+    keep = _line_keeper(block, lines, options)
     loads = orjson.loads
-    for n, line in enumerate(block.split(b"\n"), first_line):
+    for n, line in enumerate(lines, first_line):
         if not line:
             continue
         if only is not None and n not in only:
@@ -650,12 +651,12 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             stats.prefiltered += 1
 
 
-def _line_keeper(block: bytes, options: ReadOptions) -> Callable[[int, bytes], bool]:
+def _line_keeper(block: bytes, lines: Sequence[bytes], options: ReadOptions) -> Callable[[int, bytes], bool]:
     """Whether to adapt the line at this 0-based index of `block`: judged
     for the whole block at once where the filter can (changed-only scans
     read a few lines: those go one by one)."""
     if options.block_filter is not None and options.only_lines is None:
-        kept = options.block_filter(block)
+        kept = options.block_filter(block, lines)
         if kept is not None:
             return lambda index, line: index in kept
     may_match = options.line_filter
