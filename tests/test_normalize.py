@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tos_lint
-from tos_lint.normalize import normalize, normalize_mapped
+from tos_lint.normalize import normalize, normalize_mapped, original_span
 from tests.helpers import rule, write_jsonl, write_pack
 
 PREFIX = "Thanks for the question, here is a longer introduction before the answer. "
@@ -240,3 +240,20 @@ def test_a_context_free_form_normalises_as_ascii_text_does(text: str) -> None:
     if form is None:
         return
     assert normalize(text).lower() == _strip_underscores(form.translate(_TABLE_ASCII)).lower()
+
+
+_ASCII_MARKUP = st.lists(st.sampled_from(list("ab I*`_~ ") + ["~~", "**", "__", "a_b"]), max_size=20).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_ASCII_MARKUP, st.data())
+def test_ascii_map_points_at_the_characters_kept(text: str, data: st.DataObject) -> None:
+    """In ASCII text normalisation only deletes: each character of the result
+    is the original character its index names, and a span maps to the
+    characters from its first to its last."""
+    mapped, index = normalize_mapped(text)
+    assert all(text[i] == ch for ch, i in zip(mapped, index, strict=True))
+    if mapped:
+        start = data.draw(st.integers(0, len(mapped) - 1))
+        end = data.draw(st.integers(start + 1, len(mapped)))
+        assert original_span(text, mapped, start, end) == (index[start], index[end - 1] + 1)

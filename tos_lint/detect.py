@@ -16,7 +16,7 @@ import hyperscan as hs
 from tos_lint.adapters import resolve_pointer
 from tos_lint.matcher import StartFinder, compile_database, phrase_to_regex
 from tos_lint.model import Hit, Record, Segment
-from tos_lint.normalize import normalize, normalize_mapped, unit_end
+from tos_lint.normalize import normalize, original_span
 from tos_lint.packs import MatchItem, Pack, Rule
 
 PROMPT_ROLES = frozenset({"user", "system"})
@@ -242,12 +242,8 @@ def _collect(pid: int, start: int, end: int, flags: int, context: list[tuple[int
 
 def _original_span(text: str, normalized: str, start: int, end: int) -> tuple[int, int]:
     """Map a span of the normalised text back onto the original text."""
-    mapped, index = normalize_mapped(text)
-    if mapped != normalized or not index:
-        return 0, min(len(text), end)  # rare divergence: fall back to the head of the text
-    o_start = index[min(start, len(index) - 1)]
-    o_end = unit_end(text, index[end - 1]) if end > 0 else o_start
-    return o_start, o_end
+    span = original_span(text, normalized, start, end)
+    return span if span is not None else (0, min(len(text), end))  # rare divergence: the head of the text
 
 
 class _FieldRegexes:

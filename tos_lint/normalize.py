@@ -15,10 +15,11 @@ import html
 import json
 import re
 import unicodedata
+from bisect import bisect_right
 from functools import lru_cache
 from importlib import resources
-from itertools import chain
-from typing import Iterator
+from itertools import accumulate, chain
+from typing import Callable, Iterator
 
 # Invisible format characters that can hide inside a word: soft hyphen, zero
 # width space/joiners, bidi marks and isolates, word joiner, BOM, tag chars.
@@ -73,7 +74,7 @@ def context_free_form(text: str) -> str | None:
     text, or any piece of it, then changes the returned form only as it
     changes ASCII text (markup and case): a raw-line check can judge it as
     it judges ASCII (see `tos_lint.prefilter`)."""
-    if _CODED.search(text):
+    if ("&" in text or "\\u" in text) and _CODED.search(text):  # what _CODED needs, found at C speed
         return None
     table: dict[int, str] = {}
     for ch in set(text):
@@ -236,7 +237,7 @@ def normalize_mapped(text: str) -> tuple[str, list[int]]:
     """Normalise like `normalize` and map each output character to the index
     of the original character (or entity) it came from."""
     if text.isascii() and "&" not in text and "\\" not in text:
-        return _ascii_mapped(text)  # nothing coded: no unit is longer than one character
+        return _ascii_mapped(text)  # nothing coded: each unit is one character
     chars: list[str] = []
     index: list[int] = []
     decoded_ascii = True  # `normalize` takes its non-ASCII path after entity decoding
@@ -259,12 +260,57 @@ def normalize_mapped(text: str) -> tuple[str, list[int]]:
 
 
 def _ascii_mapped(text: str) -> tuple[str, list[int]]:
-    """The common case, without the per-character unit walk: plain ASCII
-    only loses markup characters."""
-    index = list(chain.from_iterable(range(a, b) for a, b in _runs_outside(text, _MARKDOWN)))
-    joined = text.translate(_TABLE_ASCII)
-    joined, index = _drop_with_map(joined, index, _STRIKE)
-    return _drop_with_map(joined, index, _EDGE_UNDERSCORES)
+    joined, original = _ascii_positions(text)
+    return joined, [original(i) for i in range(len(joined))]
+
+
+def _ascii_positions(text: str) -> tuple[str, Callable[[int], int]]:
+    """The common case of `normalize_mapped`, without the per-character unit
+    walk: plain ASCII only loses markup characters, struck-through marks
+    and edge underscores. The map is a function, not a list: a hit needs
+    two positions of a text of thousands of characters."""
+    stages: list[Callable[[int], int]] = []
+    joined = text
+    for dropped in (_MARKDOWN, _STRIKE, _EDGE_UNDERSCORES):
+        if dropped.search(joined):
+            runs = _runs_outside(joined, dropped)
+            stages.append(_run_positions(runs))
+            joined = "".join(joined[a:b] for a, b in runs)
+
+    def original(i: int) -> int:
+        for stage in reversed(stages):
+            i = stage(i)
+        return i
+
+    return joined, original
+
+
+def _run_positions(runs: list[tuple[int, int]]) -> Callable[[int], int]:
+    """Map an index of the runs put end to end to its index in the text the
+    runs were cut from."""
+    starts = [a for a, _ in runs]
+    offsets = list(accumulate((b - a for a, b in runs), initial=0))  # where each run begins once joined
+
+    def original(i: int) -> int:
+        j = bisect_right(offsets, i, hi=len(runs)) - 1  # the last run that begins at or before i (never an empty one)
+        return starts[j] + i - offsets[j]
+
+    return original
+
+
+def original_span(text: str, normalized: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of `text` whose normalised form is normalized[start:end]
+    (`normalized` being what `normalize` made of `text`), or None in the
+    rare case where `normalize_mapped` does not reproduce `normalized`."""
+    if text.isascii() and "&" not in text and "\\" not in text:
+        joined, original = _ascii_positions(text)  # nothing coded: each unit is one character
+    else:
+        joined, index = normalize_mapped(text)
+        original = index.__getitem__
+    if joined != normalized or not joined:
+        return None
+    o_start = original(min(start, len(joined) - 1))
+    return o_start, unit_end(text, original(end - 1)) if end > 0 else o_start
 
 
 def _runs_outside(text: str, dropped: re.Pattern[str]) -> list[tuple[int, int]]:
