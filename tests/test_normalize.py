@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tos_lint
-from tos_lint.normalize import normalize, normalize_mapped, original_span
+from tos_lint.normalize import _TABLE_FULL, _delete_and_replace, normalize, normalize_mapped, original_span
 from tests.helpers import rule, write_jsonl, write_pack
 
 PREFIX = "Thanks for the question, here is a longer introduction before the answer. "
@@ -257,3 +257,9 @@ def test_ascii_map_points_at_the_characters_kept(text: str, data: st.DataObject)
         start = data.draw(st.integers(0, len(mapped) - 1))
         end = data.draw(st.integers(start + 1, len(mapped)))
         assert original_span(text, mapped, start, end) == (index[start], index[end - 1] + 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(sorted(map(chr, _TABLE_FULL)) + list("ab '\"")), max_size=40))
+def test_table_characters_replaced_as_translate_would(text: str) -> None:
+    assert _delete_and_replace(text) == text.translate(_TABLE_FULL)

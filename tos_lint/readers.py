@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Callable, Container, Iterator, Sequence
+from typing import IO, Any, Callable, Container, Generator, Iterator, Sequence
 
 import orjson
 
@@ -593,8 +593,7 @@ def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOp
             cut += carried
         else:
             data = block
-        yield from _lines(data[: cut + 1], line_no, stats, options)
-        line_no += data.count(b"\n", 0, cut + 1)
+        line_no += yield from _lines(data[: cut + 1], line_no, stats, options)
         rest = data[cut + 1:]
         parts, carried = ([rest], len(rest)) if rest else ([], 0)
         if carried > limit:
@@ -612,15 +611,17 @@ def _oversized(line: int, options: ReadOptions) -> InputIssue:
     return InputIssue("oversized-record", f"record is larger than the limit of {options.max_record_bytes} bytes; not scanned (see --max-record-bytes)", line=line)
 
 
-def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
-    """Parse every line of `block`; adapt only those the line filter keeps."""
+def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions) -> Generator[RawRecord | InputIssue, None, int]:
+    """Parse every line of `block`; adapt only those the line filter keeps.
+    Returns the number of newlines in `block` (the reader's line count moves
+    on by it, without a second pass to count them)."""
     only = options.only_lines
     if only is not None:
         last = first_line + block.count(b"\n", 0, len(block) - 1)
         if not any(first_line <= n <= last for n in only):
-            return  # nothing asked for in this block: do not even split it
+            return block.count(b"\n")  # nothing asked for in this block: do not even split it
     if block.isspace():
-        return  # blank lines only (a run of newlines costs nothing)
+        return block.count(b"\n")  # blank lines only (a run of newlines costs nothing)
     lines = block.split(b"\n")
     keep = _line_keeper(block, lines, options)
     loads = orjson.loads
@@ -649,6 +650,7 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             yield RawRecord(data, line=n, raw=line, readings=dupkeys.other_readings(line, data))
         else:
             stats.prefiltered += 1
+    return len(lines) - 1
 
 
 def _line_keeper(block: bytes, lines: Sequence[bytes], options: ReadOptions) -> Callable[[int, bytes], bool]:
