@@ -200,6 +200,10 @@ def _block_mode(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(prefilter, "MIN_BLOCK_BYTES", 0)
 
 
+def _candidates(pf: LinePrefilter, block: bytes) -> set[int] | None:
+    return pf.candidate_lines(block, block.split(b"\n"))  # split as the reader splits it
+
+
 def _findings_in_block_mode(ruleset: RuleSet, path: Path) -> tuple[list[tuple[Any, ...]], Any]:
     with pytest.MonkeyPatch.context() as mp:
         _block_mode(mp)
@@ -209,10 +213,10 @@ def _findings_in_block_mode(ruleset: RuleSet, path: Path) -> tuple[list[tuple[An
 def test_small_blocks_go_line_by_line(ruleset: RuleSet) -> None:
     pf = LinePrefilter.build(ruleset)
     assert pf is not None
-    assert pf.candidate_lines((_CLEAN + "\n").encode()) is None
+    assert _candidates(pf, (_CLEAN + "\n").encode()) is None
     with pytest.MonkeyPatch.context() as mp:
         _block_mode(mp)
-        assert pf.candidate_lines((_CLEAN + "\n").encode()) == set()
+        assert _candidates(pf, (_CLEAN + "\n").encode()) == set()
         assert not pf.may_match(_CLEAN.encode())
 
 
@@ -222,8 +226,8 @@ def test_a_last_line_without_newline_is_judged_whole(ruleset: RuleSet) -> None:
     block = (_CLEAN + "\nVoilà, I am ChatGPT").encode()  # the match ends at the block's last byte
     with pytest.MonkeyPatch.context() as mp:
         _block_mode(mp)
-        assert pf.candidate_lines(block) == {1}
-        assert pf.candidate_lines(block[:-1] + b"X") == set()
+        assert _candidates(pf, block) == {1}
+        assert _candidates(pf, block[:-1] + b"X") == set()
 
 
 _BAD_LINES = st.sampled_from(['{"text": "I am ChatGPT"', "[1, 2]", "not json at all", '{"text": NaN}', "   ", ""])
@@ -240,8 +244,7 @@ def test_block_judgement_keeps_every_line_the_line_judgement_keeps(
     assert pf is not None
     with pytest.MonkeyPatch.context() as mp:
         _block_mode(mp)
-        kept = pf.candidate_lines(block)
-        assert pf.candidate_lines(block, block.split(b"\n")) == kept  # the block split by the reader
+        kept = _candidates(pf, block)
     assert kept is not None
     wanted = {i for i, line in enumerate(block.split(b"\n")) if line and pf.may_match(line)}
     assert wanted <= kept

@@ -6,9 +6,10 @@ escapes allowed wherever a character class may stand; no word boundaries;
 optional underscores) and all run, in one Hyperscan pass, over the raw line
 with markdown `*`, `` ` ``, `~~` and underscores removed. A match of the line form is a
 superset of a match in the decoded, normalised segments, since each
-segment sits in the line whole. A line
-that holds anything a cheap transform cannot reproduce (non-ASCII bytes,
-`\\u` escapes, HTML entities) always goes through. A field rule is judged
+segment sits in the line whole. A line with `\\u` escapes or HTML
+entities always goes through (decoding may create a match); a non-ASCII
+line is decoded and judged by its context-free form (`normalize.
+context_free_form`), or goes through when it has none. A field rule is judged
 by the string value it looks for (`"chatcmpl-`, `"gpt-4...`), or by its
 quoted key where it wants no string (`exists`, a number); with several
 items that must all hold, by the most telling one. When some pattern cannot
@@ -19,17 +20,15 @@ JSONL is judged a block of lines at a time (`candidate_lines`): one
 Hyperscan pass over the whole block, in byte mode, stops at the first
 match and starts again at the next line, so a block of clean lines costs
 one call whatever its number of lines. Its patterns are the line forms with
-each non-ASCII character made a placeholder byte (a line holding one is
-scanned anyway). What sends a line through whole (a non-ASCII byte, `\\u`,
-an entity) is found by a pass of its own, skipped when a block has none of
-it: in the same database, each non-ASCII character was a match to report,
-and the pass ran at half the speed.
+each non-ASCII character made a placeholder byte. The lines byte mode
+cannot judge (non-ASCII, `\\u`, entities) are picked out by C-level tests
+on each line and judged one by one, as above.
 """
 from __future__ import annotations
 
 import re
-from functools import cached_property
-from typing import TYPE_CHECKING, Callable, Sequence
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Sequence
 from weakref import WeakKeyDictionary
 
 import hyperscan as hs
@@ -45,15 +44,26 @@ if TYPE_CHECKING:
 _ENTITY = re.compile(rb"&#?[A-Za-z0-9]{1,31};")
 
 
-# What a cheap transform cannot judge, so the whole line is scanned: any
-# non-ASCII byte, a `\\u` escape, an HTML entity (as `may_match` checks them).
-_SCAN_WHOLE = [r"[\x80-\xff]", r"\\u", r"&#?[A-Za-z0-9]{1,31};"]
+def _lines_to_judge_whole(block: bytes, lines: Sequence[bytes]) -> set[int]:
+    """The lines that a cheap transform cannot judge, so `may_match` decodes
+    them: a non-ASCII byte, a `\\u` escape, an HTML entity. Each is looked
+    for in the whole block first, and only then line by line: C-level tests
+    (`\\u`, which `bytes.find` seeks at 1 GB/s among JSON's many
+    backslashes, by a Hyperscan literal search at 20), far faster than a
+    pattern pass that restarts after each such line."""
+    found: set[int] = set()
+    if not block.isascii():
+        found.update([i for i, line in enumerate(lines) if not line.isascii()])
+    _matching_lines(_escape_db(), block, found)
+    if b"&" in block:
+        found.update([i for i, line in enumerate(lines) if b"&" in line and _ENTITY.search(line)])
+    return found
 
 
-def _may_need_whole(block: bytes) -> bool:
-    """Whether some line of `block` may be one to scan whole: C-level
-    checks far faster than any pattern pass."""
-    return not block.isascii() or b"\\u" in block or b"&" in block
+@cache
+def _escape_db() -> hs.Database:
+    return compile_database([r"\\u"], hs.HS_FLAG_MULTILINE)  # case matters: `\U` is no escape in JSON
+
 
 # Block mode is byte mode (a block may hold invalid UTF-8, which Hyperscan's
 # UTF-8 mode must never see); `^` and `$` hold at every line's edges.
@@ -89,9 +99,6 @@ class LinePrefilter:
             return None
         return compile_database(forms, BLOCK_FLAGS)  # type: ignore[arg-type]
 
-    @cached_property
-    def whole_db(self) -> hs.Database:
-        return compile_database(_SCAN_WHOLE, BLOCK_FLAGS)
 
     @cached_property
     def raw_block_db(self) -> hs.Database | None:
@@ -128,50 +135,36 @@ class LinePrefilter:
             line = line.translate(None, b"*`_").replace(b"~~", b"")
         return _any_match(self.db, line)
 
-    def candidate_lines(self, block: bytes, lines: "Sequence[bytes] | None" = None) -> set[int] | None:
-        """The 0-based indices of the lines of `block` (split at `\\n`) that
-        may hold a hit: every line `may_match` keeps, and now and then one
-        more (a match of the relaxed patterns across two lines). None when
-        the block is to be judged line by line. `lines`, the block already
-        split, saves splitting it again for a line to judge whole."""
+    def candidate_lines(self, block: bytes, lines: Sequence[bytes]) -> set[int] | None:
+        """The 0-based indices of the lines of `block` (split at `\\n`: the
+        reader has split it into `lines`) that may hold a hit: every line
+        `may_match` keeps, and now and then one more (a match of the relaxed
+        patterns across two lines). None when the block is to be judged
+        line by line."""
         if len(block) < MIN_BLOCK_BYTES or self.block_db is None:
             return None
-        split: list[bytes] = []
-
-        def judged_whole(index: int) -> bool:  # a line byte mode cannot judge, as `may_match` would
-            if lines is not None:
-                return self.may_match(lines[index])
-            if not split:
-                split.extend(block.split(b"\n"))
-            return self.may_match(split[index])
-
         found: set[int] = set()
         # markup removal keeps the newlines where they were: line numbers hold
-        _matching_lines(self.block_db, _strip_markup(block), len(self.patterns), judged_whole, found)
-        if _may_need_whole(block):
-            _matching_lines(self.whole_db, block, 0, judged_whole, found)
+        _matching_lines(self.block_db, _strip_markup(block), found)
         if self.raw_block_db is not None:
-            _matching_lines(self.raw_block_db, block, len(self.raw_patterns), judged_whole, found)
+            _matching_lines(self.raw_block_db, block, found)
+        found.update([i for i in _lines_to_judge_whole(block, lines) - found if self.may_match(lines[i])])
         return found
 
 
-def _matching_lines(db: hs.Database, text: bytes, direct: int, judge: "Callable[[int], bool]", found: set[int]) -> None:
+def _matching_lines(db: hs.Database, text: bytes, found: set[int]) -> None:
     """Add to `found` the indices of the lines of `text` where a pattern of
-    `db` matches: at once for pattern ids below `direct`, after
-    `judge(index)` for the others. One pass that stops at a match and goes
-    on from the next line; a line already in `found` is not judged again."""
+    `db` matches. One pass that stops at a match and goes on from the next line."""
     view = memoryview(text)
     pos = line = 0
     while pos < len(text):
         first = _first_match(db, view[pos:])
         if first is None:
             break
-        pid, end = first
-        last = pos + end - 1  # the match's last byte, on the line it marks
+        last = pos + first - 1  # the match's last byte, on the line it marks
         line += _newlines(text, pos, last)
+        found.add(line)
         newline = text.find(b"\n", last)
-        if line not in found and (pid < direct or judge(line)):
-            found.add(line)
         if newline < 0:
             break
         pos, line = newline + 1, line + 1  # go on from the next line
@@ -215,10 +208,10 @@ def _newlines(data: bytes, start: int, stop: int) -> int:
     return n
 
 
-def _first_match(db: hs.Database, data: memoryview) -> tuple[int, int] | None:
-    """Pattern id and end offset of the first match in `data`. Hyperscan
-    reports matches in the order of their ends, so the scan stops at the first."""
-    found: list[tuple[int, int]] = []
+def _first_match(db: hs.Database, data: memoryview) -> int | None:
+    """End offset of the first match in `data`. Hyperscan reports matches
+    in the order of their ends, so the scan stops at the first."""
+    found: list[int] = []
     try:
         db.scan(data, match_event_handler=_stop_at_first, context=found)
     except hs.ScanTerminated:
@@ -226,8 +219,8 @@ def _first_match(db: hs.Database, data: memoryview) -> tuple[int, int] | None:
     return found[0] if found else None
 
 
-def _stop_at_first(pid: int, start: int, end: int, flags: int, context: list[tuple[int, int]]) -> bool:
-    context.append((pid, end))
+def _stop_at_first(pid: int, start: int, end: int, flags: int, context: list[int]) -> bool:
+    context.append(end)
     return True
 
 
