@@ -131,9 +131,7 @@ class LinePrefilter:
             if judged is None:
                 return True  # normalisation may create a match: scan it
             line = judged.encode("utf-8")
-        if b"*" in line or b"`" in line or b"~" in line or b"_" in line:
-            line = line.translate(None, b"*`_").replace(b"~~", b"")
-        return _any_match(self.db, line)
+        return _any_match(self.db, _strip_markup(line))
 
     def candidate_lines(self, block: bytes, lines: Sequence[bytes]) -> set[int] | None:
         """The 0-based indices of the lines of `block` (split at `\\n`: the
@@ -191,8 +189,9 @@ _BUILT: "WeakKeyDictionary[RuleSet, LinePrefilter | None]" = WeakKeyDictionary()
 
 
 def _strip_markup(data: bytes) -> bytes:
-    """What `may_match` removes before scanning: `*`, `` ` ``, `_`, `~~`."""
-    data = data.translate(None, b"*`_")
+    """What the text patterns do not see: `*`, `` ` ``, `_`, `~~`."""
+    if b"*" in data or b"`" in data or b"_" in data:
+        data = data.translate(None, b"*`_")
     return data.replace(b"~~", b"") if b"~" in data else data
 
 
