@@ -318,3 +318,16 @@ def test_console_colour_and_plain_say_the_same(tmp_path: Path) -> None:
     findings = plain.split("Summary")[0]
     assert "esc.jsonl" in findings and "test.chatgpt" in findings
     assert _SGR.sub("", coloured).split("Summary")[0] == findings
+
+
+def test_console_severity_counts_are_those_of_the_findings_listed(tmp_path: Path) -> None:
+    """An ignored rule's findings are not listed, so not counted in the
+    summary either: two `I am ChatGPT` (high), one malformed line (medium),
+    and the ignored `I am Gemini` (medium) nowhere."""
+    make_dataset(tmp_path)
+    out = cli(tmp_path, "console", "--ignore", "test.gemini").stdout
+    summary = out.split("Summary")[1]
+    rows = dict(re.findall(r"^\s*(findings|high|medium)\s+(\d+)", summary, re.MULTILINE))
+    assert rows == {"findings": "3", "high": "2", "medium": "1"}, summary
+    by_provider = dict(re.findall(r"^│ (\w+)\s+│\s+(\d+) │", summary, re.MULTILINE))
+    assert by_provider == {"openai": "2", "none": "1"}, summary

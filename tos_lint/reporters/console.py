@@ -1,6 +1,7 @@
 """The human view: findings grouped by file, then a summary table."""
 from __future__ import annotations
 
+from collections import Counter
 from itertools import groupby
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -87,9 +88,12 @@ def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None
     if s.malformed:
         table.add_row("unreadable records", str(s.malformed))
     table.add_row("findings", str(len(verdict.reported)))
+    # the findings listed above, at the severity the policy gave them (not
+    # the scan's own counts, which include ignored and suppressed findings)
+    by_severity = Counter(o.finding.severity for o in verdict.reported)
     for sev in reversed(Severity):
-        if s.by_severity.get(sev.label):
-            table.add_row(f"  {sev.label}", Text(str(s.by_severity[sev.label]), style=SEVERITY_STYLE[sev]))
+        if by_severity[sev]:
+            table.add_row(f"  {sev.label}", Text(str(by_severity[sev]), style=SEVERITY_STYLE[sev]))
     for status in ("review", "baseline", "suppressed", "allowed", "ignored"):
         if verdict.count(status):
             table.add_row(f"not failing: {status}", str(verdict.count(status)))
@@ -98,8 +102,8 @@ def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None
         console.print(Text(f"unused suppression: {sup.source} ({sup.reason})", style="yellow"))
     for sup in verdict.expired_suppressions:
         console.print(Text(f"expired waiver, no longer applied: {sup.source} (expired {sup.expires})", style="yellow"))
-    if s.by_provider:
-        console.print(_provider_table(result))
+    if verdict.reported:
+        console.print(_provider_table(result, verdict))
     if result.sample:
         console.print(_sample_table(result.sample))
     if result.attribution is not None:
@@ -112,13 +116,13 @@ def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None
         console.print(Text(f"OK: {label}", style="bold green"))
 
 
-def _provider_table(result: "ScanResult") -> Table:
+def _provider_table(result: "ScanResult", verdict: "Verdict") -> Table:
     table = Table(title="By provider")
     table.add_column("provider")
     table.add_column("findings", justify="right")
     table.add_column("terms classification")
     table.add_column("terms document")
-    for provider, count in result.stats.by_provider.most_common():
+    for provider, count in Counter(o.finding.provider for o in verdict.reported).most_common():
         entry = result.registry.get(provider)
         doc = entry.terms[0] if entry and entry.terms else None
         table.add_row(
