@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -154,8 +152,12 @@ def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progre
     if jobs <= 1 or len(units) <= 1:
         unit_results: Iterator[UnitResult] | list[UnitResult] = _reported(units, (scan_unit(engine, u) for u in units), progress)
         return with_digests(merge(units, unit_results), units)
+    # imported here: a scan that needs no pool (one file, one job) should not pay for it at start-up
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_all_start_methods, get_context
+
     _ENGINE = engine
-    context = get_context("fork") if "fork" in _start_methods() else get_context("spawn")
+    context = get_context("fork") if "fork" in get_all_start_methods() else get_context("spawn")
     # Objects that exist before the fork are shared copy-on-write; the
     # collector of each worker would otherwise write to (and so copy) every
     # page holding one of them as it runs.
@@ -203,12 +205,6 @@ def _reported(units: list[WorkUnit], results: Iterable[UnitResult], progress: Pr
         if progress is not None:
             progress(unit, result)
         yield result
-
-
-def _start_methods() -> list[str]:
-    import multiprocessing
-
-    return multiprocessing.get_all_start_methods()
 
 
 def merge(units: list[WorkUnit], unit_results: Iterable[UnitResult]) -> list[FileResult]:
