@@ -13,7 +13,9 @@ exit, then measures on that same file, in this one run:
    available) against `rg -i -F -f PHRASES` (the built-in packs' literal
    phrases, lower-cased), also pinned: MB/s and ratio.
 2. `tos_lint.scan` in process (ruleset preloaded) against the naive
-   `json` + `re` scanner of bench_scan.py (on a prefix when slow): ratio.
+   `json` + `re` scanner of bench_scan.py (on a prefix when slow): ratio;
+   and each pass a scan makes over every byte, alone (read and hash, parse
+   every line, prefilter): the floor under the scan's throughput.
 3. `tos_lint.scan(jobs=2)` against `jobs=1`, alternating: speedup, with the
    load average (the machine is shared).
 4. MinHash signatures/s against datasketch, and near-duplicate scan
@@ -47,7 +49,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
+
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -56,6 +60,9 @@ from bench_scan import (Corpus, cpu_model, generate_corpus, naive_rules,  # noqa
                         time_naive)
 from tos_lint.api import load_ruleset  # noqa: E402
 from tos_lint.packs import builtin_pack_paths, load_packs  # noqa: E402
+from tos_lint.prefilter import LinePrefilter  # noqa: E402
+from tos_lint.readers import BLOCK_SIZE  # noqa: E402
+from tos_lint.verify import file_digest  # noqa: E402
 from tos_lint.registry import load_registry  # noqa: E402
 
 MB = 1_000_000
@@ -289,6 +296,57 @@ def _timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+# --- 2b. the passes a scan makes, each alone ----------------------------------------------
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    """The file in blocks of whole lines of about 1 MB, as the reader cuts it."""
+    carry = b""
+    with path.open("rb") as f:
+        while chunk := f.read(BLOCK_SIZE):
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1
+            carry = data[cut:]
+            if cut:
+                yield data[:cut]
+    if carry:
+        yield carry
+
+
+def _parse_every_line(path: Path) -> None:
+    for block in _blocks(path):
+        for line in block.split(b"\n"):
+            if line:
+                orjson.loads(line)
+
+
+def _prefilter_blocks(path: Path, prefilter: LinePrefilter) -> None:
+    for block in _blocks(path):
+        prefilter.candidate_lines(block, block.split(b"\n"))
+
+
+def floor_part(corpus: Corpus, runs: int, scan_s: float, res: Results, ruleset) -> None:
+    """What each unavoidable pass costs on its own, on the same file: the
+    floor under the scan's throughput, and what stands between it and a
+    raw-text search such as ripgrep."""
+    print("2b. the scan's passes, each alone ...", flush=True)
+    prefilter = LinePrefilter.build(ruleset)
+    passes: list[tuple[str, Callable[[], object]]] = [
+        ("read + SHA-256 of the file (the manifest's digest)", lambda: file_digest(corpus.path)),
+        ("read, split and parse every line with orjson (validation)", lambda: _parse_every_line(corpus.path)),
+    ]
+    if prefilter is not None:
+        passes.append(("read and prefilter every block (Hyperscan passes, lines judged whole)",
+                       lambda: _prefilter_blocks(corpus.path, prefilter)))
+    total = 0.0
+    for label, fn in passes:
+        t = median_of(lambda: _timed(fn), runs)
+        total += t
+        res.add(f"pass alone: {label}", f"{corpus.size / MB / t:,.0f} MB/s ({t:.2f} s)")
+    res.add("the passes above, end to end, / the whole in-process scan",
+            f"{total / scan_s:.0%} of its time; the rest is the records that may hold a hit "
+            "(adapters, detection, findings)")
 
 
 # --- 3. two cores vs one ---------------------------------------------------------------
@@ -554,7 +612,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"generating {args.size_mb:g} MB of synthetic chat JSONL ...", flush=True)
         corpus = generate_corpus(workdir / "chat.jsonl", int(args.size_mb * MB), args.seed)
         procs = bench_vs_rg(corpus, args.runs, workdir, res)
-        bench_vs_naive(corpus, args.runs, workdir, res, ruleset, registry)
+        scan_s = bench_vs_naive(corpus, args.runs, workdir, res, ruleset, registry)
+        floor_part(corpus, args.runs, scan_s, res, ruleset)
         if args.jobs_mb > args.size_mb:
             print(f"generating {args.jobs_mb:g} MB for 2 cores vs 1 ...", flush=True)
             jobs_corpus = generate_corpus(workdir / "jobs.jsonl", int(args.jobs_mb * MB), args.seed)
