@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tos_lint.attribution.aggregate import aggregate, dataset_probabilities, fit_calibration
+from tos_lint.attribution.aggregate import LOG_FLOOR, _bootstrap, aggregate, dataset_probabilities, fit_calibration
 from tos_lint.attribution.model import PROVIDERS, Calibration
 
 CAL = Calibration(beta=2.0, n0=10.0)
@@ -74,3 +74,17 @@ def test_calibration_fit_prefers_sharper_answers_when_they_are_right() -> None:
     noisy = [(records(200, i % 3, 2.0, seed=i), (i + 1) % 3 if i % 2 else i % 3) for i in range(6)]
     cal_noisy, _ = fit_calibration(noisy, sizes=(5, 50, 200), draws=5)
     assert cal_right.beta > cal_noisy.beta
+
+
+def test_bootstrap_rounds_are_resamples_drawn_one_at_a_time() -> None:
+    """Rounds are drawn in blocks; each is still the resample the generator
+    gives when asked one round at a time."""
+    lp = records(3000, 1, 0.5)
+    rng = np.random.default_rng(7)
+    floored = np.maximum(lp, LOG_FLOOR)
+    gain = CAL.beta * len(lp) / (len(lp) + CAL.n0)
+    want = []
+    for _ in range(120):
+        z = gain * floored[rng.integers(0, len(lp), len(lp))].mean(axis=0)
+        want.append(np.exp(z - z.max()) / np.exp(z - z.max()).sum())
+    assert np.allclose(_bootstrap(lp, CAL, 120, 7), want, rtol=0, atol=1e-12)

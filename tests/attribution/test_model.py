@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tos_lint.attribution import PROVIDERS, AttributionModelError, Attributor, load_model
+from tos_lint.attribution.features import extract, hashed_scores
 from tos_lint.attribution.model import _load
 from tests.attribution.conftest import CHATTY, TERSE
 
@@ -126,3 +127,24 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     again = load_model(tmp_path / "copy.json")
     texts = TERSE + CHATTY
     assert np.allclose(Attributor(model).score_texts(texts), Attributor(again).score_texts(texts), atol=1e-3)
+
+
+def test_both_scoring_paths_equal_a_dense_product() -> None:
+    """Hashed-feature scores: the compiled pass (features and product at
+    once) and the numpy gather, each against features times weights."""
+    model = load_model()
+    texts = TERSE + CHATTY + ["", "x", "这是一个简单的例子。", "Emoji 🙂🚀 — «très» bien"]
+    feats = extract(texts, model.spec, frequent=model.frequent, sort_rows=True, use_jit=False)
+    dense = np.zeros((feats.n, model.spec.dim))
+    np.add.at(dense, (feats.rows, feats.cols), feats.values.astype(np.float64))
+    want = dense @ model.weights.T.astype(np.float64)
+    numpy_path = np.zeros_like(want)
+    model._gathered_logits(feats, numpy_path)
+    assert np.allclose(numpy_path, want, rtol=1e-5, atol=1e-5)
+    scored = hashed_scores(texts, model.spec, model.frequent, *model._scoring_table())
+    if scored is None:
+        pytest.skip("numba is not available")
+    style, hashed = scored
+    assert np.allclose(hashed, want, rtol=1e-6, atol=1e-6)
+    assert np.array_equal(style, feats.style)
+    assert np.allclose(model.text_log_proba(texts), model.log_proba(feats), atol=1e-5)

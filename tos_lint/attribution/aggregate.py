@@ -83,13 +83,18 @@ def aggregate(log_proba: np.ndarray, labels: Sequence[str], calibration: Calibra
 
 
 def _bootstrap(log_proba: np.ndarray, calibration: Calibration, rounds: int, seed: int) -> np.ndarray:
+    """One calibrated answer per resample of the records. Resamples are drawn
+    a block of rounds at a time (the generator gives the same numbers as one
+    round at a time), each block's gather kept to about a million values."""
     floored = np.maximum(log_proba, LOG_FLOOR)
-    n = len(floored)
+    n, k = floored.shape
     rng = np.random.default_rng(seed)
     gain = calibration.beta * n / (n + calibration.n0)
-    out = np.empty((rounds, floored.shape[1]))
-    for b in range(rounds):
-        out[b] = _softmax(gain * floored[rng.integers(0, n, n)].mean(axis=0))
+    out = np.empty((rounds, k))
+    block = max(1, (1 << 20) // (n * k))
+    for first in range(0, rounds, block):
+        m = min(block, rounds - first)
+        out[first:first + m] = _softmax(gain * floored[rng.integers(0, n, (m, n))].mean(axis=1))
     return out
 
 

@@ -1,10 +1,14 @@
 """Style features: texts in, sparse hashed n-gram vectors and dense style numbers out.
 
-Everything runs on whole batches in numpy, never one n-gram at a time in
-Python: the batch's texts are joined into one array of code points, every
-n-gram is hashed at once with a polynomial prefix hash (mod 2^64), and the
-hashes are folded into a fixed number of buckets. A batch of a thousand
-answers takes a few tens of milliseconds.
+Never one n-gram at a time in Python: the batch's texts are joined into one
+array of code points, every n-gram is hashed with a polynomial hash (mod
+2^64), and the hashes are folded into a fixed number of buckets. With numba
+(installed with tos-lint; TOS_LINT_NUMBA=0 turns it off) compiled loops in
+_kernels.py do it text by text, and scoring multiplies each text's features
+by the model's weights without ever holding a batch's features: about a
+tenth of a millisecond per answer. Without numba the same features come
+from whole-batch numpy passes (prefix hashes, a sort to count), several
+times slower; the tests hold the two to each other.
 
 What goes in:
 
@@ -24,11 +28,15 @@ trained on.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from types import ModuleType
+from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from tos_lint.jit import numba_module
 
 _P = np.uint64(0x100000001B3)  # odd, so it has an inverse mod 2^64
 _P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
@@ -38,6 +46,8 @@ _SEP = 0  # between texts of a batch
 _BOS = 2  # start of a text
 _EOS = 3  # end of a text
 _NL = 10
+# Hash salts of the three n-gram kinds, times FeatureSpec.salt (plus the order).
+_CHAR_SALT, _WORD_SALT, _DISTORT_SALT = 131, 977, 7919
 
 # Code points below 128: 1 = part of a word, 2 = a token on its own
 # (punctuation, newline, markers), 0 = space. Anything else is a letter.
@@ -46,10 +56,12 @@ _CLASS[[ord(" "), ord("\t"), ord("\r"), 0x0B, 0x0C]] = 0
 _CLASS[[ord(c) for c in "abcdefghijklmnopqrstuvwxyz0123456789"]] = 1
 _CLASS[128] = 1
 
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
+_QUOTES = (("\u2018", "'"), ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u00a0", " "))
 _SPACES_AT_EOL = re.compile(r"[ \t]+\n")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 _DIGITS = re.compile(r"\d")
+_ASCII_DIGITS_TO_0 = bytes.maketrans(b"123456789", b"000000000")
+_WORK = threading.local()
 
 
 @dataclass(frozen=True)
@@ -124,7 +136,10 @@ def normalize_text(text: str, spec: FeatureSpec | None = None) -> str:
     if len(text) > limit:
         text = text[: spec.head_chars] + "\n" + text[-spec.tail_chars:]
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+        text = unicodedata.normalize("NFKC", text)
+        for curly, straight in _QUOTES:  # str.replace: a C loop; str.translate looks up every character
+            if curly in text:
+                text = text.replace(curly, straight)
         text = text.encode("utf-8", "replace").decode("utf-8")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -132,6 +147,8 @@ def normalize_text(text: str, spec: FeatureSpec | None = None) -> str:
         text = _SPACES_AT_EOL.sub("\n", text)
     if "\n\n\n" in text:
         text = _MANY_NEWLINES.sub("\n\n", text)
+    if text.isascii():  # bytes.translate is ten times the regular expression's speed
+        return text.encode("ascii").translate(_ASCII_DIGITS_TO_0).decode("ascii")
     return _DIGITS.sub("0", text)
 
 
@@ -144,25 +161,45 @@ STYLE_NAMES = (
 )
 
 
-def style_numbers(text: str) -> list[float]:
-    """Cheap numbers about layout and punctuation (str.count runs in C)."""
-    n = max(len(text), 1)
-    lines = text.count("\n") + 1
-    words = max(text.count(" ") + lines, 1)
-    sentences = max(text.count(". ") + text.count(".\n") + text.count("? ") + text.count("! ") + 1, 1)
+# Substrings counted in a text, without overlaps as str.count counts, and
+# those counted at the start of a line (in "\n" + text); then three more
+# counts: characters, UTF-8 bytes beyond one per character, and the index of
+# the first newline (-1: none). The compiled path counts the same.
+_TEXT_PATTERNS = ("\n", " ", ". ", ".\n", "? ", "! ", "\n\n", "**", "```", ":\n", "!", "?", ",", "(", " - ", "\u2014")
+_LINE_PATTERNS = ("\n- ", "\n* ", "\n\u2022 ", "\n  - ", "\n   - ", "\n0. ", "\n#", "\n|")
+_N_COUNTS = len(_TEXT_PATTERNS) + len(_LINE_PATTERNS) + 3
+
+
+def style_counts(text: str) -> list[int]:
+    """What the style numbers of a text are made of (str.count runs in C)."""
     nl = "\n" + text
-    bullets = nl.count("\n- ") + nl.count("\n* ") + nl.count("\n\u2022 ") + nl.count("\n  - ") + nl.count("\n   - ")
-    numbered = nl.count("\n0. ")  # digits are all 0 after normalisation
-    first = text.find("\n")
-    return [
-        np.log1p(n), np.log1p(lines), text.count("\n\n") / lines, bullets / lines, numbered / lines,
-        nl.count("\n#") / lines, 100.0 * text.count("**") / n, float(text.count("```") > 0),
-        nl.count("\n|") / lines, text.count(":\n") / lines, 100.0 * text.count("!") / n,
-        100.0 * text.count("?") / n, np.log1p(words / sentences), 100.0 * text.count(",") / n,
-        100.0 * text.count("(") / n, 100.0 * (text.count(" - ") + text.count("\u2014")) / n,
-        0.0 if text.isascii() else 100.0 * (len(text.encode("utf-8", "replace")) - len(text)) / n,
-        (first if first >= 0 else n) / n,
+    extra = 0 if text.isascii() else len(text.encode("utf-8", "replace")) - len(text)
+    return ([text.count(p) for p in _TEXT_PATTERNS] + [nl.count(p) for p in _LINE_PATTERNS]
+            + [len(text), extra, text.find("\n")])
+
+
+def style_numbers(counts: np.ndarray) -> np.ndarray:
+    """Cheap numbers about layout and punctuation (STYLE_NAMES), one row per
+    text, from the texts' `style_counts`."""
+    counts = counts.reshape(-1, _N_COUNTS)
+    text = dict(zip(_TEXT_PATTERNS, counts.T))
+    line = dict(zip(_LINE_PATTERNS, counts.T[len(_TEXT_PATTERNS):]))
+    chars, extra, first = counts.T[-3:]
+    n = np.maximum(chars, 1)
+    lines = text["\n"] + 1
+    words = np.maximum(text[" "] + lines, 1)
+    sentences = np.maximum(text[". "] + text[".\n"] + text["? "] + text["! "] + 1, 1)
+    bullets = line["\n- "] + line["\n* "] + line["\n\u2022 "] + line["\n  - "] + line["\n   - "]
+    numbered = line["\n0. "]  # digits are all 0 after normalisation
+    columns = [
+        np.log1p(n), np.log1p(lines), text["\n\n"] / lines, bullets / lines, numbered / lines,
+        line["\n#"] / lines, 100.0 * text["**"] / n, (text["```"] > 0).astype(np.float64),
+        line["\n|"] / lines, text[":\n"] / lines, 100.0 * text["!"] / n,
+        100.0 * text["?"] / n, np.log1p(words / sentences), 100.0 * text[","] / n,
+        100.0 * text["("] / n, 100.0 * (text[" - "] + text["\u2014"]) / n,
+        100.0 * extra / n, np.where(first >= 0, first, n) / n,
     ]
+    return np.stack(columns, axis=1).astype(np.float32).reshape(len(counts), len(STYLE_NAMES))
 
 
 # --- hashing ------------------------------------------------------------------------
@@ -177,8 +214,13 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 def _codes(texts: Sequence[str]) -> np.ndarray:
     """One array of code points: SEP BOS text EOS SEP BOS text EOS ..."""
-    joined = "".join(f"\x00\x02{t}\x03" for t in texts)
-    return np.frombuffer(joined.encode("utf-32-le", "replace"), dtype=np.uint32).astype(np.uint64)
+    joined = "".join(f"\x00\x02{_sep_free(t)}\x03" for t in texts)
+    return np.frombuffer(joined.encode("utf-32-le", "replace"), dtype=np.uint32)
+
+
+def _sep_free(text: str) -> str:
+    """A NUL inside a text becomes U+FFFD: read as SEP, it would start a new text."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 class _Hasher:
@@ -193,7 +235,7 @@ class _Hasher:
         inverse[0] = 1
         self.inverse = np.cumprod(inverse, dtype=np.uint64)
         self.prefix = np.zeros(n + 1, dtype=np.uint64)
-        np.cumsum((codes + np.uint64(1)) * powers, dtype=np.uint64, out=self.prefix[1:])
+        np.cumsum((codes.astype(np.uint64) + np.uint64(1)) * powers, dtype=np.uint64, out=self.prefix[1:])
 
     def span(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         return (self.prefix[end] - self.prefix[start]) * self.inverse[start]
@@ -232,7 +274,7 @@ def _char_grams(codes: np.ndarray, doc: np.ndarray, hasher: _Hasher, spec: Featu
     ok = (doc[:n] == doc[order - 1:]) & (codes[:n] != _SEP)
     start = start[ok]
     h = hasher.span(start, start + order)
-    return doc[start], _bucket(h, spec.salt * 131 + order, spec.bits)
+    return doc[start], _bucket(h, spec.salt * _CHAR_SALT + order, spec.bits)
 
 
 def _tokens(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -301,21 +343,112 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return h[is_word], doc[starts][is_word]
 
 
-def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False,
-            frequent: np.ndarray | None = None, sort_rows: bool = False) -> Features:
-    """Features of a batch of texts (normalised here unless `normalized`).
-    `frequent`: sorted token hashes kept by the distorted view. Scoring does
-    not need the triples in row order; `sort_rows=True` gives them so."""
-    if not normalized:
-        texts = [normalize_text(t, spec) for t in texts]
-    n = len(texts)
-    style = np.array([style_numbers(t) for t in texts], dtype=np.float32).reshape(n, len(STYLE_NAMES))
-    lengths = np.array([len(t) for t in texts], dtype=np.int32)
-    if n == 0:
-        empty = np.zeros(0, dtype=np.int32)
-        return Features(0, empty, empty, np.zeros(0, dtype=np.float32), style, lengths)
+@dataclass
+class _Batch:
+    """A batch ready for n-grams: normalised texts, their style numbers, and
+    the lower-cased code points."""
+
+    texts: list[str]
+    style: np.ndarray
+    lengths: np.ndarray
+    lowered: list[str]
+    codes: np.ndarray
+    upper: np.ndarray | None  # upper-case positions, for the distorted view
+    frequent: np.ndarray | None  # None: no distorted view
+
+
+def _prepare(texts: Sequence[str], spec: FeatureSpec, normalized: bool, frequent: np.ndarray | None,
+             use_jit: bool) -> _Batch:
+    """Normalise a batch (unless `normalized`), count its style numbers and
+    turn it into code points."""
+    texts = [_sep_free(t) for t in texts] if normalized else [_sep_free(normalize_text(t, spec)) for t in texts]
     lowered = [t.lower() for t in texts]
     codes = _codes(lowered)
+    original = _codes(texts)
+    compiled = _compiled(use_jit)
+    if compiled is not None:
+        counts = np.zeros((len(texts), _N_COUNTS), dtype=np.int64)
+        compiled.style_counts(original, _bounds(texts), *_STYLE_TABLES, counts)
+    else:
+        counts = np.array([style_counts(t) for t in texts], dtype=np.int64)
+    frequent = frequent if spec.distort_orders else None
+    # The distorted view marks capitalised words, where lower-casing kept every position.
+    same_length = all(len(a) == len(b) for a, b in zip(texts, lowered))
+    upper = original != codes if frequent is not None and same_length else None
+    lengths = np.array([len(t) for t in texts], dtype=np.int32)
+    return _Batch(texts, style_numbers(counts), lengths, lowered, codes, upper, frequent)
+
+
+def _bounds(texts: Sequence[str]) -> np.ndarray:
+    """Where each text's SEP is in `_codes(texts)`, and the end."""
+    return np.concatenate(([0], np.cumsum([len(t) + 3 for t in texts], dtype=np.int64)))
+
+
+def _style_tables() -> tuple[np.ndarray, ...]:
+    """The patterns of `style_counts` as _kernels.style_counts takes them."""
+    patterns = _TEXT_PATTERNS + _LINE_PATTERNS
+    table = np.zeros((len(patterns), max(map(len, patterns))), dtype=np.int64)
+    for i, p in enumerate(patterns):
+        table[i, :len(p)] = [ord(c) for c in p]
+    lengths = np.array([len(p) for p in patterns], dtype=np.int64)
+    at_line_start = np.array([p in _LINE_PATTERNS for p in patterns], dtype=np.bool_)
+    first = np.minimum(table[:, 0], 128)
+    first_start = np.concatenate(([0], np.cumsum(np.bincount(first, minlength=129)))).astype(np.int64)
+    return table, lengths, at_line_start, first_start, np.argsort(first, kind="stable").astype(np.int64)
+
+
+_STYLE_TABLES = _style_tables()
+
+
+def _compiled(use_jit: bool) -> ModuleType | None:
+    """The compiled loops (_kernels.py), or None for the numpy path: numba
+    missing, TOS_LINT_NUMBA=0, or `use_jit=False`."""
+    if not use_jit or numba_module() is None:
+        return None
+    from tos_lint.attribution import _kernels
+
+    return _kernels
+
+
+def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False,
+            frequent: np.ndarray | None = None, sort_rows: bool = False, use_jit: bool = True) -> Features:
+    """Features of a batch of texts (normalised here unless `normalized`).
+    `frequent`: sorted token hashes kept by the distorted view. Scoring does
+    not need the triples in row order; `sort_rows=True` gives them so (the
+    compiled path always does). `use_jit=False` takes the numpy path even
+    when numba is installed."""
+    batch = _prepare(texts, spec, normalized, frequent, use_jit)
+    n = len(batch.texts)
+    compiled = _compiled(use_jit)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int32)
+        rows, cols, values = empty, empty, np.zeros(0, dtype=np.float32)
+    elif compiled is not None:
+        rows, cols, values = _compiled_grams(compiled.grams, batch, spec)
+    else:
+        rows, cols, values = _numpy_grams(batch, spec, sort_rows)
+    return Features(n, rows, cols, values, batch.style, batch.lengths)
+
+
+def hashed_scores(texts: Sequence[str], spec: FeatureSpec, frequent: np.ndarray | None, table: np.ndarray,
+                  scales: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The style numbers of a batch and, per text, the sum over its hashed
+    features of value * table[column] * scales, as `extract` and then a
+    product would give, but in one compiled pass that never holds the
+    batch's features; None without numba."""
+    compiled = _compiled(True)
+    if compiled is None:
+        return None
+    batch = _prepare(texts, spec, False, frequent, use_jit=True)
+    out = np.zeros((len(batch.texts), table.shape[1]), dtype=np.float64)
+    if batch.texts:
+        compiled.scores(*_kernel_args(batch, spec), table, scales, out)
+    return batch.style, out
+
+
+def _numpy_grams(batch: _Batch, spec: FeatureSpec, sort_rows: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (row, column, value) triples, each step a pass over the whole batch."""
+    codes, n = batch.codes, len(batch.texts)
     doc = (np.cumsum(codes == _SEP) - 1).astype(np.int32)
     hasher = _Hasher(codes)
     parts = []
@@ -330,12 +463,11 @@ def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False,
     token_hash = hasher.span(starts, ends)
     token_doc = doc[starts]
     if spec.word_orders:
-        r, c = _token_grams(token_hash, token_doc, spec.word_orders, spec.salt * 977, spec.bits)
+        r, c = _token_grams(token_hash, token_doc, spec.word_orders, spec.salt * _WORD_SALT, spec.bits)
         parts.append(_sublinear_unit(r, c, n, spec.bits, spec.word_weight))
-    if spec.distort_orders and frequent is not None:
-        upper = _upper_mask(texts, lowered, codes)
-        distorted = _distorted(token_hash, starts, codes, upper, frequent)
-        r, c = _token_grams(distorted, token_doc, spec.distort_orders, spec.salt * 7919, spec.bits)
+    if batch.frequent is not None:
+        distorted = _distorted(token_hash, starts, codes, batch.upper, batch.frequent)
+        r, c = _token_grams(distorted, token_doc, spec.distort_orders, spec.salt * _DISTORT_SALT, spec.bits)
         parts.append(_sublinear_unit(r, c, n, spec.bits, spec.distort_weight))
     rows = np.concatenate([p[0] for p in parts])
     cols = np.concatenate([p[1] for p in parts])
@@ -343,12 +475,59 @@ def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False,
     if sort_rows:
         order = np.argsort(rows, kind="stable")
         rows, cols, values = rows[order], cols[order], values[order]
-    return Features(n, rows, cols, values, style, lengths)
+    return rows, cols, values
 
 
-def _upper_mask(texts: Sequence[str], lowered: Sequence[str], codes: np.ndarray) -> np.ndarray | None:
-    """Where the original text had a different (upper-case) character; None
-    if lower-casing changed some text's length (rare non-ASCII cases)."""
-    if any(len(a) != len(b) for a, b in zip(texts, lowered)):
-        return None
-    return _codes(texts) != codes
+def _compiled_grams(kernel: Callable[..., int], batch: _Batch, spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The triples of `_numpy_grams`, text by text in one compiled loop: row
+    by row, and within a row kind by kind, each in the order first seen."""
+    args = _kernel_args(batch, spec)
+    kinds = args[4]
+    # At most one triple per n-gram, and a text has fewer n-grams of an order than code points.
+    capacity = len(batch.codes) * int(kinds[0].sum() + len(kinds[2]) + len(kinds[4]))
+    rows = np.empty(capacity, dtype=np.int32)
+    cols = np.empty(capacity, dtype=np.int32)
+    values = np.empty(capacity, dtype=np.float32)
+    written = kernel(*args, rows, cols, values)
+    return rows[:written].copy(), cols[:written].copy(), values[:written].copy()
+
+
+def _kernel_args(batch: _Batch, spec: FeatureSpec) -> tuple[Any, ...]:
+    """(codes, bounds, upper, frequent, kinds, bits, counts, gram_values), as
+    the loops of _kernels.py take them."""
+    bounds = _bounds(batch.lowered)
+    char_orders = np.array(spec.char_orders, dtype=np.int64)
+    word_orders = np.array(spec.word_orders, dtype=np.int64)
+    distort_orders = np.array(spec.distort_orders if batch.frequent is not None else (), dtype=np.int64)
+    kinds = (
+        np.bincount(char_orders - 1).astype(np.int32) if len(char_orders) else np.zeros(0, dtype=np.int32),
+        _salts(spec.salt * _CHAR_SALT, np.arange(1, max(spec.char_orders, default=0) + 1)),
+        word_orders, _salts(spec.salt * _WORD_SALT, word_orders),
+        distort_orders, _salts(spec.salt * _DISTORT_SALT, distort_orders),
+        np.array([spec.char_weight, spec.word_weight, spec.distort_weight], dtype=np.float64),
+    )
+    # 1 + log(count) as numpy computes it, for every count a text can reach.
+    most = int(np.diff(bounds).max()) * max(len(char_orders), len(word_orders), len(distort_orders), 1)
+    gram_values = np.zeros(most + 1, dtype=np.float32)
+    gram_values[1:] = 1.0 + np.log(np.arange(1, most + 1))
+    frequent = np.zeros(0, dtype=np.uint64) if batch.frequent is None else np.ascontiguousarray(batch.frequent, dtype=np.uint64)
+    upper = np.zeros(0, dtype=np.bool_) if batch.upper is None else batch.upper
+    return batch.codes, bounds, upper, frequent, kinds, spec.bits, _bucket_counts(spec.bits), gram_values
+
+
+def _bucket_counts(bits: int) -> np.ndarray:
+    """A count per bucket, all zero, kept from batch to batch (the kernels
+    leave it zeroed) and per thread (they run without the GIL): a fresh
+    half-megabyte array per batch costs more in page faults and cache misses
+    than the counting."""
+    counts = getattr(_WORK, "counts", None)
+    if counts is None or len(counts) != 1 << bits:
+        counts = _WORK.counts = np.zeros(1 << bits, dtype=np.int32)
+    return counts
+
+
+def _salts(base: int, orders: np.ndarray) -> np.ndarray:
+    """The salt of each order, as `_bucket` adds it (mod 2^64)."""
+    return np.array([(base + int(o)) & 0xFFFFFFFFFFFFFFFF for o in orders], dtype=np.uint64)
+
+

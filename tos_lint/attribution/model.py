@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tos_lint.attribution.features import STYLE_NAMES, Features, FeatureSpec, extract
+from tos_lint.attribution.features import STYLE_NAMES, Features, FeatureSpec, extract, hashed_scores
 from tos_lint.errors import UsageError
 
 FORMAT = "tos-lint-style-attribution"
@@ -72,19 +72,41 @@ class StyleModel:
     frequent: np.ndarray  # sorted uint64 hashes of the words the distorted view keeps
     calibration: Calibration = field(default_factory=Calibration)
     info: dict[str, Any] = field(default_factory=dict)
+    # The weights as the model file holds them, (C, dim) int8 (or float32),
+    # and one scale per class: weights == stored * scales, bit for bit.
+    stored: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
     _weights_t: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _table: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
     _scratch: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def features(self, texts: Sequence[str]) -> Features:
         return extract(texts, self.spec, frequent=self.frequent, sort_rows=True)
 
+    def text_log_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """`log_proba(features(texts))`, to float32 rounding; with numba,
+        features and product in one compiled pass that never holds the
+        batch's features."""
+        scored = hashed_scores(texts, self.spec, self.frequent, *self._scoring_table())
+        if scored is None:
+            return self.log_proba(self.features(texts))
+        style, hashed = scored
+        return self._provider_log_proba(self._with_style(hashed, style))
+
     def logits(self, feats: Features) -> np.ndarray:
         """Class scores, one row per text. The features must be sorted by
-        row (`extract(..., sort_rows=True)`): each row's weights are then
-        summed in one `reduceat` over contiguous (feature, class) rows.
-        Work goes through one reused buffer: fresh multi-megabyte arrays
-        cost more in page faults than the arithmetic."""
+        row (`extract(..., sort_rows=True)`)."""
         out = np.zeros((feats.n, len(self.classes)), dtype=np.float64)
+        self._gathered_logits(feats, out)
+        return self._with_style(out, feats.style)
+
+    def _with_style(self, hashed: np.ndarray, style: np.ndarray) -> np.ndarray:
+        standard = (style - self.style_mean) / self.style_scale
+        return hashed + standard.astype(np.float64) @ self.style_weights.T.astype(np.float64) + self.bias
+
+    def _gathered_logits(self, feats: Features, out: np.ndarray) -> None:
+        """Each row's weights summed in one `reduceat` over contiguous
+        (feature, class) rows. Work goes through one reused buffer: fresh
+        multi-megabyte arrays cost more in page faults than the arithmetic."""
         weights = self._by_feature()
         bounds = np.searchsorted(feats.rows, np.arange(feats.n + 1))
         first = 0
@@ -101,8 +123,6 @@ class StyleModel:
             if len(present):
                 out[present] = np.add.reduceat(gathered, starts, axis=0)
             first = last
-        style = (feats.style - self.style_mean) / self.style_scale
-        return out + style.astype(np.float64) @ self.style_weights.T.astype(np.float64) + self.bias
 
     def _buffer(self) -> np.ndarray:
         if self._scratch is None:
@@ -115,14 +135,25 @@ class StyleModel:
             self._weights_t = np.ascontiguousarray(self.weights.T, dtype=np.float32)
         return self._weights_t
 
-    def class_log_proba(self, feats: Features) -> np.ndarray:
-        z = self.logits(feats)
-        z -= z.max(axis=1, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    def _scoring_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(table, scales), table (dim, C) with table[feature] * scales the
+        feature's weights. The file's int8 weights when it has them: scoring
+        waits on fetching one random table row per feature, and an int8 row
+        is a quarter of the bytes."""
+        if self._table is None:
+            if self.stored is not None:
+                weights, scales = self.stored
+                self._table = (np.ascontiguousarray(weights.T), scales.astype(np.float32))
+            else:
+                self._table = (self._by_feature(), np.ones(len(self.classes), dtype=np.float32))
+        return self._table
 
     def log_proba(self, feats: Features) -> np.ndarray:
         """Per-provider log-probabilities, one row per text."""
-        p = np.exp(self.class_log_proba(feats)) @ self._membership()
+        return self._provider_log_proba(self.logits(feats))
+
+    def _provider_log_proba(self, logits: np.ndarray) -> np.ndarray:
+        p = np.exp(_log_softmax(logits)) @ self._membership()
         p /= p.sum(axis=1, keepdims=True)
         return np.log(np.maximum(p, 1e-13))
 
@@ -169,6 +200,11 @@ class StyleModel:
             "style_mean": self.style_mean.astype(np.float32), "style_scale": self.style_scale.astype(np.float32),
             "frequent": np.sort(self.frequent.astype(np.uint64)),
         }
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
 def builtin_model_dir() -> Path:
@@ -230,7 +266,8 @@ def _from_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Style
     return StyleModel(
         spec=spec, labels=labels, classes=classes, class_provider=class_provider, weights=weights, bias=arrays["bias"].astype(np.float64),
         style_weights=arrays["style_weights"], style_mean=arrays["style_mean"],
-        style_scale=arrays["style_scale"], frequent=arrays["frequent"], calibration=Calibration(float(cal.get("beta", 1.0)), float(cal.get("n0", 10.0))),
+        style_scale=arrays["style_scale"], frequent=arrays["frequent"], stored=(arrays["weights"], arrays["scales"]),
+        calibration=Calibration(float(cal.get("beta", 1.0)), float(cal.get("n0", 10.0))),
         info={**dict(header.get("info") or {}), "sha256": header["sha256"],
               "format_version": header["format_version"]},
     )

@@ -12,24 +12,10 @@ Kernels are compiled on first use and cached on disk by numba
 """
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any, Callable
 
-
-def enabled() -> bool:
-    return os.environ.get("TOS_LINT_NUMBA", "1") != "0"
-
-
-@lru_cache(maxsize=1)
-def _numba() -> Any:
-    if not enabled():
-        return None
-    try:
-        import numba
-    except ImportError:
-        return None
-    return numba
+from tos_lint.jit import numba_module as _numba
 
 
 @lru_cache(maxsize=1)
