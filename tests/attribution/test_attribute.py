@@ -223,3 +223,22 @@ def test_total_budget_is_split_over_files(tmp_path: Path) -> None:
     assert [f.n_records for f in report.files] == [10, 10, 10, 10]
     assert all(f.sampled for f in report.files) and report.settings["max_records"] == 10
     assert [f.n_records for f in attribute_paths(paths, max_records=30, max_total_records=None).files] == [30] * 4
+
+
+def test_a_small_run_does_not_load_the_compiled_loops(dataset: Path) -> None:
+    """Loading numba costs more than it saves on a few hundred records: a
+    run of the default sample in a fresh process stays on numpy, with the
+    same answer as the compiled loops give."""
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from tos_lint.attribution import attribute_paths; "
+            f"doc = attribute_paths([{str(dataset)!r}]).to_dict(); "
+            "print(json.dumps(['numba' in sys.modules, doc['files'][0]['ranked']]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    loaded, ranked = json.loads(proc.stdout)
+    assert loaded is False
+    pytest.importorskip("numba")  # loaded here, so this process takes the compiled loops
+    compiled = attribute_paths([dataset]).to_dict()["files"][0]["ranked"]
+    assert [r["provider"] for r in ranked] == [r["provider"] for r in compiled]
+    assert [r["probability"] for r in ranked] == pytest.approx([r["probability"] for r in compiled], abs=1e-4)

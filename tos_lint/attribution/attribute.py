@@ -11,6 +11,7 @@ compared with the habits of known providers' models, and an unseen model
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +31,20 @@ DISCLAIMER = (
 )
 DEFAULT_MAX_RECORDS = 500
 # Records used in one run, across all files: cost is about a tenth of a
-# millisecond per record (three to four times that without numba), so many
-# small files must not add up to minutes.
+# millisecond per record (three to four times that on numpy), so many small
+# files must not add up to minutes.
 DEFAULT_MAX_TOTAL = 5000
 BATCH = 128
 TOP_PER_RECORD = 3
+# The compiled loops save about 0.3 ms a record, but loading numba and them
+# costs half a second or more in a new process: worth it from a few thousand
+# records at once, or whenever numba is loaded already (near-duplicate
+# matching). A one-file run of the default sample stays on numpy.
+COMPILE_FROM_TEXTS = 2000
+
+
+def _worth_compiling(n_texts: int) -> bool:
+    return n_texts >= COMPILE_FROM_TEXTS or "numba" in sys.modules
 
 
 class Attributor:
@@ -52,7 +62,8 @@ class Attributor:
         k = len(self.model.labels)
         if not texts:
             return np.zeros((0, k))
-        parts = [self.model.text_log_proba(texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)]
+        compiled = _worth_compiling(len(texts))
+        parts = [self.model.text_log_proba(texts[i:i + BATCH], compiled) for i in range(0, len(texts), BATCH)]
         return np.vstack(parts)
 
     def score_texts(self, texts: Sequence[str]) -> np.ndarray:

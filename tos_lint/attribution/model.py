@@ -79,16 +79,16 @@ class StyleModel:
     _table: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
     _scratch: np.ndarray | None = field(default=None, repr=False, compare=False)
 
-    def features(self, texts: Sequence[str]) -> Features:
-        return extract(texts, self.spec, frequent=self.frequent, sort_rows=True)
+    def features(self, texts: Sequence[str], compiled: bool = True) -> Features:
+        return extract(texts, self.spec, frequent=self.frequent, sort_rows=True, use_jit=compiled)
 
-    def text_log_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """`log_proba(features(texts))`, to float32 rounding; with numba,
-        features and product in one compiled pass that never holds the
-        batch's features."""
-        scored = hashed_scores(texts, self.spec, self.frequent, *self._scoring_table())
+    def text_log_proba(self, texts: Sequence[str], compiled: bool = True) -> np.ndarray:
+        """`log_proba(features(texts))`, to float32 rounding; with numba
+        (and `compiled`), features and product in one compiled pass that
+        never holds the batch's features."""
+        scored = hashed_scores(texts, self.spec, self.frequent, *self._scoring_table()) if compiled else None
         if scored is None:
-            return self.log_proba(self.features(texts))
+            return self.log_proba(self.features(texts, compiled))
         style, hashed = scored
         return self._provider_log_proba(self._with_style(hashed, style))
 
