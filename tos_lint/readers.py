@@ -505,8 +505,20 @@ def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options
                 # the line under way belongs to the previous range; its newline may fall in this one
                 if _skip_line(f) and f.tell() <= end:
                     stats.range_newlines += 1
-        blocks = _range_blocks(f, end, stats)
-        yield from read_jsonl_blocks(blocks, stats, options)
+        if f.tell() >= end:
+            return  # the line under way filled the whole range
+        newlines = yield from read_jsonl_blocks(_range_blocks(f, end, stats), stats, options)
+        stats.range_newlines += newlines - _newline_past(f, end)
+
+
+def _newline_past(f: IO[bytes], end: int) -> int:
+    """1 when the range's last line ran on past `end` and was read up to its
+    newline (which is in the next range's bytes), else 0."""
+    pos = f.tell()
+    if pos <= end:
+        return 0
+    f.seek(pos - 1)
+    return int(f.read(1) == b"\n")
 
 
 def _is_line_oriented(path: Path) -> bool:
@@ -543,7 +555,6 @@ def _range_blocks(f: IO[bytes], end: int, stats: FileStats) -> Iterator[bytes]:
         if not block:
             return
         stats.bytes += len(block)
-        stats.range_newlines += block.count(b"\n")
         last = block[-1:]
         yield block
     while last != b"\n":
@@ -552,14 +563,17 @@ def _range_blocks(f: IO[bytes], end: int, stats: FileStats) -> Iterator[bytes]:
             return
         cut = block.find(b"\n")
         if cut >= 0:
+            f.seek(cut + 1 - len(block), os.SEEK_CUR)  # the file stands just past what was read of it
             block = block[: cut + 1]
         stats.bytes += len(block)
         last = block[-1:]
         yield block
 
 
-def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
-    """JSONL from a stream of byte blocks, each line a record.
+def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOptions) -> Generator[RawRecord | InputIssue, None, int]:
+    """JSONL from a stream of byte blocks, each line a record. Returns the
+    number of newlines read (a range's reader needs it; counting them again
+    would be one more pass over every byte).
 
     Lines longer than `max_record_bytes` are reported and skipped without
     being held in memory; a long line is gathered in parts (no quadratic
@@ -605,6 +619,7 @@ def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOp
         carry = b"".join(parts)
         if carry.strip():
             yield from _lines(carry, line_no, stats, options)
+    return line_no - 1  # the last line has no newline: it moved line_no on by none
 
 
 def _oversized(line: int, options: ReadOptions) -> InputIssue:
