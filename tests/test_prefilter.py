@@ -352,3 +352,21 @@ def test_common_keys_with_other_values_do_not_defeat_the_prefilter(builtin_rules
     rows, stats = findings(builtin_ruleset, path, prefilter=True)
     assert rows == [] and stats.records == 50
     assert stats.prefiltered == 50
+
+
+def test_patterns_come_from_the_cache_the_second_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOS_LINT_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_pack(tmp_path / "pf.yaml", PACK_RULES)
+    first = LinePrefilter.build(RuleSet(load_packs([path], {"openai", "anthropic", "unknown"})))
+    assert first is not None and first.patterns
+
+    def derive_again(ruleset: RuleSet) -> None:
+        raise AssertionError("derived again although cached")
+
+    monkeypatch.setattr(prefilter, "prefilter_patterns", derive_again)
+    second = LinePrefilter.build(RuleSet(load_packs([path], {"openai", "anthropic", "unknown"})))  # a new rule set
+    assert second is not None
+    assert (second.patterns, second.raw_patterns) == (first.patterns, first.raw_patterns)
+    other = write_pack(tmp_path / "other.yaml", PACK_RULES[:1])
+    with pytest.raises(AssertionError, match="derived again"):  # other rules: another key
+        LinePrefilter.build(RuleSet(load_packs([other], {"openai", "anthropic", "unknown"})))
