@@ -88,7 +88,8 @@ VARIED = [
     "    - indented bullets\n   - three spaces\n* star\n\u2022 dot\n0. zero\n# Heading\n| a | b |\n``` code ```",
     "- Overlaps: ****, `````` and - - - dashes.\n\nDone? Yes! (Really): \n",
 ]
-# Lower-casing "İ" gives two characters: no capitals are marked in its batch.
+# Lower-casing "İ" gives two characters: no capitals are marked in that text
+# (and only in it: the features of a text never depend on its batch).
 LONGER_WHEN_LOWERED = "İstanbul Is Big"
 
 
@@ -212,8 +213,8 @@ def test_features_match_the_reference(use_jit: bool, with_frequent: bool) -> Non
         assert_same_pairs(pairs_of(batch, i), want)
         assert np.allclose(batch.style[i], reference_style(text), rtol=1e-6, atol=1e-7)
     odd = extract([LONGER_WHEN_LOWERED, VARIED[0]], spec, frequent=as_array, use_jit=use_jit)
-    for i, text in enumerate([LONGER_WHEN_LOWERED, VARIED[0]]):
-        assert_same_pairs(pairs_of(odd, i), reference_features(text, spec, frequent, capitals=False))
+    assert_same_pairs(pairs_of(odd, 0), reference_features(LONGER_WHEN_LOWERED, spec, frequent, capitals=False))
+    assert_same_pairs(pairs_of(odd, 1), reference_features(VARIED[0], spec, frequent, capitals=True))  # not its neighbour's
 
 
 def test_compiled_and_numpy_features_are_the_same_numbers() -> None:

@@ -372,9 +372,13 @@ def _prepare(texts: Sequence[str], spec: FeatureSpec, normalized: bool, frequent
     else:
         counts = np.array([style_counts(t) for t in texts], dtype=np.int64)
     frequent = frequent if spec.distort_orders else None
-    # The distorted view marks capitalised words, where lower-casing kept every position.
-    same_length = all(len(a) == len(b) for a, b in zip(texts, lowered))
-    upper = original != codes if frequent is not None and same_length else None
+    # The distorted view marks capitalised words. A text that lower-casing
+    # lengthens (`İ` becomes two code points) has no position-for-position
+    # comparison: its words are left unmarked, and only its own.
+    upper = None
+    if frequent is not None:
+        comparable = [t if len(t) == len(low) else low for t, low in zip(texts, lowered)]
+        upper = (original if comparable == texts else _codes(comparable)) != codes
     lengths = np.array([len(t) for t in texts], dtype=np.int32)
     return _Batch(texts, style_numbers(counts), lengths, lowered, codes, upper, frequent)
 
