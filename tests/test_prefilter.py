@@ -370,3 +370,8 @@ def test_patterns_come_from_the_cache_the_second_time(tmp_path: Path, monkeypatc
     other = write_pack(tmp_path / "other.yaml", PACK_RULES[:1])
     with pytest.raises(AssertionError, match="derived again"):  # other rules: another key
         LinePrefilter.build(RuleSet(load_packs([other], {"openai", "anthropic", "unknown"})))
+
+
+@given(st.binary(max_size=40).map(lambda b: b.replace(b"\x00", b"~").replace(b"\x01", b"~~")))
+def test_double_tilde_found_as_a_two_byte_search_finds_it(data: bytes) -> None:
+    assert prefilter._has_double_tilde(data) == (b"~~" in data)
