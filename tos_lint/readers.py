@@ -601,14 +601,12 @@ def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOp
                 parts.append(block)
                 carried += len(block)
             continue
-        if parts:
-            parts.append(block)
-            data = b"".join(parts)
-            cut += carried
-        else:
-            data = block
-        line_no += yield from _lines(data[: cut + 1], line_no, stats, options)
-        rest = data[cut + 1:]
+        start = 0
+        if parts:  # the line under way ends here: it is read on its own, the block's other lines in place
+            start = block.find(b"\n") + 1
+            line_no += yield from _lines(b"".join([*parts, block[:start]]), line_no, stats, options)
+        line_no += yield from _lines(block, line_no, stats, options, start, cut + 1)
+        rest = block[cut + 1:]
         parts, carried = ([rest], len(rest)) if rest else ([], 0)
         if carried > limit:
             skipping_from, parts, carried = line_no, [], 0
@@ -626,19 +624,26 @@ def _oversized(line: int, options: ReadOptions) -> InputIssue:
     return InputIssue("oversized-record", f"record is larger than the limit of {options.max_record_bytes} bytes; not scanned (see --max-record-bytes)", line=line)
 
 
-def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions) -> Generator[RawRecord | InputIssue, None, int]:
-    """Parse every line of `block`; adapt only those the line filter keeps.
-    Returns the number of newlines in `block` (the reader's line count moves
-    on by it, without a second pass to count them)."""
+def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions,
+           start: int = 0, end: int | None = None) -> Generator[RawRecord | InputIssue, None, int]:
+    """Parse every line of block[start:end]; adapt only those the line
+    filter keeps. `start` is 0 or just past the block's first newline (the
+    line before it is someone else's), `end` just past a newline or the
+    block's end: the lines are read in place, without copying the block.
+    Returns the number of newlines in block[start:end] (the reader's line
+    count moves on by it, without a second pass to count them)."""
+    end = len(block) if end is None else end
     only = options.only_lines
     if only is not None:
-        last = first_line + block.count(b"\n", 0, len(block) - 1)
+        last = first_line + block.count(b"\n", start, end - 1)
         if not any(first_line <= n <= last for n in only):
-            return block.count(b"\n")  # nothing asked for in this block: do not even split it
+            return block.count(b"\n", start, end)  # nothing asked for in this block: do not even split it
     if block.isspace():
-        return block.count(b"\n")  # blank lines only (a run of newlines costs nothing)
-    lines = block.split(b"\n")
-    keep = _line_keeper(block, lines, options)
+        return block.count(b"\n", start, end)  # blank lines only (a run of newlines costs nothing)
+    pieces = block.split(b"\n")
+    skip = 1 if start else 0  # the piece before `start`
+    lines = pieces[skip:] if end == len(block) else pieces[skip:-1]  # past `end`: the line under way
+    keep = _line_keeper(block, pieces, options)
     loads = orjson.loads
     for n, line in enumerate(lines, first_line):
         if not line:
@@ -661,15 +666,16 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n)
             continue
         stats.records += 1
-        if keep(n - first_line, line):
+        if keep(n - first_line + skip, line):
             yield RawRecord(data, line=n, raw=line, readings=dupkeys.other_readings(line, data))
         else:
             stats.prefiltered += 1
-    return len(lines) - 1
+    return len(pieces) - 1 - skip
 
 
 def _line_keeper(block: bytes, lines: Sequence[bytes], options: ReadOptions) -> Callable[[int, bytes], bool]:
-    """Whether to adapt the line at this 0-based index of `block`: judged
+    """Whether to adapt the line at this 0-based index of `block` (`lines`
+    is the block split at newlines, pieces of lines at its edges too): judged
     for the whole block at once where the filter can (changed-only scans
     read a few lines: those go one by one)."""
     if options.block_filter is not None and options.only_lines is None:
