@@ -375,3 +375,20 @@ def test_patterns_come_from_the_cache_the_second_time(tmp_path: Path, monkeypatc
 @given(st.binary(max_size=40).map(lambda b: b.replace(b"\x00", b"~").replace(b"\x01", b"~~")))
 def test_double_tilde_found_as_a_two_byte_search_finds_it(data: bytes) -> None:
     assert prefilter._has_double_tilde(data) == (b"~~" in data)
+
+
+def test_lines_across_block_edges_are_judged_whole(ruleset: RuleSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of 100 kB (block mode) over a file where lines with a hit fall
+    across block edges at many offsets: the line carried from one block to
+    the next is read whole, and every hit is found, with or without the prefilter."""
+    from tos_lint import readers
+
+    monkeypatch.setattr(readers, "BLOCK_SIZE", 100_000)
+    lines = [json.dumps({"text": "I am ChatGPT" if i % 37 == 5 else "x" * (i % 97), "n": i}) for i in range(12_000)]
+    path = write_lines(tmp_path / "edges.jsonl", lines)
+    assert path.stat().st_size > 8 * readers.BLOCK_SIZE and readers.BLOCK_SIZE > prefilter.MIN_BLOCK_BYTES
+    on, on_stats = findings(ruleset, path, prefilter=True)
+    off, off_stats = findings(ruleset, path, prefilter=False)
+    assert on == off
+    assert sorted({row[0] for row in on}) == [i + 1 for i in range(12_000) if i % 37 == 5]
+    assert on_stats.records == off_stats.records == 12_000 and on_stats.prefiltered > 0
