@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from tos_lint import __version__, parallel
 from tos_lint.attribution_evidence import attribute_scan
@@ -24,6 +24,9 @@ from tos_lint.policy import Policy, Verdict, decide
 from tos_lint.readers import DecompressLimits, discover
 from tos_lint.registry import Registry, load_registry
 from tos_lint.sampling import SampleSpec, prevalence
+
+if TYPE_CHECKING:
+    from tos_lint.attribution import AttributionReport
 
 
 @dataclass
@@ -103,6 +106,7 @@ def scan(
     backend: str = "local",
     address: str | None = None,
     progress: bool = False,
+    while_scanning: Callable[[], None] | None = None,
 ) -> ScanResult:
     """Scan files or directories and return every finding with statistics.
 
@@ -112,6 +116,8 @@ def scan(
     to the given 1-based lines where it names them (changed-only scans).
     `options` are recorded as given in the audit manifest. `jobs` is the
     number of processes (default: all cores); results do not depend on it.
+    `while_scanning` is called in this process while worker processes scan
+    (after the scan when there are none): other work for the idle process.
     """
     started = time.perf_counter()
     started_at = _utc_now()
@@ -129,7 +135,7 @@ def scan(
     # which spares a line count and a second read to hash each split file.
     split = sample is None and (backend == "ray" or progress or (jobs or parallel.default_jobs()) > 1)
     units = parallel.plan(files, dict(changed) if changed is not None else None, split=split, jobs=jobs)
-    results = _run_units(engine, units, jobs, backend, address, progress)
+    results = _run_units(engine, units, jobs, backend, address, progress, while_scanning)
     findings = [f for r in results for f in r.findings]
     stats = _stats(results, findings)
     stats.seconds = time.perf_counter() - started
@@ -145,7 +151,7 @@ def scan(
 
 
 def _run_units(engine: Engine, units: list[parallel.WorkUnit], jobs: int | None, backend: str,
-               address: str | None, progress: bool) -> list[FileResult]:
+               address: str | None, progress: bool, meanwhile: Callable[[], None] | None = None) -> list[FileResult]:
     """Run the units on this machine's cores, or as Ray tasks on a cluster."""
     from tos_lint.progress import scan_progress
 
@@ -156,8 +162,11 @@ def _run_units(engine: Engine, units: list[parallel.WorkUnit], jobs: int | None,
             from tos_lint.ray_backend import EngineSpec, run_units_ray
 
             spec = EngineSpec.from_ruleset(engine.ruleset, engine.options)
-            return parallel.with_digests(run_units_ray(spec, units, address=address, progress=on_done, num_cpus=jobs), units)
-        return parallel.run_units(engine, units, jobs or parallel.default_jobs(), progress=on_done)
+            results = parallel.with_digests(run_units_ray(spec, units, address=address, progress=on_done, num_cpus=jobs), units)
+            if meanwhile is not None:
+                meanwhile()
+            return results
+        return parallel.run_units(engine, units, jobs or parallel.default_jobs(), progress=on_done, meanwhile=meanwhile)
 
 
 def _index_digests(indexes: Sequence[str | Path]) -> list[dict[str, Any]]:
@@ -253,6 +262,7 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
     config = config or Config()
     registry = load_registry()
     policy = build_policy(config, registry)
+    style: list[AttributionReport] = []
     result = scan(
         paths, rules=config.rules, use_default_rules=config.default_rules,
         include=config.include or None, exclude=config.exclude or None,
@@ -262,9 +272,11 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         options=config_options(config, changed is not None) | {"sample": sample.describe() if sample else None},
         sample=sample, jobs=jobs, indexes=config.index,
         backend=backend, address=address, progress=progress,
+        # style attribution samples the files itself: done while the workers scan
+        while_scanning=(lambda: style.append(_style_report([str(p) for p in paths], config))) if config.attribution else None,
     )
-    if config.attribution:
-        _add_style_attribution(result, [str(p) for p in paths], config)
+    if style:
+        _add_style_attribution(result, style[0], config)
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)
 
@@ -274,15 +286,20 @@ def decompress_limits(config: Config) -> DecompressLimits:
     return DecompressLimits(max_ratio=config.max_expansion, max_bytes=config.max_decompressed_bytes)
 
 
-def _add_style_attribution(result: ScanResult, paths: list[str], config: Config) -> None:
-    """Style-based attribution per file (probabilistic evidence, never proof);
-    a provider whose terms forbid competing use above the threshold becomes a
-    file-level finding."""
-    from tos_lint.attribution import attribute_paths, attribution_findings
+def _style_report(paths: list[str], config: Config) -> AttributionReport:
+    """Style-based attribution per file: probabilistic evidence, never proof."""
+    from tos_lint.attribution import attribute_paths
 
-    report = attribute_paths([p for p in paths if p != "-"], include=config.include or None,
-                             exclude=config.exclude or None, force_format=config.input_format,
-                             field_map=config.field_map or None)
+    return attribute_paths([p for p in paths if p != "-"], include=config.include or None,
+                           exclude=config.exclude or None, force_format=config.input_format,
+                           field_map=config.field_map or None)
+
+
+def _add_style_attribution(result: ScanResult, report: AttributionReport, config: Config) -> None:
+    """The style attribution in the result; a provider whose terms forbid
+    competing use above the threshold becomes a file-level finding."""
+    from tos_lint.attribution import attribution_findings
+
     result.style_attribution = report.to_dict()
     extra = attribution_findings(report, result.registry, threshold=config.attribution_threshold,
                                  severity=config.attribution_severity)
