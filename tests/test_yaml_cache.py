@@ -60,3 +60,16 @@ def test_a_document_that_fails_fails_every_time(cache: Path) -> None:
     for _ in range(2):
         with pytest.raises(yaml.YAMLError):
             load_yaml_cached(b"a: 1\na: 2\n")  # a duplicate key
+
+
+def test_cache_files_are_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    from tos_lint.cache import write_atomically
+
+    target = tmp_path / "c" / "entry.bin"
+    assert write_atomically(target, b"head\n", b"body")
+    assert target.read_bytes() == b"head\nbody"
+    blocked = tmp_path / "c" / "taken"
+    blocked.mkdir()  # a folder where the file should go: the rename fails
+    assert not write_atomically(blocked, b"x")
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["entry.bin", "taken"]  # no temporary left
+    assert not write_atomically(target / "below", b"x")  # a file where a folder should be

@@ -42,15 +42,26 @@ def load(key: str) -> bytes | None:
 
 
 def store(key: str, blob: bytes) -> None:
-    """Write atomically; a cache that cannot be written is simply not used."""
     directory = cache_dir()
-    if directory is None:
-        return
+    if directory is not None:
+        write_atomically(directory / f"{key}.hsdb", _HEADER, hashlib.sha256(blob).hexdigest().encode(), blob)
+
+
+def write_atomically(path: Path, *parts: bytes) -> bool:
+    """Write `parts` to `path` through a temporary file beside it, so that a
+    reader never sees half a file. False when it cannot be written: a cache
+    that cannot be written is simply not used."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as out:
-            out.write(_HEADER + hashlib.sha256(blob).hexdigest().encode() + blob)
-        os.replace(tmp, directory / f"{key}.hsdb")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for part in parts:
+                    out.write(part)
+            os.replace(tmp, path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     except OSError:
-        return
+        return False
+    return True

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import mmap
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -31,7 +30,7 @@ from typing import Iterator
 import numpy as np
 import xxhash
 
-from tos_lint.cache import cache_dir
+from tos_lint.cache import cache_dir, write_atomically
 
 BLOCK = 1 << 20
 # Below this size inflating the old blob costs less than keeping a map.
@@ -239,22 +238,17 @@ def store(oid: str, linemap: LineMap) -> None:
     header = {"format": _FORMAT, "oid": oid, "block": BLOCK, "size": linemap.size,
               "final_newline": linemap.final_newline, "head": len(arrays[0]), "tail": len(arrays[1]),
               "lines": len(arrays[2]), "digest": xxhash.xxh3_128_hexdigest(body)}
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as out:
-            out.write(json.dumps(header).encode() + b"\n")
-            out.write(body)
-        os.replace(tmp, folder / f"{oid}.lmap")
+    if write_atomically(folder / f"{oid}.lmap", json.dumps(header).encode() + b"\n", body):
         _prune(folder)
-    except OSError:
-        return
 
 
 def _prune(folder: Path) -> None:
-    maps = sorted(folder.glob("*.lmap"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in maps[KEEP:]:
-        stale.unlink(missing_ok=True)
+    try:
+        maps = sorted(folder.glob("*.lmap"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in maps[KEEP:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        return  # another scan pruned at the same time
 
 
 def _is_oid(oid: str) -> bool:
