@@ -259,8 +259,8 @@ def _fold_word(word: str, table: dict[int, str]) -> str:
 def normalize_mapped(text: str) -> tuple[str, list[int]]:
     """Normalise like `normalize` and map each output character to the index
     of the original character (or entity) it came from."""
-    if text.isascii() and "&" not in text and "\\" not in text:
-        return _ascii_mapped(text)  # nothing coded: each unit is one character
+    if _uncoded_ascii(text):
+        return _ascii_mapped(text)
     chars: list[str] = []
     index: list[int] = []
     decoded_ascii = True  # `normalize` takes its non-ASCII path after entity decoding
@@ -280,6 +280,12 @@ def normalize_mapped(text: str) -> tuple[str, list[int]]:
         joined, index = _lower_with_map(joined, index)
     joined, index = _drop_with_map(joined, index, _STRIKE)
     return _drop_with_map(joined, index, _EDGE_UNDERSCORES)
+
+
+def _uncoded_ascii(text: str) -> bool:
+    """ASCII with no entity or escape in it: each unit is one character,
+    and the maps take their fast path."""
+    return text.isascii() and "&" not in text and "\\" not in text
 
 
 def _ascii_mapped(text: str) -> tuple[str, list[int]]:
@@ -327,8 +333,8 @@ def original_span(text: str, normalized: str, start: int, end: int) -> tuple[int
     """The span of `text` whose normalised form is normalized[start:end]
     (`normalized` being what `normalize` made of `text`), or None in the
     rare case where `normalize_mapped` does not reproduce `normalized`."""
-    if text.isascii() and "&" not in text and "\\" not in text:
-        joined, original = _ascii_positions(text)  # nothing coded: each unit is one character
+    if _uncoded_ascii(text):
+        joined, original = _ascii_positions(text)
     else:
         joined, index = normalize_mapped(text)
         original = index.__getitem__

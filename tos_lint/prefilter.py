@@ -102,7 +102,6 @@ class LinePrefilter:
             return None
         return compile_database(forms, BLOCK_FLAGS)  # type: ignore[arg-type]
 
-
     @cached_property
     def raw_block_db(self) -> hs.Database | None:
         forms = [byte_form(p) for p in self.raw_patterns]
@@ -124,9 +123,11 @@ class LinePrefilter:
         """False only when no rule can hit the record on this line."""
         if b"\\u" in line or (b"&" in line and _ENTITY.search(line)):
             return True  # decoding may create a match: scan it
-        text = None if line.isascii() else _utf8(line)
-        if text is None and not line.isascii():
-            return True  # Hyperscan's UTF-8 mode must not see it: scan it
+        text = None
+        if not line.isascii():
+            text = _utf8(line)
+            if text is None:
+                return True  # Hyperscan's UTF-8 mode must not see it: scan it
         if self.raw_db is not None and _any_match(self.raw_db, line):
             return True
         if text is not None:
@@ -172,12 +173,7 @@ def _matching_lines(db: hs.Database, text: bytes, found: set[int]) -> None:
 
 
 def _any_match(db: hs.Database, line: bytes) -> bool:
-    found: list[int] = []
-    try:
-        db.scan(line, match_event_handler=_stop, context=found)
-    except hs.ScanTerminated:
-        pass
-    return bool(found)
+    return _first_match(db, line) is not None
 
 
 def _utf8(data: bytes) -> str | None:
@@ -222,7 +218,7 @@ def _newlines(data: bytes, start: int, stop: int) -> int:
     return n
 
 
-def _first_match(db: hs.Database, data: memoryview) -> int | None:
+def _first_match(db: hs.Database, data: bytes | memoryview) -> int | None:
     """End offset of the first match in `data`. Hyperscan reports matches
     in the order of their ends, so the scan stops at the first."""
     found: list[int] = []
@@ -236,11 +232,6 @@ def _first_match(db: hs.Database, data: memoryview) -> int | None:
 def _stop_at_first(pid: int, start: int, end: int, flags: int, context: list[int]) -> bool:
     context.append(end)
     return True
-
-
-def _stop(pid: int, start: int, end: int, flags: int, context: list[int]) -> bool:
-    context.append(pid)
-    return True  # one hit is enough
 
 
 # Escapes whose meaning in Hyperscan's byte mode differs from UTF-8 mode or
@@ -389,7 +380,7 @@ def _cached_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None:
 
     field_items = [(ruleset.rules[i].mode, it.key, it.op, repr(it.operand)) for i in ruleset.field_rules
                    for it in ruleset.rules[i].items]
-    key = cache.cache_key("prefilter-patterns", _SOURCE_DIGEST, json.dumps(
+    key = cache.cache_key("prefilter-patterns", _source_digest(), json.dumps(
         [[(p.role, p.regex) for p in ruleset.patterns], field_items]))
     blob = cache.load(key)
     if blob is not None:
@@ -400,7 +391,9 @@ def _cached_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None:
     return found
 
 
-_SOURCE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+@cache
+def _source_digest() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def prefilter_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None:

@@ -271,7 +271,7 @@ def _may_hold_text(t: "pa.DataType") -> bool:
 
     if pt.is_null(t) or pt.is_boolean(t) or pt.is_integer(t) or pt.is_floating(t) or pt.is_decimal(t) or pt.is_temporal(t):
         return False
-    if pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t) or pt.is_dictionary(t):
+    if _is_list(t) or pt.is_dictionary(t):
         return _may_hold_text(t.value_type)
     if pt.is_map(t):
         return _may_hold_text(t.key_type) or _may_hold_text(t.item_type)
@@ -280,11 +280,17 @@ def _may_hold_text(t: "pa.DataType") -> bool:
     return True
 
 
+def _is_list(t: "pa.DataType") -> bool:
+    import pyarrow.types as pt
+
+    return pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t)
+
+
 def _field_names(t: "pa.DataType") -> set[str]:
     """Names of the struct fields nested anywhere in a type."""
     import pyarrow.types as pt
 
-    if pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t):
+    if _is_list(t):
         return _field_names(t.value_type)
     if pt.is_struct(t):
         return {name for i in range(t.num_fields) for name in {t.field(i).name} | _field_names(t.field(i).type)}
