@@ -17,6 +17,7 @@ import pytest
 import zstandard
 
 import tos_lint
+from tos_lint import readers
 from tests.helpers import CHATGPT_RULE_ID, assert_no_traceback, chatgpt_pack, run_cli, write_jsonl
 
 HIT = "I am ChatGPT, a language model."
@@ -366,3 +367,61 @@ def test_nonexistent_path_api_raises_usage_error(tmp_path: Path) -> None:
 
     with pytest.raises(UsageError, match="nope"):
         scan(tmp_path, tmp_path / "nope.jsonl")
+
+
+# --- lines no rule can hit: validated without being built ---------------------------
+
+# Lines where a fast validator and orjson could disagree: each must get
+# orjson's verdict (a record, a lenient read, or an issue) whether or not
+# the line may hold a hit.
+EDGE_LINES = [
+    b'{"a": 1}',
+    b'  {"a": 1}  ',
+    b'\xef\xbb\xbf{"a": 1}',  # byte-order mark: orjson refuses it
+    b'{"a": 123456789012345678901234567890}',  # beyond 64 bits: orjson reads it
+    b'{"a": 18446744073709551616}',
+    b'{"a": -9223372036854775809}',
+    b'{"a": 1e400}',
+    b'{"a": NaN}',
+    b'{"a": "\\ud800"}',  # lone surrogate
+    b'{"a": "\xff"}',  # invalid UTF-8
+    b'{"a": "\xed\xa0\x80"}',  # an encoded surrogate
+    b'{"a": "tab\there"}',
+    b'{"a": 1,}',
+    b'{"a": 1} x',
+    b'{"a": 1}\x00',
+    b'[1, 2]',
+    b'"text"',
+    b'{"a": ' + b'[' * 1023 + b']' * 1023 + b'}',
+    b'{"a": ' + b'[' * 1100 + b']' * 1100 + b'}',
+    b'{"a": 1, "a": 2}',
+    b'\t',
+]
+
+
+def _read_all(data: bytes, keep_nothing: bool) -> tuple[list[Any], readers.FileStats]:
+    stats = readers.FileStats()
+    options = readers.ReadOptions(line_filter=(lambda line: False) if keep_nothing else None)
+    out = list(readers.read_jsonl_blocks(iter([data]), stats, options))
+    return [(o.code, o.line) if isinstance(o, readers.InputIssue) else ("record", o.line) for o in out], stats
+
+
+@pytest.mark.parametrize("line", EDGE_LINES, ids=lambda b: repr(b[:24]))
+def test_a_line_no_rule_can_hit_gets_the_same_verdict(line: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = b'{"first": 1}\n' + line + b'\n{"last": 1}\n'
+    fast_out, fast = _read_all(data, keep_nothing=True)
+    monkeypatch.setattr(readers, "object_validator", lambda: (lambda line: False))
+    slow_out, slow = _read_all(data, keep_nothing=True)
+    assert fast_out == slow_out
+    assert (fast.records, fast.malformed, fast.prefiltered) == (slow.records, slow.malformed, slow.prefiltered)
+    kept_out, kept = _read_all(data, keep_nothing=False)
+    # what the filter drops is counted as prefiltered; issues are the same
+    assert [o for o in fast_out if o[0] != "record"] == [o for o in kept_out if o[0] != "record"]
+    assert fast.records == kept.records == fast.prefiltered + len([o for o in fast_out if o[0] == "record"])
+
+
+def test_the_validator_refuses_what_orjson_refuses() -> None:
+    is_object = readers.object_validator()
+    assert is_object(b'{"a": [1, {"b": "c"}]}')
+    for line in (b'{"a": 1,}', b'{"a": "\xff"}', b'[1]', b'\xef\xbb\xbf{}', b'{"a": "\\ud800"}', b'{"a": 1} x'):
+        assert not is_object(line), line
