@@ -271,7 +271,7 @@ def test_byte_ranges_read_like_the_whole_file(scratch: Path, lines: list[bytes],
         stats = FileStats()
         got += [(None if i.line is None else i.line + offset, i.index, type(i).__name__, getattr(i, "code", None))
                 for i in read_jsonl_range(path, start, end, stats, options)]
-        if readers._is_line_oriented(path):  # read as JSONL: the range counts its own newlines
+        if readers.is_plain_jsonl(path):  # read as JSONL: the range counts its own newlines
             assert stats.range_newlines == data[start:end].count(b"\n")
     assert got == whole
 

@@ -425,3 +425,18 @@ def test_the_validator_refuses_what_orjson_refuses() -> None:
     assert is_object(b'{"a": [1, {"b": "c"}]}')
     for line in (b'{"a": 1,}', b'{"a": "\xff"}', b'[1]', b'\xef\xbb\xbf{}', b'{"a": "\\ud800"}', b'{"a": 1} x'):
         assert not is_object(line), line
+
+
+@pytest.mark.parametrize("data, plain", [
+    (b'{"a": 1}\n{"a": 2}\n', True),
+    (b'[1, 2]\n{"a": 2}\n', True),  # JSONL whose first line holds an array
+    (b'[{"a": 1},\n {"a": 2}]\n', False),  # a JSON array
+    (b'{\n  "a": 1,\n  "b": 2\n}\n', False),  # one pretty-printed object
+    (b'\xef\xbb\xbf{"a": 1}\n', False),  # a byte-order mark: read whole, never from an offset
+    (gzip.compress(b'{"a": 1}\n'), False),
+    (zstandard.ZstdCompressor().compress(b'{"a": 1}\n'), False),
+])
+def test_is_plain_jsonl(tmp_path: Path, data: bytes, plain: bool) -> None:
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(data)
+    assert readers.is_plain_jsonl(path) is plain

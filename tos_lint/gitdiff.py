@@ -48,6 +48,7 @@ from typing import IO, Iterable, Iterator, Sequence
 
 from tos_lint import linemap
 from tos_lint.errors import UsageError
+from tos_lint.readers import PLAIN_JSONL_EXTS, is_plain_jsonl
 
 
 class ChangedLines(frozenset[int]):
@@ -65,8 +66,6 @@ class ChangedLines(frozenset[int]):
 
 Changed = dict[Path, frozenset[int] | None]
 
-LINE_ORIENTED_EXTS = (".jsonl", ".ndjson", ".jl")
-COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zXZ\x00")
 REGULAR_FILE_MODES = ("100644", "100755")
 BLOCK = 1 << 20
 # The old and new middles (between the common prefix and suffix) are diffed
@@ -240,13 +239,7 @@ def _filtered(root: Path, paths: list[str]) -> set[str]:
 def is_line_oriented(path: Path) -> bool:
     """A plain JSONL file: one record per line, so a line number locates a
     record. JSON arrays and objects, and compressed files, are not."""
-    if not path.name.lower().endswith(LINE_ORIENTED_EXTS):
-        return False
-    with path.open("rb") as f:
-        head = f.read(4096)
-    if head.startswith(COMPRESSED_MAGIC):
-        return False
-    return not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+    return path.name.lower().endswith(PLAIN_JSONL_EXTS) and is_plain_jsonl(path)
 
 
 # --- which lines -----------------------------------------------------------------

@@ -18,14 +18,13 @@ from typing import Callable, Iterable, Iterator
 from tos_lint import tabular
 from tos_lint.engine import Engine, FileResult, input_finding
 from tos_lint.model import Finding
-from tos_lint.readers import FileStats, InputFile, read_jsonl_range
+from tos_lint.readers import PLAIN_JSONL_EXTS, FileStats, InputFile, is_plain_jsonl, read_jsonl_range
 
 SPLIT_BYTES = 64 << 20  # plain JSONL and Parquet files above this are split
 # Small inputs are split finer, down to this, so that every job gets several
 # units and the last one to finish does not hold up the others.
 MIN_SPLIT_BYTES = 8 << 20
 UNITS_PER_JOB = 8
-_PLAIN_JSONL = (".jsonl", ".ndjson", ".jl")
 
 
 @dataclass(frozen=True)
@@ -90,11 +89,7 @@ def _split(f: InputFile, size: int, split_bytes: int) -> list[WorkUnit]:
 
 
 def _splittable(f: InputFile) -> bool:
-    if f.fs_path is None or not f.fs_path.name.lower().endswith(_PLAIN_JSONL):
-        return False
-    with f.fs_path.open("rb") as head:
-        start = head.read(4)
-    return not start.startswith((b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zX", b"\xef\xbb\xbf"))
+    return f.fs_path is not None and f.fs_path.name.lower().endswith(PLAIN_JSONL_EXTS) and is_plain_jsonl(f.fs_path)
 
 
 def scan_unit(engine: Engine, unit: WorkUnit) -> UnitResult:

@@ -27,6 +27,7 @@ from tos_lint import dupkeys
 from tos_lint.errors import UsageError
 
 JSON_EXTS = (".jsonl", ".ndjson", ".json", ".jl")
+PLAIN_JSONL_EXTS = (".jsonl", ".ndjson", ".jl")  # names of files made of lines
 COMPRESSION_EXTS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 # Data files that are not JSON: the tabular ones (Parquet, Arrow, CSV, TSV) are
 # read by `tos_lint.tabular`; the others are reported, never skipped silently.
@@ -494,7 +495,7 @@ def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options
     Ranges are planned by file name; a file that turns out not to be JSONL
     (a JSON array, one pretty-printed object, a binary file) is read whole
     by its first range, as `read_records` would, and its other ranges are empty."""
-    if not _is_line_oriented(path):
+    if not is_plain_jsonl(path):
         if start == 0:
             with path.open("rb") as f:
                 yield from _read_stream(f, stats, options, lambda: path.open("rb"))
@@ -522,12 +523,15 @@ def _newline_past(f: IO[bytes], end: int) -> int:
     return int(f.read(1) == b"\n")
 
 
-def _is_line_oriented(path: Path) -> bool:
-    """Whether `_read_stream` would read this plain file as JSONL."""
+def is_plain_jsonl(path: Path) -> bool:
+    """Whether the reader reads this file, as stored, line by line as JSONL:
+    not compressed, no byte-order mark, and a first block that reads as
+    JSONL (not a JSON array or one pretty-printed object, not binary). Then
+    a line number locates a record and a read may start at any line."""
     with path.open("rb") as f:
         first = f.read(BLOCK_SIZE)
-    if first.startswith(b"\xef\xbb\xbf"):
-        first = first[3:]
+    if first.startswith((b"\xef\xbb\xbf", *_MAGIC)):
+        return False
     head = first.lstrip()[:1]
     if head == b"[":
         return _is_jsonl(first)
