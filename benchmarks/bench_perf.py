@@ -1,9 +1,14 @@
 #!/usr/bin/env python
 """Performance in one command: every speed figure next to its target.
 
-    .venv/bin/python benchmarks/bench_perf.py --size-mb 50 [--runs 3] [--seed 0]
+    .venv/bin/python benchmarks/bench_perf.py --size-mb 200 [--runs 3] [--seed 0]
         [--markdown docs/performance.md] [--skip-rss] [--skip-changed]
-        [--skip-neardup] [--neardup-refs 100000] [--changed-mb 50] [--profile 0]
+        [--skip-neardup] [--neardup-refs 1000000] [--changed-mb 1024]
+        [--rss-gb 1,10] [--rss-jobs 2] [--profile 0]
+
+The defaults measure every target at its stated size (a 1M-reference index,
+a 1 GB tracked file, 1 and 10 GB corpora): about half an hour on two cores,
+and 10 GB of free disk. Smaller values give a quick run.
 
 Generates a synthetic chat JSONL of --size-mb MB (1 MB = 10^6 bytes; the
 generator of benchmarks/bench_scan.py) in a temporary directory, deleted at
@@ -21,7 +26,8 @@ exit, then measures on that same file, in this one run:
 4. MinHash signatures/s against datasketch, and near-duplicate scan
    throughput with a reference index (functions of bench_neardup.py).
 5. Peak RSS of the pinned scan subprocess (from `wait4`, cross-checked with
-   `getrusage(RUSAGE_CHILDREN)`); 1 GB / 10 GB figures: bench_scale.py.
+   `getrusage(RUSAGE_CHILDREN)`), and of scans of --rss-gb corpora
+   (bench_scale.py's probe, on --rss-jobs cores).
 6. A pre-commit-sized run: one changed line in a git-tracked file of
    --changed-mb MB (bench_changed.py's `run`).
 7. Start-up: `tos-lint scan` of a one-line file and `tos-lint --help`,
@@ -458,8 +464,38 @@ def rss_part(corpus: Corpus, procs: list[Proc], res: Results) -> None:
             "<= 500 MB, flat in size", peak <= 500)
     res.notes.append(f"Peak RSS is the scan process's own `ru_maxrss` from `wait4` (largest of the timed runs); "
                      f"`getrusage(RUSAGE_CHILDREN)` of this process (all children, ripgrep included) gives "
-                     f"{children:,.0f} MB. The 1 GB and 10 GB figures are measured by "
-                     "`benchmarks/bench_scale.py` (docs/scale.md), which generates those corpora on disk.")
+                     f"{children:,.0f} MB.")
+
+
+def large_rss_part(args: argparse.Namespace, workdir: Path, res: Results) -> None:
+    """Peak RSS scanning --rss-gb corpora (files of 1 GB, copies of one
+    generated block), with bench_scale.py's probe: a fresh process running
+    `tos_lint.scan` on --rss-jobs cores, the scanning process and its largest
+    worker measured apart."""
+    import bench_scale as bs
+
+    sizes = [float(s) for s in args.rss_gb.split(",") if s.strip()]
+    print(f"5b. peak RSS at {', '.join(f'{gb:g}' for gb in sizes)} GB ...", flush=True)
+    block = workdir / "rss-block.jsonl"
+    generate_corpus(block, bs.BLOCK_BYTES, args.seed + 2)
+    try:
+        for gb in sizes:
+            if (why := bs.check_disk(workdir, int(gb * bs.GB))) is not None:
+                res.skipped.append(f"peak RSS at {gb:g} GB: {why}")
+                continue
+            folder = workdir / f"rss-{gb:g}gb"
+            try:
+                written = bs.make_corpus(folder, int(gb * bs.GB), block)
+                probe = bs.run_probe(folder, args.rss_jobs)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            parent, worker = probe["self_kb"] / 1024, probe["workers_kb"] / 1024
+            res.add(f"peak RSS, `tos_lint.scan` of {written / bs.GB:.1f} GB on {args.rss_jobs} cores",
+                    f"{max(parent, worker):,.0f} MB (scanning process {parent:,.0f}, largest worker {worker:,.0f}; "
+                    f"{probe['findings']:,} findings, {written / MB / probe['wall']:,.0f} MB/s)",
+                    "<= 500 MB, flat in size", max(parent, worker) <= 500)
+    finally:
+        block.unlink(missing_ok=True)
 
 
 # --- 6. pre-commit ---------------------------------------------------------------------
@@ -627,10 +663,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-rss", action="store_true", help="no peak-RSS row")
     p.add_argument("--skip-changed", action="store_true", help="no pre-commit (git) run")
     p.add_argument("--skip-neardup", action="store_true", help="no MinHash / index part")
-    p.add_argument("--neardup-refs", type=int, default=100_000, help="references in the index (target: 1M)")
+    p.add_argument("--neardup-refs", type=int, default=1_000_000, help="references in the index")
     p.add_argument("--neardup-queries", type=int, default=5_000)
     p.add_argument("--neardup-docs", type=int, default=2000, help="documents for the signature rates (fewer: too short a timing to be steady)")
-    p.add_argument("--changed-mb", type=int, default=50, help="size of the git-tracked file (target: 1024)")
+    p.add_argument("--changed-mb", type=int, default=1024, help="size of the git-tracked file")
+    p.add_argument("--rss-gb", default="1,10", help="corpus sizes for peak RSS, comma-separated GB (10 GB needs as much free disk)")
+    p.add_argument("--rss-jobs", type=int, default=2, help="cores for the peak-RSS scans")
     p.add_argument("--jobs-mb", type=float, default=400.0,
                    help="size of the file for 2 cores vs 1 (a scan of a fraction of a second is mostly pool start-up)")
     p.add_argument("--profile", type=int, default=15, metavar="N", help="top N functions of a cProfile (0: none)")
@@ -670,6 +708,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             res.skipped.append("peak RSS (--skip-rss)")
         else:
             rss_part(corpus, procs, res)
+            large_rss_part(args, workdir, res)
         if args.skip_neardup:
             res.skipped.append("MinHash signatures and the scan with a reference index (--skip-neardup)")
         else:
