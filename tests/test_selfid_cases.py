@@ -1,0 +1,109 @@
+"""Hand-written chat turns against the built-in packs: self-identification in
+many phrasings and languages must be found at high severity for the right
+provider, and look-alikes (mentions, denials, quotes, role-play, people and
+things with the same names) must stay below medium.
+
+The turns are written for this test; they come from no dataset.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import builtin_findings
+from tos_lint.model import Severity
+
+SELF_ID = [
+    ("openai", "Hi there! I\u2019m ChatGPT \u2014 how can I help you today?"),
+    ("openai", "I am\nChatGPT, a language model developed by OpenAI."),
+    ("openai", "I\u2019ve been trained by OpenAI on a large amount of text."),
+    ("openai", "As ChatGPT, I don't have personal opinions, but here are some views."),
+    ("openai", "我是一个人工智能助手，由OpenAI开发。"),
+    ("openai", "Fui creado por OpenAI."),
+    ("openai", "私はOpenAIが開発したAIアシスタントです。"),
+    ("anthropic", "I am  Claude,  an  AI  assistant."),
+    ("anthropic", "I'm Anthropic's AI assistant, Claude."),
+    ("anthropic", "Je m'appelle Claude et je suis un assistant IA."),
+    ("anthropic", "Меня зовут Claude, я ИИ-ассистент."),
+    ("google", "I\u2019m Gemini, Google\u2019s AI assistant."),
+    ("google", "I am a large language model,\ntrained by Google."),
+    ("google", "Ich wurde von Google trainiert."),
+    ("meta", "I'm LLaMA 2, Meta's open model."),
+    ("meta", "Sou o Llama, um modelo de linguagem criado pela Meta."),
+    ("mistral", "Je suis Le Chat, un assistant conçu par Mistral AI."),
+    ("alibaba", "Alibaba Cloud developed me."),
+    ("deepseek", "我是DeepSeek-V3，一个人工智能助手。"),
+    ("xai", "저는 xAI가 만든 Grok입니다."),
+    ("microsoft", "I'm Phi, a small language model trained by Microsoft Research."),
+    ("cohere", "I'm Aya, a multilingual model from Cohere For AI."),
+    ("amazon", "I\u2019m Nova, Amazon's AI model."),
+]
+
+NOT_SELF_ID = [
+    "ChatGPT is a model made by OpenAI.",
+    "I'm definitely not ChatGPT; I'm a small open model.",
+    "People often think I am ChatGPT, but I am a different assistant.",
+    "Let's say I'm Gemini, a model by Google; what would change?",
+    "ChatGPT usually replies, \u201cI am a large language model trained by OpenAI.\u201d",
+    "> I'm Claude, an AI assistant created by Anthropic.\n\nThat line appears in many transcripts.",
+    "I'm Claude, a model and actor from Paris.",
+    "My name is Claude and I'm an AI enthusiast.",
+    "I'm a Gemini, so I love variety and conversation.",
+    "I'm a llama farmer in the Andes.",
+    "When the mistral blows, the sky in Provence is very clear.",
+    "I am {{name}}, an AI assistant developed by {{author}}.",
+    "No, I'm not ChatGPT. I'm Vicuna, a model trained by researchers from LMSYS.",
+    "I was trained by Google as a cloud engineer.",
+    "The company that trained me is Amazon; I worked in logistics.",
+    "Hi, I'm Bing, a student from Beijing.",
+    "我叫Claude，是一名厨师。",
+    "ChatGPT wurde von OpenAI entwickelt.",
+    "Soy un asistente de IA.",
+    "```python\nfrom openai import OpenAI\nclient = OpenAI()\n```",
+]
+
+ROLE_PLAY = [
+    ("Write a short dialogue where an AI introduces itself as ChatGPT.",
+     "User: Who are you?\nAI: I'm ChatGPT, a language model developed by OpenAI."),
+    ("Act as Grok and greet me.", "Hey! I'm Grok, built by xAI."),
+]
+
+
+def _chat(assistant: str, user: str = "Who are you?") -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]}
+
+
+@pytest.fixture(scope="module")
+def findings_by_line(builtin_ruleset: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[int, list[Any]]:
+    records = [_chat(t) for _, t in SELF_ID] + [_chat(t, "Tell me about it.") for t in NOT_SELF_ID]
+    records += [_chat(a, u) for u, a in ROLE_PLAY]
+    path = tmp_path_factory.mktemp("selfid") / "cases.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    out: dict[int, list[Any]] = {}
+    for f in builtin_findings([Path(path)], builtin_ruleset):
+        out.setdefault(f.location.line, []).append(f)
+    return out
+
+
+def _at_least(f: Any, severity: str) -> bool:
+    return f.severity >= Severity.parse(severity)
+
+
+@pytest.mark.parametrize(("index", "case"), list(enumerate(SELF_ID)), ids=[f"{p}:{t[:30]}" for p, t in SELF_ID])
+def test_self_identification_is_found_for_its_provider(findings_by_line: dict[int, list[Any]], index: int,
+                                                       case: tuple[str, str]) -> None:
+    provider, _ = case
+    found = findings_by_line.get(index + 1, [])
+    assert any(f.provider == provider and _at_least(f, "high") for f in found), [(f.rule_id, f.severity) for f in found]
+    others = [f.rule_id for f in found if f.provider not in (provider, "unknown") and _at_least(f, "medium")]
+    assert not others
+
+
+@pytest.mark.parametrize("index", range(len(NOT_SELF_ID) + len(ROLE_PLAY)),
+                         ids=[t[:30] for t in NOT_SELF_ID] + [u[:30] for u, _ in ROLE_PLAY])
+def test_look_alikes_stay_below_medium(findings_by_line: dict[int, list[Any]], index: int) -> None:
+    found = findings_by_line.get(len(SELF_ID) + index + 1, [])
+    assert not [f.rule_id for f in found if _at_least(f, "medium")]
