@@ -1,9 +1,12 @@
 """Fixtures for the tos-lint test suite.
 
 Every test builds its own data under `tmp_path`; nothing here reads
-/work/shared. The compiled-database cache is switched off by default so that
-tests do not depend on each other or on the user's ~/.cache; the cache has
-its own tests (test_api.py) that turn it on in a temporary folder.
+/work/shared. The compiled-database cache is a temporary folder of the
+session, so that tests do not depend on the user's ~/.cache and the built-in
+packs are compiled once per session rather than by every command-line test
+(a cold compile takes tens of seconds). Entries are keyed by content, so a
+warm entry gives what a compile would; the cache has its own tests
+(test_api.py) in folders of their own.
 """
 from __future__ import annotations
 
@@ -13,9 +16,9 @@ import pytest
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _no_db_cache() -> Iterable[None]:
+def _session_db_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterable[None]:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TOS_LINT_CACHE_DIR", "")
+        mp.setenv("TOS_LINT_CACHE_DIR", str(tmp_path_factory.mktemp("tos-lint-cache")))
         yield
 
 

@@ -73,8 +73,7 @@ def resolve(data: Any, pointer: str) -> Any:
 # --- command line ---------------------------------------------------------------------
 
 def run_cli(args: list[str], cwd: Path, input: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["TOS_LINT_CACHE_DIR"] = ""
+    env = dict(os.environ)  # the session's compile cache (conftest) comes with it
     env.pop("TOS_LINT_DEBUG", None)
     env["COLUMNS"] = "200"
     proc = subprocess.run(

@@ -354,8 +354,7 @@ class Outcome:
 
 
 def cli_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["TOS_LINT_CACHE_DIR"] = ""
+    env = dict(os.environ)  # the session's compile cache (conftest) comes with it
     env.pop("TOS_LINT_DEBUG", None)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     return env

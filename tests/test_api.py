@@ -217,6 +217,31 @@ def test_warm_cache_via_cli(tmp_path: Path) -> None:
     assert len(first) == 1
 
 
+def test_cache_keeps_the_most_recently_used_databases_within_its_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from tos_lint import cache
+
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("TOS_LINT_CACHE_DIR", str(folder))
+    monkeypatch.setenv("TOS_LINT_CACHE_MAX_MB", str(2.5 * 1000 / (1 << 20)))  # room for two 1 kB entries
+    for age, key in enumerate(["old", "middle", "new"]):
+        cache.store(key, bytes(1000))
+        os.utime(folder / f"{key}.hsdb", (1000 + age, 1000 + age))
+    assert sorted(p.stem for p in folder.glob("*.hsdb")) == ["middle", "new"]
+    assert cache.load("middle") == bytes(1000)  # loading marks it used
+    cache.store("newest", bytes(1000))
+    assert sorted(p.stem for p in folder.glob("*.hsdb")) == ["middle", "newest"]
+
+
+@pytest.mark.parametrize("value, expected", [("", 256 << 20), ("junk", 256 << 20), ("1", 1 << 20), ("-5", 0)])
+def test_cache_limit_from_the_environment(value: str, expected: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tos_lint import cache
+
+    monkeypatch.setenv("TOS_LINT_CACHE_MAX_MB", value)
+    assert cache.max_bytes() == expected
+
+
 def test_changed_pack_is_not_served_from_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOS_LINT_CACHE_DIR", str(tmp_path / "cache"))
     pack = chatgpt_pack(tmp_path)

@@ -327,7 +327,7 @@ def _app() -> typer.Typer:
 
 
 def _invoke(*args: str) -> Any:
-    return CliRunner().invoke(_app(), ["rules", "eval", *args], env={"COLUMNS": "250", "TOS_LINT_CACHE_DIR": ""})
+    return CliRunner().invoke(_app(), ["rules", "eval", *args], env={"COLUMNS": "250"})
 
 
 def test_cli_console_json_and_markdown(labelled: Path, pack: Path, tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def make_dataset(root: Path) -> None:
 
 def cli(tmp_path: Path, fmt: str, *extra: str, target: str = "data") -> subprocess.CompletedProcess[str]:
     pack = make_pack(tmp_path)
-    env = dict(os.environ, TOS_LINT_CACHE_DIR="")
+    env = dict(os.environ)
     env.pop("TOS_LINT_DEBUG", None)
     proc = subprocess.run(
         [sys.executable, "-m", "tos_lint", "scan", target, "--no-default-rules", "--rules", str(pack),
@@ -298,7 +298,7 @@ def console_output(root: Path, **env: str) -> str:
         [sys.executable, "-m", "tos_lint", "scan", "data", "--no-default-rules", "--rules", str(pack),
          "--isolated", "--format", "console"],
         cwd=root, capture_output=True, text=True, encoding="utf-8", timeout=120,
-        env=dict(os.environ, TOS_LINT_CACHE_DIR="", COLUMNS="300", **env),
+        env=dict(os.environ, COLUMNS="300", **env),
     )
     assert proc.returncode == 1, proc.stderr
     return proc.stdout

@@ -3,7 +3,10 @@
 Keyed by the content hashes of the packs, the tool version and the
 Hyperscan version; each entry carries a SHA-256 of its bytes and is refused
 when it does not match. Set TOS_LINT_CACHE_DIR to move it, or to an empty
-string to turn it off.
+string to turn it off. Every edit of a pack compiles new databases (the
+built-in packs make about 20 MB of them), so the cache keeps the most
+recently used entries up to TOS_LINT_CACHE_MAX_MB (default 256) and removes
+the others.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 _HEADER = b"tos-lint-hsdb-1\n"
+DEFAULT_MAX_MB = 256
 
 
 def cache_dir() -> Path | None:
@@ -31,20 +35,59 @@ def load(key: str) -> bytes | None:
     directory = cache_dir()
     if directory is None:
         return None
+    path = directory / f"{key}.hsdb"
     try:
-        raw = (directory / f"{key}.hsdb").read_bytes()
+        raw = path.read_bytes()
     except OSError:
         return None
     if not raw.startswith(_HEADER) or len(raw) < len(_HEADER) + 64:
         return None
     digest, blob = raw[len(_HEADER): len(_HEADER) + 64], raw[len(_HEADER) + 64:]
-    return blob if hashlib.sha256(blob).hexdigest().encode() == digest else None
+    if hashlib.sha256(blob).hexdigest().encode() != digest:
+        return None
+    try:
+        os.utime(path)  # used now: pruning removes the least recently used entries first
+    except OSError:
+        pass
+    return blob
 
 
 def store(key: str, blob: bytes) -> None:
     directory = cache_dir()
-    if directory is not None:
-        write_atomically(directory / f"{key}.hsdb", _HEADER, hashlib.sha256(blob).hexdigest().encode(), blob)
+    if directory is not None and write_atomically(directory / f"{key}.hsdb", _HEADER,
+                                                  hashlib.sha256(blob).hexdigest().encode(), blob):
+        prune(directory, max_bytes())
+
+
+def max_bytes() -> int:
+    """TOS_LINT_CACHE_MAX_MB in bytes; the default when unset or not a number."""
+    try:
+        mb = float(os.environ.get("TOS_LINT_CACHE_MAX_MB", DEFAULT_MAX_MB))
+    except ValueError:
+        mb = DEFAULT_MAX_MB
+    return int(max(mb, 0) * (1 << 20))
+
+
+def prune(directory: Path, limit: int) -> None:
+    """Remove the least recently used databases until those left hold at
+    most `limit` bytes. Another process may be pruning too: a file already
+    gone is skipped."""
+    entries = []
+    for path in directory.glob("*.hsdb"):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        entries.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):
+        if total <= limit:
+            break
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= size
 
 
 def write_atomically(path: Path, *parts: bytes) -> bool:

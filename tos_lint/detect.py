@@ -57,7 +57,12 @@ class RuleSet:
         self.by_id = {r.id: r for r in self.rules}
         self.patterns = self._collect_patterns()
         regexes = [p.regex for p in self.patterns]
-        self.database = compile_database(regexes) if regexes else None
+        # Rules share conditions (the same `unless` list recurs across packs):
+        # each distinct regex is compiled once, and its hit goes to every
+        # pattern that has it. Compile time grows faster than the pattern count.
+        distinct = list(dict.fromkeys(regexes))
+        self.database = compile_database(distinct) if distinct else None
+        self._pattern_ids = _pattern_ids_by_regex(regexes, distinct)
         self.starts = StartFinder(regexes)
         self.field_rules = [i for i, r in enumerate(self.rules) if r.is_field_rule]
         self.field_keys = {it.key for i in self.field_rules for it in self.rules[i].items if not it.key.startswith("/")}
@@ -113,7 +118,8 @@ class RuleSet:
         self.database.scan(encoded, match_event_handler=_collect, context=found)
         if not found:
             return None
-        return _SegmentHits(segment, normalized, encoded, found)
+        hits = [(pid, start, end) for regex_id, start, end in found for pid in self._pattern_ids[regex_id]]
+        return _SegmentHits(segment, normalized, encoded, hits)
 
     def _segment_rule_hits(self, seg: _SegmentHits, prompt_hits: set[int]) -> Iterator[Hit]:
         by_rule: dict[int, list[_Entry]] = defaultdict(list)
@@ -234,6 +240,14 @@ class RuleSet:
 
 def _item_regex(kind: str, value: str) -> str:
     return phrase_to_regex(value) if kind == "phrase" else value
+
+
+def _pattern_ids_by_regex(regexes: list[str], distinct: list[str]) -> list[tuple[int, ...]]:
+    """For each of `distinct`, the indices in `regexes` where it stands."""
+    where: dict[str, list[int]] = {regex: [] for regex in distinct}
+    for pid, regex in enumerate(regexes):
+        where[regex].append(pid)
+    return [tuple(where[regex]) for regex in distinct]
 
 
 def _collect(pid: int, start: int, end: int, flags: int, context: list[tuple[int, int, int]]) -> None:
