@@ -190,7 +190,8 @@ def test_normalize_and_normalize_mapped_agree_on_known_cases(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.characters(codec="ascii", exclude_characters="&*`_~"), max_size=60))
+# without markup, entities (`&`) or `\u` escapes (a backslash): those are decoded by design
+@given(st.text(alphabet=st.characters(codec="ascii", exclude_characters="&*`_~\\"), max_size=60))
 def test_plain_ascii_is_unchanged(text: str) -> None:
     assert normalize(text) == text
     mapped, index = normalize_mapped(text)
