@@ -6,11 +6,12 @@
 
 Reads the AlpacaEval outputs in <corpora>/provider/alpaca_eval/*.json (each
 file one model; the model -> provider mapping is MODEL_PROVIDER in
-tos_lint/attribution/training.py), fits the classifier on all of them, then
-fits the dataset-level calibration on held-out predictions: the models are
-split into `--folds` groups, and each group is scored by a classifier trained
-without it, so the calibration only ever sees models its classifier had not
-seen. No randomness beyond fixed seeds: the same corpus gives the same file.
+tos_lint/attribution/training.py), fits the classifier and the style
+centroids on all of them, then fits the dataset-level calibration on held-out
+predictions: the models are split into `--folds` groups, and each group is
+scored by a style model trained without it, so the calibration only ever sees
+models its style model had not seen. No randomness beyond fixed seeds: the
+same corpus gives the same file.
 
 Writes <out>/style-v1.npz (arrays, no pickle) and <out>/style-v1.json
 (header with the checksum). Only weights over hashed features are written,
@@ -27,7 +28,9 @@ from pathlib import Path  # noqa: E402
 
 from tos_lint.attribution.aggregate import fit_calibration  # noqa: E402
 from tos_lint.attribution.model import DEFAULT_MODEL, PROVIDERS  # noqa: E402
-from tos_lint.attribution.training import MODEL_PROVIDER, TRAIN_SETTINGS, fit, heldout_log_proba, model_folds  # noqa: E402
+from tos_lint.attribution.training import (  # noqa: E402
+    MODEL_PROVIDER, TRAIN_SETTINGS, calibration_items, fit, heldout_by_model, model_folds,
+)
 
 log = common.log
 
@@ -50,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     corpus, spec = loaded
     folds = model_folds(sorted(set(corpus.models.tolist())), args.folds)
-    heldout = heldout_log_proba(corpus, spec, folds, progress=log)
-    calibration, loss = fit_calibration(heldout)
+    heldout = heldout_by_model(corpus, spec, folds, progress=log)
+    calibration, loss = fit_calibration(calibration_items(heldout), len(PROVIDERS))
     log(f"calibration beta={calibration.beta} n0={calibration.n0} (held-out log-loss {loss:.3f})")
     models = sorted(set(corpus.models.tolist()))
     info = {

@@ -242,3 +242,24 @@ def test_a_small_run_does_not_load_the_compiled_loops(dataset: Path) -> None:
     compiled = attribute_paths([dataset]).to_dict()["files"][0]["ranked"]
     assert [r["provider"] for r in ranked] == [r["provider"] for r in compiled]
     assert [r["probability"] for r in ranked] == pytest.approx([r["probability"] for r in compiled], abs=1e-4)
+
+
+def test_per_record_probabilities_are_computed_only_when_shown(dataset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dataset-level answer needs only the centroid scores; the
+    classifier's columns are scored only for `records=True`."""
+    from tos_lint.attribution.model import PARTS, StyleModel
+
+    asked: list[tuple[str, ...]] = []
+    real = StyleModel.text_scores
+
+    def spy(self, texts, compiled=True, parts=PARTS):  # type: ignore[no-untyped-def]
+        asked.append(tuple(parts))
+        return real(self, texts, compiled, parts)
+
+    monkeypatch.setattr(StyleModel, "text_scores", spy)
+    plain = attribute_paths([dataset])
+    assert asked and set(asked) == {("centroid",)} and plain.files[0].records is None
+    asked.clear()
+    shown = attribute_paths([dataset], records=True)
+    assert set(asked) == {PARTS} and shown.files[0].records is not None
+    assert shown.files[0].result == plain.files[0].result

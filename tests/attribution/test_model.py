@@ -10,7 +10,7 @@ import pytest
 
 from tos_lint.attribution import PROVIDERS, AttributionModelError, Attributor, load_model
 from tos_lint.attribution.features import extract, hashed_scores
-from tos_lint.attribution.model import _load
+from tos_lint.attribution.model import PARTS, _load
 from tests.attribution.conftest import CHATTY, TERSE
 
 
@@ -44,7 +44,7 @@ def test_shipped_model_is_small_and_has_a_checksum() -> None:
     npz = builtin_model_dir() / f"{DEFAULT_MODEL}.npz"
     assert npz.stat().st_size < 5_000_000
     assert len(header["sha256"]) == 64
-    assert header["format_version"] == 1
+    assert header["format_version"] == 2
 
 
 def test_probabilities_sum_to_one() -> None:
@@ -131,20 +131,33 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
 
 def test_both_scoring_paths_equal_a_dense_product() -> None:
     """Hashed-feature scores: the compiled pass (features and product at
-    once) and the numpy gather, each against features times weights."""
+    once) and the numpy gather, each against features times weights (and
+    times centroids)."""
     model = load_model()
     texts = TERSE + CHATTY + ["", "x", "这是一个简单的例子。", "Emoji 🙂🚀 — «très» bien"]
     feats = extract(texts, model.spec, frequent=model.frequent, sort_rows=True, use_jit=False)
     dense = np.zeros((feats.n, model.spec.dim))
     np.add.at(dense, (feats.rows, feats.cols), feats.values.astype(np.float64))
-    want = dense @ model.weights.T.astype(np.float64)
-    numpy_path = np.zeros_like(want)
-    model._gathered_logits(feats, numpy_path)
-    assert np.allclose(numpy_path, want, rtol=1e-5, atol=1e-5)
-    scored = hashed_scores(texts, model.spec, model.frequent, *model._scoring_table())
-    if scored is None:
+    k = len(model.classes)
+    want = np.hstack([dense @ model.weights.T.astype(np.float64), dense @ model.centroids.T.astype(np.float64)])
+    scale = np.abs(want).max(axis=0)
+    both = np.zeros_like(want)
+    model._gathered(feats, model._by_feature(PARTS), both)
+    assert np.allclose(both, want, rtol=1e-5, atol=1e-5 * scale.max())
+    scored = model.scores(feats)
+    assert np.allclose(scored["centroid"], want[:, k:] - model.centroid_bias, rtol=1e-5, atol=1e-5 * scale.max())
+    # Asking for one part gives that part as both do.
+    alone = model.scores(feats, ("centroid",))
+    assert list(alone) == ["centroid"] and np.allclose(alone["centroid"], scored["centroid"])
+    assert np.allclose(model.log_proba(feats), scored["log_proba"])
+    compiled = hashed_scores(texts, model.spec, model.frequent, *model._scoring_table(PARTS))
+    if compiled is None:
         pytest.skip("numba is not available")
-    style, hashed = scored
-    assert np.allclose(hashed, want, rtol=1e-6, atol=1e-6)
+    style, hashed = compiled
+    assert np.allclose(hashed, want, rtol=1e-6, atol=1e-6 * scale.max())
     assert np.array_equal(style, feats.style)
-    assert np.allclose(model.text_log_proba(texts), model.log_proba(feats), atol=1e-5)
+    for parts in (PARTS, ("centroid",), ("log_proba",)):
+        from_texts = model.text_scores(texts, parts=parts)
+        assert list(from_texts) == list(parts)
+        for part in parts:
+            assert np.allclose(from_texts[part], scored[part], rtol=1e-5, atol=1e-5 * np.abs(scored[part]).max())

@@ -56,6 +56,66 @@ def test_held_out_model_does_not_choose_the_words_its_classifier_keeps(monkeypat
     out = training.heldout_by_model(_corpus(), SPEC, [["gpt4"], ["claude-2"]], max_iter=3, per_model=None)
     assert _zebra() not in seen[0]  # gpt4 held out
     assert _zebra() in seen[1]  # gpt4 in training
-    lp, known = out["gpt4"]
-    assert lp.shape == (len(TERSE), len(PROVIDERS)) and known is False
-    assert np.allclose(np.exp(lp).sum(axis=1), 1.0)
+    held = out["gpt4"]
+    assert held.log_proba.shape == (len(TERSE), len(PROVIDERS)) and held.known is False
+    assert np.allclose(np.exp(held.log_proba).sum(axis=1), 1.0)
+    # Scored against the centroids of the two other models only.
+    assert held.centroid.shape == (len(TERSE), 2)
+    assert held.classes.tolist() == ["claude-2", "gemini-pro"]
+    assert [PROVIDERS[i] for i in held.class_provider] == ["anthropic", "google"]
+    # Neither held-out model's provider had another model: nothing to calibrate on.
+    assert training.calibration_items(out) == []
+
+
+def test_calibration_items_are_the_known_held_out_models_but_the_skipped_one() -> None:
+    def held(known: bool) -> training.HeldOutScores:
+        return training.HeldOutScores(np.zeros((2, 7)), np.zeros((2, 3)), np.array(["a", "b", "c"]),
+                                      np.array([0, 1, 2]), known)
+
+    out = {"gpt4": held(True), "claude-2": held(True), "cohere": held(False)}
+    assert [item[2] for item in training.calibration_items(out)] == [PROVIDERS.index("anthropic"),
+                                                                      PROVIDERS.index("openai")]
+    assert [item[2] for item in training.calibration_items(out, skip="gpt4")] == [PROVIDERS.index("anthropic")]
+
+
+def test_centroid_scores_rank_classes_as_the_cosine_of_standardised_means() -> None:
+    corpus = _corpus()
+    f = corpus.features
+    assert f is not None
+    names = ["gpt4", "claude-2", "gemini-pro"]
+    yk = np.array([names.index(m) for m in corpus.models])
+    centroids, bias = training.style_centroids(f, yk, 3, SPEC.dim, rounded=False)
+    dense = np.zeros((f.n, SPEC.dim))
+    np.add.at(dense, (f.rows, f.cols), f.values.astype(np.float64))
+    means = np.stack([dense[yk == c].mean(axis=0) for c in range(3)])
+    centre, spread = means.mean(axis=0), means.std(axis=0)
+    seen = spread > 0
+    zc = ((means - centre) / np.where(seen, spread, 1.0))[:, seen]
+    for rows in (yk == 0, yk == 1, yk == 2, np.arange(f.n) % 2 == 0):
+        scores = dense[rows] @ centroids.T.astype(np.float64) - bias
+        z = ((dense[rows].mean(axis=0) - centre) / np.where(seen, spread, 1.0))[seen]
+        cosine = zc @ z / (np.linalg.norm(zc, axis=1) * np.linalg.norm(z))
+        assert np.allclose(scores.mean(axis=0) / np.linalg.norm(z), cosine, rtol=1e-4, atol=1e-6)
+    assert np.all(centroids[:, ~seen] == 0)
+
+
+def test_each_model_is_closest_to_its_own_centroid() -> None:
+    corpus = _corpus()
+    assert corpus.features is not None
+    model = training.fit(corpus, SPEC, max_iter=3, per_model=None)
+    for c, name in enumerate(model.classes):
+        feats = training.subset_features(corpus.features, np.flatnonzero(corpus.models == name))
+        assert model.scores(feats, ("centroid",))["centroid"].mean(axis=0).argmax() == c
+
+
+def test_centroids_give_every_class_the_same_weight() -> None:
+    """A class with many answers does not set the centre the others are measured from."""
+    corpus = _corpus()
+    assert corpus.features is not None
+    yk = np.array([["gpt4", "claude-2", "gemini-pro"].index(m) for m in corpus.models])
+    once = training.style_centroids(corpus.features, yk, 3, SPEC.dim, rounded=False)
+    doubled_idx = np.concatenate([np.arange(len(yk)), np.flatnonzero(yk == 1)])
+    doubled = training.style_centroids(training.subset_features(corpus.features, doubled_idx), yk[doubled_idx], 3,
+                                       SPEC.dim, rounded=False)
+    for a, b in zip(once, doubled):
+        assert np.allclose(a, b, atol=1e-6)

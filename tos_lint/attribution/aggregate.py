@@ -1,18 +1,27 @@
-"""From per-record probabilities to one answer per dataset, with its uncertainty.
+"""From per-record scores to one answer per dataset, with its uncertainty.
 
 Records of one dataset are not independent draws (one generator, one prompt
 set), and the classifier has never seen the very model that wrote a new
 dataset, so multiplying per-record probabilities (naive Bayes) would give
 0.99999 after fifty records and be wrong for a model unlike the training
-ones. Instead:
+ones. The dataset-level answer therefore asks a different question: which
+known model's style centroid is the dataset's average style closest to?
 
-    P(provider | dataset) = softmax(beta * n / (n + n0) * mean_i log p_i(provider))
+    s_c = mean_i centroid score of record i for class c
+    z_c = (s_c - mean over classes) / (standard deviation over classes)
+    score(provider) = max over the provider's classes of z_c
+    P(provider | dataset) = softmax(beta * n / (n + n0) * score)
 
-with each record's log-probability floored, so one odd record cannot veto a
-provider. `beta` and `n0` are fitted on held-out predictions (by
+s_c is the projection of the dataset's standardised mean feature vector on
+class c's centroid direction (model.py), so z ranks the classes as their
+cosines with the dataset do, whatever the length of that mean vector. A
+provider scores as its closest known model: an unseen model of a known
+provider tends to sit nearer one of that provider's models than to any other
+model, even where a classifier trained to tell the known models apart would
+not say so. `beta` and `n0` are fitted on held-out predictions (by
 tools/train_attribution.py: models split in groups, each group scored by a
-classifier trained without it), so the confidence grows with the number of
-records only as far as it did for models the classifier had not seen.
+model trained without it), so the confidence grows with the number of
+records only as far as it did for models that were not seen in training.
 
 The interval is a bootstrap over records (resampling the records used, the
 same formula each time): it says how much the answer depends on which
@@ -27,7 +36,6 @@ import numpy as np
 
 from tos_lint.attribution.model import Calibration
 
-LOG_FLOOR = float(np.log(1e-3))
 DEFAULT_BOOTSTRAP = 200
 INTERVAL = (5.0, 95.0)
 
@@ -59,22 +67,38 @@ class DatasetAttribution:
                 "top_agreement": round(self.top_agreement, 4)}
 
 
-def dataset_probabilities(log_proba: np.ndarray, calibration: Calibration) -> np.ndarray:
-    """Calibrated provider probabilities of a set of records (rows)."""
-    n = log_proba.shape[0]
+def provider_scores(mean_scores: np.ndarray, class_provider: np.ndarray, k: int) -> np.ndarray:
+    """Each provider's best standardised class score (-inf for a provider
+    without a class), for one row of mean centroid scores or a stack of them."""
+    centred = mean_scores - mean_scores.mean(axis=-1, keepdims=True)
+    spread = centred.std(axis=-1, keepdims=True)
+    z = centred / np.where(spread > 0, spread, 1.0)
+    out = np.full(z.shape[:-1] + (k,), -np.inf)
+    for p in np.unique(class_provider):
+        out[..., p] = z[..., class_provider == p].max(axis=-1)
+    return out
+
+
+def dataset_probabilities(scores: np.ndarray, class_provider: np.ndarray, k: int,
+                          calibration: Calibration) -> np.ndarray:
+    """Calibrated provider probabilities of a set of records (rows of
+    centroid scores, one column per class; `class_provider` the provider
+    index of each class, `k` the number of providers)."""
+    n = scores.shape[0]
     if n == 0:
-        return np.full(log_proba.shape[1], 1.0 / log_proba.shape[1])
-    mean = np.maximum(log_proba, LOG_FLOOR).mean(axis=0)
-    return _softmax(calibration.beta * n / (n + calibration.n0) * mean)
+        return np.full(k, 1.0 / k)
+    gain = calibration.beta * n / (n + calibration.n0)
+    return _softmax(gain * provider_scores(scores.mean(axis=0), class_provider, k))
 
 
-def aggregate(log_proba: np.ndarray, labels: Sequence[str], calibration: Calibration,
+def aggregate(scores: np.ndarray, class_provider: np.ndarray, labels: Sequence[str], calibration: Calibration,
               bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> DatasetAttribution:
-    n, k = log_proba.shape
+    n, k = scores.shape[0], len(labels)
     if n == 0:
         return DatasetAttribution(0, (), 0.0)
-    probs = dataset_probabilities(log_proba, calibration)
-    samples = _bootstrap(log_proba, calibration, bootstrap, seed) if bootstrap > 0 else probs[None, :]
+    probs = dataset_probabilities(scores, class_provider, k, calibration)
+    samples = (_bootstrap(scores, class_provider, k, calibration, bootstrap, seed) if bootstrap > 0
+               else probs[None, :])
     low, high = np.percentile(samples, INTERVAL, axis=0)
     order = np.argsort(-probs, kind="stable")
     ranked = tuple(ProviderProbability(labels[i], float(probs[i]), float(low[i]), float(high[i])) for i in order)
@@ -82,19 +106,20 @@ def aggregate(log_proba: np.ndarray, labels: Sequence[str], calibration: Calibra
     return DatasetAttribution(n, ranked, agreement)
 
 
-def _bootstrap(log_proba: np.ndarray, calibration: Calibration, rounds: int, seed: int) -> np.ndarray:
+def _bootstrap(scores: np.ndarray, class_provider: np.ndarray, k: int, calibration: Calibration, rounds: int,
+               seed: int) -> np.ndarray:
     """One calibrated answer per resample of the records. Resamples are drawn
     a block of rounds at a time (the generator gives the same numbers as one
     round at a time), each block's gather kept to about a million values."""
-    floored = np.maximum(log_proba, LOG_FLOOR)
-    n, k = floored.shape
+    n, c = scores.shape
     rng = np.random.default_rng(seed)
     gain = calibration.beta * n / (n + calibration.n0)
     out = np.empty((rounds, k))
-    block = max(1, (1 << 20) // (n * k))
+    block = max(1, (1 << 20) // (n * c))
     for first in range(0, rounds, block):
         m = min(block, rounds - first)
-        out[first:first + m] = _softmax(gain * floored[rng.integers(0, n, (m, n))].mean(axis=1))
+        means = scores[rng.integers(0, n, (m, n))].mean(axis=1)
+        out[first:first + m] = _softmax(gain * provider_scores(means, class_provider, k))
     return out
 
 
@@ -104,23 +129,28 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def fit_calibration(held_out: Sequence[tuple[np.ndarray, int]], sizes: Sequence[int] = (1, 5, 20, 50, 200, 800),
+# One held-out model: its records' centroid scores, the provider index of
+# each class of the model that scored them, and its true provider's index.
+HeldOut = tuple[np.ndarray, np.ndarray, int]
+
+
+def fit_calibration(held_out: Sequence[HeldOut], k: int, sizes: Sequence[int] = (1, 5, 20, 50, 200, 800),
                     draws: int = 20, seed: int = 0) -> tuple[Calibration, float]:
     """Choose beta and n0 that minimise the log-loss of the true provider over
-    random subsets of each held-out model's records (leave-one-model-out
-    log-probabilities, one entry per model: (log_proba, true index)). Every
-    (model, size) pair weighs the same. Returns the calibration and its loss."""
+    random subsets of each held-out model's records (scored by a model
+    trained without it). Every (model, size) pair weighs the same. Returns
+    the calibration and its loss."""
     rng = np.random.default_rng(seed)
     rows: list[np.ndarray] = []
     ns: list[int] = []
     truth: list[int] = []
     weight: list[float] = []
-    for lp, true_index in held_out:
-        floored = np.maximum(lp, LOG_FLOOR)
-        for size in sorted({min(s, len(floored)) for s in sizes}):
-            repeats = draws if size < len(floored) else 1
+    for scores, class_provider, true_index in held_out:
+        for size in sorted({min(s, len(scores)) for s in sizes}):
+            repeats = draws if size < len(scores) else 1
             for _ in range(repeats):
-                rows.append(floored[rng.choice(len(floored), size, replace=False)].mean(axis=0))
+                subset = scores[rng.choice(len(scores), size, replace=False)]
+                rows.append(provider_scores(subset.mean(axis=0), class_provider, k))
                 ns.append(size)
                 truth.append(true_index)
                 weight.append(1.0 / repeats)
@@ -128,9 +158,7 @@ def fit_calibration(held_out: Sequence[tuple[np.ndarray, int]], sizes: Sequence[
     best = (Calibration(), float("inf"))
     for beta in np.round(np.geomspace(0.25, 16.0, 25), 4):
         for n0 in (1.0, 3.0, 10.0, 30.0, 100.0):
-            z = (beta * n_arr / (n_arr + n0))[:, None] * M
-            z -= z.max(axis=1, keepdims=True)
-            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+            logp = np.log(np.maximum(_softmax((beta * n_arr / (n_arr + n0))[:, None] * M), 1e-300))
             loss = float(-(w_arr * logp[np.arange(len(t_arr)), t_arr]).sum() / w_arr.sum())
             if loss < best[1]:
                 best = (Calibration(float(beta), float(n0)), loss)

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from tos_lint.attribution.aggregate import DEFAULT_BOOTSTRAP, DatasetAttribution, aggregate
-from tos_lint.attribution.model import StyleModel, load_model
+from tos_lint.attribution.model import PARTS, StyleModel, load_model
 from tos_lint.attribution.sources import FileSample, SampledRecord, sample_file
 from tos_lint.readers import discover
 
@@ -57,14 +57,19 @@ class Attributor:
     def labels(self) -> tuple[str, ...]:
         return self.model.labels
 
+    def scores(self, texts: Sequence[str], parts: Sequence[str] = PARTS) -> dict[str, np.ndarray]:
+        """Per text, the parts asked for: "log_proba" (one column per label)
+        and "centroid" (centroid scores, one column per class of the model)."""
+        widths = {"log_proba": len(self.model.labels), "centroid": len(self.model.classes)}
+        if not texts:
+            return {p: np.zeros((0, widths[p])) for p in parts}
+        compiled = _worth_compiling(len(texts))
+        batches = [self.model.text_scores(texts[i:i + BATCH], compiled, parts) for i in range(0, len(texts), BATCH)]
+        return {p: np.vstack([b[p] for b in batches]) for p in parts}
+
     def log_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Log-probabilities, one row per text, one column per label."""
-        k = len(self.model.labels)
-        if not texts:
-            return np.zeros((0, k))
-        compiled = _worth_compiling(len(texts))
-        parts = [self.model.text_log_proba(texts[i:i + BATCH], compiled) for i in range(0, len(texts), BATCH)]
-        return np.vstack(parts)
+        return self.scores(texts, ("log_proba",))["log_proba"]
 
     def score_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities (rows sum to 1), columns in the order of `labels`."""
@@ -72,7 +77,13 @@ class Attributor:
 
     def attribute_texts(self, texts: Sequence[str], bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> DatasetAttribution:
         """One dataset-level answer for a set of texts."""
-        return aggregate(self.log_proba(texts), self.labels, self.model.calibration, bootstrap, seed)
+        return self.aggregate(self.scores(texts, ("centroid",))["centroid"], bootstrap, seed)
+
+    def aggregate(self, centroid_scores: np.ndarray, bootstrap: int = DEFAULT_BOOTSTRAP,
+                  seed: int = 0) -> DatasetAttribution:
+        """The dataset-level answer for records with these centroid scores."""
+        model = self.model
+        return aggregate(centroid_scores, model.class_providers(), model.labels, model.calibration, bootstrap, seed)
 
 
 @dataclass
@@ -169,17 +180,18 @@ def attribute_paths(
     per_file = _per_file_cap(max_records, max_total_records, len(inputs))
     files: list[FileAttribution] = []
     pooled: list[np.ndarray] = []
+    parts = PARTS if records else ("centroid",)  # per-record probabilities only when shown
     for inp in inputs:
         sample = sample_file(inp, per_file, roles, force_format, field_map, seed)
-        lp = attributor.log_proba([r.text for r in sample.records])
-        pooled.append(lp)
-        files.append(_file_result(sample, lp, attributor, records, bootstrap, seed))
+        scored = attributor.scores([r.text for r in sample.records], parts)
+        pooled.append(scored["centroid"])
+        files.append(_file_result(sample, scored, attributor, bootstrap, seed))
     model = attributor.model
     if len(files) == 1:  # the same records and seed: the file's answer is the overall one
         overall = files[0].result
     else:
-        all_lp = np.vstack(pooled) if pooled else np.zeros((0, len(model.labels)))
-        overall = aggregate(all_lp, model.labels, model.calibration, bootstrap, seed)
+        overall = attributor.aggregate(np.vstack(pooled) if pooled else np.zeros((0, len(model.classes))),
+                                       bootstrap, seed)
     return AttributionReport(
         files=files, overall=overall, model=_model_summary(model), labels=model.labels,
         settings={"max_records": per_file, "max_total_records": max_total_records, "roles": list(roles),
@@ -195,11 +207,13 @@ def _per_file_cap(max_records: int | None, max_total: int | None, n_files: int) 
     return share if max_records is None else min(max_records, share)
 
 
-def _file_result(sample: FileSample, lp: np.ndarray, attributor: Attributor, records: bool,
-                 bootstrap: int, seed: int) -> FileAttribution:
+def _file_result(sample: FileSample, scored: dict[str, np.ndarray], attributor: Attributor, bootstrap: int,
+                 seed: int) -> FileAttribution:
     model = attributor.model
-    result = aggregate(lp, model.labels, model.calibration, bootstrap, seed)
-    scores = [_record_score(r, row, model.labels) for r, row in zip(sample.records, np.exp(lp))] if records else None
+    result = attributor.aggregate(scored["centroid"], bootstrap, seed)
+    scores = None
+    if "log_proba" in scored:
+        scores = [_record_score(r, row, model.labels) for r, row in zip(sample.records, np.exp(scored["log_proba"]))]
     return FileAttribution(
         path=sample.path, result=result, records_read=sample.records_read, without_text=sample.without_text,
         unreadable=sample.unreadable, sampled=sample.sampled, estimated_records=sample.estimated_records,

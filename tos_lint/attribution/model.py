@@ -7,6 +7,17 @@ On disk it is two files side by side, never a pickle:
   the SHA-256 of the array file plus the dtype and shape of every array.
 * `<name>.npz`: the arrays, read with `numpy.load(..., allow_pickle=False)`.
 
+Besides the classifier's weights (what each record reads like) it holds each
+class's style centroid, for the dataset-level answer: the mean feature
+vector of the class's training answers, standardised feature by feature
+across the classes, as a unit direction, divided by each feature's spread
+(so that raw features project on it). A record's centroid score for a class
+is its standardised features' projection on that direction; averaged over a
+dataset's records, it ranks the classes as the cosine between the dataset's
+standardised mean and each centroid does (aggregate.py). What is asked for
+(weights, centroids or both) is scored in one pass over a record's
+features, one table column per class and part.
+
 A model whose array file does not match the header's checksum, whose arrays
 have the wrong shape, or whose format version this code does not know is
 refused with `AttributionModelError` (exit code 2 on the command line).
@@ -28,11 +39,13 @@ from tos_lint.attribution.features import STYLE_NAMES, Features, FeatureSpec, ex
 from tos_lint.errors import UsageError
 
 FORMAT = "tos-lint-style-attribution"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DEFAULT_MODEL = "style-v1"
 PROVIDERS = ("openai", "anthropic", "google", "meta", "mistral", "alibaba", "other")
 _CHUNK = 1 << 16  # (feature, text) pairs scored at a time
-_ARRAYS = ("weights", "scales", "bias", "style_weights", "style_mean", "style_scale", "frequent")
+PARTS = ("log_proba", "centroid")  # what StyleModel.scores computes
+_ARRAYS = ("weights", "scales", "bias", "style_weights", "style_mean", "style_scale", "frequent",
+           "centroids", "centroid_scales", "centroid_bias")
 
 
 class AttributionModelError(UsageError):
@@ -42,8 +55,8 @@ class AttributionModelError(UsageError):
 @dataclass
 class Calibration:
     """Dataset-level temperature: probabilities are
-    softmax(beta * n / (n + n0) * mean log-probability), fitted on
-    leave-one-model-out predictions, so more records sharpen the answer but
+    softmax(beta * n / (n + n0) * provider score) (aggregate.py), fitted on
+    held-out models' predictions, so more records sharpen the answer but
     never past what unseen models support."""
 
     beta: float = 1.0
@@ -70,44 +83,68 @@ class StyleModel:
     style_mean: np.ndarray  # (S,)
     style_scale: np.ndarray  # (S,)
     frequent: np.ndarray  # sorted uint64 hashes of the words the distorted view keeps
+    centroids: np.ndarray  # (C, dim) float32: each class's standardised centroid direction / feature spread
+    centroid_bias: np.ndarray  # (C,): the centre of the classes' means projected on each
     calibration: Calibration = field(default_factory=Calibration)
     info: dict[str, Any] = field(default_factory=dict)
-    # The weights as the model file holds them, (C, dim) int8 (or float32),
-    # and one scale per class: weights == stored * scales, bit for bit.
-    stored: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
-    _weights_t: np.ndarray | None = field(default=None, repr=False, compare=False)
-    _table: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
-    _scratch: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # Weights and centroids as the model file holds them, (C, dim) int8 (or
+    # float32) with one scale per row: weights == stored[0] * stored[1] and
+    # centroids == stored[2] * stored[3], bit for bit.
+    stored: tuple[np.ndarray, ...] | None = field(default=None, repr=False, compare=False)
+    _tables: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
 
     def features(self, texts: Sequence[str], compiled: bool = True) -> Features:
         return extract(texts, self.spec, frequent=self.frequent, sort_rows=True, use_jit=compiled)
 
-    def text_log_proba(self, texts: Sequence[str], compiled: bool = True) -> np.ndarray:
-        """`log_proba(features(texts))`, to float32 rounding; with numba
-        (and `compiled`), features and product in one compiled pass that
+    def text_scores(self, texts: Sequence[str], compiled: bool = True,
+                    parts: Sequence[str] = PARTS) -> dict[str, np.ndarray]:
+        """`scores(features(texts), parts)`, to float32 rounding; with numba
+        (and `compiled`), features and products in one compiled pass that
         never holds the batch's features."""
-        scored = hashed_scores(texts, self.spec, self.frequent, *self._scoring_table()) if compiled else None
+        scored = hashed_scores(texts, self.spec, self.frequent, *self._scoring_table(parts)) if compiled else None
         if scored is None:
-            return self.log_proba(self.features(texts, compiled))
+            return self.scores(self.features(texts, compiled), parts)
         style, hashed = scored
-        return self._provider_log_proba(self._with_style(hashed, style))
+        return self._split(hashed, style, parts)
 
-    def logits(self, feats: Features) -> np.ndarray:
-        """Class scores, one row per text. The features must be sorted by
-        row (`extract(..., sort_rows=True)`)."""
-        out = np.zeros((feats.n, len(self.classes)), dtype=np.float64)
-        self._gathered_logits(feats, out)
-        return self._with_style(out, feats.style)
+    def text_log_proba(self, texts: Sequence[str], compiled: bool = True) -> np.ndarray:
+        return self.text_scores(texts, compiled, ("log_proba",))["log_proba"]
+
+    def scores(self, feats: Features, parts: Sequence[str] = PARTS) -> dict[str, np.ndarray]:
+        """One row per text of each part asked for: "log_proba", the
+        per-provider log-probabilities (what each text reads like), and
+        "centroid", the centroid scores (one column per class, for the
+        dataset level). Only the parts asked for are computed. The features
+        must be sorted by row (`extract(..., sort_rows=True)`)."""
+        table = self._by_feature(parts)
+        out = np.zeros((feats.n, table.shape[1]), dtype=np.float64)
+        self._gathered(feats, table, out)
+        return self._split(out, feats.style, parts)
+
+    def log_proba(self, feats: Features) -> np.ndarray:
+        """Per-provider log-probabilities, one row per text."""
+        return self.scores(feats, ("log_proba",))["log_proba"]
+
+    def _split(self, hashed: np.ndarray, style: np.ndarray, parts: Sequence[str]) -> dict[str, np.ndarray]:
+        k = len(self.classes)
+        out = {}
+        for i, part in enumerate(parts):
+            columns = hashed[:, i * k:(i + 1) * k]
+            if part == "log_proba":
+                out[part] = self._provider_log_proba(self._with_style(columns, style))
+            else:
+                out[part] = columns - self.centroid_bias
+        return out
 
     def _with_style(self, hashed: np.ndarray, style: np.ndarray) -> np.ndarray:
         standard = (style - self.style_mean) / self.style_scale
         return hashed + standard.astype(np.float64) @ self.style_weights.T.astype(np.float64) + self.bias
 
-    def _gathered_logits(self, feats: Features, out: np.ndarray) -> None:
-        """Each row's weights summed in one `reduceat` over contiguous
-        (feature, class) rows. Work goes through one reused buffer: fresh
-        multi-megabyte arrays cost more in page faults than the arithmetic."""
-        weights = self._by_feature()
+    def _gathered(self, feats: Features, table: np.ndarray, out: np.ndarray) -> None:
+        """Each row's table rows (one per feature) summed in one `reduceat`
+        over contiguous (feature, column) rows. Work goes through one reused
+        buffer: fresh multi-megabyte arrays cost more in page faults than the
+        arithmetic."""
         bounds = np.searchsorted(feats.rows, np.arange(feats.n + 1))
         first = 0
         while first < feats.n:
@@ -115,42 +152,50 @@ class StyleModel:
             last = max(last, first + 1)
             lo, hi = int(bounds[first]), int(bounds[last])
             if hi - lo > _CHUNK:  # one text larger than the buffer
-                gathered = np.take(weights, feats.cols[lo:hi], axis=0)
+                gathered = np.take(table, feats.cols[lo:hi], axis=0)
             else:
-                gathered = np.take(weights, feats.cols[lo:hi], axis=0, out=self._buffer()[: hi - lo])
+                gathered = np.take(table, feats.cols[lo:hi], axis=0, out=self._buffer(table.shape[1])[: hi - lo])
             gathered *= feats.values[lo:hi, None]
             present, starts = np.unique(feats.rows[lo:hi], return_index=True)
             if len(present):
                 out[present] = np.add.reduceat(gathered, starts, axis=0)
             first = last
 
-    def _buffer(self) -> np.ndarray:
-        if self._scratch is None:
-            self._scratch = np.empty((_CHUNK, len(self.classes)), dtype=np.float32)
-        return self._scratch
+    def _buffer(self, width: int) -> np.ndarray:
+        key = ("buffer", width)
+        if key not in self._tables:
+            self._tables[key] = np.empty((_CHUNK, width), dtype=np.float32)
+        return self._tables[key]
 
-    def _by_feature(self) -> np.ndarray:
-        """Weights as (dim, C), C-contiguous: one cache-friendly row per feature."""
-        if self._weights_t is None:
-            self._weights_t = np.ascontiguousarray(self.weights.T, dtype=np.float32)
-        return self._weights_t
+    def _by_feature(self, parts: Sequence[str]) -> np.ndarray:
+        """The parts' rows (weights, centroids) as (dim, columns),
+        C-contiguous: one cache-friendly row per feature."""
+        key = ("float", *parts)
+        if key not in self._tables:
+            rows = {"log_proba": self.weights, "centroid": self.centroids}
+            self._tables[key] = np.ascontiguousarray(np.hstack([rows[p].T for p in parts]), dtype=np.float32)
+        return self._tables[key]
 
-    def _scoring_table(self) -> tuple[np.ndarray, np.ndarray]:
-        """(table, scales), table (dim, C) with table[feature] * scales the
-        feature's weights. The file's int8 weights when it has them: scoring
-        waits on fetching one random table row per feature, and an int8 row
-        is a quarter of the bytes."""
-        if self._table is None:
+    def _scoring_table(self, parts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(table, scales), table (dim, columns) with table[feature] * scales
+        the feature's weights and centroids. The file's int8 arrays when it
+        has them: scoring waits on fetching one random table row per
+        feature, and an int8 row is a quarter of the bytes."""
+        key = ("stored", *parts)
+        if key not in self._tables:
             if self.stored is not None:
-                weights, scales = self.stored
-                self._table = (np.ascontiguousarray(weights.T), scales.astype(np.float32))
+                weights, scales, centroids, centroid_scales = self.stored
+                rows = {"log_proba": (weights, scales), "centroid": (centroids, centroid_scales)}
+                self._tables[key] = (np.ascontiguousarray(np.hstack([rows[p][0].T for p in parts])),
+                                     np.concatenate([rows[p][1] for p in parts]).astype(np.float32))
             else:
-                self._table = (self._by_feature(), np.ones(len(self.classes), dtype=np.float32))
-        return self._table
+                table = self._by_feature(parts)
+                self._tables[key] = (table, np.ones(table.shape[1], dtype=np.float32))
+        return self._tables[key]
 
-    def log_proba(self, feats: Features) -> np.ndarray:
-        """Per-provider log-probabilities, one row per text."""
-        return self._provider_log_proba(self.logits(feats))
+    def class_providers(self) -> np.ndarray:
+        """The index in `labels` of each class's provider."""
+        return np.array([self.labels.index(p) for p in self.class_provider], dtype=np.int64)
 
     def _provider_log_proba(self, logits: np.ndarray) -> np.ndarray:
         p = np.exp(_log_softmax(logits)) @ self._membership()
@@ -166,8 +211,9 @@ class StyleModel:
     # --- files -----------------------------------------------------------------------
 
     def save(self, directory: Path, name: str = DEFAULT_MODEL, quantize: bool = True) -> tuple[Path, Path]:
-        """Write `<name>.npz` and `<name>.json`. Weights are stored as int8
-        with one scale per provider (4x smaller, same ranking to 3 decimals)."""
+        """Write `<name>.npz` and `<name>.json`. Weights and centroids are
+        stored as int8 with one scale per class (4x smaller, same ranking to
+        3 decimals)."""
         arrays = self._arrays(quantize)
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
@@ -187,19 +233,25 @@ class StyleModel:
         return npz, js
 
     def _arrays(self, quantize: bool) -> dict[str, np.ndarray]:
-        w = self.weights.astype(np.float32)
-        if quantize:
-            scales = (np.abs(w).max(axis=1) / 127.0).astype(np.float32)
-            scales[scales == 0] = 1.0
-            weights = np.round(w / scales[:, None]).astype(np.int8)
-        else:
-            scales, weights = np.ones(len(w), dtype=np.float32), w
+        weights, scales = quantize_rows(self.weights, quantize)
+        centroids, centroid_scales = quantize_rows(self.centroids, quantize)
         return {
             "weights": weights, "scales": scales, "bias": self.bias.astype(np.float32),
             "style_weights": self.style_weights.astype(np.float32),
             "style_mean": self.style_mean.astype(np.float32), "style_scale": self.style_scale.astype(np.float32),
-            "frequent": np.sort(self.frequent.astype(np.uint64)),
+            "frequent": np.sort(self.frequent.astype(np.uint64)), "centroids": centroids,
+            "centroid_scales": centroid_scales, "centroid_bias": self.centroid_bias.astype(np.float32),
         }
+
+
+def quantize_rows(rows: np.ndarray, quantize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(stored, scales): int8 rows with one scale per row, or float32 rows and ones."""
+    w = rows.astype(np.float32)
+    if not quantize:
+        return w, np.ones(len(w), dtype=np.float32)
+    scales = (np.abs(w).max(axis=1) / 127.0).astype(np.float32)
+    scales[scales == 0] = 1.0
+    return np.round(w / scales[:, None]).astype(np.int8), scales
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -259,14 +311,18 @@ def _from_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Style
     if len(class_provider) != len(classes) or not set(class_provider) <= set(labels):
         raise ValueError("every class needs a provider among the labels")
     k = len(classes)
-    if arrays["weights"].shape != (k, spec.dim) or arrays["style_weights"].shape != (k, len(STYLE_NAMES)):
+    if (arrays["weights"].shape != (k, spec.dim) or arrays["style_weights"].shape != (k, len(STYLE_NAMES))
+            or arrays["centroids"].shape != (k, spec.dim)):
         raise ValueError("weight shapes do not match the classes and feature settings")
     weights = arrays["weights"].astype(np.float32) * arrays["scales"][:, None]
+    centroids = arrays["centroids"].astype(np.float32) * arrays["centroid_scales"][:, None]
     cal = header.get("calibration") or {}
     return StyleModel(
         spec=spec, labels=labels, classes=classes, class_provider=class_provider, weights=weights, bias=arrays["bias"].astype(np.float64),
         style_weights=arrays["style_weights"], style_mean=arrays["style_mean"],
-        style_scale=arrays["style_scale"], frequent=arrays["frequent"], stored=(arrays["weights"], arrays["scales"]),
+        style_scale=arrays["style_scale"], frequent=arrays["frequent"], centroids=centroids,
+        centroid_bias=arrays["centroid_bias"].astype(np.float64),
+        stored=(arrays["weights"], arrays["scales"], arrays["centroids"], arrays["centroid_scales"]),
         calibration=Calibration(float(cal.get("beta", 1.0)), float(cal.get("n0", 10.0))),
         info={**dict(header.get("info") or {}), "sha256": header["sha256"],
               "format_version": header["format_version"]},

@@ -5,8 +5,10 @@ Multinomial logistic regression with an L2 penalty, fitted by L-BFGS from
 zero weights: no randomness, so the same corpus gives the same model.
 Every provider weighs the same in the loss, and within a provider every
 source model weighs the same, so five OpenAI models do not drown two
-Anthropic ones. Needs scipy (installed with tos-lint's dependencies; listed
-in the `train` extra as well).
+Anthropic ones. Next to it, each class's style centroid (for the dataset
+level): the mean of its answers' features, standardised across the classes.
+Needs scipy (installed with tos-lint's dependencies; listed in the `train`
+extra as well).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from tos_lint.attribution.features import Features, FeatureSpec, extract, normalize_text, token_hashes
-from tos_lint.attribution.model import PROVIDERS, Calibration, StyleModel
+from tos_lint.attribution.model import PROVIDERS, Calibration, StyleModel, quantize_rows
 
 # AlpacaEval generator (file stem) -> provider label. Providers with a
 # single model in the corpus other than alibaba are pooled as "other".
@@ -169,19 +171,23 @@ def fit(corpus: Corpus, spec: FeatureSpec, l2: float = float(TRAIN_SETTINGS["l2"
         style_gain: float = float(TRAIN_SETTINGS["style_gain"]), max_iter: int = int(TRAIN_SETTINGS["max_iter"]),
         level: str = str(TRAIN_SETTINGS["level"]), per_model: int | None = int(TRAIN_SETTINGS["per_model"]),
         seed: int = int(TRAIN_SETTINGS["seed"]), info: dict | None = None) -> StyleModel:
-    """Train on `corpus` (at most `per_model` answers per model). `level="model"`:
-    one class per source model (a provider's probability is the mean of its
-    models'); `"provider"`: one class per provider."""
+    """Train on `corpus` (the classifier on at most `per_model` answers per
+    model, the centroids on all). `level="model"`: one class per source model
+    (a provider's probability is the mean of its models'); `"provider"`: one
+    class per provider."""
+    assert corpus.features is not None
+    names = _class_names(corpus, level)
+    classes = sorted(set(names), key=lambda c: (PROVIDERS.index(_provider_of(c)), c))
+    index = {c: i for i, c in enumerate(classes)}
+    centroids, centroid_bias = style_centroids(
+        corpus.features, np.array([index[c] for c in names]), len(classes), spec.dim)
     corpus = train_subset(corpus, per_model, seed)
     f = corpus.features
     assert f is not None
     mean = f.style.mean(axis=0)
     scale = f.style.std(axis=0) + 1e-6
     X = _matrix(f, spec, mean, scale, style_gain)
-    names = corpus.models.tolist() if level == "model" else [PROVIDERS[i] for i in corpus.y.tolist()]
-    classes = sorted(set(names), key=lambda c: (PROVIDERS.index(_provider_of(c)), c))
-    index = {c: i for i, c in enumerate(classes)}
-    yk = np.array([index[c] for c in names])
+    yk = np.array([index[c] for c in _class_names(corpus, level)])
     k, d = len(classes), X.shape[1]
     Y = np.zeros((f.n, k), dtype=np.float32)
     Y[np.arange(f.n), yk] = 1.0
@@ -210,9 +216,44 @@ def fit(corpus: Corpus, spec: FeatureSpec, l2: float = float(TRAIN_SETTINGS["l2"
         spec=spec, labels=PROVIDERS, classes=tuple(classes),
         class_provider=tuple(_provider_of(c) for c in classes), weights=hashed.astype(np.float32),
         bias=b, style_weights=style.astype(np.float32), style_mean=mean.astype(np.float32),
-        style_scale=scale.astype(np.float32), frequent=corpus.frequent, calibration=Calibration(),
+        style_scale=scale.astype(np.float32), frequent=corpus.frequent, centroids=centroids,
+        centroid_bias=centroid_bias, calibration=Calibration(),
         info=dict(info or {}, iterations=iterations, converged=converged),
     )
+
+
+def _class_names(corpus: Corpus, level: str) -> list[str]:
+    return corpus.models.tolist() if level == "model" else [PROVIDERS[i] for i in corpus.y.tolist()]
+
+
+def style_centroids(f: Features, yk: np.ndarray, k: int, dim: int, floor: float = 1e-9,
+                    rounded: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(centroids, bias) of the classes `yk` of the rows of `f`.
+
+    A class's mean feature vector is standardised feature by feature across
+    the classes (each class weighs the same; divided by the standard
+    deviation of the classes' means, a feature no class has left out) and
+    kept as a unit direction d. A record x then scores
+    (x - centre) / spread . d = x . centroid - bias with centroid = d / spread,
+    and the mean of a dataset's scores ranks the classes as the cosine
+    between its standardised mean and each direction does. The centroids are
+    rounded (unless `rounded` is false) as the model file stores them (int8,
+    one scale per class, which drops the smallest entries: mostly frequent
+    features, whose spread is large), so what is evaluated is what ships."""
+    import scipy.sparse as sp
+
+    hashed = sp.csr_matrix((f.values.astype(np.float64), (f.rows, f.cols)), shape=(f.n, dim))
+    counts = np.bincount(yk, minlength=k).astype(np.float64)
+    member = sp.csr_matrix((1.0 / counts[yk], (yk, np.arange(f.n))), shape=(k, f.n))
+    means = np.asarray((member @ hashed).todense())
+    centre = means.mean(axis=0)
+    spread = means.std(axis=0)
+    inverse = np.where(spread > 0, 1.0 / (spread + floor), 0.0)
+    z = (means - centre) * inverse
+    directions = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-300)
+    stored, scales = quantize_rows(directions * inverse, rounded)
+    centroids = stored.astype(np.float32) * scales[:, None]
+    return centroids, centroids.astype(np.float64) @ centre
 
 
 def _provider_of(name: str) -> str:
@@ -289,13 +330,27 @@ def model_folds(models: Sequence[str], k: int) -> list[list[str]]:
     return folds
 
 
+@dataclass
+class HeldOutScores:
+    """A model's answers scored by a style model trained without it."""
+
+    log_proba: np.ndarray  # (answers, providers): what each answer reads like
+    centroid: np.ndarray  # (answers, classes of that style model): centroid scores
+    classes: np.ndarray  # str: those classes
+    class_provider: np.ndarray  # provider index of each of those classes
+    known: bool  # whether the model's provider had a class
+
+    def calibration_item(self, provider: str) -> tuple[np.ndarray, np.ndarray, int]:
+        return self.centroid, self.class_provider, PROVIDERS.index(provider)
+
+
 def heldout_by_model(corpus: Corpus, spec: FeatureSpec, folds: Sequence[Sequence[str]],
-                     progress=None, **fit_args) -> dict[str, tuple[np.ndarray, bool]]:  # type: ignore[no-untyped-def]
-    """Per model: provider log-probabilities of its answers from a classifier
-    trained without its fold, and whether its provider was in that training.
-    Nothing is fitted on the fold: the frequent words of the distorted view
-    are chosen again from the training models, features taken again."""
-    out: dict[str, tuple[np.ndarray, bool]] = {}
+                     progress=None, **fit_args) -> dict[str, HeldOutScores]:  # type: ignore[no-untyped-def]
+    """Per model: its answers' scores from a style model trained without its
+    fold. Nothing is fitted on the fold: the frequent words of the distorted
+    view are chosen again from the training models, features taken again,
+    and the centroids standardised across the training classes only."""
+    out: dict[str, HeldOutScores] = {}
     for fold in folds:
         started = time.perf_counter()
         held = np.isin(corpus.models, list(fold))
@@ -304,15 +359,16 @@ def heldout_by_model(corpus: Corpus, spec: FeatureSpec, folds: Sequence[Sequence
         for m in fold:
             test = featurize(corpus.select(corpus.models == m, features=False), spec, train.frequent)
             assert test.features is not None
-            out[m] = (model.log_proba(test.features), MODEL_PROVIDER[m] in set(model.class_provider))
+            scored = model.scores(test.features)
+            out[m] = HeldOutScores(scored["log_proba"], scored["centroid"], np.array(model.classes), model.class_providers(),
+                                   MODEL_PROVIDER[m] in set(model.class_provider))
         if progress:
             progress(f"held out {', '.join(fold)}: {time.perf_counter() - started:.0f}s")
     return out
 
 
-def heldout_log_proba(corpus: Corpus, spec: FeatureSpec, folds: Sequence[Sequence[str]],
-                      progress=None) -> list[tuple[np.ndarray, int]]:  # type: ignore[no-untyped-def]
-    """(log-probabilities, true provider index) of every held-out model whose
-    provider the classifier knew: what the calibration is fitted on."""
-    by_model = heldout_by_model(corpus, spec, folds, progress)
-    return [(lp, PROVIDERS.index(MODEL_PROVIDER[m])) for m, (lp, known) in sorted(by_model.items()) if known]
+def calibration_items(by_model: dict[str, HeldOutScores],
+                      skip: str | None = None) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """What the dataset-level calibration is fitted on: the held-out scores
+    of every model whose provider the style model knew (but `skip`)."""
+    return [h.calibration_item(MODEL_PROVIDER[m]) for m, h in sorted(by_model.items()) if h.known and m != skip]
