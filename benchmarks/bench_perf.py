@@ -7,7 +7,7 @@
         [--rss-gb 1,10] [--rss-jobs 2] [--profile 0]
 
 The defaults measure every target at its stated size (a 1M-reference index,
-a 1 GB tracked file, 1 and 10 GB corpora): about half an hour on two cores,
+a 1 GB tracked file, 1 and 10 GB corpora): about ten minutes on two cores,
 and 10 GB of free disk. Smaller values give a quick run.
 
 Generates a synthetic chat JSONL of --size-mb MB (1 MB = 10^6 bytes; the
