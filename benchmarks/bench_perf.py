@@ -468,34 +468,22 @@ def rss_part(corpus: Corpus, procs: list[Proc], res: Results) -> None:
 
 
 def large_rss_part(args: argparse.Namespace, workdir: Path, res: Results) -> None:
-    """Peak RSS scanning --rss-gb corpora (files of 1 GB, copies of one
-    generated block), with bench_scale.py's probe: a fresh process running
-    `tos_lint.scan` on --rss-jobs cores, the scanning process and its largest
-    worker measured apart."""
+    """Peak RSS scanning --rss-gb corpora with bench_scale.py's probe: a
+    fresh process running `tos_lint.scan` on --rss-jobs cores, the scanning
+    process and its largest worker measured apart."""
     import bench_scale as bs
 
     sizes = [float(s) for s in args.rss_gb.split(",") if s.strip()]
     print(f"5b. peak RSS at {', '.join(f'{gb:g}' for gb in sizes)} GB ...", flush=True)
-    block = workdir / "rss-block.jsonl"
-    generate_corpus(block, bs.BLOCK_BYTES, args.seed + 2)
-    try:
-        for gb in sizes:
-            if (why := bs.check_disk(workdir, int(gb * bs.GB))) is not None:
-                res.skipped.append(f"peak RSS at {gb:g} GB: {why}")
-                continue
-            folder = workdir / f"rss-{gb:g}gb"
-            try:
-                written = bs.make_corpus(folder, int(gb * bs.GB), block)
-                probe = bs.run_probe(folder, args.rss_jobs)
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-            parent, worker = probe["self_kb"] / 1024, probe["workers_kb"] / 1024
-            res.add(f"peak RSS, `tos_lint.scan` of {written / bs.GB:.1f} GB on {args.rss_jobs} cores",
-                    f"{max(parent, worker):,.0f} MB (scanning process {parent:,.0f}, largest worker {worker:,.0f}; "
-                    f"{probe['findings']:,} findings, {written / MB / probe['wall']:,.0f} MB/s)",
-                    "<= 500 MB, flat in size", max(parent, worker) <= 500)
-    finally:
-        block.unlink(missing_ok=True)
+    for gb, written, probe in bs.rss_probes(sizes, workdir, args.rss_jobs, args.seed):
+        if isinstance(probe, str):
+            res.skipped.append(f"peak RSS at {gb:g} GB: {probe}")
+            continue
+        parent, worker = probe["self_kb"] / 1024, probe["workers_kb"] / 1024
+        res.add(f"peak RSS, `tos_lint.scan` of {written / bs.GB:.1f} GB on {args.rss_jobs} cores",
+                f"{max(parent, worker):,.0f} MB (scanning process {parent:,.0f}, largest worker {worker:,.0f}; "
+                f"{probe['findings']:,} findings, {written / MB / probe['wall']:,.0f} MB/s)",
+                "<= 500 MB, flat in size", max(parent, worker) <= 500)
 
 
 # --- 6. pre-commit ---------------------------------------------------------------------

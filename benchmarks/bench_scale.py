@@ -44,7 +44,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -269,33 +269,44 @@ def make_corpus(folder: Path, size: int, block: Path) -> int:
     return written
 
 
-def bench_rss(args: argparse.Namespace, work: Path, report: Report) -> None:
-    sizes = [float(s) for s in args.sizes_gb.split(",") if s.strip()]
+def rss_probes(sizes_gb: Sequence[float], work: Path, jobs: int, seed: int) -> Iterator[tuple[float, int, dict[str, Any] | str]]:
+    """For each size: (size, bytes written, the probe's figures), or (size,
+    0, why it was skipped). The corpora are copies of one generated block,
+    each deleted after its scan."""
     block = work / "block.jsonl"
     if (why := check_disk(work, BLOCK_BYTES)) is not None:
-        report.add(f"rss: skipped ({why})")
+        yield from ((gb, 0, why) for gb in sizes_gb)
         return
-    generate_corpus(block, BLOCK_BYTES, args.seed + 2)
-    rows = []
+    generate_corpus(block, BLOCK_BYTES, seed + 2)
     try:
-        for gb in sizes:
+        for gb in sizes_gb:
             size = int(gb * GB)
             if (why := check_disk(work, size)) is not None:
-                report.add(f"rss {gb:g} GB: skipped ({why})")
+                yield gb, 0, why
                 continue
             folder = work / f"rss-{gb:g}gb"
             try:
                 written = make_corpus(folder, size, block)
-                probe = run_probe(folder, args.rss_jobs)
+                probe = run_probe(folder, jobs)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
-            peak = max(probe["self_kb"], probe["workers_kb"]) / 1024
-            rows.append([f"{written / GB:.1f} GB", f"{probe['records']:,}", f"{probe['findings']:,}",
-                         f"{probe['self_kb'] / 1024:.0f}", f"{probe['workers_kb'] / 1024:.0f}",
-                         f"{probe['parent_children_kb'] / 1024:.0f}", f"{probe['wall']:.0f}",
-                         f"{written / MB / probe['wall']:.1f}", "yes" if peak <= RSS_GOAL_MB else "no"])
+            yield gb, written, probe
     finally:
         block.unlink(missing_ok=True)
+
+
+def bench_rss(args: argparse.Namespace, work: Path, report: Report) -> None:
+    sizes = [float(s) for s in args.sizes_gb.split(",") if s.strip()]
+    rows = []
+    for gb, written, probe in rss_probes(sizes, work, args.rss_jobs, args.seed):
+        if isinstance(probe, str):
+            report.add(f"rss {gb:g} GB: skipped ({probe})")
+            continue
+        peak = max(probe["self_kb"], probe["workers_kb"]) / 1024
+        rows.append([f"{written / GB:.1f} GB", f"{probe['records']:,}", f"{probe['findings']:,}",
+                     f"{probe['self_kb'] / 1024:.0f}", f"{probe['workers_kb'] / 1024:.0f}",
+                     f"{probe['parent_children_kb'] / 1024:.0f}", f"{probe['wall']:.0f}",
+                     f"{written / MB / probe['wall']:.1f}", "yes" if peak <= RSS_GOAL_MB else "no"])
     if rows:
         report.add(f"peak RSS (MB) scanning generated JSONL with jobs={args.rss_jobs}; goal <= {RSS_GOAL_MB} MB per process, flat")
         table(report, ["corpus", "records", "findings", "scanning process", "largest worker",

@@ -48,7 +48,7 @@ from typing import IO, Iterable, Iterator, Sequence
 
 from tos_lint import linemap
 from tos_lint.errors import UsageError
-from tos_lint.readers import PLAIN_JSONL_EXTS, is_plain_jsonl
+from tos_lint.readers import is_line_oriented
 
 
 class ChangedLines(frozenset[int]):
@@ -234,12 +234,6 @@ def _filtered(root: Path, paths: list[str]) -> set[str]:
                stdin=b"".join(os.fsencode(p) + b"\0" for p in paths))
     fields = out.split(b"\0")
     return {os.fsdecode(fields[i]) for i in range(0, len(fields) - 2, 3) if fields[i + 2] not in (b"unspecified", b"unset")}
-
-
-def is_line_oriented(path: Path) -> bool:
-    """A plain JSONL file: one record per line, so a line number locates a
-    record. JSON arrays and objects, and compressed files, are not."""
-    return path.name.lower().endswith(PLAIN_JSONL_EXTS) and is_plain_jsonl(path)
 
 
 # --- which lines -----------------------------------------------------------------

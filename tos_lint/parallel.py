@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 from tos_lint import tabular
 from tos_lint.engine import Engine, FileResult, input_finding
 from tos_lint.model import Finding
-from tos_lint.readers import PLAIN_JSONL_EXTS, FileStats, InputFile, is_plain_jsonl, read_jsonl_range
+from tos_lint.readers import FileStats, InputFile, is_line_oriented, read_jsonl_range
 
 SPLIT_BYTES = 64 << 20  # plain JSONL and Parquet files above this are split
 # Small inputs are split finer, down to this, so that every job gets several
@@ -78,7 +78,7 @@ def _split_size(total: int, jobs: int) -> int:
 
 
 def _split(f: InputFile, size: int, split_bytes: int) -> list[WorkUnit]:
-    if _splittable(f):
+    if f.fs_path is not None and is_line_oriented(f.fs_path):
         return [WorkUnit(f, None, s, min(s + split_bytes, size), nbytes=min(split_bytes, size - s))
                 for s in range(0, size, split_bytes)]
     if f.fs_path is not None and tabular.kind_of(f.fs_path.name) == "parquet":
@@ -86,10 +86,6 @@ def _split(f: InputFile, size: int, split_bytes: int) -> list[WorkUnit]:
         if len(runs) > 1:
             return [WorkUnit(f, None, a, b, by="row_groups", nbytes=n) for a, b, n in runs]
     return [WorkUnit(f, None, nbytes=size)]
-
-
-def _splittable(f: InputFile) -> bool:
-    return f.fs_path is not None and f.fs_path.name.lower().endswith(PLAIN_JSONL_EXTS) and is_plain_jsonl(f.fs_path)
 
 
 def scan_unit(engine: Engine, unit: WorkUnit) -> UnitResult:

@@ -26,8 +26,8 @@ import orjson
 from tos_lint import dupkeys
 from tos_lint.errors import UsageError
 
-JSON_EXTS = (".jsonl", ".ndjson", ".json", ".jl")
 PLAIN_JSONL_EXTS = (".jsonl", ".ndjson", ".jl")  # names of files made of lines
+JSON_EXTS = (*PLAIN_JSONL_EXTS, ".json")
 COMPRESSION_EXTS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 # Data files that are not JSON: the tabular ones (Parquet, Arrow, CSV, TSV) are
 # read by `tos_lint.tabular`; the others are reported, never skipped silently.
@@ -521,6 +521,12 @@ def _newline_past(f: IO[bytes], end: int) -> int:
         return 0
     f.seek(pos - 1)
     return int(f.read(1) == b"\n")
+
+
+def is_line_oriented(path: Path) -> bool:
+    """A JSONL file by name and by content: one record per line, so a line
+    number locates a record and a large file can be read in byte ranges."""
+    return path.name.lower().endswith(PLAIN_JSONL_EXTS) and is_plain_jsonl(path)
 
 
 def is_plain_jsonl(path: Path) -> bool:
