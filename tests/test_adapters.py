@@ -202,17 +202,20 @@ def test_image_part_is_not_text() -> None:
 def test_hh_transcript_is_split_into_turns_with_offsets() -> None:
     fmt, got = segments(HH)
     assert fmt == "dpo"
-    chosen = [(r, t.strip()) for r, p, t in got if p.startswith("/chosen#")]
+    turns = [(r, p, t) for r, p, t in got if r != "unknown"]
+    chosen = [(r, t.strip()) for r, p, t in turns if p.startswith("/chosen#")]
     assert chosen == [
         ("user", "What is 2+2?"),
         ("assistant", "It is 4."),
         ("user", "Thanks!"),
         ("assistant", "You're welcome."),
     ]
-    rejected = [(r, t.strip()) for r, p, t in got if p.startswith("/rejected#")]
+    rejected = [(r, t.strip()) for r, p, t in turns if p.startswith("/rejected#")]
     assert rejected == [("user", "What is 2+2?"), ("assistant", "Five.")]
-    # no turn text carries the next turn's marker
-    assert all("Human:" not in t and "Assistant:" not in t for _, _, t in got)
+    # no turn text carries a marker; the markers are segments of their own
+    assert all("Human:" not in t and "Assistant:" not in t for _, _, t in turns)
+    markers = [t.strip() for r, p, t in got if r == "unknown" and p.startswith("/chosen#")]
+    assert markers == ["Human:", "Assistant:", "Human:", "Assistant:"]
     assert_pointers_resolve(HH)
 
 
@@ -220,7 +223,7 @@ def test_transcript_in_text_field_is_split_too() -> None:
     data = {"text": "Human: hi\n\nAssistant: hello there"}
     fmt, got = segments(data)
     assert fmt == "text"
-    assert [(r, t.strip()) for r, _, t in got] == [("user", "hi"), ("assistant", "hello there")]
+    assert [(r, t.strip()) for r, _, t in got if r != "unknown"] == [("user", "hi"), ("assistant", "hello there")]
     assert_pointers_resolve(data)
 
 
@@ -275,3 +278,122 @@ def test_unknown_role_names_map_to_unknown() -> None:
 def test_empty_strings_make_no_segments() -> None:
     _, got = segments({"prompt": "", "completion": "ok"})
     assert got == [("assistant", "/completion", "ok")]
+
+
+# --- flattened transcripts of other templates, and roles from field names ------
+
+ONE_TURN = [("user", "Who are you?"), ("assistant", "I am the answer.")]
+TWO_TURNS = ONE_TURN + [("user", "Thanks"), ("assistant", "Welcome.")]
+TRANSCRIPTS = {
+    "chatml": ("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWho are you?<|im_end|>\n"
+               "<|im_start|>assistant\nI am the answer.<|im_end|>",
+               [("system", "Be brief."), ("user", "Who are you?"), ("assistant", "I am the answer.")]),
+    "llama3": ("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nWho are you?<|eot_id|>"
+               "<|start_header_id|>assistant<|end_header_id|>\n\nI am the answer.<|eot_id|>",
+               ONE_TURN),
+    "gemma": ("<start_of_turn>user\nWho are you?<end_of_turn>\n<start_of_turn>model\nI am the answer.<end_of_turn>",
+              ONE_TURN),
+    "zephyr": ("<|user|>\nWho are you?</s>\n<|assistant|>\nI am the answer.</s>",
+               ONE_TURN),
+    "inst": ("<s>[INST] Who are you? [/INST] I am the answer.</s>[INST] Thanks [/INST] Welcome.",
+             TWO_TURNS),
+    "markdown-labels": ("### Human: Who are you?\n### Assistant: I am the answer.",
+                        ONE_TURN),
+    "alpaca-prompt": ("Below is an instruction.\n\n### Instruction:\nWho are you?\n\n### Response:\nI am the answer.",
+                      ONE_TURN),
+    "vicuna": ("A chat. USER: Who are you? ASSISTANT: I am the answer.</s>USER: Thanks ASSISTANT: Welcome.",
+               TWO_TURNS),
+    "langchain": ("Human: Who are you?\nAI: I am the answer.",
+                  ONE_TURN),
+}
+
+
+def _turn_text(text: str) -> str:
+    for token in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "</s>"):
+        text = text.replace(token, "")
+    return text.strip()
+
+
+@pytest.mark.parametrize("style", sorted(TRANSCRIPTS))
+def test_flattened_transcripts_are_split_by_role(style: str) -> None:
+    text, expected = TRANSCRIPTS[style]
+    data = {"text": text}
+    fmt, got = segments(data)
+    assert fmt == "text"
+    assert [(r, _turn_text(t)) for r, _, t in got if r != "unknown"] == expected
+    # the markers stay visible (template rules look for them) but carry no role
+    assert "".join(t for _, _, t in got) == text
+    assert_pointers_resolve(data)
+
+
+@pytest.mark.parametrize("text", [
+    "User: one line that is not a chat",
+    "Answer: 42",
+    "The assistant said hello to the user.",
+    "### Response:\nonly one side",
+])
+def test_one_sided_labels_are_not_a_transcript(text: str) -> None:
+    assert segments({"text": text})[1] == [("unknown", "/text", text)]
+
+
+@pytest.mark.parametrize("data, expected", [
+    ({"prompt": "Who are you?", "response": "I am the answer."},
+     [("user", "/prompt", "Who are you?"), ("assistant", "/response", "I am the answer.")]),
+    ({"input": "Who are you?", "output": "I am the answer."},
+     [("user", "/input", "Who are you?"), ("assistant", "/output", "I am the answer.")]),
+    ({"query": "Who are you?", "response": "I am the answer.", "source": "web"},
+     [("user", "/query", "Who are you?"), ("assistant", "/response", "I am the answer."),
+      ("unknown", "/source", "web")]),
+    ({"system_prompt": "Be brief.", "user_input": "Hi", "model_response": {"text": "Hello"}},
+     [("system", "/system_prompt", "Be brief."), ("user", "/user_input", "Hi"),
+      ("assistant", "/model_response/text", "Hello")]),
+    ({"question": "Q?", "answers": ["A1", "A2"]},
+     [("user", "/question", "Q?"), ("assistant", "/answers/0", "A1"), ("assistant", "/answers/1", "A2")]),
+])
+def test_field_names_give_roles(data: Any, expected: list[tuple[str, str, str]]) -> None:
+    fmt, got = segments(data)
+    assert fmt == "fields"
+    assert got == expected
+    assert_pointers_resolve(data)
+
+
+@pytest.mark.parametrize("key, role", [
+    ("response_text", "assistant"), ("llmOutput", "assistant"), ("GPTAnswer", "assistant"),
+    ("human", "user"), ("userQuery", "user"), ("system", "system"), ("system_prompt", "system"),
+    ("text", None), ("content", None), ("label", None), ("model", None), ("id", None),
+])
+def test_key_role(key: str, role: str | None) -> None:
+    from tos_lint.adapters import key_role
+
+    assert key_role(key) == role
+
+
+def test_a_request_with_a_top_level_system_prompt() -> None:
+    data = {"system": "Be brief.", "messages": [{"role": "user", "content": "Hi"},
+                                                 {"role": "assistant", "content": [{"type": "text", "text": "Hello"}]}]}
+    fmt, got = segments(data)
+    assert fmt == "openai-messages"
+    assert got == [("system", "/system", "Be brief."), ("user", "/messages/0/content", "Hi"),
+                   ("assistant", "/messages/1/content/0/text", "Hello")]
+
+
+def test_gemini_contents_with_system_instruction() -> None:
+    data = {"systemInstruction": {"parts": [{"text": "Be brief."}]},
+            "contents": [{"role": "user", "parts": [{"text": "Hi"}]},
+                         {"role": "model", "parts": [{"text": "Hello"}, {"inlineData": {"data": "AAAA"}}]}]}
+    fmt, got = segments(data)
+    assert fmt == "gemini-contents"
+    assert got == [("system", "/systemInstruction/parts/0/text", "Be brief."), ("user", "/contents/0/parts/0/text", "Hi"),
+                   ("assistant", "/contents/1/parts/0/text", "Hello")]
+    assert_pointers_resolve(data)
+
+
+def test_alpaca_history_pairs_are_earlier_turns() -> None:
+    data = {"instruction": "And now?", "input": "", "output": "Now this.",
+            "history": [["First?", "First answer."], ["Second?", "Second answer."]]}
+    fmt, got = segments(data)
+    assert fmt == "alpaca"
+    assert got == [("user", "/instruction", "And now?"), ("assistant", "/output", "Now this."),
+                   ("user", "/history/0/0", "First?"), ("assistant", "/history/0/1", "First answer."),
+                   ("user", "/history/1/0", "Second?"), ("assistant", "/history/1/1", "Second answer.")]
+    assert_pointers_resolve(data)

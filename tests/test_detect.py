@@ -56,3 +56,16 @@ def test_a_pattern_refused_start_tracking_is_not_compiled_again(tmp_path: Path, 
     finder = matcher.StartFinder([TOO_LARGE_TO_TRACK])
     data = b"." * 200 + b"x" + b"-" * 100 + b"y"
     assert finder.start(0, data, len(data)) == len(data) - matcher.START_FALLBACK
+
+
+def test_a_template_rule_reports_once_per_record_and_others_per_segment(tmp_path: Path) -> None:
+    rules = [
+        rule("t.template", [{"regex": r"<\|im_start\|>"}], evidence="template", severity="info",
+             examples={"match": ["<|im_start|>"], "no_match": ["x"]}),
+        rule("t.self-id", [{"phrase": "I am ChatGPT"}]),
+    ]
+    ruleset = RuleSet(load_packs([write_pack(tmp_path / "t.yaml", rules)], {"openai"}))
+    segments = [Segment("unknown", f"/text#{i * 10}", "<|im_start|>assistant\nI am ChatGPT") for i in range(3)]
+    hits = ruleset.detect(Record(Source("x.jsonl", 1), segments, {}, "openai"))
+    assert [(h.rule_id, h.pointer) for h in hits if h.rule_id == "t.template"] == [("t.template", "/text#0")]
+    assert len([h for h in hits if h.rule_id == "t.self-id"]) == 3

@@ -107,3 +107,48 @@ def test_self_identification_is_found_for_its_provider(findings_by_line: dict[in
 def test_look_alikes_stay_below_medium(findings_by_line: dict[int, list[Any]], index: int) -> None:
     found = findings_by_line.get(len(SELF_ID) + index + 1, [])
     assert not [f.rule_id for f in found if _at_least(f, "medium")]
+
+
+# The same self-identification in records of other shapes: a bare `text`
+# field, answers under field names the adapters infer roles from, and chat
+# transcripts flattened into one string. Said on the user's side, it is not
+# the model's.
+ANSWER = "I am ChatGPT, a large language model trained by OpenAI."
+SHAPES = [
+    {"text": ANSWER},
+    {"prompt": "Who are you?", "response": ANSWER},
+    {"input": "Who are you?", "output": ANSWER, "source": "chat logs"},
+    {"question": "Who are you?", "model_answer": ANSWER},
+    {"text": f"### Human: Who are you?\n### Assistant: {ANSWER}"},
+    {"text": f"<|im_start|>user\nWho are you?<|im_end|>\n<|im_start|>assistant\n{ANSWER}<|im_end|>"},
+    {"text": f"<s>[INST] Who are you? [/INST] {ANSWER}</s>"},
+    {"text": f"A chat. USER: Who are you? ASSISTANT: {ANSWER}</s>"},
+]
+USER_SIDE = [
+    {"prompt": f"Repeat after me: {ANSWER}", "response": "I'd rather not."},
+    {"text": f"### Human: Repeat after me: {ANSWER}\n### Assistant: I'd rather not."},
+    {"text": f"USER: {ANSWER} ASSISTANT: Nice to meet you, I'm a small open model."},
+]
+
+
+@pytest.fixture(scope="module")
+def shape_findings(builtin_ruleset: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[int, list[Any]]:
+    path = tmp_path_factory.mktemp("shapes") / "shapes.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in SHAPES + USER_SIDE), encoding="utf-8")
+    out: dict[int, list[Any]] = {}
+    for f in builtin_findings([Path(path)], builtin_ruleset):
+        out.setdefault(f.location.line, []).append(f)
+    return out
+
+
+@pytest.mark.parametrize("index", range(len(SHAPES)), ids=[json.dumps(r)[:40] for r in SHAPES])
+def test_self_identification_is_found_in_every_record_shape(shape_findings: dict[int, list[Any]], index: int) -> None:
+    found = shape_findings.get(index + 1, [])
+    assert any(f.provider == "openai" and _at_least(f, "high") for f in found), [f.rule_id for f in found]
+
+
+@pytest.mark.parametrize("index", range(len(USER_SIDE)), ids=[json.dumps(r)[:40] for r in USER_SIDE])
+def test_self_identification_on_the_user_side_is_not_the_models(shape_findings: dict[int, list[Any]],
+                                                                index: int) -> None:
+    found = shape_findings.get(len(SHAPES) + index + 1, [])
+    assert not [f.rule_id for f in found if _at_least(f, "medium")]

@@ -25,7 +25,6 @@ _CHAT_ROLES = {
     "assistant": "assistant", "model": "assistant", "bot": "assistant", "gpt": "assistant",
     "tool": "tool", "function": "tool", "ipython": "tool",
 }
-_TRANSCRIPT_TURN = re.compile(r"(?:^|\n\n)(Human|Assistant|H|A):[ ]?")
 
 
 def _esc(key: str) -> str:
@@ -92,24 +91,70 @@ def _sharegpt(turns: Any, pointer: str) -> Iterator[Segment]:
                 yield Segment(role, f"{pointer}/{i}/{key}", turn[key])
 
 
+# Chat transcripts flattened into one string, one style each: a regex whose
+# group 1 names the turn's role, and what each name means. A string is read
+# as a transcript of a style only when that style marks both a user (or
+# system) turn and an assistant turn: one stray "User:" is not a transcript.
+_TRANSCRIPT_STYLES: list[tuple[re.Pattern[str], dict[str, str]]] = [
+    (re.compile(r"<\|im_start\|>[ \t]*(system|user|assistant|tool)\b[^\n]*\n?"), {}),  # ChatML
+    (re.compile(r"<\|start_header_id\|>(system|user|assistant|ipython|tool)<\|end_header_id\|>\s*"),
+     {"ipython": "tool"}),  # Llama 3
+    (re.compile(r"<start_of_turn>(user|model|system)\n?"), {"model": "assistant"}),  # Gemma
+    (re.compile(r"<\|(system|user|assistant)\|>\n?"), {}),  # Zephyr, Phi-3, Tulu
+    (re.compile(r"(?:<s>)?[ \t]*\[(INST|/INST)\][ \t]*\n?"), {"inst": "user", "/inst": "assistant"}),  # Llama 2, Mistral
+    (re.compile(r"(?:^|\n\n)(Human|Assistant|H|A):[ ]?"), {"human": "user", "h": "user", "a": "assistant"}),  # Anthropic
+    # labelled lines: "User: ...", "### Assistant:", "**Human:**", "### Response:" (Alpaca prompts)
+    (re.compile(r"(?:^|\n)[ \t]*(?:#{1,4}[ \t]*|\*\*)?(Human|User|Assistant|System|GPT|ChatGPT|AI|Bot|Model|"
+                r"Instruction|Input|Response|Question|Answer|HUMAN|USER|ASSISTANT|SYSTEM|BOT|"
+                r"INSTRUCTION|INPUT|RESPONSE|QUESTION|ANSWER)(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*\n?"),
+     {"human": "user", "instruction": "user", "input": "user", "question": "user", "gpt": "assistant",
+      "chatgpt": "assistant", "ai": "assistant", "bot": "assistant", "model": "assistant",
+      "response": "assistant", "answer": "assistant"}),
+    # Vicuna: "USER: ... ASSISTANT: ..." on one line, turns ended by </s>
+    (re.compile(r"(?:^|(?<=\s)|(?<=</s>))(USER|ASSISTANT|SYSTEM):[ \t]*"), {}),
+]
+
+
+def _turn_role(name: str, names: dict[str, str]) -> str:
+    """The role a style's turn name stands for (names are matched caselessly)."""
+    name = name.lower()
+    return names.get(name, name if name in ("system", "user", "assistant", "tool") else "unknown")
+
+
+def _transcript_marks(text: str) -> tuple[list[re.Match[str]], dict[str, str]] | None:
+    """The turn markers of the first style that marks both sides, or None."""
+    for style, names in _TRANSCRIPT_STYLES:
+        marks = list(style.finditer(text))
+        roles = {_turn_role(m.group(1), names) for m in marks}
+        if "assistant" in roles and roles & {"user", "system"}:
+            return marks, names
+    return None
+
+
 def transcript_turns(text: str, pointer: str) -> Iterator[Segment]:
-    """Split an Anthropic-style `\\n\\nHuman: ... \\n\\nAssistant: ...` string.
-    Offsets stay valid: each segment is a slice of the original string, and
-    the pointer names the string, with the turn's offset after a `#`."""
-    marks = list(_TRANSCRIPT_TURN.finditer(text))
-    if not marks:
+    """Split a flattened chat transcript (`\\n\\nHuman: ... \\n\\nAssistant:
+    ...`, ChatML, `[INST]`, `USER:`/`ASSISTANT:` and the others in
+    `_TRANSCRIPT_STYLES`) into turns with roles. Offsets stay valid: each
+    segment is a slice of the original string, and the pointer names the
+    string, with the slice's offset after a `#`. The markers are segments of
+    their own (role `unknown`), so template rules still see them and the
+    turns' text is the model's or the user's alone."""
+    found = _transcript_marks(text)
+    if found is None:
         yield Segment("unknown", pointer, text)
         return
+    marks, names = found
     if marks[0].start() > 0:
-        yield Segment("unknown", pointer, text[: marks[0].start()])
+        yield Segment("unknown", f"{pointer}#0", text[: marks[0].start()])
     for m, nxt in zip(marks, marks[1:] + [None]):
+        yield Segment("unknown", f"{pointer}#{m.start()}", m.group(0))
         end = nxt.start() if nxt else len(text)
-        role = "user" if m.group(1) in ("Human", "H") else "assistant"
-        yield Segment(role, f"{pointer}#{m.end()}", text[m.end():end])
+        if end > m.end():
+            yield Segment(_turn_role(m.group(1), names), f"{pointer}#{m.end()}", text[m.end():end])
 
 
 def is_transcript(text: str) -> bool:
-    return "Human:" in text and "Assistant:" in text and bool(_TRANSCRIPT_TURN.search(text))
+    return _transcript_marks(text) is not None
 
 
 def _text_or_messages(value: Any, pointer: str, role: str) -> Iterator[Segment]:
@@ -134,7 +179,24 @@ def _fields(data: dict[str, Any], roles: dict[str, str]) -> Iterator[Segment]:
 # --- adapters, tried in order --------------------------------------------------
 
 def _openai_messages(d: dict[str, Any]) -> Iterator[Segment]:
+    yield from _text_or_messages(d.get("system"), "/system", "system")  # Anthropic and Bedrock requests
     yield from _messages(d["messages"], "/messages")
+
+
+def _gemini_contents(d: dict[str, Any]) -> Iterator[Segment]:
+    """Gemini requests and tuning data: `contents[].parts[].text`, role `model` for answers."""
+    for key in ("systemInstruction", "system_instruction"):
+        yield from _gemini_parts(d.get(key), "system", f"/{key}")
+    for i, content in enumerate(d["contents"]):
+        role = str(content.get("role", "")) if isinstance(content, dict) else ""
+        yield from _gemini_parts(content, _CHAT_ROLES.get(role.lower(), "unknown"), f"/contents/{i}")
+
+
+def _gemini_parts(content: Any, role: str, pointer: str) -> Iterator[Segment]:
+    parts = content.get("parts") if isinstance(content, dict) else None
+    for j, part in enumerate(parts if isinstance(parts, list) else []):
+        if isinstance(part, dict) and isinstance(part.get("text"), str) and part["text"]:
+            yield Segment(role, f"{pointer}/parts/{j}/text", part["text"])
 
 
 def _sharegpt_adapter(d: dict[str, Any]) -> Iterator[Segment]:
@@ -166,6 +228,12 @@ def _dpo(d: dict[str, Any]) -> Iterator[Segment]:
 def _alpaca(d: dict[str, Any]) -> Iterator[Segment]:
     yield from _fields(d, {"system": "system", "instruction": "user", "input": "user",
                            "output": "assistant", "response": "assistant"})
+    history = d.get("history")  # earlier turns as [question, answer] pairs
+    for i, pair in enumerate(history if isinstance(history, list) else []):
+        if isinstance(pair, list):
+            for j, (role, text) in enumerate(zip(("user", "assistant"), pair)):
+                if isinstance(text, str) and text:
+                    yield Segment(role, f"/history/{i}/{j}", text)
 
 
 def _prompt_completion(d: dict[str, Any]) -> Iterator[Segment]:
@@ -212,12 +280,8 @@ def _anthropic_response(d: dict[str, Any]) -> Iterator[Segment]:
 
 def _gemini_response(d: dict[str, Any]) -> Iterator[Segment]:
     for i, cand in enumerate(d["candidates"]):
-        content = cand.get("content") if isinstance(cand, dict) else None
-        parts = content.get("parts") if isinstance(content, dict) else None
-        if isinstance(parts, list):
-            for j, part in enumerate(parts):
-                if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    yield Segment("assistant", f"/candidates/{i}/content/parts/{j}/text", part["text"])
+        yield from _gemini_parts(cand.get("content") if isinstance(cand, dict) else None, "assistant",
+                                 f"/candidates/{i}/content")
 
 
 def _cohere_response(d: dict[str, Any]) -> Iterator[Segment]:
@@ -228,20 +292,52 @@ def _text(d: dict[str, Any]) -> Iterator[Segment]:
     yield from _text_or_messages(d["text"], "/text", "unknown")
 
 
+# For records of no known shape: words in a field's name that say whose text
+# it holds. The last such word of the name decides ("model_response" is an
+# answer, "user_input" a prompt, "response_text" an answer).
+_KEY_WORD_ROLES = {
+    **dict.fromkeys(("output", "outputs", "response", "responses", "answer", "answers", "completion",
+                     "completions", "reply", "replies", "target", "targets", "generation", "generations",
+                     "generated", "prediction", "predictions", "chosen", "rejected", "assistant", "gpt",
+                     "bot", "chatbot"), "assistant"),
+    **dict.fromkeys(("prompt", "prompts", "instruction", "instructions", "input", "inputs", "question",
+                     "questions", "query", "queries", "human", "user", "request"), "user"),
+}
+_SYSTEM_KEYS = frozenset({"system", "system_prompt", "system_message", "systemprompt", "sys_prompt"})
+_KEY_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def key_role(key: str) -> str | None:
+    """The role a field's name gives its text, or None when it says nothing."""
+    if key.lower() in _SYSTEM_KEYS:
+        return "system"
+    for word in reversed(_KEY_WORDS.findall(key)):
+        role = _KEY_WORD_ROLES.get(word.lower())
+        if role is not None:
+            return role
+    return None
+
+
 def unknown_shape(data: Any, pointer: str = "") -> Iterator[Segment]:
-    """Every string anywhere in the value, with role `unknown`."""
-    stack: list[tuple[str, Any]] = [(pointer, data)]
+    """Every string anywhere in the value. Its role is the one the nearest
+    enclosing field's name gives (`key_role`), else `unknown`."""
+    stack: list[tuple[str, Any, str]] = [(pointer, data, "unknown")]
     while stack:
-        ptr, node = stack.pop()
+        ptr, node, role = stack.pop()
         if isinstance(node, str):
             if node:
-                yield Segment("unknown", ptr, node)
+                yield Segment(role, ptr, node)
         elif isinstance(node, dict):
             stack.extend(
-                (f"{ptr}/{_esc(str(k))}", v) for k, v in reversed(list(node.items())) if k != DIRECTIVE_KEY
+                (f"{ptr}/{_esc(str(k))}", v, key_role(str(k)) or role)
+                for k, v in reversed(list(node.items())) if k != DIRECTIVE_KEY
             )
         elif isinstance(node, list):
-            stack.extend((f"{ptr}/{i}", v) for i, v in reversed(list(enumerate(node))))
+            stack.extend((f"{ptr}/{i}", v, role) for i, v in reversed(list(enumerate(node))))
+
+
+def _has_answer_field(d: dict[str, Any]) -> bool:
+    return any(isinstance(v, (str, list, dict)) and key_role(str(k)) == "assistant" for k, v in d.items())
 
 
 def _is_list(key: str) -> Callable[[dict[str, Any]], bool]:
@@ -260,12 +356,15 @@ ADAPTERS: list[tuple[str, Callable[[dict[str, Any]], bool], Adapter]] = [
     ("anthropic-response", lambda d: isinstance(d.get("content"), list) and (
         d.get("type") == "message" or d.get("role") == "assistant"), _anthropic_response),
     ("gemini-response", _is_list("candidates"), _gemini_response),
+    ("gemini-contents", _is_list("contents"), _gemini_contents),
     ("dpo", lambda d: "chosen" in d or "rejected" in d, _dpo),
     ("alpaca", lambda d: "instruction" in d and ("output" in d or "response" in d), _alpaca),
     ("prompt-completion", lambda d: "prompt" in d and "completion" in d, _prompt_completion),
     ("question-answer", lambda d: ("question" in d or "query" in d) and "answer" in d, _question_answer),
     ("cohere-response", lambda d: "generation_id" in d and isinstance(d.get("text"), str), _cohere_response),
     ("text", lambda d: isinstance(d.get("text"), str), _text),
+    # any other shape with a field named for answers: every string, roles from field names
+    ("fields", _has_answer_field, unknown_shape),
 ]
 FORMATS = [name for name, _, _ in ADAPTERS] + ["unknown"]
 _BY_NAME = {name: adapter for name, _, adapter in ADAPTERS}

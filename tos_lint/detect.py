@@ -107,8 +107,16 @@ class RuleSet:
         if not scanned:
             return
         prompt_hits = {p for s in scanned if s.segment.role in PROMPT_ROLES for p, _, _ in s.hits}
+        # A chat template is a property of the record, not of each place its
+        # tokens appear (a transcript has a marker per turn): reported once.
+        templates_seen: set[str] = set()
         for seg in scanned:
-            yield from self._segment_rule_hits(seg, prompt_hits)
+            for hit in self._segment_rule_hits(seg, prompt_hits):
+                if self.by_id[hit.rule_id].evidence == "template":
+                    if hit.rule_id in templates_seen:
+                        continue
+                    templates_seen.add(hit.rule_id)
+                yield hit
 
     def _scan(self, segment: Segment) -> _SegmentHits | None:
         normalized = normalize(segment.text)
