@@ -36,6 +36,11 @@ from weakref import WeakKeyDictionary
 
 import hyperscan as hs
 
+try:  # the module's name since Python 3.11
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_parse  # type: ignore[no-redef]
+
 from tos_lint.adapters import DIRECTIVE_KEY
 from tos_lint.matcher import TEXT_FLAGS, compile_database
 from tos_lint.normalize import context_free_form
@@ -277,18 +282,23 @@ def line_form(regex: str, values: bool = False) -> str:
     `~~` and `_` removed) wherever the original matches a decoded, normalised
     segment: every character class, `.` and class escape also takes a
     two-byte JSON escape as one unit, quotes and slashes may be escaped,
-    underscores are optional, word boundaries are dropped (an escape's letter
-    can touch the word), and a segment's edges (`^`, `$`, `\A`, `\z`) sit
-    next to a JSON quote. With `values` (field values, which are not
-    normalised text), only what can match a character JSON escapes takes
-    an escape: Hyperscan then finds the literals it needs to be fast."""
+    underscores are optional, and word boundaries and a segment's edges (`^`,
+    `$`, `\A`, `\z`) are dropped: an escape's letter can touch a word, and a
+    segment may be a slice of a JSON string (a turn of a flattened
+    transcript). With `values` (field values: whole JSON strings, not
+    normalised text), a value's edges sit next to a JSON quote, and only
+    what can match a character JSON escapes takes an escape: Hyperscan then
+    finds the literals it needs to be fast."""
     out: list[str] = []
     i, n = 0, len(regex)
     while i < n:
         ch = regex[i]
         if ch == "\\" and i + 1 < n:
             letter = regex[i + 1]
-            out.append("\\" + letter if values and letter in "wd" else _escape_form(letter))
+            if values and letter in "wdAzZ":
+                out.append(_VALUE_EDGES.get(letter, "\\" + letter))
+            else:
+                out.append(_escape_form(letter))
             i += 2
         elif ch == "[":
             end = _class_end(regex, i)
@@ -296,14 +306,17 @@ def line_form(regex: str, values: bool = False) -> str:
             out.append(f"(?:{regex[i:end]}|{_ESCAPE_PAIR})" if escapable else regex[i:end])
             i = end
         else:
-            out.append(_CHAR_FORMS.get(ch, ch))
+            out.append(_VALUE_EDGES[ch] if values and ch in "^$" else _CHAR_FORMS.get(ch, ch))
             i += 1
     return "".join(out)
 
 
+_VALUE_EDGES = {"^": '(?:^|")', "A": '(?:^|")', "$": '(?:$|")', "z": '(?:$|")', "Z": '(?:$|")'}
 _CHAR_FORMS = {
-    "^": '(?:^|")', "$": '(?:$|")', '"': r'\\?"', "/": r"\\?/", "_": "_?",
+    "^": "", "$": "", '"': r'\\?"', "/": r"\\?/", "_": "_?",
     ".": f"(?:.|{_ESCAPE_PAIR})",
+    # control characters a pattern spells out, which raw JSON holds escaped
+    "\n": r"(?:\n|\\n)", "\r": r"(?:\r|\\r)", "\t": r"(?:\t|\\t)", "\f": r"(?:\f|\\f)", "\b": r"(?:\x08|\\b)",
 }
 
 
@@ -324,10 +337,10 @@ def _may_match_escaped(char_class: str) -> bool:
 def _escape_form(letter: str) -> str:
     if letter in "sSwWdD":
         return rf"(?:\{letter}|{_ESCAPE_PAIR})"
-    if letter in "bB":
+    if letter in "nrtf":  # the control character, or its JSON escape
+        return rf"(?:\{letter}|\\{letter})"
+    if letter in "bBAzZ":
         return ""
-    if letter in "AzZ":
-        return '(?:^|")' if letter == "A" else '(?:$|")'
     if letter in '"/':
         return rf"\\?{letter}"
     if letter == "\\":
@@ -391,6 +404,19 @@ def _cached_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None:
     return found
 
 
+def _matches_empty(form: str) -> bool:
+    """Whether a line form can match the empty string, read by Python's own
+    regex parser, or, where that cannot read it, by compiling it alone."""
+    try:
+        return bool(sre_parse.parse(form).getwidth()[0] == 0)
+    except (re.error, RecursionError, OverflowError):
+        try:
+            compile_database([form], TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH)
+        except hs.error as exc:  # type: ignore[attr-defined]
+            return "empty" in str(exc)
+        return False
+
+
 @cache
 def _source_digest() -> str:
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
@@ -405,7 +431,10 @@ def prefilter_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None
     for pattern in ruleset.patterns:
         if pattern.role == "unless":
             continue  # an unless context only cancels; it never makes a hit
-        patterns.append(line_form(pattern.regex))
+        form = line_form(pattern.regex)
+        if _matches_empty(form):
+            return None  # it holds on every line: nothing to filter
+        patterns.append(form)
     raw: set[str] = set()
     for index in ruleset.field_rules:
         rule = ruleset.rules[index]
