@@ -91,27 +91,29 @@ def _sharegpt(turns: Any, pointer: str) -> Iterator[Segment]:
                 yield Segment(role, f"{pointer}/{i}/{key}", turn[key])
 
 
-# Chat transcripts flattened into one string, one style each: a regex whose
+# Chat transcripts flattened into one string, one style each: a substring
+# every such transcript holds (a cheap test before the regex), a regex whose
 # group 1 names the turn's role, and what each name means. A string is read
 # as a transcript of a style only when that style marks both a user (or
 # system) turn and an assistant turn: one stray "User:" is not a transcript.
-_TRANSCRIPT_STYLES: list[tuple[re.Pattern[str], dict[str, str]]] = [
-    (re.compile(r"<\|im_start\|>[ \t]*(system|user|assistant|tool)\b[^\n]*\n?"), {}),  # ChatML
-    (re.compile(r"<\|start_header_id\|>(system|user|assistant|ipython|tool)<\|end_header_id\|>\s*"),
-     {"ipython": "tool"}),  # Llama 3
-    (re.compile(r"<start_of_turn>(user|model|system)\n?"), {"model": "assistant"}),  # Gemma
-    (re.compile(r"<\|(system|user|assistant)\|>\n?"), {}),  # Zephyr, Phi-3, Tulu
-    (re.compile(r"(?:<s>)?[ \t]*\[(INST|/INST)\][ \t]*\n?"), {"inst": "user", "/inst": "assistant"}),  # Llama 2, Mistral
-    (re.compile(r"(?:^|\n\n)(Human|Assistant|H|A):[ ]?"), {"human": "user", "h": "user", "a": "assistant"}),  # Anthropic
+_TRANSCRIPT_STYLES: list[tuple[str, re.Pattern[str], dict[str, str]]] = [
+    ("<|im_start|>", re.compile(r"<\|im_start\|>[ \t]*(system|user|assistant|tool)\b[^\n]*\n?"), {}),  # ChatML
+    ("<|start_header_id|>", re.compile(r"<\|start_header_id\|>(system|user|assistant|ipython|tool)"
+                                       r"<\|end_header_id\|>\s*"), {"ipython": "tool"}),  # Llama 3
+    ("<start_of_turn>", re.compile(r"<start_of_turn>(user|model|system)\n?"), {"model": "assistant"}),  # Gemma
+    ("<|", re.compile(r"<\|(system|user|assistant)\|>\n?"), {}),  # Zephyr, Phi-3, Tulu
+    ("[/INST]", re.compile(r"(?:<s>)?[ \t]*\[(INST|/INST)\][ \t]*\n?"),
+     {"inst": "user", "/inst": "assistant"}),  # Llama 2, Mistral
+    (":", re.compile(r"(?:^|\n\n)(Human|Assistant|H|A):[ ]?"), {"human": "user", "h": "user", "a": "assistant"}),  # Anthropic
     # labelled lines: "User: ...", "### Assistant:", "**Human:**", "### Response:" (Alpaca prompts)
-    (re.compile(r"(?:^|\n)[ \t]*(?:#{1,4}[ \t]*|\*\*)?(Human|User|Assistant|System|GPT|ChatGPT|AI|Bot|Model|"
-                r"Instruction|Input|Response|Question|Answer|HUMAN|USER|ASSISTANT|SYSTEM|BOT|"
-                r"INSTRUCTION|INPUT|RESPONSE|QUESTION|ANSWER)(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*\n?"),
+    (":", re.compile(r"(?:^|\n)[ \t]*(?:#{1,4}[ \t]*|\*\*)?(Human|User|Assistant|System|GPT|ChatGPT|AI|Bot|Model|"
+                     r"Instruction|Input|Response|Question|Answer|HUMAN|USER|ASSISTANT|SYSTEM|BOT|"
+                     r"INSTRUCTION|INPUT|RESPONSE|QUESTION|ANSWER)(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*\n?"),
      {"human": "user", "instruction": "user", "input": "user", "question": "user", "gpt": "assistant",
       "chatgpt": "assistant", "ai": "assistant", "bot": "assistant", "model": "assistant",
       "response": "assistant", "answer": "assistant"}),
     # Vicuna: "USER: ... ASSISTANT: ..." on one line, turns ended by </s>
-    (re.compile(r"(?:^|(?<=\s)|(?<=</s>))(USER|ASSISTANT|SYSTEM):[ \t]*"), {}),
+    ("ASSISTANT:", re.compile(r"(?:^|(?<=\s)|(?<=</s>))(USER|ASSISTANT|SYSTEM):[ \t]*"), {}),
 ]
 
 
@@ -123,7 +125,9 @@ def _turn_role(name: str, names: dict[str, str]) -> str:
 
 def _transcript_marks(text: str) -> tuple[list[re.Match[str]], dict[str, str]] | None:
     """The turn markers of the first style that marks both sides, or None."""
-    for style, names in _TRANSCRIPT_STYLES:
+    for sign, style, names in _TRANSCRIPT_STYLES:
+        if sign not in text:
+            continue
         marks = list(style.finditer(text))
         roles = {_turn_role(m.group(1), names) for m in marks}
         if "assistant" in roles and roles & {"user", "system"}:
@@ -131,17 +135,18 @@ def _transcript_marks(text: str) -> tuple[list[re.Match[str]], dict[str, str]] |
     return None
 
 
-def transcript_turns(text: str, pointer: str) -> Iterator[Segment]:
-    """Split a flattened chat transcript (`\\n\\nHuman: ... \\n\\nAssistant:
-    ...`, ChatML, `[INST]`, `USER:`/`ASSISTANT:` and the others in
-    `_TRANSCRIPT_STYLES`) into turns with roles. Offsets stay valid: each
-    segment is a slice of the original string, and the pointer names the
-    string, with the slice's offset after a `#`. The markers are segments of
-    their own (role `unknown`), so template rules still see them and the
-    turns' text is the model's or the user's alone."""
+def transcript_turns(text: str, pointer: str, role: str = "unknown") -> Iterator[Segment]:
+    """A string as segments: one with `role`, or, for a flattened chat
+    transcript (`\\n\\nHuman: ... \\n\\nAssistant: ...`, ChatML, `[INST]`,
+    `USER:`/`ASSISTANT:` and the others in `_TRANSCRIPT_STYLES`), its turns
+    with their roles. Offsets stay valid: each segment is a slice of the
+    original string, and the pointer names the string, with the slice's
+    offset after a `#`. The markers are segments of their own (role
+    `unknown`), so template rules still see them and the turns' text is the
+    model's or the user's alone."""
     found = _transcript_marks(text)
     if found is None:
-        yield Segment("unknown", pointer, text)
+        yield Segment(role, pointer, text)
         return
     marks, names = found
     if marks[0].start() > 0:
@@ -153,16 +158,10 @@ def transcript_turns(text: str, pointer: str) -> Iterator[Segment]:
             yield Segment(_turn_role(m.group(1), names), f"{pointer}#{m.end()}", text[m.end():end])
 
 
-def is_transcript(text: str) -> bool:
-    return _transcript_marks(text) is not None
-
-
 def _text_or_messages(value: Any, pointer: str, role: str) -> Iterator[Segment]:
     if isinstance(value, str):
-        if is_transcript(value):
-            yield from transcript_turns(value, pointer)
-        elif value:
-            yield Segment(role, pointer, value)
+        if value:
+            yield from transcript_turns(value, pointer, role)
     elif isinstance(value, list):
         yield from _messages(value, pointer)
     elif isinstance(value, dict):
