@@ -1,5 +1,6 @@
 """Rule evaluation details of `RuleSet.detect` that the rule examples do
-not reach: conditions met in another turn of the record."""
+not reach: conditions met in another turn of the record, or in another
+field of it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -69,3 +70,33 @@ def test_a_template_rule_reports_once_per_record_and_others_per_segment(tmp_path
     hits = ruleset.detect(Record(Source("x.jsonl", 1), segments, {}, "openai"))
     assert [(h.rule_id, h.pointer) for h in hits if h.rule_id == "t.template"] == [("t.template", "/text#0")]
     assert len([h for h in hits if h.rule_id == "t.self-id"]) == 3
+
+
+FINGERPRINT = [{"field": {"key": "system_fingerprint", "prefix": "fp_"}}]
+
+
+@pytest.fixture(scope="module")
+def field_ruleset(tmp_path_factory: pytest.TempPathFactory) -> RuleSet:
+    rules = [
+        rule("t.fp-model", FINGERPRINT, unless=[{"field": {"key": "model", "regex": "(?i)^grok"}}]),
+        rule("t.fp-pointer", FINGERPRINT, unless=[{"field": {"key": "/meta/provider", "equals": "xai"}}]),
+    ]
+    path = write_pack(tmp_path_factory.mktemp("pack") / "f.yaml", rules)
+    return RuleSet(load_packs([path], {"openai"}))
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    pytest.param({"model": "grok-2-latest", "system_fingerprint": "fp_1"}, ["t.fp-pointer"], id="condition-holds"),
+    pytest.param({"response": {"model": "Grok-Beta", "system_fingerprint": "fp_1"}}, ["t.fp-pointer"],
+                 id="condition-holds-at-depth"),
+    pytest.param({"model": "gpt-4o", "system_fingerprint": "fp_1"}, ["t.fp-model", "t.fp-pointer"],
+                 id="condition-does-not-hold"),
+    pytest.param({"meta": {"provider": "xai"}, "system_fingerprint": "fp_1"}, ["t.fp-model"], id="pointer-holds"),
+    pytest.param({"provider": "xai", "system_fingerprint": "fp_1"}, ["t.fp-model", "t.fp-pointer"],
+                 id="pointer-elsewhere"),
+    pytest.param({"model": "grok-2-latest"}, [], id="no-hit-to-cancel"),
+])
+def test_a_field_condition_cancels_a_field_rule_hit(field_ruleset: RuleSet, data: dict[str, object],
+                                                    expected: list[str]) -> None:
+    record = Record(Source("x.jsonl", 1), [], data, "openai")
+    assert sorted(h.rule_id for h in field_ruleset.detect(record)) == expected

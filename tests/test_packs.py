@@ -170,6 +170,43 @@ def test_unsupported_field_regex_is_refused(tmp_path: Path) -> None:
     assert_names(one_error(path), path, "x.field", "match.any[0].field")
 
 
+def _fingerprint_rule(rule_id: str, unless: list[dict[str, Any]]) -> dict[str, Any]:
+    return rule(rule_id, [{"field": {"key": "system_fingerprint", "prefix": "fp_"}}], unless=unless,
+                examples={"match": [{"text": "a", "system_fingerprint": "fp_1"}], "no_match": [{"text": "a"}]})
+
+
+def test_field_rule_with_a_field_condition_loads(tmp_path: Path) -> None:
+    condition = {"field": {"key": "model", "regex": "(?i)^grok"}}
+    path = write_pack(tmp_path / "p.yaml", [_fingerprint_rule("x.field-unless", [condition])])
+    [pack] = load_packs([path], PROVIDERS)
+    [cond] = pack.rules[0].field_conditions
+    assert (cond.kind, cond.key, cond.op, cond.operand) == ("field", "model", "regex", "(?i)^grok")
+
+
+@pytest.mark.parametrize(("condition", "key"), [
+    pytest.param({"field": {"key": "model", "prefix": "grok"}, "where": "segment"}, "unless[0].where", id="where"),
+    pytest.param({"field": {"key": "model", "prefix": "grok"}, "window": 10}, "unless[0].window", id="window"),
+    pytest.param({"field": {"key": "model", "prefix": "grok", "exists": True}}, "unless[0].field", id="two-ops"),
+    pytest.param({"field": {"key": "model", "regex": r"(grok)\1"}}, "unless[0].field.regex", id="bad-regex"),
+])
+def test_bad_field_condition_is_refused(tmp_path: Path, condition: dict[str, Any], key: str) -> None:
+    path = write_pack(tmp_path / "p.yaml", [_fingerprint_rule("x.field-unless", [condition])])
+    assert_names(one_error(path), path, "x.field-unless", key)
+
+
+@pytest.mark.parametrize("doc", [
+    pytest.param(rule("x.kinds", [{"phrase": "I am ChatGPT"}], unless=[{"phrase": "not"}, {"field": {"key": "model", "prefix": "grok"}}]),
+                 id="field-condition-on-a-text-rule"),
+    pytest.param(_fingerprint_rule("x.kinds", [{"field": {"key": "model", "prefix": "grok"}}, {"phrase": "grok"}]),
+                 id="phrase-condition-on-a-field-rule"),
+])
+def test_condition_of_the_other_kind_is_refused(tmp_path: Path, doc: dict[str, Any]) -> None:
+    path = write_pack(tmp_path / "p.yaml", [doc])
+    err = one_error(path)
+    assert_names(err, path, "x.kinds", "unless")
+    assert err.key == "unless" and "unless[1]" in str(err)
+
+
 def test_mixing_field_and_text_items_is_refused(tmp_path: Path) -> None:
     path = write_pack(tmp_path / "p.yaml", [rule("x.mixed", [{"phrase": "a b c"}, {"field": {"key": "model", "exists": True}}])])
     assert_names(one_error(path), path, "x.mixed", "match")

@@ -65,9 +65,12 @@ class RuleSet:
         self._pattern_ids = _pattern_ids_by_regex(regexes, distinct)
         self.starts = StartFinder(regexes)
         self.field_rules = [i for i, r in enumerate(self.rules) if r.is_field_rule]
-        self.field_keys = {it.key for i in self.field_rules for it in self.rules[i].items if not it.key.startswith("/")}
+        # Match items and `unless` conditions alike are looked up in the record.
+        field_items = [it for i in self.field_rules for it in self.rules[i].items + self.rules[i].field_conditions]
+        self.field_keys = {it.key for it in field_items if not it.key.startswith("/")}
         # A field rule with only key items (no pointers) cannot hit a record
-        # that has none of its keys: most records skip most field rules.
+        # that has none of its keys: most records skip most field rules. Its
+        # conditions only cancel, so their keys do not count here.
         self._rule_keys = {i: frozenset(it.key for it in self.rules[i].items) for i in self.field_rules
                            if not any(it.key.startswith("/") for it in self.rules[i].items)}
         # Pattern ids of each rule's `unless ... where: prompt` conditions.
@@ -76,7 +79,7 @@ class RuleSet:
                          if pat.rule == r and pat.role == "unless" and self.rules[r].unless[pat.item].where == "prompt")
             for r, rule in enumerate(self.rules) if any(u.where == "prompt" for u in rule.unless)
         }
-        self._field_regex = _FieldRegexes([it for i in self.field_rules for it in self.rules[i].items])
+        self._field_regex = _FieldRegexes(field_items)
 
     def _collect_patterns(self) -> list[_Pattern]:
         out: list[_Pattern] = []
@@ -213,13 +216,23 @@ class RuleSet:
             if keys is not None and keys.isdisjoint(found):
                 continue
             rule = self.rules[r_index]
-            pointers = [self._field_item_pointer(item, data, found) for item in rule.items]
-            hit_pointers = [p for p in pointers if p is not None]
-            if not hit_pointers or (rule.mode == "all" and len(hit_pointers) != len(pointers)):
+            pointer = self._field_rule_pointer(rule, data, found)
+            if pointer is None or self._field_condition_holds(rule, data, found):
                 continue
-            pointer = hit_pointers[0]
             value = resolve_pointer(data, pointer)
             yield Hit(rule_id=rule.id, pointer=pointer, matched=_short(value), detail={"field": pointer})
+
+    def _field_rule_pointer(self, rule: Rule, data: Any, found: dict[str, list[tuple[str, Any]]]) -> str | None:
+        """Where a field rule hits (its first matching item), or None."""
+        pointers = [self._field_item_pointer(item, data, found) for item in rule.items]
+        hit_pointers = [p for p in pointers if p is not None]
+        if not hit_pointers or (rule.mode == "all" and len(hit_pointers) != len(pointers)):
+            return None
+        return hit_pointers[0]
+
+    def _field_condition_holds(self, rule: Rule, data: Any, found: dict[str, list[tuple[str, Any]]]) -> bool:
+        """An `unless` field condition met anywhere in the record."""
+        return any(self._field_item_pointer(cond, data, found) is not None for cond in rule.field_conditions)
 
     def _field_item_pointer(self, item: MatchItem, data: Any, found: dict[str, list[tuple[str, Any]]]) -> str | None:
         if item.key.startswith("/"):

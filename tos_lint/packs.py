@@ -45,10 +45,11 @@ class MatchItem:
 
 @dataclass(frozen=True)
 class UnlessItem:
-    kind: str  # phrase | regex
-    value: str
+    kind: str  # phrase | regex | field
+    value: str = ""  # phrase text, regex
     where: str = "window"
     window: int = 60
+    field_item: MatchItem | None = None  # field: the condition, as a field match item
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class Rule:
     @property
     def is_field_rule(self) -> bool:
         return self.items[0].kind == "field"
+
+    @property
+    def field_conditions(self) -> tuple[MatchItem, ...]:
+        return tuple(u.field_item for u in self.unless if u.field_item is not None)
 
 
 @dataclass
@@ -285,10 +290,8 @@ def _build_rule(doc: Any, position: int, pack: str, path: str, providers: set[st
         check.error("evidence", f"must be one of {', '.join(EVIDENCE_KINDS)}")
     roles = check.string_list(doc, "roles", ROLES)
     mode, items = _match_block(doc.get("match"), check) if "match" in doc else ("any", ())
-    unless = _unless_block(doc.get("unless"), check)
+    unless = _unless_block(doc.get("unless"), check, items[0].kind == "field" if items else None)
     ex_match, ex_no = _examples(doc.get("examples"), check) if "examples" in doc else ((), ())
-    if items and items[0].kind == "field" and unless:
-        check.error("unless", "field rules cannot have 'unless'")
     message = check.string(doc, "message") if "message" in doc else ""
     tags = check.string_list(doc, "tags")
     if check.errors:
@@ -404,36 +407,61 @@ def _field_item(value: Any, key: str, check: _RuleChecker) -> MatchItem | None:
     return MatchItem(kind="field", key=value["key"], op=op, operand=operand)
 
 
-def _unless_block(block: Any, check: _RuleChecker) -> tuple[UnlessItem, ...]:
+def _unless_block(block: Any, check: _RuleChecker, field_rule: bool | None) -> tuple[UnlessItem, ...]:
+    """The `unless` conditions; `field_rule` is None when the rule's own kind
+    is unknown (its `match` did not validate), which leaves kinds unchecked."""
     if block is None:
         return ()
     if not isinstance(block, list):
         check.error("unless", "must be a list")
         return ()
-    items: list[UnlessItem] = []
-    for i, raw in enumerate(block):
-        key = f"unless[{i}]"
-        found = _single_key(raw, key, ("phrase", "regex"), check)
-        if found is None:
-            continue
-        kind, value = found
-        unknown = set(raw) - {kind, "where", "window"}
-        if unknown:
-            check.error(key, f"unknown keys {sorted(unknown)}")
-        where = raw.get("where", "window")
-        if where not in UNLESS_WHERE:
-            check.error(f"{key}.where", f"must be one of {', '.join(UNLESS_WHERE)}")
-        window = raw.get("window", 60)
-        if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= 10_000:
-            check.error(f"{key}.window", "must be a whole number from 0 to 10000")
-            window = 60
-        if not isinstance(value, str) or not value.strip():
-            check.error(f"{key}.{kind}", "must be a non-empty string")
-            continue
-        if kind == "regex" and check.regex_error(f"{key}.regex", value):
-            continue
-        items.append(UnlessItem(kind=kind, value=value, where=where, window=window))
-    return tuple(items)
+    items = (_unless_item(raw, f"unless[{i}]", check, field_rule) for i, raw in enumerate(block))
+    return tuple(item for item in items if item is not None)
+
+
+def _unless_item(raw: Any, key: str, check: _RuleChecker, field_rule: bool | None) -> UnlessItem | None:
+    found = _single_key(raw, key, ("phrase", "regex", "field"), check)
+    if found is None:
+        return None
+    kind, value = found
+    # A field rule's hit has no text around it to test, and a text rule's hit
+    # is judged within its segment: each rule takes conditions of its own kind.
+    if field_rule is not None and (kind == "field") != field_rule:
+        rule_kind, wanted = ("field", "field") if field_rule else ("text", "phrase or regex")
+        check.error("unless", f"a {rule_kind} rule takes only {wanted} conditions ({key} is a {kind} condition)")
+        return None
+    unknown = set(raw) - {kind, "where", "window"}
+    if unknown:
+        check.error(key, f"unknown keys {sorted(unknown)}")
+    if kind == "field":
+        return _field_condition(raw, value, key, check)
+    return _text_condition(raw, kind, value, key, check)
+
+
+def _field_condition(raw: dict[str, Any], value: Any, key: str, check: _RuleChecker) -> UnlessItem | None:
+    """Written and checked exactly as a `field:` match item. It holds on the
+    whole record, so the text placement keys mean nothing for it."""
+    for placement in ("where", "window"):
+        if placement in raw:
+            check.error(f"{key}.{placement}", "not allowed on a field condition (it holds on the whole record)")
+    item = _field_item(value, f"{key}.field", check)
+    return UnlessItem(kind="field", field_item=item) if item is not None else None
+
+
+def _text_condition(raw: dict[str, Any], kind: str, value: Any, key: str, check: _RuleChecker) -> UnlessItem | None:
+    where = raw.get("where", "window")
+    if where not in UNLESS_WHERE:
+        check.error(f"{key}.where", f"must be one of {', '.join(UNLESS_WHERE)}")
+    window = raw.get("window", 60)
+    if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= 10_000:
+        check.error(f"{key}.window", "must be a whole number from 0 to 10000")
+        window = 60
+    if not isinstance(value, str) or not value.strip():
+        check.error(f"{key}.{kind}", "must be a non-empty string")
+        return None
+    if kind == "regex" and check.regex_error(f"{key}.regex", value):
+        return None
+    return UnlessItem(kind=kind, value=value, where=where, window=window)
 
 
 def _examples(block: Any, check: _RuleChecker) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
