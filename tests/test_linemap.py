@@ -53,7 +53,10 @@ def test_map_path_agrees_with_the_streaming_path(tmp_path_factory: pytest.TempPa
     # the scan safe: every line not reported is an old line, in order.
     new_lines, old_lines = gitdiff._split_lines(new_b), gitdiff._split_lines(old_b)
     assert is_subsequence([line for n, line in enumerate(new_lines, 1) if n not in changed], old_lines)
-    assert len(changed) == len(changes_of(old_b, new_b)) or len(set(old_lines)) < len(old_lines)
+    # the same number of changed lines, unless repeated lines (in either
+    # file) let a narrower window pair them differently
+    assert len(changed) == len(changes_of(old_b, new_b)) or len(set(old_lines)) < len(old_lines) \
+        or len(set(new_lines)) < len(new_lines)
     if old_b == new_b:
         assert changed == frozenset()
     # the span is whole lines of the new file, and holds every changed line
