@@ -134,12 +134,15 @@ class RuleSet:
 
     def _segment_rule_hits(self, seg: _SegmentHits, prompt_hits: set[int]) -> Iterator[Hit]:
         by_rule: dict[int, list[_Entry]] = defaultdict(list)
+        triggered: set[int] = set()  # rules with a match or fuzzy hit, not only `unless` contexts
         for pid, _, end in seg.hits:
             pattern = self.patterns[pid]
             by_rule[pattern.rule].append(_Entry(pattern, pid, end))
+            if pattern.role != "unless":
+                triggered.add(pattern.rule)
         for r_index, entries in by_rule.items():
             rule = self.rules[r_index]
-            if rule.roles and seg.segment.role not in rule.roles:
+            if r_index not in triggered or rule.roles and seg.segment.role not in rule.roles:
                 continue
             hit = self._evaluate(rule, r_index, seg, entries, prompt_hits)
             if hit is not None:
