@@ -57,13 +57,13 @@ def sample(records: Iterable[RawRecord], spec: SampleSpec, path: str) -> Iterato
 
 
 def _keep(spec: SampleSpec, path: str, record: RawRecord) -> bool:
-    key = f"{spec.seed}\x1f{_file_name(path)}\x1f{record.line}\x1f{record.index}".encode()
+    key = f"{spec.seed}\x1f{file_name(path)}\x1f{record.line}\x1f{record.index}".encode()
     draw = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") / 2**64
     return draw < (spec.fraction or 0.0)
 
 
 def _reservoir(records: Iterable[RawRecord], spec: SampleSpec, path: str) -> list[RawRecord]:
-    rng = random.Random(f"{spec.seed}\x1f{_file_name(path)}")
+    rng = random.Random(f"{spec.seed}\x1f{file_name(path)}")
     size = spec.count or 0
     kept: list[RawRecord] = []
     for i, record in enumerate(records):
@@ -76,7 +76,9 @@ def _reservoir(records: Iterable[RawRecord], spec: SampleSpec, path: str) -> lis
     return sorted(kept, key=lambda r: (r.line or 0, r.index or 0))
 
 
-def _file_name(path: str) -> str:
+def file_name(path: str) -> str:
+    """The name a sample is keyed by: the file's, not its path, so that the
+    same file sampled from anywhere gives the same records."""
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 

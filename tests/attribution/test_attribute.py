@@ -89,6 +89,12 @@ def test_small_or_compressed_files_use_a_reservoir(tmp_path: Path) -> None:
     assert sample.sampled and len(sample.records) == 50 and sample.records_read == 500
     lines = [r.line for r in sample.records]
     assert lines == sorted(lines) and lines[-1] > 250
+    # the same file named by another path (relative, through a link) gives the same sample
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / gz.name).symlink_to(gz)
+    spelled = f"{other}/../elsewhere/{gz.name}"
+    assert sample_file(InputFile(spelled, Path(spelled)), max_records=50).records == sample.records
 
 
 # --- findings --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import orjson
 
 from tos_lint.adapters import adapt, own_id
 from tos_lint.readers import FileStats, InputFile, InputIssue, ReadOptions, read_records
+from tos_lint.sampling import file_name
 
 _PLAIN_JSONL_HEAD = 1 << 16
 _MAGICS = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zXZ\x00")
@@ -142,7 +143,7 @@ def _keep(sample: FileSample, data: Any, roles: Sequence[str], force_format: str
 def _stream_sample(inp: InputFile, max_records: int | None, sample: FileSample, roles: Sequence[str],
                    force_format: str | None, field_map: dict[str, list[str]] | None, seed: int) -> None:
     """All records, or a reservoir of `max_records` of those with text."""
-    rng = random.Random(f"{seed}:{inp.path}")
+    rng = random.Random(f"{seed}:{file_name(inp.path)}")  # the same sample wherever the file sits
     stats = FileStats()
     seen = 0
     for item in _records(inp, stats):
