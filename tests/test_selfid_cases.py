@@ -80,10 +80,15 @@ def _chat(assistant: str, user: str = "Who are you?") -> dict[str, Any]:
 def findings_by_line(builtin_ruleset: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[int, list[Any]]:
     records = [_chat(t) for _, t in SELF_ID] + [_chat(t, "Tell me about it.") for t in NOT_SELF_ID]
     records += [_chat(a, u) for u, a in ROLE_PLAY]
-    path = tmp_path_factory.mktemp("selfid") / "cases.jsonl"
+    return _findings_by_line(records, builtin_ruleset, tmp_path_factory.mktemp("selfid"))
+
+
+def _findings_by_line(records: list[dict[str, Any]], ruleset: Any, folder: Path) -> dict[int, list[Any]]:
+    """The built-in packs' findings on `records` written one per line, by line number."""
+    path = folder / "cases.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     out: dict[int, list[Any]] = {}
-    for f in builtin_findings([Path(path)], builtin_ruleset):
+    for f in builtin_findings([path], ruleset):
         out.setdefault(f.location.line, []).append(f)
     return out
 
@@ -133,12 +138,7 @@ USER_SIDE = [
 
 @pytest.fixture(scope="module")
 def shape_findings(builtin_ruleset: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[int, list[Any]]:
-    path = tmp_path_factory.mktemp("shapes") / "shapes.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in SHAPES + USER_SIDE), encoding="utf-8")
-    out: dict[int, list[Any]] = {}
-    for f in builtin_findings([Path(path)], builtin_ruleset):
-        out.setdefault(f.location.line, []).append(f)
-    return out
+    return _findings_by_line(SHAPES + USER_SIDE, builtin_ruleset, tmp_path_factory.mktemp("shapes"))
 
 
 @pytest.mark.parametrize("index", range(len(SHAPES)), ids=[json.dumps(r)[:40] for r in SHAPES])

@@ -7,6 +7,7 @@ An unknown shape still gets scanned: every string in it, with role `unknown`.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Callable, Iterator
 
 from tos_lint.model import Segment
@@ -306,6 +307,7 @@ _SYSTEM_KEYS = frozenset({"system", "system_prompt", "system_message", "systempr
 _KEY_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 
+@lru_cache(maxsize=4096)  # field names recur in every record of a file
 def key_role(key: str) -> str | None:
     """The role a field's name gives its text, or None when it says nothing."""
     if key.lower() in _SYSTEM_KEYS:

@@ -347,12 +347,7 @@ def _match_item(raw: Any, key: str, check: _RuleChecker) -> MatchItem | None:
     if extra:
         check.error(key, f"unexpected keys {sorted(extra)}")
     if kind in ("phrase", "regex"):
-        if not isinstance(value, str) or not value.strip():
-            check.error(f"{key}.{kind}", "must be a non-empty string")
-            return None
-        if kind == "regex" and check.regex_error(f"{key}.regex", value):
-            return None
-        return MatchItem(kind=kind, value=value)
+        return MatchItem(kind=kind, value=value) if _text_value(kind, value, key, check) else None
     if kind == "fuzzy":
         return _fuzzy_item(value, f"{key}.fuzzy", check)
     return _field_item(value, f"{key}.field", check)
@@ -456,12 +451,18 @@ def _text_condition(raw: dict[str, Any], kind: str, value: Any, key: str, check:
     if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= 10_000:
         check.error(f"{key}.window", "must be a whole number from 0 to 10000")
         window = 60
-    if not isinstance(value, str) or not value.strip():
-        check.error(f"{key}.{kind}", "must be a non-empty string")
-        return None
-    if kind == "regex" and check.regex_error(f"{key}.regex", value):
+    if not _text_value(kind, value, key, check):
         return None
     return UnlessItem(kind=kind, value=value, where=where, window=window)
+
+
+def _text_value(kind: str, value: Any, key: str, check: _RuleChecker) -> bool:
+    """Whether a `phrase:` or `regex:` value is usable: a non-empty string,
+    and for a regex one the linear-time engine accepts (else an error)."""
+    if not isinstance(value, str) or not value.strip():
+        check.error(f"{key}.{kind}", "must be a non-empty string")
+        return False
+    return not (kind == "regex" and check.regex_error(f"{key}.regex", value))
 
 
 def _examples(block: Any, check: _RuleChecker) -> tuple[tuple[Any, ...], tuple[Any, ...]]:

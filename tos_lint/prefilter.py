@@ -294,11 +294,7 @@ def line_form(regex: str, values: bool = False) -> str:
     while i < n:
         ch = regex[i]
         if ch == "\\" and i + 1 < n:
-            letter = regex[i + 1]
-            if values and letter in "wdAzZ":
-                out.append(_VALUE_EDGES.get(letter, "\\" + letter))
-            else:
-                out.append(_escape_form(letter))
+            out.append(_escape_form(regex[i + 1], values))
             i += 2
         elif ch == "[":
             end = _class_end(regex, i)
@@ -311,6 +307,8 @@ def line_form(regex: str, values: bool = False) -> str:
     return "".join(out)
 
 
+# A field value's edges (`^`, `$`, `\\A`, `\\z`) sit next to its JSON quotes; a
+# text segment's are dropped (`_CHAR_FORMS`, `_escape_form`).
 _VALUE_EDGES = {"^": '(?:^|")', "A": '(?:^|")', "$": '(?:$|")', "z": '(?:$|")', "Z": '(?:$|")'}
 _CHAR_FORMS = {
     "^": "", "$": "", '"': r'\\?"', "/": r"\\?/", "_": "_?",
@@ -334,7 +332,11 @@ def _may_match_escaped(char_class: str) -> bool:
     return any(compiled.fullmatch(c) for c in _ESCAPED_CHARS)
 
 
-def _escape_form(letter: str) -> str:
+def _escape_form(letter: str, values: bool = False) -> str:
+    if values and letter in "AzZ":
+        return _VALUE_EDGES[letter]
+    if values and letter in "wd":
+        return "\\" + letter  # in a value (not normalised text) a word character is no JSON escape
     if letter in "sSwWdD":
         return rf"(?:\{letter}|{_ESCAPE_PAIR})"
     if letter in "nrtf":  # the control character, or its JSON escape
