@@ -40,6 +40,11 @@ SELF_ID = [
     ("microsoft", "I'm Phi, a small language model trained by Microsoft Research."),
     ("cohere", "I'm Aya, a multilingual model from Cohere For AI."),
     ("amazon", "I\u2019m Nova, Amazon's AI model."),
+    # "As a model made by <maker>, I ...": the usual opening of a refusal, in translation too
+    ("openai", "作为OpenAI训练的语言模型，我没有个人观点。"),
+    ("anthropic", "Como asistente de IA creado por Anthropic, intento ser útil."),
+    ("google", "Als KI-Modell von Google kann ich keine Meinungen haben."),
+    ("openai", "Как языковая модель, разработанная OpenAI, я не могу просматривать интернет."),
 ]
 
 NOT_SELF_ID = [
@@ -63,6 +68,11 @@ NOT_SELF_ID = [
     "ChatGPT wurde von OpenAI entwickelt.",
     "Soy un asistente de IA.",
     "```python\nfrom openai import OpenAI\nclient = OpenAI()\n```",
+    # the same clause describing a product, not the speaker
+    "As a language model developed by OpenAI, ChatGPT is designed to assist users.",
+    "作为Anthropic开发的AI助手，Claude可以写代码。",
+    "Como um modelo de linguagem treinado pela Google, o Gemini pode escrever textos.",
+    "En tant que chercheur chez OpenAI, je travaille sur l'alignement.",
 ]
 
 ROLE_PLAY = [
