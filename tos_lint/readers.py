@@ -8,6 +8,7 @@ file and line, and reading goes on with the next line.
 from __future__ import annotations
 
 import bz2
+import codecs
 import fnmatch
 import functools
 import hashlib
@@ -426,6 +427,14 @@ def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions,
     """Records of a decompressed stream, by the shape of its start;
     `reopen` reads the same bytes again (a JSON array with NaN needs it)."""
     first = _first_block(stream, stats)
+    if (wide := _wide_encoding(first)) is not None:
+        codec, label = wide
+        yield InputIssue("not-utf8", f"{label} text, not UTF-8 (most training loaders expect UTF-8); "
+                         "it was read converted to UTF-8 and scanned: line numbers hold, byte offsets are of the UTF-8 form")
+        stats.bytes -= len(first)
+        stream = TranscodingReader(stream, codec, first)
+        reopen = _transcoded(reopen, codec) if reopen is not None else None
+        first = _first_block(stream, stats)
     head = first.lstrip()
     if not head:
         return
@@ -444,6 +453,58 @@ def _first_block(stream: IO[bytes], stats: FileStats) -> bytes:
     first = stream.read(BLOCK_SIZE)
     stats.bytes += len(first)
     return first[3:] if first.startswith(b"\xef\xbb\xbf") else first
+
+
+# UTF-32 before UTF-16: a UTF-32 LE mark starts with the UTF-16 LE one.
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32", "UTF-32 LE"), (b"\x00\x00\xfe\xff", "utf-32", "UTF-32 BE"),
+              (b"\xff\xfe", "utf-16", "UTF-16 LE"), (b"\xfe\xff", "utf-16", "UTF-16 BE"))
+
+
+def _wide_encoding(first: bytes) -> tuple[str, str] | None:
+    """(codec, label) of UTF-16 or UTF-32 text: by its byte-order mark, or,
+    without one, by where the zero bytes of its first two characters fall
+    (JSON starts with ASCII: `{"` is `{ NUL " NUL` in UTF-16 LE)."""
+    for bom, codec, label in _WIDE_BOMS:
+        if first.startswith(bom):
+            return codec, f"{label} (byte-order mark)"
+    head = first[:8]
+    if len(head) < 8 or b"\x00" not in head:
+        return None
+    patterns = (("utf-32-le", "UTF-32 LE", (1, 2, 3, 5, 6, 7)), ("utf-32-be", "UTF-32 BE", (0, 1, 2, 4, 5, 6)),
+                ("utf-16-le", "UTF-16 LE", (1, 3, 5, 7)), ("utf-16-be", "UTF-16 BE", (0, 2, 4, 6)))
+    for codec, label, zeros in patterns:
+        if all((head[i] == 0) == (i in zeros) for i in range(8)):
+            return codec, f"{label} (no byte-order mark)"
+    return None
+
+
+def _transcoded(reopen: Callable[[], IO[bytes]], codec: str) -> Callable[[], IO[bytes]]:
+    return lambda: TranscodingReader(reopen(), codec)
+
+
+class TranscodingReader:
+    """UTF-8 bytes of a UTF-16 or UTF-32 stream, decoded a block at a time
+    (`first`: bytes of the stream's start already read). Units that do not
+    decode become U+FFFD."""
+
+    def __init__(self, stream: IO[bytes], codec: str, first: bytes = b""):
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+        self.first = first
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""
+        out = b""
+        while not out:
+            raw, self.first = (self.first, b"") if self.first else (self.stream.read(BLOCK_SIZE if size < 0 else size), b"")
+            out = self.decoder.decode(raw, final=not raw).encode("utf-8", "surrogatepass")
+            if not raw:
+                return out
+        return out
+
+    def close(self) -> None:
+        self.stream.close()
 
 
 def _chain(first: bytes, stream: IO[bytes], stats: FileStats) -> Iterator[bytes]:

@@ -150,7 +150,8 @@ def _stream_sample(inp: InputFile, max_records: int | None, sample: FileSample, 
         if isinstance(item, InputIssue):
             if item.code in ("unsupported-format", "binary-file", "unreadable"):
                 sample.problem = item.message
-            sample.unreadable += 1
+            if item.code != "not-utf8":  # a note on a whole file that is read all the same
+                sample.unreadable += 1
             continue
         sample.records_read += 1
         text = record_text(item.data, roles, force_format, field_map)
