@@ -431,7 +431,7 @@ def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions,
         codec, label = wide
         yield InputIssue("not-utf8", f"{label} text, not UTF-8 (most training loaders expect UTF-8); "
                          "it was read converted to UTF-8 and scanned: line numbers hold, byte offsets are of the UTF-8 form")
-        stats.bytes -= len(first)
+        stats.bytes -= len(first)  # counted again below, as UTF-8 like the rest of the text
         stream = TranscodingReader(stream, codec, first)
         reopen = _transcoded(reopen, codec) if reopen is not None else None
         first = _first_block(stream, stats)
@@ -458,6 +458,9 @@ def _first_block(stream: IO[bytes], stats: FileStats) -> bytes:
 # UTF-32 before UTF-16: a UTF-32 LE mark starts with the UTF-16 LE one.
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32", "UTF-32 LE"), (b"\x00\x00\xfe\xff", "utf-32", "UTF-32 BE"),
               (b"\xff\xfe", "utf-16", "UTF-16 LE"), (b"\xfe\xff", "utf-16", "UTF-16 BE"))
+# Without a mark: which of the first 8 bytes (two ASCII characters) are zero.
+_WIDE_ZEROS = (("utf-32-le", "UTF-32 LE", {1, 2, 3, 5, 6, 7}), ("utf-32-be", "UTF-32 BE", {0, 1, 2, 4, 5, 6}),
+               ("utf-16-le", "UTF-16 LE", {1, 3, 5, 7}), ("utf-16-be", "UTF-16 BE", {0, 2, 4, 6}))
 
 
 def _wide_encoding(first: bytes) -> tuple[str, str] | None:
@@ -470,10 +473,9 @@ def _wide_encoding(first: bytes) -> tuple[str, str] | None:
     head = first[:8]
     if len(head) < 8 or b"\x00" not in head:
         return None
-    patterns = (("utf-32-le", "UTF-32 LE", (1, 2, 3, 5, 6, 7)), ("utf-32-be", "UTF-32 BE", (0, 1, 2, 4, 5, 6)),
-                ("utf-16-le", "UTF-16 LE", (1, 3, 5, 7)), ("utf-16-be", "UTF-16 BE", (0, 2, 4, 6)))
-    for codec, label, zeros in patterns:
-        if all((head[i] == 0) == (i in zeros) for i in range(8)):
+    zeros = {i for i, byte in enumerate(head) if byte == 0}
+    for codec, label, expected in _WIDE_ZEROS:
+        if zeros == expected:
             return codec, f"{label} (no byte-order mark)"
     return None
 
@@ -493,15 +495,16 @@ class TranscodingReader:
         self.first = first
 
     def read(self, size: int = -1) -> bytes:
+        """The next decoded block; empty only at the end of the stream (a
+        block that ends inside a character decodes to nothing yet)."""
         if size == 0:
             return b""
-        out = b""
-        while not out:
-            raw, self.first = (self.first, b"") if self.first else (self.stream.read(BLOCK_SIZE if size < 0 else size), b"")
+        while True:
+            raw = self.first or self.stream.read(BLOCK_SIZE if size < 0 else size)
+            self.first = b""
             out = self.decoder.decode(raw, final=not raw).encode("utf-8", "surrogatepass")
-            if not raw:
+            if out or not raw:
                 return out
-        return out
 
     def close(self) -> None:
         self.stream.close()
