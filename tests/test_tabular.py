@@ -46,10 +46,11 @@ def key(f: tos_lint.Finding) -> tuple[str, str, str, str]:
 
 
 def by_row(result: tos_lint.ScanResult) -> list[tuple[int | None, tuple[str, str, str, str]]]:
-    """Findings keyed by 0-based row (JSONL lines count from 1)."""
+    """Findings keyed by 0-based row: a table's row index (CSV rows have a
+    line too, where the row starts), or a JSONL line counted from 1."""
     out = []
     for f in result.findings:
-        row = f.location.index if f.location.line is None else f.location.line - 1
+        row = f.location.index if f.location.index is not None else f.location.line - 1
         out.append((row, key(f)))
     return sorted(out, key=repr)
 
@@ -296,6 +297,24 @@ def test_csv_plain_columns_multiline_fields_and_gzip(tmp_path: Path, scan) -> No
         assert {i for i, _ in rule_hits(result)} == {0}, path
         assert result.stats.records == 2
         assert result.files[0].stats.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_csv_findings_carry_the_line_their_row_starts_on(tmp_path: Path, scan) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer opens the file at the row: quoted fields that span lines
+    and blank lines move the rows after them down."""
+    path = tmp_path / "lines.csv"
+    path.write_text(
+        "prompt,completion\n"                                # line 1: header
+        f'"a\nprompt over\nthree lines","{HIT}"\n'            # lines 2-4: row 0
+        "\n"                                                 # line 5: blank
+        f'hi,"first line\n{HIT}"\n'                          # lines 6-7: row 1
+        "x,y,z\n"                                            # line 8: row 2, three fields
+        f'hey,"{HIT}"\n',                                    # line 9: row 3
+        encoding="utf-8", newline="")
+    result = scan(path)
+    rows = {(f.location.index, f.location.line) for f in result.findings}
+    assert rows == {(0, 2), (1, 6), (2, 8), (3, 9)}
+    assert [f.location.line for f in result.findings if f.rule_id == "tos-lint.input.malformed-csv"] == [8]
 
 
 def test_malformed_csv_rows_are_reported_with_their_row(tmp_path: Path, scan) -> None:  # type: ignore[no-untyped-def]

@@ -57,7 +57,7 @@ import io
 import itertools
 import re
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
 
 import orjson
 
@@ -162,15 +162,16 @@ def _parse_columns(row: dict[str, Any]) -> str | None:
     return problem
 
 
-def _row_items(row: dict[str, Any], index: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+def _row_items(row: dict[str, Any], index: int, stats: FileStats, options: ReadOptions,
+               line: int | None = None) -> Iterator[RawRecord | InputIssue]:
     problem = _parse_columns(row)
     if problem is not None:
-        yield InputIssue("malformed-field", problem, index=index)
+        yield InputIssue("malformed-field", problem, line, index)
     stats.records += 1
     if options.line_filter is not None and not options.line_filter(_as_line(row)):
         stats.prefiltered += 1
         return
-    yield RawRecord(row, index=index)
+    yield RawRecord(row, line, index)
 
 
 def _as_line(row: dict[str, Any]) -> bytes:
@@ -439,6 +440,14 @@ class _Counted(io.RawIOBase):
         return n
 
 
+class _CsvReader(Protocol):
+    """What `csv.reader` returns: rows, and how many physical lines were read."""
+
+    line_num: int
+
+    def __next__(self) -> list[str]: ...
+
+
 def read_csv(inp: InputFile, stats: FileStats, options: ReadOptions, delimiter: str) -> Iterator[RawRecord | InputIssue]:
     """Rows of a CSV or TSV file (optionally compressed), the first row being
     the header. Fields may span lines when quoted."""
@@ -467,10 +476,13 @@ def read_csv(inp: InputFile, stats: FileStats, options: ReadOptions, delimiter: 
         hasher.close()
 
 
-def _csv_rows(rows: Iterator[list[str]], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+def _csv_rows(rows: _CsvReader, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """Records and problems, each at the line its row starts on (a quoted
+    field may span lines) and its index among the data rows."""
     header: list[str] | None = None
     index = 0
     while True:
+        line = rows.line_num + 1
         try:
             fields = next(rows)
         except StopIteration:
@@ -480,7 +492,7 @@ def _csv_rows(rows: Iterator[list[str]], stats: FileStats, options: ReadOptions)
                 yield InputIssue("malformed-csv", f"the header row could not be read ({exc}); the file was not scanned")
                 return
             stats.malformed += 1
-            yield _csv_error(exc, index, options)
+            yield _csv_error(exc, line, index, options)
             index += 1
             continue
         if not fields:
@@ -488,31 +500,31 @@ def _csv_rows(rows: Iterator[list[str]], stats: FileStats, options: ReadOptions)
         if header is None:
             header = [_clean(h) for h in fields]
             continue
-        yield from _csv_row(header, fields, index, stats, options)
+        yield from _csv_row(header, fields, line, index, stats, options)
         index += 1
 
 
-def _csv_error(exc: csv.Error, index: int, options: ReadOptions) -> InputIssue:
+def _csv_error(exc: csv.Error, line: int, index: int, options: ReadOptions) -> InputIssue:
     if "field larger than field limit" in str(exc):
-        return InputIssue("oversized-record", f"a field is larger than the limit of {options.max_record_bytes} bytes; row not scanned (see --max-record-bytes)", index=index)
+        return InputIssue("oversized-record", f"a field is larger than the limit of {options.max_record_bytes} bytes; row not scanned (see --max-record-bytes)", line, index)
     hint = " (a quote left open runs to the end of the file)" if "unexpected end of data" in str(exc) else ""
-    return InputIssue("malformed-csv", f"not valid CSV: {exc}{hint}; row not scanned", index=index)
+    return InputIssue("malformed-csv", f"not valid CSV: {exc}{hint}; row not scanned", line, index)
 
 
-def _csv_row(header: list[str], fields: list[str], index: int, stats: FileStats,
+def _csv_row(header: list[str], fields: list[str], line: int, index: int, stats: FileStats,
              options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     if len(fields) != len(header):
         stats.malformed += 1
-        yield InputIssue("malformed-csv", f"row has {len(fields)} fields, the header has {len(header)}; row not scanned", index=index)
+        yield InputIssue("malformed-csv", f"row has {len(fields)} fields, the header has {len(header)}; row not scanned", line, index)
         return
     if sum(len(f) for f in fields) > options.max_record_bytes:
         stats.malformed += 1
-        yield InputIssue("oversized-record", f"row is larger than the limit of {options.max_record_bytes} bytes; not scanned (see --max-record-bytes)", index=index)
+        yield InputIssue("oversized-record", f"row is larger than the limit of {options.max_record_bytes} bytes; not scanned (see --max-record-bytes)", line, index)
         return
     if any(_SURROGATE.search(f) for f in fields):
-        yield InputIssue("invalid-utf8", "invalid UTF-8 in the row; scanned with replacement characters", index=index)
+        yield InputIssue("invalid-utf8", "invalid UTF-8 in the row; scanned with replacement characters", line, index)
         fields = [_clean(f) for f in fields]
-    yield from _row_items(dict(zip(header, fields)), index, stats, options)
+    yield from _row_items(dict(zip(header, fields)), index, stats, options, line)
 
 
 def _clean(text: str) -> str:
