@@ -10,10 +10,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from tos_lint import __version__, parallel
 from tos_lint.attribution_evidence import attribute_scan
+from tos_lint.background import Background
 from tos_lint.config import Config
 from tos_lint.detect import RuleSet
 from tos_lint.errors import UsageError
@@ -24,10 +25,6 @@ from tos_lint.policy import Policy, Verdict, decide
 from tos_lint.readers import DecompressLimits, discover
 from tos_lint.registry import Registry, load_registry
 from tos_lint.sampling import SampleSpec, prevalence
-
-if TYPE_CHECKING:
-    from tos_lint.attribution import AttributionReport
-
 
 @dataclass
 class ScanStats:
@@ -106,7 +103,6 @@ def scan(
     backend: str = "local",
     address: str | None = None,
     progress: bool = False,
-    while_scanning: Callable[[], None] | None = None,
 ) -> ScanResult:
     """Scan files or directories and return every finding with statistics.
 
@@ -116,8 +112,6 @@ def scan(
     to the given 1-based lines where it names them (changed-only scans).
     `options` are recorded as given in the audit manifest. `jobs` is the
     number of processes (default: all cores); results do not depend on it.
-    `while_scanning` is called in this process while worker processes scan
-    (after the scan when there are none): other work for the idle process.
     """
     started = time.perf_counter()
     started_at = _utc_now()
@@ -135,7 +129,7 @@ def scan(
     # which spares a line count and a second read to hash each split file.
     split = sample is None and (backend == "ray" or progress or (jobs or parallel.default_jobs()) > 1)
     units = parallel.plan(files, dict(changed) if changed is not None else None, split=split, jobs=jobs)
-    results = _run_units(engine, units, jobs, backend, address, progress, while_scanning)
+    results = _run_units(engine, units, jobs, backend, address, progress)
     findings = [f for r in results for f in r.findings]
     stats = _stats(results, findings)
     stats.seconds = time.perf_counter() - started
@@ -151,7 +145,7 @@ def scan(
 
 
 def _run_units(engine: Engine, units: list[parallel.WorkUnit], jobs: int | None, backend: str,
-               address: str | None, progress: bool, meanwhile: Callable[[], None] | None = None) -> list[FileResult]:
+               address: str | None, progress: bool) -> list[FileResult]:
     """Run the units on this machine's cores, or as Ray tasks on a cluster."""
     from tos_lint.progress import scan_progress
 
@@ -162,11 +156,8 @@ def _run_units(engine: Engine, units: list[parallel.WorkUnit], jobs: int | None,
             from tos_lint.ray_backend import EngineSpec, run_units_ray
 
             spec = EngineSpec.from_ruleset(engine.ruleset, engine.options)
-            results = parallel.with_digests(run_units_ray(spec, units, address=address, progress=on_done, num_cpus=jobs), units)
-            if meanwhile is not None:
-                meanwhile()
-            return results
-        return parallel.run_units(engine, units, jobs or parallel.default_jobs(), progress=on_done, meanwhile=meanwhile)
+            return parallel.with_digests(run_units_ray(spec, units, address=address, progress=on_done, num_cpus=jobs), units)
+        return parallel.run_units(engine, units, jobs or parallel.default_jobs(), progress=on_done)
 
 
 def _index_digests(indexes: Sequence[str | Path]) -> list[dict[str, Any]]:
@@ -262,7 +253,9 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
     config = config or Config()
     registry = load_registry()
     policy = build_policy(config, registry)
-    style: list[AttributionReport] = []
+    # style attribution samples the files itself: in a child process, so that
+    # it overlaps this process's start-up and the scan
+    style = Background(_style_attribution, [str(p) for p in paths], config, registry) if config.attribution else None
     result = scan(
         paths, rules=config.rules, use_default_rules=config.default_rules,
         include=config.include or None, exclude=config.exclude or None,
@@ -272,11 +265,9 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         options=config_options(config, changed is not None) | {"sample": sample.describe() if sample else None},
         sample=sample, jobs=jobs, indexes=config.index,
         backend=backend, address=address, progress=progress,
-        # style attribution samples the files itself: done while the workers scan
-        while_scanning=(lambda: style.append(_style_report([str(p) for p in paths], config))) if config.attribution else None,
     )
-    if style:
-        _add_style_attribution(result, style[0], config)
+    if style is not None:
+        _add_style_attribution(result, *style.result())
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)
 
@@ -286,23 +277,23 @@ def decompress_limits(config: Config) -> DecompressLimits:
     return DecompressLimits(max_ratio=config.max_expansion, max_bytes=config.max_decompressed_bytes)
 
 
-def _style_report(paths: list[str], config: Config) -> AttributionReport:
-    """Style-based attribution per file: probabilistic evidence, never proof."""
-    from tos_lint.attribution import attribute_paths
+def _style_attribution(paths: list[str], config: Config, registry: Registry) -> tuple[dict[str, Any], list[Finding]]:
+    """Style-based attribution per file (probabilistic evidence, never
+    proof) as the report's JSON part, and a finding for each file whose
+    answers read like a provider whose terms forbid competing use, above
+    the threshold. Plain data: the process that asks needs no numpy."""
+    from tos_lint.attribution import attribute_paths, attribution_findings
 
-    return attribute_paths([p for p in paths if p != "-"], include=config.include or None,
-                           exclude=config.exclude or None, force_format=config.input_format,
-                           field_map=config.field_map or None)
+    report = attribute_paths([p for p in paths if p != "-"], include=config.include or None,
+                             exclude=config.exclude or None, force_format=config.input_format,
+                             field_map=config.field_map or None)
+    findings = attribution_findings(report, registry, threshold=config.attribution_threshold,
+                                    severity=config.attribution_severity)
+    return report.to_dict(), findings
 
 
-def _add_style_attribution(result: ScanResult, report: AttributionReport, config: Config) -> None:
-    """The style attribution in the result; a provider whose terms forbid
-    competing use above the threshold becomes a file-level finding."""
-    from tos_lint.attribution import attribution_findings
-
-    result.style_attribution = report.to_dict()
-    extra = attribution_findings(report, result.registry, threshold=config.attribution_threshold,
-                                 severity=config.attribution_severity)
+def _add_style_attribution(result: ScanResult, report: dict[str, Any], extra: list[Finding]) -> None:
+    result.style_attribution = report
     result.findings.extend(extra)
     for f in extra:
         result.stats.by_provider[f.provider] += 1

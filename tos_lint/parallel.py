@@ -137,18 +137,12 @@ def _work(unit: WorkUnit) -> UnitResult:
 Progress = Callable[[WorkUnit, UnitResult], None]  # called as each unit is done
 
 
-def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progress | None = None,
-              meanwhile: Callable[[], None] | None = None) -> list[FileResult]:
-    """Scan every unit, on `jobs` processes, and merge ranges back into files.
-    `meanwhile` runs in this process while the workers scan (after the scan
-    when this process scans alone)."""
+def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progress | None = None) -> list[FileResult]:
+    """Scan every unit, on `jobs` processes, and merge ranges back into files."""
     global _ENGINE
     if jobs <= 1 or len(units) <= 1:
         unit_results: Iterator[UnitResult] | list[UnitResult] = _reported(units, (scan_unit(engine, u) for u in units), progress)
-        results = with_digests(merge(units, unit_results), units)
-        if meanwhile is not None:
-            meanwhile()
-        return results
+        return with_digests(merge(units, unit_results), units)
     # imported here: a scan that needs no pool (one file, one job) should not pay for it at start-up
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_all_start_methods, get_context
@@ -166,8 +160,6 @@ def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progre
             # following it.
             digests = pool.submit(file_digests, split_files(units))
             futures = [pool.submit(_work, u) for u in units]
-            if meanwhile is not None:
-                meanwhile()  # the workers are all started: no fork follows this process's own work
             if progress is not None:
                 where = {f: i for i, f in enumerate(futures)}
                 for done in as_completed(futures):

@@ -269,3 +269,35 @@ def test_per_record_probabilities_are_computed_only_when_shown(dataset: Path, mo
     shown = attribute_paths([dataset], records=True)
     assert set(asked) == {PARTS} and shown.files[0].records is not None
     assert shown.files[0].result == plain.files[0].result
+
+
+# --- scan --attribution -------------------------------------------------------------------
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_scan_with_attribution_reports_style_apart_and_as_findings(dataset: Path, tmp_path: Path, jobs: str) -> None:
+    """The style part is computed in a child process: the scan's report must
+    carry it whole, and a low threshold must turn the top forbids-competing
+    provider into the one file-level finding, counted in the summary."""
+    from tests.helpers import assert_no_traceback, run_cli
+    from tos_lint.registry import load_registry
+
+    out = tmp_path / "scan.json"
+    proc = run_cli(["scan", str(dataset), "--attribution", "--attribution-threshold", "0.01",
+                    "--jobs", jobs, "--format", "json", "-o", str(out)], tmp_path)
+    assert_no_traceback(proc)
+    doc = json.loads(out.read_text())
+    [f] = doc["style_attribution"]["files"]
+    assert f["path"] == str(dataset) and f["n_records"] == 30
+    forbidding = [r["provider"] for r in f["ranked"] if r["probability"] >= 0.01
+                  and load_registry().classification(r["provider"]) == "forbids-competing"]
+    style = [x for x in doc["findings"] if x["rule_id"] == RULE_ID]
+    assert sorted(x["provider"] for x in style) == sorted(forbidding) and forbidding
+    assert doc["summary"]["by_rule"][RULE_ID] == len(style)
+
+
+def test_scan_with_a_bad_attribution_threshold_exits_2(dataset: Path, tmp_path: Path) -> None:
+    from tests.helpers import assert_no_traceback, run_cli
+
+    proc = run_cli(["scan", str(dataset), "--attribution", "--attribution-threshold", "1.5"], tmp_path)
+    assert_no_traceback(proc)
+    assert proc.returncode == 2 and "threshold" in proc.stderr + proc.stdout

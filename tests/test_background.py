@@ -1,0 +1,44 @@
+"""Background: one call in a forked child, its value or its exception
+handed back as a direct call would give them."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tos_lint.background import Background
+from tos_lint.errors import UsageError
+
+
+def _pid_and(value: int) -> tuple[int, int]:
+    return os.getpid(), value * 2
+
+
+def _refuse(message: str) -> None:
+    raise UsageError(message)
+
+
+def _die() -> None:
+    os._exit(3)
+
+
+def test_value_comes_back_from_another_process() -> None:
+    pid, doubled = Background(_pid_and, 21).result()
+    assert doubled == 42 and pid != os.getpid()
+
+
+def test_exception_is_raised_in_the_caller_with_its_type_and_message() -> None:
+    job = Background(_refuse, "attribution threshold must be in (0, 1], got 2")
+    with pytest.raises(UsageError, match=r"threshold must be in \(0, 1\], got 2"):
+        job.result()
+
+
+def test_a_child_that_dies_without_an_answer_is_an_error_not_a_hang() -> None:
+    with pytest.raises(RuntimeError, match="_die ended without a result .exit code 3"):
+        Background(_die).result()
+
+
+def test_without_fork_the_call_runs_here_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "fork")
+    pid, doubled = Background(_pid_and, 5).result()
+    assert (pid, doubled) == (os.getpid(), 10)

@@ -1,0 +1,61 @@
+"""One call run in a child process while this process goes on.
+
+A scan's own start-up (registry, packs, planning) and its workers leave
+cycles free that a side job such as style attribution can use. The child is
+forked, so it starts without importing anything again; where fork does not
+exist the call simply runs in this process when its result is asked for.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Background(Generic[T]):
+    """`fn(*args)` computed in a forked child; `result()` waits for it and
+    returns its value or raises its exception, as a direct call would."""
+
+    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
+        self._call = (fn, args)
+        self._process: Any = None
+        self._conn: Any = None
+        if hasattr(os, "fork"):
+            self._start()
+
+    def _start(self) -> None:
+        from multiprocessing import get_context
+
+        fn, args = self._call
+        context = get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=_child, args=(send, fn, *args), daemon=True)
+        self._process.start()
+        send.close()  # the child holds the other end: its exit ends the pipe
+        self._conn = receive
+
+    def result(self) -> T:
+        fn, args = self._call
+        if self._process is None:
+            return fn(*args)
+        try:
+            ok, value = self._conn.recv()
+        except EOFError:  # the child died without an answer (killed, out of memory)
+            ok, value = False, RuntimeError(f"background {fn.__name__} ended without a result "
+                                            f"(exit code {self._process.exitcode})")
+        finally:
+            self._conn.close()
+            self._process.join()
+        if not ok:
+            raise value
+        return value
+
+
+def _child(conn: Any, fn: Callable[..., Any], *args: Any) -> None:
+    try:
+        answer: tuple[bool, Any] = (True, fn(*args))
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        answer = (False, exc)
+    conn.send(answer)
+    conn.close()
