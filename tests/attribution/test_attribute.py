@@ -97,6 +97,18 @@ def test_small_or_compressed_files_use_a_reservoir(tmp_path: Path) -> None:
     assert sample_file(InputFile(spelled, Path(spelled)), max_records=50).records == sample.records
 
 
+def test_unreadable_counts_lost_lines_not_notes_on_lines_still_read(tmp_path: Path) -> None:
+    good = json.dumps(chat(TERSE[0])).encode()
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(good + b"\n{broken\n" + good.replace(b"42", b"4\xff2") + b"\n")
+    sample = sample_file(InputFile(str(mixed), mixed), max_records=50)
+    assert (sample.unreadable, sample.records_read, len(sample.records)) == (1, 2, 2)
+    wide = tmp_path / "wide.jsonl"  # read all the same: a note on the file, no record lost
+    wide.write_bytes("\n".join(json.dumps(chat(t, i)) for i, t in enumerate(TERSE)).encode("utf-16"))
+    sample = sample_file(InputFile(str(wide), wide), max_records=50)
+    assert (sample.unreadable, sample.records_read) == (0, len(TERSE))
+
+
 # --- findings --------------------------------------------------------------------------
 
 def fake_report(path: str, probabilities: dict[str, float], n: int = 200) -> AttributionReport:

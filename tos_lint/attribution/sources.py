@@ -52,7 +52,7 @@ class FileSample:
     records: list[SampledRecord] = field(default_factory=list)
     records_read: int = 0  # records parsed (all of them, or the seek sample)
     without_text: int = 0  # read, but no assistant text
-    unreadable: int = 0  # malformed lines and other input problems
+    unreadable: int = 0  # lines or rows that could not be read as records
     sampled: bool = False
     estimated_records: int | None = None  # for seek-sampled files: size / mean line length
     problem: str | None = None  # why the file gave nothing (unsupported format, ...)
@@ -150,8 +150,6 @@ def _stream_sample(inp: InputFile, max_records: int | None, sample: FileSample, 
         if isinstance(item, InputIssue):
             if item.code in ("unsupported-format", "binary-file", "unreadable"):
                 sample.problem = item.message
-            if item.code != "not-utf8":  # a note on a whole file that is read all the same
-                sample.unreadable += 1
             continue
         sample.records_read += 1
         text = record_text(item.data, roles, force_format, field_map)
@@ -166,6 +164,9 @@ def _stream_sample(inp: InputFile, max_records: int | None, sample: FileSample, 
             j = rng.randrange(seen)
             if j < max_records:
                 sample.records[j] = rec
+    # the reader's count: notes on a record it still read (invalid UTF-8,
+    # a repeated key) or on a whole file (its encoding) are not lost records
+    sample.unreadable = stats.malformed
     if max_records is not None and seen > max_records:
         sample.sampled = True
         sample.records.sort(key=lambda r: (r.line or 0, r.index or 0))
