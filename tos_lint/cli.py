@@ -91,10 +91,11 @@ def scan(
         fail(f"--input-format: unknown format {force_format!r} (expected one of {', '.join(FORMATS)})")
     if max_record_bytes is not None and max_record_bytes < 1024:
         fail("--max-record-bytes: must be at least 1024")
-    from tos_lint.config import byte_limit, expansion_ratio
+    from tos_lint.config import byte_limit, expansion_ratio, probability
 
     _check_limit("--max-expansion", max_expansion, expansion_ratio)
     _check_limit("--max-decompressed-bytes", max_decompressed_bytes, byte_limit)
+    _check_limit("--attribution-threshold", attribution_threshold, probability)
     sample_spec = _sample_spec(sample, seed)
     with usage_errors():
         import tos_lint.api as api
@@ -158,7 +159,8 @@ def _configure(config_path: Optional[Path], isolated: bool, **options: object): 
     from tos_lint.config import Config, load_config
 
     config = Config() if isolated else load_config(config_path)
-    overrides = {k: v for k, v in options.items() if v not in (None, [], False)}
+    # identity, not equality: an option given as 0 (== False) is still given
+    overrides = {k: v for k, v in options.items() if v is not None and v is not False and v != []}
     if overrides.pop("no_default_rules", False):
         overrides["default_rules"] = False
     for key in ("rules", "allowlist", "waivers", "index"):  # lists add to the file's

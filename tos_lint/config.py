@@ -208,12 +208,12 @@ _PARSERS: dict[str, Callable[[Any, Path], Any]] = {
     "max_expansion": lambda v, _b: expansion_ratio(v),
     "max_decompressed_bytes": lambda v, _b: byte_limit(v),
     "attribution": _bool,
-    "attribution_threshold": lambda v, _b: _probability(v),
+    "attribution_threshold": lambda v, _b: probability(v),
     "attribution_severity": lambda v, _b: Severity.parse(str(v)),
 }
 
 
-def _probability(value: Any) -> float:
+def probability(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
         raise ValueError("must be a number above 0 and at most 1")
     return float(value)

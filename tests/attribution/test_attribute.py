@@ -307,9 +307,23 @@ def test_scan_with_attribution_reports_style_apart_and_as_findings(dataset: Path
     assert doc["summary"]["by_rule"][RULE_ID] == len(style)
 
 
-def test_scan_with_a_bad_attribution_threshold_exits_2(dataset: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("threshold", ["0", "1.5", "-0.2", "nan"])
+def test_scan_with_a_bad_attribution_threshold_exits_2(dataset: Path, tmp_path: Path, threshold: str) -> None:
+    """Refused before anything is scanned, 0 included (it once read as "not given")."""
     from tests.helpers import assert_no_traceback, run_cli
 
-    proc = run_cli(["scan", str(dataset), "--attribution", "--attribution-threshold", "1.5"], tmp_path)
+    proc = run_cli(["scan", str(dataset), "--attribution", "--attribution-threshold", threshold], tmp_path)
     assert_no_traceback(proc)
-    assert proc.returncode == 2 and "threshold" in proc.stderr + proc.stdout
+    assert proc.returncode == 2 and "--attribution-threshold: must be a number above 0" in proc.stderr
+
+
+def test_scan_console_shows_style_apart_labelled_as_not_proof(dataset: Path, tmp_path: Path) -> None:
+    from tests.helpers import assert_no_traceback, run_cli
+
+    plain = run_cli(["scan", str(dataset)], tmp_path)
+    assert "Answers read like" not in plain.stdout
+    proc = run_cli(["scan", str(dataset), "--attribution"], tmp_path)
+    assert_no_traceback(proc)
+    lines = proc.stdout.splitlines()
+    line = lines[lines.index("Answers read like (style, probabilistic evidence, not proof)") + 1]
+    assert line.strip().startswith(f"{dataset}: ") and line.rstrip().endswith("(30 records)") and line.count(" 0.") + line.count(" 1.") == 3

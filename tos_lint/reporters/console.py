@@ -108,6 +108,8 @@ def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None
         console.print(_sample_table(result.sample))
     if result.attribution is not None:
         _attribution(console, result.attribution)
+    if result.style_attribution:
+        _style_attribution(console, result.style_attribution)
     console.print(Text(result.registry.disclaimer, style="italic dim"))
     if verdict.failing:
         console.print(Text(f"FAIL: {len(verdict.failing)} finding(s) at or above '{verdict.fail_on}'", style="bold red"))
@@ -158,3 +160,28 @@ def _attribution(console: Console, attribution: Any) -> None:
     if len(with_evidence) > MAX_ATTRIBUTION_FILES:
         console.print(Text(f"  … and {len(with_evidence) - MAX_ATTRIBUTION_FILES} more files (see --format json)", style="dim"))
     console.print(Text(f"  all files: {attribution.overall.summary()}", style="bold"))
+
+
+STYLE_TOP = 3  # providers shown per file; the JSON report has them all
+
+
+def _style_attribution(console: Console, style: dict[str, Any]) -> None:
+    """What the answers read like (`scan --attribution`), apart from the
+    evidence above: a probability per provider, never proof."""
+    console.print(Text("Answers read like (style, probabilistic evidence, not proof)", style="bold"))
+    files = style.get("files") or []
+    for f in files[:MAX_ATTRIBUTION_FILES]:
+        console.print(Text(f"  {f['path']}: {_ranked(f)}"))
+    if len(files) > MAX_ATTRIBUTION_FILES:
+        console.print(Text(f"  … and {len(files) - MAX_ATTRIBUTION_FILES} more files (see --format json)", style="dim"))
+    if len(files) > 1 and style.get("overall"):
+        console.print(Text(f"  all files: {_ranked(style['overall'])}", style="bold"))
+
+
+def _ranked(entry: dict[str, Any]) -> str:
+    n = entry.get("n_records", 0)
+    if not n or not entry.get("ranked"):
+        return "no assistant text to attribute"
+    top = ", ".join(f"{r['provider']} {r['probability']:.2f}" for r in entry["ranked"][:STYLE_TOP])
+    return f"{top} ({n} records)"
+
