@@ -86,8 +86,8 @@ def render_console(report: "AttributionReport", stream: IO[str]) -> None:
         elif f.sampled:
             used += " (sampled)"
         console.print(f"[bold]{f.path}[/bold]  {used}")
-        if f.problem:
-            console.print(f"  not attributed: {f.problem}")
+        if f.problem:  # reading stopped early: the records before it are all there is
+            console.print(f"  {'read in part' if f.records_read else 'not attributed'}: {f.problem}")
         _print_result(console, f.result)
         if f.records:
             for r in f.records:

@@ -109,6 +109,15 @@ def test_unreadable_counts_lost_lines_not_notes_on_lines_still_read(tmp_path: Pa
     assert (sample.unreadable, sample.records_read) == (0, len(TERSE))
 
 
+def test_a_file_cut_short_is_attributed_from_what_was_read_and_says_so(tmp_path: Path) -> None:
+    whole = gzip.compress("\n".join(json.dumps(chat(TERSE[i % 4], i)) for i in range(400)).encode())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    sample = sample_file(InputFile(str(cut), cut), max_records=50)
+    assert 0 < sample.records_read < 400 and sample.records
+    assert sample.problem is not None and "could not be read to its end" in sample.problem
+
+
 # --- findings --------------------------------------------------------------------------
 
 def fake_report(path: str, probabilities: dict[str, float], n: int = 200) -> AttributionReport:

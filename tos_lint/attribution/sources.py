@@ -148,7 +148,7 @@ def _stream_sample(inp: InputFile, max_records: int | None, sample: FileSample, 
     seen = 0
     for item in _records(inp, stats):
         if isinstance(item, InputIssue):
-            if item.code in ("unsupported-format", "binary-file", "unreadable"):
+            if item.final:  # reading stopped here: what was sampled is not the whole file
                 sample.problem = item.message
             continue
         sample.records_read += 1
