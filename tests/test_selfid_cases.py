@@ -118,6 +118,9 @@ NOT_SELF_ID = [
     "If you are talking to ChatGPT, be careful about what you share.",
     "Being an AI developed by Google, Gemini can write essays.",
     "As an OpenAI model, ChatGPT can write essays.",
+    '"I am ChatGPT," the actor said in the sketch, to laughter.',
+    "'I'm Claude, an AI assistant made by Anthropic,' she read aloud from the screen.",
+    '\u201cHello! I\u2019m Gemini, Google\u2019s AI assistant,\u201d my phone replied when I asked.',
 ]
 
 ROLE_PLAY = [
