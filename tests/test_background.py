@@ -18,6 +18,18 @@ def _refuse(message: str) -> None:
     raise UsageError(message)
 
 
+class _Unpicklable(Exception):
+    def __init__(self, handle: object) -> None:
+        super().__init__("a lock inside")
+        self.handle = handle
+
+
+def _raise_unpicklable() -> None:
+    import threading
+
+    raise _Unpicklable(threading.Lock())
+
+
 def _die() -> None:
     os._exit(3)
 
@@ -42,3 +54,8 @@ def test_without_fork_the_call_runs_here_when_asked(monkeypatch: pytest.MonkeyPa
     monkeypatch.delattr(os, "fork")
     pid, doubled = Background(_pid_and, 5).result()
     assert (pid, doubled) == (os.getpid(), 10)
+
+
+def test_an_exception_that_cannot_cross_processes_still_arrives_as_an_error() -> None:
+    with pytest.raises(RuntimeError, match="_raise_unpicklable: its exception could not be handed back"):
+        Background(_raise_unpicklable).result()

@@ -40,16 +40,18 @@ class Background(Generic[T]):
         if self._process is None:
             return fn(*args)
         try:
-            ok, value = self._conn.recv()
+            answer: tuple[bool, Any] | None = self._conn.recv()
         except EOFError:  # the child died without an answer (killed, out of memory)
-            ok, value = False, RuntimeError(f"background {fn.__name__} ended without a result "
-                                            f"(exit code {self._process.exitcode})")
+            answer = None
         finally:
             self._conn.close()
-            self._process.join()
+            self._process.join()  # before reading its exit code
+        if answer is None:
+            raise RuntimeError(f"background {fn.__name__} ended without a result (exit code {self._process.exitcode})")
+        ok, value = answer
         if not ok:
             raise value
-        return value
+        return value  # type: ignore[no-any-return]
 
 
 def _child(conn: Any, fn: Callable[..., Any], *args: Any) -> None:
@@ -57,5 +59,9 @@ def _child(conn: Any, fn: Callable[..., Any], *args: Any) -> None:
         answer: tuple[bool, Any] = (True, fn(*args))
     except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
         answer = (False, exc)
-    conn.send(answer)
+    try:
+        conn.send(answer)
+    except Exception as exc:  # noqa: BLE001 - a value or exception that cannot be pickled
+        conn.send((False, RuntimeError(f"{fn.__name__}: its {'exception' if not answer[0] else 'result'} "
+                                       f"could not be handed back ({exc}): {answer[1]!r}"[:2000])))
     conn.close()
