@@ -243,8 +243,10 @@ def _is_space(name: str, arg) -> bool:
                                 str(op) == "LITERAL" and chr(a).isspace() for op, a in arg)
 
 
-def scan_argv(path: Path, out: Path, jobs: int = 1) -> list[str]:
-    return [str(TOS_LINT), "scan", "--jobs", str(jobs), "--fail-on", "never", "-f", "json", "-o", str(out), str(path)]
+def scan_argv(path: Path, out: Path, jobs: int | None = 1) -> list[str]:
+    """`tos-lint scan` of one file to a JSON report; `jobs=None`: the default (all cores)."""
+    cores = [] if jobs is None else ["--jobs", str(jobs)]
+    return [str(TOS_LINT), "scan", *cores, "--fail-on", "never", "-f", "json", "-o", str(out), str(path)]
 
 
 def bench_vs_rg(corpus: Corpus, runs: int, workdir: Path, res: Results) -> list[Proc]:
@@ -300,9 +302,7 @@ def bench_attribution(corpus: Corpus, runs: int, workdir: Path, res: Results) ->
     print("1b. scan --attribution vs scan ...", flush=True)
     report = workdir / "attribution.json"
     for jobs, label in ((None, "all cores (the default)"), (1, "`--jobs 1`")):
-        argv = [str(TOS_LINT), "scan", "--fail-on", "never", "-f", "json", "-o", str(report), str(corpus.path)]
-        if jobs is not None:
-            argv[2:2] = ["--jobs", str(jobs)]
+        argv = scan_argv(corpus.path, report, jobs)
         run_timed(argv + ["--attribution"])  # warm-up: page cache, the model file
         plain: list[float] = []
         styled: list[float] = []

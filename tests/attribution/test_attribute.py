@@ -18,7 +18,7 @@ from tos_lint.errors import UsageError
 from tos_lint.model import Severity
 from tos_lint.readers import InputFile
 from tests.attribution.conftest import CHATTY, TERSE
-from tests.helpers import write_jsonl
+from tests.helpers import assert_no_traceback, run_cli, write_jsonl
 
 
 def chat(answer: str, i: int = 0) -> dict[str, Any]:
@@ -297,11 +297,11 @@ def test_per_record_probabilities_are_computed_only_when_shown(dataset: Path, mo
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_scan_with_attribution_reports_style_apart_and_as_findings(dataset: Path, tmp_path: Path, jobs: str) -> None:
     """The style part is computed in a child process: the scan's report must
-    carry it whole, and a low threshold must turn the top forbids-competing
-    provider into the one file-level finding, counted in the summary."""
-    from tests.helpers import assert_no_traceback, run_cli
+    carry it whole, and a low threshold must turn every forbids-competing
+    provider above it into a file-level finding, counted in the summary."""
     from tos_lint.registry import load_registry
 
+    registry = load_registry()
     out = tmp_path / "scan.json"
     proc = run_cli(["scan", str(dataset), "--attribution", "--attribution-threshold", "0.01",
                     "--jobs", jobs, "--format", "json", "-o", str(out)], tmp_path)
@@ -310,7 +310,7 @@ def test_scan_with_attribution_reports_style_apart_and_as_findings(dataset: Path
     [f] = doc["style_attribution"]["files"]
     assert f["path"] == str(dataset) and f["n_records"] == 30
     forbidding = [r["provider"] for r in f["ranked"] if r["probability"] >= 0.01
-                  and load_registry().classification(r["provider"]) == "forbids-competing"]
+                  and registry.classification(r["provider"]) == "forbids-competing"]
     style = [x for x in doc["findings"] if x["rule_id"] == RULE_ID]
     assert sorted(x["provider"] for x in style) == sorted(forbidding) and forbidding
     assert doc["summary"]["by_rule"][RULE_ID] == len(style)
@@ -319,16 +319,12 @@ def test_scan_with_attribution_reports_style_apart_and_as_findings(dataset: Path
 @pytest.mark.parametrize("threshold", ["0", "1.5", "-0.2", "nan"])
 def test_scan_with_a_bad_attribution_threshold_exits_2(dataset: Path, tmp_path: Path, threshold: str) -> None:
     """Refused before anything is scanned, 0 included (it once read as "not given")."""
-    from tests.helpers import assert_no_traceback, run_cli
-
     proc = run_cli(["scan", str(dataset), "--attribution", "--attribution-threshold", threshold], tmp_path)
     assert_no_traceback(proc)
     assert proc.returncode == 2 and "--attribution-threshold: must be a number above 0" in proc.stderr
 
 
 def test_scan_console_shows_style_apart_labelled_as_not_proof(dataset: Path, tmp_path: Path) -> None:
-    from tests.helpers import assert_no_traceback, run_cli
-
     plain = run_cli(["scan", str(dataset)], tmp_path)
     assert "Answers read like" not in plain.stdout
     proc = run_cli(["scan", str(dataset), "--attribution"], tmp_path)

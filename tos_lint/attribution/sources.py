@@ -55,7 +55,7 @@ class FileSample:
     unreadable: int = 0  # lines or rows that could not be read as records
     sampled: bool = False
     estimated_records: int | None = None  # for seek-sampled files: size / mean line length
-    problem: str | None = None  # why the file gave nothing (unsupported format, ...)
+    problem: str | None = None  # why reading stopped: nothing read (unsupported format, ...) or part (a cut stream)
 
 
 def record_text(data: Any, roles: Sequence[str] = ("assistant",), force_format: str | None = None,

@@ -155,11 +155,16 @@ def _attribution(console: Console, attribution: Any) -> None:
     if not with_evidence:
         return
     console.print(Text("Evidence points to", style="bold"))
-    for f in with_evidence[:MAX_ATTRIBUTION_FILES]:
-        console.print(Text(f"  {f.path}: {f.summary()}"))
-    if len(with_evidence) > MAX_ATTRIBUTION_FILES:
-        console.print(Text(f"  … and {len(with_evidence) - MAX_ATTRIBUTION_FILES} more files (see --format json)", style="dim"))
+    _per_file(console, [f"{f.path}: {f.summary()}" for f in with_evidence])
     console.print(Text(f"  all files: {attribution.overall.summary()}", style="bold"))
+
+
+def _per_file(console: Console, lines: list[str]) -> None:
+    """One line per file, the first MAX_ATTRIBUTION_FILES of them."""
+    for line in lines[:MAX_ATTRIBUTION_FILES]:
+        console.print(Text(f"  {line}"))
+    if len(lines) > MAX_ATTRIBUTION_FILES:
+        console.print(Text(f"  … and {len(lines) - MAX_ATTRIBUTION_FILES} more files (see --format json)", style="dim"))
 
 
 STYLE_TOP = 3  # providers shown per file; the JSON report has them all
@@ -170,10 +175,7 @@ def _style_attribution(console: Console, style: dict[str, Any]) -> None:
     evidence above: a probability per provider, never proof."""
     console.print(Text("Answers read like (style, probabilistic evidence, not proof)", style="bold"))
     files = style.get("files") or []
-    for f in files[:MAX_ATTRIBUTION_FILES]:
-        console.print(Text(f"  {f['path']}: {_ranked(f)}"))
-    if len(files) > MAX_ATTRIBUTION_FILES:
-        console.print(Text(f"  … and {len(files) - MAX_ATTRIBUTION_FILES} more files (see --format json)", style="dim"))
+    _per_file(console, [f"{f['path']}: {_ranked(f)}" for f in files])
     if len(files) > 1 and style.get("overall"):
         console.print(Text(f"  all files: {_ranked(style['overall'])}", style="bold"))
 
@@ -184,4 +186,3 @@ def _ranked(entry: dict[str, Any]) -> str:
         return "no assistant text to attribute"
     top = ", ".join(f"{r['provider']} {r['probability']:.2f}" for r in entry["ranked"][:STYLE_TOP])
     return f"{top} ({n} records)"
-
