@@ -185,4 +185,4 @@ def _ranked(entry: dict[str, Any]) -> str:
     if not n or not entry.get("ranked"):
         return "no assistant text to attribute"
     top = ", ".join(f"{r['provider']} {r['probability']:.2f}" for r in entry["ranked"][:STYLE_TOP])
-    return f"{top} ({n} records)"
+    return f"{top} ({n} record{'' if n == 1 else 's'})"
