@@ -2,24 +2,15 @@
 
 Hyperscan runs all phrases and regexes in a single automaton pass, in linear
 time: no pattern can backtrack, and patterns it cannot run that way (back
-references, look-around) are refused at load. The module also derives the
-literal *anchors* used to prefilter raw input lines before JSON parsing.
+references, look-around) are refused at load.
 """
 from __future__ import annotations
 
 import re
-import warnings
-from dataclasses import dataclass
-from typing import Iterable
 
 import hyperscan as hs
 
 from tos_lint.normalize import normalize
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import sre_constants as _c
-    import sre_parse as _p
 
 # Hits report only where a match ends: start-of-match tracking makes many
 # bounded-repeat patterns too large to compile. The start is found afterwards,
@@ -83,7 +74,7 @@ def compile_database(patterns: list[str], flags: int | list[int] = TEXT_FLAGS) -
     if not patterns:
         raise ValueError("no patterns")
     flag_list = flags if isinstance(flags, list) else [flags] * len(patterns)
-    key = cache.cache_key("hsdb", getattr(hs, "__version__", ""), *map(str, flag_list), *patterns)
+    key = _database_key(patterns, flag_list)
     blob = cache.load(key)
     if blob is not None:
         try:
@@ -93,6 +84,20 @@ def compile_database(patterns: list[str], flags: int | list[int] = TEXT_FLAGS) -
     db = _compile(patterns, flag_list)
     cache.store(key, hs.dumpb(db))
     return db
+
+
+def database_cached(patterns: list[str], flags: int) -> bool:
+    """Whether `compile_database` would load these patterns from the cache
+    rather than compile them."""
+    from tos_lint import cache
+
+    return bool(patterns) and cache.has(_database_key(patterns, [flags] * len(patterns)))
+
+
+def _database_key(patterns: list[str], flags: list[int]) -> str:
+    from tos_lint import cache
+
+    return cache.cache_key("hsdb", getattr(hs, "__version__", ""), *map(str, flags), *patterns)
 
 
 def _compile(patterns: list[str], flags: list[int]) -> hs.Database:
@@ -158,85 +163,3 @@ def load_database(blob: bytes) -> hs.Database:
     db = hs.loadb(blob, hs.HS_MODE_BLOCK)
     db.scratch = hs.Scratch(db)  # a loaded database has no scratch space of its own
     return db
-
-
-# --- anchors for the raw-line prefilter ---------------------------------------
-
-@dataclass(frozen=True)
-class Anchors:
-    """Lower-case literals, one of which occurs in any text a pattern can match.
-    `None` words means the pattern cannot be prefiltered by a literal."""
-
-    words: frozenset[str] | None
-    non_ascii_only: bool = False
-
-
-def regex_anchors(pattern: str) -> Anchors:
-    """Literals that any match of `pattern` must contain (as raw ASCII)."""
-    try:
-        parsed = _p.parse(pattern, re.IGNORECASE)
-    except Exception:  # noqa: BLE001 - engines differ in syntax; no anchor then
-        return Anchors(None, non_ascii_only=_needs_non_ascii(pattern))
-    words = _required(list(parsed))
-    if words is None:
-        return Anchors(None, non_ascii_only=_needs_non_ascii(pattern))
-    # A match holding a non-ASCII literal lies on a non-ASCII line, and those
-    # are always scanned: only the ASCII alternatives need an anchor.
-    ascii_words = frozenset(w for w in words if w.isascii())
-    if not ascii_words:
-        return Anchors(None, non_ascii_only=True)
-    return Anchors(ascii_words)
-
-
-def _needs_non_ascii(pattern: str) -> bool:
-    return not pattern.isascii() and not re.search(r"[A-Za-z]{3}", pattern)
-
-
-def _required(seq: list[tuple[object, object]]) -> set[str] | None:
-    """A set of literals, one of which any match of `seq` contains."""
-    candidates: list[set[str]] = []
-    run: list[str] = []
-
-    def close_run() -> None:
-        text = "".join(run).lower()
-        run.clear()
-        if not text.isascii():
-            candidates.append({text})  # any length: it marks a non-ASCII line
-            return
-        piece = max(re.split(r"[^0-9a-z]+", text), key=len, default="")
-        if len(piece) >= 3:
-            candidates.append({piece})
-
-    for op, av in seq:
-        if op is _c.LITERAL:
-            run.append(chr(av))  # type: ignore[arg-type]
-            continue
-        close_run()
-        sub: set[str] | None = None
-        if op is _c.SUBPATTERN:
-            sub = _required(list(av[-1]))  # type: ignore[index]
-        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and av[0] >= 1:  # type: ignore[index]
-            sub = _required(list(av[2]))  # type: ignore[index]
-        elif op is _c.BRANCH:
-            sub = _branch(av[1])  # type: ignore[index]
-        if sub:
-            candidates.append(sub)
-    close_run()
-    if not candidates:
-        return None
-    return max(candidates, key=_anchor_strength)
-
-
-def _anchor_strength(words: set[str]) -> tuple[bool, int, int]:
-    """Prefer sets that force a non-ASCII line, then longer, fewer literals."""
-    return (not any(w.isascii() for w in words), min(len(w) for w in words), -len(words))
-
-
-def _branch(alternatives: Iterable[object]) -> set[str] | None:
-    out: set[str] = set()
-    for alt in alternatives:
-        sub = _required(list(alt))  # type: ignore[call-overload]
-        if sub is None:
-            return None
-        out |= sub
-    return out
