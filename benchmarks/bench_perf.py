@@ -63,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tos_lint  # noqa: E402
 from bench_scan import (Corpus, cpu_model, generate_corpus, naive_rules,  # noqa: E402
-                        time_naive)
+                        time_naive, warm_prefilter)
 from tos_lint.api import load_ruleset  # noqa: E402
 from tos_lint.packs import builtin_pack_paths, load_packs  # noqa: E402
 from tos_lint.prefilter import LinePrefilter  # noqa: E402
@@ -706,6 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir = Path(tmp)
         registry = load_registry()
         ruleset = load_ruleset((), True, registry)
+        warm_prefilter(ruleset)
         byte_compile(res)
         print(f"generating {args.size_mb:g} MB of synthetic chat JSONL ...", flush=True)
         corpus = generate_corpus(workdir / "chat.jsonl", int(args.size_mb * MB), args.seed)

@@ -49,7 +49,7 @@ from typing import Any, Callable, Iterator, Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tos_lint  # noqa: E402
-from bench_scan import generate_corpus, machine_info  # noqa: E402
+from bench_scan import generate_corpus, machine_info, warm_prefilter  # noqa: E402
 from tos_lint import parallel  # noqa: E402
 from tos_lint.api import load_ruleset  # noqa: E402
 from tos_lint.detect import RuleSet  # noqa: E402
@@ -386,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     report = Report(machine_info(), os.getloadavg())
     print(f"machine: {report.machine}; load average {fmt_load(report.load_before)}", flush=True)
     ruleset = load_ruleset()
+    warm_prefilter(ruleset)
     with tempfile.TemporaryDirectory(prefix="tos-lint-scale-", dir=args.workdir) as tmp:
         work = Path(tmp)
         if not args.skip_speedup:

@@ -39,6 +39,7 @@ from tos_lint.api import ScanResult, load_ruleset
 from tos_lint.detect import RuleSet
 from tos_lint.errors import PackErrors
 from tos_lint.matcher import phrase_to_regex
+from tos_lint.prefilter import LinePrefilter
 from tos_lint.registry import Registry, load_registry
 
 MB = 1_000_000  # SI megabyte: what "MB/s" means in every figure printed
@@ -456,10 +457,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def load_rules(args: argparse.Namespace, registry: Registry) -> RuleSet:
     try:
-        return load_ruleset(args.rules, not args.no_default_rules, registry)
+        ruleset = load_ruleset(args.rules, not args.no_default_rules, registry)
     except PackErrors as exc:
         print(f"cannot load rule packs: {exc}\n(hint: --no-default-rules --rules PACK.yaml)", file=sys.stderr)
         raise SystemExit(2) from None
+    warm_prefilter(ruleset)
+    return ruleset
+
+
+def warm_prefilter(ruleset: RuleSet) -> None:
+    """Compile the prefilter's databases (or load them from the cache): the
+    figures are of the steady state, and a small first scan on an empty
+    cache goes without them."""
+    prefilter = LinePrefilter.build(ruleset)
+    if prefilter is not None:
+        prefilter.compile()
 
 
 def run(args: argparse.Namespace, workdir: Path) -> None:

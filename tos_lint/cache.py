@@ -52,6 +52,12 @@ def load(key: str) -> bytes | None:
     return blob
 
 
+def has(key: str) -> bool:
+    """Whether an entry is stored under `key` (unchecked: `load` checks it)."""
+    directory = cache_dir()
+    return directory is not None and (directory / f"{key}.hsdb").is_file()
+
+
 def store(key: str, blob: bytes) -> None:
     directory = cache_dir()
     if directory is not None and write_atomically(directory / f"{key}.hsdb", _HEADER,

@@ -42,7 +42,8 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse  # type: ignore[no-redef]
 
 from tos_lint.adapters import DIRECTIVE_KEY
-from tos_lint.matcher import TEXT_FLAGS, compile_database
+from tos_lint.background import Background
+from tos_lint.matcher import TEXT_FLAGS, compile_database, database_cached, load_database
 from tos_lint.normalize import context_free_form
 
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ def _escape_db() -> hs.Database:
 # Block mode is byte mode (a block may hold invalid UTF-8, which Hyperscan's
 # UTF-8 mode must never see); `^` and `$` hold at every line's edges.
 BLOCK_FLAGS = hs.HS_FLAG_CASELESS | hs.HS_FLAG_MULTILINE
+# Line mode is UTF-8 text mode; one match is all a line needs.
+LINE_FLAGS = TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH
 # A smaller block is judged line by line, without loading the block
 # database: a file of a few records should not pay for it.
 MIN_BLOCK_BYTES = 64 << 10
@@ -92,20 +95,52 @@ class LinePrefilter:
 
     @cached_property
     def db(self) -> hs.Database:
-        return compile_database(self.patterns, TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH)
+        return compile_database(self.patterns, LINE_FLAGS)
 
     @cached_property
     def raw_db(self) -> hs.Database | None:
-        return compile_database(self.raw_patterns, TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH) if self.raw_patterns else None
+        return compile_database(self.raw_patterns, LINE_FLAGS) if self.raw_patterns else None
 
     @cached_property
     def block_db(self) -> hs.Database | None:
         """The byte-mode database of `candidate_lines`, or None when some
         pattern has no safe byte form (then blocks go line by line)."""
-        forms = [byte_form(p) for p in self.patterns]
-        if any(f is None for f in forms) or self.raw_patterns and self.raw_block_db is None:
+        if not self._has_block_db:
             return None
-        return compile_database(forms, BLOCK_FLAGS)  # type: ignore[arg-type]
+        return compile_database(self._block_forms, BLOCK_FLAGS)  # type: ignore[arg-type]
+
+    @property
+    def _has_block_db(self) -> bool:
+        return self._block_forms is not None and not (self.raw_patterns and self.raw_block_db is None)
+
+    @cached_property
+    def _block_forms(self) -> list[str] | None:
+        forms = [byte_form(p) for p in self.patterns]
+        return None if any(f is None for f in forms) else forms  # type: ignore[return-value]
+
+    def compiled(self) -> bool:
+        """Whether its two large databases are ready without compiling them
+        (built in this process, or in the compile cache): compiling them
+        costs the built-in packs about half a minute of CPU."""
+        line_ready = "db" in self.__dict__ or database_cached(self.patterns, LINE_FLAGS)
+        forms = self._block_forms
+        block_ready = "block_db" in self.__dict__ or forms is None or database_cached(forms, BLOCK_FLAGS)
+        return line_ready and block_ready
+
+    def compile(self) -> None:
+        """Build both large databases now (from the cache when there): once,
+        before worker processes start and inherit them, rather than once in
+        each; and both, so that the cache then serves a scan of any size.
+        They take as long as each other: the byte-mode one is compiled in a
+        child process meanwhile."""
+        forms = self._block_forms
+        child = None
+        if "block_db" not in self.__dict__ and self._has_block_db and not database_cached(forms, BLOCK_FLAGS):  # type: ignore[arg-type]
+            child = Background(_compiled, forms, BLOCK_FLAGS)
+        self.db  # noqa: B018 - a cached property, built on first use
+        if child is not None:
+            self.block_db = load_database(child.result())
+        self.block_db  # noqa: B018
 
     @cached_property
     def raw_block_db(self) -> hs.Database | None:
@@ -157,6 +192,12 @@ class LinePrefilter:
             _matching_lines(self.raw_block_db, block, found)
         found.update([i for i in _lines_to_judge_whole(block, lines) - found if self.may_match(lines[i])])
         return found
+
+
+def _compiled(patterns: list[str], flags: int) -> bytes:
+    """A database compiled (and cached) as `compile_database` does, as bytes
+    that another process can load."""
+    return hs.dumpb(compile_database(patterns, flags))
 
 
 def _matching_lines(db: hs.Database, text: bytes, found: set[int]) -> None:
@@ -413,7 +454,7 @@ def _matches_empty(form: str) -> bool:
         return bool(sre_parse.parse(form).getwidth()[0] == 0)
     except (re.error, RecursionError, OverflowError):
         try:
-            compile_database([form], TEXT_FLAGS | hs.HS_FLAG_SINGLEMATCH)
+            compile_database([form], LINE_FLAGS)
         except hs.error as exc:  # type: ignore[attr-defined]
             return "empty" in str(exc)
         return False
