@@ -59,3 +59,19 @@ def test_without_fork_the_call_runs_here_when_asked(monkeypatch: pytest.MonkeyPa
 def test_an_exception_that_cannot_cross_processes_still_arrives_as_an_error() -> None:
     with pytest.raises(RuntimeError, match="_raise_unpicklable: its exception could not be handed back"):
         Background(_raise_unpicklable).result()
+
+
+def _sleep_then(value: int) -> int:
+    import time
+
+    time.sleep(60)
+    return value
+
+
+def test_cancel_stops_the_child_and_a_later_result_raises() -> None:
+    job = Background(_sleep_then, 1)
+    process = job._process
+    job.cancel()
+    assert process is not None and not process.is_alive()
+    with pytest.raises(RuntimeError, match="cancelled"):
+        job.result()

@@ -54,6 +54,20 @@ class Background(Generic[T]):
         return value  # type: ignore[no-any-return]
 
 
+    def cancel(self) -> None:
+        """Stop the child: its result is no longer wanted."""
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join()
+            self._conn.close()
+            self._process = None
+        self._call = (_cancelled, ())
+
+
+def _cancelled() -> None:
+    raise RuntimeError("background call cancelled")
+
+
 def _child(conn: Any, fn: Callable[..., Any], *args: Any) -> None:
     try:
         answer: tuple[bool, Any] = (True, fn(*args))

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import hyperscan as hs
 
 from tos_lint.adapters import resolve_pointer
-from tos_lint.matcher import StartFinder, compile_database, phrase_to_regex
+from tos_lint.matcher import PatternDatabases, StartFinder, collect_match, compile_database, phrase_to_regex
 from tos_lint.model import Hit, Record, Segment
 from tos_lint.normalize import normalize, original_span
 from tos_lint.packs import MatchItem, Pack, Rule
@@ -61,7 +61,7 @@ class RuleSet:
         # each distinct regex is compiled once, and its hit goes to every
         # pattern that has it. Compile time grows faster than the pattern count.
         distinct = list(dict.fromkeys(regexes))
-        self.database = compile_database(distinct) if distinct else None
+        self.database = PatternDatabases(distinct) if distinct else None
         self._pattern_ids = _pattern_ids_by_regex(regexes, distinct)
         self.starts = StartFinder(regexes)
         self.field_rules = [i for i, r in enumerate(self.rules) if r.is_field_rule]
@@ -124,9 +124,8 @@ class RuleSet:
     def _scan(self, segment: Segment) -> _SegmentHits | None:
         normalized = normalize(segment.text)
         encoded = normalized.encode("utf-8", "surrogatepass")
-        found: list[tuple[int, int, int]] = []
         assert self.database is not None
-        self.database.scan(encoded, match_event_handler=_collect, context=found)
+        found = self.database.scan(encoded)
         if not found:
             return None
         hits = [(pid, start, end) for regex_id, start, end in found for pid in self._pattern_ids[regex_id]]
@@ -274,10 +273,6 @@ def _pattern_ids_by_regex(regexes: list[str], distinct: list[str]) -> list[tuple
     return [tuple(where[regex]) for regex in distinct]
 
 
-def _collect(pid: int, start: int, end: int, flags: int, context: list[tuple[int, int, int]]) -> None:
-    context.append((pid, start, end))
-
-
 def _original_span(text: str, normalized: str, start: int, end: int) -> tuple[int, int]:
     """Map a span of the normalised text back onto the original text."""
     span = original_span(text, normalized, start, end)
@@ -295,7 +290,7 @@ class _FieldRegexes:
     def matches(self, item: MatchItem, value: str) -> bool:
         assert self.db is not None
         found: list[tuple[int, int, int]] = []
-        self.db.scan(value.encode("utf-8", "surrogatepass"), match_event_handler=_collect, context=found)
+        self.db.scan(value.encode("utf-8", "surrogatepass"), match_event_handler=collect_match, context=found)
         want = self.ids[id(item)]
         return any(pid == want for pid, _, _ in found)
 

@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 
 from tos_lint.adapters import DIRECTIVE_KEY
 from tos_lint.background import Background
-from tos_lint.matcher import TEXT_FLAGS, compile_database, database_cached, load_database
+from tos_lint.matcher import TEXT_FLAGS, compile_database, compiled_bytes, database_cached, load_database
 from tos_lint.normalize import context_free_form
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class LinePrefilter:
         forms = self._block_forms
         child = None
         if "block_db" not in self.__dict__ and self._has_block_db and not database_cached(forms, BLOCK_FLAGS):  # type: ignore[arg-type]
-            child = Background(_compiled, forms, BLOCK_FLAGS)
+            child = Background(compiled_bytes, forms, BLOCK_FLAGS)
         self.db  # noqa: B018 - a cached property, built on first use
         if child is not None:
             self.block_db = load_database(child.result())
@@ -192,12 +192,6 @@ class LinePrefilter:
             _matching_lines(self.raw_block_db, block, found)
         found.update([i for i in _lines_to_judge_whole(block, lines) - found if self.may_match(lines[i])])
         return found
-
-
-def _compiled(patterns: list[str], flags: int) -> bytes:
-    """A database compiled (and cached) as `compile_database` does, as bytes
-    that another process can load."""
-    return hs.dumpb(compile_database(patterns, flags))
 
 
 def _matching_lines(db: hs.Database, text: bytes, found: set[int]) -> None:

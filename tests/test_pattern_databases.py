@@ -1,0 +1,57 @@
+"""A long pattern list compiled as two databases side by side, scanned as
+one: the same matches, ids and order as a single database would give."""
+from __future__ import annotations
+
+import hyperscan as hs
+import pytest
+
+from tos_lint import matcher
+from tos_lint.matcher import PatternDatabases, collect_match, compile_database
+
+PATTERNS = [r"chatgpt", r"openai", r"i'?m chatgpt", r"large language model", r"trained by \w+",
+            r"model", r"gpt-?4o?", r"as an ai"]
+TEXT = b"i'm chatgpt, a large language model trained by openai. gpt-4o as an ai model"
+
+
+@pytest.fixture
+def split_small(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(matcher, "SPLIT_COMPILE_MIN_PATTERNS", 2)
+    monkeypatch.setenv("TOS_LINT_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def single_database_matches(patterns: list[str], text: bytes) -> list[tuple[int, int, int]]:
+    found: list[tuple[int, int, int]] = []
+    compile_database(patterns).scan(text, match_event_handler=collect_match, context=found)
+    return sorted(found, key=lambda m: (m[2], m[0]))
+
+
+def test_two_halves_find_what_one_database_finds(split_small: None) -> None:
+    split = PatternDatabases(PATTERNS)
+    assert len(split.parts) == 2
+    found = split.scan(TEXT)
+    assert found == single_database_matches(PATTERNS, TEXT)
+    assert {pid for pid, _, _ in found} == set(range(len(PATTERNS)))  # ids of both halves, shifted right
+
+
+def test_the_second_time_both_halves_come_from_the_cache(split_small: None) -> None:
+    first = PatternDatabases(PATTERNS).scan(TEXT)
+    assert matcher.database_cached(PATTERNS[len(PATTERNS) // 2:], matcher.TEXT_FLAGS)
+    assert PatternDatabases(PATTERNS).scan(TEXT) == first
+
+
+def test_a_short_list_is_one_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(matcher, "SPLIT_COMPILE_MIN_PATTERNS", len(PATTERNS) + 1)
+    assert len(PatternDatabases(PATTERNS).parts) == 1
+
+
+def test_matches_come_by_end_then_pattern_id() -> None:
+    found = PatternDatabases(PATTERNS).scan(TEXT)
+    assert found == sorted(found, key=lambda m: (m[2], m[0])) and len(found) > 5
+
+
+@pytest.mark.parametrize("bad_at", [0, -1], ids=["first half", "second half (child process)"])
+def test_a_refused_pattern_in_either_half_raises_the_engine_error(split_small: None, bad_at: int) -> None:
+    patterns = list(PATTERNS)
+    patterns[bad_at] = r"(chatgpt)\1"  # back-references are refused
+    with pytest.raises(hs.error):  # type: ignore[attr-defined]
+        PatternDatabases(patterns)
