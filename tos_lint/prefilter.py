@@ -87,11 +87,13 @@ MIN_BLOCK_BYTES = 64 << 10
 class LinePrefilter:
     """`patterns` are judged on the line with markup removed (text, which is
     normalised before matching); `raw_patterns` on the line as it is (field
-    values, which are matched as they are, underscores and all)."""
+    values, which are matched as they are, underscores and all); `byte_forms`
+    are the patterns as blocks are judged (None: blocks go line by line)."""
 
-    def __init__(self, patterns: list[str], raw_patterns: list[str] | None = None):
+    def __init__(self, patterns: list[str], raw_patterns: list[str], byte_forms: list[str] | None):
         self.patterns = patterns
-        self.raw_patterns = raw_patterns or []
+        self.raw_patterns = raw_patterns
+        self._block_forms = byte_forms  # `block_forms(patterns)`
 
     @cached_property
     def db(self) -> hs.Database:
@@ -112,11 +114,6 @@ class LinePrefilter:
     @property
     def _has_block_db(self) -> bool:
         return self._block_forms is not None and not (self.raw_patterns and self.raw_block_db is None)
-
-    @cached_property
-    def _block_forms(self) -> list[str] | None:
-        forms = [byte_form(p) for p in self.patterns]
-        return None if any(f is None for f in forms) else forms  # type: ignore[return-value]
 
     def compiled(self) -> bool:
         """Whether its two large databases are ready without compiling them
@@ -420,12 +417,13 @@ def _field_form(item: "MatchItem") -> str | None:
     return _KEY_MARK + line_form(re.escape(f'"{key}"'))  # a raw JSON key is always quoted
 
 
-def _cached_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None:
-    """`prefilter_patterns`, from the compile cache when it has them: deriving
-    the line forms takes some 20 ms, a tenth of a small scan's start-up.
-    Keyed by what they are derived from: the rules' patterns and field
-    items, and this module's own source (a change to the line forms is a
-    new key)."""
+def _cached_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str], list[str] | None] | None:
+    """`prefilter_patterns` and the text patterns' `block_forms`, from the
+    compile cache when it has them: deriving the line forms takes some
+    20 ms, and their byte forms as much again, a tenth of a small scan's
+    start-up each. Keyed by what they are derived from: the rules' patterns
+    and field items, and this module's own source (a change to the line
+    forms is a new key)."""
     from tos_lint import cache
 
     field_items = [(ruleset.rules[i].mode, it.key, it.op, repr(it.operand)) for i in ruleset.field_rules
@@ -435,10 +433,17 @@ def _cached_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None:
     blob = cache.load(key)
     if blob is not None:
         stored = json.loads(blob)
-        return (stored[0], stored[1]) if stored is not None else None
-    found = prefilter_patterns(ruleset)
+        return (stored[0], stored[1], stored[2]) if stored is not None else None
+    derived = prefilter_patterns(ruleset)
+    found = (*derived, block_forms(derived[0])) if derived is not None else None
     cache.store(key, json.dumps(found).encode())
     return found
+
+
+def block_forms(patterns: list[str]) -> list[str] | None:
+    """The `byte_form` of each line form, or None when one has none."""
+    forms = [byte_form(p) for p in patterns]
+    return None if any(f is None for f in forms) else forms  # type: ignore[return-value]
 
 
 def _matches_empty(form: str) -> bool:
