@@ -250,3 +250,25 @@ def test_changed_pack_is_not_served_from_cache(tmp_path: Path, monkeypatch: pyte
     write_pack(pack, [rule(CHATGPT_RULE_ID, [{"phrase": "I am Gemini"}],
                            examples={"match": ["I am Gemini"], "no_match": ["x"]})], name="test-chatgpt")
     assert [f.location.line for f in scan(pack, data).findings] == [2]
+
+
+def test_a_refused_regex_is_looked_for_in_the_given_packs_before_the_built_in_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tos_lint import api
+
+    builtin = write_pack(tmp_path / "builtin.yaml", [rule("builtin.ok", [{"regex": r"i am chatgpt"}])])
+    bad = write_pack(tmp_path / "mine.yaml", [rule("mine.backref", [{"regex": r"(chatgpt)\1"}])])
+    monkeypatch.setattr(api, "builtin_pack_paths", lambda: [builtin])
+    checked: list[list[str]] = []
+    real_load_packs = api.load_packs
+
+    def recording_load_packs(paths, providers=None, check_regexes=True):  # type: ignore[no-untyped-def]
+        if check_regexes:
+            checked.append([Path(p).name for p in paths])
+        return real_load_packs(paths, providers, check_regexes)
+
+    monkeypatch.setattr(api, "load_packs", recording_load_packs)
+    with pytest.raises(PackErrors) as caught:
+        api.load_ruleset([bad])
+    assert checked == [["mine.yaml"]]  # the built-in pack was never compiled regex by regex
+    assert "mine.backref" in str(caught.value) and "linear-time" in str(caught.value)
