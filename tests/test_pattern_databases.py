@@ -55,3 +55,42 @@ def test_a_refused_pattern_in_either_half_raises_the_engine_error(split_small: N
     patterns[bad_at] = r"(chatgpt)\1"  # back-references are refused
     with pytest.raises(hs.error):  # type: ignore[attr-defined]
         PatternDatabases(patterns)
+
+
+@pytest.mark.parametrize(("count", "stable", "spans"), [
+    (10, 0, [(0, 5), (5, 10)]),
+    (10, 7, [(0, 3), (3, 7), (7, 10)]),
+    (10, 6, [(0, 3), (3, 6), (6, 8), (8, 10)]),
+    (10, 10, [(0, 5), (5, 10)]),
+    (5, 2, [(0, 2), (2, 5)]),
+    (3, 0, [(0, 3)]),
+])
+def test_stable_patterns_and_the_others_are_compiled_apart(monkeypatch: pytest.MonkeyPatch, count: int, stable: int,
+                                                         spans: list[tuple[int, int]]) -> None:
+    monkeypatch.setattr(matcher, "SPLIT_COMPILE_MIN_PATTERNS", 4)
+    assert matcher._compile_spans(count, stable) == spans
+
+
+def test_an_edit_after_the_stable_patterns_leaves_their_databases_in_the_cache(
+        split_small: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(matcher, "SPLIT_COMPILE_MIN_PATTERNS", 3)  # the stable six in halves, the other two whole
+    stable = 6
+    before = PatternDatabases(PATTERNS, stable=stable)
+    assert [offset for _, offset in before.parts] == [0, 3, 6]
+    edited = PATTERNS[:stable] + ["model", "as an a\\.?i\\.?"]
+    assert matcher.database_cached(edited[:3], matcher.TEXT_FLAGS) and matcher.database_cached(edited[3:6], matcher.TEXT_FLAGS)
+    assert not matcher.database_cached(edited[6:], matcher.TEXT_FLAGS)  # only this part compiles
+    assert PatternDatabases(edited, stable=stable).scan(TEXT) == single_database_matches(edited, TEXT)
+
+
+def test_the_built_in_packs_regexes_are_the_stable_part_of_a_rule_set(builtin_ruleset, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tos_lint.detect import RuleSet
+    from tests.helpers import builtin_packs, rule, write_pack
+    from tos_lint.packs import load_packs
+
+    mine = write_pack(tmp_path / "mine.yaml", [rule("mine.codename", [{"regex": r"project bluebird"}])])
+    with_mine = RuleSet(builtin_packs() + load_packs([mine], {"openai", "unknown"}))
+    assert builtin_ruleset.database is not None and with_mine.database is not None
+    builtin_offsets = [offset for _, offset in builtin_ruleset.database.parts]
+    distinct_builtin = len(dict.fromkeys(p.regex for p in builtin_ruleset.patterns))
+    assert [offset for _, offset in with_mine.database.parts] == builtin_offsets + [distinct_builtin]

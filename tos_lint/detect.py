@@ -17,7 +17,7 @@ from tos_lint.adapters import resolve_pointer
 from tos_lint.matcher import PatternDatabases, StartFinder, collect_match, compile_database, phrase_to_regex
 from tos_lint.model import Hit, Record, Segment
 from tos_lint.normalize import normalize, original_span
-from tos_lint.packs import MatchItem, Pack, Rule
+from tos_lint.packs import MatchItem, Pack, Rule, builtin_pack_paths
 
 PROMPT_ROLES = frozenset({"user", "system"})
 
@@ -61,7 +61,9 @@ class RuleSet:
         # each distinct regex is compiled once, and its hit goes to every
         # pattern that has it. Compile time grows faster than the pattern count.
         distinct = list(dict.fromkeys(regexes))
-        self.database = PatternDatabases(distinct) if distinct else None
+        rule_paths = [pack.path for pack in packs for _ in pack.rules]
+        stable = _builtin_prefix(distinct, [rule_paths[p.rule] for p in self.patterns], regexes)
+        self.database = PatternDatabases(distinct, stable=stable) if distinct else None
         self._pattern_ids = _pattern_ids_by_regex(regexes, distinct)
         self.starts = StartFinder(regexes)
         self.field_rules = [i for i, r in enumerate(self.rules) if r.is_field_rule]
@@ -263,6 +265,22 @@ class RuleSet:
 
 def _item_regex(kind: str, value: str) -> str:
     return phrase_to_regex(value) if kind == "phrase" else value
+
+
+def _builtin_prefix(distinct: list[str], pattern_paths: list[str], regexes: list[str]) -> int:
+    """How many of `distinct` (regexes in order of first use) lead the list
+    from the built-in packs (`pattern_paths`: each regex's pack): the part of
+    the database that edits to one's own packs leave alone."""
+    builtin = {str(path) for path in builtin_pack_paths()}
+    first_path: dict[str, str] = {}
+    for regex, path in zip(regexes, pattern_paths):
+        first_path.setdefault(regex, path)
+    count = 0
+    for regex in distinct:
+        if first_path[regex] not in builtin:
+            break
+        count += 1
+    return count
 
 
 def _pattern_ids_by_regex(regexes: list[str], distinct: list[str]) -> list[tuple[int, ...]]:

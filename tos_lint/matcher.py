@@ -107,31 +107,36 @@ def compiled_bytes(patterns: list[str], flags: int) -> bytes:
 
 
 # Hyperscan compiles a database on one thread, in a time that grows a little
-# faster than its pattern count: a long pattern list is compiled as two
-# halves side by side, one in a child process (the built-in packs: 14 s as
-# one database; 6.7 s and 5.2 s as two).
+# faster than its pattern count: a long pattern list is compiled in halves,
+# side by side in child processes (the built-in packs: 14 s as one
+# database; 6.7 s and 5.2 s as two).
 SPLIT_COMPILE_MIN_PATTERNS = 200
 
 
 class PatternDatabases:
-    """`patterns` compiled into one database, or two halves when they are
-    many, and scanned as one: pattern id = list index."""
+    """`patterns` compiled into a few databases and scanned as one: pattern
+    id = list index. The first `stable` patterns (the built-in packs') change
+    only with the tool: they are compiled apart from the others, so that an
+    edit to one's own pack recompiles that part alone. Each part of at
+    least SPLIT_COMPILE_MIN_PATTERNS is compiled in two halves."""
 
-    def __init__(self, patterns: list[str], flags: int = TEXT_FLAGS):
-        if len(patterns) < SPLIT_COMPILE_MIN_PATTERNS:
-            self.parts = [(compile_database(patterns, flags), 0)]
-            return
-        half = len(patterns) // 2
-        first, second = patterns[:half], patterns[half:]
-        child = None if database_cached(second, flags) else Background(compiled_bytes, second, flags)
+    def __init__(self, patterns: list[str], flags: int = TEXT_FLAGS, stable: int = 0):
+        if not patterns:
+            raise ValueError("no patterns")
+        spans = _compile_spans(len(patterns), stable)
+        # every part but the first that the cache lacks compiles in a child meanwhile
+        children = {span: Background(compiled_bytes, patterns[span[0]:span[1]], flags) for span in spans[1:]
+                    if not database_cached(patterns[span[0]:span[1]], flags)}
         try:
-            first_db = compile_database(first, flags)
+            self.parts = [(compile_database(patterns[spans[0][0]:spans[0][1]], flags), 0)]
+            for lo, hi in spans[1:]:
+                child = children.pop((lo, hi), None)
+                db = load_database(child.result()) if child is not None else compile_database(patterns[lo:hi], flags)
+                self.parts.append((db, lo))
         except BaseException:
-            if child is not None:
+            for child in children.values():  # those not waited for: their work is no longer wanted
                 child.cancel()
             raise
-        second_db = load_database(child.result()) if child is not None else compile_database(second, flags)
-        self.parts = [(first_db, 0), (second_db, half)]
 
     def scan(self, data: bytes) -> list[tuple[int, int, int]]:
         """(pattern id, start, end) of every match, by end, then pattern id."""
@@ -142,6 +147,19 @@ class PatternDatabases:
             found.extend([(pid + offset, start, end) for pid, start, end in part] if offset else part)
         found.sort(key=_end_then_id)  # Hyperscan's own order varies by engine part
         return found
+
+
+def _compile_spans(count: int, stable: int) -> list[tuple[int, int]]:
+    """[start, end) of each database's patterns: the stable ones and the
+    others apart, each in two halves when large."""
+    spans: list[tuple[int, int]] = []
+    for lo, hi in ((0, stable), (stable, count)):
+        if hi - lo >= SPLIT_COMPILE_MIN_PATTERNS:
+            middle = (lo + hi) // 2
+            spans += [(lo, middle), (middle, hi)]
+        elif hi > lo:
+            spans.append((lo, hi))
+    return spans
 
 
 def collect_match(pid: int, start: int, end: int, flags: int, context: list[tuple[int, int, int]]) -> None:
