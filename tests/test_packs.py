@@ -331,3 +331,29 @@ def test_nested_quantifier_compiles_and_does_not_hang(tmp_path: Path) -> None:
     assert elapsed < 5, f"scan took {elapsed:.1f}s"
     lines = sorted(f.location.line for f in result.findings if f.rule_id == "x.redos")
     assert lines == [2]  # `$` only after the all-'a' record
+
+
+@pytest.mark.parametrize("keywords", ["chatgpt", [], ["chatgpt", " "], [3]])
+def test_keywords_must_be_a_non_empty_list_of_words(tmp_path: Path, keywords: Any) -> None:
+    pack = write_pack(tmp_path / "kw.yaml", [rule("kw.bad", [{"phrase": "I am ChatGPT"}], keywords=keywords)])
+    with pytest.raises(PackErrors) as caught:
+        load_packs([pack], {"openai", "unknown"})
+    assert "kw.bad" in str(caught.value) and "keywords" in str(caught.value)
+
+
+def test_keywords_are_refused_on_a_field_rule(tmp_path: Path) -> None:
+    pack = write_pack(tmp_path / "kw.yaml", [rule("kw.field", [{"field": {"key": "model", "prefix": "gpt-"}}],
+                                                  keywords=["gpt"], examples={"match": [{"model": "gpt-4"}],
+                                                                              "no_match": [{"model": "x"}]})])
+    with pytest.raises(PackErrors, match="field rule"):
+        load_packs([pack], {"openai", "unknown"})
+
+
+def test_a_match_example_without_any_keyword_fails_the_rules_test(tmp_path: Path) -> None:
+    from tos_lint.selftest import run_pack_examples
+
+    pack = write_pack(tmp_path / "kw.yaml", [rule("kw.gap", [{"regex": r"i am (?:chatgpt|gpt-4)"}], keywords=["chatgpt"],
+                                                  examples={"match": ["I am ChatGPT.", "I am GPT-4."],
+                                                            "no_match": ["Hello."]})])
+    results = {r.name: r.passed for r in run_pack_examples(load_packs([pack], {"openai", "unknown"})[0])}
+    assert results == {"kw.gap:match[0]": True, "kw.gap:match[1]": False, "kw.gap:no_match[0]": True}

@@ -400,3 +400,27 @@ def test_lines_across_block_edges_are_judged_whole(ruleset: RuleSet, tmp_path: P
     assert on == off
     assert sorted({row[0] for row in on}) == [i + 1 for i in range(12_000) if i % 37 == 5]
     assert on_stats.records == off_stats.records == 12_000 and on_stats.prefiltered > 0
+
+
+KEYWORD_RULES = [
+    rule("kw.opener", [{"regex": r"(?:^|[.!?] )(?:sono|ben|saya) chatgpt\b"}], keywords=["chatgpt"],
+         examples={"match": ["Sono ChatGPT."], "no_match": ["Sono io."]}),
+]
+
+
+def test_a_rules_keywords_stand_for_its_patterns_in_the_prefilter(tmp_path: Path) -> None:
+    from tos_lint.prefilter import prefilter_patterns
+
+    pack = write_pack(tmp_path / "kw.yaml", KEYWORD_RULES)
+    ruleset = RuleSet(load_packs([pack], {"openai", "unknown"}))
+    found = prefilter_patterns(ruleset)
+    assert found is not None
+    text, _ = found
+    assert "chatgpt" in text and not any("sono" in form for form in text)
+    lines = [json.dumps({"text": t}) for t in ["Sono ChatGPT.", "Ben ChatGPT. Saya ChatGPT.", "sono qui", "plain"] * 30]
+    path = write_lines(tmp_path / "kw.jsonl", lines)
+    with_filter, stats = findings(ruleset, path, prefilter=True)
+    without, _ = findings(ruleset, path, prefilter=False)
+    assert with_filter == without
+    assert {row[0] for row in with_filter} == {n for n in range(1, 121) if n % 4 in (1, 2)}
+    assert stats.prefiltered == 60  # the lines without the keyword, never adapted

@@ -27,7 +27,7 @@ _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PACK_KEYS = {"pack", "version", "description", "rules"}
 _RULE_KEYS = {
     "id", "provider", "severity", "confidence", "evidence", "message", "description",
-    "roles", "match", "unless", "examples", "tags",
+    "roles", "match", "unless", "examples", "tags", "keywords",
 }
 _REQUIRED = ("id", "provider", "severity", "confidence", "message", "match", "examples")
 
@@ -69,6 +69,9 @@ class Rule:
     examples_no_match: tuple[Any, ...] = ()
     tags: tuple[str, ...] = ()
     pack: str = ""
+    # Lower-case words one of which every text the rule matches holds: the
+    # raw-line prefilter looks for them instead of the rule's patterns.
+    keywords: tuple[str, ...] = ()
 
     @property
     def is_field_rule(self) -> bool:
@@ -294,14 +297,29 @@ def _build_rule(doc: Any, position: int, pack: str, path: str, providers: set[st
     ex_match, ex_no = _examples(doc.get("examples"), check) if "examples" in doc else ((), ())
     message = check.string(doc, "message") if "message" in doc else ""
     tags = check.string_list(doc, "tags")
+    keywords = _keywords(doc, check, items)
     if check.errors:
         raise PackErrors(check.errors)
     return Rule(
         id=rule_id, provider=provider, severity=severity, confidence=float(confidence),
         message=message, mode=mode, items=items, evidence=evidence,
         description=str(doc.get("description") or ""), roles=roles, unless=unless,
-        examples_match=ex_match, examples_no_match=ex_no, tags=tags, pack=pack,
+        examples_match=ex_match, examples_no_match=ex_no, tags=tags, pack=pack, keywords=keywords,
     )
+
+
+def _keywords(doc: dict[str, Any], check: _RuleChecker, items: tuple[MatchItem, ...]) -> tuple[str, ...]:
+    """`keywords`: a non-empty list of non-blank strings, on a text rule,
+    kept lower-cased."""
+    if "keywords" not in doc:
+        return ()
+    value = doc["keywords"]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        check.error("keywords", "must be a non-empty list of non-blank strings")
+        return ()
+    if items and items[0].kind == "field":
+        check.error("keywords", "not allowed on a field rule (its values are looked for as they are)")
+    return tuple(v.strip().lower() for v in value)
 
 
 def _severity(doc: dict[str, Any], check: _RuleChecker) -> Severity:

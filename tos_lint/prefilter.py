@@ -421,15 +421,16 @@ def _cached_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str], list[str
     """`prefilter_patterns` and the text patterns' `block_forms`, from the
     compile cache when it has them: deriving the line forms takes some
     20 ms, and their byte forms as much again, a tenth of a small scan's
-    start-up each. Keyed by what they are derived from: the rules' patterns
-    and field items, and this module's own source (a change to the line
-    forms is a new key)."""
+    start-up each. Keyed by what they are derived from: the rules' patterns,
+    field items and keywords, and this module's own source (a change to the
+    line forms is a new key)."""
     from tos_lint import cache
 
     field_items = [(ruleset.rules[i].mode, it.key, it.op, repr(it.operand)) for i in ruleset.field_rules
                    for it in ruleset.rules[i].items]
+    keywords = [(r.id, r.keywords) for r in ruleset.rules if r.keywords]
     key = cache.cache_key("prefilter-patterns", _source_digest(), json.dumps(
-        [[(p.role, p.regex) for p in ruleset.patterns], field_items]))
+        [[(p.role, p.regex, p.rule) for p in ruleset.patterns], field_items, keywords]))
     blob = cache.load(key)
     if blob is not None:
         stored = json.loads(blob)
@@ -470,9 +471,13 @@ def prefilter_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None
     # records carrying their own suppressions are always read, so that a
     # malformed directive is reported even where nothing else hits
     patterns: list[str] = [line_form(re.escape(f'"{DIRECTIVE_KEY}"'))]
+    # a rule's keywords stand for its patterns (`rules test` checks that its
+    # examples hold one): a few literals instead of, say, a list of openers
+    # in twenty languages that any sentence may start with
+    patterns += [line_form(re.escape(k)) for rule in ruleset.rules for k in rule.keywords]
     for pattern in ruleset.patterns:
-        if pattern.role == "unless":
-            continue  # an unless context only cancels; it never makes a hit
+        if pattern.role == "unless" or ruleset.rules[pattern.rule].keywords:
+            continue  # an unless context only cancels, never hits; keywords stand for the rule's patterns
         form = line_form(pattern.regex)
         if _matches_empty(form):
             return None  # it holds on every line: nothing to filter

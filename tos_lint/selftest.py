@@ -7,6 +7,7 @@ from typing import Any, Iterator
 from tos_lint.adapters import adapt, own_id
 from tos_lint.detect import RuleSet
 from tos_lint.model import Record, Segment, Source
+from tos_lint.normalize import normalize
 from tos_lint.packs import Pack, Rule
 
 
@@ -40,6 +41,17 @@ def run_pack_examples(pack: Pack, ruleset: RuleSet | None = None) -> Iterator[Ex
     for rule in pack.rules:
         for kind, examples in (("match", rule.examples_match), ("no_match", rule.examples_no_match)):
             for i, example in enumerate(examples):
-                hits = tuple(sorted({h.rule_id for h in ruleset.detect(example_record(rule, example))}))
+                record = example_record(rule, example)
+                hits = tuple(sorted({h.rule_id for h in ruleset.detect(record)}))
                 matched = rule.id in hits
-                yield ExampleResult(pack.name, rule.id, kind, i, example, matched == (kind == "match"), hits)
+                passed = matched == (kind == "match") and (kind == "no_match" or _holds_a_keyword(rule, record))
+                yield ExampleResult(pack.name, rule.id, kind, i, example, passed, hits)
+
+
+def _holds_a_keyword(rule: Rule, record: Record) -> bool:
+    """Whether a match example holds one of the rule's keywords (if it has
+    any): the raw-line prefilter would skip a line that holds none."""
+    if not rule.keywords:
+        return True
+    text = " ".join(normalize(seg.text).lower() for seg in record.segments)
+    return any(keyword in text for keyword in rule.keywords)
