@@ -1,0 +1,228 @@
+#!/usr/bin/env python
+"""Writes rules/self-id-languages.yaml: self-identification in languages the
+provider packs' own multilingual rules do not cover, one rule per provider.
+
+    .venv/bin/python tools/gen_self_id_languages.py     # then: tos-lint rules test
+
+Each provider's rule is the same two regexes with its own names and makers,
+so they are generated from the tables below rather than written eleven times:
+
+1. "<I am> <name>, ... <maker>": a first-person opener at the start of a
+   sentence, the product name, a comma (an apposition: "Sono ChatGPT, un
+   modello ... di OpenAI") and the maker later in the same sentence. The
+   comma keeps out lists ("Sono ChatGPT di OpenAI e Claude di Anthropic":
+   Italian "sono" is also "they are").
+2. "<I am> <distinctive name>." alone, for names that are nobody's first
+   name or a common word (ChatGPT, DeepSeek, Qwen, Gemini Pro, Llama 3...).
+
+A negation placed after the name (Turkish "değilim", Hindi "नहीं", Persian
+"نیستم", Bengali "নই", Urdu "نہیں") cancels the rule; a negation before it
+breaks the opener.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+OUT = Path(__file__).resolve().parent.parent / "rules" / "self-id-languages.yaml"
+
+# First-person openers ("I am", "my name is"), by language.
+OPENERS = {
+    "Italian": ["sono", "io sono", "mi chiamo", "il mio nome è"],
+    "Dutch": ["ik ben", "ik heet", "mijn naam is"],
+    "Polish": ["jestem", "nazywam się", "mam na imię"],
+    "Czech and Slovak": ["jsem", "jmenuji se", "som", "volám sa"],
+    "Romanian": ["sunt", "eu sunt", "mă numesc", "numele meu este"],
+    "Swedish, Norwegian, Danish": ["jag är", "jag heter", "jeg er", "jeg heter", "jeg hedder"],
+    "Finnish": ["olen", "minä olen", "nimeni on"],
+    "Turkish": ["ben", "benim ad.m"],  # "adım": its dotless ı capitalises to ASCII I, which the byte-mode prefilter cannot hold
+    "Greek": ["είμαι", "με λένε", "το όνομά μου είναι"],
+    "Vietnamese": ["tôi là", "mình là", "tên tôi là"],
+    "Indonesian and Malay": ["saya", "saya adalah", "aku", "aku adalah", "nama saya"],
+    "Tagalog": ["ako si", "ako ay"],
+    "Arabic": ["أنا", "اسمي"],
+    "Persian": ["من", "اسم من"],
+    "Hebrew": ["אני", "שמי"],
+    "Hindi": ["मैं", "मेरा नाम"],
+    "Bengali": ["আমি", "আমার নাম"],
+    "Urdu": ["میں", "میرا نام"],
+    "Catalan": ["sóc", "em dic"],
+    "Swahili": ["mimi ni", "jina langu ni"],
+}
+# Words that may stand between the opener and the name ("Είμαι το ChatGPT").
+ARTICLES = ["il", "lo", "la", "het", "de", "το", "ο", "η", "si", "el",
+            "to", "o", "n"]  # Greek articles as normalisation spells them: their letters look Latin
+# A sentence's start: the text's, a line's, after an end of sentence or an opening quote.
+SENTENCE_START = r"(?:^|\n[ \t]*|[.!?:;。！？][ \t]+|[\"“«„(][ \t]*)"
+NEGATIONS = ["değil", "नहीं", "نیستم", "নই", "نہیں", "ليس", "لست"]
+# What the apposition must call itself somewhere in the sentence, so that a
+# person who shares a product's name ("Ik ben Claude, en ik werk bij ...")
+# does not count: "model", "AI", "assistant", "chatbot" and their stems.
+AI_WORDS_LATIN = ["model", "modell", "modelo", "modèle", "modello", "taalmodel", "språkmodell", "kielimalli",
+                  "mô hình", "intelligenz", "intelligenza", "inteligencia", "inteligência", "inteligenţă",
+                  "inteligență", "inteligencj", "sztuczn", "umělá", "umelá", "tekoäly", "yapay zek", "trí tuệ",
+                  "kecerdasan buatan", "kecerdasan artifisial", "assistent", "assistente", "asistent",
+                  "asystent", "asistan", "asisten", "trợ lý", "chatbot", "katulong"]
+AI_WORDS_SHORT = ["yz", "bot", "llm"]  # whole words only ("ai", "ia", "ki" are words in Italian, Indonesian, Turkish)
+AI_WORDS_OTHER = ["μοντέλο", "βοηθός", "τεχνητή νοημοσύνη", "نموذج", "ذكاء اصطناعي", "مساعد", "مدل", "دستیار",
+                  "هوش مصنوعی", "מודל", "עוזר", "בינה מלאכותית", "मॉडल", "सहायक", "कृत्रिम बुद्धि", "एआई",
+                  "মডেল", "সহকারী", "কৃত্রিম বুদ্ধিমত্তা", "ماڈل", "معاون", "مصنوعی ذہانت"]
+
+
+# provider: (pack-style name regex, maker regex, distinctive name regex or None)
+PROVIDERS: dict[str, tuple[str, str, str | None]] = {
+    "openai": (r"chat[ -]?gpt(?:[ -]?(?:3\.5|4o|4\.\d|4|5|plus|pro))?|gpt[ -]?(?:3\.5|4o|4\.\d|4|5)(?:[ -]?(?:turbo|mini))?",
+               r"open[ -]?ai",
+               r"chat[ -]?gpt(?:[ -]?(?:3\.5|4o|4\.\d|4|5|plus|pro))?|gpt[ -]?(?:3\.5|4o|4\.\d|4|5)(?:[ -]?(?:turbo|mini))?"),
+    "anthropic": (r"claude(?:[ -]?(?:\d(?:\.\d)?|instant|opus|sonnet|haiku))*",
+                  r"anthropic",
+                  r"claude[ -]?(?:\d(?:\.\d)?|instant|opus|sonnet|haiku)(?:[ -]?(?:\d(?:\.\d)?|opus|sonnet|haiku))*"),
+    "google": (r"gemini(?:[ -]?(?:pro|ultra|flash|nano|advanced|\d(?:\.\d)?))*|bard|gemma(?:[ -]?\d+b?)?|palm[ -]?2?",
+               r"google(?: deepmind)?|deepmind",
+               r"gemini[ -](?:pro|ultra|flash|nano|advanced|\d(?:\.\d)?)(?:[ -]?(?:pro|ultra|flash|nano))*|gemma[ -]?\d+b?"),
+    "meta": (r"llama(?:[ -]?\d(?:\.\d)?)?(?:[ -]?(?:chat|instruct|\d+b))*|meta ai",
+             r"meta(?: ai| platforms)?|facebook",
+             r"llama[ -]?\d(?:\.\d)?(?:[ -]?(?:chat|instruct|\d+b))*"),
+    "mistral": (r"mistral(?:[ -](?:large|small|medium|7b|nemo|saba))?|mixtral|codestral|le chat",
+                r"mistral(?: ai)?",
+                r"mixtral|codestral|mistral[ -](?:large|small|medium|7b|nemo|saba)"),
+    "alibaba": (r"qwen(?:[ -]?\d(?:\.\d)?)?(?:[ -]?(?:max|plus|turbo|chat|coder|vl))*|qwq|tongyi qianwen",
+                r"alibaba(?: cloud| group)?|aliyun",
+                r"qwen(?:[ -]?\d(?:\.\d)?)?(?:[ -]?(?:max|plus|turbo|chat|coder|vl))*|qwq|tongyi qianwen"),
+    "deepseek": (r"deep[ -]?seek(?:[ -]?(?:v\d(?:\.\d)?|r\d|chat|coder|llm))?",
+                 r"deep[ -]?seek(?:[ -]?ai)?",
+                 r"deep[ -]?seek(?:[ -]?(?:v\d(?:\.\d)?|r\d|chat|coder|llm))?"),
+    "xai": (r"grok(?:[ -]?[1-4](?:\.\d)?)?",
+            r"x\.?ai",
+            r"grok[ -]?[1-4](?:\.\d)?"),
+    "cohere": (r"command[ -](?:r\+?|r plus|r7b|a|light|nightly)|aya(?:[ -](?:expanse|vision|23|101))?|coral",
+               r"cohere(?: for ai| labs)?",
+               r"command[ -](?:r\+?|r plus|r7b)"),
+    "microsoft": (r"(?:microsoft |github )?copilot|bing chat|phi[ -]?[1-4](?:\.\d)?(?:[ -]mini)?",
+                  r"microsoft",
+                  r"(?:microsoft|github) copilot|bing chat"),
+    "amazon": (r"amazon (?:nova|titan)(?: (?:pro|lite|micro|premier))?|nova|titan|rufus|amazon q",
+               r"amazon(?: web services)?|aws",
+               r"amazon (?:nova|titan)(?: (?:pro|lite|micro|premier))?"),
+}
+
+# What every self-identification of a provider's model holds (its names, as
+# normalised text spells them): the prefilter looks for these instead of the
+# regexes, whose openers ("ben", "sono", "saya") start half the sentences.
+KEYWORDS = {
+    "openai": ["gpt"], "anthropic": ["claude"], "google": ["gemini", "bard", "gemma", "palm"],
+    "meta": ["llama", "meta ai"], "mistral": ["mistral", "mixtral", "codestral", "le chat"],
+    "alibaba": ["qwen", "qwq", "tongyi"], "deepseek": ["deepseek", "deep seek", "deep-seek"], "xai": ["grok"],
+    "cohere": ["command", "aya", "coral"], "microsoft": ["copilot", "bing chat", "phi"],
+    "amazon": ["amazon", "nova", "titan", "rufus"],
+}
+
+# Examples per provider: (name as written, maker as written).
+SPELLING = {
+    "openai": ("ChatGPT", "OpenAI"), "anthropic": ("Claude", "Anthropic"), "google": ("Gemini", "Google"),
+    "meta": ("Llama", "Meta"), "mistral": ("Le Chat", "Mistral AI"), "alibaba": ("Qwen", "Alibaba Cloud"),
+    "deepseek": ("DeepSeek", "DeepSeek"), "xai": ("Grok", "xAI"), "cohere": ("Command R", "Cohere"),
+    "microsoft": ("Copilot", "Microsoft"), "amazon": ("Amazon Nova", "Amazon"),
+}
+DISTINCT_SPELLING = {
+    "openai": "ChatGPT", "anthropic": "Claude 3 Opus", "google": "Gemini Pro", "meta": "Llama 3",
+    "mistral": "Mixtral", "alibaba": "Qwen", "deepseek": "DeepSeek", "xai": "Grok 2", "cohere": "Command R+",
+    "microsoft": "Microsoft Copilot", "amazon": "Amazon Nova Pro",
+}
+
+
+def alternation(words: list[str]) -> str:
+    return "(?:" + "|".join(w.replace(" ", r"\s+") for w in sorted(words, key=len, reverse=True)) + ")"
+
+
+def with_capitals(words: list[str]) -> list[str]:
+    """`words` and, where the first letter is not ASCII, its capital too: the
+    engine folds the case of ASCII letters only."""
+    return words + [w[0].upper() + w[1:] for w in words if not w[0].isascii() and w[0].upper() != w[0]]
+
+
+def ai_words() -> str:
+    return ("(?:" + r"\b" + alternation(AI_WORDS_LATIN) + "|" + r"\b" + alternation(AI_WORDS_SHORT) + r"\b|"
+            + alternation(with_capitals(AI_WORDS_OTHER)) + ")")
+
+
+def regexes(names: str, makers: str, distinct: str | None) -> list[str]:
+    opener = SENTENCE_START + alternation(with_capitals([o for group in OPENERS.values() for o in group])) + r"\s+"
+    article = r"(?:" + alternation(with_capitals(ARTICLES)) + r"\s+)?"
+    # after the name: straight to the comma, or words then the comma (Hindi "ChatGPT हूँ,"), never
+    # a suffix glued to it (Turkish "Claude'u")
+    apposition = r"(?:[ \t]+[^\n.!?,،]*)?[,،、]"
+    rest = r"[^\n.!?]*?"
+    maker = f"\\b(?:{makers})\\b"
+    described = f"(?:{rest}{ai_words()}{rest}{maker}|{rest}{maker}{rest}{ai_words()})"
+    out = [f"{opener}{article}(?:{names}){apposition}{described}"]
+    if distinct:
+        out.append(f"{opener}{article}(?:{distinct})\\s*(?:[.!]|$)")
+    return out
+
+
+def examples(provider: str) -> dict[str, list[str]]:
+    name, maker = SPELLING[provider]
+    distinct = DISTINCT_SPELLING[provider]
+    match = [
+        f"Sono {name}, un modello linguistico sviluppato da {maker}.",
+        f"Ik ben {name}, een AI-assistent gemaakt door {maker}.",
+        f"Jestem {name}, modelem AI stworzonym przez {maker}.",
+        f"Tôi là {name}, một mô hình ngôn ngữ được phát triển bởi {maker}.",
+        f"أنا {name}، نموذج لغوي طورته {maker}.",
+        f"मैं {name} हूँ, {maker} द्वारा विकसित एक भाषा मॉडल।",
+        f"Merhaba! Ben {name}, {maker} tarafından geliştirilen bir dil modeliyim.",
+        f"Είμαι το {name}, ένα γλωσσικό μοντέλο που αναπτύχθηκε από την {maker}.",
+        f"Olen {name}, {maker}:n kehittämä kielimalli.",
+        f"Sono {distinct}.",
+    ]
+    no_match = [
+        f"I migliori assistenti? Sono {name} di {maker} e altri.",  # "sono" = "they are", no apposition
+        f"Non sono {name}, ma un modello open source.",
+        f"Ben {name} değilim, {maker} ile bir ilgim yok.",
+        f"Il modello {name}, sviluppato da {maker}, è molto usato.",
+        f"Saya suka {name}, buatan {maker}.",
+        f"Ik ben {name}, en ik werk bij {maker}.",  # a person of that name
+        f"Ben {name}'u seviyorum, {maker} harika bir yapay zeka şirketi.",
+    ]
+    return {"match": match, "no_match": no_match}
+
+
+def rule(provider: str) -> dict[str, object]:
+    names, makers, distinct = PROVIDERS[provider]
+    return {
+        "id": f"{provider}.self-id.more-languages",
+        "provider": provider,
+        "severity": "high",
+        "confidence": 0.7,
+        "evidence": "self-id",
+        "roles": ["assistant", "unknown"],
+        "message": f"assistant says it is {SPELLING[provider][0]} or a {SPELLING[provider][1]} model (other languages)",
+        "description": ("Self-identification in languages the provider pack's own multilingual rule does not "
+                        "cover (" + ", ".join(OPENERS) + "): a first-person opener at a sentence start, the "
+                        "product name, then after a comma the maker in the same sentence; or a distinctive "
+                        "product name alone. Generated by tools/gen_self_id_languages.py."),
+        "match": {"any": [{"regex": r} for r in regexes(names, makers, distinct)]},
+        "keywords": KEYWORDS[provider],
+        "unless": [{"regex": alternation(NEGATIONS)}],
+        "examples": examples(provider),
+    }
+
+
+def main() -> None:
+    doc = {
+        "pack": "self-id-languages",
+        "version": 1,
+        "description": ("Self-identification as a provider's model in languages beyond those of the provider "
+                        "packs' multilingual rules. Generated by tools/gen_self_id_languages.py; edit that "
+                        "script, not this file."),
+        "rules": [rule(p) for p in PROVIDERS],
+    }
+    header = "# Generated by tools/gen_self_id_languages.py; edit that script, not this file.\n"
+    OUT.write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
