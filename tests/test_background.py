@@ -75,3 +75,17 @@ def test_cancel_stops_the_child_and_a_later_result_raises() -> None:
     assert process is not None and not process.is_alive()
     with pytest.raises(RuntimeError, match="cancelled"):
         job.result()
+
+
+def test_with_other_threads_running_the_call_runs_in_this_process() -> None:
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        pid, doubled = Background(_pid_and, 4).result()
+    finally:
+        stop.set()
+        other.join()
+    assert (pid, doubled) == (os.getpid(), 8)

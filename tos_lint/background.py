@@ -3,11 +3,13 @@
 A scan's own start-up (registry, packs, planning) and its workers leave
 cycles free that a side job such as style attribution can use. The child is
 forked, so it starts without importing anything again; where fork does not
-exist the call simply runs in this process when its result is asked for.
+exist, or other threads run, the call simply runs in this process when its
+result is asked for.
 """
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, Callable, Generic, TypeVar
 
 T = TypeVar("T")
@@ -21,7 +23,9 @@ class Background(Generic[T]):
         self._call = (fn, args)
         self._process: Any = None
         self._conn: Any = None
-        if hasattr(os, "fork"):
+        # forking a process that runs other threads (a progress bar, a Ray
+        # worker) can copy a lock another thread holds: then run in-process
+        if hasattr(os, "fork") and threading.active_count() == 1:
             self._start()
 
     def _start(self) -> None:

@@ -6,7 +6,6 @@ Exit codes: 0 after a report (attribution never fails a run by itself; use
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, List, Optional
 
@@ -44,22 +43,10 @@ def attribute(
 
         report = attribute_paths(paths, records=records, max_records=max_records or None,
                                  max_total_records=max_total_records or None, model_path=model)
+    from tos_lint.cli_report import write_output  # a device (`-o /dev/null`) is written in place
+
     render = render_json if output_format == "json" else render_console
-    if output is None:
-        render(report, sys.stdout)
-        return
-    _write_atomically(output, lambda stream: render(report, stream))
-
-
-def _write_atomically(output: Path, write) -> None:  # type: ignore[no-untyped-def]
-    import os
-    import tempfile
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        write(stream)
-    os.replace(tmp, output)
+    write_output(output, lambda stream: render(report, stream))
 
 
 def render_json(report: "AttributionReport", stream: IO[str]) -> None:

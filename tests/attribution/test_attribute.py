@@ -332,3 +332,13 @@ def test_scan_console_shows_style_apart_labelled_as_not_proof(dataset: Path, tmp
     lines = proc.stdout.splitlines()
     line = lines[lines.index("Answers read like (style, probabilistic evidence, not proof)") + 1]
     assert line.strip().startswith(f"{dataset}: ") and line.rstrip().endswith("(30 records)") and line.count(" 0.") + line.count(" 1.") == 3
+
+
+def test_cli_output_to_a_device_writes_through_it(dataset: Path, tmp_path: Path) -> None:
+    """`-o` naming a device (here through a link to /dev/null) writes to the
+    device; renaming a finished file over it would replace the device."""
+    link = tmp_path / "null"
+    link.symlink_to("/dev/null")
+    result = invoke(str(dataset), "--format", "json", "-o", str(link))
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == Path("/dev/null") and link.is_char_device()
