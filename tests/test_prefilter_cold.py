@@ -52,7 +52,7 @@ def units_of(path: Path, changed: dict[Path, frozenset[int] | None] | None = Non
 
 def test_a_small_scan_on_an_empty_cache_goes_without_the_prefilter(empty_cache: Path, pack: Path, tmp_path: Path) -> None:
     ruleset = fresh_ruleset(pack)
-    assert not api.prefilter_pays(ruleset, units_of(data_file(tmp_path)))
+    assert not api.ready_prefilter(ruleset, units_of(data_file(tmp_path)))
     prefilter = LinePrefilter.build(ruleset)
     assert prefilter is not None and not prefilter.compiled()
 
@@ -62,9 +62,9 @@ def test_once_compiled_the_prefilter_is_used_for_any_size(empty_cache: Path, pac
     prefilter = LinePrefilter.build(ruleset)
     assert prefilter is not None
     prefilter.db, prefilter.block_db  # compiled here, and stored in the cache
-    assert api.prefilter_pays(ruleset, units_of(data_file(tmp_path)))
+    assert api.ready_prefilter(ruleset, units_of(data_file(tmp_path)))
     # another process finds them in the cache
-    assert api.prefilter_pays(fresh_ruleset(pack), units_of(data_file(tmp_path)))
+    assert api.ready_prefilter(fresh_ruleset(pack), units_of(data_file(tmp_path)))
 
 
 def test_a_large_scan_compiles_the_prefilter(empty_cache: Path, pack: Path, tmp_path: Path,
@@ -73,7 +73,7 @@ def test_a_large_scan_compiles_the_prefilter(empty_cache: Path, pack: Path, tmp_
     assert path.stat().st_size > MIN_BLOCK_BYTES
     monkeypatch.setattr(api, "PREFILTER_COMPILE_MIN_BYTES", path.stat().st_size)
     ruleset = fresh_ruleset(pack)
-    assert api.prefilter_pays(ruleset, units_of(path))
+    assert api.ready_prefilter(ruleset, units_of(path))
     result = api.scan([path], rules=[pack], use_default_rules=False, ruleset=ruleset, jobs=1)
     assert result.stats.records == 3000
     assert sum(r.stats.prefiltered for r in result.files) == 1000  # the plain lines, never adapted
@@ -85,12 +85,12 @@ def test_lines_of_a_changed_only_scan_do_not_count_as_a_large_scan(empty_cache: 
     path = data_file(tmp_path, copies=50)
     monkeypatch.setattr(api, "PREFILTER_COMPILE_MIN_BYTES", path.stat().st_size)
     units = units_of(path, {path.resolve(): frozenset({2})})
-    assert not api.prefilter_pays(fresh_ruleset(pack), units)
+    assert not api.ready_prefilter(fresh_ruleset(pack), units)
 
 
 def test_a_stream_of_unknown_size_counts_as_large(empty_cache: Path, pack: Path) -> None:
     units = [parallel.WorkUnit(InputFile("<stdin>", None))]
-    assert api.prefilter_pays(fresh_ruleset(pack), units)
+    assert api.ready_prefilter(fresh_ruleset(pack), units)
 
 
 def test_small_scans_find_the_same_with_and_without_the_cached_prefilter(empty_cache: Path, pack: Path,

@@ -131,9 +131,7 @@ def scan(
     split = sample is None and (backend == "ray" or progress or (jobs or parallel.default_jobs()) > 1)
     units = parallel.plan(files, dict(changed) if changed is not None else None, split=split, jobs=jobs)
     # a sample, and near-duplicate matching, need every record: no prefilter
-    use_prefilter = sample is None and not indexes and prefilter_pays(ruleset, units)
-    if use_prefilter:
-        _compile_prefilter(ruleset)
+    use_prefilter = sample is None and not indexes and ready_prefilter(ruleset, units)
     engine_options = EngineOptions(force_format=force_format, field_map=field_map,
                                    max_record_bytes=max_record_bytes, limits=limits, sample=sample,
                                    indexes=tuple(str(i) for i in indexes), prefilter=use_prefilter)
@@ -162,21 +160,18 @@ def scan(
 PREFILTER_COMPILE_MIN_BYTES = 32 << 20
 
 
-def prefilter_pays(ruleset: RuleSet, units: Sequence[parallel.WorkUnit]) -> bool:
-    """Whether the scan of `units` should use the raw-line prefilter; the
-    findings are the same either way."""
+def ready_prefilter(ruleset: RuleSet, units: Sequence[parallel.WorkUnit]) -> bool:
+    """Whether the scan of `units` should use the raw-line prefilter (the
+    findings are the same either way). When it should and its databases are
+    not in the cache, they are compiled here, before the workers start
+    (each would compile its own)."""
     prefilter = LinePrefilter.build(ruleset)
     if prefilter is None or prefilter.compiled():
         return True
-    return _bytes_to_scan(units) >= PREFILTER_COMPILE_MIN_BYTES
-
-
-def _compile_prefilter(ruleset: RuleSet) -> None:
-    """Compile the prefilter's databases in this process if they are not in
-    the cache, before the workers start (each would compile its own)."""
-    prefilter = LinePrefilter.build(ruleset)
-    if prefilter is not None and not prefilter.compiled():
-        prefilter.compile()
+    if _bytes_to_scan(units) < PREFILTER_COMPILE_MIN_BYTES:
+        return False
+    prefilter.compile()
+    return True
 
 
 def _bytes_to_scan(units: Sequence[parallel.WorkUnit]) -> float:

@@ -62,7 +62,7 @@ class RuleSet:
         # pattern that has it. Compile time grows faster than the pattern count.
         distinct = list(dict.fromkeys(regexes))
         rule_paths = [pack.path for pack in packs for _ in pack.rules]
-        stable = _builtin_prefix(distinct, [rule_paths[p.rule] for p in self.patterns], regexes)
+        stable = _builtin_prefix(self.patterns, rule_paths)
         self.database = PatternDatabases(distinct, stable=stable) if distinct else None
         self._pattern_ids = _pattern_ids_by_regex(regexes, distinct)
         self.starts = StartFinder(regexes)
@@ -267,20 +267,19 @@ def _item_regex(kind: str, value: str) -> str:
     return phrase_to_regex(value) if kind == "phrase" else value
 
 
-def _builtin_prefix(distinct: list[str], pattern_paths: list[str], regexes: list[str]) -> int:
-    """How many of `distinct` (regexes in order of first use) lead the list
-    from the built-in packs (`pattern_paths`: each regex's pack): the part of
-    the database that edits to one's own packs leave alone."""
+def _builtin_prefix(patterns: list[_Pattern], rule_paths: list[str]) -> int:
+    """How many distinct regexes, in order of first use, lead the list from
+    the built-in packs (`rule_paths`: each rule's pack): the part of the
+    database that edits to one's own packs leave alone."""
     builtin = {str(path) for path in builtin_pack_paths()}
-    first_path: dict[str, str] = {}
-    for regex, path in zip(regexes, pattern_paths):
-        first_path.setdefault(regex, path)
-    count = 0
-    for regex in distinct:
-        if first_path[regex] not in builtin:
+    seen: set[str] = set()
+    for pattern in patterns:
+        if pattern.regex in seen:
+            continue
+        if rule_paths[pattern.rule] not in builtin:
             break
-        count += 1
-    return count
+        seen.add(pattern.regex)
+    return len(seen)
 
 
 def _pattern_ids_by_regex(regexes: list[str], distinct: list[str]) -> list[tuple[int, ...]]:

@@ -124,19 +124,8 @@ class PatternDatabases:
         if not patterns:
             raise ValueError("no patterns")
         spans = _compile_spans(len(patterns), stable)
-        # every part but the first that the cache lacks compiles in a child meanwhile
-        children = {span: Background(compiled_bytes, patterns[span[0]:span[1]], flags) for span in spans[1:]
-                    if not database_cached(patterns[span[0]:span[1]], flags)}
-        try:
-            self.parts = [(compile_database(patterns[spans[0][0]:spans[0][1]], flags), 0)]
-            for lo, hi in spans[1:]:
-                child = children.pop((lo, hi), None)
-                db = load_database(child.result()) if child is not None else compile_database(patterns[lo:hi], flags)
-                self.parts.append((db, lo))
-        except BaseException:
-            for child in children.values():  # those not waited for: their work is no longer wanted
-                child.cancel()
-            raise
+        databases = compile_side_by_side([(patterns[lo:hi], flags) for lo, hi in spans])
+        self.parts = [(db, lo) for db, (lo, _) in zip(databases, spans)]
 
     def scan(self, data: bytes) -> list[tuple[int, int, int]]:
         """(pattern id, start, end) of every match, by end, then pattern id."""
@@ -147,6 +136,23 @@ class PatternDatabases:
             found.extend([(pid + offset, start, end) for pid, start, end in part] if offset else part)
         found.sort(key=_end_then_id)  # Hyperscan's own order varies by engine part
         return found
+
+
+def compile_side_by_side(parts: list[tuple[list[str], int]]) -> list[hs.Database]:
+    """Each (patterns, flags) as `compile_database` makes it: the first in
+    this process, and meanwhile each other one the cache lacks in a child."""
+    children = {i: Background(compiled_bytes, patterns, flags) for i, (patterns, flags) in enumerate(parts)
+                if i and not database_cached(patterns, flags)}
+    try:
+        databases = []
+        for i, (patterns, flags) in enumerate(parts):
+            child = children.pop(i, None)
+            databases.append(load_database(child.result()) if child is not None else compile_database(patterns, flags))
+        return databases
+    except BaseException:
+        for child in children.values():  # those not waited for: their work is no longer wanted
+            child.cancel()
+        raise
 
 
 def _compile_spans(count: int, stable: int) -> list[tuple[int, int]]:

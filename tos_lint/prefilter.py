@@ -42,8 +42,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse  # type: ignore[no-redef]
 
 from tos_lint.adapters import DIRECTIVE_KEY
-from tos_lint.background import Background
-from tos_lint.matcher import TEXT_FLAGS, compile_database, compiled_bytes, database_cached, load_database
+from tos_lint.matcher import TEXT_FLAGS, compile_database, compile_side_by_side, database_cached
 from tos_lint.normalize import context_free_form
 
 if TYPE_CHECKING:
@@ -128,16 +127,13 @@ class LinePrefilter:
         """Build both large databases now (from the cache when there): once,
         before worker processes start and inherit them, rather than once in
         each; and both, so that the cache then serves a scan of any size.
-        They take as long as each other: the byte-mode one is compiled in a
-        child process meanwhile."""
-        forms = self._block_forms
-        child = None
-        if "block_db" not in self.__dict__ and self._has_block_db and not database_cached(forms, BLOCK_FLAGS):  # type: ignore[arg-type]
-            child = Background(compiled_bytes, forms, BLOCK_FLAGS)
-        self.db  # noqa: B018 - a cached property, built on first use
-        if child is not None:
-            self.block_db = load_database(child.result())
-        self.block_db  # noqa: B018
+        They take as long as each other: they compile side by side."""
+        wanted = [("db", self.patterns, LINE_FLAGS)]
+        if self._has_block_db:
+            wanted.append(("block_db", self._block_forms, BLOCK_FLAGS))  # type: ignore[arg-type]
+        wanted = [w for w in wanted if w[0] not in self.__dict__]
+        for (name, _, _), db in zip(wanted, compile_side_by_side([(p, f) for _, p, f in wanted])):
+            setattr(self, name, db)
 
     @cached_property
     def raw_block_db(self) -> hs.Database | None:
