@@ -1,24 +1,28 @@
 #!/usr/bin/env python
 """Writes rules/self-id-languages.yaml: self-identification in languages the
-provider packs' own multilingual rules do not cover, one rule per provider.
+provider packs' own multilingual rules do not cover, two rules per provider.
 
     .venv/bin/python tools/gen_self_id_languages.py     # then: tos-lint rules test
 
-Each provider's rule is the same regexes with its own names and makers,
+Each provider's rules are the same regexes with its own names and makers,
 so they are generated from the tables below rather than written eleven times:
 
-1. "<I am> <name>, ... <maker>": a first-person opener at the start of a
-   sentence, the product name, a comma (an apposition: "Sono ChatGPT, un
-   modello ... di OpenAI") and the maker later in the same sentence. The
-   comma keeps out lists ("Sono ChatGPT di OpenAI e Claude di Anthropic":
-   Italian "sono" is also "they are").
-2. The same in a language that sets the description beside the name with a
-   space (Thai): the opener, the name, then an AI word before the maker.
-3. "<I am> <distinctive name>." alone, for names that are nobody's first
-   name or a common word (ChatGPT, DeepSeek, Qwen, Gemini Pro, Llama 3...).
+1. `<provider>.self-id.more-languages`: "<I am> <name>, ... <maker>": a
+   first-person opener at the start of a sentence, the product name, a comma
+   (an apposition: "Sono ChatGPT, un modello ... di OpenAI"), then an AI
+   word and the maker in the same sentence. The comma keeps out lists ("Sono
+   ChatGPT di OpenAI e Claude di Anthropic": Italian "sono" is also "they
+   are"); the AI word keeps out people ("Ik ben Claude, en ik werk bij
+   Anthropic"). Thai sets the description beside the name with a space.
+   Two items in one segment: the first-person sentence with its AI word, a
+   regex shared by all providers (compiled once; inside each provider's own
+   regex the AI words took 1.4 s each), and the provider's name and maker.
+2. `<provider>.self-id.more-languages-name`: "<I am> <distinctive name>."
+   alone, for names that are nobody's first name or a common word (ChatGPT,
+   DeepSeek, Qwen, Gemini Pro, Llama 3...).
 
 A negation placed after the name (Turkish "değilim", Hindi "नहीं", Persian
-"نیستم", Bengali "নই", Urdu "نہیں") cancels the rule; a negation before it
+"نیستم", Bengali "নই", Urdu "نہیں") cancels a rule; a negation before it
 breaks the opener.
 """
 from __future__ import annotations
@@ -78,7 +82,7 @@ AI_WORDS_OTHER = ["μοντέλο", "βοηθός", "τεχνητή νοημοσ
 
 
 # provider: (pack-style name regex, maker regex, distinctive name regex or None)
-PROVIDERS: dict[str, tuple[str, str, str | None]] = {
+PROVIDERS: dict[str, tuple[str, str, str]] = {
     "openai": (r"chat[ -]?gpt(?:[ -]?(?:3\.5|4o|4\.\d|4|5|plus|pro))?|gpt[ -]?(?:3\.5|4o|4\.\d|4|5)(?:[ -]?(?:turbo|mini))?",
                r"open[ -]?ai",
                r"chat[ -]?gpt(?:[ -]?(?:3\.5|4o|4\.\d|4|5|plus|pro))?|gpt[ -]?(?:3\.5|4o|4\.\d|4|5)(?:[ -]?(?:turbo|mini))?"),
@@ -154,26 +158,42 @@ def ai_words() -> str:
             + alternation(with_capitals(AI_WORDS_OTHER)) + ")")
 
 
-def regexes(names: str, makers: str, distinct: str | None) -> list[str]:
-    opener = SENTENCE_START + alternation(with_capitals([o for group in OPENERS.values() for o in group])) + r"\s+"
-    article = r"(?:" + alternation(with_capitals(ARTICLES)) + r"\s+)?"
-    # after the name: straight to the comma, or words then the comma (Hindi "ChatGPT हूँ,"), never
-    # a suffix glued to it (Turkish "Claude'u")
-    apposition = r"(?:[ \t]+[^\n.!?,،]*)?[,،、]"
-    rest = r"[^\n.!?]*?"
-    maker = f"\\b(?:{makers})\\b"
-    described = f"(?:{rest}{ai_words()}{rest}{maker}|{rest}{maker}{rest}{ai_words()})"
-    out = [f"{opener}{article}(?:{names}){apposition}{described}"]
-    spaced = SENTENCE_START + alternation([o for group in NO_COMMA_OPENERS.values() for o in group]) + r"\s*"
-    out.append(f"{spaced}(?:{names})\\s+{rest}{ai_words()}{rest}{maker}")
-    if distinct:
-        out.append(f"{opener}{article}(?:{distinct})\\s*(?:[.!]|$)")
-    return out
+def opener() -> str:
+    return (SENTENCE_START + alternation(with_capitals([o for group in OPENERS.values() for o in group])) + r"\s+"
+            + r"(?:" + alternation(with_capitals(ARTICLES)) + r"\s+)?")
+
+
+def spaced_opener() -> str:
+    return SENTENCE_START + alternation([o for group in NO_COMMA_OPENERS.values() for o in group]) + r"\s*"
+
+
+# after the name: straight to the comma, or words then the comma (Hindi "ChatGPT हूँ,"), never
+# a suffix glued to it (Turkish "Claude'u")
+APPOSITION = r"(?:[ \t]+[^\n.!?,،]*)?[,،、]"
+REST = r"[^\n.!?]*?"  # the rest of the sentence
+
+
+def self_id_sentence(names: str, makers: str) -> str:
+    """"<I am> <name>, ... <maker>" in one sentence (Thai: no comma)."""
+    maker = f"{REST}\\b(?:{makers})\\b"
+    return f"(?:{opener()}(?:{names}){APPOSITION}{maker}|{spaced_opener()}(?:{names})\\s+{maker})"
+
+
+def described_self() -> str:
+    """A sentence that starts with a first-person opener and describes the
+    speaker, after a comma (Thai: a space), with an AI word. The same regex
+    in every provider's rule, so it is compiled once: its AI words make it
+    costly (inside each provider's own regex they took 1.4 s each)."""
+    words = f"{REST}{ai_words()}"
+    return f"(?:{opener()}[^\\n.!?,،]*[,،、]{words}|{spaced_opener()}[^\\n.!?]*?\\s{words})"
+
+
+def name_alone(distinct: str) -> str:
+    return f"{opener()}(?:{distinct})\\s*(?:[.!]|$)"
 
 
 def examples(provider: str) -> dict[str, list[str]]:
     name, maker = SPELLING[provider]
-    distinct = DISTINCT_SPELLING[provider]
     match = [
         f"Sono {name}, un modello linguistico sviluppato da {maker}.",
         f"Ik ben {name}, een AI-assistent gemaakt door {maker}.",
@@ -185,7 +205,6 @@ def examples(provider: str) -> dict[str, list[str]]:
         f"Είμαι το {name}, ένα γλωσσικό μοντέλο που αναπτύχθηκε από την {maker}.",
         f"Olen {name}, {maker}:n kehittämä kielimalli.",
         f"ฉันคือ {name} โมเดลภาษาที่พัฒนาโดย {maker}",
-        f"Sono {distinct}.",
     ]
     no_match = [
         f"I migliori assistenti? Sono {name} di {maker} e altri.",  # "sono" = "they are", no apposition
@@ -197,28 +216,64 @@ def examples(provider: str) -> dict[str, list[str]]:
         f"Ben {name}'u seviyorum, {maker} harika bir yapay zeka şirketi.",
         f"ฉันคือ {name} และฉันทำงานที่ {maker}",  # Thai: a person of that name who works there
         f"ผมชื่อ {name} ผมใช้ {maker} ทุกวัน",
+        f"Sono {name}, un modello di {other_maker(provider)}.",  # another provider's maker
     ]
     return {"match": match, "no_match": no_match}
 
 
+def other_maker(provider: str) -> str:
+    return SPELLING["google" if provider == "openai" else "openai"][1]
+
+
+def name_examples(provider: str) -> dict[str, list[str]]:
+    distinct = DISTINCT_SPELLING[provider]
+    return {"match": [f"Sono {distinct}.", f"Ik ben {distinct}!", f"Jestem {distinct}"],
+            "no_match": [f"Non sono {distinct}.", f"Sono {distinct} e altri modelli.", f"Uso {distinct}."]}
+
+
+LANGUAGES = ", ".join([*OPENERS, *NO_COMMA_OPENERS])
+
+
 def rule(provider: str) -> dict[str, object]:
-    names, makers, distinct = PROVIDERS[provider]
+    names, makers, _ = PROVIDERS[provider]
     return {
         "id": f"{provider}.self-id.more-languages",
+        **_common(provider),
+        "message": f"assistant says it is {SPELLING[provider][0]} or a {SPELLING[provider][1]} model (other languages)",
+        "description": ("Self-identification in languages the provider pack's own multilingual rule does not "
+                        f"cover ({LANGUAGES}): a first-person opener at a sentence start, the product name, then "
+                        "after a comma an AI word and the maker in the same sentence. Generated by "
+                        "tools/gen_self_id_languages.py."),
+        # both in one segment: a first-person sentence describing the speaker with an AI word
+        # (compiled once for all providers), and this provider's name and maker in such a sentence
+        "match": {"all": [{"regex": described_self()}, {"regex": self_id_sentence(names, makers)}]},
+        "examples": examples(provider),
+    }
+
+
+def name_rule(provider: str) -> dict[str, object]:
+    _, _, distinct = PROVIDERS[provider]
+    return {
+        "id": f"{provider}.self-id.more-languages-name",
+        **_common(provider),
+        "message": f"assistant says it is {DISTINCT_SPELLING[provider]} (other languages)",
+        "description": ("A first-person opener at a sentence start and a distinctive product name alone "
+                        f"(\"Sono {DISTINCT_SPELLING[provider]}.\"), in {LANGUAGES}. Generated by "
+                        "tools/gen_self_id_languages.py."),
+        "match": {"any": [{"regex": name_alone(distinct)}]},
+        "examples": name_examples(provider),
+    }
+
+
+def _common(provider: str) -> dict[str, object]:
+    return {
         "provider": provider,
         "severity": "high",
         "confidence": 0.7,
         "evidence": "self-id",
         "roles": ["assistant", "unknown"],
-        "message": f"assistant says it is {SPELLING[provider][0]} or a {SPELLING[provider][1]} model (other languages)",
-        "description": ("Self-identification in languages the provider pack's own multilingual rule does not "
-                        "cover (" + ", ".join([*OPENERS, *NO_COMMA_OPENERS]) + "): a first-person opener at a sentence start, the "
-                        "product name, then after a comma the maker in the same sentence; or a distinctive "
-                        "product name alone. Generated by tools/gen_self_id_languages.py."),
-        "match": {"any": [{"regex": r} for r in regexes(names, makers, distinct)]},
         "keywords": KEYWORDS[provider],
         "unless": [{"regex": alternation(NEGATIONS)}],
-        "examples": examples(provider),
     }
 
 
@@ -229,7 +284,7 @@ def main() -> None:
         "description": ("Self-identification as a provider's model in languages beyond those of the provider "
                         "packs' multilingual rules. Generated by tools/gen_self_id_languages.py; edit that "
                         "script, not this file."),
-        "rules": [rule(p) for p in PROVIDERS],
+        "rules": [r for p in PROVIDERS for r in (rule(p), name_rule(p))],
     }
     header = "# Generated by tools/gen_self_id_languages.py; edit that script, not this file.\n"
     OUT.write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
