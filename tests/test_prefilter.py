@@ -299,12 +299,20 @@ def test_invalid_utf8_inside_a_large_block_is_reported_and_the_rest_judged(rules
     assert found == [(10, "pf.phrase"), (10, "tos-lint.input.invalid-utf8"), (501, "pf.phrase")]
 
 
-def test_a_pattern_without_a_byte_form_turns_block_mode_off(tmp_path: Path) -> None:
-    kelvin = rule("pf.kelvin", [{"regex": "\u212aelvin scale"}], examples={"match": ["\u212aelvin scale"], "no_match": ["x"]})
+def _kelvin_ruleset(tmp_path: Path, regex: str) -> RuleSet:
+    kelvin = rule("pf.kelvin", [{"regex": regex}], examples={"match": ["\u212aelvin scale"], "no_match": ["x"]})
     path = write_pack(tmp_path / "kelvin.yaml", [kelvin, PACK_RULES[0]])
-    ruleset = RuleSet(load_packs([path], {"openai"}))
+    return RuleSet(load_packs([path], {"openai"}))
+
+
+@pytest.mark.parametrize(("regex", "block_mode"), [
+    pytest.param("[\u212a]elvin scale", False, id="in-a-class-block-mode-off"),
+    pytest.param("\u212aelvin scale", True, id="alone-its-ascii-form-kept"),
+])
+def test_a_character_that_folds_to_ascii(tmp_path: Path, regex: str, block_mode: bool) -> None:
+    ruleset = _kelvin_ruleset(tmp_path, regex)
     pf = LinePrefilter.build(ruleset)
-    assert pf is not None and pf.block_db is None
+    assert pf is not None and (pf.block_db is not None) == block_mode
     data = write_lines(tmp_path / "d.jsonl", [_CLEAN] * 1000 + [json.dumps({"text": "the Kelvin scale"})])
     assert data.stat().st_size > prefilter.MIN_BLOCK_BYTES
     off, _ = findings(ruleset, data, prefilter=False)
@@ -322,10 +330,22 @@ def test_a_pattern_without_a_byte_form_turns_block_mode_off(tmp_path: Path) -> N
     pytest.param(r"\p{Han}+", None, id="unicode-property"),
     pytest.param(r"\x{4e2d}", None, id="code-point-escape"),
     pytest.param("(*UCP)\\w+", None, id="control-verb"),
-    pytest.param("\u212a", None, id="folds-to-ascii"),
+    pytest.param("\u212a", r"(?:\x80|k)", id="folds-to-ascii"),
+    pytest.param("s\u0131n\u0131rl\u0131", r"s(?:\x80|I)n(?:\x80|I)rl(?:\x80|I)", id="dotless-i"),
+    pytest.param("[\u212a]", None, id="folds-to-ascii-in-class"),
+    pytest.param("[\\]\u212a]", None, id="class-with-escaped-bracket"),
+    pytest.param("[a]\u212a", r"[a](?:\x80|k)", id="after-a-class"),
 ])
 def test_byte_form(regex: str, want: str | None) -> None:
     assert byte_form(regex) == want
+
+
+def test_built_in_packs_are_judged_in_block_mode(builtin_ruleset: RuleSet) -> None:
+    """A single pattern without a byte form sends every line of every scan
+    down the line-by-line path, several times slower and with the same
+    findings: nothing else would show it."""
+    pf = LinePrefilter.build(builtin_ruleset)
+    assert pf is not None and pf.block_db is not None
 
 
 def _field_rule_examples(ruleset: RuleSet) -> list[dict[str, Any]]:

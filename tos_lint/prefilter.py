@@ -276,13 +276,15 @@ def byte_form(regex: str) -> str | None:
     r"""`regex` (a line form) for Hyperscan's byte mode, matching the same
     ASCII lines as it does in UTF-8 mode: each non-ASCII character becomes
     the placeholder byte `\x80`, which no ASCII line holds (a line with
-    non-ASCII bytes is scanned whole anyway). None when that would not hold:
-    a control verb or an escape that depends on the mode, or a character
-    that matches ASCII caselessly (the Kelvin sign matches `k`)."""
+    non-ASCII bytes is scanned whole anyway), or, where caselessly it may
+    match ASCII (Turkish `ı` matches `I`), the placeholder or those ASCII
+    forms. None when that would not hold: a control verb or an escape that
+    depends on the mode, or such a character inside a class."""
     if "(*" in regex:
         return None
     out: list[str] = []
     i, n = 0, len(regex)
+    class_end = 0  # index just past the class being copied
     while i < n:
         ch = regex[i]
         if ch == "\\" and i + 1 < n and regex[i + 1].isascii():
@@ -291,14 +293,28 @@ def byte_form(regex: str) -> str | None:
             out.append(regex[i: i + 2])
             i += 2
             continue
+        if ch == "[" and i >= class_end:
+            class_end = _class_end(regex, i)
         if ch == "\\" and i + 1 < n:
             i += 1  # an escaped non-ASCII character is that character
             ch = regex[i]
-        if not ch.isascii() and any(v.isascii() for v in (ch.lower(), ch.upper(), ch.casefold())):
+        form = ch if ch.isascii() else _placeholder(ch, in_class=i < class_end)
+        if form is None:
             return None
-        out.append(ch if ch.isascii() else r"\x80")
+        out.append(form)
         i += 1
     return "".join(out)
+
+
+def _placeholder(char: str, in_class: bool) -> str | None:
+    """What a non-ASCII character becomes in a byte form: the placeholder,
+    or with the ASCII forms it may match caselessly (none in a class)."""
+    ascii_forms = sorted({v for v in (char.lower(), char.upper(), char.casefold()) if v.isascii()})
+    if not ascii_forms:
+        return r"\x80"
+    if in_class:
+        return None
+    return "(?:" + "|".join([r"\x80"] + [re.escape(v) for v in ascii_forms]) + ")"
 
 
 # In a raw JSON string, one decoded character may stand as a two-byte escape.
