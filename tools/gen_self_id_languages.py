@@ -122,10 +122,14 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
 # normalised text spells them): the prefilter looks for these instead of the
 # regexes, whose openers ("ben", "sono", "saya") start half the sentences.
 KEYWORDS = {
-    "openai": ["gpt"], "anthropic": ["claude"], "google": ["gemini", "bard", "gemma", "palm"],
+    # not "gpt" alone: ShareGPT records name the assistant's role "gpt"
+    "openai": ["chatgpt", "chat gpt", "chat-gpt"] + [f"gpt{sep}{n}" for n in "345" for sep in ("", " ", "-")],
+    "anthropic": ["claude"], "google": ["gemini", "bard", "gemma", "palm"],
     "meta": ["llama", "meta ai"], "mistral": ["mistral", "mixtral", "codestral", "le chat"],
     "alibaba": ["qwen", "qwq", "tongyi"], "deepseek": ["deepseek", "deep seek", "deep-seek"], "xai": ["grok"],
-    "cohere": ["command", "aya", "coral"], "microsoft": ["copilot", "bing chat", "phi"],
+    # not "command" or "phi" alone: common words ("run the command", "philosophy")
+    "cohere": [f"command{sep}{name}" for name in ("r", "a", "light", "nightly") for sep in " -"] + ["aya", "coral"],
+    "microsoft": ["copilot", "bing chat"] + [f"phi{sep}{n}" for n in "1234" for sep in ("", " ", "-")],
     "amazon": ["amazon", "nova", "titan", "rufus"],
 }
 
