@@ -356,4 +356,5 @@ def test_a_match_example_without_any_keyword_fails_the_rules_test(tmp_path: Path
                                                   examples={"match": ["I am ChatGPT.", "I am GPT-4."],
                                                             "no_match": ["Hello."]})])
     results = {r.name: r.passed for r in run_pack_examples(load_packs([pack], {"openai", "unknown"})[0])}
-    assert results == {"kw.gap:match[0]": True, "kw.gap:match[1]": False, "kw.gap:no_match[0]": True}
+    assert results == {"kw.gap:keywords[0]": False, "kw.gap:match[0]": True, "kw.gap:match[1]": False,
+                       "kw.gap:no_match[0]": True}

@@ -42,6 +42,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse  # type: ignore[no-redef]
 
 from tos_lint.adapters import DIRECTIVE_KEY
+from tos_lint.keyword_proof import keyword_regex
 from tos_lint.matcher import TEXT_FLAGS, compile_database, compile_side_by_side, database_cached
 from tos_lint.normalize import context_free_form
 
@@ -474,7 +475,12 @@ def _matches_empty(form: str) -> bool:
 
 @cache
 def _source_digest() -> str:
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    """This module's source and that of the keywords' regex form."""
+    from tos_lint import keyword_proof
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(Path(keyword_proof.__file__).read_bytes())
+    return digest.hexdigest()
 
 
 def prefilter_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None:
@@ -483,10 +489,10 @@ def prefilter_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None
     # records carrying their own suppressions are always read, so that a
     # malformed directive is reported even where nothing else hits
     patterns: list[str] = [line_form(re.escape(f'"{DIRECTIVE_KEY}"'))]
-    # a rule's keywords stand for its patterns (`rules test` checks that its
-    # examples hold one): a few literals instead of, say, a list of openers
-    # in twenty languages that any sentence may start with
-    patterns += [line_form(re.escape(k)) for rule in ruleset.rules for k in rule.keywords]
+    # a rule's keywords stand for its patterns (`rules test` proves that
+    # every match holds one): a few literals instead of, say, a list of
+    # openers in twenty languages that any sentence may start with
+    patterns += [line_form(keyword_regex(k)) for rule in ruleset.rules for k in rule.keywords]
     for pattern in ruleset.patterns:
         if pattern.role == "unless" or ruleset.rules[pattern.rule].keywords:
             continue  # an unless context only cancels, never hits; keywords stand for the rule's patterns

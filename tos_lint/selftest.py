@@ -6,9 +6,11 @@ from typing import Any, Iterator
 
 from tos_lint.adapters import adapt, own_id
 from tos_lint.detect import RuleSet
+from tos_lint.keyword_proof import always_holds_keyword, keyword_searcher
+from tos_lint.matcher import phrase_to_regex
 from tos_lint.model import Record, Segment, Source
 from tos_lint.normalize import normalize
-from tos_lint.packs import Pack, Rule
+from tos_lint.packs import MatchItem, Pack, Rule
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,14 @@ def example_record(rule: Rule, example: Any) -> Record:
 
 
 def run_pack_examples(pack: Pack, ruleset: RuleSet | None = None) -> Iterator[ExampleResult]:
+    """Each rule's examples, and for a rule with keywords, the proof that
+    every match holds one (kind "keywords", `example` the patterns not
+    proven)."""
     ruleset = ruleset or RuleSet([pack])
     for rule in pack.rules:
+        if rule.keywords:
+            unproven = unproven_keyword_patterns(rule)
+            yield ExampleResult(pack.name, rule.id, "keywords", 0, unproven, not unproven, ())
         for kind, examples in (("match", rule.examples_match), ("no_match", rule.examples_no_match)):
             for i, example in enumerate(examples):
                 record = example_record(rule, example)
@@ -53,5 +61,25 @@ def _holds_a_keyword(rule: Rule, record: Record) -> bool:
     any): the raw-line prefilter would skip a line that holds none."""
     if not rule.keywords:
         return True
-    text = " ".join(normalize(seg.text).lower() for seg in record.segments)
-    return any(keyword in text for keyword in rule.keywords)
+    text = " ".join(normalize(seg.text) for seg in record.segments)
+    return keyword_searcher(rule.keywords).search(text) is not None
+
+
+def unproven_keyword_patterns(rule: Rule) -> list[str]:
+    """The patterns of `rule` that may match a text holding none of its
+    keywords (see `tos_lint.keyword_proof`). A fuzzy item is looked for
+    where one of its prefilter words is: those are its patterns. For a
+    rule whose items must all hold, one item proven is enough."""
+    per_item = [[p for p in _item_patterns(item) if not always_holds_keyword(p, rule.keywords)]
+                for item in rule.items]
+    if rule.mode == "all" and any(not unproven for unproven in per_item):
+        return []
+    return [p for unproven in per_item for p in unproven]
+
+
+def _item_patterns(item: MatchItem) -> list[str]:
+    if item.kind == "regex":
+        return [item.value]
+    if item.kind == "phrase":
+        return [phrase_to_regex(item.value)]
+    return [phrase_to_regex(word) for word in item.prefilter]  # fuzzy
