@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from tos_lint.api import load_ruleset
 from tos_lint.keyword_proof import always_holds_keyword, keyword_searcher
-from tos_lint.selftest import _item_patterns, unproven_keyword_patterns
+from tos_lint.detect import match_patterns
+from tos_lint.selftest import unproven_keyword_patterns
 from tests.helpers import rule, write_pack
 
 
@@ -54,7 +55,7 @@ def _keyword_patterns() -> list[tuple[tuple[str, ...], str]]:
     out = []
     for rule_ in load_ruleset().rules:
         if rule_.keywords:
-            out += [(rule_.keywords, p) for item in rule_.items for p in _item_patterns(item)
+            out += [(rule_.keywords, p) for _item, _role, p in match_patterns(rule_)
                     if always_holds_keyword(p, rule_.keywords)]
     return out
 

@@ -88,11 +88,7 @@ class RuleSet:
         for r_index, rule in enumerate(self.rules):
             if rule.is_field_rule:
                 continue
-            for i, item in enumerate(rule.items):
-                if item.kind == "fuzzy":
-                    out.extend(_Pattern(r_index, "fuzzy", i, phrase_to_regex(w)) for w in item.prefilter)
-                else:
-                    out.append(_Pattern(r_index, "match", i, _item_regex(item.kind, item.value)))
+            out += [_Pattern(r_index, role, i, regex) for i, role, regex in match_patterns(rule)]
             for i, unless in enumerate(rule.unless):
                 out.append(_Pattern(r_index, "unless", i, _item_regex(unless.kind, unless.value)))
         return out
@@ -265,6 +261,20 @@ class RuleSet:
 
 def _item_regex(kind: str, value: str) -> str:
     return phrase_to_regex(value) if kind == "phrase" else value
+
+
+def match_patterns(rule: Rule) -> list[tuple[int, str, str]]:
+    """(item index, role, regex) for each match item of a text rule: a
+    phrase or regex is its own pattern ("match"); a fuzzy item is looked
+    for where one of its prefilter words is, and those are its patterns
+    ("fuzzy")."""
+    out: list[tuple[int, str, str]] = []
+    for i, item in enumerate(rule.items):
+        if item.kind == "fuzzy":
+            out += [(i, "fuzzy", phrase_to_regex(word)) for word in item.prefilter]
+        else:
+            out.append((i, "match", _item_regex(item.kind, item.value)))
+    return out
 
 
 def _builtin_prefix(patterns: list[_Pattern], rule_paths: list[str]) -> int:

@@ -25,7 +25,7 @@ import re
 from functools import lru_cache
 from typing import Sequence
 
-try:  # the modules' names since Python 3.11
+try:  # the modules' names since Python 3.11 (the prefilter reads regexes with this parser too)
     from re import _constants as sre_constants  # type: ignore[attr-defined]
     from re import _parser as sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - Python 3.10

@@ -36,13 +36,8 @@ from weakref import WeakKeyDictionary
 
 import hyperscan as hs
 
-try:  # the module's name since Python 3.11
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse  # type: ignore[no-redef]
-
 from tos_lint.adapters import DIRECTIVE_KEY
-from tos_lint.keyword_proof import keyword_regex
+from tos_lint import keyword_proof
 from tos_lint.matcher import TEXT_FLAGS, compile_database, compile_side_by_side, database_cached
 from tos_lint.normalize import context_free_form
 
@@ -464,7 +459,7 @@ def _matches_empty(form: str) -> bool:
     """Whether a line form can match the empty string, read by Python's own
     regex parser, or, where that cannot read it, by compiling it alone."""
     try:
-        return bool(sre_parse.parse(form).getwidth()[0] == 0)
+        return bool(keyword_proof.sre_parse.parse(form).getwidth()[0] == 0)
     except (re.error, RecursionError, OverflowError):
         try:
             compile_database([form], LINE_FLAGS)
@@ -476,8 +471,6 @@ def _matches_empty(form: str) -> bool:
 @cache
 def _source_digest() -> str:
     """This module's source and that of the keywords' regex form."""
-    from tos_lint import keyword_proof
-
     digest = hashlib.sha256(Path(__file__).read_bytes())
     digest.update(Path(keyword_proof.__file__).read_bytes())
     return digest.hexdigest()
@@ -492,7 +485,7 @@ def prefilter_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None
     # a rule's keywords stand for its patterns (`rules test` proves that
     # every match holds one): a few literals instead of, say, a list of
     # openers in twenty languages that any sentence may start with
-    patterns += [line_form(keyword_regex(k)) for rule in ruleset.rules for k in rule.keywords]
+    patterns += [line_form(keyword_proof.keyword_regex(k)) for rule in ruleset.rules for k in rule.keywords]
     for pattern in ruleset.patterns:
         if pattern.role == "unless" or ruleset.rules[pattern.rule].keywords:
             continue  # an unless context only cancels, never hits; keywords stand for the rule's patterns

@@ -5,12 +5,11 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from tos_lint.adapters import adapt, own_id
-from tos_lint.detect import RuleSet
+from tos_lint.detect import RuleSet, match_patterns
 from tos_lint.keyword_proof import always_holds_keyword, keyword_searcher
-from tos_lint.matcher import phrase_to_regex
 from tos_lint.model import Record, Segment, Source
 from tos_lint.normalize import normalize
-from tos_lint.packs import MatchItem, Pack, Rule
+from tos_lint.packs import Pack, Rule
 
 
 @dataclass(frozen=True)
@@ -67,19 +66,12 @@ def _holds_a_keyword(rule: Rule, record: Record) -> bool:
 
 def unproven_keyword_patterns(rule: Rule) -> list[str]:
     """The patterns of `rule` that may match a text holding none of its
-    keywords (see `tos_lint.keyword_proof`). A fuzzy item is looked for
-    where one of its prefilter words is: those are its patterns. For a
-    rule whose items must all hold, one item proven is enough."""
-    per_item = [[p for p in _item_patterns(item) if not always_holds_keyword(p, rule.keywords)]
-                for item in rule.items]
-    if rule.mode == "all" and any(not unproven for unproven in per_item):
+    keywords (see `tos_lint.keyword_proof`). For a rule whose items must
+    all hold, one item proven is enough."""
+    unproven: dict[int, list[str]] = {i: [] for i in range(len(rule.items))}
+    for item, _role, regex in match_patterns(rule):
+        if not always_holds_keyword(regex, rule.keywords):
+            unproven[item].append(regex)
+    if rule.mode == "all" and any(not patterns for patterns in unproven.values()):
         return []
-    return [p for unproven in per_item for p in unproven]
-
-
-def _item_patterns(item: MatchItem) -> list[str]:
-    if item.kind == "regex":
-        return [item.value]
-    if item.kind == "phrase":
-        return [phrase_to_regex(item.value)]
-    return [phrase_to_regex(word) for word in item.prefilter]  # fuzzy
+    return [regex for patterns in unproven.values() for regex in patterns]
