@@ -147,6 +147,13 @@ def test_prefilter_on_and_off_agree(ruleset: RuleSet, tmp_path: Path, record: di
     pytest.param('{"text": "I am Chat\\u0047PT"}', id="u-escape-in-word"),
     pytest.param('{"text": "I\\u0020am ChatGPT"}', id="u-escape-space"),
     pytest.param('{"text": "I am ChatGPT\\/4"}', id="escaped-slash-after-word"),
+    pytest.param('{"text": "I am Chat\\\\u0047PT"}', id="escaped-backslash-before-u-in-text"),
+    pytest.param('{"text": "You are \\u0022ChatGPT\\u0022."}', id="u-escaped-quotes"),
+    pytest.param('{"text": "I am Chat\\u0026#71;PT"}', id="u-escaped-ampersand-of-an-entity"),
+    pytest.param('{"text": "I am ChatGPT \\ud83d\\ude00"}', id="u-escaped-surrogate-pair"),
+    pytest.param('{"text": "I am ChatGPT \\ud83d"}', id="lone-surrogate"),
+    pytest.param('{"text": "I am Chat\\u00adGPT"}', id="u-escaped-soft-hyphen"),
+    pytest.param('{"gener\\u0061tor": "gpt\\u002d4o", "text": "x"}', id="u-escape-in-field-value"),
 ])
 def test_hand_written_json_escapes(ruleset: RuleSet, tmp_path: Path, line: str) -> None:
     """Escapes that json.dumps never writes but other encoders do."""
@@ -156,6 +163,28 @@ def test_hand_written_json_escapes(ruleset: RuleSet, tmp_path: Path, line: str) 
     on, _ = findings(ruleset, path, prefilter=True)
     assert off
     assert on == off
+
+
+def test_lines_with_unicode_escapes_are_judged_as_the_characters_they_stand_for(ruleset: RuleSet, tmp_path: Path) -> None:
+    judged = ["It\u2019s \u201cquoted\u201d", "caf\u00e9 \U0001f642", "\u8fd9\u662f\u4e00\u4e2a\u4f8b\u5b50"]
+    scanned = ["a \x01 control character", "Chat\u0047PT is a literal `\\u0047`: \\u0047"]
+    lines = [json.dumps({"text": t}, ensure_ascii=True) for t in judged + scanned]
+    assert all("\\u" in line for line in lines)
+    rows, stats = findings(ruleset, write_lines(tmp_path / "escaped.jsonl", lines), prefilter=True)
+    assert rows == []
+    assert stats.prefiltered == len(judged)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_unicode_escapes_decode_to_what_a_non_ascii_writer_writes(text: str) -> None:
+    escaped = json.dumps(text, ensure_ascii=True).encode()
+    decoded = prefilter.decode_unicode_escapes(escaped)
+    must_stay = any(ord(c) < 0x20 and c not in "\n\r\t\b\f" or 0xD800 <= ord(c) <= 0xDFFF for c in text)
+    if must_stay:
+        assert decoded is None
+    else:
+        assert decoded == json.dumps(text, ensure_ascii=False).encode("utf-8")
 
 
 # --- generated records ------------------------------------------------------------------
