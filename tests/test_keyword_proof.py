@@ -29,6 +29,17 @@ from tests.helpers import rule, write_pack
     (r"\w+\s+(?:x|y)claude", ["claude"]),
     (r"(?:\s*claude){1,3}", ["claude"]),  # a repeat of at least one
     (r"(?:is|was) (?:a|the) (?:[\w-]+ ){0,3}model (?:by|from) (?:the team at )?anthropic\b", ["anthropic"]),
+    # keywords that must stand at a word's edge: the pattern spells what is beside them
+    (r"\bmeta\b", [r"\bmeta\b"]),
+    (r"i am (?:the )?meta ai", [r"\bmeta ai"]),
+    (r"made by meta[.!]", [r"\bmeta\b"]),
+    (r"(?:^|[.!?]\s+)phi-?[1-4]", [r"\bphi"]),
+    (r"my name is [\"']?phi", [r"\bphi"]),
+    (r"\bbing\b\s+chat\b", [r"\bbing chat\b"]),
+    (r"(?:against|per|in line with)\s+(?:the\s+)?meta(?:'s)?\s+polic(?:y|ies)", [r"\bmeta"]),
+    (r"(?:[\w-]+\s+){1,3}meta\b", [r"\bmeta"]),  # a repeat of at least one that ends in a space
+    (r"(?:(?:against|violates?|contrary to|not allowed by)\s+(?:the\s+)?(?:my|our)\s+(?:own\s+)?(?:rules|polic(?:y|ies)|"
+     r"guidelines|principles|standards|values)\s*,?\s+(?:and|or)\s+|per\s+)(?:the\s+)?meta\b", [r"\bmeta"]),
 ])
 def test_proven(regex: str, keywords: list[str]) -> None:
     assert always_holds_keyword(regex, keywords)
@@ -45,6 +56,14 @@ def test_proven(regex: str, keywords: list[str]) -> None:
     (r"le\s+chat", ["lechat"]),
     (r"(?:", ["claude"]),  # not a regex: not proven
     (r"\bclaude\b", []),
+    (r"metadata", [r"\bmeta"]),
+    (r"\bmeta", [r"\bmeta\b"]),  # "metadata" too
+    (r"meta\b", [r"\bmeta"]),  # "xmeta"
+    (r"\w+phi", [r"\bphi"]),
+    (r"(?:x|\s+)phi", [r"\bphi"]),
+    (r"(?:[\w-]+\s+){0,3}meta\b", [r"\bmeta"]),  # may match "meta" after anything
+    (r"(?:the\s+)?meta\b", [r"\bmeta"]),
+    (r"\bbing\s+chat", [r"\bbing chat\b"]),
 ])
 def test_not_proven(regex: str, keywords: list[str]) -> None:
     assert not always_holds_keyword(regex, keywords)
@@ -88,3 +107,11 @@ def test_rules_test_fails_a_rule_whose_keywords_do_not_cover_a_pattern(tmp_path:
     assert run.returncode == 1
     assert "kw.partial: keywords: 1 pattern(s) may match a text that holds none of them" in run.stdout
     assert "1 failed" in run.stdout
+
+
+@pytest.mark.parametrize("text, found", [
+    ("I am Meta AI.", True), ("(meta)", True), ("metadata", False), ("a meta-analysis", True), ("xmeta", False),
+    ("meta_data", False), ("émeta", True),  # ASCII word characters only, as the rules' \\b
+])
+def test_a_keyword_at_a_words_edge_is_found_only_there(text: str, found: bool) -> None:
+    assert bool(keyword_searcher((r"\bmeta\b",)).search(text)) is found

@@ -333,7 +333,8 @@ def test_nested_quantifier_compiles_and_does_not_hang(tmp_path: Path) -> None:
     assert lines == [2]  # `$` only after the all-'a' record
 
 
-@pytest.mark.parametrize("keywords", ["chatgpt", [], ["chatgpt", " "], [3]])
+@pytest.mark.parametrize("keywords", ["chatgpt", [], ["chatgpt", " "], [3], ["\\b"], ["\\b-gpt"], ["\\Bchatgpt"],
+                                      ["chat\\bgpt"], ["chatgpt\\b!"], ["\\b\\bchatgpt"]])
 def test_keywords_must_be_a_non_empty_list_of_words(tmp_path: Path, keywords: Any) -> None:
     pack = write_pack(tmp_path / "kw.yaml", [rule("kw.bad", [{"phrase": "I am ChatGPT"}], keywords=keywords)])
     with pytest.raises(PackErrors) as caught:

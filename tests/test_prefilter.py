@@ -473,3 +473,51 @@ def test_a_rules_keywords_stand_for_its_patterns_in_the_prefilter(tmp_path: Path
     assert with_filter == without
     assert {row[0] for row in with_filter} == {n for n in range(1, 121) if n % 4 in (1, 2)}
     assert stats.prefiltered == 60  # the lines without the keyword, never adapted
+
+
+EDGE_RULES = [
+    rule("kw.edge", [{"regex": r"\b(?:i am|made by) meta\b"}, {"regex": r"(?:^|[.!?]\s+)meta here\b"}],
+         keywords=["\\bmeta\\b"], examples={"match": ["I am Meta.", "Meta here."], "no_match": ["metadata"]}),
+]
+
+
+def test_a_keyword_at_a_words_edge_skips_lines_where_it_is_inside_a_word(tmp_path: Path) -> None:
+    pack = write_pack(tmp_path / "kw.yaml", EDGE_RULES)
+    ruleset = RuleSet(load_packs([pack], {"openai", "unknown"}))
+    hits = [
+        {"text": "I am Meta."}, {"text": "Built as a model: made by Meta"}, {"text": "ok\nI am meta\tfine"},
+        {"text": "**I am Meta**"}, {"text": "I am _Meta_"}, {"text": "I am Meta\u00e9"},
+        {"messages": [{"role": "user", "content": "who?"}, {"role": "assistant", "content": "Meta here."}]},
+        {"text": "<start_of_turn>user\nwho?<end_of_turn>\n<start_of_turn>modelMeta here."},
+        {"text": "<start_of_turn>user\nwho?<start_of_turn>modelMeta here.<start_of_turn>user\nok"},
+        {"text": "User: who?\nAssistant:\nMeta here."},
+    ]
+    misses = [{"text": "the metadata of a metaphor"}, {"text": "I am metal"}, {"text": "I am xmeta"}]
+    lines = [json.dumps(r, ensure_ascii=a) for r in hits + misses for a in (True, False)]
+    path = write_lines(tmp_path / "edge.jsonl", lines)
+    with_filter, stats = findings(ruleset, path, prefilter=True)
+    without, _ = findings(ruleset, path, prefilter=False)
+    assert with_filter == without
+    assert {row[0] for row in without} == set(range(1, 2 * len(hits) + 1))
+    assert stats.prefiltered == 2 * len(misses)
+
+
+_EDGE_FRAGMENTS = st.sampled_from([
+    "I am ", "made by ", "Meta", "meta", "META", " here", "data", "x", "_", "__", "**", "`", "~~", "~", ".", "!",
+    " ", "\n", "\t", "\\", "/", "\"", "é", "\u00a0", "\u200b", "Ｍeta", "<start_of_turn>model", "<start_of_turn>user\n",
+    "<end_of_turn>", "\n\nAssistant: ", "\n\nHuman: ", "USER: ", " ASSISTANT: ", "</s>", "&amp;", "&#77;",
+    "\nUser: hi\nAssistant:\n",
+])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.tuples(st.lists(_EDGE_FRAGMENTS, max_size=8).map("".join), st.booleans()), min_size=1, max_size=6))
+def test_keywords_at_a_words_edge_agree_on_generated_texts(
+    scratch: Path, texts: list[tuple[str, bool]],
+) -> None:
+    pack = write_pack(scratch / "edge.yaml", EDGE_RULES)
+    ruleset = RuleSet(load_packs([pack], {"openai", "unknown"}))
+    path = write_lines(scratch / "edge.jsonl", [json.dumps({"text": t}, ensure_ascii=a) for t, a in texts])
+    on, _ = findings(ruleset, path, prefilter=True)
+    off, _ = findings(ruleset, path, prefilter=False)
+    assert on == off

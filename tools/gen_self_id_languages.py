@@ -132,6 +132,9 @@ KEYWORDS = {
     "microsoft": ["copilot", "bing chat"] + [f"phi{sep}{n}" for n in "1234" for sep in ("", " ", "-")],
     "amazon": ["amazon", "nova", "titan", "rufus"],
 }
+# Each name starts a word wherever the rules look for it (`rules test` proves
+# it): "innovation", "graphic" or "describing" are no reason to read a line.
+KEYWORDS = {provider: [rf"\b{name}" for name in names] for provider, names in KEYWORDS.items()}
 
 # Examples per provider: (name as written, maker as written).
 SPELLING = {

@@ -16,14 +16,20 @@ with Python's own regex parser:
 
 A space in a keyword stands for any run of whitespace, where the
 prefilter looks for it as it does in the proof: `le\\s+chat` holds the
-keyword "le chat". The proof is sound but not complete: a pattern it
-cannot read is reported as not proven.
+keyword "le chat". A keyword written with `\\b` at an edge (`\\bmeta\\b`,
+`\\bphi`) must stand there at a word's edge: the character beside it is
+not an ASCII letter, digit or underscore, or it is the text's edge. The
+proof then wants that character spelled in the pattern (a space, a quote,
+`\\b`, `^`), so that "Meta" may stand for a pattern that names Meta
+while "metadata" and "metaphor" are no reason to read a line. The proof
+is sound but not complete: a pattern it cannot read is reported as not
+proven.
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 try:  # the modules' names since Python 3.11 (the prefilter reads regexes with this parser too)
     from re import _constants as sre_constants  # type: ignore[attr-defined]
@@ -39,12 +45,52 @@ MAX_SPELLINGS = 512
 MAX_CLASS = 8
 _REPEATS = tuple(getattr(_C, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") if hasattr(_C, name))
 _SPACE_RUN = re.compile(r"\s+")
+EDGE = "\\b"  # written at a keyword's start or end: it stands at a word's edge there
+# In a spelling: a zero-width word boundary or text edge (`\b`, `^`, `$`).
+_MARK = "\x00"
+_EDGE_ASSERTIONS = frozenset(getattr(_C, name) for name in (
+    "AT_BOUNDARY", "AT_UNI_BOUNDARY", "AT_LOC_BOUNDARY", "AT_BEGINNING", "AT_BEGINNING_LINE",
+    "AT_BEGINNING_STRING", "AT_END", "AT_END_LINE", "AT_END_STRING") if hasattr(_C, name))
+_WORD_CHAR = "a-z0-9_"  # ASCII, as the rules' `\w` and `\b` are
+_WORD = re.compile(f"[{_WORD_CHAR}]", re.IGNORECASE)
+
+
+class Keyword(NamedTuple):
+    """A keyword as the proof and the prefilter read it: its words joined
+    by single spaces (lower case), and whether each edge must be a word's."""
+
+    text: str
+    word_start: bool
+    word_end: bool
+
+
+def parse_keyword(keyword: str) -> Keyword:
+    text = keyword.strip()
+    word_start, word_end = text.startswith(EDGE), text.endswith(EDGE) and len(text) > len(EDGE)
+    text = text[len(EDGE) if word_start else 0: len(text) - len(EDGE) if word_end else len(text)]
+    return Keyword(" ".join(text.lower().split()), word_start, word_end)
+
+
+def keyword_problem(keyword: str) -> str | None:
+    """Why a keyword as written in a pack cannot be used, or None."""
+    parsed = parse_keyword(keyword)
+    if not parsed.text:
+        return "is blank"
+    if "\\" in parsed.text:
+        return f"'{keyword}': a backslash may only be `\\b` at its start or end"
+    for wanted, char in ((parsed.word_start, parsed.text[0]), (parsed.word_end, parsed.text[-1])):
+        if wanted and not (char.isascii() and char.isalnum()):
+            return f"'{keyword}': next to `\\b` must stand an ASCII letter or digit"
+    return None
 
 
 def keyword_regex(keyword: str) -> str:
     """The regex a keyword stands for: its words, separated by any run of
-    whitespace (matched case-insensitively)."""
-    return r"\s+".join(re.escape(word) for word in keyword.split())
+    whitespace (matched case-insensitively), with ASCII word boundaries
+    where it has `\\b`."""
+    parsed = parse_keyword(keyword)
+    body = r"\s+".join(re.escape(word) for word in parsed.text.split())
+    return (r"(?a:\b)" if parsed.word_start else "") + body + (r"(?a:\b)" if parsed.word_end else "")
 
 
 @lru_cache(maxsize=None)
@@ -56,7 +102,7 @@ def keyword_searcher(keywords: tuple[str, ...]) -> re.Pattern[str]:
 def always_holds_keyword(regex: str, keywords: Sequence[str]) -> bool:
     """True when every text `regex` matches (case-insensitively) holds one
     of `keywords`; False when that is not proven."""
-    words = tuple(" ".join(k.lower().split()) for k in keywords if k.strip())
+    words = tuple(_word_finder(parsed) for parsed in map(parse_keyword, keywords) if parsed.text)
     if not words:
         return False
     try:
@@ -66,7 +112,7 @@ def always_holds_keyword(regex: str, keywords: Sequence[str]) -> bool:
     return _sequence_holds(list(parsed), words)
 
 
-def _sequence_holds(items: list[tuple], words: tuple[str, ...]) -> bool:
+def _sequence_holds(items: list[tuple], words: tuple[re.Pattern[str], ...]) -> bool:
     spellings: set[str] = {""}
     run: list[tuple] = []  # the elements the spellings spell
     for item in items:
@@ -74,7 +120,7 @@ def _sequence_holds(items: list[tuple], words: tuple[str, ...]) -> bool:
         if tails is None:  # the run ends here
             if _each_holds(spellings, words) or _element_holds(item, words, run):
                 return True
-            spellings, run = {""}, []
+            spellings, run = _context_after([item]), []
         elif len(spellings) * len(tails) <= MAX_SPELLINGS:
             spellings, run = {head + tail for head in spellings for tail in tails}, run + [item]
         else:  # too many spellings: go on with the longest end of the run that has few enough
@@ -86,20 +132,82 @@ def _sequence_holds(items: list[tuple], words: tuple[str, ...]) -> bool:
 
 def _fitting_end(run: list[tuple]) -> tuple[list[tuple], set[str]]:
     """The longest end of `run` whose spellings can be listed (its last
-    element alone always can)."""
+    element alone always can), each after what is known of the elements
+    left out."""
     for start in range(1, len(run)):
         spellings = _spellings(run[start:])
         if spellings is not None:
-            return run[start:], spellings
+            return run[start:], {head + tail for head in _context_after(run[:start]) for tail in spellings}
     raise AssertionError("the run's last element has spellings")
 
 
-def _each_holds(spellings: set[str], words: tuple[str, ...]) -> bool:
+def _context_after(items: list[tuple]) -> set[str]:
+    """How a run that starts after `items` begins its spellings: with a
+    space, standing for any character that is no word character, when every
+    text `items` match ends in one (a keyword spelled next may then start a
+    word: `(?:against|per)\\s+meta`); else with nothing known."""
+    return {" "} if _ends_in_non_word(items) else {""}
+
+
+def _ends_in_non_word(items: list[tuple]) -> bool:
+    """Whether every text the sequence matches ends in a character that is
+    no ASCII word character (False when that is not known)."""
+    for op, av in reversed(items):
+        if op is _C.AT:
+            continue  # zero width: the character before it ends the text
+        if op in _REPEATS and av[0] == 0:  # type: ignore[index]
+            if not _ends_in_non_word(list(av[2])):  # type: ignore[index]
+                return False
+            continue  # it may be absent: what comes before must end so too
+        if op is _C.SUBPATTERN:
+            return _ends_in_non_word(list(av[-1]))  # type: ignore[index]
+        if op is _C.BRANCH:
+            return all(_ends_in_non_word(list(branch)) for branch in av[1])  # type: ignore[index]
+        if op in _REPEATS:
+            return _ends_in_non_word(list(av[2]))  # type: ignore[index]
+        return _is_non_word(op, av)
+    return False  # it may match nothing
+
+
+def _is_non_word(op: object, av: object) -> bool:
+    """Whether a one-character element only matches characters that are no
+    ASCII word character."""
+    if op is _C.LITERAL:
+        return not _WORD.match(chr(av))  # type: ignore[arg-type]
+    if op is _C.IN and av and av[0][0] is not _C.NEGATE:  # type: ignore[index]
+        return all(_member_is_non_word(o, a) for o, a in av)  # type: ignore[union-attr]
+    return False
+
+
+def _member_is_non_word(op: object, av: object) -> bool:
+    if op is _C.LITERAL:
+        return not _WORD.match(chr(av))  # type: ignore[arg-type]
+    if op is _C.RANGE:
+        return not any(_WORD.match(chr(c)) for c in range(av[0], min(av[1], 127) + 1))  # type: ignore[index]
+    return op is _C.CATEGORY and av in (_C.CATEGORY_SPACE, _C.CATEGORY_NOT_WORD)
+
+
+def _word_finder(keyword: Keyword) -> re.Pattern[str]:
+    """Finds `keyword` in a spelling: where it must be at a word's edge,
+    beside a mark, or a character spelled there that is no word character
+    (at the spelling's end, what stands there is not known)."""
+    before = f"(?:{_MARK}|(?<=[^{_WORD_CHAR}{_MARK}]))" if keyword.word_start else ""
+    after = f"(?:{_MARK}|(?=[^{_WORD_CHAR}{_MARK}]))" if keyword.word_end else ""
+    inner = f"{_MARK}*".join(map(re.escape, keyword.text))  # `bing\b\s+chat` spells a mark inside
+    return re.compile(before + inner + after)
+
+
+def _each_holds(spellings: set[str], words: tuple[re.Pattern[str], ...]) -> bool:
+    return all(_holds(spelling, words) for spelling in spellings)
+
+
+def _holds(spelling: str, words: tuple[re.Pattern[str], ...]) -> bool:
     # a spelling's " " stands for a run of whitespace, as a keyword's does
-    return all(any(word in _SPACE_RUN.sub(" ", spelling) for word in words) for spelling in spellings)
+    spelling = _SPACE_RUN.sub(" ", spelling)
+    return any(word.search(spelling) for word in words)
 
 
-def _element_holds(item: tuple, words: tuple[str, ...], run: list[tuple]) -> bool:
+def _element_holds(item: tuple, words: tuple[re.Pattern[str], ...], run: list[tuple]) -> bool:
     """Whether a required element that is not part of a run holds a
     keyword, alone or, for alternatives, each with the `run` before it
     (the regex parser moves a prefix the alternatives share out of them:
@@ -137,7 +245,7 @@ def _item_spellings(op: object, av: object) -> set[str] | None:
     if op is _C.LITERAL:
         return {chr(av).lower()}  # type: ignore[arg-type]
     if op is _C.AT:
-        return {""}  # zero width
+        return {_MARK if av in _EDGE_ASSERTIONS else ""}  # zero width
     if op is _C.IN:
         return _class_spellings(av)  # type: ignore[arg-type]
     if op is _C.SUBPATTERN:

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import yaml
 
 from tos_lint.errors import PackError, PackErrors
+from tos_lint.keyword_proof import keyword_problem
 from tos_lint.model import ROLES, Severity
 from tos_lint.yamlsafe import load_yaml_cached
 
@@ -319,6 +320,8 @@ def _keywords(doc: dict[str, Any], check: _RuleChecker, items: tuple[MatchItem, 
         return ()
     if items and items[0].kind == "field":
         check.error("keywords", "not allowed on a field rule (its values are looked for as they are)")
+    for problem in filter(None, map(keyword_problem, value)):
+        check.error("keywords", problem)
     return tuple(v.strip().lower() for v in value)
 
 

@@ -542,6 +542,23 @@ def _source_digest() -> str:
     return digest.hexdigest()
 
 
+# What stands in the raw line next to a word's edge in a segment: no ASCII
+# letter or digit (underscores are stripped from the line; a non-ASCII
+# character is no ASCII word character), a two-byte JSON escape (`\\n`), or
+# a segment's edge: the line's, or a transcript marker that ends with a
+# letter (Gemma's `<start_of_turn>model`, its underscores stripped or not).
+_BEFORE_WORD = r'(?:^|[^a-z0-9]|\\[nrtbf"/\\]|<start_?of_?turn>(?:user|model|system))'
+_AFTER_WORD = r'(?:$|[^a-z0-9])'
+
+
+def keyword_form(keyword: str) -> str:
+    """A rule keyword's line form; one written with `\\b` at an edge
+    wants what stands there next to a word's edge (see `keyword_proof`)."""
+    parsed = keyword_proof.parse_keyword(keyword)
+    form = line_form(keyword_proof.keyword_regex(parsed.text))
+    return (_BEFORE_WORD if parsed.word_start else "") + form + (_AFTER_WORD if parsed.word_end else "")
+
+
 def prefilter_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None:
     """The prefilter's text patterns and raw patterns (field values), or
     None if some rule makes it unusable."""
@@ -551,7 +568,7 @@ def prefilter_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None
     # a rule's keywords stand for its patterns (`rules test` proves that
     # every match holds one): a few literals instead of, say, a list of
     # openers in twenty languages that any sentence may start with
-    patterns += [line_form(keyword_proof.keyword_regex(k)) for rule in ruleset.rules for k in rule.keywords]
+    patterns += [keyword_form(k) for rule in ruleset.rules for k in rule.keywords]
     for pattern in ruleset.patterns:
         if pattern.role == "unless" or ruleset.rules[pattern.rule].keywords:
             continue  # an unless context only cancels, never hits; keywords stand for the rule's patterns
