@@ -119,3 +119,39 @@ def test_centroids_give_every_class_the_same_weight() -> None:
                                        SPEC.dim, rounded=False)
     for a, b in zip(once, doubled):
         assert np.allclose(a, b, atol=1e-6)
+
+
+def test_within_provider_whitening() -> None:
+    """Classes of one provider are compared after whitening by their spread;
+    without a provider of two classes the centroids are the plain ones."""
+    corpus = _corpus()
+    f = corpus.features
+    assert f is not None
+    yk = np.array([["gpt4", "claude-2", "gemini-pro"].index(m) for m in corpus.models])
+    plain = training.style_centroids(f, yk, 3, SPEC.dim, rounded=False)
+    alone = training.style_centroids(f, yk, 3, SPEC.dim, rounded=False, groups=np.array([-1, -1, 2]),
+                                     within_shrink=1.0)
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(plain, alone))
+    groups = np.array([0, 0, -1])  # as if gpt4 and claude-2 were one provider's
+    centroids, bias = training.style_centroids(f, yk, 3, SPEC.dim, rounded=False, groups=groups, within_shrink=0.5)
+    dense = np.zeros((f.n, SPEC.dim))
+    np.add.at(dense, (f.rows, f.cols), f.values.astype(np.float64))
+    means = np.stack([dense[yk == c].mean(axis=0) for c in range(3)])
+    centre, spread = means.mean(axis=0), means.std(axis=0)
+    seen = spread > 0
+    z = ((means - centre) / np.where(seen, spread, 1.0))[:, seen]
+    _, s, vt = np.linalg.svd(z, full_matrices=False)
+    vt = vt[s > 1e-9 * s[0]]
+    a = z @ vt.T
+    d = a[:2] - a[:2].mean(axis=0)
+    within = d.T @ d
+    w = within + 0.5 * np.trace(within) / len(a[0]) * np.eye(len(a[0]))
+    values, vectors = np.linalg.eigh(w)
+    root = vectors @ np.diag(values ** -0.5) @ vectors.T
+    aw = a @ root
+    for rows in (yk == 0, yk == 2, np.arange(f.n) % 2 == 0):
+        t = ((dense[rows].mean(axis=0) - centre) / np.where(seen, spread, 1.0))[seen]
+        expected = aw @ (vt @ t @ root) / np.linalg.norm(aw, axis=1)
+        scores = dense[rows] @ centroids.T.astype(np.float64) - bias
+        assert np.allclose(scores.mean(axis=0), expected, rtol=1e-4, atol=1e-6)
+    assert np.all(centroids[:, ~seen] == 0)

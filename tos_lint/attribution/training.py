@@ -41,7 +41,8 @@ MODEL_PROVIDER = {
 DISTILLED_FROM_OPENAI = ("vicuna-13b-v1.5", "falcon-40b-instruct")
 
 # The shipped model's settings; the evaluation trains with the same ones.
-TRAIN_SETTINGS = {"l2": 1e-4, "style_gain": 0.3, "max_iter": 60, "per_model": 400, "seed": 0, "level": "model"}
+TRAIN_SETTINGS = {"l2": 1e-4, "style_gain": 0.3, "max_iter": 60, "per_model": 400, "seed": 0, "level": "model",
+                  "within_shrink": 1.0}
 
 
 @dataclass
@@ -170,17 +171,21 @@ def train_subset(corpus: Corpus, per_model: int | None = None, seed: int = 0) ->
 def fit(corpus: Corpus, spec: FeatureSpec, l2: float = float(TRAIN_SETTINGS["l2"]),
         style_gain: float = float(TRAIN_SETTINGS["style_gain"]), max_iter: int = int(TRAIN_SETTINGS["max_iter"]),
         level: str = str(TRAIN_SETTINGS["level"]), per_model: int | None = int(TRAIN_SETTINGS["per_model"]),
-        seed: int = int(TRAIN_SETTINGS["seed"]), info: dict | None = None) -> StyleModel:
+        seed: int = int(TRAIN_SETTINGS["seed"]), within_shrink: float | None = float(TRAIN_SETTINGS["within_shrink"]),
+        info: dict | None = None) -> StyleModel:
     """Train on `corpus` (the classifier on at most `per_model` answers per
     model, the centroids on all). `level="model"`: one class per source model
     (a provider's probability is the mean of its models'); `"provider"`: one
-    class per provider."""
+    class per provider. `within_shrink`: the centroids are compared after
+    whitening by the spread between models of one provider (style_centroids);
+    None compares them as standardised."""
     assert corpus.features is not None
     names = _class_names(corpus, level)
     classes = sorted(set(names), key=lambda c: (PROVIDERS.index(_provider_of(c)), c))
     index = {c: i for i, c in enumerate(classes)}
     centroids, centroid_bias = style_centroids(
-        corpus.features, np.array([index[c] for c in names]), len(classes), spec.dim)
+        corpus.features, np.array([index[c] for c in names]), len(classes), spec.dim,
+        groups=provider_groups(classes), within_shrink=within_shrink)
     corpus = train_subset(corpus, per_model, seed)
     f = corpus.features
     assert f is not None
@@ -226,8 +231,15 @@ def _class_names(corpus: Corpus, level: str) -> list[str]:
     return corpus.models.tolist() if level == "model" else [PROVIDERS[i] for i in corpus.y.tolist()]
 
 
+def provider_groups(classes: Sequence[str]) -> np.ndarray:
+    """Per class, the index of its provider, or -1 for a class of `other`
+    (a pool of unrelated providers, not one family)."""
+    return np.array([-1 if _provider_of(c) == "other" else PROVIDERS.index(_provider_of(c)) for c in classes])
+
+
 def style_centroids(f: Features, yk: np.ndarray, k: int, dim: int, floor: float = 1e-9,
-                    rounded: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                    rounded: bool = True, groups: np.ndarray | None = None,
+                    within_shrink: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(centroids, bias) of the classes `yk` of the rows of `f`.
 
     A class's mean feature vector is standardised feature by feature across
@@ -239,7 +251,20 @@ def style_centroids(f: Features, yk: np.ndarray, k: int, dim: int, floor: float 
     between its standardised mean and each direction does. The centroids are
     rounded (unless `rounded` is false) as the model file stores them (int8,
     one scale per class, which drops the smallest entries: mostly frequent
-    features, whose spread is large), so what is evaluated is what ships."""
+    features, whose spread is large), so what is evaluated is what ships.
+
+    With `groups` (a provider index per class, -1 for none) and
+    `within_shrink` (lambda), the standardised means are first whitened by
+    the scatter between models of one provider: within the span of the
+    classes' standardised means, coordinates a, W = S_w + lambda * trace(S_w)
+    / rank * I with S_w the sum over providers of two or more classes of
+    (a - provider mean)(a - provider mean)^T, and everything (the classes'
+    means and the records scored) is multiplied by W^-1/2 before the cosine.
+    Directions along which one provider's models differ from each other
+    (a new generation's layout, length) then count less than those along
+    which providers differ. A record's score stays linear in its features:
+    x . centroid - bias, with centroid = V^T W^-1/2 d / spread, where d is
+    the class's whitened unit direction and V the span's basis."""
     import scipy.sparse as sp
 
     hashed = sp.csr_matrix((f.values.astype(np.float64), (f.rows, f.cols)), shape=(f.n, dim))
@@ -251,9 +276,34 @@ def style_centroids(f: Features, yk: np.ndarray, k: int, dim: int, floor: float 
     inverse = np.where(spread > 0, 1.0 / (spread + floor), 0.0)
     z = (means - centre) * inverse
     directions = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-300)
+    if groups is not None and within_shrink is not None:
+        directions = _within_whitened(z, np.asarray(groups), within_shrink)
     stored, scales = quantize_rows(directions * inverse, rounded)
     centroids = stored.astype(np.float32) * scales[:, None]
     return centroids, centroids.astype(np.float64) @ centre
+
+
+def _within_whitened(z: np.ndarray, groups: np.ndarray, shrink: float) -> np.ndarray:
+    """Rows of V^T W^-1/2 d (see style_centroids): what a standardised
+    record is projected on, one row per class."""
+    _, s, vt = np.linalg.svd(z, full_matrices=False)
+    vt = vt[s > 1e-9 * max(float(s[0]), 1e-300)]
+    a = z @ vt.T
+    r = a.shape[1]
+    within = np.zeros((r, r))
+    for g in np.unique(groups[groups >= 0]):
+        members = a[groups == g]
+        if len(members) >= 2:
+            d = members - members.mean(axis=0)
+            within += d.T @ d
+    trace = float(np.trace(within))
+    if r == 0 or trace <= 0:  # no provider with two classes: plain cosine
+        return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-300)
+    values, vectors = np.linalg.eigh(within + shrink * trace / r * np.eye(r))
+    root = (vectors / np.sqrt(values)) @ vectors.T  # W^-1/2
+    aw = a @ root
+    dw = aw / np.maximum(np.linalg.norm(aw, axis=1, keepdims=True), 1e-300)
+    return (dw @ root) @ vt
 
 
 def _provider_of(name: str) -> str:
