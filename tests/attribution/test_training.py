@@ -78,6 +78,18 @@ def test_calibration_items_are_the_known_held_out_models_but_the_skipped_one() -
     assert [item[2] for item in training.calibration_items(out, skip="gpt4")] == [PROVIDERS.index("anthropic")]
 
 
+def _standardised_means(f, yk: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """Computed directly, densely: the records' features, the classes' mean
+    centre and spread per feature, the features some class uses, and the
+    classes' standardised means over those."""
+    dense = np.zeros((f.n, SPEC.dim))
+    np.add.at(dense, (f.rows, f.cols), f.values.astype(np.float64))
+    means = np.stack([dense[yk == c].mean(axis=0) for c in range(k)])
+    centre, spread = means.mean(axis=0), means.std(axis=0)
+    seen = spread > 0
+    return dense, centre, spread, seen, ((means - centre) / np.where(seen, spread, 1.0))[:, seen]
+
+
 def test_centroid_scores_rank_classes_as_the_cosine_of_standardised_means() -> None:
     corpus = _corpus()
     f = corpus.features
@@ -85,12 +97,7 @@ def test_centroid_scores_rank_classes_as_the_cosine_of_standardised_means() -> N
     names = ["gpt4", "claude-2", "gemini-pro"]
     yk = np.array([names.index(m) for m in corpus.models])
     centroids, bias = training.style_centroids(f, yk, 3, SPEC.dim, rounded=False)
-    dense = np.zeros((f.n, SPEC.dim))
-    np.add.at(dense, (f.rows, f.cols), f.values.astype(np.float64))
-    means = np.stack([dense[yk == c].mean(axis=0) for c in range(3)])
-    centre, spread = means.mean(axis=0), means.std(axis=0)
-    seen = spread > 0
-    zc = ((means - centre) / np.where(seen, spread, 1.0))[:, seen]
+    dense, centre, spread, seen, zc = _standardised_means(f, yk, 3)
     for rows in (yk == 0, yk == 1, yk == 2, np.arange(f.n) % 2 == 0):
         scores = dense[rows] @ centroids.T.astype(np.float64) - bias
         z = ((dense[rows].mean(axis=0) - centre) / np.where(seen, spread, 1.0))[seen]
@@ -134,12 +141,7 @@ def test_within_provider_whitening() -> None:
     assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(plain, alone))
     groups = np.array([0, 0, -1])  # as if gpt4 and claude-2 were one provider's
     centroids, bias = training.style_centroids(f, yk, 3, SPEC.dim, rounded=False, groups=groups, within_shrink=0.5)
-    dense = np.zeros((f.n, SPEC.dim))
-    np.add.at(dense, (f.rows, f.cols), f.values.astype(np.float64))
-    means = np.stack([dense[yk == c].mean(axis=0) for c in range(3)])
-    centre, spread = means.mean(axis=0), means.std(axis=0)
-    seen = spread > 0
-    z = ((means - centre) / np.where(seen, spread, 1.0))[:, seen]
+    dense, centre, spread, seen, z = _standardised_means(f, yk, 3)
     _, s, vt = np.linalg.svd(z, full_matrices=False)
     vt = vt[s > 1e-9 * s[0]]
     a = z @ vt.T
