@@ -481,9 +481,14 @@ EDGE_RULES = [
 ]
 
 
-def test_a_keyword_at_a_words_edge_skips_lines_where_it_is_inside_a_word(tmp_path: Path) -> None:
-    pack = write_pack(tmp_path / "kw.yaml", EDGE_RULES)
-    ruleset = RuleSet(load_packs([pack], {"openai", "unknown"}))
+@pytest.fixture(scope="module")
+def edge_ruleset(tmp_path_factory: pytest.TempPathFactory) -> RuleSet:
+    pack = write_pack(tmp_path_factory.mktemp("edge") / "kw.yaml", EDGE_RULES)
+    return RuleSet(load_packs([pack], {"openai", "unknown"}))
+
+
+def test_a_keyword_at_a_words_edge_skips_lines_where_it_is_inside_a_word(edge_ruleset: RuleSet, tmp_path: Path) -> None:
+    ruleset = edge_ruleset
     hits = [
         {"text": "I am Meta."}, {"text": "Built as a model: made by Meta"}, {"text": "ok\nI am meta\tfine"},
         {"text": "**I am Meta**"}, {"text": "I am _Meta_"}, {"text": "I am Meta\u00e9"},
@@ -513,11 +518,9 @@ _EDGE_FRAGMENTS = st.sampled_from([
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(st.tuples(st.lists(_EDGE_FRAGMENTS, max_size=8).map("".join), st.booleans()), min_size=1, max_size=6))
 def test_keywords_at_a_words_edge_agree_on_generated_texts(
-    scratch: Path, texts: list[tuple[str, bool]],
+    edge_ruleset: RuleSet, scratch: Path, texts: list[tuple[str, bool]],
 ) -> None:
-    pack = write_pack(scratch / "edge.yaml", EDGE_RULES)
-    ruleset = RuleSet(load_packs([pack], {"openai", "unknown"}))
     path = write_lines(scratch / "edge.jsonl", [json.dumps({"text": t}, ensure_ascii=a) for t, a in texts])
-    on, _ = findings(ruleset, path, prefilter=True)
-    off, _ = findings(ruleset, path, prefilter=False)
+    on, _ = findings(edge_ruleset, path, prefilter=True)
+    off, _ = findings(edge_ruleset, path, prefilter=False)
     assert on == off

@@ -75,7 +75,7 @@ def keyword_problem(keyword: str) -> str | None:
     """Why a keyword as written in a pack cannot be used, or None."""
     parsed = parse_keyword(keyword)
     if not parsed.text:
-        return "is blank"
+        return f"'{keyword}' holds no word"
     if "\\" in parsed.text:
         return f"'{keyword}': a backslash may only be `\\b` at its start or end"
     for wanted, char in ((parsed.word_start, parsed.text[0]), (parsed.word_end, parsed.text[-1])):
@@ -84,13 +84,17 @@ def keyword_problem(keyword: str) -> str | None:
     return None
 
 
+def words_regex(text: str) -> str:
+    """A keyword's words, separated by any run of whitespace."""
+    return r"\s+".join(re.escape(word) for word in text.split())
+
+
 def keyword_regex(keyword: str) -> str:
-    """The regex a keyword stands for: its words, separated by any run of
-    whitespace (matched case-insensitively), with ASCII word boundaries
-    where it has `\\b`."""
+    """The regex a keyword stands for (matched case-insensitively): its
+    words, with ASCII word boundaries where it has `\\b`."""
     parsed = parse_keyword(keyword)
-    body = r"\s+".join(re.escape(word) for word in parsed.text.split())
-    return (r"(?a:\b)" if parsed.word_start else "") + body + (r"(?a:\b)" if parsed.word_end else "")
+    edge = r"(?a:\b)"
+    return (edge if parsed.word_start else "") + words_regex(parsed.text) + (edge if parsed.word_end else "")
 
 
 @lru_cache(maxsize=None)
@@ -170,16 +174,10 @@ def _ends_in_non_word(items: list[tuple]) -> bool:
 
 
 def _is_non_word(op: object, av: object) -> bool:
-    """Whether a one-character element only matches characters that are no
-    ASCII word character."""
-    if op is _C.LITERAL:
-        return not _WORD.match(chr(av))  # type: ignore[arg-type]
-    if op is _C.IN and av and av[0][0] is not _C.NEGATE:  # type: ignore[index]
-        return all(_member_is_non_word(o, a) for o, a in av)  # type: ignore[union-attr]
-    return False
-
-
-def _member_is_non_word(op: object, av: object) -> bool:
+    """Whether a one-character element (a literal, a class or a member of
+    one) only matches characters that are no ASCII word character."""
+    if op is _C.IN:
+        return bool(av) and av[0][0] is not _C.NEGATE and all(_is_non_word(o, a) for o, a in av)  # type: ignore[index,union-attr]
     if op is _C.LITERAL:
         return not _WORD.match(chr(av))  # type: ignore[arg-type]
     if op is _C.RANGE:

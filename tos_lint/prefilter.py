@@ -555,7 +555,7 @@ def keyword_form(keyword: str) -> str:
     """A rule keyword's line form; one written with `\\b` at an edge
     wants what stands there next to a word's edge (see `keyword_proof`)."""
     parsed = keyword_proof.parse_keyword(keyword)
-    form = line_form(keyword_proof.keyword_regex(parsed.text))
+    form = line_form(keyword_proof.words_regex(parsed.text))
     return (_BEFORE_WORD if parsed.word_start else "") + form + (_AFTER_WORD if parsed.word_end else "")
 
 

@@ -275,9 +275,8 @@ def style_centroids(f: Features, yk: np.ndarray, k: int, dim: int, floor: float 
     spread = means.std(axis=0)
     inverse = np.where(spread > 0, 1.0 / (spread + floor), 0.0)
     z = (means - centre) * inverse
-    directions = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-300)
-    if groups is not None and within_shrink is not None:
-        directions = _within_whitened(z, np.asarray(groups), within_shrink)
+    whiten = groups is not None and within_shrink is not None
+    directions = _within_whitened(z, np.asarray(groups), within_shrink) if whiten else _unit_rows(z)  # type: ignore[arg-type]
     stored, scales = quantize_rows(directions * inverse, rounded)
     centroids = stored.astype(np.float32) * scales[:, None]
     return centroids, centroids.astype(np.float64) @ centre
@@ -298,12 +297,14 @@ def _within_whitened(z: np.ndarray, groups: np.ndarray, shrink: float) -> np.nda
             within += d.T @ d
     trace = float(np.trace(within))
     if r == 0 or trace <= 0:  # no provider with two classes: plain cosine
-        return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-300)
+        return _unit_rows(z)
     values, vectors = np.linalg.eigh(within + shrink * trace / r * np.eye(r))
     root = (vectors / np.sqrt(values)) @ vectors.T  # W^-1/2
-    aw = a @ root
-    dw = aw / np.maximum(np.linalg.norm(aw, axis=1, keepdims=True), 1e-300)
-    return (dw @ root) @ vt
+    return (_unit_rows(a @ root) @ root) @ vt
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-300)
 
 
 def _provider_of(name: str) -> str:
