@@ -507,6 +507,53 @@ def test_a_keyword_at_a_words_edge_skips_lines_where_it_is_inside_a_word(edge_ru
     assert stats.prefiltered == 2 * len(misses)
 
 
+GAP_RULES = [
+    rule("kw.gap", [{"regex": r"\bi am le\s+chat\b"}], keywords=["\\ble chat"],
+         examples={"match": ["I am Le Chat"], "no_match": ["I am Lechat"]}),
+]
+
+
+@pytest.fixture(scope="module")
+def gap_ruleset(tmp_path_factory: pytest.TempPathFactory) -> RuleSet:
+    pack = write_pack(tmp_path_factory.mktemp("gap") / "kw.yaml", GAP_RULES)
+    return RuleSet(load_packs([pack], {"openai", "unknown"}))
+
+
+# Whitespace between a keyword's words, as a text holds it; JSON writes the
+# control characters as two-character escapes (`\n`), which the prefilter
+# counts as one character each.
+_GAP_CHARS = st.text(alphabet=" \t\n\r\u00a0", min_size=1, max_size=3 * prefilter._NEAR_GAP)
+
+
+@pytest.mark.parametrize("block_mode", [False, True], ids=["line by line", "in blocks"])
+def test_a_keywords_words_are_found_however_far_apart(gap_ruleset: RuleSet, tmp_path: Path, block_mode: bool) -> None:
+    """The prefilter looks for a keyword's words within a few characters of
+    each other, and for the longer word beside a longer run: a line whose
+    words stand further apart is still read, one without them is not."""
+    gaps = [" ", "\n", " " * prefilter._NEAR_GAP, " " * (prefilter._NEAR_GAP + 1), "\t \n" * 10, " " * 200]
+    hits = [{"text": f"I am Le{gap}Chat"} for gap in gaps]
+    misses = [{"text": "I am Lechat"}, {"text": "I am Le Chaton"}, {"text": "I am Le - Chat"}, {"text": "chat le"}]
+    filler = [{"text": f"filler line {i}"} for i in range(3000 if block_mode else 0)]
+    records = hits + misses + filler
+    path = write_lines(tmp_path / "gap.jsonl", [json.dumps(r) for r in records])
+    assert (path.stat().st_size >= prefilter.MIN_BLOCK_BYTES) == block_mode
+    with_filter, stats = findings(gap_ruleset, path, prefilter=True)
+    without, _ = findings(gap_ruleset, path, prefilter=False)
+    assert with_filter == without
+    assert {row[0] for row in without} == set(range(1, len(hits) + 1))
+    # a line is read only where the words stand together or one stands beside a long run
+    assert stats.prefiltered >= len(filler) + len(misses) - 1
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.tuples(_GAP_CHARS, _GAP_CHARS), min_size=1, max_size=6))
+def test_keyword_gaps_agree_on_generated_texts(gap_ruleset: RuleSet, scratch: Path, gaps: list[tuple[str, str]]) -> None:
+    path = write_lines(scratch / "gap.jsonl", [json.dumps({"text": f"I{a}am le{b}chat"}) for a, b in gaps])
+    on, _ = findings(gap_ruleset, path, prefilter=True)
+    off, _ = findings(gap_ruleset, path, prefilter=False)
+    assert on == off
+
+
 _EDGE_FRAGMENTS = st.sampled_from([
     "I am ", "made by ", "Meta", "meta", "META", " here", "data", "x", "_", "__", "**", "`", "~~", "~", ".", "!",
     " ", "\n", "\t", "\\", "/", "\"", "é", "\u00a0", "\u200b", "Ｍeta", "<start_of_turn>model", "<start_of_turn>user\n",

@@ -549,14 +549,32 @@ def _source_digest() -> str:
 # letter (Gemma's `<start_of_turn>model`, its underscores stripped or not).
 _BEFORE_WORD = r'(?:^|[^a-z0-9]|\\[nrtbf"/\\]|<start_?of_?turn>(?:user|model|system))'
 _AFTER_WORD = r'(?:$|[^a-z0-9])'
+# The words of a keyword stand apart by any run of whitespace. Up to this
+# many characters (or JSON escapes) the prefilter looks for the words
+# together; Hyperscan then finds the last word and looks back a bounded
+# way, where an unbounded run after a short first word ("le chat") wakes
+# it at every "le" and costs five times as much.
+_NEAR_GAP = 8
 
 
 def keyword_form(keyword: str) -> str:
     """A rule keyword's line form; one written with `\\b` at an edge
     wants what stands there next to a word's edge (see `keyword_proof`)."""
     parsed = keyword_proof.parse_keyword(keyword)
-    form = line_form(keyword_proof.words_regex(parsed.text))
-    return (_BEFORE_WORD if parsed.word_start else "") + form + (_AFTER_WORD if parsed.word_end else "")
+    words = [re.escape(word) for word in parsed.text.split(" ")]
+    together = ((_BEFORE_WORD if parsed.word_start else "") + line_form(rf"\s{{1,{_NEAR_GAP}}}".join(words))
+                + (_AFTER_WORD if parsed.word_end else ""))
+    if len(words) == 1:
+        return together
+    return "|".join([f"(?:{together})", *map(_beside_a_long_run, words, words[1:])])
+
+
+def _beside_a_long_run(left: str, right: str) -> str:
+    """Where two words of a keyword stand further apart, the longer of them
+    beside the whitespace is in the line (a short word alone beside a run
+    would cost as much as the unbounded run)."""
+    run = rf"\s{{{_NEAR_GAP + 1}}}"
+    return line_form(left + run if len(left) >= len(right) else run + right)
 
 
 def prefilter_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None:
