@@ -369,6 +369,168 @@ def test_nonexistent_path_api_raises_usage_error(tmp_path: Path) -> None:
         scan(tmp_path, tmp_path / "nope.jsonl")
 
 
+# --- the start of a file: blank runs, stray NULs, broken first lines, CR ends --------
+
+BLOCK = readers.BLOCK_SIZE
+
+
+@pytest.mark.parametrize("blank", [b"\n", b" ", b"\r\n", b" \n\t"])
+@pytest.mark.parametrize("suffix, compress", [("", lambda b: b), (".gz", gzip.compress), (".xz", lzma.compress)])
+def test_blank_run_longer_than_a_block_before_the_records(tmp_path: Path, blank: bytes, suffix: str, compress: Any) -> None:
+    """The shape of a file is judged from its first block: a block of white
+    space alone must not make the file read as empty."""
+    lead = blank * (BLOCK // len(blank) + 7)
+    path = tmp_path / f"lead.jsonl{suffix}"
+    path.write_bytes(compress(lead + jsonl_bytes(RECORDS)))
+    result = scan(tmp_path, path)
+    first = lead.count(b"\n") + 1
+    assert hits(result) == [(first + 1, None, "/messages/1/content"), (first + 3, None, "/text")]
+    assert result.stats.records == 4
+
+
+def test_blank_run_after_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b"\n" * (2 * BLOCK) + jsonl_bytes([{"text": HIT}]))
+    assert hits(scan(tmp_path, path)) == [(2 * BLOCK + 1, None, "/text")]
+
+
+def test_blank_run_before_a_json_array(tmp_path: Path) -> None:
+    path = tmp_path / "lead.json"
+    path.write_bytes(b" " * (2 * BLOCK) + json.dumps(RECORDS).encode())
+    result = scan(tmp_path, path)
+    assert hits(result) == [(None, 1, "/messages/1/content"), (None, 3, "/text")]
+
+
+def test_blank_run_on_stdin(tmp_path: Path) -> None:
+    pack = chatgpt_pack(tmp_path)
+    data = b"\n" * (BLOCK + 1) + jsonl_bytes([{"text": HIT}])
+    proc = run_cli(["scan", "-", "--no-default-rules", "--rules", str(pack), "--format", "json"], cwd=tmp_path, input=data)
+    assert_no_traceback(proc)
+    assert [f["location"]["line"] for f in json.loads(proc.stdout)["findings"]] == [BLOCK + 2]
+
+
+def test_blank_run_reads_the_same_whole_or_in_ranges(tmp_path: Path) -> None:
+    """Large files are split across workers: the range reader and the whole
+    reader must find the same records at the same lines (--jobs changes nothing)."""
+    path = tmp_path / "lead.jsonl"
+    path.write_bytes(b"\n" * (2 * BLOCK) + jsonl_bytes(RECORDS))
+    whole = [(r.line, r.data) for r in readers.read_records(readers.InputFile(str(path), path), readers.FileStats(), readers.ReadOptions())]
+    ranged = [(r.line, r.data) for r in readers.read_jsonl_range(path, 0, path.stat().st_size, readers.FileStats(), readers.ReadOptions())]
+    assert readers.is_plain_jsonl(path)
+    assert whole == ranged == [(2 * BLOCK + n, r) for n, r in enumerate(RECORDS, 1)]
+
+
+def test_one_nul_in_the_first_line_costs_that_line_only(tmp_path: Path) -> None:
+    path = tmp_path / "nul.jsonl"
+    path.write_bytes(b'{"text": "a\x00b"}\n' + jsonl_bytes([{"text": CLEAN}] * 5000 + [{"text": HIT}]))
+    result = scan(tmp_path, path)
+    assert issues(result) == [("tos-lint.input.malformed-json", 1, None)]
+    assert hits(result) == [(5002, None, "/text")]
+    assert result.stats.records == 5001
+
+
+@pytest.mark.parametrize("data", [
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 16,  # an image
+    bytes(range(256)) * 64,
+    __import__("random").Random(3).randbytes(1 << 16),
+    b"\x00" * 5000,
+])
+def test_binary_data_named_jsonl_is_still_binary(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "blob.jsonl"
+    path.write_bytes(data)
+    result = scan(tmp_path, path)
+    assert issues(result) == [("tos-lint.input.binary-file", None, None)]
+    assert result.stats.records == 0
+
+
+def test_nul_heavy_first_line_of_json_lines_is_not_binary(tmp_path: Path) -> None:
+    """Many NULs in the first line, but the lines after it are JSON objects."""
+    path = tmp_path / "nuls.jsonl"
+    path.write_bytes(b'{"text": "' + b"\x00" * 300 + b'"}\n' + jsonl_bytes([{"text": HIT}]))
+    result = scan(tmp_path, path)
+    assert issues(result) == [("tos-lint.input.malformed-json", 1, None)]
+    assert hits(result) == [(2, None, "/text")]
+
+
+def test_stray_nul_in_a_short_file_without_a_final_newline(tmp_path: Path) -> None:
+    path = tmp_path / "short.jsonl"
+    path.write_bytes(b'{"a": "\x00"}\n' + json.dumps({"text": HIT}).encode())
+    result = scan(tmp_path, path)
+    assert issues(result) == [("tos-lint.input.malformed-json", 1, None)]
+    assert hits(result) == [(2, None, "/text")]
+
+
+def test_truncated_gzip_array_named_jsonl_keeps_the_elements_before_the_cut(tmp_path: Path) -> None:
+    """A cut is not a sign of JSON lines: the array is read up to it, as before."""
+    data = gzip.compress(json.dumps([{"text": HIT}] + [{"text": f"x{i}"} for i in range(20_000)], indent=2).encode())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: len(data) * 6 // 10])
+    result = scan(tmp_path, path)
+    assert hits(result) == [(None, 0, "/text")]
+    assert [code for code, _, _ in issues(result)] == ["tos-lint.input.truncated-stream"]
+
+@pytest.mark.parametrize("suffix, compress", [(".jsonl", lambda b: b), (".ndjson", lambda b: b), (".jsonl.gz", gzip.compress)])
+@pytest.mark.parametrize("first", [b"[1,2", b"[", b'[{"text": "x"},'])
+def test_jsonl_named_file_with_a_broken_array_first_line_is_read_line_by_line(
+        tmp_path: Path, suffix: str, compress: Any, first: bytes) -> None:
+    """A file named as JSON lines is read as one JSON array only when it is
+    one complete document; otherwise its first line must not swallow the others."""
+    path = tmp_path / f"d{suffix}"
+    path.write_bytes(compress(first + b"\n" + jsonl_bytes(RECORDS)))
+    result = scan(tmp_path, path)
+    assert issues(result) == [("tos-lint.input.malformed-json", 1, None)]
+    assert hits(result) == [(n + 1, None, p) for n, _, p in EXPECTED_HITS]
+
+
+def test_jsonl_named_file_holding_a_broken_pretty_array(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b"[\n" + jsonl_bytes([{"text": CLEAN}, {"text": HIT}]) + b"]\n")  # commas missing
+    result = scan(tmp_path, path)
+    assert issues(result) == [("tos-lint.input.malformed-json", 1, None), ("tos-lint.input.malformed-json", 4, None)]
+    assert hits(result) == [(3, None, "/text")]
+
+
+@pytest.mark.parametrize("body", [
+    json.dumps(RECORDS, indent=2).encode(),  # pretty-printed
+    b"[" + b",\n".join(json.dumps(r).encode() for r in RECORDS) + b"]\n",  # one element a line
+    b'[\n{"text": "x", "n": NaN},\n' + b",\n".join(json.dumps(r).encode() for r in RECORDS) + b"\n]\n",
+])
+def test_jsonl_named_file_holding_a_whole_json_array_is_read_as_one(tmp_path: Path, body: bytes) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(body)
+    result = scan(tmp_path, path)
+    offset = 1 if b"NaN" in body else 0
+    assert hits(result) == [(None, 1 + offset, "/messages/1/content"), (None, 3 + offset, "/text")]
+
+
+def test_json_named_file_with_a_broken_array_first_line_stays_an_array(tmp_path: Path) -> None:
+    path = tmp_path / "d.json"
+    path.write_bytes(b"[1,2\n" + jsonl_bytes(RECORDS))
+    result = scan(tmp_path, path)
+    assert ("tos-lint.input.malformed-json", None, 2) in issues(result)
+
+
+def test_lone_cr_line_endings(tmp_path: Path) -> None:
+    path = tmp_path / "mac.jsonl"
+    path.write_bytes(jsonl_bytes(RECORDS).replace(b"\n", b"\r"))
+    result = scan(tmp_path, path)
+    assert hits(result) == EXPECTED_HITS
+    assert issues(result) == []
+    assert not readers.is_plain_jsonl(path)  # never split at LF into byte ranges
+
+
+@pytest.mark.parametrize("name, body, expected", [
+    ("one.json", b'{\r  "text": "I am ChatGPT",\r  "n": 1\r}\r', [(1, None, "/text")]),
+    ("arr.json", b'[\r{"text": "x"},\r{"text": "I am ChatGPT"}\r]\r', [(None, 1, "/text")]),
+])
+def test_lone_cr_line_endings_in_json_documents(tmp_path: Path, name: str, body: bytes, expected: list[Any]) -> None:
+    path = tmp_path / name
+    path.write_bytes(body)
+    result = scan(tmp_path, path)
+    assert hits(result) == expected
+    assert issues(result) == []
+
+
 # --- lines no rule can hit: validated without being built ---------------------------
 
 # Lines where a fast validator and orjson could disagree: each must get
@@ -435,6 +597,9 @@ def test_the_validator_refuses_what_orjson_refuses() -> None:
     (b'\xef\xbb\xbf{"a": 1}\n', False),  # a byte-order mark: read whole, never from an offset
     (gzip.compress(b'{"a": 1}\n'), False),
     (zstandard.ZstdCompressor().compress(b'{"a": 1}\n'), False),
+    (b"\n" * (readers.BLOCK_SIZE + 1) + b'{"a": 1}\n', True),  # blank lines past the first block
+    (b'{"a": "\x00"}\n{"a": 2}\n', True),  # a stray NUL: its line is malformed, the file is JSONL
+    (b'{"a": 1}\r{"a": 2}\r', False),  # CR line ends: not splittable at LF
 ])
 def test_is_plain_jsonl(tmp_path: Path, data: bytes, plain: bool) -> None:
     path = tmp_path / "data.jsonl"

@@ -411,7 +411,7 @@ def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iter
         return
     reopen = (lambda: open_input(inp, None, options.limits)) if inp.fs_path is not None else None
     try:
-        yield from _read_stream(stream, stats, options, reopen)
+        yield from _read_stream(stream, stats, options, reopen, _named_as_lines(name))
     except _DECOMPRESS_ERRORS as exc:
         yield _stream_issue(exc, stats)
     finally:
@@ -422,10 +422,17 @@ def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iter
             hasher.close()
 
 
+def _named_as_lines(name: str) -> bool:
+    """Whether the file's name says JSON lines (`.jsonl`, `.ndjson.gz`, ...)."""
+    return _strip_compression(name).endswith(PLAIN_JSONL_EXTS)
+
+
 def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions,
-                 reopen: Callable[[], IO[bytes]] | None = None) -> Iterator[RawRecord | InputIssue]:
+                 reopen: Callable[[], IO[bytes]] | None = None,
+                 lines_by_name: bool = False) -> Iterator[RawRecord | InputIssue]:
     """Records of a decompressed stream, by the shape of its start;
-    `reopen` reads the same bytes again (a JSON array with NaN needs it)."""
+    `reopen` reads the same bytes again (a JSON array with NaN needs it);
+    `lines_by_name`: the file is named as JSON lines (see `_shape`)."""
     first = _first_block(stream, stats)
     if (wide := _wide_encoding(first)) is not None:
         codec, label = wide
@@ -435,17 +442,127 @@ def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions,
         stream = TranscodingReader(stream, codec, first)
         reopen = _transcoded(reopen, codec) if reopen is not None else None
         first = _first_block(stream, stats)
-    head = first.lstrip()
-    if not head:
+    if _cr_only(first):
+        stream = CrToLfReader(stream)
+        first = first.replace(b"\r", b"\n")
+    first, blank_lines = _skip_blank(first, stream, stats)
+    if not first:
         return
-    if head[:1] == b"[" and not _is_jsonl(first):
+    shape = _shape(first)
+    if shape == "array" and lines_by_name and reopen is not None and not _one_document(reopen):
+        shape = "jsonl"
+    if shape == "array":
         yield from _read_array(first, stream, stats, options, reopen)
-    elif head[:1] == b"{" and _is_pretty_object(first):
+    elif shape == "single":
         yield from _read_single(first, stream, stats, options)
-    elif b"\x00" in first[:4096]:
+    elif shape == "binary":
         yield InputIssue("binary-file", "this looks like a binary file, not JSON or JSONL; it was not scanned", final=True)
     else:
-        yield from read_jsonl_blocks(_chain(first, stream, stats), stats, options)
+        yield from read_jsonl_blocks(_chain(first, stream, stats), stats, options, first_line=1 + blank_lines)
+
+
+def _shape(first: bytes) -> str:
+    """How a stream whose first block (past any blank lines) is `first`
+    is read: `array`, `single` (one pretty-printed object), `binary` or
+    `jsonl`. `is_plain_jsonl` asks the same question of a stored file."""
+    head = first.lstrip()[:1]
+    if head == b"[" and not _is_jsonl(first):
+        return "array"
+    if head == b"{" and _is_pretty_object(first):
+        return "single"
+    return "binary" if _looks_binary(first) else "jsonl"
+
+
+def _skip_blank(first: bytes, stream: IO[bytes], stats: FileStats) -> tuple[bytes, int]:
+    """The first block that holds more than white space, and the newlines
+    of the blocks passed over before it. The shape of a file is judged from
+    one block, and a file may start with any amount of blank lines: judged
+    from a blank block, it would read as empty and every record be lost.
+    White space after the last of those newlines is dropped (JSON ignores
+    it); the first block with content is kept whole."""
+    newlines = 0
+    while first.isspace():
+        newlines += first.count(b"\n")
+        first = stream.read(BLOCK_SIZE)
+        stats.bytes += len(first)
+    return first, newlines
+
+
+def _cr_only(first: bytes) -> bool:
+    """Whether lines end in a lone CR (classic Mac OS): a CR and no LF in the
+    first block. Split at LF only, such a file would be one malformed line."""
+    return b"\n" not in first and b"\r" in first
+
+
+class CrToLfReader:
+    """A stream with every CR turned into LF, for a file whose lines end in
+    CR only. Byte for byte, so sizes and offsets hold; a JSON string cannot
+    hold a raw CR, so no record's content changes."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size).replace(b"\r", b"\n")
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+# A NUL byte marks a binary file, but one NUL in a text line must cost that
+# line, not the whole file: control bytes other than JSON's white space,
+# within the first 4 KiB, beyond this share of it mean binary...
+_BINARY_SHARE = 0.01
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r") + b"\x7f"
+# ... unless one of the block's first lines is a JSON object on its own.
+_SNIFF_LINES = 64
+
+
+def _looks_binary(first: bytes) -> bool:
+    """Whether a block with a NUL in its first 4 KiB is binary data rather
+    than JSON lines with a stray NUL (which are read, and the line with the
+    NUL reported as malformed)."""
+    head = first[:4096]
+    if b"\x00" not in head:
+        return False
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if controls <= _BINARY_SHARE * len(head):
+        return False
+    lines = first.split(b"\n", _SNIFF_LINES)
+    whole = lines if len(first) < BLOCK_SIZE else lines[:-1]  # a full block's last line may be cut
+    return not any(_is_object_line(line) for line in whole[:_SNIFF_LINES])
+
+
+def _is_object_line(line: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(line), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _one_document(reopen: Callable[[], IO[bytes]]) -> bool:
+    """Whether the stream holds one complete JSON document (NaN and Infinity
+    allowed, as the array reader allows them). A file named as JSON lines
+    that starts with `[` is read as a JSON array only then: a first line
+    such as `[1,2` must not swallow the lines after it into one broken
+    array. Costs one more pass over the file, for such files only."""
+    import ijson
+
+    stream = reopen()
+    try:
+        scratch = FileStats()
+        first = _first_block(stream, scratch)
+        for _ in ijson.basic_parse(_Lenient(_Prefixed(first.lstrip(), stream, scratch)), use_float=False):
+            pass
+    except (EOFError, OSError, lzma.LZMAError):
+        # A cut or bomb is the stream's own damage: the array reader reports
+        # it where it stops, after the elements before it, as for any array.
+        return True
+    except (ijson.JSONError, ValueError):
+        return False
+    finally:
+        stream.close()
+    return True
 
 
 def _first_block(stream: IO[bytes], stats: FileStats) -> bytes:
@@ -562,7 +679,7 @@ def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options
     if not is_plain_jsonl(path):
         if start == 0:
             with path.open("rb") as f:
-                yield from _read_stream(f, stats, options, lambda: path.open("rb"))
+                yield from _read_stream(f, stats, options, lambda: path.open("rb"), _named_as_lines(path.name))
         return
     with path.open("rb") as f:
         if start > 0:
@@ -600,14 +717,10 @@ def is_plain_jsonl(path: Path) -> bool:
     a line number locates a record and a read may start at any line."""
     with path.open("rb") as f:
         first = f.read(BLOCK_SIZE)
-    if first.startswith((b"\xef\xbb\xbf", *_MAGIC)):
-        return False
-    head = first.lstrip()[:1]
-    if head == b"[":
-        return _is_jsonl(first)
-    if head == b"{":
-        return not _is_pretty_object(first)
-    return b"\x00" not in first[:4096]
+        if first.startswith((b"\xef\xbb\xbf", *_MAGIC)) or _cr_only(first):
+            return False
+        first, _ = _skip_blank(first, f, FileStats())
+    return not first or _shape(first) == "jsonl"
 
 
 def _skip_line(f: IO[bytes]) -> bool:
@@ -645,17 +758,19 @@ def _range_blocks(f: IO[bytes], end: int, stats: FileStats) -> Iterator[bytes]:
         yield block
 
 
-def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOptions) -> Generator[RawRecord | InputIssue, None, int]:
-    """JSONL from a stream of byte blocks, each line a record. Returns the
-    number of newlines read (a range's reader needs it; counting them again
-    would be one more pass over every byte).
+def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOptions,
+                      first_line: int = 1) -> Generator[RawRecord | InputIssue, None, int]:
+    """JSONL from a stream of byte blocks, each line a record, the first
+    numbered `first_line` (blank lines before it were passed over). Returns
+    the number of newlines read (a range's reader needs it; counting them
+    again would be one more pass over every byte).
 
     Lines longer than `max_record_bytes` are reported and skipped without
     being held in memory; a long line is gathered in parts (no quadratic
     re-copying)."""
     parts: list[bytes] = []  # the start of the line under way
     carried = 0
-    line_no = 1
+    line_no = first_line
     skipping_from: int | None = None
     limit = options.max_record_bytes
     for block in blocks:
@@ -692,7 +807,7 @@ def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOp
         carry = b"".join(parts)
         if carry.strip():
             yield from _lines(carry, line_no, stats, options)
-    return line_no - 1  # the last line has no newline: it moved line_no on by none
+    return line_no - first_line  # the last line has no newline: it moved line_no on by none
 
 
 def _oversized(line: int, options: ReadOptions) -> InputIssue:
