@@ -181,7 +181,8 @@ def _refuse_overwriting_input(output: Optional[Path], paths: List[str]) -> None:
         return
     target = output.resolve()
     inputs, _ = discover([p for p in paths if p != "-" and Path(p).exists()])
-    if any(f.fs_path is not None and f.fs_path.resolve() == target for f in inputs):
+    # a path found unfit to open (a symlink loop cannot even be resolved) is never written either
+    if any(f.fs_path is not None and f.problem is None and f.fs_path.resolve() == target for f in inputs):
         raise UsageError(f"--output {output} is one of the inputs; refusing to overwrite it")
 
 
