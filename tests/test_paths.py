@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 import tos_lint
-from tests.helpers import CHATGPT_RULE_ID, assert_no_traceback, chatgpt_pack, invoke, run_cli, write_jsonl
+from tests.helpers import CHATGPT_RULE_ID, as_ordinary_user, assert_no_traceback, chatgpt_pack, invoke, run_cli, write_jsonl
 from tests.hostile_cases import cli_env
 from tos_lint.errors import UsageError
 
@@ -102,23 +101,6 @@ def test_symlink_loop_named_on_the_command_line_says_so(tmp_path: Path) -> None:
 
 # --- folders that cannot be listed ------------------------------------------------------
 
-# Root reads any folder whatever its mode: drop the capabilities that let it.
-_NO_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search"]
-
-
-def _as_ordinary_reader(locked: Path) -> list[str]:
-    """A command prefix under which `locked` (mode 000) cannot be listed;
-    skip the test where none can be had."""
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: a mode-000 folder stays readable")
-    probe = subprocess.run([*_NO_OVERRIDE, "ls", str(locked)], capture_output=True)
-    if probe.returncode == 0:
-        pytest.skip("root can read a mode-000 folder here even without DAC capabilities")
-    return _NO_OVERRIDE
-
-
 @pytest.fixture()
 def locked(tmp_path: Path) -> Any:
     folder = tmp_path / "data" / "locked"
@@ -132,7 +114,7 @@ def locked(tmp_path: Path) -> Any:
 
 @pytest.mark.parametrize("target", ["data", "data/locked"])
 def test_unlistable_folder_is_reported(tmp_path: Path, locked: Path, target: str) -> None:
-    prefix = _as_ordinary_reader(locked)
+    prefix = as_ordinary_user(locked)
     command = [*prefix, sys.executable, "-m", "tos_lint", "scan", target, "--isolated", "--no-default-rules",
                "--rules", str(chatgpt_pack(tmp_path)), "-f", "json", "-q"]
     proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=cli_env())

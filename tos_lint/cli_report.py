@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, TextIO
 
 import typer
 
-from tos_lint.cli_common import usage_errors
+from tos_lint.cli_common import check_output, usage_errors, writing
 
 # policy and model are small (no third-party imports): `--help` stays instant.
 from tos_lint.policy import REPORTED, Suppression, Verdict
@@ -61,7 +61,10 @@ def report(
             raise UsageError(f"--output {output} is the result being read; refusing to overwrite it")
         doc = load_document(results)
         _refuse_inputs(output, doc)
-        write_output(output, lambda stream: render_document(output_format, doc, stream, redact))
+        if output is not None:
+            check_output("--output", output, devices=True)
+        with writing("--output", output):
+            write_output(output, lambda stream: render_document(output_format, doc, stream, redact))
 
 
 def _refuse_inputs(output: Optional[Path], doc: dict[str, Any]) -> None:

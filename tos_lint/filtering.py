@@ -147,8 +147,11 @@ def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, 
     assert inp.fs_path is not None
     counts = FilterCounts(inp.path)
     stats = FileStats()
-    kind = compression_of(inp.fs_path)
-    is_array = _is_json_array(inp)
+    try:
+        kind = compression_of(inp.fs_path)
+        is_array = _is_json_array(inp)
+    except OSError as exc:  # an input that cannot be opened: no copies; the run says it was not read
+        return FilterCounts(inp.path, stopped=f"unreadable: cannot open: {exc.strerror or exc}", opened=False)
     with _AtomicOutput(clean_dir / rel, kind, is_array) as clean, \
             _AtomicOutput(quarantine_dir / rel, kind, is_array) as quarantine:
         for item in read_records(inp, stats, options):
