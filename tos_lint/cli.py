@@ -89,10 +89,9 @@ def scan(
         fail(f"--fail-on: unknown value {fail_on!r} (expected one of {', '.join(FAIL_ON_CHOICES)})")
     if force_format is not None and force_format not in FORMATS:
         fail(f"--input-format: unknown format {force_format!r} (expected one of {', '.join(FORMATS)})")
-    if max_record_bytes is not None and max_record_bytes < 1024:
-        fail("--max-record-bytes: must be at least 1024")
     from tos_lint.config import byte_limit, expansion_ratio, probability
 
+    _check_limit("--max-record-bytes", max_record_bytes, byte_limit)
     _check_limit("--max-expansion", max_expansion, expansion_ratio)
     _check_limit("--max-decompressed-bytes", max_decompressed_bytes, byte_limit)
     _check_limit("--attribution-threshold", attribution_threshold, probability)
