@@ -87,7 +87,23 @@ def load_document(path: Path) -> dict[str, Any]:
     doc = read_report(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list) or not isinstance(doc.get("summary"), dict):
         raise UsageError(f"{path}: not a JSON report of `tos-lint scan --format json` (no 'findings' and 'summary')")
+    _check_findings(path, doc["findings"])
     return doc
+
+
+def _check_findings(path: Path, findings: list[Any]) -> None:
+    """What every renderer relies on in each finding: an object, with a
+    severity it knows how to rank and show."""
+    from tos_lint.errors import UsageError
+    from tos_lint.model import Severity
+
+    labels = [s.label for s in Severity]
+    for i, finding in enumerate(findings):
+        if not isinstance(finding, dict):
+            raise UsageError(f"{path}: invalid report: findings[{i}] is not an object")
+        if finding.get("severity") not in labels:
+            raise UsageError(f"{path}: invalid report: findings[{i}]: key 'severity': "
+                             f"{finding.get('severity')!r} is not one of {', '.join(labels)}")
 
 
 def render_document(name: str, doc: Mapping[str, Any], stream: TextIO, redact: bool = False) -> None:
