@@ -4,6 +4,7 @@ full disk, an input. Each is one line naming the option and the path, exit
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 import subprocess
 import sys
@@ -80,16 +81,17 @@ def test_scan_output_to_a_full_disk(proj: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.mark.parametrize("command", [
-    ["baseline", "create", "good.jsonl", "-o", "/dev/full"],
-    ["index", "build", "good.jsonl", "--provider", "openai", "-o", "/dev/full"],
+    ["baseline", "create", "good.jsonl", "-o", "pipe"],
+    ["index", "build", "good.jsonl", "--provider", "openai", "-o", "pipe"],
 ])
-def test_device_is_not_replaced_by_a_renamed_file(proj: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+def test_special_file_is_not_replaced_by_a_renamed_file(proj: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
     """These outputs are written to a new file renamed over the path: over a
-    device, that would replace the device itself."""
-    full = _full_device()
+    device or a FIFO, that would replace it (a FIFO here: were the check
+    missing, no real device would be lost)."""
+    os.mkfifo(proj / "pipe")
     option = "--out" if command[0] == "index" else "--output"
-    _usage_error(invoke(command, proj, monkeypatch), f"{option} /dev/full: not a regular file; refusing to replace it")
-    assert stat.S_ISCHR(full.stat().st_mode)
+    _usage_error(invoke(command, proj, monkeypatch), f"{option} pipe: not a regular file; refusing to replace it")
+    assert stat.S_ISFIFO((proj / "pipe").stat().st_mode)
 
 
 @pytest.fixture()
