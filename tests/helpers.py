@@ -85,6 +85,28 @@ def run_cli(args: list[str], cwd: Path, input: bytes | None = None, timeout: flo
     )
 
 
+# Root reads and writes any folder whatever its mode: drop the capabilities that let it.
+_NO_DAC_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search"]
+
+
+def as_ordinary_user(locked: Path) -> list[str]:
+    """A command prefix under which the folder `locked` (its mode already
+    lowered) cannot be listed or written; skip the test where none can be had."""
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: file modes do not bind root")
+    probe = subprocess.run([*_NO_DAC_OVERRIDE, "touch", str(locked / ".probe")], capture_output=True)
+    if probe.returncode == 0:
+        (locked / ".probe").unlink()
+        pytest.skip("root can write a read-only folder here even without DAC capabilities")
+    return _NO_DAC_OVERRIDE
+
+
 def assert_no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
     for stream in (proc.stdout, proc.stderr):
         assert "Traceback (most recent call last)" not in stream, stream

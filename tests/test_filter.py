@@ -286,6 +286,29 @@ def test_refuses_overlapping_outputs(proj: Path, monkeypatch: pytest.MonkeyPatch
     assert not (proj / "data" / "clean").exists()
 
 
+@pytest.mark.parametrize("targets", [["a/x.jsonl", "b/x.jsonl"], ["a", "b"], ["a/x.jsonl", "a/x.jsonl"]])
+def test_refuses_two_inputs_with_one_output_path(proj: Path, monkeypatch: pytest.MonkeyPatch, targets: list[str]) -> None:
+    """Both copies would go to clean/x.jsonl: the second would replace the first's records."""
+    for folder in ("a", "b"):
+        (proj / folder).mkdir()
+        write_jsonl(proj / folder / "x.jsonl", [{"text": f"from {folder}"}, {"text": "I am ChatGPT."}])
+    res = invoke(["filter", *targets, "--clean-dir", "out/c", "--quarantine-dir", "out/q"], proj, monkeypatch)
+    assert res.exit_code == 2, res.output
+    first, second = (f"{t}/x.jsonl" if not t.endswith(".jsonl") else t for t in targets)
+    assert f"{first} and {second} would both be written to x.jsonl" in res.output
+    assert not (proj / "out").exists()
+
+
+def test_inputs_in_the_folder_given_keep_distinct_paths(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for folder in ("a", "b"):
+        (proj / "data" / folder).mkdir()
+        write_jsonl(proj / "data" / folder / "x.jsonl", [{"text": f"from {folder}"}])
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 0, res.output
+    assert (proj / "out/clean/a/x.jsonl").read_text() == '{"text": "from a"}\n'
+    assert (proj / "out/clean/b/x.jsonl").read_text() == '{"text": "from b"}\n'
+
+
 # --- built-in packs, through the Python API -----------------------------------------------
 
 def test_builtin_packs_filter_quarantines_chatgpt_record(tmp_path: Path, builtin_ruleset: Any) -> None:

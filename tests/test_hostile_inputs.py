@@ -216,12 +216,23 @@ def test_total_size_cap_from_option_and_config(bomb: Path, monkeypatch: pytest.M
     (["--max-decompressed-bytes", "10"], "--max-decompressed-bytes"),
     (["--max-decompressed-bytes", "-5"], "--max-decompressed-bytes"),
     (["--max-decompressed-bytes", "1GB"], "--max-decompressed-bytes"),
+    # beyond the 64-bit integers of the JSON report's manifest: refused up front, not after the scan
+    (["--max-decompressed-bytes", str(10**23)], "--max-decompressed-bytes"),
+    (["--max-record-bytes", str(10**23)], "--max-record-bytes"),
+    (["--max-record-bytes", "5"], "--max-record-bytes"),
 ])
 def test_bad_cap_options_exit_2_naming_the_option(bomb: Path, monkeypatch: pytest.MonkeyPatch,
                                                    args: list[str], named: str) -> None:
     res = _scan_bomb(bomb, monkeypatch, *args)
     assert res.exit_code == 2, res.output
     assert named in res.output and "Traceback" not in res.output
+    assert "internal error" not in res.output
+
+
+def test_largest_byte_limit_is_accepted(bomb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    res = _scan_bomb(bomb, monkeypatch, "--max-record-bytes", str(2**63 - 1), "--max-decompressed-bytes", str(2**63 - 1))
+    assert res.exit_code == 1, res.output
+    assert json.loads(res.stdout)["manifest"]["options"]["max_record_bytes"] == 2**63 - 1
 
 
 @pytest.mark.parametrize(("text", "key"), [
@@ -233,6 +244,8 @@ def test_bad_cap_options_exit_2_naming_the_option(bomb: Path, monkeypatch: pytes
     ("max-decompressed-bytes: 1.5e9\n", "max-decompressed-bytes"),
     ("max-decompressed-bytes: 100\n", "max-decompressed-bytes"),
     ("max-decompresed-bytes: 4096\n", "max-decompresed-bytes"),
+    (f"max-decompressed-bytes: {10**23}\n", "max-decompressed-bytes"),
+    (f"max-record-bytes: {10**23}\n", "max-record-bytes"),
 ])
 def test_bad_cap_keys_exit_2_naming_the_key(bomb: Path, monkeypatch: pytest.MonkeyPatch, text: str, key: str) -> None:
     res = _scan_bomb(bomb, monkeypatch, config=text)

@@ -334,6 +334,23 @@ def test_report_usage_errors(scanned: dict[str, Path], tmp_path: Path, args: lis
     assert message in res.output
 
 
+@pytest.mark.parametrize("fmt", ["console", "sarif", "junit", "github", "markdown", "html", "json"])
+@pytest.mark.parametrize(("finding", "message"), [
+    (_finding(0, severity="apocalyptic"), "findings[1]: key 'severity': 'apocalyptic' is not one of info, low,"),
+    ({k: v for k, v in _finding(0).items() if k != "severity"}, "findings[1]: key 'severity': None is not one of"),
+    ("not a finding", "findings[1] is not an object"),
+])
+def test_report_of_an_invalid_finding_names_it(tmp_path: Path, fmt: str, finding: Any, message: str) -> None:
+    path = tmp_path / "r.json"
+    doc = _minimal_doc([_finding(1), _finding(0)])
+    doc["findings"][1] = finding
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    res = _report_cli([str(path), "--format", fmt])
+    assert res.exit_code == 2, res.output
+    assert f"{path}: invalid report: {message}" in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
 # --- a real browser --------------------------------------------------------------------------------
 
 class Chromium:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -124,7 +125,8 @@ def scan(
     ruleset = ruleset or load_ruleset(rules, use_default_rules, registry)
     files, _ = discover([str(p) for p in paths], include, exclude)
     if changed is not None:
-        files = [f for f in files if f.fs_path is not None and f.fs_path.resolve() in changed]
+        # a path found unfit to open is reported in any scan of its folder
+        files = [f for f in files if f.fs_path is not None and (f.problem is not None or f.fs_path.resolve() in changed)]
     # Large files are split into ranges for several processes, and for a
     # progress bar that moves; one process without one reads them whole,
     # which spares a line count and a second read to hash each split file.
@@ -228,7 +230,7 @@ def build_manifest(result: ScanResult, options: dict[str, Any], started_at: str,
         "registry": {"path": result.registry.path, "sha256": result.registry.sha256},
         "indexes": options.pop("_indexes", []),  # filled in by scan() from the index files
         "inputs": [
-            {"path": r.path, "abspath": str(Path(r.path).resolve()) if r.path != "<stdin>" else None,
+            {"path": r.path, "abspath": _abspath(r.path),
              "size": r.stats.size, "sha256": r.stats.sha256 or None, "records": r.stats.records,
              "malformed": r.stats.malformed}
             for r in result.files
@@ -237,6 +239,12 @@ def build_manifest(result: ScanResult, options: dict[str, Any], started_at: str,
         "started_at": started_at,
         "finished_at": finished_at,
     }
+
+
+def _abspath(path: str) -> str | None:
+    """Where an input is, resolved; os.path.realpath also names a symlink
+    loop (reported as unreadable) where Path.resolve raises."""
+    return os.path.realpath(path) if path != "<stdin>" else None
 
 
 def _stats(results: list[FileResult], findings: list[Finding]) -> ScanStats:

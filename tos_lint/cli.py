@@ -12,7 +12,7 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
-from tos_lint.cli_common import EXIT_USAGE, fail, usage_errors
+from tos_lint.cli_common import EXIT_USAGE, check_output, fail, refuse_overwriting_input, usage_errors, writing
 
 app = typer.Typer(
     name="tos-lint",
@@ -89,10 +89,9 @@ def scan(
         fail(f"--fail-on: unknown value {fail_on!r} (expected one of {', '.join(FAIL_ON_CHOICES)})")
     if force_format is not None and force_format not in FORMATS:
         fail(f"--input-format: unknown format {force_format!r} (expected one of {', '.join(FORMATS)})")
-    if max_record_bytes is not None and max_record_bytes < 1024:
-        fail("--max-record-bytes: must be at least 1024")
     from tos_lint.config import byte_limit, expansion_ratio, probability
 
+    _check_limit("--max-record-bytes", max_record_bytes, byte_limit)
     _check_limit("--max-expansion", max_expansion, expansion_ratio)
     _check_limit("--max-decompressed-bytes", max_decompressed_bytes, byte_limit)
     _check_limit("--attribution-threshold", attribution_threshold, probability)
@@ -109,7 +108,9 @@ def scan(
             allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers], index=index,
             attribution=attribution, attribution_threshold=attribution_threshold,
         )
-        _refuse_overwriting_input(output, paths)
+        refuse_overwriting_input(output, paths)
+        if output is not None:
+            check_output("--output", output, devices=True)
         changed = None
         if staged or since:
             if staged and since:
@@ -171,24 +172,11 @@ def _configure(config_path: Optional[Path], isolated: bool, **options: object): 
     return config
 
 
-def _refuse_overwriting_input(output: Optional[Path], paths: List[str]) -> None:
-    """An output may never replace an input: not a file given, nor a data
-    file inside a folder given."""
-    from tos_lint.errors import UsageError
-    from tos_lint.readers import discover
-
-    if output is None:
-        return
-    target = output.resolve()
-    inputs, _ = discover([p for p in paths if p != "-" and Path(p).exists()])
-    if any(f.fs_path is not None and f.fs_path.resolve() == target for f in inputs):
-        raise UsageError(f"--output {output} is one of the inputs; refusing to overwrite it")
-
-
 def _emit(render, result, verdict, output: Optional[Path]) -> None:  # type: ignore[no-untyped-def]
     from tos_lint.cli_report import write_output
 
-    write_output(output, lambda stream: render(result, verdict, stream))
+    with writing("--output", output):
+        write_output(output, lambda stream: render(result, verdict, stream))
 
 
 @app.command()
@@ -309,10 +297,12 @@ def baseline_create(
 
         config = _configure(config_path, isolated)
         config.baseline = None  # a new baseline records everything found today
-        _refuse_overwriting_input(output, paths)
+        refuse_overwriting_input(output, paths)
+        check_output("--output", output)
         result, verdict = api.run(paths, config)
         kept = [o.finding for o in verdict.outcomes if o.status not in ("ignored", "suppressed")]
-        count = write_baseline(output, kept)
+        with writing("--output", output):
+            count = write_baseline(output, kept)
     typer.echo(f"wrote {count} fingerprint(s) to {output}")
 
 
@@ -424,9 +414,12 @@ def filter_command(
                             allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers])
         inputs, _ = discover(paths, config.include or None, config.exclude or None)
         check_outputs(inputs, [Path(p) for p in paths], clean_dir, quarantine_dir)
+        check_output("--clean-dir", clean_dir, folder=True)
+        check_output("--quarantine-dir", quarantine_dir, folder=True)
         result, verdict = api.run(paths, config)
-        report = filter_files(inputs, [Path(p) for p in paths], verdict, clean_dir, quarantine_dir,
-                              ReadOptions(max_record_bytes=config.max_record_bytes, limits=api.decompress_limits(config)))
+        with writing("--clean-dir / --quarantine-dir", f"{clean_dir} / {quarantine_dir}"):
+            report = filter_files(inputs, [Path(p) for p in paths], verdict, clean_dir, quarantine_dir,
+                                  ReadOptions(max_record_bytes=config.max_record_bytes, limits=api.decompress_limits(config)))
     for line in summary_lines(report):
         typer.echo(line)
     if not report.balanced:

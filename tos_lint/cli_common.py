@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator, NoReturn
 
 import typer
@@ -23,3 +24,53 @@ def usage_errors() -> Iterator[None]:
         yield
     except UsageError as exc:
         fail(str(exc))
+
+
+def refuse_overwriting_input(output: Path | None, paths: list[str], option: str = "--output") -> None:
+    """An output may never replace an input: not a file given, nor a data
+    file inside a folder given."""
+    from tos_lint.errors import UsageError
+    from tos_lint.readers import discover
+
+    if output is None:
+        return
+    target = Path(output).resolve()
+    inputs, _ = discover([p for p in paths if p != "-" and Path(p).exists()])
+    # a path found unfit to open (a symlink loop cannot even be resolved) is never written either
+    if any(f.fs_path is not None and f.problem is None and f.fs_path.resolve() == target for f in inputs):
+        raise UsageError(f"{option} {output} is one of the inputs; refusing to overwrite it")
+
+
+def check_output(option: str, path: Path, folder: bool = False, devices: bool = False) -> None:
+    """Refuse, before any work, an output that cannot be written: a folder
+    where a file goes (or a file where a folder goes), or a place this
+    user may not create files in. `devices`: the writer writes a device or
+    pipe in place; other writers rename a new file over the path, which
+    would replace the device itself."""
+    import os
+
+    if folder and path.exists() and not path.is_dir():
+        fail(f"{option} {path}: not a directory")
+    if not folder and path.is_dir():
+        fail(f"{option} {path}: is a directory")
+    if not folder and path.exists() and not path.is_file():
+        if devices:
+            return  # a device or pipe (/dev/null, /dev/stdout): written in place
+        fail(f"{option} {path}: not a regular file; refusing to replace it")
+    place = path if folder else path.parent
+    while not place.exists() and place != place.parent:  # the folder the outputs will be created in
+        place = place.parent
+    if not place.is_dir():
+        fail(f"{option} {path}: {place} is not a directory")
+    if not os.access(place, os.W_OK | os.X_OK):
+        fail(f"{option} {path}: permission denied (cannot create files in {place})")
+
+
+@contextmanager
+def writing(option: str, path: object) -> Iterator[None]:
+    """A write that fails (a full disk, permissions changed meanwhile):
+    one line naming the option and the path, exit 2."""
+    try:
+        yield
+    except OSError as exc:
+        fail(f"{option} {path}: cannot write: {exc.strerror or exc}")

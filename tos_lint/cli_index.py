@@ -7,11 +7,12 @@ Heavy modules are imported inside the commands to keep `--help` instant.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, Optional
 
 import typer
 
-from tos_lint.cli_common import EXIT_USAGE, usage_errors
+from tos_lint.cli_common import EXIT_USAGE, check_output, refuse_overwriting_input, usage_errors, writing
 
 if TYPE_CHECKING:
     from tos_lint.neardup.index import IndexData, IndexParams
@@ -54,10 +55,14 @@ def build(
     """Build an index from reference outputs (replaces INDEX if it exists)."""
     with usage_errors():
         from tos_lint.neardup.index import IndexBuilder, IndexParams
+        from tos_lint.neardup.redis_store import is_redis_location
         from tos_lint.neardup.references import parse_roles
         from tos_lint.neardup.store import save
 
         _check_format(input_format)
+        if not is_redis_location(out):
+            refuse_overwriting_input(Path(out), refs, "--out")
+            check_output("--out", Path(out))
         kind, n = ("char", char_ngrams) if char_ngrams is not None else ("word", word_ngrams)
         params = IndexParams.design(
             threshold=threshold, fn_budget=fn_budget, max_bands=max_bands, num_perm=num_perm,
@@ -68,7 +73,8 @@ def build(
         builder = IndexBuilder(params)
         stats = _read(refs, builder, resolver, input_format)
         data = builder.finish()
-        save(out, data)
+        with writing("--out", out):
+            save(out, data)
     _summary("built", out, data, stats, resolver)
 
 

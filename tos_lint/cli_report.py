@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, TextIO
 
 import typer
 
-from tos_lint.cli_common import usage_errors
+from tos_lint.cli_common import check_output, usage_errors, writing
 
 # policy and model are small (no third-party imports): `--help` stays instant.
 from tos_lint.policy import REPORTED, Suppression, Verdict
@@ -61,7 +61,10 @@ def report(
             raise UsageError(f"--output {output} is the result being read; refusing to overwrite it")
         doc = load_document(results)
         _refuse_inputs(output, doc)
-        write_output(output, lambda stream: render_document(output_format, doc, stream, redact))
+        if output is not None:
+            check_output("--output", output, devices=True)
+        with writing("--output", output):
+            write_output(output, lambda stream: render_document(output_format, doc, stream, redact))
 
 
 def _refuse_inputs(output: Optional[Path], doc: dict[str, Any]) -> None:
@@ -84,7 +87,23 @@ def load_document(path: Path) -> dict[str, Any]:
     doc = read_report(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list) or not isinstance(doc.get("summary"), dict):
         raise UsageError(f"{path}: not a JSON report of `tos-lint scan --format json` (no 'findings' and 'summary')")
+    _check_findings(path, doc["findings"])
     return doc
+
+
+def _check_findings(path: Path, findings: list[Any]) -> None:
+    """What every renderer relies on in each finding: an object, with a
+    severity it knows how to rank and show."""
+    from tos_lint.errors import UsageError
+    from tos_lint.model import Severity
+
+    labels = [s.label for s in Severity]
+    for i, finding in enumerate(findings):
+        if not isinstance(finding, dict):
+            raise UsageError(f"{path}: invalid report: findings[{i}] is not an object")
+        if finding.get("severity") not in labels:
+            raise UsageError(f"{path}: invalid report: findings[{i}]: key 'severity': "
+                             f"{finding.get('severity')!r} is not one of {', '.join(labels)}")
 
 
 def render_document(name: str, doc: Mapping[str, Any], stream: TextIO, redact: bool = False) -> None:

@@ -174,10 +174,14 @@ def _input_format(value: Any, _base: Path) -> str:
     return str(value)
 
 
+# Limits are written to the JSON report's manifest, whose integers are 64-bit.
+MAX_BYTE_LIMIT = (1 << 63) - 1
+
+
 def byte_limit(value: Any) -> int:
     """A size limit in bytes (the configuration and the command line share it)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
-        raise ValueError("must be a whole number of bytes, at least 1024")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1024 <= value <= MAX_BYTE_LIMIT:
+        raise ValueError(f"must be a whole number of bytes, from 1024 to {MAX_BYTE_LIMIT}")
     return value
 
 

@@ -14,7 +14,7 @@ from tos_lint.adapters import DIRECTIVE_KEY, adapt, own_id, top_level_field
 from tos_lint.detect import RuleSet
 from tos_lint.model import Finding, Hit, Location, Record, Severity, Source, finding_fingerprint
 from tos_lint.prefilter import LinePrefilter
-from tos_lint.readers import DecompressLimits, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_records
+from tos_lint.readers import DecompressLimits, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_input
 from tos_lint.registry import INPUT_PROVIDER, Registry
 from tos_lint.sampling import SampleSpec, sample
 from tos_lint.tabular import columns_for_field_map
@@ -58,7 +58,7 @@ class Engine:
         """Scan one file; `only_lines` restricts a line-oriented file to
         those 1-based lines (changed-only scans)."""
         stats = FileStats()
-        return self.scan_items(inp, read_records(inp, stats, self.read_options(only_lines)), stats)
+        return self.scan_items(inp, read_input(inp, stats, self.read_options(only_lines)), stats)
 
     def read_options(self, only_lines: frozenset[int] | None) -> ReadOptions:
         return ReadOptions(

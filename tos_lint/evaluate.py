@@ -275,6 +275,9 @@ def _expand(entries: list[tuple[str, Label]], root: Path, error: Any) -> list[La
 
 def _data_files(folder: Path) -> list[Path]:
     files, _ = discover([str(folder)])
+    for f in files:
+        if f.problem is not None:  # labelled data that cannot be read would skew every figure
+            raise UsageError(f"{f.path}: {f.problem.message}")
     return [f.fs_path for f in files if f.fs_path is not None]
 
 

@@ -39,6 +39,7 @@ class FilterCounts:
     quarantined: int = 0
     unreadable: int = 0
     stopped: str = ""  # why reading stopped before the end of the file (its records after that are in neither copy)
+    opened: bool = True  # False: found unfit to open (a FIFO, a dangling symlink), so no copy was written
 
     @property
     def balanced(self) -> bool:
@@ -73,11 +74,27 @@ def check_outputs(inputs: list[InputFile], roots: list[Path], clean_dir: Path, q
         if not _is_json_family(inp):
             raise UsageError(f"{inp.path}: filter writes JSON and JSONL (optionally compressed) only; "
                              "convert or exclude this file (--exclude)")
-    sources = [inp.fs_path.resolve() for inp in inputs if inp.fs_path is not None] + [r.resolve() for r in roots]
+    sources = [inp.fs_path.resolve() for inp in inputs if inp.fs_path is not None and inp.problem is None]
+    sources += [r.resolve() for r in roots]
     for out in (clean_dir.resolve(), quarantine_dir.resolve()):
         for src in sources:
             if out == src or out in src.parents or src in out.parents:
                 raise UsageError(f"output folder {out} overlaps the input {src}; refusing to write there")
+    _refuse_shared_outputs(inputs, roots)
+
+
+def _refuse_shared_outputs(inputs: list[InputFile], roots: list[Path]) -> None:
+    """Two inputs whose copies would go to one output path: the second
+    would replace the first's records, and the counts would not say so."""
+    first: dict[Path, str] = {}
+    for inp in inputs:
+        if inp.problem is not None:  # never opened: it has no copies
+            continue
+        rel = _relative(inp, roots)
+        if rel in first:
+            raise UsageError(f"{first[rel]} and {inp.path} would both be written to {rel} under --clean-dir and "
+                             "--quarantine-dir; filter them in separate runs, or give the folder that holds both")
+        first[rel] = inp.path
 
 
 def _is_json_family(inp: InputFile) -> bool:
@@ -108,6 +125,9 @@ def filter_files(inputs: list[InputFile], roots: list[Path], verdict: Verdict,
     failing = failing_locations(verdict)
     report = FilterReport()
     for inp in inputs:
+        if inp.problem is not None:  # never opened: no copy, and the run says the input was not read
+            report.files.append(FilterCounts(inp.path, stopped=f"{inp.problem.code}: {inp.problem.message}", opened=False))
+            continue
         report.files.append(_filter_one(inp, _relative(inp, roots), failing, clean_dir, quarantine_dir, options))
     return report
 
@@ -127,8 +147,11 @@ def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, 
     assert inp.fs_path is not None
     counts = FilterCounts(inp.path)
     stats = FileStats()
-    kind = compression_of(inp.fs_path)
-    is_array = _is_json_array(inp)
+    try:
+        kind = compression_of(inp.fs_path)
+        is_array = _is_json_array(inp)
+    except OSError as exc:  # an input that cannot be opened: no copies; the run says it was not read
+        return FilterCounts(inp.path, stopped=f"unreadable: cannot open: {exc.strerror or exc}", opened=False)
     with _AtomicOutput(clean_dir / rel, kind, is_array) as clean, \
             _AtomicOutput(quarantine_dir / rel, kind, is_array) as quarantine:
         for item in read_records(inp, stats, options):
@@ -221,7 +244,9 @@ def _compressor(raw: IO[bytes], kind: str | None) -> IO[bytes]:
 def summary_lines(report: FilterReport) -> Iterable[str]:
     for f in report.files:
         yield f"{f.path}: in {f.records_in} = kept {f.kept} + quarantined {f.quarantined} + unreadable {f.unreadable}"
-        if f.stopped:
+        if f.stopped and not f.opened:
+            yield f"{f.path}: not read ({f.stopped}); no copy written"
+        elif f.stopped:
             yield f"{f.path}: not read to its end ({f.stopped}); its copies hold only the records before that point"
     yield (f"total: in {report.total('records_in')} = kept {report.total('kept')} + quarantined "
            f"{report.total('quarantined')} + unreadable {report.total('unreadable')}")

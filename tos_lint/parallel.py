@@ -61,11 +61,11 @@ def plan(files: Iterable[InputFile], changed: dict[Path, frozenset[int] | None] 
     in pieces of at most SPLIT_BYTES, smaller when the input is small for
     `jobs` (default: all cores)."""
     files = list(files)
-    sizes = [f.fs_path.stat().st_size if f.fs_path is not None else 0 for f in files]
+    sizes = [f.stored_size() for f in files]
     split_bytes = split_bytes or _split_size(sum(sizes), jobs or default_jobs())
     units: list[WorkUnit] = []
     for f, size in zip(files, sizes):
-        only = changed.get(f.fs_path.resolve()) if changed is not None and f.fs_path is not None else None
+        only = changed.get(f.fs_path.resolve()) if changed is not None and f.fs_path is not None and f.problem is None else None
         if split and only is None and size > split_bytes:
             units.extend(_split(f, size, split_bytes))
         else:

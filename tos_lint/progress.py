@@ -85,10 +85,7 @@ def _unit_bytes(unit: "WorkUnit") -> int:
         return unit.nbytes
     if unit.end is not None and unit.by == "bytes":
         return unit.end - unit.start
-    try:
-        return unit.file.fs_path.stat().st_size if unit.file.fs_path is not None else 0
-    except OSError:
-        return 0
+    return unit.file.stored_size()
 
 
 @contextmanager

@@ -48,7 +48,6 @@ from typing import TYPE_CHECKING, Any
 from tos_lint import __version__, parallel
 from tos_lint.engine import Engine, EngineOptions, FileResult
 from tos_lint.errors import UsageError
-from tos_lint.readers import InputFile
 
 if TYPE_CHECKING:
     from tos_lint.detect import RuleSet
@@ -162,7 +161,7 @@ def _absolute(unit: parallel.WorkUnit) -> parallel.WorkUnit:
     to read, the paths as given to show (so findings equal a local scan's)."""
     if unit.file.fs_path is None:
         raise UsageError("standard input cannot be scanned with --backend ray; scan a file, or use the local backend")
-    return replace(unit, file=InputFile(unit.file.path, unit.file.fs_path.absolute()))
+    return replace(unit, file=replace(unit.file, fs_path=unit.file.fs_path.absolute()))
 
 
 def connect(ray: Any, address: str | None, num_cpus: int | None = None) -> bool:

@@ -42,6 +42,19 @@ _MAGIC = {b"\x1f\x8b": "gz", b"\x28\xb5\x2f\xfd": "zst", b"BZh": "bz2", b"\xfd7z
 class InputFile:
     path: str  # as shown in output
     fs_path: Path | None  # None for stdin
+    # Found while walking a folder but not to be opened: a FIFO (opening it
+    # would wait for a writer forever), a dangling symlink or a loop, a
+    # folder that cannot be listed. It is reported as this issue instead.
+    problem: "InputIssue | None" = None
+
+    def stored_size(self) -> int:
+        """Bytes as stored: 0 for stdin, a problem path, or a file gone since discovery."""
+        if self.fs_path is None or self.problem is not None:
+            return 0
+        try:
+            return self.fs_path.stat().st_size
+        except OSError:
+            return 0  # the reader reports it when it tries to open it
 
 
 @dataclass(frozen=True)
@@ -106,7 +119,9 @@ class ReadOptions:
 # --- discovery -----------------------------------------------------------------
 
 def discover(paths: list[str], include: list[str] | None = None, exclude: list[str] | None = None) -> tuple[list[InputFile], list[str]]:
-    """Files to scan, in a stable order, and the data-looking files skipped."""
+    """Files to scan, in a stable order, and the data-looking files skipped.
+    Paths inside a folder that cannot be read as files come with their
+    `problem`; a path given that does not exist is a usage error."""
     files: list[InputFile] = []
     unsupported: list[str] = []
     for raw in paths:
@@ -115,29 +130,103 @@ def discover(paths: list[str], include: list[str] | None = None, exclude: list[s
             continue
         path = Path(raw)
         if path.is_dir():
-            for child in _walk(path):
-                shown = str(child)
-                if not _selected(shown, include, exclude) or _is_hf_metadata(child):
-                    continue
-                if _is_json_name(child.name):
-                    files.append(InputFile(shown, child))
-                elif _is_other_data(child.name):
-                    files.append(InputFile(shown, child))
+            files.extend(_folder_inputs(path, include, exclude))
         elif path.exists():
             files.append(InputFile(str(path), path))
         else:
-            raise UsageError(f"{raw}: no such file or directory")
+            raise UsageError(f"{raw}: {_missing(path)}")
     return files, unsupported
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def _missing(path: Path) -> str:
+    """Why a path given cannot be found: a symlink's own problem, or none there."""
+    import errno
+
+    if not path.is_symlink():
+        return "no such file or directory"
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop (too many levels of symbolic links)"
+    return f"dangling symlink to {os.readlink(path)}"
+
+
+def _folder_inputs(root: Path, include: list[str] | None, exclude: list[str] | None) -> Iterator[InputFile]:
+    for child, error in _walk(root):
+        shown = str(child)
+        if error is not None:  # a folder whose files cannot even be listed
+            yield InputFile(shown, child, _unreadable(f"cannot list this folder: {error.strerror or error}; "
+                                                      "nothing in it was scanned"))
+            continue
+        if not _selected(shown, include, exclude) or not (_is_json_name(child.name) or _is_other_data(child.name)):
+            continue
+        problem = _not_a_file(child)
+        if problem is not None:
+            yield InputFile(shown, child, problem)
+        elif not _is_hf_metadata(child):
+            yield InputFile(shown, child)
+
+
+def _unreadable(message: str) -> InputIssue:
+    return InputIssue("unreadable", message, final=True)
+
+
+def _not_a_file(path: Path) -> InputIssue | None:
+    """Why a data file found in a folder must not be opened, if it must not."""
+    import errno
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return _unreadable("symlink loop (too many levels of symbolic links); not scanned")
+        if path.is_symlink() and exc.errno == errno.ENOENT:
+            return _unreadable(f"dangling symlink to {os.readlink(path)}; not scanned")
+        return _unreadable(f"cannot open: {exc.strerror or exc}")
+    if stat.S_ISREG(mode):
+        return None
+    return _unreadable(f"not a regular file (a {_special_kind(mode)}); not opened (name it on the command line to read it)")
+
+
+def _special_kind(mode: int) -> str:
+    import stat
+
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file"
+
+
+def _walk(root: Path) -> Iterator[tuple[Path, OSError | None]]:
+    """Files under `root`, sorted, each with None; and each folder that
+    could not be listed, with its error (os.walk would pass over it)."""
     from tos_lint.tabular import prune_dirs  # Hugging Face hub-cache layouts
 
-    for dirpath, dirnames, filenames in os.walk(root):
+    errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
+        yield from _listing_errors(errors)
         dirnames[:] = prune_dirs(Path(dirpath), sorted(d for d in dirnames if not d.startswith(".")))
         for name in sorted(filenames):
             if not name.startswith("."):
-                yield Path(dirpath) / name
+                yield Path(dirpath) / name, None
+    yield from _listing_errors(errors)
+
+
+def _listing_errors(errors: list[OSError]) -> Iterator[tuple[Path, OSError | None]]:
+    for error in errors:
+        yield Path(error.filename), error
+    errors.clear()
+
+
+def read_input(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """`read_records`, or for a path found unfit to open, its problem alone."""
+    if inp.problem is not None:
+        yield inp.problem
+        return
+    yield from read_records(inp, stats, options)
 
 
 def _selected(path: str, include: list[str] | None, exclude: list[str] | None) -> bool:

@@ -22,7 +22,7 @@ from typing import Any, Iterator, Sequence
 import orjson
 
 from tos_lint.adapters import adapt, own_id
-from tos_lint.readers import FileStats, InputFile, InputIssue, ReadOptions, read_records
+from tos_lint.readers import FileStats, InputFile, InputIssue, ReadOptions, read_input
 from tos_lint.sampling import file_name
 
 _PLAIN_JSONL_HEAD = 1 << 16
@@ -68,7 +68,7 @@ def sample_file(inp: InputFile, max_records: int | None, roles: Sequence[str] = 
                 force_format: str | None = None, field_map: dict[str, list[str]] | None = None,
                 seed: int = 0) -> FileSample:
     sample = FileSample(inp.path)
-    if max_records is not None and inp.fs_path is not None:
+    if max_records is not None and inp.fs_path is not None and inp.problem is None:
         plan = _seek_plan(inp, max_records)
         if plan is not None:
             sample.sampled, sample.estimated_records = True, plan[1]
@@ -173,5 +173,5 @@ def _stream_sample(inp: InputFile, max_records: int | None, sample: FileSample, 
 
 
 def _records(inp: InputFile, stats: FileStats) -> Iterator[Any]:
-    yield from read_records(inp, stats, ReadOptions())
+    yield from read_input(inp, stats, ReadOptions())
 

@@ -23,7 +23,7 @@ from tos_lint.model import ROLES, Record, Segment, Source
 from tos_lint.neardup.arrays import member, sorted_unique
 from tos_lint.neardup.index import IndexParams, PendingRef
 from tos_lint.neardup.shingles import ShingleSpec, shingle_batch
-from tos_lint.readers import FileStats, InputIssue, ReadOptions, discover, read_records
+from tos_lint.readers import FileStats, InputIssue, ReadOptions, discover, read_input
 from tos_lint.registry import Registry
 
 PROMPT_ROLES = ("user", "system")
@@ -221,7 +221,7 @@ def iter_references(paths: Sequence[str], params: IndexParams, resolver: Provide
     batch: list[Record] = []
     for inp in files:
         stats.files += 1
-        for item in read_records(inp, FileStats(), ReadOptions()):
+        for item in read_input(inp, FileStats(), ReadOptions()):
             if isinstance(item, InputIssue):
                 where = f":{item.line}" if item.line is not None else f"[{item.index}]" if item.index is not None else ""
                 stats.problems.append(f"{inp.path}{where}: {item.code}: {item.message}")

@@ -1,0 +1,126 @@
+"""Outputs that cannot be written: a folder in the way, no permission, a
+full disk, an input. Each is one line naming the option and the path, exit
+2, never an internal error, and nothing is replaced."""
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import as_ordinary_user, assert_no_traceback, chatgpt_pack, invoke, write_jsonl
+from tests.hostile_cases import cli_env
+
+
+@pytest.fixture()
+def proj(tmp_path: Path) -> Path:
+    chatgpt_pack(tmp_path, "pack.yaml")
+    (tmp_path / "tos-lint.yaml").write_text("default-rules: false\nrules: [pack.yaml]\n", encoding="utf-8")
+    write_jsonl(tmp_path / "good.jsonl", [{"text": "I am ChatGPT, hello there friend, how are you today?"}])
+    (tmp_path / "outdir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    return tmp_path
+
+
+def _report(proj: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    res = invoke(["scan", "good.jsonl", "-f", "json", "-o", "rep.json"], proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    return proj / "rep.json"
+
+
+def _usage_error(res: Any, message: str) -> None:
+    assert res.exit_code == 2, res.output
+    assert f"tos-lint: error: {message}" in res.output, res.output
+    assert "internal error" not in res.output
+
+
+@pytest.mark.parametrize("command", [
+    ["scan", "good.jsonl", "-f", "json", "-o", "outdir"],
+    ["baseline", "create", "good.jsonl", "-o", "outdir"],
+    ["report", "rep.json", "-f", "html", "-o", "outdir"],
+])
+def test_output_that_is_a_directory(proj: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    _report(proj, monkeypatch)
+    _usage_error(invoke(command, proj, monkeypatch), "--output outdir: is a directory")
+
+
+def test_index_out_that_is_a_directory(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    res = invoke(["index", "build", "good.jsonl", "--provider", "openai", "-o", "outdir"], proj, monkeypatch)
+    _usage_error(res, "--out outdir: is a directory")
+
+
+def test_index_build_refuses_to_overwrite_its_input(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = hashlib.sha256((proj / "good.jsonl").read_bytes()).hexdigest()
+    res = invoke(["index", "build", "good.jsonl", "--provider", "openai", "-o", "good.jsonl"], proj, monkeypatch)
+    _usage_error(res, "--out good.jsonl is one of the inputs; refusing to overwrite it")
+    assert hashlib.sha256((proj / "good.jsonl").read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize("clean", ["afile", "afile/sub"])
+def test_filter_clean_dir_that_is_a_file(proj: Path, monkeypatch: pytest.MonkeyPatch, clean: str) -> None:
+    res = invoke(["filter", "good.jsonl", "--clean-dir", clean, "--quarantine-dir", "q"], proj, monkeypatch)
+    _usage_error(res, f"--clean-dir {clean}: " + ("not a directory" if clean == "afile" else "afile is not a directory"))
+    assert (proj / "afile").read_text() == "x" and not (proj / "q").exists()
+
+
+def _full_device() -> Path:
+    full = Path("/dev/full")
+    if not (full.exists() and stat.S_ISCHR(full.stat().st_mode)):
+        pytest.skip("no /dev/full here")
+    return full
+
+
+def test_scan_output_to_a_full_disk(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _usage_error(invoke(["scan", "good.jsonl", "-o", str(_full_device())], proj, monkeypatch),
+                 "--output /dev/full: cannot write: No space left on device")
+
+
+@pytest.mark.parametrize("command", [
+    ["baseline", "create", "good.jsonl", "-o", "pipe"],
+    ["index", "build", "good.jsonl", "--provider", "openai", "-o", "pipe"],
+])
+def test_special_file_is_not_replaced_by_a_renamed_file(proj: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    """These outputs are written to a new file renamed over the path: over a
+    device or a FIFO, that would replace it (a FIFO here: were the check
+    missing, no real device would be lost)."""
+    os.mkfifo(proj / "pipe")
+    option = "--out" if command[0] == "index" else "--output"
+    _usage_error(invoke(command, proj, monkeypatch), f"{option} pipe: not a regular file; refusing to replace it")
+    assert stat.S_ISFIFO((proj / "pipe").stat().st_mode)
+
+
+@pytest.fixture()
+def read_only(proj: Path) -> Any:
+    folder = proj / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    yield folder
+    folder.chmod(0o755)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["scan", "good.jsonl", "-o", "ro/x.json"], "--output ro/x.json: permission denied (cannot create files in ro)"),
+    (["scan", "good.jsonl", "-o", "ro/sub/x.json"], "--output ro/sub/x.json: permission denied (cannot create files in ro)"),
+    (["filter", "good.jsonl", "--clean-dir", "ro/c", "--quarantine-dir", "q"],
+     "--clean-dir ro/c: permission denied (cannot create files in ro)"),
+])
+def test_output_in_a_read_only_folder(proj: Path, read_only: Path, args: list[str], message: str) -> None:
+    prefix = as_ordinary_user(read_only)
+    proc = subprocess.run([*prefix, sys.executable, "-m", "tos_lint", *args], cwd=proj, capture_output=True,
+                          text=True, timeout=120, env=cli_env())
+    assert_no_traceback(proc)
+    assert proc.returncode == 2, proc.stderr
+    assert f"tos-lint: error: {message}" in proc.stderr
+    assert list(read_only.iterdir()) == []
+
+
+def test_a_device_output_is_still_written_in_place(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    res = invoke(["scan", "good.jsonl", "-f", "json", "-o", "/dev/null"], proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
+    assert "\"findings\"" not in res.stdout  # the report went to the device, not stdout

@@ -1,0 +1,124 @@
+"""Paths that are not plain files: FIFOs, dangling and looping symlinks,
+folders that cannot be listed. Each is reported with its path as
+`tos-lint.input.unreadable` and the run goes on; none is opened, none hangs
+the run or ends it with an internal error."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tos_lint
+from tests.helpers import CHATGPT_RULE_ID, as_ordinary_user, assert_no_traceback, chatgpt_pack, invoke, run_cli, write_jsonl
+from tests.hostile_cases import cli_env
+from tos_lint.errors import UsageError
+
+HIT = "I am ChatGPT, a language model."
+UNREADABLE = "tos-lint.input.unreadable"
+
+
+def _folder(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_jsonl(data / "a.jsonl", [{"text": HIT}])
+    return data
+
+
+def _by_name(result: tos_lint.ScanResult) -> dict[str, tuple[str, str]]:
+    return {Path(f.location.path).name: (f.rule_id, f.message) for f in result.findings}
+
+
+def _scan(tmp_path: Path, *paths: Path) -> tos_lint.ScanResult:
+    return tos_lint.scan([str(p) for p in paths], rules=[chatgpt_pack(tmp_path)], use_default_rules=False, jobs=1)
+
+
+def test_fifo_in_a_folder_is_reported_not_opened(tmp_path: Path) -> None:
+    data = _folder(tmp_path)
+    os.mkfifo(data / "pipe.jsonl")
+    (data / "link.jsonl").symlink_to("pipe.jsonl")
+    # no writer ever opens the FIFO: a scan that opened it would wait forever
+    proc = run_cli(["scan", str(data), "--isolated", "--no-default-rules", "--rules", str(chatgpt_pack(tmp_path)),
+                    "-f", "json", "-q"], cwd=tmp_path, timeout=60)
+    assert_no_traceback(proc)
+    assert proc.returncode == 1, proc.stderr
+    got = {Path(f["location"]["path"]).name: (f["rule_id"], f["message"]) for f in json.loads(proc.stdout)["findings"]}
+    assert got["a.jsonl"][0] == CHATGPT_RULE_ID
+    for name in ("pipe.jsonl", "link.jsonl"):
+        assert got[name][0] == UNREADABLE and "not a regular file (a FIFO)" in got[name][1], got
+
+
+def test_dangling_and_looping_symlinks_in_a_folder_are_reported(tmp_path: Path) -> None:
+    data = _folder(tmp_path)
+    (data / "dangling.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    (data / "loop.jsonl").symlink_to("loop.jsonl")
+    got = _by_name(_scan(tmp_path, data))
+    assert got["a.jsonl"][0] == CHATGPT_RULE_ID
+    assert got["dangling.jsonl"] == (UNREADABLE, f"dangling symlink to {tmp_path / 'gone.jsonl'}; not scanned")
+    assert got["loop.jsonl"][0] == UNREADABLE and "symlink loop" in got["loop.jsonl"][1]
+
+
+def _with_bad_links(proj: Path) -> None:
+    write_jsonl(proj / "data" / "a.jsonl", [{"text": HIT}, {"text": "fine"}])
+    (proj / "data" / "dangling.jsonl").symlink_to(proj / "gone.jsonl")
+    (proj / "data" / "loop.jsonl").symlink_to("loop.jsonl")
+    chatgpt_pack(proj, "pack.yaml")
+    (proj / "tos-lint.yaml").write_text("default-rules: false\nrules: [pack.yaml]\n", encoding="utf-8")
+
+
+def test_filter_reports_bad_links_and_filters_the_rest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "data").mkdir()
+    _with_bad_links(tmp_path)
+    res = invoke(["filter", "data", "--clean-dir", "out/c", "--quarantine-dir", "out/q"], tmp_path, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert "data/a.jsonl: in 2 = kept 1 + quarantined 1 + unreadable 0" in res.output
+    assert "data/dangling.jsonl: not read (unreadable: dangling symlink to" in res.output
+    assert "data/loop.jsonl: not read (unreadable: symlink loop" in res.output
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file()) == ["a.jsonl", "a.jsonl"]
+
+
+def test_baseline_create_goes_past_bad_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "data").mkdir()
+    _with_bad_links(tmp_path)
+    res = invoke(["baseline", "create", "data", "-o", "base.json"], tmp_path, monkeypatch)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "base.json").is_file()
+
+
+def test_symlink_loop_named_on_the_command_line_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    with pytest.raises(UsageError, match=r"a: symlink loop"):
+        _scan(tmp_path, tmp_path / "a")
+    (tmp_path / "c").symlink_to("gone.jsonl")
+    with pytest.raises(UsageError, match=r"c: dangling symlink to gone.jsonl"):
+        _scan(tmp_path, tmp_path / "c")
+
+
+# --- folders that cannot be listed ------------------------------------------------------
+
+@pytest.fixture()
+def locked(tmp_path: Path) -> Any:
+    folder = tmp_path / "data" / "locked"
+    folder.mkdir(parents=True)
+    write_jsonl(folder / "x.jsonl", [{"text": HIT}])
+    write_jsonl(tmp_path / "data" / "open.jsonl", [{"text": "fine"}])
+    folder.chmod(0)
+    yield folder
+    folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("target", ["data", "data/locked"])
+def test_unlistable_folder_is_reported(tmp_path: Path, locked: Path, target: str) -> None:
+    prefix = as_ordinary_user(locked)
+    command = [*prefix, sys.executable, "-m", "tos_lint", "scan", target, "--isolated", "--no-default-rules",
+               "--rules", str(chatgpt_pack(tmp_path)), "-f", "json", "-q"]
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=cli_env())
+    assert_no_traceback(proc)
+    findings = json.loads(proc.stdout)["findings"]
+    assert [(f["location"]["path"], f["rule_id"]) for f in findings] == [("data/locked", UNREADABLE)], findings
+    assert "cannot list this folder: Permission denied" in findings[0]["message"]
