@@ -397,3 +397,132 @@ def test_alpaca_history_pairs_are_earlier_turns() -> None:
                    ("user", "/history/0/0", "First?"), ("assistant", "/history/0/1", "First answer."),
                    ("user", "/history/1/0", "Second?"), ("assistant", "/history/1/1", "Second answer.")]
     assert_pointers_resolve(data)
+
+
+# --- strings a known format does not read --------------------------------------
+# A record of a known shape may hold text where its adapter does not look: in a
+# value of an unexpected type or in a field it does not read. Every such string
+# is scanned too, once, with the role of the turn it sits in or the one its
+# field's name gives, else `unknown`; single tokens (ids, model names, URLs)
+# stay metadata.
+
+SELF_ID = "I am ChatGPT, a large language model trained by OpenAI."
+HIDDEN = [
+    pytest.param({"messages": [{"role": "assistant", "content": "ok"}, SELF_ID]},
+                 "openai-messages", "unknown", "/messages/1", id="bare-string-among-messages"),
+    pytest.param({"messages": [{"role": "assistant", "content": "fine", "name": SELF_ID}]},
+                 "openai-messages", "assistant", "/messages/0/name", id="message-name"),
+    pytest.param({"messages": [{"role": "assistant", "content": {"text": SELF_ID}}]},
+                 "openai-messages", "assistant", "/messages/0/content/text", id="content-object"),
+    pytest.param({"messages": [{"role": "assistant", "content": [[SELF_ID]]}]},
+                 "openai-messages", "assistant", "/messages/0/content/0/0", id="content-nested-list"),
+    pytest.param({"instruction": "q", "output": [SELF_ID]}, "alpaca", "assistant", "/output/0", id="alpaca-output-list"),
+    pytest.param({"instruction": "q", "input": "", "output": "fine", "extra": SELF_ID},
+                 "alpaca", "unknown", "/extra", id="extra-top-level-field"),
+    pytest.param({"messages": [{"role": "assistant", "content": "fine"}], "note": SELF_ID},
+                 "openai-messages", "unknown", "/note", id="field-beside-messages"),
+    pytest.param({"messages": [{"role": "assistant", "content": "fine"}], "metadata": {"note": SELF_ID}},
+                 "openai-messages", "unknown", "/metadata/note", id="metadata-note"),
+    pytest.param({"prompt": "x", "chosen": "fine", "rejected": {"a": SELF_ID}},
+                 "dpo", "assistant", "/rejected/a", id="dpo-rejected-object"),
+    pytest.param({"conversations": [{"from": "gpt", "value": [SELF_ID]}]},
+                 "sharegpt", "assistant", "/conversations/0/value/0", id="sharegpt-value-list"),
+    pytest.param({"system": [SELF_ID], "messages": [{"role": "user", "content": "hi"}]},
+                 "openai-messages", "system", "/system/0", id="system-list"),
+    pytest.param({"prompt": "x", "system": [SELF_ID], "chosen": "a", "rejected": "b"},
+                 "dpo", "system", "/system/0", id="dpo-system-list"),
+    pytest.param({"messages": [{"role": SELF_ID, "content": "fine"}]},
+                 "openai-messages", "unknown", "/messages/0/role", id="role-name-that-is-text"),
+    pytest.param({"messages": [{"role": "user", "content": [{"type": "text", "text": {"value": SELF_ID}}]}]},
+                 "openai-messages", "user", "/messages/0/content/0/text/value", id="content-part-text-object"),
+    pytest.param({"messages": [{"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": {"note": SELF_ID}}}]}]},
+                 "openai-messages", "assistant", "/messages/0/tool_calls/0/function/arguments/note",
+                 id="tool-call-arguments-object"),
+    pytest.param({"id": "chatcmpl-1", "choices": [{"message": {"role": "assistant", "content": "ok",
+                                                              "refusal": SELF_ID}}]},
+                 "openai-response", "assistant", "/choices/0/message/refusal", id="response-message-field"),
+    pytest.param({"contents": [{"role": "model", "parts": [{"text": "ok"}, SELF_ID]}]},
+                 "gemini-contents", "assistant", "/contents/0/parts/1", id="gemini-bare-part"),
+    pytest.param({"question": "q", "answer": {"text": SELF_ID}}, "question-answer", "assistant", "/answer/text",
+                 id="answer-object"),
+    pytest.param({"text": "plain", "meta": {"comment": SELF_ID}}, "text", "unknown", "/meta/comment",
+                 id="text-with-meta"),
+]
+
+
+@pytest.mark.parametrize(("data", "fmt", "role", "pointer"), HIDDEN)
+def test_text_a_known_format_does_not_read_is_scanned(data: Any, fmt: str, role: str, pointer: str) -> None:
+    got_fmt, got = segments(data)
+    assert got_fmt == fmt
+    assert [(r, p) for r, p, t in got if t == SELF_ID] == [(role, pointer)]
+    assert_pointers_resolve(data)
+
+
+def _strings(data: Any, pointer: str = "") -> list[tuple[str, str]]:
+    """(pointer, string) of every string in a JSON value, written independently."""
+    if isinstance(data, str):
+        return [(pointer, data)]
+    if isinstance(data, dict):
+        items = [(k.replace("~", "~0").replace("/", "~1"), v) for k, v in data.items()]
+    elif isinstance(data, list):
+        items = [(str(i), v) for i, v in enumerate(data)]
+    else:
+        return []
+    return [s for key, value in items for s in _strings(value, f"{pointer}/{key}")]
+
+
+STRUCTURE = {"role", "from", "type"}  # names read as a turn's or part's structure
+
+
+@pytest.mark.parametrize("data", [
+    OPENAI_STRING, OPENAI_PARTS, OPENAI_TOOLS, SHAREGPT, ALPACA, ALPACA_RESPONSE, PROMPT_COMPLETION,
+    TEXT, DPO_STRINGS, DPO_MESSAGES, HH, ALPACA_EVAL, FASTCHAT, OPENAI_CHAT_RESPONSE,
+    OPENAI_LEGACY_RESPONSE, ANTHROPIC_RESPONSE, GEMINI_RESPONSE, COHERE_RESPONSE,
+    *[p.values[0] for p in HIDDEN],
+])
+def test_every_string_is_read_once(data: Any) -> None:
+    """Each string is one segment (or, a transcript, the segments of its
+    turns), unless it is a single token or names a role or part type."""
+    _, segs = adapt(data)
+    whole = [s.pointer for s in segs if "#" not in s.pointer]
+    assert len(whole) == len(set(whole)), "a string read twice"
+    split = {s.pointer.split("#")[0] for s in segs if "#" in s.pointer}
+    assert not split & set(whole), "a transcript also read whole"
+    read = set(whole) | split
+    for pointer, text in _strings(data):
+        if pointer in read or not text or pointer.rsplit("/", 1)[-1] in STRUCTURE:
+            continue
+        assert " " not in text and text.isascii(), f"{pointer} not scanned: {text!r}"
+
+
+def test_a_string_the_adapter_reads_is_reported_once(tmp_path: Any) -> None:
+    """An assistant turn the adapter reads, beside fields it does not: the
+    self-identification in it is one finding, not one more from the
+    leftover scan; the leftover text is found at its own pointer."""
+    from tests.helpers import CHATGPT_RULE_ID, chatgpt_pack, write_jsonl
+    import tos_lint
+
+    asked = "\n\nHuman: Who are you?\n\nAssistant: "
+    records = [
+        {"id": "r1", "messages": [{"role": "assistant", "content": SELF_ID, "name": "bot", "weight": 1}],
+         "source": "sharegpt", "metadata": {"lang": "en", "note": "reviewed by hand"}},
+        {"chosen": asked + SELF_ID, "rejected": "No.", "note": SELF_ID},
+    ]
+    path = write_jsonl(tmp_path / "data.jsonl", records)
+    result = tos_lint.scan([str(path)], rules=[chatgpt_pack(tmp_path)], use_default_rules=False, jobs=1)
+    got = sorted((f.location.line, f.location.pointer) for f in result.findings if f.rule_id == CHATGPT_RULE_ID)
+    assert got == [(1, "/messages/0/content"), (2, f"/chosen#{len(asked)}"), (2, "/note")]
+
+
+@pytest.mark.parametrize(("data", "fmt", "role", "pointer"), HIDDEN)
+def test_text_a_known_format_does_not_read_is_flagged(tmp_path: Any, data: Any, fmt: str, role: str,
+                                                      pointer: str) -> None:
+    """The whole pipeline (line prefilter, adapter, rules) reports it, at its pointer."""
+    from tests.helpers import CHATGPT_RULE_ID, chatgpt_pack, write_jsonl
+    import tos_lint
+
+    path = write_jsonl(tmp_path / "data.jsonl", [data, {"text": "nothing to see"}])
+    result = tos_lint.scan([str(path)], rules=[chatgpt_pack(tmp_path)], use_default_rules=False, jobs=1)
+    assert [(f.rule_id, f.location.line, f.location.pointer) for f in result.findings] == [
+        (CHATGPT_RULE_ID, 1, pointer)]

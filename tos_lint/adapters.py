@@ -2,7 +2,9 @@
 
 The format is detected per record, by its keys, so one file can mix shapes.
 Each adapter returns `Segment`s with a JSON pointer to where the text sits.
-An unknown shape still gets scanned: every string in it, with role `unknown`.
+An unknown shape still gets scanned: every string in it, with the role its
+field's name gives, else `unknown`. So does the text a known format's adapter
+does not read (`rest`, below): each string of a record is scanned once.
 """
 from __future__ import annotations
 
@@ -42,8 +44,64 @@ def own_id(data: Any) -> str | None:
 
 
 # --- building blocks ---------------------------------------------------------
+#
+# An adapter yields the segments it reads and puts what else the record holds
+# on `rest`, as (pointer, value, role): a value of a type it does not expect
+# (a bare string among messages, `content` as an object, `output` as a list)
+# or a field it does not read (`name`, `metadata`, a field beside `messages`).
+# `adapt` scans every string in those, with the role a field's name on the way
+# gives (`key_role`), else the role given (the turn's the value sits in, else
+# `unknown`), but single tokens (`leftover`): each string of a record is read
+# once, by the adapter or as left over. A record the adapter reads whole puts
+# nothing there and costs no more.
 
-def _content(content: Any, role: str, pointer: str) -> Iterator[Segment]:
+Rest = list[tuple[str, Any, str]]
+_CONTAINERS = (str, list, dict)
+_ROLE_CONTENT = frozenset({"role", "content"})
+_MESSAGE_KEYS = frozenset({*_ROLE_CONTENT, "tool_calls", "function_call"})
+_PART_TEXT_KEYS = ("text", "content", "input_text", "output_text")
+_PART_KEYS = frozenset({"type", *_PART_TEXT_KEYS})
+# the `type` of a content part or block: names, read as the part's structure
+_PART_TYPES = frozenset({
+    "text", "input_text", "output_text", "image", "image_url", "input_image", "audio", "input_audio",
+    "file", "input_file", "document", "video", "video_url", "refusal", "tool_use", "tool_result",
+    "thinking", "redacted_thinking",
+})
+_EMPTY: frozenset[str] = frozenset()
+
+
+def _left(rest: Rest, pointer: str, value: Any, role: str) -> None:
+    """Leave a value the adapter does not read for the leftover scan."""
+    if isinstance(value, _CONTAINERS):
+        rest.append((pointer, value, role))
+
+
+def _rest_of(node: dict[str, Any], pointer: str, read: frozenset[str], role: str, rest: Rest) -> None:
+    """Leave the fields of `node` outside `read` for the leftover scan, each
+    with the role its name gives, else `role`. (Callers on a hot path test
+    `node.keys() <= read` first.)"""
+    for key, value in node.items():
+        if key not in read and key != DIRECTIVE_KEY and isinstance(value, _CONTAINERS):
+            if isinstance(value, str) and _METADATA_TOKEN.fullmatch(value):
+                continue  # an id or a name: nothing to scan (see `leftover`)
+            rest.append((f"{pointer}/{_esc(str(key))}", value, key_role(str(key)) or role))
+
+
+def _rest_top(d: dict[str, Any], read: frozenset[str], role: str, rest: Rest) -> None:
+    """A record's top-level fields beyond `read`, for the leftover scan."""
+    if not d.keys() <= read:
+        _rest_of(d, "", read, role, rest)
+
+
+def _unread_role(raw: Any, pointer: str, rest: Rest, role: str = "unknown") -> str:
+    """`role`, for a turn whose role name stands for none; the name is left
+    over (it may be text in the wrong place)."""
+    if raw:
+        _left(rest, pointer, raw, "unknown")
+    return role
+
+
+def _content(content: Any, role: str, pointer: str, rest: Rest) -> Iterator[Segment]:
     """OpenAI-style content: a string or a list of content parts."""
     if isinstance(content, str):
         if content:
@@ -53,43 +111,102 @@ def _content(content: Any, role: str, pointer: str) -> Iterator[Segment]:
             if isinstance(part, str):
                 yield Segment(role, f"{pointer}/{i}", part)
             elif isinstance(part, dict):
-                for key in ("text", "content", "input_text", "output_text"):
-                    if isinstance(part.get(key), str):
-                        yield Segment(role, f"{pointer}/{i}/{key}", part[key])
+                for key in _PART_TEXT_KEYS:
+                    value = part.get(key)
+                    if isinstance(value, str):
+                        yield Segment(role, f"{pointer}/{i}/{key}", value)
+                    elif value is not None:
+                        _left(rest, f"{pointer}/{i}/{key}", value, role)
+                _part_rest(part, f"{pointer}/{i}", _PART_KEYS, role, rest)
+            else:
+                _left(rest, f"{pointer}/{i}", part, role)
+    elif content is not None:
+        _left(rest, pointer, content, role)
 
 
-def _messages(messages: Any, pointer: str, role_key: str = "role", text_key: str = "content") -> Iterator[Segment]:
+def _part_rest(part: dict[str, Any], pointer: str, read: frozenset[str], role: str, rest: Rest) -> None:
+    """A content part's or block's fields beyond `read`, and its `type` when
+    that is no part type's name."""
+    kind = part.get("type")
+    if kind is not None and not (isinstance(kind, str) and kind in _PART_TYPES):
+        _left(rest, f"{pointer}/type", kind, role)
+    if not part.keys() <= read:
+        _rest_of(part, pointer, read, role, rest)
+
+
+def _messages(messages: Any, pointer: str, rest: Rest, base: str = "unknown") -> Iterator[Segment]:
+    """A list of chat messages; `base`: the role of what is no message."""
     if not isinstance(messages, list):
+        _left(rest, pointer, messages, base)
         return
     for i, msg in enumerate(messages):
         if not isinstance(msg, dict):
+            _left(rest, f"{pointer}/{i}", msg, base)
             continue
-        role = _CHAT_ROLES.get(str(msg.get(role_key, "")).lower(), "unknown")
-        yield from _content(msg.get(text_key), role, f"{pointer}/{i}/{text_key}")
-        yield from _tool_calls(msg, role, f"{pointer}/{i}")
+        raw = msg.get("role", "")
+        role = _CHAT_ROLES.get(str(raw).lower()) or _unread_role(raw, f"{pointer}/{i}/role", rest)
+        yield from _content(msg.get("content"), role, f"{pointer}/{i}/content", rest)
+        if not msg.keys() <= _ROLE_CONTENT:  # a bare message costs no more
+            yield from _tool_calls(msg, role, f"{pointer}/{i}", rest)
+            if not msg.keys() <= _MESSAGE_KEYS:
+                _rest_of(msg, f"{pointer}/{i}", _MESSAGE_KEYS, role, rest)
 
 
-def _tool_calls(msg: dict[str, Any], role: str, pointer: str) -> Iterator[Segment]:
+_FUNCTION = frozenset({"function"})
+_ARGUMENTS = frozenset({"arguments"})
+
+
+def _tool_calls(msg: dict[str, Any], role: str, pointer: str, rest: Rest) -> Iterator[Segment]:
     calls = msg.get("tool_calls")
     if isinstance(calls, list):
         for j, call in enumerate(calls):
             fn = call.get("function") if isinstance(call, dict) else None
-            if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-                yield Segment(role, f"{pointer}/tool_calls/{j}/function/arguments", fn["arguments"])
+            if isinstance(fn, dict):
+                yield from _arguments(fn, role, f"{pointer}/tool_calls/{j}/function", rest)
+                _rest_of(call, f"{pointer}/tool_calls/{j}", _FUNCTION, role, rest)
+            else:
+                _left(rest, f"{pointer}/tool_calls/{j}", call, role)
+    elif calls is not None:
+        _left(rest, f"{pointer}/tool_calls", calls, role)
     fn = msg.get("function_call")
-    if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-        yield Segment(role, f"{pointer}/function_call/arguments", fn["arguments"])
+    if isinstance(fn, dict):
+        yield from _arguments(fn, role, f"{pointer}/function_call", rest)
+    elif fn is not None:
+        _left(rest, f"{pointer}/function_call", fn, role)
 
 
-def _sharegpt(turns: Any, pointer: str) -> Iterator[Segment]:
+def _arguments(fn: dict[str, Any], role: str, pointer: str, rest: Rest) -> Iterator[Segment]:
+    """A function call's `arguments` string; its name and the rest are left over."""
+    if isinstance(fn.get("arguments"), str):
+        yield Segment(role, f"{pointer}/arguments", fn["arguments"])
+        _rest_of(fn, pointer, _ARGUMENTS, role, rest)
+    else:
+        _rest_of(fn, pointer, _EMPTY, role, rest)
+
+
+# the fields a ShareGPT turn is read from: its role name's, and its text's
+_TURN_KEYS = {(who, text): frozenset({who, text}) for who in ("from", "role") for text in ("value", "content")}
+
+
+def _sharegpt(turns: Any, pointer: str, rest: Rest, base: str = "unknown") -> Iterator[Segment]:
     if not isinstance(turns, list):
+        _left(rest, pointer, turns, base)
         return
     for i, turn in enumerate(turns):
         if isinstance(turn, dict):
-            role = _SHAREGPT_ROLES.get(str(turn.get("from", turn.get("role", ""))).lower(), "unknown")
+            who = "from" if "from" in turn else "role"
+            raw = turn.get(who, "")
+            role = _SHAREGPT_ROLES.get(str(raw).lower()) or _unread_role(raw, f"{pointer}/{i}/{who}", rest)
             key = "value" if "value" in turn else "content"
-            if isinstance(turn.get(key), str):
-                yield Segment(role, f"{pointer}/{i}/{key}", turn[key])
+            text = turn.get(key)
+            if isinstance(text, str):
+                yield Segment(role, f"{pointer}/{i}/{key}", text)
+            else:
+                _left(rest, f"{pointer}/{i}/{key}", text, role)
+            if len(turn) > (who in turn) + (key in turn):  # a field besides the two read
+                _rest_of(turn, f"{pointer}/{i}", _TURN_KEYS[who, key], role, rest)
+        else:
+            _left(rest, f"{pointer}/{i}", turn, base)
 
 
 # Chat transcripts flattened into one string, one style each: a substring
@@ -159,137 +276,282 @@ def transcript_turns(text: str, pointer: str, role: str = "unknown") -> Iterator
             yield Segment(_turn_role(m.group(1), names), f"{pointer}#{m.end()}", text[m.end():end])
 
 
-def _text_or_messages(value: Any, pointer: str, role: str) -> Iterator[Segment]:
+def _text_or_messages(value: Any, pointer: str, role: str, rest: Rest) -> Iterator[Segment]:
     if isinstance(value, str):
         if value:
             yield from transcript_turns(value, pointer, role)
     elif isinstance(value, list):
-        yield from _messages(value, pointer)
+        yield from _messages(value, pointer, rest, role)
     elif isinstance(value, dict):
-        yield from _content(value.get("content"), _CHAT_ROLES.get(str(value.get("role", "")), role), f"{pointer}/content")
+        raw = value.get("role", "")
+        turn_role = _CHAT_ROLES.get(str(raw))
+        if turn_role is None:
+            turn_role = role
+            if raw:
+                _left(rest, f"{pointer}/role", raw, "unknown")
+        yield from _content(value.get("content"), turn_role, f"{pointer}/content", rest)
+        _rest_of(value, pointer, _ROLE_CONTENT, turn_role, rest)
 
 
-def _fields(data: dict[str, Any], roles: dict[str, str]) -> Iterator[Segment]:
+def _fields(data: dict[str, Any], roles: dict[str, str], rest: Rest) -> Iterator[Segment]:
     for key, role in roles.items():
         value = data.get(key)
-        if isinstance(value, str) and value:
-            yield Segment(role, f"/{_esc(key)}", value)
+        if isinstance(value, str):
+            if value:
+                yield Segment(role, f"/{_esc(key)}", value)
+        elif value is not None:
+            _left(rest, f"/{_esc(key)}", value, role)
 
 
 # --- adapters, tried in order --------------------------------------------------
+# Each reads a record's fields (putting what it does not read on `rest`) and
+# says which top-level fields it read: `adapt` leaves over the others.
 
-def _openai_messages(d: dict[str, Any]) -> Iterator[Segment]:
-    yield from _text_or_messages(d.get("system"), "/system", "system")  # Anthropic and Bedrock requests
-    yield from _messages(d["messages"], "/messages")
+_OPENAI_READ = frozenset({"messages", "system"})
 
 
-def _gemini_contents(d: dict[str, Any]) -> Iterator[Segment]:
+def _openai_messages(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
+    if "system" in d:  # Anthropic and Bedrock requests
+        yield from _text_or_messages(d["system"], "/system", "system", rest)
+    yield from _messages(d["messages"], "/messages", rest)
+    _rest_top(d, _OPENAI_READ, "unknown", rest)
+
+
+_GEMINI_SYSTEM = ("systemInstruction", "system_instruction")
+_GEMINI_READ = frozenset({"contents", *_GEMINI_SYSTEM})
+
+
+def _gemini_contents(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
     """Gemini requests and tuning data: `contents[].parts[].text`, role `model` for answers."""
-    for key in ("systemInstruction", "system_instruction"):
-        yield from _gemini_parts(d.get(key), "system", f"/{key}")
+    for key in _GEMINI_SYSTEM:
+        if key in d:
+            yield from _gemini_parts(d[key], "system", f"/{key}", rest)
     for i, content in enumerate(d["contents"]):
-        role = str(content.get("role", "")) if isinstance(content, dict) else ""
-        yield from _gemini_parts(content, _CHAT_ROLES.get(role.lower(), "unknown"), f"/contents/{i}")
+        if isinstance(content, dict):
+            raw = content.get("role", "")
+            role = _CHAT_ROLES.get(str(raw).lower()) or _unread_role(raw, f"/contents/{i}/role", rest)
+            yield from _gemini_parts(content, role, f"/contents/{i}", rest)
+        else:
+            _left(rest, f"/contents/{i}", content, "unknown")
+    _rest_top(d, _GEMINI_READ, "unknown", rest)
 
 
-def _gemini_parts(content: Any, role: str, pointer: str) -> Iterator[Segment]:
-    parts = content.get("parts") if isinstance(content, dict) else None
-    for j, part in enumerate(parts if isinstance(parts, list) else []):
-        if isinstance(part, dict) and isinstance(part.get("text"), str) and part["text"]:
-            yield Segment(role, f"{pointer}/parts/{j}/text", part["text"])
+_PARTS = frozenset({"parts", "role"})
+_TEXT = frozenset({"text"})
 
 
-def _sharegpt_adapter(d: dict[str, Any]) -> Iterator[Segment]:
+def _gemini_parts(content: Any, role: str, pointer: str, rest: Rest) -> Iterator[Segment]:
+    """A Gemini content's parts (its role name is read by the caller)."""
+    if not isinstance(content, dict):
+        _left(rest, pointer, content, role)
+        return
+    parts = content.get("parts")
+    if isinstance(parts, list):
+        for j, part in enumerate(parts):
+            if isinstance(part, dict):
+                text = part.get("text")
+                if isinstance(text, str):
+                    if text:
+                        yield Segment(role, f"{pointer}/parts/{j}/text", text)
+                elif text is not None:
+                    _left(rest, f"{pointer}/parts/{j}/text", text, role)
+                _rest_of(part, f"{pointer}/parts/{j}", _TEXT, role, rest)
+            else:
+                _left(rest, f"{pointer}/parts/{j}", part, role)
+    elif parts is not None:
+        _left(rest, f"{pointer}/parts", parts, role)
+    _rest_of(content, pointer, _PARTS, role, rest)
+
+
+_SHAREGPT_READ = {key: frozenset({key, "chosen", "rejected"}) for key in ("conversations", "conversation")}
+
+
+def _sharegpt_adapter(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
     key = "conversations" if "conversations" in d else "conversation"
-    yield from _sharegpt(d[key], f"/{key}")
+    yield from _sharegpt(d[key], f"/{key}", rest)
     for answer in ("chosen", "rejected"):  # preference pairs in ShareGPT form
         value = d.get(answer)
         if isinstance(value, dict):
-            role = _SHAREGPT_ROLES.get(str(value.get("from", value.get("role", ""))).lower(), "assistant")
+            who = "from" if "from" in value else "role"
+            raw = value.get(who, "")
+            role = _SHAREGPT_ROLES.get(str(raw).lower()) or _unread_role(raw, f"/{answer}/{who}", rest, "assistant")
             text_key = "value" if "value" in value else "content"
-            if isinstance(value.get(text_key), str):
-                yield Segment(role, f"/{answer}/{text_key}", value[text_key])
+            text = value.get(text_key)
+            if isinstance(text, str):
+                yield Segment(role, f"/{answer}/{text_key}", text)
+            else:
+                _left(rest, f"/{answer}/{text_key}", text, role)
+            _rest_of(value, f"/{answer}", _TURN_KEYS[who, text_key], role, rest)
         elif isinstance(value, list):
-            yield from _sharegpt(value, f"/{answer}")
+            yield from _sharegpt(value, f"/{answer}", rest, "assistant")
         elif isinstance(value, str) and value:
             yield Segment("assistant", f"/{answer}", value)
+    _rest_top(d, _SHAREGPT_READ[key], "unknown", rest)
 
 
-def _dpo(d: dict[str, Any]) -> Iterator[Segment]:
+_DPO_READ = frozenset({"prompt", "system", "chosen", "rejected"})
+
+
+def _dpo(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
     if "prompt" in d:
-        yield from _text_or_messages(d["prompt"], "/prompt", "user")
-    if isinstance(d.get("system"), str):
-        yield Segment("system", "/system", d["system"])
+        yield from _text_or_messages(d["prompt"], "/prompt", "user", rest)
+    system = d.get("system")
+    if isinstance(system, str):
+        yield Segment("system", "/system", system)
+    elif system is not None:
+        _left(rest, "/system", system, "system")
     for key in ("chosen", "rejected"):
         if key in d:
-            yield from _text_or_messages(d[key], f"/{key}", "assistant")
+            yield from _text_or_messages(d[key], f"/{key}", "assistant", rest)
+    _rest_top(d, _DPO_READ, "unknown", rest)
 
 
-def _alpaca(d: dict[str, Any]) -> Iterator[Segment]:
-    yield from _fields(d, {"system": "system", "instruction": "user", "input": "user",
-                           "output": "assistant", "response": "assistant"})
+_ALPACA_FIELDS = {"system": "system", "instruction": "user", "input": "user", "output": "assistant",
+                  "response": "assistant"}
+_ALPACA_READ = frozenset({*_ALPACA_FIELDS, "history"})
+
+
+def _alpaca(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
+    yield from _fields(d, _ALPACA_FIELDS, rest)
     history = d.get("history")  # earlier turns as [question, answer] pairs
-    for i, pair in enumerate(history if isinstance(history, list) else []):
-        if isinstance(pair, list):
-            for j, (role, text) in enumerate(zip(("user", "assistant"), pair)):
-                if isinstance(text, str) and text:
-                    yield Segment(role, f"/history/{i}/{j}", text)
+    if isinstance(history, list):
+        for i, pair in enumerate(history):
+            if isinstance(pair, list):
+                for j, text in enumerate(pair):
+                    role = ("user", "assistant")[j] if j < 2 else "unknown"
+                    if j < 2 and isinstance(text, str):
+                        if text:
+                            yield Segment(role, f"/history/{i}/{j}", text)
+                    else:
+                        _left(rest, f"/history/{i}/{j}", text, role)
+            else:
+                _left(rest, f"/history/{i}", pair, "unknown")
+    elif history is not None:
+        _left(rest, "/history", history, "unknown")
+    _rest_top(d, _ALPACA_READ, "unknown", rest)
 
 
-def _prompt_completion(d: dict[str, Any]) -> Iterator[Segment]:
-    yield from _text_or_messages(d["prompt"], "/prompt", "user")
-    yield from _text_or_messages(d["completion"], "/completion", "assistant")
+_PROMPT_COMPLETION = frozenset({"prompt", "completion"})
 
 
-def _question_answer(d: dict[str, Any]) -> Iterator[Segment]:
-    yield from _fields(d, {"question": "user", "query": "user", "answer": "assistant"})
+def _prompt_completion(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
+    yield from _text_or_messages(d["prompt"], "/prompt", "user", rest)
+    yield from _text_or_messages(d["completion"], "/completion", "assistant", rest)
+    _rest_top(d, _PROMPT_COMPLETION, "unknown", rest)
 
 
-def _fastchat(d: dict[str, Any]) -> Iterator[Segment]:
+_QA_FIELDS = {"question": "user", "query": "user", "answer": "assistant"}
+_QA_READ = frozenset(_QA_FIELDS)
+
+
+def _question_answer(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
+    yield from _fields(d, _QA_FIELDS, rest)
+    _rest_top(d, _QA_READ, "unknown", rest)
+
+
+_TURNS = frozenset({"turns"})
+_FASTCHAT_READ = frozenset({"choices", "turns"})
+
+
+def _fastchat(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
     for i, choice in enumerate(d["choices"]):
         if isinstance(choice, dict) and isinstance(choice.get("turns"), list):
             for j, turn in enumerate(choice["turns"]):
                 if isinstance(turn, str):
                     yield Segment("assistant", f"/choices/{i}/turns/{j}", turn)
+                else:
+                    _left(rest, f"/choices/{i}/turns/{j}", turn, "assistant")
+            _rest_of(choice, f"/choices/{i}", _TURNS, "unknown", rest)
+        else:
+            _left(rest, f"/choices/{i}", choice, "assistant")
     turns = d.get("turns")
     if isinstance(turns, list):  # the question side of an MT-bench record
         for j, turn in enumerate(turns):
             if isinstance(turn, str):
                 yield Segment("user", f"/turns/{j}", turn)
+            else:
+                _left(rest, f"/turns/{j}", turn, "user")
+    elif turns is not None:
+        _left(rest, "/turns", turns, "user")
+    _rest_top(d, _FASTCHAT_READ, "unknown", rest)
 
 
-def _openai_response(d: dict[str, Any]) -> Iterator[Segment]:
+# a choice's fields read: its message (or delta, or text), and its logprobs,
+# API envelope whose tokens are no text of their own
+_CHOICE_READ = {key: frozenset({key, "logprobs"}) for key in ("message", "delta", "text")}
+_LOGPROBS = frozenset({"logprobs"})
+_CHOICES = frozenset({"choices"})
+
+
+def _openai_response(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
     for i, choice in enumerate(d["choices"]):
         if not isinstance(choice, dict):
+            _left(rest, f"/choices/{i}", choice, "assistant")
             continue
-        msg = choice.get("message") or choice.get("delta")
+        key = "message" if choice.get("message") else "delta"
+        msg = choice.get(key)
         if isinstance(msg, dict):
-            role = _CHAT_ROLES.get(str(msg.get("role", "assistant")), "assistant")
-            key = "message" if "message" in choice else "delta"
-            yield from _content(msg.get("content"), role, f"/choices/{i}/{key}/content")
-            yield from _tool_calls(msg, role, f"/choices/{i}/{key}")
+            raw = msg.get("role", "assistant")
+            role = _CHAT_ROLES.get(str(raw))
+            if role is None:
+                role = "assistant"
+                _left(rest, f"/choices/{i}/{key}/role", raw, "unknown")
+            yield from _content(msg.get("content"), role, f"/choices/{i}/{key}/content", rest)
+            yield from _tool_calls(msg, role, f"/choices/{i}/{key}", rest)
+            _rest_of(msg, f"/choices/{i}/{key}", _MESSAGE_KEYS, role, rest)
+            read = _CHOICE_READ[key]
         elif isinstance(choice.get("text"), str):
             yield Segment("assistant", f"/choices/{i}/text", choice["text"])
+            read = _CHOICE_READ["text"]
+        else:
+            read = _LOGPROBS
+        _rest_of(choice, f"/choices/{i}", read, "unknown", rest)
+    _rest_top(d, _CHOICES, "unknown", rest)
 
 
-def _anthropic_response(d: dict[str, Any]) -> Iterator[Segment]:
+_CONTENT = frozenset({"content"})
+_BLOCK_KEYS = frozenset({"type", "text"})
+
+
+def _anthropic_response(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
     for i, block in enumerate(d["content"]):
-        if isinstance(block, dict) and isinstance(block.get("text"), str):
-            yield Segment("assistant", f"/content/{i}/text", block["text"])
+        if isinstance(block, dict):
+            text = block.get("text")
+            if isinstance(text, str):
+                yield Segment("assistant", f"/content/{i}/text", text)
+            elif text is not None:
+                _left(rest, f"/content/{i}/text", text, "assistant")
+            _part_rest(block, f"/content/{i}", _BLOCK_KEYS, "assistant", rest)
+        else:
+            _left(rest, f"/content/{i}", block, "assistant")
+    _rest_top(d, _CONTENT, "unknown", rest)
 
 
-def _gemini_response(d: dict[str, Any]) -> Iterator[Segment]:
+_CANDIDATES = frozenset({"candidates"})
+
+
+def _gemini_response(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
     for i, cand in enumerate(d["candidates"]):
-        yield from _gemini_parts(cand.get("content") if isinstance(cand, dict) else None, "assistant",
-                                 f"/candidates/{i}/content")
+        if isinstance(cand, dict):
+            if "content" in cand:
+                yield from _gemini_parts(cand["content"], "assistant", f"/candidates/{i}/content", rest)
+            _rest_of(cand, f"/candidates/{i}", _CONTENT, "unknown", rest)
+        else:
+            _left(rest, f"/candidates/{i}", cand, "assistant")
+    _rest_top(d, _CANDIDATES, "unknown", rest)
 
 
-def _cohere_response(d: dict[str, Any]) -> Iterator[Segment]:
-    yield from _fields(d, {"text": "assistant"})
+_COHERE_FIELDS = {"text": "assistant"}
 
 
-def _text(d: dict[str, Any]) -> Iterator[Segment]:
-    yield from _text_or_messages(d["text"], "/text", "unknown")
+def _cohere_response(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
+    yield from _fields(d, _COHERE_FIELDS, rest)
+    _rest_top(d, _TEXT, "unknown", rest)
+
+
+def _text(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
+    yield from _text_or_messages(d["text"], "/text", "unknown", rest)
+    _rest_top(d, _TEXT, "unknown", rest)
 
 
 # For records of no known shape: words in a field's name that say whose text
@@ -319,10 +581,10 @@ def key_role(key: str) -> str | None:
     return None
 
 
-def unknown_shape(data: Any, pointer: str = "") -> Iterator[Segment]:
+def unknown_shape(data: Any, pointer: str = "", role: str = "unknown") -> Iterator[Segment]:
     """Every string anywhere in the value. Its role is the one the nearest
-    enclosing field's name gives (`key_role`), else `unknown`."""
-    stack: list[tuple[str, Any, str]] = [(pointer, data, "unknown")]
+    enclosing field's name gives (`key_role`), else `role`."""
+    stack: list[tuple[str, Any, str]] = [(pointer, data, role)]
     while stack:
         ptr, node, role = stack.pop()
         if isinstance(node, str):
@@ -337,6 +599,21 @@ def unknown_shape(data: Any, pointer: str = "") -> Iterator[Segment]:
             stack.extend((f"{ptr}/{i}", v, role) for i, v in reversed(list(enumerate(node))))
 
 
+# A string of one ASCII token: an id, a model name, a URL, a name such as
+# `finish_reason: stop`. Left over by a known format, it is metadata (field
+# rules read it where they look for one), not text; a template marker
+# (`<|im_end|>`, `[INST]`) is no such token.
+_METADATA_TOKEN = re.compile(r"[\w.,:;/@+=%?&#~!$*'()-]*", re.ASCII)
+
+
+def leftover(value: Any, pointer: str, role: str) -> Iterator[Segment]:
+    """The text in a value a known format's adapter does not read: every
+    string in it (as `unknown_shape`) but single tokens."""
+    for segment in unknown_shape(value, pointer, role):
+        if _METADATA_TOKEN.fullmatch(segment.text) is None:
+            yield segment
+
+
 def _has_answer_field(d: dict[str, Any]) -> bool:
     return any(isinstance(v, (str, list, dict)) and key_role(str(k)) == "assistant" for k, v in d.items())
 
@@ -345,7 +622,11 @@ def _is_list(key: str) -> Callable[[dict[str, Any]], bool]:
     return lambda d: isinstance(d.get(key), list)
 
 
-Adapter = Callable[[dict[str, Any]], Iterator[Segment]]
+def _every_string(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
+    return unknown_shape(d)
+
+
+Adapter = Callable[[dict[str, Any], Rest], Iterator[Segment]]
 
 # (name, test, adapter): the first whose test passes reads the record.
 ADAPTERS: list[tuple[str, Callable[[dict[str, Any]], bool], Adapter]] = [
@@ -365,7 +646,7 @@ ADAPTERS: list[tuple[str, Callable[[dict[str, Any]], bool], Adapter]] = [
     ("cohere-response", lambda d: "generation_id" in d and isinstance(d.get("text"), str), _cohere_response),
     ("text", lambda d: isinstance(d.get("text"), str), _text),
     # any other shape with a field named for answers: every string, roles from field names
-    ("fields", _has_answer_field, unknown_shape),
+    ("fields", _has_answer_field, _every_string),
 ]
 FORMATS = [name for name, _, _ in ADAPTERS] + ["unknown"]
 _BY_NAME = {name: adapter for name, _, adapter in ADAPTERS}
@@ -413,12 +694,26 @@ def adapt(data: Any, force: str | None = None, field_map: dict[str, list[str]] |
         return "mapped", mapped(data, field_map)
     if isinstance(data, dict):
         if force is not None and force != "unknown":
-            return force, list(_BY_NAME[force](data)) if _safe_test(force, data) else list(unknown_shape(data))
+            return force, _read(_BY_NAME[force], data) if _safe_test(force, data) else list(unknown_shape(data))
         if force is None:
             for name, test, adapter in ADAPTERS:
                 if test(data):
-                    return name, list(adapter(data))
+                    return name, _read(adapter, data)
     return "unknown", list(unknown_shape(data))
+
+
+def _read(adapter: Adapter, data: dict[str, Any]) -> list[Segment]:
+    """The adapter's segments, then the text in what it left over."""
+    rest: Rest = []
+    segments = list(adapter(data, rest))
+    if rest:
+        for pointer, value, role in rest:
+            if isinstance(value, str):  # most often: one field's string
+                if _METADATA_TOKEN.fullmatch(value) is None:
+                    segments.append(Segment(role, pointer, value))
+            else:
+                segments.extend(leftover(value, pointer, role))
+    return segments
 
 
 def _safe_test(name: str, data: dict[str, Any]) -> bool:
