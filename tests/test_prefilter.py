@@ -451,6 +451,10 @@ def test_lines_across_block_edges_are_judged_whole(ruleset: RuleSet, tmp_path: P
     assert on_stats.records == off_stats.records == 12_000 and on_stats.prefiltered > 0
 
 
+def _pack_ruleset(folder: Path, rules: list[dict[str, Any]]) -> RuleSet:
+    return RuleSet(load_packs([write_pack(folder / "kw.yaml", rules)], {"openai", "unknown"}))
+
+
 KEYWORD_RULES = [
     rule("kw.opener", [{"regex": r"(?:^|[.!?] )(?:sono|ben|saya) chatgpt\b"}], keywords=["chatgpt"],
          examples={"match": ["Sono ChatGPT."], "no_match": ["Sono io."]}),
@@ -460,8 +464,7 @@ KEYWORD_RULES = [
 def test_a_rules_keywords_stand_for_its_patterns_in_the_prefilter(tmp_path: Path) -> None:
     from tos_lint.prefilter import prefilter_patterns
 
-    pack = write_pack(tmp_path / "kw.yaml", KEYWORD_RULES)
-    ruleset = RuleSet(load_packs([pack], {"openai", "unknown"}))
+    ruleset = _pack_ruleset(tmp_path, KEYWORD_RULES)
     found = prefilter_patterns(ruleset)
     assert found is not None
     text, _ = found
@@ -483,8 +486,7 @@ EDGE_RULES = [
 
 @pytest.fixture(scope="module")
 def edge_ruleset(tmp_path_factory: pytest.TempPathFactory) -> RuleSet:
-    pack = write_pack(tmp_path_factory.mktemp("edge") / "kw.yaml", EDGE_RULES)
-    return RuleSet(load_packs([pack], {"openai", "unknown"}))
+    return _pack_ruleset(tmp_path_factory.mktemp("edge"), EDGE_RULES)
 
 
 def test_a_keyword_at_a_words_edge_skips_lines_where_it_is_inside_a_word(edge_ruleset: RuleSet, tmp_path: Path) -> None:
@@ -515,8 +517,7 @@ GAP_RULES = [
 
 @pytest.fixture(scope="module")
 def gap_ruleset(tmp_path_factory: pytest.TempPathFactory) -> RuleSet:
-    pack = write_pack(tmp_path_factory.mktemp("gap") / "kw.yaml", GAP_RULES)
-    return RuleSet(load_packs([pack], {"openai", "unknown"}))
+    return _pack_ruleset(tmp_path_factory.mktemp("gap"), GAP_RULES)
 
 
 # Whitespace between a keyword's words, as a text holds it; JSON writes the

@@ -131,12 +131,15 @@ def test_utf8_bom(tmp_path: Path) -> None:
     assert issues(result) == []
 
 
-def test_crlf_line_endings(tmp_path: Path) -> None:
-    path = tmp_path / "crlf.jsonl"
-    path.write_bytes(jsonl_bytes(RECORDS).replace(b"\n", b"\r\n"))
+@pytest.mark.parametrize("ending, splittable", [(b"\r\n", True), (b"\r", False)], ids=["CRLF", "lone CR"])
+def test_line_endings(tmp_path: Path, ending: bytes, splittable: bool) -> None:
+    path = tmp_path / "endings.jsonl"
+    path.write_bytes(jsonl_bytes(RECORDS).replace(b"\n", ending))
     result = scan(tmp_path, path)
     assert hits(result) == EXPECTED_HITS
     assert issues(result) == []
+    # lone-CR files are never split at LF into byte ranges
+    assert readers.is_plain_jsonl(path) == splittable
 
 
 def test_no_final_newline(tmp_path: Path) -> None:
@@ -508,15 +511,6 @@ def test_json_named_file_with_a_broken_array_first_line_stays_an_array(tmp_path:
     path.write_bytes(b"[1,2\n" + jsonl_bytes(RECORDS))
     result = scan(tmp_path, path)
     assert ("tos-lint.input.malformed-json", None, 2) in issues(result)
-
-
-def test_lone_cr_line_endings(tmp_path: Path) -> None:
-    path = tmp_path / "mac.jsonl"
-    path.write_bytes(jsonl_bytes(RECORDS).replace(b"\n", b"\r"))
-    result = scan(tmp_path, path)
-    assert hits(result) == EXPECTED_HITS
-    assert issues(result) == []
-    assert not readers.is_plain_jsonl(path)  # never split at LF into byte ranges
 
 
 @pytest.mark.parametrize("name, body, expected", [

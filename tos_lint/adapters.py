@@ -71,7 +71,10 @@ _EMPTY: frozenset[str] = frozenset()
 
 
 def _left(rest: Rest, pointer: str, value: Any, role: str) -> None:
-    """Leave a value the adapter does not read for the leftover scan."""
+    """Leave a value the adapter does not read for the leftover scan: a
+    list, an object, or a string that is text (see `_is_text`)."""
+    if isinstance(value, str) and not _is_text(value):
+        return
     if isinstance(value, _CONTAINERS):
         rest.append((pointer, value, role))
 
@@ -81,10 +84,8 @@ def _rest_of(node: dict[str, Any], pointer: str, read: frozenset[str], role: str
     with the role its name gives, else `role`. (Callers on a hot path test
     `node.keys() <= read` first.)"""
     for key, value in node.items():
-        if key not in read and key != DIRECTIVE_KEY and isinstance(value, _CONTAINERS):
-            if isinstance(value, str) and _METADATA_TOKEN.fullmatch(value):
-                continue  # an id or a name: nothing to scan (see `leftover`)
-            rest.append((f"{pointer}/{_esc(str(key))}", value, key_role(str(key)) or role))
+        if key not in read and key != DIRECTIVE_KEY:
+            _left(rest, f"{pointer}/{_esc(str(key))}", value, key_role(str(key)) or role)
 
 
 def _rest_top(d: dict[str, Any], read: frozenset[str], role: str, rest: Rest) -> None:
@@ -194,19 +195,25 @@ def _sharegpt(turns: Any, pointer: str, rest: Rest, base: str = "unknown") -> It
         return
     for i, turn in enumerate(turns):
         if isinstance(turn, dict):
-            who = "from" if "from" in turn else "role"
-            raw = turn.get(who, "")
-            role = _SHAREGPT_ROLES.get(str(raw).lower()) or _unread_role(raw, f"{pointer}/{i}/{who}", rest)
-            key = "value" if "value" in turn else "content"
-            text = turn.get(key)
-            if isinstance(text, str):
-                yield Segment(role, f"{pointer}/{i}/{key}", text)
-            else:
-                _left(rest, f"{pointer}/{i}/{key}", text, role)
-            if len(turn) > (who in turn) + (key in turn):  # a field besides the two read
-                _rest_of(turn, f"{pointer}/{i}", _TURN_KEYS[who, key], role, rest)
+            yield from _sharegpt_turn(turn, f"{pointer}/{i}", rest)
         else:
             _left(rest, f"{pointer}/{i}", turn, base)
+
+
+def _sharegpt_turn(turn: dict[str, Any], pointer: str, rest: Rest, default: str = "unknown") -> Iterator[Segment]:
+    """One ShareGPT turn: its text, with the role its `from` (or `role`)
+    names, else `default`."""
+    who = "from" if "from" in turn else "role"
+    raw = turn.get(who, "")
+    role = _SHAREGPT_ROLES.get(str(raw).lower()) or _unread_role(raw, f"{pointer}/{who}", rest, default)
+    key = "value" if "value" in turn else "content"
+    text = turn.get(key)
+    if isinstance(text, str):
+        yield Segment(role, f"{pointer}/{key}", text)
+    else:
+        _left(rest, f"{pointer}/{key}", text, role)
+    if len(turn) > (who in turn) + (key in turn):  # a field besides the two read
+        _rest_of(turn, pointer, _TURN_KEYS[who, key], role, rest)
 
 
 # Chat transcripts flattened into one string, one style each: a substring
@@ -284,11 +291,7 @@ def _text_or_messages(value: Any, pointer: str, role: str, rest: Rest) -> Iterat
         yield from _messages(value, pointer, rest, role)
     elif isinstance(value, dict):
         raw = value.get("role", "")
-        turn_role = _CHAT_ROLES.get(str(raw))
-        if turn_role is None:
-            turn_role = role
-            if raw:
-                _left(rest, f"{pointer}/role", raw, "unknown")
+        turn_role = _CHAT_ROLES.get(str(raw)) or _unread_role(raw, f"{pointer}/role", rest, role)
         yield from _content(value.get("content"), turn_role, f"{pointer}/content", rest)
         _rest_of(value, pointer, _ROLE_CONTENT, turn_role, rest)
 
@@ -372,16 +375,7 @@ def _sharegpt_adapter(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
     for answer in ("chosen", "rejected"):  # preference pairs in ShareGPT form
         value = d.get(answer)
         if isinstance(value, dict):
-            who = "from" if "from" in value else "role"
-            raw = value.get(who, "")
-            role = _SHAREGPT_ROLES.get(str(raw).lower()) or _unread_role(raw, f"/{answer}/{who}", rest, "assistant")
-            text_key = "value" if "value" in value else "content"
-            text = value.get(text_key)
-            if isinstance(text, str):
-                yield Segment(role, f"/{answer}/{text_key}", text)
-            else:
-                _left(rest, f"/{answer}/{text_key}", text, role)
-            _rest_of(value, f"/{answer}", _TURN_KEYS[who, text_key], role, rest)
+            yield from _sharegpt_turn(value, f"/{answer}", rest, "assistant")
         elif isinstance(value, list):
             yield from _sharegpt(value, f"/{answer}", rest, "assistant")
         elif isinstance(value, str) and value:
@@ -492,10 +486,7 @@ def _openai_response(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
         msg = choice.get(key)
         if isinstance(msg, dict):
             raw = msg.get("role", "assistant")
-            role = _CHAT_ROLES.get(str(raw))
-            if role is None:
-                role = "assistant"
-                _left(rest, f"/choices/{i}/{key}/role", raw, "unknown")
+            role = _CHAT_ROLES.get(str(raw)) or _unread_role(raw, f"/choices/{i}/{key}/role", rest, "assistant")
             yield from _content(msg.get("content"), role, f"/choices/{i}/{key}/content", rest)
             yield from _tool_calls(msg, role, f"/choices/{i}/{key}", rest)
             _rest_of(msg, f"/choices/{i}/{key}", _MESSAGE_KEYS, role, rest)
@@ -606,11 +597,15 @@ def unknown_shape(data: Any, pointer: str = "", role: str = "unknown") -> Iterat
 _METADATA_TOKEN = re.compile(r"[\w.,:;/@+=%?&#~!$*'()-]*", re.ASCII)
 
 
+def _is_text(value: str) -> bool:
+    return _METADATA_TOKEN.fullmatch(value) is None
+
+
 def leftover(value: Any, pointer: str, role: str) -> Iterator[Segment]:
     """The text in a value a known format's adapter does not read: every
     string in it (as `unknown_shape`) but single tokens."""
     for segment in unknown_shape(value, pointer, role):
-        if _METADATA_TOKEN.fullmatch(segment.text) is None:
+        if _is_text(segment.text):
             yield segment
 
 
@@ -706,13 +701,11 @@ def _read(adapter: Adapter, data: dict[str, Any]) -> list[Segment]:
     """The adapter's segments, then the text in what it left over."""
     rest: Rest = []
     segments = list(adapter(data, rest))
-    if rest:
-        for pointer, value, role in rest:
-            if isinstance(value, str):  # most often: one field's string
-                if _METADATA_TOKEN.fullmatch(value) is None:
-                    segments.append(Segment(role, pointer, value))
-            else:
-                segments.extend(leftover(value, pointer, role))
+    for pointer, value, role in rest:
+        if isinstance(value, str):  # most often: one field's string, text already (`_left`)
+            segments.append(Segment(role, pointer, value))
+        else:
+            segments.extend(leftover(value, pointer, role))
     return segments
 
 

@@ -109,8 +109,7 @@ def scan(
             attribution=attribution, attribution_threshold=attribution_threshold,
         )
         refuse_overwriting_input(output, paths)
-        if output is not None:
-            check_output("--output", output, devices=True)
+        check_output("--output", output, devices=True)
         changed = None
         if staged or since:
             if staged and since:

@@ -1,6 +1,7 @@
 """What every command-line module shares: exit code 2 for usage errors."""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, NoReturn
@@ -41,14 +42,14 @@ def refuse_overwriting_input(output: Path | None, paths: list[str], option: str 
         raise UsageError(f"{option} {output} is one of the inputs; refusing to overwrite it")
 
 
-def check_output(option: str, path: Path, folder: bool = False, devices: bool = False) -> None:
+def check_output(option: str, path: Path | None, folder: bool = False, devices: bool = False) -> None:
     """Refuse, before any work, an output that cannot be written: a folder
     where a file goes (or a file where a folder goes), or a place this
     user may not create files in. `devices`: the writer writes a device or
     pipe in place; other writers rename a new file over the path, which
-    would replace the device itself."""
-    import os
-
+    would replace the device itself. None (standard output) is no file."""
+    if path is None:
+        return
     if folder and path.exists() and not path.is_dir():
         fail(f"{option} {path}: not a directory")
     if not folder and path.is_dir():

@@ -61,8 +61,7 @@ def report(
             raise UsageError(f"--output {output} is the result being read; refusing to overwrite it")
         doc = load_document(results)
         _refuse_inputs(output, doc)
-        if output is not None:
-            check_output("--output", output, devices=True)
+        check_output("--output", output, devices=True)
         with writing("--output", output):
             write_output(output, lambda stream: render_document(output_format, doc, stream, redact))
 

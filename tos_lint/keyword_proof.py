@@ -84,9 +84,14 @@ def keyword_problem(keyword: str) -> str | None:
     return None
 
 
+def escaped_words(text: str) -> list[str]:
+    """A keyword's words, each escaped for a regex."""
+    return [re.escape(word) for word in text.split()]
+
+
 def words_regex(text: str) -> str:
     """A keyword's words, separated by any run of whitespace."""
-    return r"\s+".join(re.escape(word) for word in text.split())
+    return r"\s+".join(escaped_words(text))
 
 
 def keyword_regex(keyword: str) -> str:

@@ -561,7 +561,7 @@ def keyword_form(keyword: str) -> str:
     """A rule keyword's line form; one written with `\\b` at an edge
     wants what stands there next to a word's edge (see `keyword_proof`)."""
     parsed = keyword_proof.parse_keyword(keyword)
-    words = [re.escape(word) for word in parsed.text.split(" ")]
+    words = keyword_proof.escaped_words(parsed.text)
     together = ((_BEFORE_WORD if parsed.word_start else "") + line_form(rf"\s{{1,{_NEAR_GAP}}}".join(words))
                 + (_AFTER_WORD if parsed.word_end else ""))
     if len(words) == 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import errno
 import fnmatch
 import functools
 import hashlib
@@ -16,6 +17,7 @@ import json
 import lzma
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass
 from decimal import Decimal
@@ -140,16 +142,22 @@ def discover(paths: list[str], include: list[str] | None = None, exclude: list[s
 
 def _missing(path: Path) -> str:
     """Why a path given cannot be found: a symlink's own problem, or none there."""
-    import errno
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            return _broken_link(path, exc) or f"dangling symlink to {os.readlink(path)}"
+    return "no such file or directory"
 
-    if not path.is_symlink():
-        return "no such file or directory"
-    try:
-        os.stat(path)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "symlink loop (too many levels of symbolic links)"
-    return f"dangling symlink to {os.readlink(path)}"
+
+def _broken_link(path: Path, exc: OSError) -> str | None:
+    """What is wrong with `path` when `os.stat` fails with `exc` because it
+    is a symlink loop or a dangling symlink; None for any other failure."""
+    if exc.errno == errno.ELOOP:
+        return "symlink loop (too many levels of symbolic links)"
+    if exc.errno == errno.ENOENT and path.is_symlink():
+        return f"dangling symlink to {os.readlink(path)}"
+    return None
 
 
 def _folder_inputs(root: Path, include: list[str] | None, exclude: list[str] | None) -> Iterator[InputFile]:
@@ -174,25 +182,17 @@ def _unreadable(message: str) -> InputIssue:
 
 def _not_a_file(path: Path) -> InputIssue | None:
     """Why a data file found in a folder must not be opened, if it must not."""
-    import errno
-    import stat
-
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return _unreadable("symlink loop (too many levels of symbolic links); not scanned")
-        if path.is_symlink() and exc.errno == errno.ENOENT:
-            return _unreadable(f"dangling symlink to {os.readlink(path)}; not scanned")
-        return _unreadable(f"cannot open: {exc.strerror or exc}")
+        link = _broken_link(path, exc)
+        return _unreadable(f"{link}; not scanned" if link else f"cannot open: {exc.strerror or exc}")
     if stat.S_ISREG(mode):
         return None
     return _unreadable(f"not a regular file (a {_special_kind(mode)}); not opened (name it on the command line to read it)")
 
 
 def _special_kind(mode: int) -> str:
-    import stat
-
     if stat.S_ISFIFO(mode):
         return "FIFO"
     if stat.S_ISSOCK(mode):
