@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -38,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rule_accuracy: skipped: corpora folder {args.corpora} not found (it is evaluation data, not part of the project)")
         return 0
 
+    from tos_lint.atomic import atomic_write
     from tos_lint.errors import UsageError
     from tos_lint.evaluate import evaluate
 
@@ -48,11 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rule_accuracy: error: {exc}", file=sys.stderr)
         return 2
     doc = render(full, text, args.corpora, args.labels)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=args.output.parent, prefix=f".{args.output.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+    with atomic_write(args.output, "w") as stream:
         stream.write(doc)
-    os.replace(tmp, args.output)
     for name, ev in (("all rules", full), ("text only", text)):
         met = sum(g.met for g in ev.goals())
         print(f"{name}: {met}/{len(ev.goals())} goals met; " + "; ".join(f"{g.name}: {g.value}" for g in ev.goals()))

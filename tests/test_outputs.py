@@ -124,3 +124,68 @@ def test_a_device_output_is_still_written_in_place(proj: Path, monkeypatch: pyte
     assert res.exit_code == 1, res.output
     assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
     assert "\"findings\"" not in res.stdout  # the report went to the device, not stdout
+
+
+# --- the mode of what is written ------------------------------------------------------------
+# Outputs are written to a temporary file renamed into place; each must still
+# get the mode any new file gets (0666 less the umask), or keep the mode of the
+# file it replaces, not the 0600 of a private temporary file.
+
+WRITTEN = [
+    pytest.param(["scan", "good.jsonl", "-f", "json", "-o", "out/rep.json"], "out/rep.json", id="scan-output"),
+    pytest.param(["report", "rep.json", "-f", "html", "-o", "out/rep.html"], "out/rep.html", id="report-output"),
+    pytest.param(["baseline", "create", "good.jsonl", "-o", "out/base.json"], "out/base.json", id="baseline"),
+    pytest.param(["filter", "good.jsonl", "--clean-dir", "out/c", "--quarantine-dir", "out/q"], "out/q/good.jsonl",
+                 id="filter-copy"),
+    pytest.param(["index", "build", "good.jsonl", "--provider", "openai", "-o", "out/refs.tlidx"], "out/refs.tlidx",
+                 id="index"),
+    pytest.param(["rules", "eval", "--labels", "labels.yaml", "-f", "markdown", "-o", "out/eval.md"], "out/eval.md",
+                 id="eval-output"),
+]
+
+
+@pytest.fixture()
+def umask_027() -> Any:
+    old = os.umask(0o027)
+    yield
+    os.umask(old)
+
+
+def _write_output(proj: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    (proj / "labels.yaml").write_text("labels:\n  good.jsonl: {provider: openai}\n", encoding="utf-8")
+    if args[0] == "report":
+        _report(proj, monkeypatch)
+    res = invoke(args, proj, monkeypatch)
+    assert res.exit_code in (0, 1), res.output
+
+
+@pytest.mark.parametrize(("args", "written"), WRITTEN)
+def test_a_new_output_gets_the_mode_of_a_new_file(proj: Path, monkeypatch: pytest.MonkeyPatch, umask_027: None,
+                                                   args: list[str], written: str) -> None:
+    _write_output(proj, monkeypatch, args)
+    assert stat.S_IMODE((proj / written).stat().st_mode) == 0o640
+    assert [p.name for p in (proj / written).parent.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize(("args", "written"), WRITTEN)
+def test_a_replaced_output_keeps_its_mode(proj: Path, monkeypatch: pytest.MonkeyPatch, umask_027: None,
+                                          args: list[str], written: str) -> None:
+    old = proj / written
+    old.parent.mkdir(parents=True)
+    old.write_text("old\n")
+    old.chmod(0o604)
+    _write_output(proj, monkeypatch, args)
+    assert old.read_bytes() != b"old\n"
+    assert stat.S_IMODE(old.stat().st_mode) == 0o604
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path: Path) -> None:
+    from tos_lint.atomic import atomic_write
+
+    path = tmp_path / "out.json"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(path, "w") as stream:
+        stream.write("half a")
+        raise RuntimeError("the writer failed")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]

@@ -4,11 +4,10 @@ paths, no line numbers, no timestamps — sorted, so it does not churn."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
+from tos_lint.atomic import atomic_write
 from tos_lint.errors import UsageError
 from tos_lint.model import Finding
 
@@ -27,11 +26,8 @@ def baseline_document(findings: Iterable[Finding]) -> dict[str, object]:
 def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
     doc = baseline_document(findings)
     text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+    with atomic_write(path, "w") as out:
         out.write(text)
-    os.replace(tmp, path)
     return len(doc["findings"])  # type: ignore[arg-type]
 
 

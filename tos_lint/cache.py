@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
+
+from tos_lint.atomic import atomic_write
 
 _HEADER = b"tos-lint-hsdb-1\n"
 DEFAULT_MAX_MB = 256
@@ -101,16 +102,9 @@ def write_atomically(path: Path, *parts: bytes) -> bool:
     reader never sees half a file. False when it cannot be written: a cache
     that cannot be written is simply not used."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for part in parts:
-                    out.write(part)
-            os.replace(tmp, path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as out:
+            for part in parts:
+                out.write(part)
     except OSError:
         return False
     return True

@@ -60,18 +60,10 @@ def _write(render, evaluation: "Evaluation", output: Optional[Path]) -> None:  #
     if output is None:
         render(evaluation, sys.stdout)
         return
-    import os
-    import tempfile
+    from tos_lint.atomic import atomic_write
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            render(evaluation, stream)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(output, "w") as stream:
+        render(evaluation, stream)
 
 
 # --- shared cell formatting ---------------------------------------------------------

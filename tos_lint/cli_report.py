@@ -359,15 +359,7 @@ def write_output(output: Optional[Path], write: Callable[[TextIO], None]) -> Non
         with output.open("w", encoding="utf-8") as stream:
             write(stream)
         return
-    import os
-    import tempfile
+    from tos_lint.atomic import atomic_write
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            write(stream)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(output, "w") as stream:
+        write(stream)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
-import os
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import IO, Any, Iterable
 
 import orjson
 
+from tos_lint.atomic import AtomicFile
 from tos_lint.errors import UsageError
 from tos_lint.model import Finding
 from tos_lint.policy import Verdict
@@ -192,9 +191,8 @@ class _AtomicOutput:
         self.count = 0
 
     def __enter__(self) -> "_AtomicOutput":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        self.raw = os.fdopen(fd, "wb")
+        self.target = AtomicFile(self.path)
+        self.raw = self.target.open()
         self.out: IO[bytes] = _compressor(self.raw, self.compression)
         if self.is_array:
             self.out.write(b"[\n")
@@ -220,9 +218,9 @@ class _AtomicOutput:
         if self.out is not self.raw:
             self.raw.close()
         if exc_type is None and self.count:
-            os.replace(self.tmp, self.path)
+            self.target.commit()
             return
-        os.unlink(self.tmp)
+        self.target.discard()
         if exc_type is None and self.path.is_file():
             self.path.unlink()  # a copy from an earlier run no longer holds for this input
 

@@ -14,13 +14,13 @@ import json
 import mmap
 import os
 import struct
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from tos_lint.atomic import atomic_write
 from tos_lint.errors import UsageError
 from tos_lint.neardup.lsh import Banding, BandTable, band_keys, choose_banding
 from tos_lint.neardup.minhash import SCHEMES, MinHasher
@@ -236,16 +236,8 @@ def _align(n: int) -> int:
 
 def write_index(data: IndexData, path: str | Path) -> None:
     """Write atomically: a reader sees the old file or the new, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            _write(data, out)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(Path(path)) as out:
+        _write(data, out)
 
 
 def _write(data: IndexData, out: BinaryIO) -> None:

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from tos_lint.atomic import atomic_write
 from tos_lint.errors import UsageError
 from tos_lint.neardup.index import FORMAT_VERSION, IndexBuilder, IndexData, IndexParams, load_index, parse_index, serialize
 
@@ -223,12 +222,5 @@ def _cache_path(digest: str) -> Path | None:
 
 
 def _write_atomic(path: Path, blob: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(blob)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as out:
+        out.write(blob)
