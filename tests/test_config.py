@@ -103,6 +103,24 @@ def test_keys_accept_underscores(project: Path, monkeypatch: pytest.MonkeyPatch)
     assert doc["manifest"]["options"]["max_record_bytes"] == 4096
 
 
+@pytest.mark.parametrize(("name", "text", "keys"), [
+    ("tos-lint.yaml", "fail_on: never\nfail-on: low\n", ("fail_on", "fail-on")),
+    ("tos-lint.yaml", "max-record-bytes: 4096\nselect: [test]\nmax_record_bytes: 8192\n",
+     ("max-record-bytes", "max_record_bytes")),
+    ("pyproject.toml", '[tool.tos-lint]\nfail-on = "never"\nfail_on = "low"\n', ("fail-on", "fail_on")),
+])
+def test_a_key_in_both_spellings_exits_2_naming_both(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     name: str, text: str, keys: tuple[str, str]) -> None:
+    """Neither value silently wins: the file and both spellings are named."""
+    (project / name).write_text(text, encoding="utf-8")
+    res = invoke(scan_args(project), project, monkeypatch)
+    assert res.exit_code == 2, res.output
+    first, second = keys
+    assert f"tos-lint: error: {project / name}: keys {first!r} and {second!r} are the same key written two ways" \
+        in res.stderr, res.stderr
+    assert res.stdout == ""
+
+
 def test_empty_config_file_means_defaults(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (project / "tos-lint.yaml").write_text("# nothing\n", encoding="utf-8")
     res = invoke(scan_args(project), project, monkeypatch)

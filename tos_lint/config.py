@@ -95,6 +95,7 @@ def _pyproject_section(path: Path) -> dict[str, Any] | None:
 
 
 def parse_config(doc: dict[str, Any], path: Path) -> Config:
+    _refuse_two_spellings(doc, path)
     config = Config(path=str(path))
     base = path.parent
     for key, value in doc.items():
@@ -107,6 +108,17 @@ def parse_config(doc: dict[str, Any], path: Path) -> Config:
         except (TypeError, ValueError) as exc:
             raise UsageError(f"{path}: key {key!r}: {exc}") from None
     return config
+
+
+def _refuse_two_spellings(doc: dict[str, Any], path: Path) -> None:
+    """A key written both with `-` and with `_` (`fail-on` and `fail_on`):
+    one of the two values would be dropped without a word, so neither is taken."""
+    seen: dict[str, str] = {}
+    for key in doc:
+        name = str(key).replace("-", "_")
+        if name in seen:
+            raise UsageError(f"{path}: keys {seen[name]!r} and {str(key)!r} are the same key written two ways; keep one")
+        seen[name] = str(key)
 
 
 def _str_list(value: Any, _base: Path) -> list[str]:
