@@ -229,6 +229,23 @@ def test_isolated_ignores_even_a_broken_config(project: Path, monkeypatch: pytes
     assert json.loads(res.stdout)["manifest"]["options"]["path"] is None
 
 
+@pytest.mark.parametrize("command", [
+    ["scan", "data.jsonl"],
+    ["baseline", "create", "data.jsonl", "-o", "base.json"],
+    ["filter", "data.jsonl", "--clean-dir", "c", "--quarantine-dir", "q"],
+])
+def test_config_and_isolated_together_is_a_usage_error(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       command: list[str]) -> None:
+    """`--isolated` reads no configuration file: the file `--config` names
+    would be ignored without a word, so the pair is refused, naming both."""
+    (project / "custom.yaml").write_text("fail-on: never\n", encoding="utf-8")
+    res = invoke([*command, "--config", "custom.yaml", "--isolated"], project, monkeypatch)
+    assert res.exit_code == 2, res.output
+    assert "tos-lint: error: --config custom.yaml cannot be used with --isolated" in res.stderr, res.stderr
+    assert res.stdout == ""
+    assert sorted(p.name for p in project.iterdir()) == ["custom.yaml", "data.jsonl", "pack.yaml"]
+
+
 # --- pyproject.toml -------------------------------------------------------------------
 
 def test_pyproject_section_is_read(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

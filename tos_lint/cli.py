@@ -157,7 +157,11 @@ def _sample_spec(sample: Optional[str], seed: int):  # type: ignore[no-untyped-d
 def _configure(config_path: Optional[Path], isolated: bool, **options: object):  # type: ignore[no-untyped-def]
     """The configuration file's values, overridden by command-line options."""
     from tos_lint.config import Config, load_config
+    from tos_lint.errors import UsageError
 
+    if isolated and config_path is not None:  # one of the two would be ignored without a word
+        raise UsageError(f"--config {config_path} cannot be used with --isolated (which reads no configuration file); "
+                         "give one of the two")
     config = Config() if isolated else load_config(config_path)
     # identity, not equality: an option given as 0 (== False) is still given
     overrides = {k: v for k, v in options.items() if v is not None and v is not False and v != []}
