@@ -102,6 +102,26 @@ def test_removed_input_is_detected(proj: Path, monkeypatch: pytest.MonkeyPatch) 
     assert any(line.startswith("missing") and "data/b.jsonl.gz" in line for line in res.stdout.splitlines())
 
 
+@pytest.mark.parametrize("kind", ["FIFO", "folder"])
+def test_input_replaced_by_a_fifo_or_folder_is_not_called_missing(proj: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   kind: str) -> None:
+    """It exists but is not a regular file: said so, and never opened (a
+    FIFO opened for reading would wait for a writer forever)."""
+    import os
+
+    report = make_report(proj, monkeypatch)
+    path = proj / "data" / "b.jsonl.gz"
+    path.unlink()
+    if kind == "FIFO":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    res = verify(report, proj, monkeypatch)
+    assert res.exit_code == 1
+    [line] = [ln for ln in res.stdout.splitlines() if "data/b.jsonl.gz" in ln]
+    assert line.startswith("not-a-file") and f"exists but is not a regular file (a {kind}); not read" in line, line
+
+
 def test_restored_input_verifies_again(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = make_report(proj, monkeypatch)
     path = proj / "data" / "a.jsonl"

@@ -189,10 +189,13 @@ def _not_a_file(path: Path) -> InputIssue | None:
         return _unreadable(f"{link}; not scanned" if link else f"cannot open: {exc.strerror or exc}")
     if stat.S_ISREG(mode):
         return None
-    return _unreadable(f"not a regular file (a {_special_kind(mode)}); not opened (name it on the command line to read it)")
+    return _unreadable(f"not a regular file (a {special_kind(mode)}); not opened (name it on the command line to read it)")
 
 
-def _special_kind(mode: int) -> str:
+def special_kind(mode: int) -> str:
+    """What a path that is not a regular file is, by its `st_mode`."""
+    if stat.S_ISDIR(mode):
+        return "folder"
     if stat.S_ISFIFO(mode):
         return "FIFO"
     if stat.S_ISSOCK(mode):

@@ -18,7 +18,7 @@ from tos_lint.errors import UsageError
 @dataclass(frozen=True)
 class Check:
     path: str
-    status: str  # ok | changed | missing | unreadable | unhashed
+    status: str  # ok | changed | missing | not-a-file | unreadable | unhashed
     detail: str = ""
 
 
@@ -51,9 +51,10 @@ def _check(entry: dict[str, Any], base: Path) -> Check:
         return Check(shown, "unreadable", "read from stdin; cannot be re-checked")
     if not entry.get("sha256"):
         return Check(shown, "unhashed", "a changed-only scan read only the changed lines and did not hash the file")
-    path = next((p for p in (Path(entry["abspath"]), Path(shown), base / shown) if p.is_file()), None)
+    candidates = (Path(entry["abspath"]), Path(shown), base / shown)
+    path = next((p for p in candidates if p.is_file()), None)
     if path is None:
-        return Check(shown, "missing", "file not found")
+        return _not_found(shown, candidates)
     try:
         size, digest = file_digest(path)
     except OSError as exc:
@@ -61,6 +62,21 @@ def _check(entry: dict[str, Any], base: Path) -> Check:
     if size != entry.get("size") or digest != entry.get("sha256"):
         return Check(shown, "changed", f"size {entry.get('size')} -> {size}, sha256 {str(entry.get('sha256'))[:12]}… -> {digest[:12]}…")
     return Check(shown, "ok")
+
+
+def _not_found(shown: str, candidates: tuple[Path, ...]) -> Check:
+    """No regular file at any of the places the input may be: `missing`, or,
+    where something else stands there (a FIFO, a folder), `not-a-file`. That
+    is never opened: opening a FIFO would wait for a writer forever."""
+    from tos_lint.readers import special_kind
+
+    for place in candidates:
+        try:
+            mode = place.stat().st_mode
+        except OSError:
+            continue
+        return Check(shown, "not-a-file", f"{place} exists but is not a regular file (a {special_kind(mode)}); not read")
+    return Check(shown, "missing", "file not found")
 
 
 def file_digest(path: Path) -> tuple[int, str]:
