@@ -62,6 +62,42 @@ def test_dangling_and_looping_symlinks_in_a_folder_are_reported(tmp_path: Path) 
     assert got["loop.jsonl"][0] == UNREADABLE and "symlink loop" in got["loop.jsonl"][1]
 
 
+def _linked_folders(tmp_path: Path) -> Path:
+    """data/ holds a folder, a symlink to a folder outside it, a second link
+    to its own folder and a link back up to itself (a loop)."""
+    data = _folder(tmp_path)
+    for folder in (tmp_path / "outside" / "deep", data / "real"):
+        folder.mkdir(parents=True)
+    write_jsonl(tmp_path / "outside" / "deep" / "x.jsonl", [{"text": HIT}])
+    write_jsonl(data / "real" / "y.jsonl", [{"text": HIT}])
+    (data / "linked").symlink_to(tmp_path / "outside")
+    (data / "again").symlink_to("real")
+    (data / "real" / "up").symlink_to("..")
+    return data
+
+
+def test_a_symlinked_folder_is_followed_and_each_real_file_scanned_once(tmp_path: Path) -> None:
+    """As a symlinked file in a folder is read, so is a symlinked folder: its
+    files are scanned at their path through the link; a loop or a second
+    link to a folder already walked adds nothing, and nothing is unreadable."""
+    data = _linked_folders(tmp_path)
+    result = _scan(tmp_path, data)
+    got = sorted((str(Path(f.location.path).relative_to(tmp_path)), f.rule_id) for f in result.findings)
+    assert got == [("data/a.jsonl", CHATGPT_RULE_ID), ("data/linked/deep/x.jsonl", CHATGPT_RULE_ID),
+                   ("data/real/y.jsonl", CHATGPT_RULE_ID)]
+
+
+def test_filter_copies_a_symlinked_folder_at_its_path_through_the_link(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _linked_folders(tmp_path)
+    chatgpt_pack(tmp_path, "pack.yaml")
+    (tmp_path / "tos-lint.yaml").write_text("default-rules: false\nrules: [pack.yaml]\n", encoding="utf-8")
+    res = invoke(["filter", "data", "--clean-dir", "out/c", "--quarantine-dir", "out/q"], tmp_path, monkeypatch)
+    assert res.exit_code == 1, res.output
+    copies = sorted(str(p.relative_to(tmp_path / "out" / "q")) for p in (tmp_path / "out" / "q").rglob("*.jsonl"))
+    assert copies == ["a.jsonl", "linked/deep/x.jsonl", "real/y.jsonl"]
+
+
 def _with_bad_links(proj: Path) -> None:
     write_jsonl(proj / "data" / "a.jsonl", [{"text": HIT}, {"text": "fine"}])
     (proj / "data" / "dangling.jsonl").symlink_to(proj / "gone.jsonl")

@@ -132,7 +132,13 @@ def filter_files(inputs: list[InputFile], roots: list[Path], verdict: Verdict,
 
 
 def _relative(inp: InputFile, roots: list[Path]) -> Path:
+    """Where an input's copies go under the output folders: its path inside
+    the folder given that it was found in (through any symlinked folder on
+    the way), else its own name."""
     assert inp.fs_path is not None
+    for root in roots:
+        if root in inp.fs_path.parents and root.is_dir():
+            return inp.fs_path.relative_to(root)
     src = inp.fs_path.resolve()
     for root in roots:
         root = root.resolve()

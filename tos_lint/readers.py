@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import collections
 import errno
 import fnmatch
 import functools
@@ -123,20 +124,28 @@ class ReadOptions:
 def discover(paths: list[str], include: list[str] | None = None, exclude: list[str] | None = None) -> tuple[list[InputFile], list[str]]:
     """Files to scan, in a stable order, and the data-looking files skipped.
     Paths inside a folder that cannot be read as files come with their
-    `problem`; a path given that does not exist is a usage error."""
+    `problem`; a path given that does not exist is a usage error.
+
+    A symlink to a folder, inside a folder given, is followed as a symlink
+    to a file is: after every folder given has been walked, so that each
+    real folder is walked once, under its own path where it has one among
+    them; a link to a folder already walked (a loop, or a second way to the
+    same folder) adds nothing."""
     files: list[InputFile] = []
     unsupported: list[str] = []
+    walk = _Walk(include, exclude)
     for raw in paths:
         if raw == "-":
             files.append(InputFile("<stdin>", None))
             continue
         path = Path(raw)
         if path.is_dir():
-            files.extend(_folder_inputs(path, include, exclude))
+            files.extend(walk.folder(path))
         elif path.exists():
             files.append(InputFile(str(path), path))
         else:
             raise UsageError(f"{raw}: {_missing(path)}")
+    files.extend(walk.linked_folders())
     return files, unsupported
 
 
@@ -160,20 +169,69 @@ def _broken_link(path: Path, exc: OSError) -> str | None:
     return None
 
 
-def _folder_inputs(root: Path, include: list[str] | None, exclude: list[str] | None) -> Iterator[InputFile]:
-    for child, error in _walk(root):
-        shown = str(child)
-        if error is not None:  # a folder whose files cannot even be listed
-            yield InputFile(shown, child, _unreadable(f"cannot list this folder: {error.strerror or error}; "
-                                                      "nothing in it was scanned"))
-            continue
-        if not _selected(shown, include, exclude) or not (_is_json_name(child.name) or _is_other_data(child.name)):
-            continue
-        problem = _not_a_file(child)
-        if problem is not None:
-            yield InputFile(shown, child, problem)
-        elif not _is_hf_metadata(child):
-            yield InputFile(shown, child)
+class _Walk:
+    """The folders of one discovery: each real folder walked once (by device
+    and inode), symlinks to folders kept to be walked after the folders given."""
+
+    def __init__(self, include: list[str] | None, exclude: list[str] | None):
+        self.include, self.exclude = include, exclude
+        self.walked: set[tuple[int, int]] = set()
+        self.links: collections.deque[Path] = collections.deque()
+
+    def folder(self, root: Path) -> Iterator[InputFile]:
+        """The data files under `root` (sorted), and paths that cannot be read as files."""
+        for child, error in self._files(root):
+            shown = str(child)
+            if error is not None:  # a folder whose files cannot even be listed
+                yield InputFile(shown, child, _unreadable(f"cannot list this folder: {error.strerror or error}; "
+                                                          "nothing in it was scanned"))
+                continue
+            if not self._wanted(shown, child.name):
+                continue
+            problem = _not_a_file(child)
+            if problem is not None:
+                yield InputFile(shown, child, problem)
+            elif not _is_hf_metadata(child):
+                yield InputFile(shown, child)
+
+    def _wanted(self, shown: str, name: str) -> bool:
+        return _selected(shown, self.include, self.exclude) and (_is_json_name(name) or _is_other_data(name))
+
+    def linked_folders(self) -> Iterator[InputFile]:
+        """The files under the symlinked folders met so far (and under those met in them)."""
+        while self.links:
+            yield from self.folder(self.links.popleft())
+
+    def _files(self, root: Path) -> Iterator[tuple[Path, OSError | None]]:
+        """Files under `root`, sorted, each with None; and each folder that
+        could not be listed, with its error (os.walk would pass over it)."""
+        from tos_lint.tabular import prune_dirs  # Hugging Face hub-cache layouts
+
+        errors: list[OSError] = []
+        for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
+            yield from _listing_errors(errors)
+            here = Path(dirpath)
+            if not self._first_visit(here):
+                dirnames[:] = []
+                continue
+            names = prune_dirs(here, sorted(d for d in dirnames if not d.startswith(".")))
+            dirnames[:] = [d for d in names if not (here / d).is_symlink()]
+            self.links.extend(here / d for d in names if (here / d).is_symlink())
+            for name in sorted(filenames):
+                if not name.startswith("."):
+                    yield here / name, None
+        yield from _listing_errors(errors)
+
+    def _first_visit(self, folder: Path) -> bool:
+        try:
+            info = os.stat(folder)
+        except OSError:
+            return True  # listing it reports what is wrong
+        key = (info.st_dev, info.st_ino)
+        if key in self.walked:
+            return False
+        self.walked.add(key)
+        return True
 
 
 def _unreadable(message: str) -> InputIssue:
@@ -201,21 +259,6 @@ def special_kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "socket"
     return "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file"
-
-
-def _walk(root: Path) -> Iterator[tuple[Path, OSError | None]]:
-    """Files under `root`, sorted, each with None; and each folder that
-    could not be listed, with its error (os.walk would pass over it)."""
-    from tos_lint.tabular import prune_dirs  # Hugging Face hub-cache layouts
-
-    errors: list[OSError] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
-        yield from _listing_errors(errors)
-        dirnames[:] = prune_dirs(Path(dirpath), sorted(d for d in dirnames if not d.startswith(".")))
-        for name in sorted(filenames):
-            if not name.startswith("."):
-                yield Path(dirpath) / name, None
-    yield from _listing_errors(errors)
 
 
 def _listing_errors(errors: list[OSError]) -> Iterator[tuple[Path, OSError | None]]:
