@@ -357,6 +357,24 @@ def test_stdin(tmp_path: Path) -> None:
     assert got == [(2, "/messages/1/content"), (4, "/text")]
 
 
+COMPRESSORS = {"gz": gzip.compress, "zst": lambda b: zstandard.ZstdCompressor().compress(b), "bz2": bz2.compress,
+               "xz": lzma.compress}
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESSORS))
+def test_compressed_stdin_is_decompressed(tmp_path: Path, kind: str) -> None:
+    """`zcat`-free piping: compressed bytes on stdin are told by their magic
+    number, as a compressed file is, and read, not called a binary file."""
+    pack = chatgpt_pack(tmp_path)
+    data = COMPRESSORS[kind](jsonl_bytes(RECORDS))
+    proc = run_cli(["scan", "-", "--no-default-rules", "--rules", str(pack), "--format", "json"], cwd=tmp_path, input=data)
+    assert_no_traceback(proc)
+    doc = json.loads(proc.stdout)
+    assert sorted((f["location"]["line"], f["location"]["pointer"]) for f in doc["findings"]) == [
+        (2, "/messages/1/content"), (4, "/text")]
+    assert doc["summary"]["records"] == 4
+
+
 def test_nonexistent_path_exits_2_with_message(tmp_path: Path) -> None:
     proc = run_cli(["scan", str(tmp_path / "nope.jsonl"), "--no-default-rules", "--rules", str(chatgpt_pack(tmp_path))],
                    cwd=tmp_path)

@@ -347,14 +347,42 @@ class HashingReader:
 
 
 def open_input(inp: InputFile, hasher: HashingReader | None = None, limits: "DecompressLimits | None" = None) -> IO[bytes]:
-    """A binary stream of the file's decompressed bytes (by magic number)."""
+    """A binary stream of the file's decompressed bytes (by magic number),
+    or of standard input's: piped data may be compressed too."""
     if inp.fs_path is None:
-        return sys.stdin.buffer
-    raw: Any = hasher if hasher is not None else open(inp.fs_path, "rb")  # noqa: SIM115 - closed by the caller
-    kind = _compression(raw.peek(6)[:6] if hasattr(raw, "peek") else b"")
+        head = sys.stdin.buffer.read(_MAGIC_BYTES)  # a pipe cannot be peeked at reliably: read, then hand back
+        raw: Any = _Replayed(head, sys.stdin.buffer)
+    else:
+        raw = hasher if hasher is not None else open(inp.fs_path, "rb")  # noqa: SIM115 - closed by the caller
+        head = raw.peek(_MAGIC_BYTES)[:_MAGIC_BYTES] if hasattr(raw, "peek") else b""
+    kind = _compression(head)
     if kind is None:
-        return raw
+        return raw  # type: ignore[no-any-return]
     return DecompressedStream(raw, kind, limits or DecompressLimits())  # type: ignore[return-value]
+
+
+_MAGIC_BYTES = max(len(magic) for magic in _MAGIC)
+
+
+class _Replayed:
+    """A stream whose first bytes, read already to tell its kind, are handed
+    out again before the rest of it."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]):
+        self.head = head
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.stream.read(size)
+        if 0 <= size < len(self.head):
+            out, self.head = self.head[:size], self.head[size:]
+            return out
+        out, self.head = self.head, b""
+        return out + self.stream.read(-1 if size < 0 else size - len(out))
+
+    def close(self) -> None:
+        self.stream.close()
 
 
 def _compression(head: bytes) -> str | None:
