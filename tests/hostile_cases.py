@@ -309,10 +309,11 @@ CASES: list[Case] = [
          issues=(("nonstandard-json", None, 1),), hits=((None, 0), (None, 2)),
          outcome="reported at the element; the streaming parser stops there, so the file is read again with NaN "
                  "and Infinity rewritten, from that element on: the element and all after it are scanned"),
-    Case("nan-in-array-on-stdin", "NaN inside a JSON array given on stdin (cannot be read twice)",
+    Case("nan-in-array-on-stdin", "NaN inside a JSON array given on stdin",
          _write("nan-stdin.json", b"[" + HIT + b',\n{"score": NaN},\n' + HIT + b"]\n"),
-         issues=(("malformed-json", None, 1),), hits=((None, 0),), stdin=True,
-         outcome="reported at the element; a stream cannot be read again, so the rest is not scanned and the finding says so"),
+         issues=(("nonstandard-json", None, 1),), hits=((None, 0), (None, 2)), stdin=True,
+         outcome="as in a file: standard input that starts with `[` is kept aside (in memory, past 16 MiB in a "
+                 "temporary file) so that it can be read again from that element on"),
     Case("huge-numbers", "numbers too large for a double or a 64-bit integer",
          _write("numbers.jsonl", _lines(
              b'{"text": "I am ChatGPT", "n": 1e400}', b'{"n": -1e999, "text": "clean"}',
@@ -337,6 +338,11 @@ CASES: list[Case] = [
          _write("broken-first.jsonl", _lines(b"[1,2", HIT, CLEAN, HIT)),
          issues=(("malformed-json", 1, None),), hits=((2, None), (4, None)),
          outcome="not one complete JSON document, so read line by line: the first line reported at its line, the rest scanned"),
+    Case("broken-array-first-line-on-stdin", "the same on stdin: JSONL whose first line is a broken array",
+         _write("broken-first-stdin.jsonl", _lines(b"[1,2", HIT, CLEAN, HIT)),
+         issues=(("malformed-json", 1, None),), hits=((2, None), (4, None)), stdin=True,
+         outcome="read as the file is: standard input is kept aside to be read twice; the first line reported, "
+                 "the rest scanned"),
     Case("not-objects-array", "JSON array elements that are not objects",
          _write("scalars.json", b'[1, "s", null, [], true, ' + HIT + b"]"),
          issues=tuple(("not-an-object", None, i) for i in range(5)), hits=((None, 5),),

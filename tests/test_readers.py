@@ -524,6 +524,39 @@ def test_jsonl_named_file_holding_a_whole_json_array_is_read_as_one(tmp_path: Pa
     assert hits(result) == [(None, 1 + offset, "/messages/1/content"), (None, 3 + offset, "/text")]
 
 
+def _scan_stdin(tmp_path: Path, data: bytes) -> tuple[list[Any], list[Any]]:
+    """(hits, issues) of `scan -` with `data` piped in, in the form of `hits` and `issues`."""
+    pack = chatgpt_pack(tmp_path)
+    proc = run_cli(["scan", "-", "--no-default-rules", "--rules", str(pack), "--format", "json"], cwd=tmp_path, input=data)
+    assert_no_traceback(proc)
+    found = [(f["rule_id"], f["location"]) for f in json.loads(proc.stdout)["findings"]]
+    return (sorted(((loc["line"], loc["index"], loc["pointer"]) for rule, loc in found if rule == CHATGPT_RULE_ID), key=repr),
+            sorted(((rule, loc["line"], loc["index"]) for rule, loc in found if rule.startswith("tos-lint.input.")), key=repr))
+
+
+@pytest.mark.parametrize("compress", [lambda b: b, gzip.compress], ids=["plain", "gzip"])
+@pytest.mark.parametrize("first", [b"[1,2", b"[", b'[{"text": "x"},'])
+def test_stdin_with_a_broken_array_first_line_is_read_line_by_line(tmp_path: Path, compress: Any, first: bytes) -> None:
+    """Standard input is read as a `.jsonl` file is (it is kept aside to be
+    read twice): the broken first line is reported and every later record read."""
+    got_hits, got_issues = _scan_stdin(tmp_path, compress(first + b"\n" + jsonl_bytes(RECORDS)))
+    assert got_issues == [("tos-lint.input.malformed-json", 1, None)]
+    assert got_hits == [(n + 1, None, p) for n, _, p in EXPECTED_HITS]
+
+
+@pytest.mark.parametrize("body", [
+    json.dumps(RECORDS, indent=2).encode(),
+    b"[" + b",\n".join(json.dumps(r).encode() for r in RECORDS) + b"]\n",
+    b'[\n{"text": "x", "n": NaN},\n' + b",\n".join(json.dumps(r).encode() for r in RECORDS) + b"\n]\n",
+], ids=["pretty", "one-element-a-line", "nan"])
+def test_stdin_holding_a_whole_json_array_is_read_as_one(tmp_path: Path, body: bytes) -> None:
+    """Past NaN too: the kept copy is read again, as a file would be."""
+    got_hits, got_issues = _scan_stdin(tmp_path, body)
+    offset = 1 if b"NaN" in body else 0
+    assert got_hits == [(None, 1 + offset, "/messages/1/content"), (None, 3 + offset, "/text")]
+    assert got_issues == ([("tos-lint.input.nonstandard-json", None, 0)] if offset else [])
+
+
 def test_json_named_file_with_a_broken_array_first_line_stays_an_array(tmp_path: Path) -> None:
     path = tmp_path / "d.json"
     path.write_bytes(b"[1,2\n" + jsonl_bytes(RECORDS))

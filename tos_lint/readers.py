@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import sys
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -612,6 +613,21 @@ def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions,
     if not first:
         return
     shape = _shape(first)
+    if shape == "array" and lines_by_name and reopen is None:
+        # A stream that cannot be opened again (standard input) is kept
+        # aside, so that it is read as a file is: as one JSON array only if
+        # it is one complete document, and read again past NaN or Infinity.
+        with _Spool(first, stream) as spool:
+            yield from _read_shaped(shape, first, spool.reader(len(first)), stats, options, spool.reader,
+                                    lines_by_name, 1 + blank_lines)
+        return
+    yield from _read_shaped(shape, first, stream, stats, options, reopen, lines_by_name, 1 + blank_lines)
+
+
+def _read_shaped(shape: str, first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions,
+                 reopen: Callable[[], IO[bytes]] | None, lines_by_name: bool,
+                 first_line: int) -> Iterator[RawRecord | InputIssue]:
+    """Records of a stream whose first block (with content) is `first`, read as `_shape` says."""
     if shape == "array" and lines_by_name and reopen is not None and not _one_document(reopen):
         shape = "jsonl"
     if shape == "array":
@@ -621,7 +637,53 @@ def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions,
     elif shape == "binary":
         yield InputIssue("binary-file", "this looks like a binary file, not JSON or JSONL; it was not scanned", final=True)
     else:
-        yield from read_jsonl_blocks(_chain(first, stream, stats), stats, options, first_line=1 + blank_lines)
+        yield from read_jsonl_blocks(_chain(first, stream, stats), stats, options, first_line=first_line)
+
+
+class _Spool:
+    """A stream that can be read once, kept whole (in memory up to `MEMORY`
+    bytes, then in a temporary file) to be read from its start as often as
+    needed. A decompression error met while keeping it is raised again where
+    a reader reaches that point, as reading the stream itself would."""
+
+    MEMORY = 16 << 20
+
+    def __init__(self, first: bytes, stream: IO[bytes]):
+        self.file = tempfile.SpooledTemporaryFile(max_size=self.MEMORY, prefix="tos-lint-stdin-")
+        self.file.write(first)
+        self.error: BaseException | None = None
+        try:
+            while chunk := stream.read(BLOCK_SIZE):
+                self.file.write(chunk)
+        except _DECOMPRESS_ERRORS as exc:
+            self.error = exc
+
+    def reader(self, start: int = 0) -> IO[bytes]:
+        return _SpoolReader(self, start)  # type: ignore[return-value]
+
+    def __enter__(self) -> "_Spool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+
+class _SpoolReader:
+    """One reading of a `_Spool`, with its own position (readings may interleave)."""
+
+    def __init__(self, spool: _Spool, start: int):
+        self.spool, self.pos = spool, start
+
+    def read(self, size: int = -1) -> bytes:
+        self.spool.file.seek(self.pos)
+        out = self.spool.file.read(size)
+        self.pos += len(out)
+        if not out and size != 0 and self.spool.error is not None:
+            raise self.spool.error
+        return out
+
+    def close(self) -> None:
+        pass  # the spool is closed once, by its owner
 
 
 def _shape(first: bytes) -> str:
