@@ -251,6 +251,11 @@ CASES: list[Case] = [
          issues=(("malformed-json", "?", None), ("truncated-stream", "*", None)), hits=((1, None),),
          outcome="records before the damage are scanned; deflate has no check until the CRC at the end, so what "
                  "it decodes after the damage comes out as malformed lines, and the CRC failure as a corrupt stream"),
+    Case("trailing-garbage-gzip", "a gzip stream followed by bytes that are not gzip data (trailing garbage)",
+         _write("trailing.jsonl.gz", gzip.compress(_lines(HIT, CLEAN, HIT)) + b"not gzip data\n"),
+         issues=(("trailing-data", 4, None),), hits=((1, None), (3, None)),
+         outcome="every record of the stream is scanned; what follows it is reported as trailing data, from the byte "
+                 "where it starts (zero bytes alone are padding, accepted as gzip and xz accept them)"),
     Case("bomb-gzip", "a gzip decompression bomb (40 kB expanding 1028 times to 40 MiB of newlines)",
          _bomb("bomb.jsonl.gz", lambda b: gzip.compress(b, 9), 40),
          issues=(("decompression-bomb", "*", None),), hits=((1, None),),

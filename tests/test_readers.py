@@ -51,6 +51,10 @@ RECORDS = [messages(CLEAN), messages(HIT), {"text": CLEAN}, {"text": HIT}]
 EXPECTED_HITS = [(2, None, "/messages/1/content"), (4, None, "/text")]
 
 
+COMPRESSORS = {"gz": gzip.compress, "zst": lambda b: zstandard.ZstdCompressor().compress(b), "bz2": bz2.compress,
+               "xz": lzma.compress}
+
+
 def jsonl_bytes(records: list[Any]) -> bytes:
     return ("\n".join(json.dumps(r) for r in records) + "\n").encode()
 
@@ -267,6 +271,45 @@ def test_truncated_gzip_via_cli_has_no_traceback(tmp_path: Path) -> None:
     assert "tos-lint.input.truncated-stream" in {f["rule_id"] for f in doc["findings"]}
 
 
+@pytest.mark.parametrize("kind", sorted(COMPRESSORS))
+def test_trailing_garbage_after_the_stream_is_reported_as_such(tmp_path: Path, kind: str) -> None:
+    """Not a cut: every record of the stream is scanned, and the finding says
+    that data follows the end of the stream, and from which byte."""
+    blob = COMPRESSORS[kind](jsonl_bytes(RECORDS))
+    path = tmp_path / f"d.jsonl.{kind}"
+    path.write_bytes(blob + b"GARBAGE, not compressed data\n")
+    result = scan(tmp_path, path)
+    assert hits(result) == EXPECTED_HITS
+    [issue] = [f for f in result.findings if f.rule_id.startswith("tos-lint.input.")]
+    assert issue.rule_id == "tos-lint.input.trailing-data"
+    name = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2", "xz": "xz"}[kind]
+    assert f"trailing data after the end of the {name} stream, from byte {len(blob)} of the file" in issue.message
+
+
+@pytest.mark.parametrize("kind", ["gz", "xz"])
+def test_zero_padding_after_the_stream_is_no_problem(tmp_path: Path, kind: str) -> None:
+    """As gzip and xz themselves accept it (a tape's or a tar's padding)."""
+    path = tmp_path / f"d.jsonl.{kind}"
+    path.write_bytes(COMPRESSORS[kind](jsonl_bytes(RECORDS)) + b"\x00" * 1000)
+    result = scan(tmp_path, path)
+    assert hits(result) == EXPECTED_HITS and issues(result) == []
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESSORS))
+def test_a_member_whose_magic_straddles_two_reads_is_read(kind: str) -> None:
+    """The next member's magic number cut across two compressed chunks is
+    still a member, not trailing data."""
+    import io
+
+    first, second = COMPRESSORS[kind](jsonl_bytes(RECORDS)), COMPRESSORS[kind](jsonl_bytes([{"text": HIT}]))
+
+    class Small(readers.DecompressedStream):
+        CHUNK = len(first) + 1
+
+    stream = Small(io.BytesIO(first + second), kind, readers.DecompressLimits())
+    assert stream.read() == jsonl_bytes(RECORDS) + jsonl_bytes([{"text": HIT}])
+
+
 def test_oversized_record_is_reported_and_later_lines_read(tmp_path: Path) -> None:
     path = tmp_path / "big.jsonl"
     big = {"text": "I am ChatGPT " + "y" * 5000}
@@ -355,10 +398,6 @@ def test_stdin(tmp_path: Path) -> None:
     doc = json.loads(proc.stdout)
     got = sorted((f["location"]["line"], f["location"]["pointer"]) for f in doc["findings"])
     assert got == [(2, "/messages/1/content"), (4, "/text")]
-
-
-COMPRESSORS = {"gz": gzip.compress, "zst": lambda b: zstandard.ZstdCompressor().compress(b), "bz2": bz2.compress,
-               "xz": lzma.compress}
 
 
 @pytest.mark.parametrize("kind", sorted(COMPRESSORS))

@@ -404,6 +404,22 @@ class DecompressionBomb(OSError):
     """The stream expands beyond the configured ratio or size."""
 
 
+class TrailingData(OSError):
+    """Bytes after the end of the compressed stream that start no new member."""
+
+
+_KIND_NAMES = {"gz": "gzip", "zst": "zstd", "bz2": "bzip2", "xz": "xz"}
+_MAGIC_OF = {kind: magic for magic, kind in _MAGIC.items()}
+
+
+def _starts_member(kind: str, head: bytes) -> bool:
+    """Whether `head` starts a member, frame or stream of this kind (a zstd
+    skippable frame too: magic 0x184D2A50 to 0x184D2A5F)."""
+    if head.startswith(_MAGIC_OF[kind]):
+        return True
+    return kind == "zst" and len(head) >= 4 and head[1:4] == b"\x2a\x4d\x18" and head[0] & 0xF0 == 0x50
+
+
 DEFAULT_MAX_EXPANSION = 1000.0
 DEFAULT_MAX_DECOMPRESSED_BYTES = 1 << 40
 # The ratio is only judged past this much output: the first blocks of a
@@ -466,6 +482,7 @@ class DecompressedStream:
         self.error: BaseException | None = None
         self.finished = False
         self.member_open = False  # bytes fed since the last member ended
+        self.ended = False  # a member has ended: what follows must start another one
 
     def read(self, size: int = -1) -> bytes:
         while not self.finished and (size < 0 or len(self.pending) < size):
@@ -488,6 +505,8 @@ class DecompressedStream:
                 return
             self.in_bytes += len(chunk)
             self.input, self.pos = chunk, 0
+        if self.ended and not self.member_open and not self.more and not self._next_member():
+            return
         try:
             self._step()
         except DecompressionBomb as exc:
@@ -519,8 +538,37 @@ class DecompressedStream:
         self._emit(out)
         if getattr(decoder, "eof", False):
             self.member_open = self.more = False
+            self.ended = True
             self.pos -= len(getattr(decoder, "unused_data", b""))  # the next member starts there
             self.decoder = _decompressor(self.kind)
+
+    def _next_member(self) -> bool:
+        """Whether the bytes after a member that ended start another one.
+        If not, the stream ends there: zero bytes to the end are padding
+        (gzip and xz accept them too); anything else is reported."""
+        magic = len(_MAGIC_OF[self.kind])
+        while len(self.input) - self.pos < magic and (chunk := self.raw.read(self.CHUNK)):
+            self.in_bytes += len(chunk)  # the magic number may straddle two chunks
+            self.input, self.pos = self.input[self.pos:] + chunk, 0
+        if _starts_member(self.kind, self.input[self.pos:self.pos + magic]):
+            return True
+        offset = self.in_bytes - len(self.input) + self.pos
+        self.finished = True
+        if not self._only_zeros_left():
+            name = _KIND_NAMES[self.kind]
+            self.error = TrailingData(f"trailing data after the end of the {name} stream, from byte {offset} of the "
+                                      f"file: not {name} data, so not read")
+        return False
+
+    def _only_zeros_left(self) -> bool:
+        """Whether the rest of the compressed input is zero bytes (read to its end)."""
+        data = self.input[self.pos:]
+        while not data.lstrip(b"\x00"):
+            data = self.raw.read(self.CHUNK)
+            if not data:
+                return True
+            self.in_bytes += len(data)
+        return False
 
     def _emit(self, out: bytes) -> None:
         self.out_bytes += len(out)
@@ -543,11 +591,16 @@ class DecompressedStream:
 _DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, lzma.LZMAError, ValueError)
 
 
-def _stream_issue(exc: BaseException, stats: FileStats) -> InputIssue:
-    line = stats.records + stats.malformed + 1
+def stream_issue(exc: BaseException, units: str, line: int | None = None, index: int | None = None) -> InputIssue:
+    """What stopped the reading of a compressed stream, at the `units`
+    (records, rows) read so far: a bomb, trailing data, or a cut or corrupt stream."""
     if isinstance(exc, DecompressionBomb):
-        return InputIssue("decompression-bomb", f"{exc}; records after this point were not scanned", line=line, final=True)
-    return InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); records after this point were not scanned", line=line, final=True)
+        code, message = "decompression-bomb", f"{exc}; {units} after this point were not scanned"
+    elif isinstance(exc, TrailingData):
+        code, message = "trailing-data", f"{exc}; the {units} before it were all scanned"
+    else:
+        code, message = "truncated-stream", f"the file could not be read to its end ({exc}); {units} after this point were not scanned"
+    return InputIssue(code, message, line=line, index=index, final=True)
 
 
 # --- reading -------------------------------------------------------------------
@@ -577,7 +630,7 @@ def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iter
     try:
         yield from _read_stream(stream, stats, options, reopen, _named_as_lines(name))
     except _DECOMPRESS_ERRORS as exc:
-        yield _stream_issue(exc, stats)
+        yield stream_issue(exc, "records", line=stats.records + stats.malformed + 1)
     finally:
         if hasher is not None:
             hasher.drain()

@@ -63,7 +63,7 @@ import orjson
 
 from tos_lint.readers import (
     _DECOMPRESS_ERRORS, BLOCK_SIZE, FileStats, HashingReader, InputFile, InputIssue, RawRecord, ReadOptions,
-    _strip_compression, open_input,
+    _strip_compression, open_input, stream_issue,
 )
 
 if TYPE_CHECKING:
@@ -468,7 +468,7 @@ def read_csv(inp: InputFile, stats: FileStats, options: ReadOptions, delimiter: 
     try:
         yield from _csv_rows(rows, stats, options)
     except _DECOMPRESS_ERRORS as exc:
-        yield InputIssue("truncated-stream", f"the file could not be read to its end ({exc}); rows after this point were not scanned", index=stats.records + stats.malformed, final=True)
+        yield stream_issue(exc, "rows", index=stats.records + stats.malformed)
     finally:
         hasher.drain()
         stats.size, stats.sha256 = hasher.size, hasher.digest.hexdigest()
