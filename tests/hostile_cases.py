@@ -194,6 +194,11 @@ CASES: list[Case] = [
          _write("mac.jsonl", _lines(HIT, CLEAN, HIT, end=b"\r")),
          issues=(), hits=((1, None), (3, None)),
          outcome="a CR ends a line as LF does; every record read at its line"),
+    Case("lone-cr-in-lf-file", "lone CR line endings in some lines of an LF file",
+         _write("mixed.jsonl", HIT + b"\n" + CLEAN + b"\r" + HIT + b"\r" + CLEAN + b"\n" + HIT + b"\n"),
+         issues=(), hits=((1, None), (2, None), (3, None)),
+         outcome="a line that fails to parse is split at its lone CRs (a raw CR cannot be inside a JSON string) and "
+                 "each part read, at the LF-counted line it sits on; the lines after keep their numbers"),
     Case("binary-by-name", "a binary file given by name (`.bin`)",
          _write("data.bin", bytes(range(256)) * 64),
          issues=(("binary-file", None, None),), hits=(),

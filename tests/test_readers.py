@@ -146,6 +146,29 @@ def test_line_endings(tmp_path: Path, ending: bytes, splittable: bool) -> None:
     assert readers.is_plain_jsonl(path) == splittable
 
 
+MIXED_ENDINGS = (b'{"text": "x"}\n' + json.dumps({"text": HIT}).encode() + b"\r" + json.dumps({"text": CLEAN}).encode()
+                 + b"\r\r" + json.dumps(messages(HIT)).encode() + b"\r\n" + b'{"text": "broken\r' + b'{"text": "y"}\n'
+                 + json.dumps({"text": HIT}).encode() + b"\n")
+
+
+def test_lone_cr_endings_later_in_an_lf_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line that fails to parse and holds lone CRs is read as the lines
+    those CRs end, each at the LF line it sits on; the lines after keep
+    their numbers, whole or split into byte ranges (--jobs)."""
+    from tests.helpers import force_split
+
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(MIXED_ENDINGS)
+    expected_hits = [(2, None, "/messages/1/content"), (2, None, "/text"), (4, None, "/text")]
+    result = scan(tmp_path, path, jobs=1)
+    assert hits(result) == expected_hits
+    assert issues(result) == [("tos-lint.input.malformed-json", 3, None)]
+    assert result.stats.records == 6
+    force_split(monkeypatch, 16)
+    split = scan(tmp_path, path, jobs=2)
+    assert (hits(split), issues(split), split.stats.records) == (expected_hits, issues(result), 6)
+
+
 def test_no_final_newline(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     path.write_bytes(jsonl_bytes(RECORDS).rstrip(b"\n"))
@@ -486,7 +509,7 @@ def test_one_nul_in_the_first_line_costs_that_line_only(tmp_path: Path) -> None:
     result = scan(tmp_path, path)
     assert issues(result) == [("tos-lint.input.malformed-json", 1, None)]
     assert hits(result) == [(5002, None, "/text")]
-    assert result.stats.records == 5001
+    assert result.stats.records == 6001
 
 
 @pytest.mark.parametrize("data", [

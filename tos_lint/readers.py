@@ -1088,6 +1088,17 @@ def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOp
     return line_no - first_line  # the last line has no newline: it moved line_no on by none
 
 
+def _cr_parts(line: bytes, n: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """A line that is no JSON and holds lone CRs, read as the lines those CRs
+    end (a raw CR cannot be inside a JSON string, so no record is cut). Each
+    part keeps the line number `n`: lines are counted by LF (as git counts
+    them, and as a range of a split file is numbered), so a part cannot have
+    a number of its own without moving every line after it. Only such lines
+    pay for this: a line that reads as JSON never gets here."""
+    for part in line.split(b"\r"):
+        yield from _lines(part, n, stats, options)
+
+
 def _oversized(line: int, options: ReadOptions) -> InputIssue:
     return InputIssue("oversized-record", f"record is larger than the limit of {options.max_record_bytes} bytes; not scanned (see --max-record-bytes)", line=line)
 
@@ -1133,7 +1144,10 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
         except orjson.JSONDecodeError as exc:
             if line.isspace():
                 continue
-            yield from _bad_line(line, n, str(exc), stats)
+            if b"\r" in line[:-1]:  # lone CRs: lines ended as on classic Mac OS, within an LF file
+                yield from _cr_parts(line, n, stats, options)
+            else:
+                yield from _bad_line(line, n, str(exc), stats)
             continue
         if not isinstance(data, dict):
             stats.malformed += 1
