@@ -507,12 +507,65 @@ def test_a_string_the_adapter_reads_is_reported_once(tmp_path: Any) -> None:
     records = [
         {"id": "r1", "messages": [{"role": "assistant", "content": SELF_ID, "name": "bot", "weight": 1}],
          "source": "sharegpt", "metadata": {"lang": "en", "note": "reviewed by hand"}},
-        {"chosen": asked + SELF_ID, "rejected": "No.", "note": SELF_ID},
+        {"chosen": asked + SELF_ID, "rejected": "No.", "note": "I am ChatGPT, the note says."},
     ]
     path = write_jsonl(tmp_path / "data.jsonl", records)
     result = tos_lint.scan([str(path)], rules=[chatgpt_pack(tmp_path)], use_default_rules=False, jobs=1)
     got = sorted((f.location.line, f.location.pointer) for f in result.findings if f.rule_id == CHATGPT_RULE_ID)
     assert got == [(1, "/messages/0/content"), (2, f"/chosen#{len(asked)}"), (2, "/note")]
+
+
+# --- a leftover string that renders the fields read ---------------------------------------
+# alpaca-cleaned's `text` is the prompt rendered from the other fields, the
+# answer included: what it copies was scanned at the field's own pointer.
+
+ALPACA_PREAMBLE = ("Below is an instruction that describes a task. Write a response that appropriately "
+                   "completes the request.\n\n### Instruction:\n")
+
+
+def _alpaca_cleaned(output: str, extra: str = "") -> dict[str, Any]:
+    text = f"{ALPACA_PREAMBLE}Who are you?\n\n### Input:\n\n\n### Response:\n{output}{extra}"
+    return {"instruction": "Who are you?", "input": "", "output": output, "text": text}
+
+
+def test_a_rendered_text_is_scanned_without_the_fields_it_copies() -> None:
+    data = _alpaca_cleaned(SELF_ID)
+    fmt, got = segments(data)
+    assert fmt == "alpaca"
+    rendered = [(p, t) for r, p, t in got if p.startswith("/text")]
+    assert rendered == [("/text#0", ALPACA_PREAMBLE), (f"/text#{len(ALPACA_PREAMBLE) + len('Who are you?')}",
+                                                       "\n\n### Input:\n\n\n### Response:\n")]
+    assert ("assistant", "/output", SELF_ID) in got
+    assert_pointers_resolve(data)
+
+
+def test_a_copy_must_be_whole_words_of_the_text() -> None:
+    data = {"instruction": "Who are you?", "output": "am ChatGPT", "text": "Ham ChatGPTs here, Who are you?!"}
+    _, got = segments(data)
+    assert [(p, t) for _, p, t in got if p.startswith("/text")] == [("/text#0", "Ham ChatGPTs here, "), ("/text#31", "!")]
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    pytest.param(_alpaca_cleaned(SELF_ID), ["/output"], id="alpaca-cleaned"),
+    pytest.param(_alpaca_cleaned(SELF_ID, "\n\nI am ChatGPT, and this line is in the text alone."),
+                 ["/output", f"/text#{len(_alpaca_cleaned(SELF_ID)['text'])}"], id="text-of-its-own-after-the-copy"),
+    pytest.param({"instruction": "Who are you?", "output": "Hello there.", "text": SELF_ID}, ["/text"],
+                 id="text-that-copies-nothing"),
+    pytest.param({"messages": [{"role": "user", "content": "Who are you?"}, {"role": "assistant", "content": SELF_ID}],
+                  "text": f"<|im_start|>user\nWho are you?<|im_end|>\n<|im_start|>assistant\n{SELF_ID}<|im_end|>"},
+                 ["/messages/1/content"], id="chatml-rendering-beside-messages"),
+    pytest.param({"instruction": "Your name?", "output": "ChatGPT", "text": f"Answer: {SELF_ID}"}, ["/text"],
+                 id="a-one-word-field-is-not-cut-out-of-a-sentence"),
+])
+def test_a_self_identification_is_reported_once_at_its_field(tmp_path: Any, data: Any, expected: list[str]) -> None:
+    """Through the whole pipeline: the copy of a field in a rendered text is
+    not a second finding; text of the rendering's own still is."""
+    from tests.helpers import CHATGPT_RULE_ID, chatgpt_pack, write_jsonl
+    import tos_lint
+
+    path = write_jsonl(tmp_path / "data.jsonl", [data])
+    result = tos_lint.scan([str(path)], rules=[chatgpt_pack(tmp_path)], use_default_rules=False, jobs=1)
+    assert sorted(f.location.pointer for f in result.findings if f.rule_id == CHATGPT_RULE_ID) == sorted(expected)
 
 
 @pytest.mark.parametrize(("data", "fmt", "role", "pointer"), HIDDEN)

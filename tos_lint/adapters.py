@@ -698,15 +698,70 @@ def adapt(data: Any, force: str | None = None, field_map: dict[str, list[str]] |
 
 
 def _read(adapter: Adapter, data: dict[str, Any]) -> list[Segment]:
-    """The adapter's segments, then the text in what it left over."""
+    """The adapter's segments, then the text in what it left over, less
+    what that text copies from the segments (see `_uncopied`)."""
     rest: Rest = []
     segments = list(adapter(data, rest))
+    if not rest:
+        return segments
+    read = _copies_to_find(segments)
     for pointer, value, role in rest:
         if isinstance(value, str):  # most often: one field's string, text already (`_left`)
-            segments.append(Segment(role, pointer, value))
+            segments.extend(_uncopied(Segment(role, pointer, value), read))
         else:
-            segments.extend(leftover(value, pointer, role))
+            for segment in leftover(value, pointer, role):
+                segments.extend(_uncopied(segment, read))
     return segments
+
+
+# A string left over may render the fields the adapter read: alpaca-cleaned's
+# `text` is "Below is an instruction ... ### Response:\n" and the `output`
+# again. What it copies word for word was scanned already, at the field's own
+# pointer, and would be reported twice; the rest of it is scanned. A text of
+# one word is not looked for: it recurs by chance, and cut out of a sentence
+# of the rendering's own ("I am" + "ChatGPT") it would break a phrase there.
+
+
+def _copies_to_find(segments: list[Segment]) -> list[str]:
+    """The texts read of two words or more, stripped, longest first (a long
+    copy is claimed before a shorter text found inside it can split it)."""
+    texts = {s.text.strip() for s in segments}
+    return sorted((t for t in texts if len(t.split(maxsplit=1)) > 1), key=len, reverse=True)
+
+
+def _uncopied(segment: Segment, read: list[str]) -> Iterator[Segment]:
+    """`segment`, or, where it holds copies of texts in `read`, the pieces
+    between them, each a slice of it at `pointer#offset` (as transcript turns are)."""
+    text = segment.text
+    spans = sorted(_copy_spans(text, read))
+    if not spans:
+        yield segment
+        return
+    start = 0
+    for lo, hi in [*spans, (len(text), len(text))]:
+        if text[start:lo].strip():
+            yield Segment(segment.role, f"{segment.pointer}#{start}", text[start:lo])
+        start = hi
+
+
+def _copy_spans(text: str, read: list[str]) -> list[tuple[int, int]]:
+    """Where `text` holds each text of `read` whole (its last such place: a
+    rendering puts the fields after its preamble), bounded by no letter or
+    digit on either side, without overlapping another copy."""
+    spans: list[tuple[int, int]] = []
+    for copy in read:
+        end = len(text)
+        while (at := text.rfind(copy, 0, end)) >= 0:
+            span = (at, at + len(copy))
+            if _word_bounded(text, *span) and not any(lo < span[1] and span[0] < hi for lo, hi in spans):
+                spans.append(span)
+                break
+            end = span[1] - 1
+    return spans
+
+
+def _word_bounded(text: str, lo: int, hi: int) -> bool:
+    return (lo == 0 or not text[lo - 1].isalnum()) and (hi == len(text) or not text[hi].isalnum())
 
 
 def _safe_test(name: str, data: dict[str, Any]) -> bool:
