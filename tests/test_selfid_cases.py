@@ -86,6 +86,10 @@ SELF_ID = [
     ("anthropic", "I'm **Claude**, an AI assistant made by Anthropic."),
     ("openai", "I am <b>ChatGPT</b>."),
     ("google", "I'm *Gemini*, Google's AI assistant."),
+    ("perplexity", "I am Perplexity, an AI assistant that answers questions with sources."),
+    ("perplexity", "I'm Sonar, a model built by Perplexity."),
+    ("ai21", "I am Jamba, a language model trained by AI21 Labs."),
+    ("ai21", "I was trained by AI21 Labs."),
 ]
 
 NOT_SELF_ID = [
@@ -146,6 +150,8 @@ NOT_SELF_ID = [
     'She said: "This is Claude 3.5 Sonnet, trained by Anthropic."',
     "I was trained by Google as part of the Gemini team.",
     "深度求索（DeepSeek）公司开发的智能助手DeepSeek-R1很受欢迎。",
+    "I am in a state of perplexity about this tax form.",
+    "Jamba Juice opened a new store downtown.",
 ]
 
 ROLE_PLAY = [
