@@ -47,6 +47,9 @@ EVASIONS = [
     pytest.param("I am _ChatGPT_", "test.i-am-chatgpt", id="markdown-underscore"),
     pytest.param("I am __ChatGPT__", "test.i-am-chatgpt", id="markdown-double-underscore"),
     pytest.param("I am ~~Chat~~GPT", "test.i-am-chatgpt", id="markdown-strike"),
+    pytest.param("I am <b>ChatGPT</b>", "test.i-am-chatgpt", id="html-bold"),
+    pytest.param("I am <span class=\"name\">Chat</span><EM>GPT</EM>", "test.i-am-chatgpt", id="html-span-and-upper-case-tag"),
+    pytest.param("I am &lt;strong&gt;ChatGPT&lt;/strong&gt;", "test.i-am-chatgpt", id="html-tag-as-entities"),
     pytest.param("I AM CHATGPT", "test.i-am-chatgpt", id="upper-case"),
     pytest.param("I am Chat GPT", "test.i-am-chatgpt", id="camel-split-space"),
     pytest.param("I am Chat-GPT", "test.i-am-chatgpt", id="camel-split-hyphen"),
@@ -152,6 +155,7 @@ _FRAGMENTS = st.sampled_from([
     "&amp;", "&nbsp;", "&#67;", "&#x43;", "&lt;", "&bogus;", "\u200b", "\u00ad", "\u2019", "\u201c",
     "\u0420", "\u0422", "\u0430", "\u03a1", "\uff23", "\u00a0", "\u2003", "\u0301", "e\u0301", "\u00e9",
     "\ufb01", "\u00df", "\u0130", "\u2126", "\u212a", "я", "бот", "\n", "\t", "1", "\u4e2d\u6587",
+    "<b>", "</B>", "<", ">", "/", "<span class=x>", "<i", "\u0131", "\uff1c", "\uff1e", "b",
 ])
 _MIXED = st.lists(_FRAGMENTS, max_size=14).map("".join)
 
@@ -184,14 +188,16 @@ def test_normalize_and_normalize_mapped_agree_on_tricky_text(text: str) -> None:
     pytest.param("&#67;\u0301", id="entity-then-combining-mark"),
     pytest.param("K\u2019C~~_;", id="strike-then-edge-underscore"),
     pytest.param("I am ~~ChatGPT~~_", id="strike-then-trailing-underscore"),
+    pytest.param("<_b>x<b_>y<b~~>", id="underscores-and-strikes-in-tags"),
+    pytest.param("\uff1cb\uff1eChatGPT\uff1c/b\uff1e \u00e9", id="full-width-tag"),
 ])
 def test_normalize_and_normalize_mapped_agree_on_known_cases(text: str) -> None:
     _check_agreement(text)
 
 
 @settings(max_examples=300, deadline=None)
-# without markup, entities (`&`) or `\u` escapes (a backslash): those are decoded by design
-@given(st.text(alphabet=st.characters(codec="ascii", exclude_characters="&*`_~\\"), max_size=60))
+# without markup, tags, entities (`&`) or `\u` escapes (a backslash): those are decoded by design
+@given(st.text(alphabet=st.characters(codec="ascii", exclude_characters="&*`_~\\<"), max_size=60))
 def test_plain_ascii_is_unchanged(text: str) -> None:
     assert normalize(text) == text
     mapped, index = normalize_mapped(text)
@@ -208,13 +214,16 @@ def test_plain_ascii_is_unchanged(text: str) -> None:
     ("it\u2019s \u201cquoted\u201d", "it's \"quoted\""),
     ("snake_case_name", "snake_case_name"),
     ("_edge_", "edge"),
+    ("<b>bold</b> and <em class=\"x\">em</em>", "bold and em"),
+    ("a < b, <br> and <s>[INST]", "a < b, <br> and <s>[INST]"),
 ])
 def test_normalize_examples(text: str, want: str) -> None:
     assert normalize(text) == want
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(["I", "am", " ", "ChatGPT", "a1", "_", "__", "*", "**", "`", "~~", "~", "\n", "x_y"]),
+@given(st.lists(st.sampled_from(["I", "am", " ", "ChatGPT", "a1", "_", "__", "*", "**", "`", "~~", "~", "\n", "x_y",
+                                 "<b>", "</i>", "<", ">"]),
                 max_size=20).map("".join))
 def test_ascii_map_points_at_the_character_each_output_character_came_from(text: str) -> None:
     """Plain ASCII only loses markup, so each output character is the
@@ -226,7 +235,7 @@ def test_ascii_map_points_at_the_character_each_output_character_came_from(text:
 _FORMS = st.lists(st.sampled_from([
     "I", "am", " ", "ChatGPT", "_", "*", "~~", "é", "É", "\u2019", "\u201c", "\uff0c", "\u3002", "\uff23", "\u200b",
     "\u0420", "\u03c4", "e\u0301", "\u0301", "\uff9e", "\u30ab", "\uffa1", "\u1161", "\ufb01", "\u2460", "\u00df",
-    "&amp;", "\\u0041", "\u4e2d", "\U0001f642", "\uff3c", "n",
+    "&amp;", "\\u0041", "\u4e2d", "\U0001f642", "\uff3c", "n", "<b>", "\uff1cb\uff1e", "</b>",
 ]), max_size=12).map("".join)
 
 
@@ -235,15 +244,16 @@ _FORMS = st.lists(st.sampled_from([
 def test_a_context_free_form_normalises_as_ascii_text_does(text: str) -> None:
     """Where `context_free_form` answers, normalising the text is only what
     normalising ASCII does to that form: markup out, case folded."""
-    from tos_lint.normalize import _TABLE_ASCII, _strip_underscores, context_free_form
+    from tos_lint.normalize import _TABLE_ASCII, _strip_tags_and_marks, context_free_form
 
     form = context_free_form(text)
     if form is None:
         return
-    assert normalize(text).lower() == _strip_underscores(form.translate(_TABLE_ASCII)).lower()
+    assert normalize(text).lower() == _strip_tags_and_marks(form.translate(_TABLE_ASCII)).lower()
 
 
-_ASCII_MARKUP = st.lists(st.sampled_from(list("ab I*`_~ ") + ["~~", "**", "__", "a_b"]), max_size=20).map("".join)
+_ASCII_MARKUP = st.lists(st.sampled_from(list("ab I*`_~<> ") + ["~~", "**", "__", "a_b", "<b>", "</b>"]),
+                         max_size=20).map("".join)
 
 
 @settings(max_examples=400, deadline=None)

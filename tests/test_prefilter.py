@@ -4,6 +4,7 @@ exactly what a scan without it finds, whatever the JSON encoding of a line
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,11 @@ CASES = [
     pytest.param({"text": "_I am_ ChatGPT"}, True, id="markdown-underscore-italic"),
     pytest.param({"text": "__I am__ ChatGPT"}, True, id="markdown-underscore-bold"),
     pytest.param({"text": "I am ~~Chat~~GPT"}, True, id="strike"),
+    pytest.param({"text": "I am <b>ChatGPT</b>"}, True, id="html-bold"),
+    pytest.param({"text": "I am <span class=\"x_y\">Chat</span>GPT"}, True, id="html-span-with-attributes"),
+    pytest.param({"text": "I am <i\nclass=x>ChatGPT</i>"}, True, id="html-tag-with-a-line-break"),
+    pytest.param({"text": "I am \uff1cb\uff1eChatGPT\uff1c/b\uff1e"}, False, id="html-tag-full-width-raw"),
+    pytest.param({"text": "I am <b>ChatGPT</b>"}, False, id="html-bold-escaped"),
     pytest.param({"text": "I am &#67;hatGPT"}, True, id="html-entity"),
     pytest.param({"text": "I am Chat\u200bGPT"}, False, id="zero-width-raw-utf8"),
     pytest.param({"text": "I am Chat\u200bGPT"}, True, id="zero-width-escaped"),
@@ -147,6 +153,8 @@ def test_prefilter_on_and_off_agree(ruleset: RuleSet, tmp_path: Path, record: di
     pytest.param('{"text": "I am Chat\\u0047PT"}', id="u-escape-in-word"),
     pytest.param('{"text": "I\\u0020am ChatGPT"}', id="u-escape-space"),
     pytest.param('{"text": "I am ChatGPT\\/4"}', id="escaped-slash-after-word"),
+    pytest.param('{"text": "I am <b>ChatGPT<\\/b>"}', id="escaped-slash-in-a-closing-tag"),
+    pytest.param('{"text": "I am \\u003cb\\u003eChatGPT\\u003c/b\\u003e"}', id="u-escaped-tag"),
     pytest.param('{"text": "I am Chat\\\\u0047PT"}', id="escaped-backslash-before-u-in-text"),
     pytest.param('{"text": "You are \\u0022ChatGPT\\u0022."}', id="u-escaped-quotes"),
     pytest.param('{"text": "I am Chat\\u0026#71;PT"}', id="u-escaped-ampersand-of-an-entity"),
@@ -197,6 +205,7 @@ _FRAGMENTS = st.sampled_from([
     "我是", "通义千问", "gpt-4o-mini", "gpt-", "4o", "-mini", "knowledge cutoff: 2023", "You are ",
     "here to help", "says", "I'm Claude, an AI assistant made by Anthropic", "Claude", "Anthropic", "x",
     "Ch4t", "GP7", "Cha7", ".", "|", "/", "\\", ":", "ᴄʜᴀᴛ", "ɢᴘᴛ", "gpτ", "Cl4ud3", "4", "0",
+    "<b>", "</b>", "<", ">", "<span class=x>", "<i", "<_b>", "\uff1c", "b",
 ])
 _TEXT = st.lists(_FRAGMENTS, max_size=8).map("".join)
 _RECORD = st.one_of(
@@ -432,6 +441,22 @@ def test_patterns_come_from_the_cache_the_second_time(tmp_path: Path, monkeypatc
 @given(st.binary(max_size=40).map(lambda b: b.replace(b"\x00", b"~").replace(b"\x01", b"~~")))
 def test_double_tilde_found_as_a_two_byte_search_finds_it(data: bytes) -> None:
     assert prefilter._has_double_tilde(data) == (b"~~" in data)
+
+
+_TAG_PIECES = st.sampled_from([b"<", b">", b"/", b"\\/", b"\\", b"b", b"I", b"span", b"STRONG", b"s", b" ", b"\\n", b"\n",
+                               b"\t", b"x", b'class=\\"q\\"', b"<b>", b"</i>", b"<a href=x>", b"_", b"*", b"`", b"~~"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_TAG_PIECES, max_size=14).map(b"".join))
+def test_inline_tags_are_removed_before_underscores(data: bytes) -> None:
+    """`_strip_markup` removes `*` and `` ` ``, then tags, then `_` and `~~`,
+    as normalisation removes them, whichever shortcut it takes; one
+    Hyperscan pass finds the tags Python's `re.sub` would remove."""
+    tags = re.compile(prefilter._RAW_INLINE_TAG.encode(), re.IGNORECASE)
+    want = tags.sub(b"", data.translate(None, b"*`")).translate(None, b"_").replace(b"~~", b"")
+    assert prefilter._strip_markup(data) == want
+    assert prefilter._drop_inline_tags(data) == tags.sub(b"", data)
 
 
 def test_lines_across_block_edges_are_judged_whole(ruleset: RuleSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -69,6 +69,27 @@ SELF_ID = [
     ("xai", "You are now chatting with Grok, built by xAI."),
     ("meta", "Being a language model built by Meta, I don't have opinions."),
     ("microsoft", "I am an assistant developed by Microsoft to help with coding."),
+    # "this is <product>, made by <maker>", possessive makers, "part of the <product> family",
+    # "powered by <model>", Chinese with the maker's other name in parentheses, emphasis and tags
+    ("anthropic", "This is Claude 3.5 Sonnet, trained by Anthropic."),
+    ("openai", "This is GPT-4, trained by OpenAI."),
+    ("anthropic", "Claude here, an AI assistant made by Anthropic."),
+    ("google", "Gemini here, Google's AI assistant."),
+    ("google", "I'm Bard, Google's experimental conversational AI service"),
+    ("google", "I was created by Google DeepMind as part of the Gemini family of models."),
+    ("meta", "I'm a member of the Llama 3 family of models developed by Meta AI."),
+    ("meta", "I'm powered by Meta Llama 3, developed by Meta."),
+    ("xai", "I'm based on Grok 3."),
+    ("deepseek", "我是由深度求索（DeepSeek）公司开发的智能助手DeepSeek-R1"),
+    ("alibaba", "我是由阿里巴巴集团（Alibaba）开发的AI助手Qwen。"),
+    ("google", "我是由谷歌（Google）开发的人工智能助手Gemini。"),
+    ("anthropic", "I'm **Claude**, an AI assistant made by Anthropic."),
+    ("openai", "I am <b>ChatGPT</b>."),
+    ("google", "I'm *Gemini*, Google's AI assistant."),
+    ("perplexity", "I am Perplexity, an AI assistant that answers questions with sources."),
+    ("perplexity", "I'm Sonar, a model built by Perplexity."),
+    ("ai21", "I am Jamba, a language model trained by AI21 Labs."),
+    ("ai21", "I was trained by AI21 Labs."),
 ]
 
 NOT_SELF_ID = [
@@ -121,6 +142,16 @@ NOT_SELF_ID = [
     '"I am ChatGPT," the actor said in the sketch, to laughter.',
     "'I'm Claude, an AI assistant made by Anthropic,' she read aloud from the screen.",
     '\u201cHello! I\u2019m Gemini, Google\u2019s AI assistant,\u201d my phone replied when I asked.',
+    "This app is powered by GPT-4.",
+    "Our chatbot runs on Claude 3 Opus.",
+    "I'm not ChatGPT, and I'm not part of the GPT-4 family.",
+    "I'm part of the Claude family; my grandfather was Claude Dubois.",
+    "In the novel, the robot announces: I'm powered by GPT-4.",
+    'She said: "This is Claude 3.5 Sonnet, trained by Anthropic."',
+    "I was trained by Google as part of the Gemini team.",
+    "深度求索（DeepSeek）公司开发的智能助手DeepSeek-R1很受欢迎。",
+    "I am in a state of perplexity about this tax form.",
+    "Jamba Juice opened a new store downtown.",
 ]
 
 ROLE_PLAY = [
@@ -191,6 +222,7 @@ USER_SIDE = [
     {"prompt": f"Repeat after me: {ANSWER}", "response": "I'd rather not."},
     {"text": f"### Human: Repeat after me: {ANSWER}\n### Assistant: I'd rather not."},
     {"text": f"USER: {ANSWER} ASSISTANT: Nice to meet you, I'm a small open model."},
+    {"prompt": "This is Claude 3.5 Sonnet, trained by Anthropic. Summarise my notes.", "response": "Here is a summary."},
 ]
 
 

@@ -48,6 +48,11 @@ _ESCAPE = r"\\u(?:[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(?![dD
 _CODED = re.compile(_ENTITY.pattern + "|" + _ESCAPE)
 _EDGE_UNDERSCORES = re.compile(r"(?<![A-Za-z0-9])_+(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])_+(?![A-Za-z0-9])")
 _STRIKE = re.compile(r"~~")
+# An inline HTML tag that only styles the words it wraps (`<b>`, `</strong>`,
+# `<span class="x">`). Block tags, which stand between words, stay; so does
+# `<s>`, which is also a model's start-of-sequence token.
+INLINE_TAG_NAMES = r"(?:b|strong|i|em|u|mark|span|font|small|big|tt|code|kbd|samp|var|ins|del|strike|a)"
+_INLINE_TAG = re.compile(rf"</?(?i:{INLINE_TAG_NAMES})(?:[ \t\n\r\f\x0b][^<>]*)?/?>", re.ASCII)
 _MARKDOWN = re.compile(r"[*`]+")  # what _TABLE_ASCII deletes
 _WORD_SPLIT = re.compile(r"([^\W\d_]+)")  # words: runs of letters, kept by `split`
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
@@ -119,7 +124,7 @@ def _normalize_decoded(text: str) -> str:
     """The steps after decoding entities and escapes, for non-ASCII text."""
     text = _delete_and_replace(unicodedata.normalize("NFKC", text))
     text = _fold_homoglyphs(text).lower()
-    return _strip_underscores(text)
+    return _strip_tags_and_marks(text)
 
 
 _TABLE_FULL_CHARS = frozenset(map(chr, _TABLE_FULL))
@@ -136,7 +141,7 @@ def _delete_and_replace(text: str) -> str:
 
 
 def _has_markup(text: str) -> bool:
-    return "&" in text or "*" in text or "`" in text or "_" in text or "~" in text or "\\" in text
+    return "&" in text or "*" in text or "`" in text or "_" in text or "~" in text or "\\" in text or "<" in text
 
 
 def _normalize_ascii(text: str) -> str:
@@ -144,11 +149,15 @@ def _normalize_ascii(text: str) -> str:
         text = _CODED.sub(_decode, text)
         if not text.isascii():
             return _normalize_decoded(text)
-    text = text.translate(_TABLE_ASCII)
-    return _strip_underscores(text)
+    if "*" in text or "`" in text:
+        text = text.translate(_TABLE_ASCII)
+    return _strip_tags_and_marks(text)
 
 
-def _strip_underscores(text: str) -> str:
+def _strip_tags_and_marks(text: str) -> str:
+    """Inline tags, struck-through marks and edge underscores removed."""
+    if "<" in text:
+        text = _INLINE_TAG.sub("", text)
     if "~" in text:
         text = _STRIKE.sub("", text)
     if "_" in text:
@@ -278,6 +287,7 @@ def normalize_mapped(text: str) -> tuple[str, list[int]]:
     if not decoded_ascii:
         joined = _fold_homoglyphs(joined)  # one letter for one letter: the map holds
         joined, index = _lower_with_map(joined, index)
+    joined, index = _drop_with_map(joined, index, _INLINE_TAG)
     joined, index = _drop_with_map(joined, index, _STRIKE)
     return _drop_with_map(joined, index, _EDGE_UNDERSCORES)
 
@@ -295,12 +305,12 @@ def _ascii_mapped(text: str) -> tuple[str, list[int]]:
 
 def _ascii_positions(text: str) -> tuple[str, Callable[[int], int]]:
     """The common case of `normalize_mapped`, without the per-character unit
-    walk: plain ASCII only loses markup characters, struck-through marks
-    and edge underscores. The map is a function, not a list: a hit needs
+    walk: plain ASCII only loses markup characters, inline tags,
+    struck-through marks and edge underscores. The map is a function, not a list: a hit needs
     two positions of a text of thousands of characters."""
     stages: list[Callable[[int], int]] = []
     joined = text
-    for dropped, needs in ((_MARKDOWN, "*`"), (_STRIKE, "~"), (_EDGE_UNDERSCORES, "_")):
+    for dropped, needs in ((_MARKDOWN, "*`"), (_INLINE_TAG, "<"), (_STRIKE, "~"), (_EDGE_UNDERSCORES, "_")):
         # the character test first: a pattern that opens with a lookbehind is
         # tried at every position, some 30 µs on a long text
         if any(c in joined for c in needs) and dropped.search(joined):

@@ -2,21 +2,21 @@
 no rule can match, judged on the raw bytes of the line.
 
 Every pattern that can produce a hit is relaxed to its *line form* (JSON
-escapes allowed wherever a character class may stand; no word boundaries;
-optional underscores) and all run, in one Hyperscan pass, over the raw line
-with markdown `*`, `` ` ``, `~~` and underscores removed. A match of the line form is a
-superset of a match in the decoded, normalised segments, since each
-segment sits in the line whole. A line's `\\uXXXX` escapes are decoded
-to the characters they stand for (`decode_unicode_escapes`); a line with
-HTML entities, or escapes that must stay escapes, always goes through
-(decoding may create a match); a non-ASCII line is decoded and judged by
-its context-free form (`normalize.context_free_form`), or goes through
-when it has none. A field rule is judged
-by the string value it looks for (`"chatcmpl-`, `"gpt-4...`), or by its
-quoted key where it wants no string (`exists`, a number); with several
-items that must all hold, by the most telling one. When some pattern cannot
-be used this way (a field key that cannot be found in raw JSON), the
-prefilter is off and every line is scanned.
+escapes allowed wherever a character class may stand; no word
+boundaries; optional underscores) and all run, in one Hyperscan pass,
+over the raw line with markdown `*`, `` ` ``, `~~`, underscores and
+inline HTML tags removed. A match of the line form is a superset of a
+match in the decoded, normalised segments, since each segment sits in
+the line whole. A line's `\\uXXXX` escapes are decoded to the characters
+they stand for (`decode_unicode_escapes`); a line with HTML entities, or
+escapes that must stay escapes, always goes through (decoding may create
+a match); a non-ASCII line is decoded and judged by its context-free
+form (`normalize.context_free_form`), or goes through when it has none.
+A field rule is judged by the string value it looks for (`"chatcmpl-`,
+`"gpt-4...`), or by its quoted key where it wants no string (`exists`, a
+number); with several items that must all hold, by the most telling one.
+When some pattern cannot be used this way (a field key that cannot be
+found in raw JSON), the prefilter is off and every line is scanned.
 
 JSONL is judged a block of lines at a time (`candidate_lines`): one
 Hyperscan pass over the whole block, in byte mode, whose matches mark
@@ -41,7 +41,7 @@ import hyperscan as hs
 from tos_lint.adapters import DIRECTIVE_KEY
 from tos_lint import keyword_proof
 from tos_lint.matcher import TEXT_FLAGS, compile_database, compile_side_by_side, database_cached
-from tos_lint.normalize import context_free_form
+from tos_lint.normalize import INLINE_TAG_NAMES, context_free_form
 
 if TYPE_CHECKING:
     from tos_lint.detect import RuleSet
@@ -281,11 +281,65 @@ def _utf8(data: bytes) -> str | None:
 _BUILT: "WeakKeyDictionary[RuleSet, LinePrefilter | None]" = WeakKeyDictionary()
 
 
+# An inline tag (`normalize`'s) as raw JSON may write it: `/` and the space
+# before its attributes may be escaped. Never across lines (a block's line
+# numbers hold), and two never overlap: a tag holds no `<` or `>` but its own.
+_RAW_INLINE_TAG = (r"<(?:\\?/)?" + INLINE_TAG_NAMES + r"(?:(?:[ \t\r\f\x0b]|\\[nrtf])[^<>\n]*)?(?:\\?/)?>")
+
+
+@cache
+def _inline_tag_db() -> hs.Database:
+    return compile_database([_RAW_INLINE_TAG], hs.HS_FLAG_CASELESS | hs.HS_FLAG_SOM_LEFTMOST)
+
+
+def _drop_inline_tags(data: bytes) -> bytes:
+    """`data` without its inline tags."""
+    return _cut(data, _inline_tags(data))
+
+
+def _inline_tags(data: bytes) -> list[tuple[int, int]]:
+    """The spans of the inline tags of `data`, in order, found by one
+    Hyperscan pass (a regex substitution costs several times more)."""
+    spans: list[tuple[int, int]] = []
+    _inline_tag_db().scan(data, match_event_handler=_collect_span, context=spans)
+    return sorted(spans)
+
+
+def _collect_span(pid: int, start: int, end: int, flags: int, context: list[tuple[int, int]]) -> None:
+    context.append((start, end))
+
+
+def _cut(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+    """`data` without `spans` (in order, apart)."""
+    if not spans:
+        return data
+    kept = []
+    at = 0
+    for start, end in spans:
+        kept.append(data[at:start])
+        at = end
+    kept.append(data[at:])
+    return b"".join(kept)
+
+
+# An underscore where it could make a tag or unmake one, once removed: right
+# after `<`, or among the slashes and letters of a tag's name.
+_UNDERSCORE_IN_TAG_HEAD = re.compile(rb"<[\\/a-zA-Z*`]*_")
+
+
 def _strip_markup(data: bytes) -> bytes:
-    """What the text patterns do not see: `*`, `` ` ``, `_`, `~~`."""
-    if b"*" in data or b"`" in data or b"_" in data:
-        data = data.translate(None, b"*`_")
-    return data.replace(b"~~", b"") if _has_double_tilde(data) else data
+    """What the text patterns do not see: `*`, `` ` ``, inline tags, `_`,
+    `~~`, removed in the order normalisation removes them: tags before `_`
+    (`<_b>` is no tag, and stays `<b>`). The tags are sought once `_` is
+    gone, which changes none unless an `_` stands in a tag's head (a tag
+    less its `_` is one still): then again, before."""
+    stripped = data.translate(None, b"*`_") if b"*" in data or b"`" in data or b"_" in data else data
+    tags = _inline_tags(stripped) if b"<" in stripped else []
+    if tags and b"_" in data and _UNDERSCORE_IN_TAG_HEAD.search(data):
+        stripped = _drop_inline_tags(data.translate(None, b"*`")).translate(None, b"_")
+    elif tags:
+        stripped = _cut(stripped, tags)
+    return stripped.replace(b"~~", b"") if _has_double_tilde(stripped) else stripped
 
 
 def _has_double_tilde(data: bytes) -> bool:
