@@ -158,3 +158,50 @@ def test_unlistable_folder_is_reported(tmp_path: Path, locked: Path, target: str
     findings = json.loads(proc.stdout)["findings"]
     assert [(f["location"]["path"], f["rule_id"]) for f in findings] == [("data/locked", UNREADABLE)], findings
     assert "cannot list this folder: Permission denied" in findings[0]["message"]
+
+
+# --- file names that are not UTF-8 ------------------------------------------------------
+
+BAD_NAME = os.fsdecode(b"bad\xff.jsonl")  # the byte 0xFF, as Python hands it over (a lone surrogate)
+SHOWN = "bad\\xff.jsonl"
+
+
+def _bad_name_folder(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_jsonl(data / BAD_NAME, [{"text": HIT}])
+    return data
+
+
+@pytest.mark.parametrize("fmt", ["console", "json", "jsonl", "sarif", "junit", "github", "markdown", "html"])
+def test_a_file_name_that_is_not_utf8_is_shown_escaped_in_every_format(tmp_path: Path, fmt: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _bad_name_folder(tmp_path)
+    got = invoke(["scan", "data", "--isolated", "--no-default-rules", "--rules", chatgpt_pack(tmp_path),
+                  "-f", fmt, "-o", "out.txt", "-q"], tmp_path, monkeypatch)
+    assert got.exit_code == 1, got.output
+    text = (tmp_path / "out.txt").read_text(encoding="utf-8")  # strict: the report is UTF-8
+    expected = {"json": "data/bad\\\\xff.jsonl", "jsonl": "data/bad\\\\xff.jsonl", "sarif": "data/bad%FF.jsonl",
+                "markdown": "data/bad\\\\xff.jsonl"}.get(fmt, "data/" + SHOWN)
+    assert expected in text
+
+
+def test_a_report_on_a_file_name_that_is_not_utf8_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _bad_name_folder(tmp_path)
+    invoke(["scan", "data", "--isolated", "--no-default-rules", "--rules", chatgpt_pack(tmp_path),
+            "-f", "json", "-o", "r.json", "-q"], tmp_path, monkeypatch)
+    [entry] = json.loads((tmp_path / "r.json").read_text())["manifest"]["inputs"]
+    assert entry["abspath"] == str(tmp_path.resolve() / "data" / SHOWN)
+    got = invoke(["verify", "r.json"], tmp_path, monkeypatch)
+    assert got.exit_code == 0 and "ok" in got.output, got.output
+
+
+def test_filter_and_attribute_take_a_file_name_that_is_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _bad_name_folder(tmp_path)
+    got = invoke(["filter", "data", "--isolated", "--clean-dir", "clean", "--quarantine-dir", "q"], tmp_path, monkeypatch)
+    assert got.exit_code == 1 and f"data/{SHOWN}: in 1 = kept 0 + quarantined 1" in got.output, got.output
+    [copy] = (tmp_path / "q").iterdir()
+    assert copy.name == BAD_NAME  # written under the file's own bytes
+    assert json.loads(copy.read_bytes())["_tos_lint_findings"][0]["location"]["path"] == f"data/{SHOWN}"
+    got = invoke(["attribute", "data", "-f", "json"], tmp_path, monkeypatch)
+    assert got.exit_code == 0 and json.loads(got.output)["files"][0]["path"] == f"data/{SHOWN}"

@@ -23,6 +23,7 @@ from tos_lint.errors import UsageError
 from tos_lint.engine import Engine, EngineOptions, FileResult
 from tos_lint.model import Finding, Severity
 from tos_lint.packs import Pack, builtin_pack_paths, load_packs
+from tos_lint.pathnames import shown
 from tos_lint.policy import Policy, Verdict, decide
 from tos_lint.prefilter import LinePrefilter
 from tos_lint.readers import DecompressLimits, discover
@@ -149,7 +150,8 @@ def scan(
         evidence = (((f.location.path, f.location.line, f.location.index), f.provider)
                     for f in findings if not f.rule_id.startswith("tos-lint.input."))
         result.sample = prevalence(evidence, sampled, sample)
-    result.manifest = build_manifest(result, dict(options or {}) | {"_indexes": _index_digests(indexes)}, started_at, _utc_now())
+    result.manifest = build_manifest(result, dict(options or {}) | {"_indexes": _index_digests(indexes)}, started_at, _utc_now(),
+                                     {f.path: f.fs_path for f in files})
     return result
 
 
@@ -221,16 +223,19 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def build_manifest(result: ScanResult, options: dict[str, Any], started_at: str, finished_at: str) -> dict[str, Any]:
+def build_manifest(result: ScanResult, options: dict[str, Any], started_at: str, finished_at: str,
+                   fs_paths: Mapping[str, Path | None] | None = None) -> dict[str, Any]:
     """What a report describes, exactly: tool, packs, registry, inputs with
-    their SHA-256, options and times. `tos-lint verify` re-checks the inputs."""
+    their SHA-256, options and times. `tos-lint verify` re-checks the inputs.
+    `fs_paths`: each input's path on disk by the path shown (see `pathnames`)."""
+    fs_paths = fs_paths or {}
     return {
         "tool": {"name": "tos-lint", "version": result.version},
         "packs": [{"name": p.name, "path": p.path, "sha256": p.sha256, "rules": len(p.rules)} for p in result.packs],
         "registry": {"path": result.registry.path, "sha256": result.registry.sha256},
         "indexes": options.pop("_indexes", []),  # filled in by scan() from the index files
         "inputs": [
-            {"path": r.path, "abspath": _abspath(r.path),
+            {"path": r.path, "abspath": _abspath(r.path, fs_paths.get(r.path)),
              "size": r.stats.size, "sha256": r.stats.sha256 or None, "records": r.stats.records,
              "malformed": r.stats.malformed}
             for r in result.files
@@ -241,10 +246,12 @@ def build_manifest(result: ScanResult, options: dict[str, Any], started_at: str,
     }
 
 
-def _abspath(path: str) -> str | None:
-    """Where an input is, resolved; os.path.realpath also names a symlink
-    loop (reported as unreadable) where Path.resolve raises."""
-    return os.path.realpath(path) if path != "<stdin>" else None
+def _abspath(path: str, fs_path: Path | None) -> str | None:
+    """Where an input is, resolved, as reports show paths; os.path.realpath
+    also names a symlink loop (reported as unreadable) where Path.resolve raises."""
+    if path == "<stdin>":
+        return None
+    return shown(os.path.realpath(fs_path if fs_path is not None else path))
 
 
 def _stats(results: list[FileResult], findings: list[Finding]) -> ScanStats:

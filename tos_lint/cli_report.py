@@ -72,9 +72,12 @@ def _refuse_inputs(output: Optional[Path], doc: dict[str, Any]) -> None:
 
     if output is None:
         return
+    from tos_lint.pathnames import unshown
+
     target = output.resolve()
     for entry in (doc.get("manifest") or {}).get("inputs") or []:
-        if isinstance(entry, dict) and entry.get("abspath") and Path(entry["abspath"]).resolve() == target:
+        place = entry.get("abspath") if isinstance(entry, dict) else None
+        if isinstance(place, str) and target in (Path(place).resolve(), Path(unshown(place)).resolve()):
             raise UsageError(f"--output {output} is an input the result describes; refusing to overwrite it")
 
 

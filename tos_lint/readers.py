@@ -30,6 +30,7 @@ import orjson
 
 from tos_lint import dupkeys
 from tos_lint.errors import UsageError
+from tos_lint.pathnames import shown
 
 PLAIN_JSONL_EXTS = (".jsonl", ".ndjson", ".jl")  # names of files made of lines
 JSON_EXTS = (*PLAIN_JSONL_EXTS, ".json")
@@ -44,7 +45,7 @@ _MAGIC = {b"\x1f\x8b": "gz", b"\x28\xb5\x2f\xfd": "zst", b"BZh": "bz2", b"\xfd7z
 
 @dataclass(frozen=True)
 class InputFile:
-    path: str  # as shown in output
+    path: str  # as shown in output (`pathnames.shown`: a byte that is not UTF-8 written \xNN)
     fs_path: Path | None  # None for stdin
     # Found while walking a folder but not to be opened: a FIFO (opening it
     # would wait for a writer forever), a dangling symlink or a loop, a
@@ -143,9 +144,9 @@ def discover(paths: list[str], include: list[str] | None = None, exclude: list[s
         if path.is_dir():
             files.extend(walk.folder(path))
         elif path.exists():
-            files.append(InputFile(str(path), path))
+            files.append(InputFile(shown(str(path)), path))
         else:
-            raise UsageError(f"{raw}: {_missing(path)}")
+            raise UsageError(f"{shown(raw)}: {_missing(path)}")
     files.extend(walk.linked_folders())
     return files, unsupported
 
@@ -182,21 +183,21 @@ class _Walk:
     def folder(self, root: Path) -> Iterator[InputFile]:
         """The data files under `root` (sorted), and paths that cannot be read as files."""
         for child, error in self._files(root):
-            shown = str(child)
+            name = shown(str(child))
             if error is not None:  # a folder whose files cannot even be listed
-                yield InputFile(shown, child, _unreadable(f"cannot list this folder: {error.strerror or error}; "
+                yield InputFile(name, child, _unreadable(f"cannot list this folder: {error.strerror or error}; "
                                                           "nothing in it was scanned"))
                 continue
-            if not self._wanted(shown, child.name):
+            if not self._wanted(name, child.name):
                 continue
             problem = _not_a_file(child)
             if problem is not None:
-                yield InputFile(shown, child, problem)
+                yield InputFile(name, child, problem)
             elif not _is_hf_metadata(child):
-                yield InputFile(shown, child)
+                yield InputFile(name, child)
 
-    def _wanted(self, shown: str, name: str) -> bool:
-        return _selected(shown, self.include, self.exclude) and (_is_json_name(name) or _is_other_data(name))
+    def _wanted(self, path: str, name: str) -> bool:
+        return _selected(path, self.include, self.exclude) and (_is_json_name(name) or _is_other_data(name))
 
     def linked_folders(self) -> Iterator[InputFile]:
         """The files under the symlinked folders met so far (and under those met in them)."""

@@ -14,6 +14,7 @@ starting a workflow command of its own on a new line.
 """
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, TextIO
 
 from tos_lint.model import Finding, Severity
@@ -35,7 +36,9 @@ def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
 
 
 def command(f: Finding) -> str:
-    props = {"file": f.location.path.replace("\\", "/"), "title": f.rule_id}
+    # Windows separators become '/'; elsewhere a backslash is part of a name (or of a `\\xNN` escape)
+    path = f.location.path.replace("\\", "/") if os.sep == "\\" else f.location.path
+    props = {"file": path, "title": f.rule_id}
     if f.location.line is not None:
         props["line"] = str(f.location.line)
     ordered = [(k, props[k]) for k in ("file", "line", "title") if k in props]
