@@ -12,7 +12,9 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
-from tos_lint.cli_common import EXIT_USAGE, check_output, fail, refuse_overwriting_input, usage_errors, writing
+from tos_lint.cli_common import (
+    EXIT_USAGE, check_output, fail, refuse_overwriting_input, safe_lines, usage_errors, writing,
+)
 
 app = typer.Typer(
     name="tos-lint",
@@ -424,7 +426,7 @@ def filter_command(
             report = filter_files(inputs, [Path(p) for p in paths], verdict, clean_dir, quarantine_dir,
                                   ReadOptions(max_record_bytes=config.max_record_bytes, limits=api.decompress_limits(config)))
     for line in summary_lines(report):
-        typer.echo(line)
+        typer.echo(safe_lines(line))
     if not report.balanced:
         fail("record counts do not add up (in != kept + quarantined + unreadable); outputs may be incomplete")
     if report.stopped:  # a data problem, not a usage error: exit 1 like a quarantined record
@@ -441,7 +443,7 @@ def verify(report: Path = typer.Argument(..., help="A JSON report written by `to
         checks = run_verify(report)
     bad = [c for c in checks if c.status != "ok"]
     for c in checks:
-        typer.echo(f"{c.status:<10} {c.path}" + (f"  ({c.detail})" if c.detail else ""))
+        typer.echo(safe_lines(f"{c.status:<10} {c.path}" + (f"  ({c.detail})" if c.detail else "")))
     if bad:
         typer.echo(f"the report no longer describes {len(bad)} of {len(checks)} input file(s)")
         raise typer.Exit(1)

@@ -57,6 +57,9 @@ def render_json(report: "AttributionReport", stream: IO[str]) -> None:
 
 def render_console(report: "AttributionReport", stream: IO[str]) -> None:
     from rich.console import Console
+    from rich.text import Text
+
+    from tos_lint.reporters import printable
 
     console = Console(file=stream, highlight=False, soft_wrap=True)
     console.print("[bold]Style attribution[/bold]: probabilistic evidence of style, not proof")
@@ -72,9 +75,10 @@ def render_console(report: "AttributionReport", stream: IO[str]) -> None:
             used += f" (sampled from about {f.estimated_records})"
         elif f.sampled:
             used += " (sampled)"
-        console.print(f"[bold]{f.path}[/bold]  {used}")
+        # a file name is data: no markup, no control characters (printable)
+        console.print(Text(printable(f.path), style="bold"), Text(used))
         if f.problem:  # reading stopped early: the records before it are all there is
-            console.print(f"  {'read in part' if f.records_read else 'not attributed'}: {f.problem}")
+            console.print(Text(f"  {'read in part' if f.records_read else 'not attributed'}: {printable(f.problem)}"))
         _print_result(console, f.result)
         if f.records:
             for r in f.records:

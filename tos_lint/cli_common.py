@@ -12,8 +12,16 @@ EXIT_USAGE = 2
 
 
 def fail(message: str) -> NoReturn:
-    typer.echo(f"tos-lint: error: {message}", err=True)
+    typer.echo(f"tos-lint: error: {safe_lines(message)}", err=True)
     raise typer.Exit(EXIT_USAGE)
+
+
+def safe_lines(text: str) -> str:
+    """`text` for a terminal: its lines kept, control characters from file
+    names or a report's fields written `\\xNN` (see `reporters.printable`)."""
+    from tos_lint.reporters import printable
+
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tos_lint.model import Finding, Severity
+from tos_lint.reporters import printable
 
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult
@@ -42,14 +43,8 @@ def _print_lines(console: Console, stream: TextIO, lines: list[Text]) -> None:
         console.print(Text("\n").join(lines))
 
 
-# Control characters in the data (an escape sequence in a snippet or a file
-# name) would drive the reader's terminal: they are shown as `\xNN` escapes.
-# A tab is shown as one space, the same in colour and in plain text.
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))} | {ord("\t"): " "}
-
-
-def _shown(text: str) -> str:
-    return text.translate(_CONTROLS)
+# the same in colour and in plain text
+_shown = printable
 
 
 def _finding(f: Finding, status: str) -> list[Text]:
@@ -162,7 +157,7 @@ def _attribution(console: Console, attribution: Any) -> None:
 def _per_file(console: Console, lines: list[str]) -> None:
     """One line per file, the first MAX_ATTRIBUTION_FILES of them."""
     for line in lines[:MAX_ATTRIBUTION_FILES]:
-        console.print(Text(f"  {line}"))
+        console.print(Text(f"  {_shown(line)}"))
     if len(lines) > MAX_ATTRIBUTION_FILES:
         console.print(Text(f"  … and {len(lines) - MAX_ATTRIBUTION_FILES} more files (see --format json)", style="dim"))
 

@@ -18,6 +18,7 @@ import os
 from typing import TYPE_CHECKING, TextIO
 
 from tos_lint.model import Finding, Severity
+from tos_lint.reporters import printable
 
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult
@@ -54,7 +55,9 @@ def _message(f: Finding) -> str:
 
 
 def escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The runner's escapes, then any other control character as `\\xNN`
+    (an escape sequence would colour or rewrite the job's log)."""
+    return printable(value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(value: str) -> str:
