@@ -41,10 +41,12 @@ class ScanStats:
     by_provider: Counter[str] = field(default_factory=Counter)
     by_severity: Counter[str] = field(default_factory=Counter)
     by_rule: Counter[str] = field(default_factory=Counter)
+    hidden_skipped: int = 0  # hidden files and folders passed over inside the folders scanned
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "files": self.files, "records": self.records, "records_flagged": self.records_flagged,
+            "hidden_skipped": self.hidden_skipped,
             "malformed": self.malformed, "bytes": self.bytes, "seconds": round(self.seconds, 3),
             "by_provider": dict(sorted(self.by_provider.items())),
             "by_severity": {s.label: self.by_severity.get(s.label, 0) for s in Severity},
@@ -96,6 +98,7 @@ def scan(
     use_default_rules: bool = True,
     include: list[str] | None = None,
     exclude: list[str] | None = None,
+    hidden: bool = False,
     force_format: str | None = None,
     field_map: dict[str, list[str]] | None = None,
     max_record_bytes: int = 64 << 20,
@@ -119,12 +122,15 @@ def scan(
     to the given 1-based lines where it names them (changed-only scans).
     `options` are recorded as given in the audit manifest. `jobs` is the
     number of processes (default: all cores); results do not depend on it.
+    `hidden`: also scan files and folders inside folders whose names start
+    with '.'; without it they are counted (`stats.hidden_skipped`) and
+    listed in the manifest.
     """
     started = time.perf_counter()
     started_at = _utc_now()
     registry = registry or load_registry()
     ruleset = ruleset or load_ruleset(rules, use_default_rules, registry)
-    files, _ = discover([str(p) for p in paths], include, exclude)
+    files, hidden_paths = discover([str(p) for p in paths], include, exclude, hidden)
     if changed is not None:
         # a path found unfit to open is reported in any scan of its folder
         files = [f for f in files if f.fs_path is not None and (f.problem is not None or f.fs_path.resolve() in changed)]
@@ -143,6 +149,7 @@ def scan(
     findings = [f for r in results for f in r.findings]
     stats = _stats(results, findings)
     stats.seconds = time.perf_counter() - started
+    stats.hidden_skipped = len(hidden_paths)
     result = ScanResult(findings, stats, results, ruleset.packs, registry)
     result.attribution = attribute_scan(findings, {r.path: r.stats.records for r in results})
     if sample is not None:
@@ -152,6 +159,7 @@ def scan(
         result.sample = prevalence(evidence, sampled, sample)
     result.manifest = build_manifest(result, dict(options or {}) | {"_indexes": _index_digests(indexes)}, started_at, _utc_now(),
                                      {f.path: f.fs_path for f in files})
+    result.manifest["hidden_skipped"] = hidden_paths
     return result
 
 
@@ -311,7 +319,7 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
     style = Background(_style_attribution, [str(p) for p in paths], config, registry) if config.attribution else None
     result = scan(
         paths, rules=config.rules, use_default_rules=config.default_rules,
-        include=config.include or None, exclude=config.exclude or None,
+        include=config.include or None, exclude=config.exclude or None, hidden=config.hidden,
         force_format=config.input_format, field_map=config.field_map or None,
         max_record_bytes=config.max_record_bytes, limits=decompress_limits(config),
         registry=registry, changed=changed,
@@ -338,7 +346,7 @@ def _style_attribution(paths: list[str], config: Config, registry: Registry) -> 
     from tos_lint.attribution import attribute_paths, attribution_findings
 
     report = attribute_paths([p for p in paths if p != "-"], include=config.include or None,
-                             exclude=config.exclude or None, force_format=config.input_format,
+                             exclude=config.exclude or None, hidden=config.hidden, force_format=config.input_format,
                              field_map=config.field_map or None)
     findings = attribution_findings(report, registry, threshold=config.attribution_threshold,
                                     severity=config.attribution_severity)

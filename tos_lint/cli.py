@@ -57,6 +57,7 @@ def scan(
     ignore: List[str] = typer.Option([], "--ignore", help="Drop these rule ids or prefixes (repeatable)."),
     include: List[str] = typer.Option([], "--include", help="Only scan files matching this glob (repeatable)."),
     exclude: List[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
+    hidden: bool = typer.Option(False, "--hidden", help="Also scan files and folders whose names start with '.' (never .git, .hg, .svn)."),
     force_format: Optional[str] = typer.Option(None, "--input-format", help="Read every record as this format instead of detecting it."),
     max_record_bytes: Optional[int] = typer.Option(None, "--max-record-bytes", help="Larger records are reported, not loaded (default 64 MiB)."),
     max_expansion: Optional[float] = typer.Option(None, "--max-expansion", help="Stop reading a compressed file that expands more than this many times, judged past 16 MiB (default 1000)."),
@@ -103,7 +104,7 @@ def scan(
 
         config = _configure(
             config_path, isolated, rules=[str(r) for r in rules], no_default_rules=no_default_rules,
-            fail_on=fail_on, select=select, ignore=ignore, include=include, exclude=exclude,
+            fail_on=fail_on, select=select, ignore=ignore, include=include, exclude=exclude, hidden=hidden,
             input_format=force_format, max_record_bytes=max_record_bytes,
             max_expansion=max_expansion, max_decompressed_bytes=max_decompressed_bytes,
             baseline=str(baseline) if baseline else None,
@@ -401,6 +402,7 @@ def filter_command(
     waivers: List[Path] = typer.Option([], "--waivers", help="Waiver file (repeatable)."),
     include: List[str] = typer.Option([], "--include", help="Only files matching this glob (repeatable)."),
     exclude: List[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
+    hidden: bool = typer.Option(False, "--hidden", help="Also filter files and folders whose names start with '.' (never .git, .hg, .svn)."),
 ) -> None:
     """Write a clean copy and a quarantined copy of each input (same format and
     compression). Inputs are never changed. Exit 1 if any record was quarantined
@@ -416,8 +418,8 @@ def filter_command(
 
         config = _configure(config_path, isolated, fail_on=fail_on,
                             baseline=str(baseline) if baseline else None, include=include, exclude=exclude,
-                            allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers])
-        inputs, _ = discover(paths, config.include or None, config.exclude or None)
+                            hidden=hidden, allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers])
+        inputs, _ = discover(paths, config.include or None, config.exclude or None, config.hidden)
         check_outputs(inputs, [Path(p) for p in paths], clean_dir, quarantine_dir)
         check_output("--clean-dir", clean_dir, folder=True)
         check_output("--quarantine-dir", quarantine_dir, folder=True)

@@ -28,6 +28,7 @@ def attribute(
     max_records: int = typer.Option(500, "--max-records", help="Records used per file, sampled evenly (0: all)."),
     max_total_records: int = typer.Option(5000, "--max-total-records", help="Records used over all files, split evenly (0: no cap)."),
     model: Optional[Path] = typer.Option(None, "--model", help="Style model header (.json) instead of the shipped one."),
+    hidden: bool = typer.Option(False, "--hidden", help="Also read files and folders whose names start with '.' (never .git, .hg, .svn)."),
 ) -> None:
     """Which providers' writing style the answers most resemble: probabilistic evidence, not proof."""
     with usage_errors():
@@ -42,7 +43,7 @@ def attribute(
         from tos_lint.attribution import attribute_paths
 
         report = attribute_paths(paths, records=records, max_records=max_records or None,
-                                 max_total_records=max_total_records or None, model_path=model)
+                                 max_total_records=max_total_records or None, model_path=model, hidden=hidden)
     from tos_lint.cli_report import write_output  # a device (`-o /dev/null`) is written in place
 
     render = render_json if output_format == "json" else render_console

@@ -44,7 +44,7 @@ def refuse_overwriting_input(output: Path | None, paths: list[str], option: str 
     if output is None:
         return
     target = Path(output).resolve()
-    inputs, _ = discover([p for p in paths if p != "-" and Path(p).exists()])
+    inputs, _ = discover([p for p in paths if p != "-" and p and Path(p).exists()], hidden=True)  # hidden inputs too
     # a path found unfit to open (a symlink loop cannot even be resolved) is never written either
     if any(f.fs_path is not None and f.problem is None and f.fs_path.resolve() == target for f in inputs):
         raise UsageError(f"{option} {output} is one of the inputs; refusing to overwrite it")

@@ -211,7 +211,7 @@ def _stats(summary: Mapping[str, Any]) -> Any:
         bytes=int(summary.get("bytes") or 0), seconds=float(summary.get("seconds") or 0.0),
         by_provider=Counter(summary.get("by_provider") or {}),
         by_severity=Counter({k: v for k, v in (summary.get("by_severity") or {}).items() if v}),
-        by_rule=Counter(summary.get("by_rule") or {}),
+        by_rule=Counter(summary.get("by_rule") or {}), hidden_skipped=int(summary.get("hidden_skipped") or 0),
     )
 
 

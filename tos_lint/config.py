@@ -31,6 +31,7 @@ class Config:
     providers: dict[str, str] = field(default_factory=dict)
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    hidden: bool = False  # walk files and folders whose names start with '.' (never .git, .hg, .svn)
     input_format: str | None = None
     field_map: dict[str, list[str]] = field(default_factory=dict)
     fail_on: str = "high"
@@ -213,6 +214,7 @@ _PARSERS: dict[str, Callable[[Any, Path], Any]] = {
     "providers": _stances,
     "include": _str_list,
     "exclude": _str_list,
+    "hidden": _bool,
     "input_format": _input_format,
     "field_map": _field_map,
     "fail_on": _choice(FAIL_ON_CHOICES),

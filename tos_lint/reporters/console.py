@@ -82,6 +82,8 @@ def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None
     table.add_row("records flagged", f"{s.records_flagged} ({share:.2f} %)")
     if s.malformed:
         table.add_row("unreadable records", str(s.malformed))
+    if s.hidden_skipped:
+        table.add_row("hidden, not scanned", f"{s.hidden_skipped} (names starting with '.'; --hidden scans them)")
     table.add_row("findings", str(len(verdict.reported)))
     # the findings listed above, at the severity the policy gave them (not
     # the scan's own counts, which include ignored and suppressed findings)

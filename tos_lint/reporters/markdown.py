@@ -71,6 +71,8 @@ def _scope_line(result: "ScanResult", verdict: "Verdict") -> str:
     inputs = sum(1 for o in verdict.reported if o.finding.provider == INPUT_PROVIDER)
     if inputs:
         text += f" **{inputs:,} input problem(s)** (unreadable lines or files): those records were not checked."
+    if s.hidden_skipped:
+        text += f" {s.hidden_skipped:,} hidden file(s) or folder(s) (names starting with '.') were not scanned."
     quiet = [f"{verdict.count(st):,} {st}" for st in _NOT_REPORTED if verdict.count(st)]
     if quiet:
         text += f" Not reported: {', '.join(quiet)}."
