@@ -66,6 +66,7 @@ class ScanResult:
     sample: dict[str, Any] | None = None  # prevalence estimates, when sampling
     attribution: Any = None  # ScanAttribution: which providers the evidence points to
     style_attribution: dict[str, Any] | None = None  # when asked: which providers' style the text reads like
+    warnings: list[str] = field(default_factory=list)  # about the configuration, for the command line to print
 
 
 def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool = True,
@@ -314,6 +315,8 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
     config = config or Config()
     registry = load_registry()
     policy = build_policy(config, registry)
+    ruleset = load_ruleset(config.rules, config.default_rules, registry)
+    warnings = check_selection(config, [r.id for r in ruleset.rules])
     # style attribution samples the files itself: in a child process, so that
     # it overlaps this process's start-up and the scan
     style = Background(_style_attribution, [str(p) for p in paths], config, registry) if config.attribution else None
@@ -322,15 +325,57 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         include=config.include or None, exclude=config.exclude or None, hidden=config.hidden,
         force_format=config.input_format, field_map=config.field_map or None,
         max_record_bytes=config.max_record_bytes, limits=decompress_limits(config),
-        registry=registry, changed=changed,
+        ruleset=ruleset, registry=registry, changed=changed,
         options=config_options(config, changed is not None) | {"sample": sample.describe() if sample else None},
         sample=sample, jobs=jobs, indexes=config.index,
         backend=backend, address=address, progress=progress,
     )
+    result.warnings = warnings
     if style is not None:
         _add_style_attribution(result, *style.result())
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)
+
+
+# The tool's own findings (input problems, near-duplicates, style): always
+# selected, and a selector may name them.
+TOOL_RULE_PREFIX = "tos-lint"
+
+
+def check_selection(config: Config, rule_ids: Sequence[str]) -> list[str]:
+    """Refuse a configuration under which a scan checks nothing the user
+    asked for: no rule loaded at all (and no near-duplicate index or style
+    attribution), or a `select` value that matches no rule (a typo would
+    otherwise turn every rule off and pass the gate). An `ignore` value
+    that matches no rule changes nothing: a warning, returned."""
+    if not rule_ids and not config.index and not config.attribution:
+        raise UsageError("no rules to run: the built-in packs are turned off (--no-default-rules or "
+                         "'default-rules: false') and no pack is given (--rules); the scan would check nothing")
+    for value in config.select:
+        if not _selects(value, rule_ids):
+            raise UsageError(f"--select / select: {value!r}{'' if value else ' (an empty value)'} matches no rule id"
+                             f"{_did_you_mean(value, rule_ids)} "
+                             "(a selector is a rule id or its leading dotted parts, e.g. 'openai' or "
+                             "'openai.self-id'; see `tos-lint rules list`)")
+    return [f"--ignore / ignore: {value!r} matches no rule id{_did_you_mean(value, rule_ids)}; it ignores nothing"
+            for value in config.ignore if not _selects(value, rule_ids)]
+
+
+def _selects(value: str, rule_ids: Sequence[str]) -> bool:
+    from tos_lint.policy import rule_matches
+
+    tool = value.rstrip(".") == TOOL_RULE_PREFIX or value.startswith(TOOL_RULE_PREFIX + ".")
+    return bool(value) and (tool or any(rule_matches(rid, value) for rid in rule_ids))
+
+
+def _did_you_mean(value: str, rule_ids: Sequence[str]) -> str:
+    """A close selector, by the same number of dotted parts."""
+    import difflib
+
+    depth = value.rstrip(".").count(".") + 1
+    prefixes = sorted({".".join(rid.split(".")[:depth]) for rid in rule_ids})
+    close = difflib.get_close_matches(value.rstrip("."), prefixes, n=1)
+    return f" (did you mean {close[0]!r}?)" if close and value else ""
 
 
 def decompress_limits(config: Config) -> DecompressLimits:

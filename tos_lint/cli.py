@@ -13,7 +13,7 @@ from typing import Any, Callable, List, Optional
 import typer
 
 from tos_lint.cli_common import (
-    EXIT_USAGE, check_output, fail, refuse_overwriting_input, safe_lines, usage_errors, writing,
+    EXIT_USAGE, check_output, fail, refuse_overwriting_input, safe_lines, usage_errors, warn, writing,
 )
 
 app = typer.Typer(
@@ -130,6 +130,7 @@ def scan(
 
         result, verdict = api.run(paths, config, changed, sample_spec, jobs,
                                   backend=backend, address=address, progress=show_progress(quiet))
+    warn(result.warnings)
     from tos_lint.cli_report import renderer_for
 
     _emit(renderer_for(output_format, redact), result, verdict, output)
@@ -306,6 +307,7 @@ def baseline_create(
         refuse_overwriting_input(output, paths)
         check_output("--output", output)
         result, verdict = api.run(paths, config)
+        warn(result.warnings)
         kept = [o.finding for o in verdict.outcomes if o.status not in ("ignored", "suppressed")]
         with writing("--output", output):
             count = write_baseline(output, kept)
@@ -424,6 +426,7 @@ def filter_command(
         check_output("--clean-dir", clean_dir, folder=True)
         check_output("--quarantine-dir", quarantine_dir, folder=True)
         result, verdict = api.run(paths, config)
+        warn(result.warnings)
         with writing("--clean-dir / --quarantine-dir", f"{clean_dir} / {quarantine_dir}"):
             report = filter_files(inputs, [Path(p) for p in paths], verdict, clean_dir, quarantine_dir,
                                   ReadOptions(max_record_bytes=config.max_record_bytes, limits=api.decompress_limits(config)))

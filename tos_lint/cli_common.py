@@ -16,6 +16,12 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
+def warn(messages: list[str]) -> None:
+    """Warnings (a run that goes on): one line each on stderr."""
+    for message in messages:
+        typer.echo(f"tos-lint: warning: {safe_lines(message)}", err=True)
+
+
 def safe_lines(text: str) -> str:
     """`text` for a terminal: its lines kept, control characters from file
     names or a report's fields written `\\xNN` (see `reporters.printable`)."""
