@@ -13,7 +13,7 @@ from typing import Any, Callable, List, Optional
 import typer
 
 from tos_lint.cli_common import (
-    EXIT_USAGE, check_output, fail, refuse_overwriting_input, safe_lines, usage_errors, warn, writing,
+    EXIT_USAGE, check_output, fail, refuse_overwriting, safe_lines, usage_errors, warn, writing,
 )
 
 app = typer.Typer(
@@ -111,7 +111,7 @@ def scan(
             allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers], index=index,
             attribution=attribution, attribution_threshold=attribution_threshold,
         )
-        refuse_overwriting_input(output, paths)
+        refuse_overwriting(output, paths, config)
         check_output("--output", output, devices=True)
         changed = None
         if staged or since:
@@ -304,7 +304,7 @@ def baseline_create(
 
         config = _configure(config_path, isolated)
         config.baseline = None  # a new baseline records everything found today
-        refuse_overwriting_input(output, paths)
+        refuse_overwriting(output, paths, config)
         check_output("--output", output)
         result, verdict = api.run(paths, config)
         warn(result.warnings)

@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING, List, Optional
 
 import typer
 
-from tos_lint.cli_common import usage_errors
+from tos_lint.cli_common import refuse_overwriting, usage_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     from tos_lint.attribution import AttributionReport, DatasetAttribution
@@ -38,8 +38,7 @@ def attribute(
             raise UsageError(f"--format: unknown format {output_format!r} (expected one of {', '.join(FORMATS)})")
         if max_records < 0 or max_total_records < 0:
             raise UsageError("--max-records and --max-total-records: must be 0 (no cap) or more")
-        if output is not None and any(p != "-" and Path(p).resolve() == output.resolve() for p in paths):
-            raise UsageError(f"--output {output} is one of the inputs; refusing to overwrite it")
+        refuse_overwriting(output, paths)
         from tos_lint.attribution import attribute_paths
 
         report = attribute_paths(paths, records=records, max_records=max_records or None,

@@ -4,9 +4,12 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NoReturn
+from typing import TYPE_CHECKING, Iterator, NoReturn
 
 import typer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tos_lint.config import Config
 
 EXIT_USAGE = 2
 
@@ -41,9 +44,12 @@ def usage_errors() -> Iterator[None]:
         fail(str(exc))
 
 
-def refuse_overwriting_input(output: Path | None, paths: list[str], option: str = "--output") -> None:
-    """An output may never replace an input: not a file given, nor a data
-    file inside a folder given."""
+def refuse_overwriting(output: Path | None, paths: list[str], config: "Config | None" = None,
+                       option: str = "--output") -> None:
+    """An output may never replace a file the run reads: an input (a file
+    given, or a data file inside a folder given), nor, with `config`, the
+    configuration file or a rule pack, baseline, allowlist, waiver file or
+    index it names (the run would destroy what it was checked against)."""
     from tos_lint.errors import UsageError
     from tos_lint.readers import discover
 
@@ -54,6 +60,25 @@ def refuse_overwriting_input(output: Path | None, paths: list[str], option: str 
     # a path found unfit to open (a symlink loop cannot even be resolved) is never written either
     if any(f.fs_path is not None and f.problem is None and f.fs_path.resolve() == target for f in inputs):
         raise UsageError(f"{option} {output} is one of the inputs; refusing to overwrite it")
+    for what, path in _files_read(config):
+        if Path(path).resolve() == target:
+            raise UsageError(f"{option} {output} is the {what} this run reads; refusing to overwrite it")
+
+
+def _files_read(config: "Config | None") -> Iterator[tuple[str, str]]:
+    """The files a configuration makes a run read, each with what it is."""
+    if config is None:
+        return
+    from tos_lint.packs import builtin_pack_paths
+
+    if config.path:
+        yield "configuration file", config.path
+    if config.baseline:
+        yield "baseline (--baseline)", config.baseline
+    packs = [*map(str, builtin_pack_paths()), *config.rules] if config.default_rules else config.rules
+    for what, files in (("rule pack", packs), ("allowlist (--allowlist)", config.allowlist),
+                        ("waiver file (--waivers)", config.waivers), ("index (--index)", config.index)):
+        yield from ((what, f) for f in files)
 
 
 def check_output(option: str, path: Path | None, folder: bool = False, devices: bool = False) -> None:
