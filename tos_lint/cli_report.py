@@ -35,7 +35,7 @@ import typer
 from tos_lint.cli_common import check_output, usage_errors, writing
 
 # policy and model are small (no third-party imports): `--help` stays instant.
-from tos_lint.policy import REPORTED, Suppression, Verdict
+from tos_lint.policy import REPORTED, Suppression, Verdict, parse_expiry
 
 if TYPE_CHECKING:  # pragma: no cover
     from tos_lint.api import ScanResult
@@ -315,7 +315,7 @@ def _evidence(d: Mapping[str, Any]) -> Any:
 def _suppression(d: Mapping[str, Any]) -> Suppression:
     expires = d.get("expires")
     try:
-        when = date.fromisoformat(str(expires)) if expires else None
+        when = parse_expiry(expires) if expires else None
     except ValueError:
         when = None
     return Suppression(reason=str(d.get("reason") or ""), fingerprint=d.get("fingerprint"), rule=d.get("rule"),
