@@ -218,6 +218,22 @@ def test_bad_baseline_exits_2(proj: Path, monkeypatch: pytest.MonkeyPatch, conte
     assert "bad.json" in res.stderr
 
 
+@pytest.mark.parametrize(("entries", "message"), [
+    ([{"fingerprint": 123, "rule_id": "x"}], "findings[0]: key 'fingerprint': must be a non-empty string (got 123)"),
+    ([{"fingerprint": "ab" * 16, "rule_id": "x"}, {"fingerprint": "cd" * 16, "rule_id": None}],
+     "findings[1]: key 'rule_id': must be a non-empty string (got None)"),
+    ([{"fingerprint": ""}], "findings[0]: key 'fingerprint': must be a non-empty string (got '')"),
+    (["ab" * 16], "findings[0]: must be an object"),
+])
+def test_baseline_entry_of_the_wrong_type_exits_2_naming_entry_and_key(proj: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      entries: list[Any], message: str) -> None:
+    """Such a fingerprint would silently match nothing (or, made a string, something)."""
+    (proj / "bad.json").write_text(json.dumps({"tool": "tos-lint", "version": 1, "findings": entries}), encoding="utf-8")
+    res = invoke(["scan", "data", "--baseline", "bad.json", "-j", "1"], proj, monkeypatch)
+    assert res.exit_code == 2
+    assert f"tos-lint: error: --baseline bad.json: {message}" in res.stderr
+
+
 def test_missing_baseline_exits_2(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     res = invoke(["scan", "data", "--baseline", "nope.json", "-j", "1"], proj, monkeypatch)
     assert res.exit_code == 2
