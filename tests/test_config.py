@@ -68,6 +68,7 @@ def test_unknown_key_exits_2_and_names_file_and_key(project: Path, monkeypatch: 
     ("rules: [1, 2]\n", "rules"),
     ("ignore: {a: b}\n", "ignore"),
     ("field-map: {robot: [text]}\n", "field-map"),
+    ("field-map: {assistant: [/a/~2]}\n", "field-map"),
     ("input-format: no-such-format\n", "input-format"),
     ("baseline: 3\n", "baseline"),
 ])

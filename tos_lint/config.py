@@ -167,6 +167,7 @@ def _stances(value: Any, _base: Path) -> dict[str, str]:
 
 
 def _field_map(value: Any, _base: Path) -> dict[str, list[str]]:
+    from tos_lint.adapters import pointer_error
     from tos_lint.model import ROLES
 
     if not isinstance(value, dict):
@@ -176,6 +177,9 @@ def _field_map(value: Any, _base: Path) -> dict[str, list[str]]:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
         out[str(role)] = _str_list(keys, _base)
+        problems = [p for p in map(pointer_error, out[str(role)]) if p]
+        if problems:
+            raise ValueError(f"role {role!r}: {problems[0]}")
     return out
 
 
