@@ -312,6 +312,25 @@ def baseline_create(
         with writing("--output", output):
             count = write_baseline(output, kept)
     typer.echo(f"wrote {count} fingerprint(s) to {output}")
+    raise typer.Exit(_input_problems(verdict))
+
+
+def _input_problems(verdict) -> int:  # type: ignore[no-untyped-def]
+    """Say on stderr what `baseline create` could not read (the records
+    there have no fingerprint in the baseline); the exit code a scan would
+    give them: 1 when one is at or above --fail-on."""
+    from tos_lint.engine import INPUT_RULE_PREFIX
+
+    problems = [o for o in verdict.outcomes if o.finding.rule_id.startswith(INPUT_RULE_PREFIX)
+                and o.status not in ("ignored", "suppressed")]
+    for o in problems:
+        f = o.finding
+        typer.echo(safe_lines(f"tos-lint: {f.location.display()}: {f.rule_id.removeprefix(INPUT_RULE_PREFIX)}: "
+                              f"{f.message}"), err=True)
+    if problems:
+        typer.echo(f"tos-lint: {len(problems)} input problem(s): what could not be read has no fingerprint in the "
+                   "baseline", err=True)
+    return 1 if any(o.status == "fail" for o in problems) else 0
 
 
 STARTER_CONFIG = """\
