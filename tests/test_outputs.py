@@ -79,6 +79,17 @@ def test_output_onto_a_file_the_run_reads_is_refused(proj: Path, monkeypatch: py
     assert {p.name: p.read_bytes() for p in proj.iterdir() if p.is_file()} == before
 
 
+def test_output_onto_a_hidden_file_is_refused_only_when_it_is_read(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (proj / "data").mkdir()
+    write_jsonl(proj / "data" / ".h.jsonl", [{"text": "I am ChatGPT."}])
+    before = (proj / "data" / ".h.jsonl").read_bytes()
+    res = invoke(["scan", "data", "--hidden", "-f", "json", "-o", "data/.h.jsonl"], proj, monkeypatch)
+    _usage_error(res, "--output data/.h.jsonl is one of the inputs; refusing to overwrite it")
+    assert (proj / "data" / ".h.jsonl").read_bytes() == before
+    res = invoke(["scan", "data", "-f", "json", "-o", "data/.h.jsonl"], proj, monkeypatch)  # not read: a plain output
+    assert res.exit_code == 0 and (proj / "data" / ".h.jsonl").read_bytes() != before, res.output
+
+
 def test_regenerating_the_configured_baseline_is_allowed(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`baseline create` replaces the baseline the configuration names: it does not read it."""
     with (proj / "tos-lint.yaml").open("a", encoding="utf-8") as f:

@@ -38,7 +38,7 @@ def attribute(
             raise UsageError(f"--format: unknown format {output_format!r} (expected one of {', '.join(FORMATS)})")
         if max_records < 0 or max_total_records < 0:
             raise UsageError("--max-records and --max-total-records: must be 0 (no cap) or more")
-        refuse_overwriting(output, paths)
+        refuse_overwriting(output, paths, hidden=hidden)
         from tos_lint.attribution import attribute_paths
 
         report = attribute_paths(paths, records=records, max_records=max_records or None,

@@ -45,18 +45,20 @@ def usage_errors() -> Iterator[None]:
 
 
 def refuse_overwriting(output: Path | None, paths: list[str], config: "Config | None" = None,
-                       option: str = "--output") -> None:
+                       option: str = "--output", hidden: bool = False) -> None:
     """An output may never replace a file the run reads: an input (a file
     given, or a data file inside a folder given), nor, with `config`, the
     configuration file or a rule pack, baseline, allowlist, waiver file or
-    index it names (the run would destroy what it was checked against)."""
+    index it names (the run would destroy what it was checked against).
+    `hidden` (else the configuration's): hidden files in folders are inputs."""
     from tos_lint.errors import UsageError
     from tos_lint.readers import discover
 
     if output is None:
         return
     target = Path(output).resolve()
-    inputs, _ = discover([p for p in paths if p != "-" and p and Path(p).exists()], hidden=True)  # hidden inputs too
+    hidden = config.hidden if config is not None else hidden
+    inputs, _ = discover([p for p in paths if p != "-" and p and Path(p).exists()], hidden=hidden)
     # a path found unfit to open (a symlink loop cannot even be resolved) is never written either
     if any(f.fs_path is not None and f.problem is None and f.fs_path.resolve() == target for f in inputs):
         raise UsageError(f"{option} {output} is one of the inputs; refusing to overwrite it")
