@@ -362,6 +362,7 @@ providers: {}
 # Files to scan inside folders (globs) and files to skip.
 include: []
 exclude: []
+# hidden: true                  # also files and folders named .* (never .git); else counted, not scanned
 
 # Read every record as one format, or map fields to roles.
 # input-format: openai-messages
