@@ -157,6 +157,23 @@ def _deep_object_line() -> bytes:
     return b'{"a":' * DEEP + b"1" + b"}" * DEEP
 
 
+SAYS = "I am ChatGPT, a language model."  # the text of HIT, for tables
+
+
+def _parquet(name: str, columns: dict[str, list[Any]], binary: tuple[str, ...] = (),
+             names: list[str] | None = None) -> Callable[[Path], Path]:
+    """A Parquet file of these columns (`binary`: stored as bytes), under `names` if given (they may repeat)."""
+    def make(folder: Path) -> Path:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        arrays = [pa.array(v, pa.binary() if k in binary else None) for k, v in columns.items()]
+        path = folder / name
+        pq.write_table(pa.Table.from_arrays(arrays, names=names or list(columns)), path)
+        return path
+    return make
+
+
 CASES: list[Case] = [
     Case("invalid-utf8", "a JSONL line with invalid UTF-8 bytes inside a string",
          _write("invalid-utf8.jsonl", _lines(CLEAN, b'{"text": "I am ChatGPT \xff\xfe here"}', HIT)),
@@ -231,6 +248,34 @@ CASES: list[Case] = [
          _write("utf32.jsonl", (HIT + b"\n").decode().encode("utf-32")),
          issues=(("not-utf8", None, None),), hits=((1, None),),
          outcome="one file-level finding (not UTF-8); read converted to UTF-8 and scanned"),
+    Case("utf16-csv", "a UTF-16 CSV file (with its byte-order mark)",
+         _write("utf16.csv", f'id,text\n1,"{SAYS}"\n'.encode("utf-16")),
+         issues=(("not-utf8", None, None),), hits=((2, 0),),
+         outcome="one file-level finding (not UTF-8), as for JSON; read converted to UTF-8 and scanned"),
+    Case("csv-repeated-column", "a CSV header that names a column twice (`text,text`)",
+         _write("repeated.csv", f'text,text\nhello,"{SAYS}"\n'.encode()),
+         issues=(), hits=((2, 0),),
+         outcome="every column is read: the second `text` is the field `text#2`"),
+    Case("csv-blank-header", "a CSV header of blank names only (`,,`)",
+         _write("blank-header.csv", f',,\na,b,"{SAYS}"\n'.encode()),
+         issues=(), hits=((2, 0),),
+         outcome="every column is read: the blank names become a blank name, `#2` and `#3`"),
+    Case("tsv-stray-quote", "a TSV row whose field opens a quote that is never closed",
+         _write("stray.tsv", f'id\ttext\n1\t"quoted start\n2\t{SAYS}\n3\t{SAYS}\n'.encode()),
+         issues=(("malformed-csv", 2, 0),), hits=((3, 1), (4, 2)),
+         outcome="reported at the line the quote opens on; that line alone is lost: the lines after it are read again as rows"),
+    Case("parquet-repeated-column", "a Parquet file with two columns of the same name",
+         _parquet("repeated.parquet", {"a": [SAYS], "b": ["hello"]}, names=["text", "text"]),
+         issues=(), hits=((None, 0),),
+         outcome="every column is read: the second `text` is the field `text#2`"),
+    Case("parquet-binary-column", "a Parquet binary column, one value UTF-8 text and one not (an image)",
+         _parquet("binary.parquet", {"text": [b"\x89PNG\r\n\x1a\n", SAYS.encode()]}, binary=("text",)),
+         issues=(("binary-field", None, 0),), hits=((None, 1),),
+         outcome="the UTF-8 value is read as text and scanned; the column's first value that is not text is reported, once"),
+    Case("parquet-oversized-row", "a 40 kB Parquet row with `--max-record-bytes 1024`",
+         _parquet("big-row.parquet", {"text": ["a " * 20_000 + SAYS, SAYS]}),
+         issues=(("oversized-record", None, 0),), hits=((None, 1),), args=("--max-record-bytes", "1024"),
+         outcome="reported and not scanned, as a JSONL line or CSV row over the limit is; the next row is scanned"),
     Case("gzip-on-stdin", "gzip-compressed JSONL piped to standard input (`scan -`)",
          _write("piped.jsonl.gz", gzip.compress(_lines(HIT, CLEAN, HIT))),
          issues=(), hits=((1, None), (3, None)), stdin=True,

@@ -218,6 +218,39 @@ def test_bad_baseline_exits_2(proj: Path, monkeypatch: pytest.MonkeyPatch, conte
     assert "bad.json" in res.stderr
 
 
+@pytest.mark.parametrize(("entries", "message"), [
+    ([{"fingerprint": 123, "rule_id": "x"}], "findings[0]: key 'fingerprint': must be a non-empty string (got 123)"),
+    ([{"fingerprint": "ab" * 16, "rule_id": "x"}, {"fingerprint": "cd" * 16, "rule_id": None}],
+     "findings[1]: key 'rule_id': must be a non-empty string (got None)"),
+    ([{"fingerprint": ""}], "findings[0]: key 'fingerprint': must be a non-empty string (got '')"),
+    (["ab" * 16], "findings[0]: must be an object"),
+])
+def test_baseline_entry_of_the_wrong_type_exits_2_naming_entry_and_key(proj: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      entries: list[Any], message: str) -> None:
+    """Such a fingerprint would silently match nothing (or, made a string, something)."""
+    (proj / "bad.json").write_text(json.dumps({"tool": "tos-lint", "version": 1, "findings": entries}), encoding="utf-8")
+    res = invoke(["scan", "data", "--baseline", "bad.json", "-j", "1"], proj, monkeypatch)
+    assert res.exit_code == 2
+    assert f"tos-lint: error: --baseline bad.json: {message}" in res.stderr
+
+
+def test_create_reports_what_it_could_not_read(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records that cannot be read get no fingerprint: said, as scan says
+    it, and with the exit code scan would give (the default --fail-on high
+    does not fail on an input problem, which is medium)."""
+    with (proj / "data" / "a.jsonl").open("a", encoding="utf-8") as f:
+        f.write("{broken\n")
+    res = invoke(["baseline", "create", "data", "-o", "base.json"], proj, monkeypatch)
+    assert res.exit_code == 0, res.output
+    assert "wrote 5 fingerprint(s) to base.json" in res.stdout
+    assert res.stderr.splitlines()[0].startswith("tos-lint: data/a.jsonl:5: malformed-json: not valid JSON")
+    assert "1 input problem(s): what could not be read has no fingerprint in the baseline" in res.stderr
+    with (proj / "tos-lint.yaml").open("a", encoding="utf-8") as f:
+        f.write("fail-on: medium\n")
+    res = invoke(["baseline", "create", "data", "-o", "base.json"], proj, monkeypatch)
+    assert res.exit_code == 1 and (proj / "base.json").is_file()
+
+
 def test_missing_baseline_exits_2(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     res = invoke(["scan", "data", "--baseline", "nope.json", "-j", "1"], proj, monkeypatch)
     assert res.exit_code == 2

@@ -68,6 +68,7 @@ def test_unknown_key_exits_2_and_names_file_and_key(project: Path, monkeypatch: 
     ("rules: [1, 2]\n", "rules"),
     ("ignore: {a: b}\n", "ignore"),
     ("field-map: {robot: [text]}\n", "field-map"),
+    ("field-map: {assistant: [/a/~2]}\n", "field-map"),
     ("input-format: no-such-format\n", "input-format"),
     ("baseline: 3\n", "baseline"),
 ])
@@ -300,7 +301,7 @@ def test_cli_fail_on_overrides_file(project: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_cli_select_replaces_file_select(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (project / "tos-lint.yaml").write_text("select: [test.other]\n", encoding="utf-8")
+    (project / "tos-lint.yaml").write_text("select: [tos-lint]\n", encoding="utf-8")  # the tool's own findings only
     res = invoke(scan_args(project), project, monkeypatch)
     assert res.exit_code == 0
     assert json.loads(res.stdout)["verdict"]["statuses"]["ignored"] == 1

@@ -286,7 +286,7 @@ def test_refuses_overlapping_outputs(proj: Path, monkeypatch: pytest.MonkeyPatch
     assert not (proj / "data" / "clean").exists()
 
 
-@pytest.mark.parametrize("targets", [["a/x.jsonl", "b/x.jsonl"], ["a", "b"], ["a/x.jsonl", "a/x.jsonl"]])
+@pytest.mark.parametrize("targets", [["a/x.jsonl", "b/x.jsonl"], ["a", "b"]])
 def test_refuses_two_inputs_with_one_output_path(proj: Path, monkeypatch: pytest.MonkeyPatch, targets: list[str]) -> None:
     """Both copies would go to clean/x.jsonl: the second would replace the first's records."""
     for folder in ("a", "b"):
@@ -297,6 +297,16 @@ def test_refuses_two_inputs_with_one_output_path(proj: Path, monkeypatch: pytest
     first, second = (f"{t}/x.jsonl" if not t.endswith(".jsonl") else t for t in targets)
     assert f"{first} and {second} would both be written to x.jsonl" in res.output
     assert not (proj / "out").exists()
+
+
+def test_the_same_file_given_twice_is_filtered_once(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (proj / "a").mkdir()
+    write_jsonl(proj / "a" / "x.jsonl", [{"text": "from a"}, {"text": "I am ChatGPT."}])
+    res = invoke(["filter", "a/x.jsonl", "./a/x.jsonl", "a", "--clean-dir", "out/c", "--quarantine-dir", "out/q"],
+                 proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert res.output.splitlines()[0] == "a/x.jsonl: in 2 = kept 1 + quarantined 1 + unreadable 0"
+    assert "total: in 2 = kept 1 + quarantined 1" in res.output
 
 
 def test_inputs_in_the_folder_given_keep_distinct_paths(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -339,6 +339,14 @@ def test_report_usage_errors(scanned: dict[str, Path], tmp_path: Path, args: lis
     (_finding(0, severity="apocalyptic"), "findings[1]: key 'severity': 'apocalyptic' is not one of info, low,"),
     ({k: v for k, v in _finding(0).items() if k != "severity"}, "findings[1]: key 'severity': None is not one of"),
     ("not a finding", "findings[1] is not an object"),
+    (_finding(0, location={"path": "d.jsonl", "line": "abc"}),
+     "findings[1]: key 'location.line': must be a whole number of at least 0, or null (got 'abc')"),
+    (_finding(0, location={"path": "d.jsonl", "line": True}), "findings[1]: key 'location.line'"),
+    (_finding(0, location={"path": "d.jsonl", "index": -1}), "findings[1]: key 'location.index'"),
+    (_finding(0, location={"path": ["d"], "line": 1}), "findings[1]: key 'location.path': must be a string or null"),
+    (_finding(0, location="d.jsonl:1"), "findings[1]: key 'location': must be an object"),
+    (_finding(0, highlight="ab"), "findings[1]: key 'highlight': must be a list of two whole numbers"),
+    (_finding(0, confidence="high"), "findings[1]: key 'confidence': must be a number or null"),
 ])
 def test_report_of_an_invalid_finding_names_it(tmp_path: Path, fmt: str, finding: Any, message: str) -> None:
     path = tmp_path / "r.json"
@@ -349,6 +357,29 @@ def test_report_of_an_invalid_finding_names_it(tmp_path: Path, fmt: str, finding
     assert res.exit_code == 2, res.output
     assert f"{path}: invalid report: {message}" in res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d["summary"].update(records="abc"), "the document: key 'summary.records': must be a whole number"),
+    (lambda d: d["files"][0].update(malformed=-3), "files[0]: key 'malformed': must be a whole number"),
+    (lambda d: d.update(files=[None]), "files[0] is not an object"),
+    (lambda d: d["verdict"]["statuses"].update(ignored="x"), "verdict: key 'statuses.ignored': must be a whole number"),
+    (lambda d: d.update(manifest="m"), "the document: key 'manifest': must be an object or null"),
+    (lambda d: d.update(sample={"providers": {"openai": {"records": 1}}}), "a field has a type or shape no scan writes"),
+])
+def test_report_of_an_invalid_section_names_the_file(tmp_path: Path, change: Any, message: str) -> None:
+    path = tmp_path / "r.json"
+    doc = _minimal_doc([_finding(0)])
+    change(doc)
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    codes = []
+    for fmt in ("console", "sarif", "markdown", "html"):
+        res = _report_cli([str(path), "--format", fmt])
+        codes.append(res.exit_code)
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+        if res.exit_code != 0:  # 0: a part this format does not show
+            assert res.exit_code == 2 and f"{path}: invalid report: {message}" in res.output, (fmt, res.output)
+    assert 2 in codes
 
 
 # --- a real browser --------------------------------------------------------------------------------

@@ -61,6 +61,54 @@ def test_index_build_refuses_to_overwrite_its_input(proj: Path, monkeypatch: pyt
     assert hashlib.sha256((proj / "good.jsonl").read_bytes()).hexdigest() == before
 
 
+@pytest.mark.parametrize(("args", "what"), [
+    (["scan", "good.jsonl", "--config", "tos-lint.yaml", "-o", "tos-lint.yaml"], "configuration file"),
+    (["scan", "good.jsonl", "-o", "pack.yaml"], "rule pack"),
+    (["scan", "good.jsonl", "--baseline", "b.json", "-o", "b.json"], "baseline (--baseline)"),
+    (["scan", "good.jsonl", "--allowlist", "allow.yaml", "-o", "allow.yaml"], "allowlist (--allowlist)"),
+    (["scan", "good.jsonl", "--waivers", "./allow.yaml", "-o", "allow.yaml"], "waiver file (--waivers)"),
+    (["baseline", "create", "good.jsonl", "-o", "pack.yaml"], "rule pack"),
+])
+def test_output_onto_a_file_the_run_reads_is_refused(proj: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     args: list[str], what: str) -> None:
+    (proj / "allow.yaml").write_text("version: 1\nentries: []\n", encoding="utf-8")
+    invoke(["baseline", "create", "good.jsonl", "-o", "b.json"], proj, monkeypatch)
+    before = {p.name: p.read_bytes() for p in proj.iterdir() if p.is_file()}
+    output = args[args.index("-o") + 1]
+    _usage_error(invoke(args, proj, monkeypatch), f"--output {output} is the {what} this run reads; refusing to overwrite it")
+    assert {p.name: p.read_bytes() for p in proj.iterdir() if p.is_file()} == before
+
+
+def test_output_onto_a_hidden_file_is_refused_only_when_it_is_read(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (proj / "data").mkdir()
+    write_jsonl(proj / "data" / ".h.jsonl", [{"text": "I am ChatGPT."}])
+    before = (proj / "data" / ".h.jsonl").read_bytes()
+    res = invoke(["scan", "data", "--hidden", "-f", "json", "-o", "data/.h.jsonl"], proj, monkeypatch)
+    _usage_error(res, "--output data/.h.jsonl is one of the inputs; refusing to overwrite it")
+    assert (proj / "data" / ".h.jsonl").read_bytes() == before
+    res = invoke(["scan", "data", "-f", "json", "-o", "data/.h.jsonl"], proj, monkeypatch)  # not read: a plain output
+    assert res.exit_code == 0 and (proj / "data" / ".h.jsonl").read_bytes() != before, res.output
+
+
+def test_regenerating_the_configured_baseline_is_allowed(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`baseline create` replaces the baseline the configuration names: it does not read it."""
+    with (proj / "tos-lint.yaml").open("a", encoding="utf-8") as f:
+        f.write("baseline: b.json\n")
+    for _ in range(2):
+        res = invoke(["baseline", "create", "good.jsonl", "-o", "b.json"], proj, monkeypatch)
+        assert res.exit_code == 0 and "wrote 1 fingerprint(s) to b.json" in res.output, res.output
+
+
+def test_the_built_in_packs_are_files_a_run_reads() -> None:
+    from tos_lint.cli_common import _files_read
+    from tos_lint.config import Config
+    from tos_lint.packs import builtin_pack_paths
+
+    read = {path for _, path in _files_read(Config())}
+    assert {str(p) for p in builtin_pack_paths()} <= read
+    assert {path for _, path in _files_read(Config(default_rules=False))} == set()
+
+
 @pytest.mark.parametrize("clean", ["afile", "afile/sub"])
 def test_filter_clean_dir_that_is_a_file(proj: Path, monkeypatch: pytest.MonkeyPatch, clean: str) -> None:
     res = invoke(["filter", "good.jsonl", "--clean-dir", clean, "--quarantine-dir", "q"], proj, monkeypatch)

@@ -170,6 +170,23 @@ def test_unsupported_field_regex_is_refused(tmp_path: Path) -> None:
     assert_names(one_error(path), path, "x.field", "match.any[0].field")
 
 
+@pytest.mark.parametrize("key", ["/a/~2", "/a~", "/~x/b"])
+def test_field_pointer_with_an_invalid_escape_is_refused(tmp_path: Path, key: str) -> None:
+    """RFC 6901 has `~0` and `~1` only: any other `~` names a field no record has."""
+    path = write_pack(tmp_path / "p.yaml", [rule("x.ptr", [{"field": {"key": key, "exists": True}}],
+                                                  examples={"match": [{"a": 1}], "no_match": [{"b": 1}]})])
+    error = one_error(path)
+    assert_names(error, path, "x.ptr", "match.any[0].field.key")
+    assert f"invalid JSON pointer {key!r}" in str(error)
+
+
+def test_field_pointer_with_valid_escapes_loads(tmp_path: Path) -> None:
+    path = write_pack(tmp_path / "p.yaml", [rule("x.ptr", [{"field": {"key": "/a~1b/~0c", "exists": True}}],
+                                                  examples={"match": [{"a/b": {"~c": 1}}], "no_match": [{"b": 1}]})])
+    [pack] = load_packs([path], {"openai"})
+    assert pack.rules[0].items[0].key == "/a~1b/~0c"
+
+
 def _fingerprint_rule(rule_id: str, unless: list[dict[str, Any]]) -> dict[str, Any]:
     return rule(rule_id, [{"field": {"key": "system_fingerprint", "prefix": "fp_"}}], unless=unless,
                 examples={"match": [{"text": "a", "system_fingerprint": "fp_1"}], "no_match": [{"text": "a"}]})

@@ -158,3 +158,112 @@ def test_unlistable_folder_is_reported(tmp_path: Path, locked: Path, target: str
     findings = json.loads(proc.stdout)["findings"]
     assert [(f["location"]["path"], f["rule_id"]) for f in findings] == [("data/locked", UNREADABLE)], findings
     assert "cannot list this folder: Permission denied" in findings[0]["message"]
+
+
+# --- file names that are not UTF-8 ------------------------------------------------------
+
+BAD_NAME = os.fsdecode(b"bad\xff.jsonl")  # the byte 0xFF, as Python hands it over (a lone surrogate)
+SHOWN = "bad\\xff.jsonl"
+
+
+def _bad_name_folder(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_jsonl(data / BAD_NAME, [{"text": HIT}])
+    return data
+
+
+@pytest.mark.parametrize("fmt", ["console", "json", "jsonl", "sarif", "junit", "github", "markdown", "html"])
+def test_a_file_name_that_is_not_utf8_is_shown_escaped_in_every_format(tmp_path: Path, fmt: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _bad_name_folder(tmp_path)
+    got = invoke(["scan", "data", "--isolated", "--no-default-rules", "--rules", chatgpt_pack(tmp_path),
+                  "-f", fmt, "-o", "out.txt", "-q"], tmp_path, monkeypatch)
+    assert got.exit_code == 1, got.output
+    text = (tmp_path / "out.txt").read_text(encoding="utf-8")  # strict: the report is UTF-8
+    expected = {"json": "data/bad\\\\xff.jsonl", "jsonl": "data/bad\\\\xff.jsonl", "sarif": "data/bad%FF.jsonl",
+                "markdown": "data/bad\\\\xff.jsonl"}.get(fmt, "data/" + SHOWN)
+    assert expected in text
+
+
+def test_a_report_on_a_file_name_that_is_not_utf8_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _bad_name_folder(tmp_path)
+    invoke(["scan", "data", "--isolated", "--no-default-rules", "--rules", chatgpt_pack(tmp_path),
+            "-f", "json", "-o", "r.json", "-q"], tmp_path, monkeypatch)
+    [entry] = json.loads((tmp_path / "r.json").read_text())["manifest"]["inputs"]
+    assert entry["abspath"] == str(tmp_path.resolve() / "data" / SHOWN)
+    got = invoke(["verify", "r.json"], tmp_path, monkeypatch)
+    assert got.exit_code == 0 and "ok" in got.output, got.output
+
+
+def test_filter_and_attribute_take_a_file_name_that_is_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _bad_name_folder(tmp_path)
+    got = invoke(["filter", "data", "--isolated", "--clean-dir", "clean", "--quarantine-dir", "q"], tmp_path, monkeypatch)
+    assert got.exit_code == 1 and f"data/{SHOWN}: in 1 = kept 0 + quarantined 1" in got.output, got.output
+    [copy] = (tmp_path / "q").iterdir()
+    assert copy.name == BAD_NAME  # written under the file's own bytes
+    assert json.loads(copy.read_bytes())["_tos_lint_findings"][0]["location"]["path"] == f"data/{SHOWN}"
+    got = invoke(["attribute", "data", "-f", "json"], tmp_path, monkeypatch)
+    assert got.exit_code == 0 and json.loads(got.output)["files"][0]["path"] == f"data/{SHOWN}"
+
+
+# --- paths given: empty, standard input twice, the same file twice ----------------------
+
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _folder(tmp_path)
+    got = invoke(["scan", "", "--isolated", "--no-default-rules", "--rules", chatgpt_pack(tmp_path)],
+                 tmp_path / "data", monkeypatch)
+    assert got.exit_code == 2 and "'' (an empty path) is not a file or folder" in got.stderr, got.output
+
+
+def test_standard_input_given_twice_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run_cli(["scan", "-", "-", "--isolated", "--no-default-rules", "--rules", str(chatgpt_pack(tmp_path))],
+                   cwd=tmp_path, input=json.dumps({"text": HIT}).encode() + b"\n")
+    assert_no_traceback(proc)
+    assert proc.returncode == 2 and "'-' (standard input) is given more than once" in proc.stderr
+
+
+def test_a_file_reached_twice_is_scanned_once_under_its_first_path(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _folder(tmp_path)
+    (data / "link.jsonl").symlink_to("a.jsonl")
+    monkeypatch.chdir(tmp_path)
+    result = _scan(tmp_path, Path("data/a.jsonl"), Path("data"), Path("./data/a.jsonl"), Path("data/link.jsonl"))
+    assert [r.path for r in result.files] == ["data/a.jsonl"]
+    assert (result.stats.records, len(result.findings)) == (1, 1)
+
+
+# --- hidden files and folders -------------------------------------------------------------
+
+def _with_hidden(tmp_path: Path) -> Path:
+    data = _folder(tmp_path)
+    write_jsonl(data / ".h.jsonl", [{"text": HIT}])
+    (data / ".cache").mkdir()
+    write_jsonl(data / ".cache" / "x.jsonl", [{"text": HIT}])
+    (data / ".git").mkdir()
+    write_jsonl(data / ".git" / "y.jsonl", [{"text": HIT}])
+    (data / ".gitignore").write_text("*.tmp\n")  # not data: not counted
+    return data
+
+
+def test_hidden_paths_are_counted_and_listed_not_scanned_silently(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_hidden(tmp_path)
+    args = ["scan", "data", "--isolated", "--no-default-rules", "--rules", chatgpt_pack(tmp_path), "-j", "1"]
+    doc = json.loads(invoke([*args, "-f", "json"], tmp_path, monkeypatch).stdout)
+    assert [f["location"]["path"] for f in doc["findings"]] == ["data/a.jsonl"]
+    assert doc["summary"]["hidden_skipped"] == 2
+    assert doc["manifest"]["hidden_skipped"] == ["data/.cache", "data/.h.jsonl"]
+    console = invoke(args, tmp_path, monkeypatch).stdout
+    assert "hidden, not scanned  2 (names starting with '.'; --hidden scans them)" in console
+
+
+def test_hidden_option_scans_hidden_paths_but_never_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_hidden(tmp_path)
+    doc = json.loads(invoke(["scan", "data", "--hidden", "--isolated", "--no-default-rules", "--rules",
+                             chatgpt_pack(tmp_path), "-j", "1", "-f", "json"], tmp_path, monkeypatch).stdout)
+    assert sorted(f["location"]["path"] for f in doc["findings"]) == ["data/.cache/x.jsonl", "data/.h.jsonl", "data/a.jsonl"]
+    assert doc["summary"]["hidden_skipped"] == 0
+    (tmp_path / "tos-lint.yaml").write_text("hidden: true\n", encoding="utf-8")
+    got = invoke(["filter", "data", "--clean-dir", "c", "--quarantine-dir", "q"], tmp_path, monkeypatch)
+    assert sorted(p.relative_to(tmp_path / "q").as_posix() for p in (tmp_path / "q").rglob("*.jsonl")) == \
+        [".cache/x.jsonl", ".h.jsonl", "a.jsonl"], got.output

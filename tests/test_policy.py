@@ -119,8 +119,6 @@ def test_default_stance_follows_registry_classification(tmp_path: Path, monkeypa
 @pytest.mark.parametrize(("args", "kept"), [
     (["--select", "openai"], {"openai.self-id.x", "openai.mention.y"}),
     (["--select", "openai."], {"openai.self-id.x", "openai.mention.y"}),
-    (["--select", "open"], set()),
-    (["--select", "openai.self"], set()),
     (["--select", "openai.self-id"], {"openai.self-id.x"}),
     (["--select", "openai.self-id.x", "--select", "deepseek"], {"openai.self-id.x", "deepseek.self-id.t"}),
     (["--ignore", "openai"], {"openaix.z", "deepseek.self-id.t"}),
@@ -134,6 +132,39 @@ def test_select_and_ignore_by_whole_dotted_parts(tmp_path: Path, pack: Path, mon
     assert set(statuses(doc)) == kept
     assert doc["verdict"]["statuses"]["ignored"] == 4 - len(kept)
     assert code == (1 if kept & {"openai.self-id.x", "openaix.z"} else 0)
+
+
+@pytest.mark.parametrize(("value", "hint"), [
+    ("open", "did you mean 'openai'?"), ("openai.self", "did you mean 'openai.self-id'?"),
+    ("opnai", "did you mean 'openai'?"), ("", "an empty value"),
+])
+def test_select_that_matches_no_rule_exits_2_naming_it(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       value: str, hint: str) -> None:
+    """A typo would otherwise turn every rule off and pass the gate."""
+    (tmp_path / "data.jsonl").write_text('{"text": "I am ChatGPT."}\n', encoding="utf-8")
+    res = invoke(["scan", "data.jsonl", "--no-default-rules", "--rules", pack, "--select", "openai", "--select", value],
+                 tmp_path, monkeypatch)
+    assert res.exit_code == 2, res.output
+    assert f"select: {value!r}" in res.stderr and "matches no rule id" in res.stderr and hint in res.stderr
+
+
+def test_ignore_that_matches_no_rule_is_a_warning(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "data.jsonl").write_text('{"text": "I am ChatGPT."}\n', encoding="utf-8")
+    res = invoke(["scan", "data.jsonl", "--no-default-rules", "--rules", pack, "--ignore", "openai.self-id.y",
+                  "--ignore", "tos-lint.input"], tmp_path, monkeypatch)
+    assert res.exit_code == 1
+    assert res.stderr.splitlines() == ["tos-lint: warning: --ignore / ignore: 'openai.self-id.y' matches no rule id "
+                                       "(did you mean 'openai.self-id.x'?); it ignores nothing"]
+
+
+def test_no_rules_at_all_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate would check nothing and pass."""
+    (tmp_path / "data.jsonl").write_text('{"text": "I am ChatGPT."}\n', encoding="utf-8")
+    for args in (["--no-default-rules"], []):
+        if not args:
+            config(tmp_path, "default-rules: false\n")
+        res = invoke(["scan", "data.jsonl", *args], tmp_path, monkeypatch)
+        assert res.exit_code == 2 and "no rules to run" in res.stderr, res.output
 
 
 def test_select_in_config_file(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:

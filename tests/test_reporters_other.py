@@ -271,6 +271,24 @@ def test_markdown_snippet_cannot_break_the_table(tmp_path: Path) -> None:
     assert "\n" not in evidence
 
 
+def test_markdown_shows_control_characters_escaped(tmp_path: Path) -> None:
+    """A NUL or an escape sequence in the data must not reach the page (or
+    the terminal the Markdown is read in) as raw bytes."""
+    (tmp_path / "data").mkdir()
+    write_jsonl(tmp_path / "data" / "x.jsonl", [{"text": "I am ChatGPT. \x00\x1b[31mRED\x9b"}])
+    out = cli(tmp_path, "markdown").stdout
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out), out
+    [row] = table_after(out, "### Examples")
+    assert "\\\\x00\\\\x1b\\[31mRED\\\\x9b" in row[4]  # backslashes escaped: rendered as \x00\x1b[31mRED\x9b
+
+
+def test_github_shows_control_characters_escaped() -> None:
+    line = github.command(finding("says \x1b[2Jhi\x07", path="d\x1b.jsonl"))
+    assert "\x1b" not in line and "\x07" not in line
+    level, props, msg = parse_command(line)
+    assert props["file"] == "d\\x1b.jsonl" and msg == "says \\x1b[2Jhi\\x07 (openai, high)"
+
+
 @pytest.mark.parametrize("snippet, highlight, want", [
     ("I am ChatGPT here", (0, 12), "**I am ChatGPT** here"),
     ("say I am ChatGPT", (3, 16), "say **I am ChatGPT**"),  # leading space kept outside the bold
@@ -308,6 +326,14 @@ def test_console_shows_control_characters_escaped(tmp_path: Path) -> None:
     out = console_output(tmp_path)
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b[2J\\x07 and more" in out
+
+
+def test_console_shows_control_characters_of_a_file_name_escaped(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    write_jsonl(tmp_path / "data" / "e\x1b[2J.jsonl", [{"text": "I am ChatGPT."}])
+    out = cli(tmp_path, "console").stdout
+    assert "\x1b" not in out
+    assert out.count("data/e\\x1b[2J.jsonl") == 2  # the findings' heading and the evidence summary
 
 
 def test_console_colour_and_plain_say_the_same(tmp_path: Path) -> None:

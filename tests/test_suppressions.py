@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -281,3 +281,31 @@ def test_directive_does_not_leak_to_other_records(proj: Path, monkeypatch: pytes
     ])
     _, doc = scan(proj, monkeypatch, target="d.jsonl")
     assert where(doc) == [("test.chatgpt", "d.jsonl", 2), ("test.claude", "d.jsonl", 3)]
+
+
+@pytest.mark.parametrize(("expires", "expired"), [
+    (f"{FUTURE}T10:00:00Z", False),
+    (f"{FUTURE} 10:00:00+02:00", False),
+    (f"{FUTURE}T10:00:00", False),  # no timezone: UTC, as YAML reads it
+    (f"'{FUTURE}T10:00:00Z'", False),  # quoted: the same, from text
+    (f"{PAST}T23:59:59-05:00", True),
+    ((datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"), True),  # earlier today
+])
+def test_waiver_expiry_with_a_time_is_compared_as_a_moment(proj: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           expires: str, expired: bool) -> None:
+    (proj / "waivers.yaml").write_text(f"version: 1\nentries:\n  - rule: test.chatgpt\n    reason: x\n"
+                                       f"    reviewer: me\n    expires: {expires}\n", encoding="utf-8")
+    _, doc = scan(proj, monkeypatch, "--waivers", "waivers.yaml")
+    assert len(doc["verdict"]["expired_suppressions"]) == int(expired)
+    assert (doc["verdict"]["statuses"]["suppressed"] > 0) is not expired
+    if not expired:
+        assert doc["verdict"]["active_waivers"][0]["expires"].startswith(f"{FUTURE}T")
+
+
+def test_waiver_expiry_of_another_type_exits_2_naming_file_and_key(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (proj / "waivers.yaml").write_text("version: 1\nentries:\n  - rule: test.chatgpt\n    reason: x\n"
+                                       "    reviewer: me\n    expires: 20270101\n", encoding="utf-8")
+    res = invoke(["scan", "data", "--no-default-rules", "--rules", proj / "pack.yaml", "--waivers", "waivers.yaml"],
+                 proj, monkeypatch)
+    assert res.exit_code == 2
+    assert "waivers.yaml: entries[0]: key 'expires': must be a date" in res.stderr and "20270101" in res.stderr

@@ -199,8 +199,8 @@ def test_parquet_leaves_columns_that_cannot_hold_text_on_disk(tmp_path: Path) ->
         "meta": [{"tags": ["x"], "n": 1}], "stats": [{"n": 1, "mean": 0.5}], "raw": [b"bytes may be text"],
     }), path)
     rows = [r.data for r in read_records(InputFile("e", path), FileStats(), ReadOptions()) if isinstance(r, RawRecord)]
-    # the id column is read whatever its type; a struct with a string inside is text; binary may be
-    assert rows == [{"id": 7, "text": HIT, "meta": {"tags": ["x"], "n": 1}, "raw": b"bytes may be text"}]
+    # the id column is read whatever its type; a struct with a string inside is text; binary may be (UTF-8: read as text)
+    assert rows == [{"id": 7, "text": HIT, "meta": {"tags": ["x"], "n": 1}, "raw": "bytes may be text"}]
     # a field some rule reads is read whatever its type, at the top level or nested
     options = ReadOptions(field_names=frozenset({"score", "mean"}))
     rows = [r.data for r in read_records(InputFile("e", path), FileStats(), options) if isinstance(r, RawRecord)]
@@ -334,6 +334,75 @@ def test_malformed_csv_rows_are_reported_with_their_row(tmp_path: Path, scan) ->
     ]
     assert {i for i, _ in rule_hits(result)} == {0, 4}
     assert result.stats.records == 3 and result.stats.malformed == 3
+
+
+def _read(path: Path, **options: Any) -> tuple[list[Any], list[tuple[str, int | None, int | None]]]:
+    """The rows read from `path` (index, data) and its problems (code, line, index)."""
+    items = list(read_records(InputFile(path.name, path), FileStats(), ReadOptions(**options)))
+    rows = [(r.index, r.data) for r in items if isinstance(r, RawRecord)]
+    return rows, [(i.code, i.line, i.index) for i in items if not isinstance(i, RawRecord)]
+
+
+def test_csv_repeated_and_blank_column_names_keep_every_column(tmp_path: Path) -> None:
+    (tmp_path / "dup.csv").write_text(f'text,text,text#2\n"{HIT}",b,c\n', encoding="utf-8")
+    (tmp_path / "blank.csv").write_text(f',,\n"{HIT}",a,b\n', encoding="utf-8")
+    assert _read(tmp_path / "dup.csv") == ([(0, {"text": HIT, "text#2": "b", "text#2#2": "c"})], [])
+    assert _read(tmp_path / "blank.csv") == ([(0, {"": HIT, "#2": "a", "#3": "b"})], [])
+
+
+def test_parquet_and_arrow_repeated_column_names_keep_every_column(tmp_path: Path) -> None:
+    import pyarrow.feather as feather
+
+    data = pa.Table.from_arrays([pa.array([HIT]), pa.array([1.5]), pa.array(["y"])], names=["text", "n", "text"])
+    pq.write_table(data, tmp_path / "dup.parquet")
+    feather.write_feather(data, tmp_path / "dup.arrow")
+    for name in ("dup.parquet", "dup.arrow"):
+        # the float column cannot hold text and is left on disk; both text columns are read
+        assert _read(tmp_path / name) == ([(0, {"text": HIT, "text#2": "y"})], []), name
+
+
+@pytest.mark.parametrize("codec, bom", [("utf-16", True), ("utf-16-le", False), ("utf-32", True)])
+def test_csv_in_utf16_or_utf32_is_reported_and_read_converted(tmp_path: Path, codec: str, bom: bool) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_bytes(f'id,text\n1,"{HIT} 日本"\n2,x\n'.encode(codec))
+    rows, issues = _read(path)
+    assert issues == [("not-utf8", None, None)]
+    assert rows == [(0, {"id": "1", "text": f"{HIT} 日本"}), (1, {"id": "2", "text": "x"})]
+
+
+def test_parquet_rows_over_max_record_bytes_are_reported_not_scanned(tmp_path: Path) -> None:
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"text": ["small", "a " * 3000 + HIT, "small too"]}), path)
+    rows, issues = _read(path, max_record_bytes=2048)
+    assert issues == [("oversized-record", None, 1)]
+    assert [i for i, _ in rows] == [0, 2]
+    assert len(_read(path)[0]) == 3  # under the default limit: every row
+
+
+def test_parquet_binary_values_are_read_as_text_when_utf8_else_reported(tmp_path: Path) -> None:
+    path = tmp_path / "bin.parquet"
+    pq.write_table(pa.table({
+        "text": pa.array([HIT.encode(), b"\x89PNG\r\n\x1a\n", b"\xff\xd8"], pa.binary()),
+        "meta": [{"note": b"fine"}, {"note": b"\xff"}, {"note": b"\xfe"}],
+    }), path)
+    rows, issues = _read(path)
+    assert rows == [(0, {"text": HIT, "meta": {"note": "fine"}}), (1, {"meta": {}}), (2, {"meta": {}})]
+    # once per column that holds bytes that are not text, at the first row that does
+    assert issues == [("binary-field", None, 1), ("binary-field", None, 1)]
+
+
+def test_a_stray_quote_costs_its_line_not_the_rows_after_it(tmp_path: Path) -> None:
+    path = tmp_path / "stray.tsv"
+    path.write_text(f'id\ttext\n1\t"quoted start\n2\t{HIT}\n3\t{HIT}\n', encoding="utf-8")
+    rows, issues = _read(path)
+    assert issues == [("malformed-csv", 2, 0)]
+    assert rows == [(1, {"id": "2", "text": HIT}), (2, {"id": "3", "text": HIT})]
+    # text after a closing quote: the same; a well-quoted field over several lines is one row
+    path = tmp_path / "stray.csv"
+    path.write_text(f'id,text\n1,"open\n2,"x"y\n3,"{HIT}\nsecond line"\n', encoding="utf-8")
+    rows, issues = _read(path)
+    assert issues == [("malformed-csv", 2, 0), ("malformed-csv", 3, 1)]
+    assert rows == [(2, {"id": "3", "text": f"{HIT}\nsecond line"})]
 
 
 def test_csv_with_only_a_header_or_empty(tmp_path: Path, scan) -> None:  # type: ignore[no-untyped-def]

@@ -669,6 +669,21 @@ def top_level_field(key: str) -> str:
     return key[1:].split("/")[0].replace("~1", "/").replace("~0", "~") if key.startswith("/") else key
 
 
+_BAD_ESCAPE = re.compile("~(?![01])")
+
+
+def pointer_error(key: str) -> str | None:
+    """What is wrong with a JSON pointer (a key starting with '/'), or None:
+    RFC 6901 has two escapes only, `~0` for '~' and `~1` for '/'. Any other
+    '~' would make the pointer name a field no record has, so the rule or
+    field map would silently read nothing."""
+    bad = _BAD_ESCAPE.search(key) if key.startswith("/") else None
+    if bad is None:
+        return None
+    return (f"invalid JSON pointer {key!r}: {key[bad.start():bad.start() + 2]!r} is not an escape "
+            "('~0' stands for '~', '~1' for '/')")
+
+
 def resolve_pointer(data: Any, pointer: str, missing: Any = None) -> Any:
     """The value at an RFC 6901 JSON pointer, or `missing`."""
     node = data

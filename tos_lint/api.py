@@ -23,6 +23,7 @@ from tos_lint.errors import UsageError
 from tos_lint.engine import Engine, EngineOptions, FileResult
 from tos_lint.model import Finding, Severity
 from tos_lint.packs import Pack, builtin_pack_paths, load_packs
+from tos_lint.pathnames import shown
 from tos_lint.policy import Policy, Verdict, decide
 from tos_lint.prefilter import LinePrefilter
 from tos_lint.readers import DecompressLimits, discover
@@ -40,10 +41,12 @@ class ScanStats:
     by_provider: Counter[str] = field(default_factory=Counter)
     by_severity: Counter[str] = field(default_factory=Counter)
     by_rule: Counter[str] = field(default_factory=Counter)
+    hidden_skipped: int = 0  # hidden files and folders passed over inside the folders scanned
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "files": self.files, "records": self.records, "records_flagged": self.records_flagged,
+            "hidden_skipped": self.hidden_skipped,
             "malformed": self.malformed, "bytes": self.bytes, "seconds": round(self.seconds, 3),
             "by_provider": dict(sorted(self.by_provider.items())),
             "by_severity": {s.label: self.by_severity.get(s.label, 0) for s in Severity},
@@ -63,6 +66,7 @@ class ScanResult:
     sample: dict[str, Any] | None = None  # prevalence estimates, when sampling
     attribution: Any = None  # ScanAttribution: which providers the evidence points to
     style_attribution: dict[str, Any] | None = None  # when asked: which providers' style the text reads like
+    warnings: list[str] = field(default_factory=list)  # about the configuration, for the command line to print
 
 
 def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool = True,
@@ -95,6 +99,7 @@ def scan(
     use_default_rules: bool = True,
     include: list[str] | None = None,
     exclude: list[str] | None = None,
+    hidden: bool = False,
     force_format: str | None = None,
     field_map: dict[str, list[str]] | None = None,
     max_record_bytes: int = 64 << 20,
@@ -118,12 +123,15 @@ def scan(
     to the given 1-based lines where it names them (changed-only scans).
     `options` are recorded as given in the audit manifest. `jobs` is the
     number of processes (default: all cores); results do not depend on it.
+    `hidden`: also scan files and folders inside folders whose names start
+    with '.'; without it they are counted (`stats.hidden_skipped`) and
+    listed in the manifest.
     """
     started = time.perf_counter()
     started_at = _utc_now()
     registry = registry or load_registry()
     ruleset = ruleset or load_ruleset(rules, use_default_rules, registry)
-    files, _ = discover([str(p) for p in paths], include, exclude)
+    files, hidden_paths = discover([str(p) for p in paths], include, exclude, hidden)
     if changed is not None:
         # a path found unfit to open is reported in any scan of its folder
         files = [f for f in files if f.fs_path is not None and (f.problem is not None or f.fs_path.resolve() in changed)]
@@ -142,6 +150,7 @@ def scan(
     findings = [f for r in results for f in r.findings]
     stats = _stats(results, findings)
     stats.seconds = time.perf_counter() - started
+    stats.hidden_skipped = len(hidden_paths)
     result = ScanResult(findings, stats, results, ruleset.packs, registry)
     result.attribution = attribute_scan(findings, {r.path: r.stats.records for r in results})
     if sample is not None:
@@ -149,7 +158,9 @@ def scan(
         evidence = (((f.location.path, f.location.line, f.location.index), f.provider)
                     for f in findings if not f.rule_id.startswith("tos-lint.input."))
         result.sample = prevalence(evidence, sampled, sample)
-    result.manifest = build_manifest(result, dict(options or {}) | {"_indexes": _index_digests(indexes)}, started_at, _utc_now())
+    result.manifest = build_manifest(result, dict(options or {}) | {"_indexes": _index_digests(indexes)}, started_at, _utc_now(),
+                                     {f.path: f.fs_path for f in files})
+    result.manifest["hidden_skipped"] = hidden_paths
     return result
 
 
@@ -221,16 +232,19 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def build_manifest(result: ScanResult, options: dict[str, Any], started_at: str, finished_at: str) -> dict[str, Any]:
+def build_manifest(result: ScanResult, options: dict[str, Any], started_at: str, finished_at: str,
+                   fs_paths: Mapping[str, Path | None] | None = None) -> dict[str, Any]:
     """What a report describes, exactly: tool, packs, registry, inputs with
-    their SHA-256, options and times. `tos-lint verify` re-checks the inputs."""
+    their SHA-256, options and times. `tos-lint verify` re-checks the inputs.
+    `fs_paths`: each input's path on disk by the path shown (see `pathnames`)."""
+    fs_paths = fs_paths or {}
     return {
         "tool": {"name": "tos-lint", "version": result.version},
         "packs": [{"name": p.name, "path": p.path, "sha256": p.sha256, "rules": len(p.rules)} for p in result.packs],
         "registry": {"path": result.registry.path, "sha256": result.registry.sha256},
         "indexes": options.pop("_indexes", []),  # filled in by scan() from the index files
         "inputs": [
-            {"path": r.path, "abspath": _abspath(r.path),
+            {"path": r.path, "abspath": _abspath(r.path, fs_paths.get(r.path)),
              "size": r.stats.size, "sha256": r.stats.sha256 or None, "records": r.stats.records,
              "malformed": r.stats.malformed}
             for r in result.files
@@ -241,10 +255,12 @@ def build_manifest(result: ScanResult, options: dict[str, Any], started_at: str,
     }
 
 
-def _abspath(path: str) -> str | None:
-    """Where an input is, resolved; os.path.realpath also names a symlink
-    loop (reported as unreadable) where Path.resolve raises."""
-    return os.path.realpath(path) if path != "<stdin>" else None
+def _abspath(path: str, fs_path: Path | None) -> str | None:
+    """Where an input is, resolved, as reports show paths; os.path.realpath
+    also names a symlink loop (reported as unreadable) where Path.resolve raises."""
+    if path == "<stdin>":
+        return None
+    return shown(os.path.realpath(fs_path if fs_path is not None else path))
 
 
 def _stats(results: list[FileResult], findings: list[Finding]) -> ScanStats:
@@ -299,23 +315,67 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
     config = config or Config()
     registry = load_registry()
     policy = build_policy(config, registry)
+    ruleset = load_ruleset(config.rules, config.default_rules, registry)
+    warnings = check_selection(config, [r.id for r in ruleset.rules])
     # style attribution samples the files itself: in a child process, so that
     # it overlaps this process's start-up and the scan
     style = Background(_style_attribution, [str(p) for p in paths], config, registry) if config.attribution else None
     result = scan(
         paths, rules=config.rules, use_default_rules=config.default_rules,
-        include=config.include or None, exclude=config.exclude or None,
+        include=config.include or None, exclude=config.exclude or None, hidden=config.hidden,
         force_format=config.input_format, field_map=config.field_map or None,
         max_record_bytes=config.max_record_bytes, limits=decompress_limits(config),
-        registry=registry, changed=changed,
+        ruleset=ruleset, registry=registry, changed=changed,
         options=config_options(config, changed is not None) | {"sample": sample.describe() if sample else None},
         sample=sample, jobs=jobs, indexes=config.index,
         backend=backend, address=address, progress=progress,
     )
+    result.warnings = warnings
     if style is not None:
         _add_style_attribution(result, *style.result())
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)
+
+
+# The tool's own findings (input problems, near-duplicates, style): always
+# selected, and a selector may name them.
+TOOL_RULE_PREFIX = "tos-lint"
+
+
+def check_selection(config: Config, rule_ids: Sequence[str]) -> list[str]:
+    """Refuse a configuration under which a scan checks nothing the user
+    asked for: no rule loaded at all (and no near-duplicate index or style
+    attribution), or a `select` value that matches no rule (a typo would
+    otherwise turn every rule off and pass the gate). An `ignore` value
+    that matches no rule changes nothing: a warning, returned."""
+    if not rule_ids and not config.index and not config.attribution:
+        raise UsageError("no rules to run: the built-in packs are turned off (--no-default-rules or "
+                         "'default-rules: false') and no pack is given (--rules); the scan would check nothing")
+    for value in config.select:
+        if not _selects(value, rule_ids):
+            raise UsageError(f"--select / select: {value!r}{'' if value else ' (an empty value)'} matches no rule id"
+                             f"{_did_you_mean(value, rule_ids)} "
+                             "(a selector is a rule id or its leading dotted parts, e.g. 'openai' or "
+                             "'openai.self-id'; see `tos-lint rules list`)")
+    return [f"--ignore / ignore: {value!r} matches no rule id{_did_you_mean(value, rule_ids)}; it ignores nothing"
+            for value in config.ignore if not _selects(value, rule_ids)]
+
+
+def _selects(value: str, rule_ids: Sequence[str]) -> bool:
+    from tos_lint.policy import rule_matches
+
+    tool = value.rstrip(".") == TOOL_RULE_PREFIX or value.startswith(TOOL_RULE_PREFIX + ".")
+    return bool(value) and (tool or any(rule_matches(rid, value) for rid in rule_ids))
+
+
+def _did_you_mean(value: str, rule_ids: Sequence[str]) -> str:
+    """A close selector, by the same number of dotted parts."""
+    import difflib
+
+    depth = value.rstrip(".").count(".") + 1
+    prefixes = sorted({".".join(rid.split(".")[:depth]) for rid in rule_ids})
+    close = difflib.get_close_matches(value.rstrip("."), prefixes, n=1)
+    return f" (did you mean {close[0]!r}?)" if close and value else ""
 
 
 def decompress_limits(config: Config) -> DecompressLimits:
@@ -331,7 +391,7 @@ def _style_attribution(paths: list[str], config: Config, registry: Registry) -> 
     from tos_lint.attribution import attribute_paths, attribution_findings
 
     report = attribute_paths([p for p in paths if p != "-"], include=config.include or None,
-                             exclude=config.exclude or None, force_format=config.input_format,
+                             exclude=config.exclude or None, hidden=config.hidden, force_format=config.input_format,
                              field_map=config.field_map or None)
     findings = attribution_findings(report, registry, threshold=config.attribution_threshold,
                                     severity=config.attribution_severity)

@@ -43,7 +43,16 @@ def load_baseline(path: str | Path) -> frozenset[str]:
         raise UsageError(f"--baseline {path}: not a tos-lint baseline file")
     if doc.get("version") != FORMAT_VERSION:
         raise UsageError(f"--baseline {path}: format version {doc.get('version')!r} is not supported (expected {FORMAT_VERSION})")
-    try:
-        return frozenset(str(e["fingerprint"]) for e in doc["findings"])
-    except (TypeError, KeyError):
-        raise UsageError(f"--baseline {path}: each entry needs a 'fingerprint'") from None
+    return frozenset(_fingerprint(entry, f"--baseline {path}: findings[{i}]") for i, entry in enumerate(doc["findings"]))
+
+
+def _fingerprint(entry: object, where: str) -> str:
+    """An entry's fingerprint, checked: a fingerprint of another type (a
+    number, null) would silently never match, failing findings accepted."""
+    if not isinstance(entry, dict):
+        raise UsageError(f"{where}: must be an object with 'fingerprint' and 'rule_id'")
+    for key, required in (("fingerprint", True), ("rule_id", False)):
+        value = entry.get(key)
+        if (required or key in entry) and not (isinstance(value, str) and value):
+            raise UsageError(f"{where}: key {key!r}: must be a non-empty string (got {value!r})")
+    return str(entry["fingerprint"])

@@ -12,7 +12,9 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
-from tos_lint.cli_common import EXIT_USAGE, check_output, fail, refuse_overwriting_input, usage_errors, writing
+from tos_lint.cli_common import (
+    EXIT_USAGE, check_output, fail, refuse_overwriting, safe_lines, usage_errors, warn, writing,
+)
 
 app = typer.Typer(
     name="tos-lint",
@@ -55,6 +57,7 @@ def scan(
     ignore: List[str] = typer.Option([], "--ignore", help="Drop these rule ids or prefixes (repeatable)."),
     include: List[str] = typer.Option([], "--include", help="Only scan files matching this glob (repeatable)."),
     exclude: List[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
+    hidden: bool = typer.Option(False, "--hidden", help="Also scan files and folders whose names start with '.' (never .git, .hg, .svn)."),
     force_format: Optional[str] = typer.Option(None, "--input-format", help="Read every record as this format instead of detecting it."),
     max_record_bytes: Optional[int] = typer.Option(None, "--max-record-bytes", help="Larger records are reported, not loaded (default 64 MiB)."),
     max_expansion: Optional[float] = typer.Option(None, "--max-expansion", help="Stop reading a compressed file that expands more than this many times, judged past 16 MiB (default 1000)."),
@@ -101,14 +104,14 @@ def scan(
 
         config = _configure(
             config_path, isolated, rules=[str(r) for r in rules], no_default_rules=no_default_rules,
-            fail_on=fail_on, select=select, ignore=ignore, include=include, exclude=exclude,
+            fail_on=fail_on, select=select, ignore=ignore, include=include, exclude=exclude, hidden=hidden,
             input_format=force_format, max_record_bytes=max_record_bytes,
             max_expansion=max_expansion, max_decompressed_bytes=max_decompressed_bytes,
             baseline=str(baseline) if baseline else None,
             allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers], index=index,
             attribution=attribution, attribution_threshold=attribution_threshold,
         )
-        refuse_overwriting_input(output, paths)
+        refuse_overwriting(output, paths, config)
         check_output("--output", output, devices=True)
         changed = None
         if staged or since:
@@ -127,6 +130,7 @@ def scan(
 
         result, verdict = api.run(paths, config, changed, sample_spec, jobs,
                                   backend=backend, address=address, progress=show_progress(quiet))
+    warn(result.warnings)
     from tos_lint.cli_report import renderer_for
 
     _emit(renderer_for(output_format, redact), result, verdict, output)
@@ -300,13 +304,33 @@ def baseline_create(
 
         config = _configure(config_path, isolated)
         config.baseline = None  # a new baseline records everything found today
-        refuse_overwriting_input(output, paths)
+        refuse_overwriting(output, paths, config)
         check_output("--output", output)
         result, verdict = api.run(paths, config)
+        warn(result.warnings)
         kept = [o.finding for o in verdict.outcomes if o.status not in ("ignored", "suppressed")]
         with writing("--output", output):
             count = write_baseline(output, kept)
     typer.echo(f"wrote {count} fingerprint(s) to {output}")
+    raise typer.Exit(_input_problems(verdict))
+
+
+def _input_problems(verdict) -> int:  # type: ignore[no-untyped-def]
+    """Say on stderr what `baseline create` could not read (the records
+    there have no fingerprint in the baseline); the exit code a scan would
+    give them: 1 when one is at or above --fail-on."""
+    from tos_lint.engine import INPUT_RULE_PREFIX
+
+    problems = [o for o in verdict.outcomes if o.finding.rule_id.startswith(INPUT_RULE_PREFIX)
+                and o.status not in ("ignored", "suppressed")]
+    for o in problems:
+        f = o.finding
+        typer.echo(safe_lines(f"tos-lint: {f.location.display()}: {f.rule_id.removeprefix(INPUT_RULE_PREFIX)}: "
+                              f"{f.message}"), err=True)
+    if problems:
+        typer.echo(f"tos-lint: {len(problems)} input problem(s): what could not be read has no fingerprint in the "
+                   "baseline", err=True)
+    return 1 if any(o.status == "fail" for o in problems) else 0
 
 
 STARTER_CONFIG = """\
@@ -338,6 +362,7 @@ providers: {}
 # Files to scan inside folders (globs) and files to skip.
 include: []
 exclude: []
+# hidden: true                  # also files and folders named .* (never .git); else counted, not scanned
 
 # Read every record as one format, or map fields to roles.
 # input-format: openai-messages
@@ -399,6 +424,7 @@ def filter_command(
     waivers: List[Path] = typer.Option([], "--waivers", help="Waiver file (repeatable)."),
     include: List[str] = typer.Option([], "--include", help="Only files matching this glob (repeatable)."),
     exclude: List[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
+    hidden: bool = typer.Option(False, "--hidden", help="Also filter files and folders whose names start with '.' (never .git, .hg, .svn)."),
 ) -> None:
     """Write a clean copy and a quarantined copy of each input (same format and
     compression). Inputs are never changed. Exit 1 if any record was quarantined
@@ -414,17 +440,18 @@ def filter_command(
 
         config = _configure(config_path, isolated, fail_on=fail_on,
                             baseline=str(baseline) if baseline else None, include=include, exclude=exclude,
-                            allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers])
-        inputs, _ = discover(paths, config.include or None, config.exclude or None)
+                            hidden=hidden, allowlist=[str(a) for a in allowlist], waivers=[str(w) for w in waivers])
+        inputs, _ = discover(paths, config.include or None, config.exclude or None, config.hidden)
         check_outputs(inputs, [Path(p) for p in paths], clean_dir, quarantine_dir)
         check_output("--clean-dir", clean_dir, folder=True)
         check_output("--quarantine-dir", quarantine_dir, folder=True)
         result, verdict = api.run(paths, config)
+        warn(result.warnings)
         with writing("--clean-dir / --quarantine-dir", f"{clean_dir} / {quarantine_dir}"):
             report = filter_files(inputs, [Path(p) for p in paths], verdict, clean_dir, quarantine_dir,
                                   ReadOptions(max_record_bytes=config.max_record_bytes, limits=api.decompress_limits(config)))
     for line in summary_lines(report):
-        typer.echo(line)
+        typer.echo(safe_lines(line))
     if not report.balanced:
         fail("record counts do not add up (in != kept + quarantined + unreadable); outputs may be incomplete")
     if report.stopped:  # a data problem, not a usage error: exit 1 like a quarantined record
@@ -441,7 +468,7 @@ def verify(report: Path = typer.Argument(..., help="A JSON report written by `to
         checks = run_verify(report)
     bad = [c for c in checks if c.status != "ok"]
     for c in checks:
-        typer.echo(f"{c.status:<10} {c.path}" + (f"  ({c.detail})" if c.detail else ""))
+        typer.echo(safe_lines(f"{c.status:<10} {c.path}" + (f"  ({c.detail})" if c.detail else "")))
     if bad:
         typer.echo(f"the report no longer describes {len(bad)} of {len(checks)} input file(s)")
         raise typer.Exit(1)

@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING, List, Optional
 
 import typer
 
-from tos_lint.cli_common import usage_errors
+from tos_lint.cli_common import refuse_overwriting, usage_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     from tos_lint.attribution import AttributionReport, DatasetAttribution
@@ -28,6 +28,7 @@ def attribute(
     max_records: int = typer.Option(500, "--max-records", help="Records used per file, sampled evenly (0: all)."),
     max_total_records: int = typer.Option(5000, "--max-total-records", help="Records used over all files, split evenly (0: no cap)."),
     model: Optional[Path] = typer.Option(None, "--model", help="Style model header (.json) instead of the shipped one."),
+    hidden: bool = typer.Option(False, "--hidden", help="Also read files and folders whose names start with '.' (never .git, .hg, .svn)."),
 ) -> None:
     """Which providers' writing style the answers most resemble: probabilistic evidence, not proof."""
     with usage_errors():
@@ -37,12 +38,11 @@ def attribute(
             raise UsageError(f"--format: unknown format {output_format!r} (expected one of {', '.join(FORMATS)})")
         if max_records < 0 or max_total_records < 0:
             raise UsageError("--max-records and --max-total-records: must be 0 (no cap) or more")
-        if output is not None and any(p != "-" and Path(p).resolve() == output.resolve() for p in paths):
-            raise UsageError(f"--output {output} is one of the inputs; refusing to overwrite it")
+        refuse_overwriting(output, paths, hidden=hidden)
         from tos_lint.attribution import attribute_paths
 
         report = attribute_paths(paths, records=records, max_records=max_records or None,
-                                 max_total_records=max_total_records or None, model_path=model)
+                                 max_total_records=max_total_records or None, model_path=model, hidden=hidden)
     from tos_lint.cli_report import write_output  # a device (`-o /dev/null`) is written in place
 
     render = render_json if output_format == "json" else render_console
@@ -57,6 +57,9 @@ def render_json(report: "AttributionReport", stream: IO[str]) -> None:
 
 def render_console(report: "AttributionReport", stream: IO[str]) -> None:
     from rich.console import Console
+    from rich.text import Text
+
+    from tos_lint.reporters import printable
 
     console = Console(file=stream, highlight=False, soft_wrap=True)
     console.print("[bold]Style attribution[/bold]: probabilistic evidence of style, not proof")
@@ -72,9 +75,10 @@ def render_console(report: "AttributionReport", stream: IO[str]) -> None:
             used += f" (sampled from about {f.estimated_records})"
         elif f.sampled:
             used += " (sampled)"
-        console.print(f"[bold]{f.path}[/bold]  {used}")
+        # a file name is data: no markup, no control characters (printable)
+        console.print(Text(printable(f.path), style="bold"), Text(used))
         if f.problem:  # reading stopped early: the records before it are all there is
-            console.print(f"  {'read in part' if f.records_read else 'not attributed'}: {f.problem}")
+            console.print(Text(f"  {'read in part' if f.records_read else 'not attributed'}: {printable(f.problem)}"))
         _print_result(console, f.result)
         if f.records:
             for r in f.records:

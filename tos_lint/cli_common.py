@@ -4,16 +4,33 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NoReturn
+from typing import TYPE_CHECKING, Iterator, NoReturn
 
 import typer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tos_lint.config import Config
 
 EXIT_USAGE = 2
 
 
 def fail(message: str) -> NoReturn:
-    typer.echo(f"tos-lint: error: {message}", err=True)
+    typer.echo(f"tos-lint: error: {safe_lines(message)}", err=True)
     raise typer.Exit(EXIT_USAGE)
+
+
+def warn(messages: list[str]) -> None:
+    """Warnings (a run that goes on): one line each on stderr."""
+    for message in messages:
+        typer.echo(f"tos-lint: warning: {safe_lines(message)}", err=True)
+
+
+def safe_lines(text: str) -> str:
+    """`text` for a terminal: its lines kept, control characters from file
+    names or a report's fields written `\\xNN` (see `reporters.printable`)."""
+    from tos_lint.reporters import printable
+
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 @contextmanager
@@ -27,19 +44,43 @@ def usage_errors() -> Iterator[None]:
         fail(str(exc))
 
 
-def refuse_overwriting_input(output: Path | None, paths: list[str], option: str = "--output") -> None:
-    """An output may never replace an input: not a file given, nor a data
-    file inside a folder given."""
+def refuse_overwriting(output: Path | None, paths: list[str], config: "Config | None" = None,
+                       option: str = "--output", hidden: bool = False) -> None:
+    """An output may never replace a file the run reads: an input (a file
+    given, or a data file inside a folder given), nor, with `config`, the
+    configuration file or a rule pack, baseline, allowlist, waiver file or
+    index it names (the run would destroy what it was checked against).
+    `hidden` (else the configuration's): hidden files in folders are inputs."""
     from tos_lint.errors import UsageError
     from tos_lint.readers import discover
 
     if output is None:
         return
     target = Path(output).resolve()
-    inputs, _ = discover([p for p in paths if p != "-" and Path(p).exists()])
+    hidden = config.hidden if config is not None else hidden
+    inputs, _ = discover([p for p in paths if p != "-" and p and Path(p).exists()], hidden=hidden)
     # a path found unfit to open (a symlink loop cannot even be resolved) is never written either
     if any(f.fs_path is not None and f.problem is None and f.fs_path.resolve() == target for f in inputs):
         raise UsageError(f"{option} {output} is one of the inputs; refusing to overwrite it")
+    for what, path in _files_read(config):
+        if Path(path).resolve() == target:
+            raise UsageError(f"{option} {output} is the {what} this run reads; refusing to overwrite it")
+
+
+def _files_read(config: "Config | None") -> Iterator[tuple[str, str]]:
+    """The files a configuration makes a run read, each with what it is."""
+    if config is None:
+        return
+    from tos_lint.packs import builtin_pack_paths
+
+    if config.path:
+        yield "configuration file", config.path
+    if config.baseline:
+        yield "baseline (--baseline)", config.baseline
+    packs = [*map(str, builtin_pack_paths()), *config.rules] if config.default_rules else config.rules
+    for what, files in (("rule pack", packs), ("allowlist (--allowlist)", config.allowlist),
+                        ("waiver file (--waivers)", config.waivers), ("index (--index)", config.index)):
+        yield from ((what, f) for f in files)
 
 
 def check_output(option: str, path: Path | None, folder: bool = False, devices: bool = False) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, List, Optional
 
 import typer
 
-from tos_lint.cli_common import EXIT_USAGE, check_output, refuse_overwriting_input, usage_errors, writing
+from tos_lint.cli_common import EXIT_USAGE, check_output, refuse_overwriting, usage_errors, writing
 
 if TYPE_CHECKING:
     from tos_lint.neardup.index import IndexData, IndexParams
@@ -61,7 +61,7 @@ def build(
 
         _check_format(input_format)
         if not is_redis_location(out):
-            refuse_overwriting_input(Path(out), refs, "--out")
+            refuse_overwriting(Path(out), refs, option="--out")
             check_output("--out", Path(out))
         kind, n = ("char", char_ngrams) if char_ngrams is not None else ("word", word_ngrams)
         params = IndexParams.design(

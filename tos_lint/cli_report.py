@@ -19,23 +19,27 @@ manifest recorded (otherwise from what the document says).
 fingerprint remain); `renderer_for(name, redact)` gives `scan` the same.
 
 Exit codes: 0 when the report is written (re-rendering never gates: the
-saved verdict is shown, not applied), 2 for usage errors.
+saved verdict is shown, not applied), 2 for usage errors and for a document
+that no scan wrote: a finding, its location, the summary, a file entry or a
+status count of the wrong type is named with its index and key; any other
+part of the wrong shape names the file.
 """
 from __future__ import annotations
 
 import dataclasses
 import sys
 from collections import Counter
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TextIO
 
 import typer
 
 from tos_lint.cli_common import check_output, usage_errors, writing
 
 # policy and model are small (no third-party imports): `--help` stays instant.
-from tos_lint.policy import REPORTED, Suppression, Verdict
+from tos_lint.policy import REPORTED, Suppression, Verdict, parse_expiry
 
 if TYPE_CHECKING:  # pragma: no cover
     from tos_lint.api import ScanResult
@@ -62,8 +66,22 @@ def report(
         doc = load_document(results)
         _refuse_inputs(output, doc)
         check_output("--output", output, devices=True)
-        with writing("--output", output):
+        with writing("--output", output), _invalid_report(results):
             write_output(output, lambda stream: render_document(output_format, doc, stream, redact))
+
+
+@contextmanager
+def _invalid_report(path: Path) -> Iterator[None]:
+    """A part `load_document` does not check (the manifest, the sample, the
+    attribution) of a type no scan writes: a usage error naming the file,
+    not an internal error. (Written to a file, the output is not replaced.)"""
+    from tos_lint.errors import UsageError
+
+    try:
+        yield
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise UsageError(f"{path}: invalid report: a field has a type or shape no scan writes "
+                         f"({type(exc).__name__}: {exc}); re-create it with `tos-lint scan --format json`") from None
 
 
 def _refuse_inputs(output: Optional[Path], doc: dict[str, Any]) -> None:
@@ -72,9 +90,12 @@ def _refuse_inputs(output: Optional[Path], doc: dict[str, Any]) -> None:
 
     if output is None:
         return
+    from tos_lint.pathnames import unshown
+
     target = output.resolve()
     for entry in (doc.get("manifest") or {}).get("inputs") or []:
-        if isinstance(entry, dict) and entry.get("abspath") and Path(entry["abspath"]).resolve() == target:
+        place = entry.get("abspath") if isinstance(entry, dict) else None
+        if isinstance(place, str) and target in (Path(place).resolve(), Path(unshown(place)).resolve()):
             raise UsageError(f"--output {output} is an input the result describes; refusing to overwrite it")
 
 
@@ -87,12 +108,14 @@ def load_document(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list) or not isinstance(doc.get("summary"), dict):
         raise UsageError(f"{path}: not a JSON report of `tos-lint scan --format json` (no 'findings' and 'summary')")
     _check_findings(path, doc["findings"])
+    _check_sections(path, doc)
     return doc
 
 
 def _check_findings(path: Path, findings: list[Any]) -> None:
     """What every renderer relies on in each finding: an object, with a
-    severity it knows how to rank and show."""
+    severity it knows how to rank and show, and fields (the location's
+    line and index above all) of the types the scan writes."""
     from tos_lint.errors import UsageError
     from tos_lint.model import Severity
 
@@ -103,6 +126,80 @@ def _check_findings(path: Path, findings: list[Any]) -> None:
         if finding.get("severity") not in labels:
             raise UsageError(f"{path}: invalid report: findings[{i}]: key 'severity': "
                              f"{finding.get('severity')!r} is not one of {', '.join(labels)}")
+        _check_fields(path, f"findings[{i}]", finding, _FINDING_FIELDS)
+        if isinstance(finding.get("location"), dict):
+            _check_fields(path, f"findings[{i}]", finding["location"], _LOCATION_FIELDS, "location.")
+
+
+def _check_sections(path: Path, doc: dict[str, Any]) -> None:
+    """The types of the other parts the renderers count with: the
+    sections, the summary's numbers, each file's and each status count."""
+    from tos_lint.errors import UsageError
+
+    _check_fields(path, "the document", doc, _SECTION_FIELDS)
+    _check_fields(path, "the document", doc["summary"], _SUMMARY_FIELDS, "summary.")
+    for i, entry in enumerate(doc.get("files") or []):
+        if not isinstance(entry, dict):
+            raise UsageError(f"{path}: invalid report: files[{i}] is not an object")
+        _check_fields(path, f"files[{i}]", entry, _FILE_FIELDS)
+    statuses = (doc.get("verdict") or {}).get("statuses")
+    _check_fields(path, "verdict", {"statuses": statuses}, (("statuses", _mapping, "an object"),))
+    _check_fields(path, "verdict", statuses or {}, tuple((k, _count, _COUNT) for k in statuses or {}), "statuses.")
+
+
+def _check_fields(path: Path, where: str, obj: dict[str, Any], spec: tuple[tuple[str, Any, str], ...],
+                  prefix: str = "") -> None:
+    from tos_lint.errors import UsageError
+
+    for key, ok, want in spec:
+        if not ok(obj.get(key)):
+            raise UsageError(f"{path}: invalid report: {where}: key {prefix + key!r}: must be {want} "
+                             f"(got {obj.get(key)!r})")
+
+
+def _text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _count(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+
+
+def _number(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _span(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and len(value) == 2 and all(_count(v) and v is not None for v in value))
+
+
+def _mapping(value: Any) -> bool:
+    return value is None or isinstance(value, dict)
+
+
+def _list(value: Any) -> bool:
+    return value is None or isinstance(value, list)
+
+
+_TEXT, _COUNT = "a string or null", "a whole number of at least 0, or null"
+_FINDING_FIELDS = (
+    ("rule_id", _text, _TEXT), ("provider", _text, _TEXT), ("evidence", _text, _TEXT), ("message", _text, _TEXT),
+    ("snippet", _text, _TEXT), ("fingerprint", _text, _TEXT), ("status", _text, _TEXT),
+    ("confidence", _number, "a number or null"), ("highlight", _span, "a list of two whole numbers"),
+    ("detail", _mapping, "an object"), ("location", _mapping, "an object"),
+)
+_LOCATION_FIELDS = (
+    ("path", _text, _TEXT), ("line", _count, _COUNT), ("index", _count, _COUNT),
+    ("pointer", _text, _TEXT), ("record_id", _text, _TEXT),
+)
+_OBJECT, _LIST = "an object or null", "a list or null"
+_SECTION_FIELDS = tuple((k, _mapping, _OBJECT) for k in ("tool", "verdict", "manifest", "providers", "sample",
+                                                          "attribution", "style_attribution")) + \
+    tuple((k, _list, _LIST) for k in ("files", "packs"))
+_SUMMARY_FIELDS = tuple((k, _count, _COUNT) for k in ("files", "records", "records_flagged", "malformed", "bytes",
+                                                      "hidden_skipped")) + \
+    (("seconds", _number, "a number or null"),) + tuple((k, _mapping, _OBJECT) for k in ("by_provider", "by_rule", "by_severity"))
+_FILE_FIELDS = (("path", _text, _TEXT),) + tuple((k, _count, _COUNT) for k in ("records", "records_flagged", "malformed", "bytes"))
 
 
 def render_document(name: str, doc: Mapping[str, Any], stream: TextIO, redact: bool = False) -> None:
@@ -208,7 +305,7 @@ def _stats(summary: Mapping[str, Any]) -> Any:
         bytes=int(summary.get("bytes") or 0), seconds=float(summary.get("seconds") or 0.0),
         by_provider=Counter(summary.get("by_provider") or {}),
         by_severity=Counter({k: v for k, v in (summary.get("by_severity") or {}).items() if v}),
-        by_rule=Counter(summary.get("by_rule") or {}),
+        by_rule=Counter(summary.get("by_rule") or {}), hidden_skipped=int(summary.get("hidden_skipped") or 0),
     )
 
 
@@ -312,7 +409,7 @@ def _evidence(d: Mapping[str, Any]) -> Any:
 def _suppression(d: Mapping[str, Any]) -> Suppression:
     expires = d.get("expires")
     try:
-        when = date.fromisoformat(str(expires)) if expires else None
+        when = parse_expiry(expires) if expires else None
     except ValueError:
         when = None
     return Suppression(reason=str(d.get("reason") or ""), fingerprint=d.get("fingerprint"), rule=d.get("rule"),

@@ -31,6 +31,7 @@ class Config:
     providers: dict[str, str] = field(default_factory=dict)
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    hidden: bool = False  # walk files and folders whose names start with '.' (never .git, .hg, .svn)
     input_format: str | None = None
     field_map: dict[str, list[str]] = field(default_factory=dict)
     fail_on: str = "high"
@@ -166,6 +167,7 @@ def _stances(value: Any, _base: Path) -> dict[str, str]:
 
 
 def _field_map(value: Any, _base: Path) -> dict[str, list[str]]:
+    from tos_lint.adapters import pointer_error
     from tos_lint.model import ROLES
 
     if not isinstance(value, dict):
@@ -175,6 +177,9 @@ def _field_map(value: Any, _base: Path) -> dict[str, list[str]]:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
         out[str(role)] = _str_list(keys, _base)
+        problems = [p for p in map(pointer_error, out[str(role)]) if p]
+        if problems:
+            raise ValueError(f"role {role!r}: {problems[0]}")
     return out
 
 
@@ -213,6 +218,7 @@ _PARSERS: dict[str, Callable[[Any, Path], Any]] = {
     "providers": _stances,
     "include": _str_list,
     "exclude": _str_list,
+    "hidden": _bool,
     "input_format": _input_format,
     "field_map": _field_map,
     "fail_on": _choice(FAIL_ON_CHOICES),

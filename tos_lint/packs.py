@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from tos_lint.adapters import pointer_error
 from tos_lint.errors import PackError, PackErrors
 from tos_lint.keyword_proof import keyword_problem
 from tos_lint.model import ROLES, Severity
@@ -402,6 +403,8 @@ def _field_item(value: Any, key: str, check: _RuleChecker) -> MatchItem | None:
     if not isinstance(value, dict) or not isinstance(value.get("key"), str) or not value["key"]:
         check.error(key, "must be a mapping with a non-empty 'key'")
         return None
+    if (problem := pointer_error(value["key"])) is not None:
+        check.error(f"{key}.key", problem)
     ops = [op for op in _FIELD_OPS if op in value]
     unknown = set(value) - {"key", *_FIELD_OPS}
     if unknown:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Iterable, Mapping
 
 from tos_lint.model import Finding, Severity
@@ -44,11 +44,15 @@ class Suppression:
     rule: str | None = None
     paths: tuple[str, ...] = ()
     reviewer: str | None = None
-    expires: date | None = None
+    expires: date | datetime | None = None  # a date: through that day; a time (timezone-aware): until then
     source: str = ""  # file and entry, for messages
 
-    def expired(self, today: date) -> bool:
-        return self.expires is not None and self.expires < today
+    def expired(self, today: date, now: datetime | None = None) -> bool:
+        if self.expires is None:
+            return False
+        if isinstance(self.expires, datetime):
+            return self.expires <= (now or datetime.now(timezone.utc))
+        return self.expires < today
 
     def covers(self, finding: Finding) -> bool:
         if self.fingerprint is not None:
@@ -68,6 +72,7 @@ class Policy:
     suppressions: tuple[Suppression, ...] = ()
     baseline: frozenset[str] = frozenset()
     today: date = field(default_factory=date.today)
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # for expiries given with a time
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,22 @@ class Verdict:
         return 1 if self.failing else 0
 
 
+def parse_expiry(value: object) -> date | datetime:
+    """A waiver's `expires`: a date (YAML `2027-03-31`), or a date and time
+    (`2027-03-31T18:00:00Z`; without a timezone, UTC as YAML says), as
+    parsed YAML or as ISO text. ValueError for anything else."""
+    if isinstance(value, (date, str)):
+        when = value if isinstance(value, date) else _iso(value)
+        if isinstance(when, datetime) and when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return when
+    raise ValueError(f"not a date: {value!r}")
+
+
+def _iso(text: str) -> date | datetime:
+    return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+
+
 def rule_matches(rule_id: str, selector: str) -> bool:
     """`openai` selects `openai.self-id.chatgpt`; a selector matches whole
     dotted parts only (`open` does not select `openai.x`)."""
@@ -117,14 +138,14 @@ def stance_for(provider: str, classification: str, policy: Policy) -> str:
 
 def decide(findings: Iterable[Finding], policy: Policy, classifications: Mapping[str, str] | None = None) -> Verdict:
     classifications = classifications or {}
-    live = [s for s in policy.suppressions if not s.expired(policy.today)]
+    live = [s for s in policy.suppressions if not s.expired(policy.today, policy.now)]
     used: set[int] = set()
     outcomes = [_outcome(f, policy, classifications, live, used) for f in findings]
     return Verdict(
         outcomes=outcomes,
         fail_on=policy.fail_on,
         unused_suppressions=[s for i, s in enumerate(live) if i not in used],
-        expired_suppressions=[s for s in policy.suppressions if s.expired(policy.today)],
+        expired_suppressions=[s for s in policy.suppressions if s.expired(policy.today, policy.now)],
         active_waivers=[s for i, s in enumerate(live) if i in used and s.reviewer],
     )
 

@@ -30,6 +30,7 @@ import orjson
 
 from tos_lint import dupkeys
 from tos_lint.errors import UsageError
+from tos_lint.pathnames import shown
 
 PLAIN_JSONL_EXTS = (".jsonl", ".ndjson", ".jl")  # names of files made of lines
 JSON_EXTS = (*PLAIN_JSONL_EXTS, ".json")
@@ -44,7 +45,7 @@ _MAGIC = {b"\x1f\x8b": "gz", b"\x28\xb5\x2f\xfd": "zst", b"BZh": "bz2", b"\xfd7z
 
 @dataclass(frozen=True)
 class InputFile:
-    path: str  # as shown in output
+    path: str  # as shown in output (`pathnames.shown`: a byte that is not UTF-8 written \xNN)
     fs_path: Path | None  # None for stdin
     # Found while walking a folder but not to be opened: a FIFO (opening it
     # would wait for a writer forever), a dangling symlink or a loop, a
@@ -122,19 +123,32 @@ class ReadOptions:
 
 # --- discovery -----------------------------------------------------------------
 
-def discover(paths: list[str], include: list[str] | None = None, exclude: list[str] | None = None) -> tuple[list[InputFile], list[str]]:
-    """Files to scan, in a stable order, and the data-looking files skipped.
+# Version-control internals: never data, never walked (not even with `hidden`).
+VCS_FOLDERS = frozenset({".git", ".hg", ".svn"})
+
+
+def discover(paths: list[str], include: list[str] | None = None, exclude: list[str] | None = None,
+             hidden: bool = False) -> tuple[list[InputFile], list[str]]:
+    """Files to scan, in a stable order, and the hidden paths passed over.
     Paths inside a folder that cannot be read as files come with their
-    `problem`; a path given that does not exist is a usage error.
+    `problem`; a path given that does not exist, an empty path and `-`
+    given twice are usage errors.
+
+    Inside a folder, files and folders whose names start with `.` are
+    passed over (and returned, data-looking files and folders alike, so
+    that a report can say so) unless `hidden`; `.git`, `.hg` and `.svn`
+    are never walked. A file reached twice (named twice, inside a folder
+    also given, through a symlink) is read once, under the path it was
+    first reached by.
 
     A symlink to a folder, inside a folder given, is followed as a symlink
     to a file is: after every folder given has been walked, so that each
     real folder is walked once, under its own path where it has one among
     them; a link to a folder already walked (a loop, or a second way to the
     same folder) adds nothing."""
+    _check_paths(paths)
     files: list[InputFile] = []
-    unsupported: list[str] = []
-    walk = _Walk(include, exclude)
+    walk = _Walk(include, exclude, hidden)
     for raw in paths:
         if raw == "-":
             files.append(InputFile("<stdin>", None))
@@ -143,11 +157,34 @@ def discover(paths: list[str], include: list[str] | None = None, exclude: list[s
         if path.is_dir():
             files.extend(walk.folder(path))
         elif path.exists():
-            files.append(InputFile(str(path), path))
+            files.append(InputFile(shown(str(path)), path))
         else:
-            raise UsageError(f"{raw}: {_missing(path)}")
+            raise UsageError(f"{shown(raw)}: {_missing(path)}")
     files.extend(walk.linked_folders())
-    return files, unsupported
+    return _once(files), walk.hidden_paths
+
+
+def _check_paths(paths: list[str]) -> None:
+    if "" in paths:  # Path("") is the current folder: a variable left empty would scan it unasked
+        raise UsageError("'' (an empty path) is not a file or folder; give '.' to scan the current folder")
+    if paths.count("-") > 1:
+        raise UsageError("'-' (standard input) is given more than once; it can be read only once")
+
+
+def _once(files: list[InputFile]) -> list[InputFile]:
+    """Each file once, by its real path (`x x ./x`, a file and its folder):
+    read twice, its records and findings would count twice. A path found
+    unfit to open is reported under each name it was found by."""
+    seen: set[str] = set()
+    out: list[InputFile] = []
+    for f in files:
+        if f.fs_path is not None and f.problem is None:
+            real = os.path.realpath(f.fs_path)  # names a symlink loop too, where Path.resolve raises
+            if real in seen:
+                continue
+            seen.add(real)
+        out.append(f)
+    return out
 
 
 def _missing(path: Path) -> str:
@@ -174,29 +211,30 @@ class _Walk:
     """The folders of one discovery: each real folder walked once (by device
     and inode), symlinks to folders kept to be walked after the folders given."""
 
-    def __init__(self, include: list[str] | None, exclude: list[str] | None):
-        self.include, self.exclude = include, exclude
+    def __init__(self, include: list[str] | None, exclude: list[str] | None, hidden: bool = False):
+        self.include, self.exclude, self.hidden = include, exclude, hidden
         self.walked: set[tuple[int, int]] = set()
         self.links: collections.deque[Path] = collections.deque()
+        self.hidden_paths: list[str] = []  # passed over for their leading '.'
 
     def folder(self, root: Path) -> Iterator[InputFile]:
         """The data files under `root` (sorted), and paths that cannot be read as files."""
         for child, error in self._files(root):
-            shown = str(child)
+            name = shown(str(child))
             if error is not None:  # a folder whose files cannot even be listed
-                yield InputFile(shown, child, _unreadable(f"cannot list this folder: {error.strerror or error}; "
+                yield InputFile(name, child, _unreadable(f"cannot list this folder: {error.strerror or error}; "
                                                           "nothing in it was scanned"))
                 continue
-            if not self._wanted(shown, child.name):
+            if not self._wanted(name, child.name):
                 continue
             problem = _not_a_file(child)
             if problem is not None:
-                yield InputFile(shown, child, problem)
+                yield InputFile(name, child, problem)
             elif not _is_hf_metadata(child):
-                yield InputFile(shown, child)
+                yield InputFile(name, child)
 
-    def _wanted(self, shown: str, name: str) -> bool:
-        return _selected(shown, self.include, self.exclude) and (_is_json_name(name) or _is_other_data(name))
+    def _wanted(self, path: str, name: str) -> bool:
+        return _selected(path, self.include, self.exclude) and (_is_json_name(name) or _is_other_data(name))
 
     def linked_folders(self) -> Iterator[InputFile]:
         """The files under the symlinked folders met so far (and under those met in them)."""
@@ -215,13 +253,27 @@ class _Walk:
             if not self._first_visit(here):
                 dirnames[:] = []
                 continue
-            names = prune_dirs(here, sorted(d for d in dirnames if not d.startswith(".")))
+            names = prune_dirs(here, sorted(d for d in dirnames if self._looks_in(here / d, folder=True)))
             dirnames[:] = [d for d in names if not (here / d).is_symlink()]
             self.links.extend(here / d for d in names if (here / d).is_symlink())
             for name in sorted(filenames):
-                if not name.startswith("."):
+                if self._looks_in(here / name, folder=False):
                     yield here / name, None
         yield from _listing_errors(errors)
+
+    def _looks_in(self, path: Path, folder: bool) -> bool:
+        """Whether a file or folder found is looked at: a hidden one (its name
+        starts with '.') only with `hidden`, and is otherwise noted as passed
+        over (a file only if it would have been read); never `.git` and the like."""
+        if not path.name.startswith("."):
+            return True
+        if folder and path.name in VCS_FOLDERS:
+            return False
+        if self.hidden:
+            return True
+        if folder or self._wanted(shown(str(path)), path.name):
+            self.hidden_paths.append(shown(str(path)))
+        return False
 
     def _first_visit(self, folder: Path) -> bool:
         try:

@@ -9,7 +9,7 @@ fingerprint or by rule id (or prefix) plus path globs — never by position.
         paths: ["data/legacy/*"]       # ... in these files
         reason: legacy set, approved
         reviewer: legal@example.com    # waivers: who accepted it
-        expires: 2027-03-31            # and until when
+        expires: 2027-03-31            # and until when (or 2027-03-31T18:00:00Z)
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tos_lint.errors import UsageError
-from tos_lint.policy import Suppression
+from tos_lint.policy import Suppression, parse_expiry
 from tos_lint.yamlsafe import load_yaml
 
 _ENTRY_KEYS = {"fingerprint", "rule", "paths", "reason", "reviewer", "expires"}
@@ -69,12 +69,11 @@ def _entry(raw: Any, where: str, require_waiver_fields: bool) -> Suppression:
     )
 
 
-def _date(value: Any, where: str) -> dt.date | None:
+def _date(value: Any, where: str) -> dt.date | dt.datetime | None:
     if value is None:
         return None
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value))
+        return parse_expiry(value)
     except ValueError:
-        raise UsageError(f"{where}: key 'expires': must be a date, YYYY-MM-DD") from None
+        raise UsageError(f"{where}: key 'expires': must be a date, YYYY-MM-DD, or a date and time, "
+                         f"YYYY-MM-DDTHH:MM:SSZ (got {value!r})") from None

@@ -26,13 +26,21 @@ Rows read as the JSON objects they were written from (in the columns read):
   it is. DPO `chosen` / `rejected` cells are parsed when they hold a list and
   left as text otherwise.
 
+Every column is read whatever its name: a repeated name gets `#2`, `#3`,
+... by its occurrence (`unique_names`). Binary values that are UTF-8 are
+read as text.
+
 Problems become `InputIssue`s with the row index: a CSV row with the wrong
-number of fields or a CSV syntax error (`malformed-csv`, not scanned), a
-field over `max_record_bytes` (`oversized-record`), invalid UTF-8
-(`invalid-utf8`, scanned with replacement characters), a Parquet row group
-or Arrow batch that cannot be decoded (`malformed-parquet` /
-`malformed-arrow`: those rows are not scanned, reading goes on with the
-next row group), a file that is not Parquet or Arrow at all.
+number of fields or a CSV syntax error (`malformed-csv`, not scanned; a
+row that spans lines costs only its first, the lines after it are read
+again, see `_LineFeed`), a field or row over `max_record_bytes`
+(`oversized-record`), invalid UTF-8 (`invalid-utf8`, scanned with
+replacement characters), UTF-16 or UTF-32 CSV (`not-utf8`, read
+converted), a binary value that is not text (`binary-field`, once per
+column, not scanned), a Parquet row group or Arrow batch that cannot be
+decoded (`malformed-parquet` / `malformed-arrow`: those rows are not
+scanned, reading goes on with the next row group), a file that is not
+Parquet or Arrow at all.
 
 Hugging Face layouts on disk (no network is ever used):
 
@@ -51,19 +59,20 @@ Hugging Face layouts on disk (no network is ever used):
 from __future__ import annotations
 
 import ast
+import collections
 import csv
 import hashlib
 import io
 import itertools
 import re
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import orjson
 
 from tos_lint.readers import (
     _DECOMPRESS_ERRORS, BLOCK_SIZE, FileStats, HashingReader, InputFile, InputIssue, RawRecord, ReadOptions,
-    _strip_compression, open_input, stream_issue,
+    TranscodingReader, _Replayed, _strip_compression, _wide_encoding, open_input, stream_issue,
 )
 
 if TYPE_CHECKING:
@@ -183,19 +192,108 @@ def _as_line(row: dict[str, Any]) -> bytes:
         return b"\\u"  # not serialisable: a form the prefilter always lets through
 
 
-def _batch_rows(batch: "pa.RecordBatch", first_index: int, stats: FileStats,
-                options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
-    """The rows of a record batch, converted a slice at a time."""
-    n = batch.num_rows
-    if n == 0:
-        return
-    nbytes = batch.nbytes
-    stats.bytes += nbytes
-    step = max(1, min(n, CONVERT_BYTES * n // max(nbytes, 1)))
-    for start in range(0, n, step):
-        rows = batch.slice(start, step).to_pylist(maps_as_pydicts="lossy")
-        for offset, row in enumerate(rows):
-            yield from _row_items(_without_nulls(row), first_index + start + offset, stats, options)
+def unique_names(names: Iterable[str]) -> list[str]:
+    """Column names made distinct, so that the row as a dict keeps every
+    column: a repeated name gets `#2`, `#3`, ... by its occurrence
+    (`text, text` -> `text, text#2`; three blank names -> `, #2, #3`)."""
+    out: list[str] = []
+    taken: set[str] = set()
+    for name in names:
+        candidate, k = name, 1
+        while candidate in taken:
+            k += 1
+            candidate = f"{name}#{k}"
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
+class _Rows:
+    """Turns the record batches of one file into rows: repeated column
+    names made distinct, binary values that hold UTF-8 text decoded (other
+    binary values reported once per column, not scanned), and rows over
+    `max_record_bytes` reported instead of scanned."""
+
+    def __init__(self, stats: FileStats, options: ReadOptions):
+        self.stats, self.options = stats, options
+        self.binary_reported: set[str] = set()
+
+    def batch(self, batch: "pa.RecordBatch", first_index: int) -> Iterator[RawRecord | InputIssue]:
+        """The rows of a record batch, converted a slice at a time."""
+        n = batch.num_rows
+        if n == 0:
+            return
+        if len(set(batch.schema.names)) < batch.num_columns:
+            batch = batch.rename_columns(unique_names(batch.schema.names))
+        nbytes = batch.nbytes
+        self.stats.bytes += nbytes
+        binary = any(_may_hold_binary(f.type) for f in batch.schema)
+        # no row can be larger than the batch: only then is each measured
+        measure = nbytes > self.options.max_record_bytes
+        step = max(1, min(n, CONVERT_BYTES * n // max(nbytes, 1)))
+        for start in range(0, n, step):
+            rows = batch.slice(start, step).to_pylist(maps_as_pydicts="lossy")
+            for offset, row in enumerate(rows):
+                yield from self._row(row, first_index + start + offset, binary, measure)
+
+    def _row(self, row: dict[str, Any], index: int, binary: bool, measure: bool) -> Iterator[RawRecord | InputIssue]:
+        undecoded: dict[str, None] = {}
+        row = _decoded(row, "", undecoded) if binary else _without_nulls(row)
+        for column in undecoded:
+            if column not in self.binary_reported:
+                self.binary_reported.add(column)
+                yield InputIssue("binary-field", f'column "{column}" holds bytes that are not UTF-8 text (binary data such as '
+                                 "an image); such values are not scanned (first at this row, reported once)", index=index)
+        if measure and _text_size(row) > self.options.max_record_bytes:
+            self.stats.malformed += 1
+            yield _oversized_row(None, index, self.options)
+            return
+        yield from _row_items(row, index, self.stats, self.options)
+
+
+def _may_hold_binary(t: "pa.DataType") -> bool:
+    import pyarrow.types as pt
+
+    return _anywhere(t, lambda leaf: pt.is_binary(leaf) or pt.is_large_binary(leaf) or pt.is_fixed_size_binary(leaf)
+                     or pt.is_binary_view(leaf))
+
+
+def _decoded(value: Any, column: str, undecoded: dict[str, None]) -> Any:
+    """`_without_nulls`, and bytes that are UTF-8 decoded to text; bytes
+    that are not are left out, their column (keys from the top, list
+    positions left out) added to `undecoded`."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if v is not None and (v := _decoded(v, f"{column}/{k}" if column else str(k), undecoded)) is not _UNDECODED:
+                out[k] = v
+        return out
+    if isinstance(value, list):
+        return [v for v in (_decoded(v, column, undecoded) for v in value) if v is not _UNDECODED]
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            undecoded[column] = None
+            return _UNDECODED
+    return value
+
+
+_UNDECODED = object()
+
+
+def _text_size(value: Any) -> int:
+    """Characters of text in a row (keys and values), as a CSV row's size is counted."""
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _text_size(v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_text_size(v) for v in value)
+    return len(value) if isinstance(value, str) else 8
+
+
+def _oversized_row(line: int | None, index: int, options: ReadOptions) -> InputIssue:
+    return InputIssue("oversized-record", f"row is larger than the limit of {options.max_record_bytes} bytes; "
+                      "not scanned (see --max-record-bytes)", line, index)
 
 
 # --- Parquet -------------------------------------------------------------------
@@ -223,25 +321,25 @@ def read_parquet(path: Path, stats: FileStats, options: ReadOptions,
     columns = _columns(options, pf.schema_arrow)
     groups = row_groups if row_groups is not None else range(meta.num_row_groups)
     first = sum(meta.row_group(i).num_rows for i in range(groups.start))
+    rows = _Rows(stats, options)
     for rg in groups:
         group = meta.row_group(rg)
-        yield from _read_row_group(pf, rg, first, group.num_rows, group.total_byte_size, columns, stats, options, errors)
+        yield from _read_row_group(pf, rg, first, group.num_rows, group.total_byte_size, columns, rows, errors)
         first += group.num_rows
     _hash_file(path, stats, row_groups is None)
 
 
 def _read_row_group(pf: Any, rg: int, first: int, num_rows: int, nbytes: int, columns: list[str] | None,
-                    stats: FileStats, options: ReadOptions,
-                    errors: tuple[type[BaseException], ...]) -> Iterator[RawRecord | InputIssue]:
+                    rows: _Rows, errors: tuple[type[BaseException], ...]) -> Iterator[RawRecord | InputIssue]:
     row_bytes = max(1, nbytes // max(num_rows, 1))
     batch_size = max(16, min(MAX_BATCH_ROWS, CONVERT_BYTES // row_bytes))
     done = 0
     try:
         for batch in pf.iter_batches(batch_size=batch_size, row_groups=[rg], columns=columns, use_threads=False):
-            yield from _batch_rows(batch, first + done, stats, options)
+            yield from rows.batch(batch, first + done)
             done += batch.num_rows
     except errors as exc:
-        stats.malformed += num_rows - done
+        rows.stats.malformed += num_rows - done
         yield InputIssue(
             "malformed-parquet",
             f"row group {rg} could not be read ({exc}); rows {first + done} to {first + num_rows - 1} were not scanned",
@@ -261,7 +359,8 @@ def _columns(options: ReadOptions, schema: "pa.Schema") -> list[str] | None:
     if options.columns is not None:
         return [n for n in schema.names if n in set(options.columns) | always]
     keep = [f.name for f in schema if f.name in always or _may_hold_text(f.type) or _field_names(f.type) & always]
-    return None if len(keep) == len(schema.names) else keep
+    # a name held by several columns is asked for once: that reads all of them
+    return None if len(keep) == len(schema.names) else list(dict.fromkeys(keep))
 
 
 def _may_hold_text(t: "pa.DataType") -> bool:
@@ -270,15 +369,23 @@ def _may_hold_text(t: "pa.DataType") -> bool:
     not known to be text-free."""
     import pyarrow.types as pt
 
-    if pt.is_null(t) or pt.is_boolean(t) or pt.is_integer(t) or pt.is_floating(t) or pt.is_decimal(t) or pt.is_temporal(t):
-        return False
+    return _anywhere(t, lambda leaf: not (pt.is_null(leaf) or pt.is_boolean(leaf) or pt.is_integer(leaf)
+                                          or pt.is_floating(leaf) or pt.is_decimal(leaf) or pt.is_temporal(leaf)))
+
+
+def _anywhere(t: "pa.DataType", leaf: Callable[["pa.DataType"], bool]) -> bool:
+    """Whether `leaf` is true of a type that is not a container, found in
+    `t` or nested in it (list items, dictionary values, map keys and items,
+    struct fields)."""
+    import pyarrow.types as pt
+
     if _is_list(t) or pt.is_dictionary(t):
-        return _may_hold_text(t.value_type)
+        return _anywhere(t.value_type, leaf)
     if pt.is_map(t):
-        return _may_hold_text(t.key_type) or _may_hold_text(t.item_type)
+        return _anywhere(t.key_type, leaf) or _anywhere(t.item_type, leaf)
     if pt.is_struct(t):
-        return any(_may_hold_text(t.field(i).type) for i in range(t.num_fields))
-    return True
+        return any(_anywhere(t.field(i).type, leaf) for i in range(t.num_fields))
+    return leaf(t)
 
 
 def _is_list(t: "pa.DataType") -> bool:
@@ -388,6 +495,9 @@ def _arrow_rows(batch: Callable[[int], Any], schema: "pa.Schema", stats: FileSta
     more), in the columns `_columns` picks; reading stops at a batch that
     cannot be decoded, reported with `unreadable(index, first row, error)`."""
     columns = _columns(options, schema)
+    # by position: a name several columns share cannot select them
+    positions = None if columns is None else [i for i, name in enumerate(schema.names) if name in set(columns)]
+    rows = _Rows(stats, options)
     first = 0
     for i in itertools.count():
         try:
@@ -397,9 +507,9 @@ def _arrow_rows(batch: Callable[[int], Any], schema: "pa.Schema", stats: FileSta
             return
         if current is None:
             return
-        if columns is not None:
-            current = current.select(columns)
-        yield from _batch_rows(current, first, stats, options)
+        if positions is not None:
+            current = current.select(positions)
+        yield from rows.batch(current, first)
         first += current.num_rows
 
 
@@ -423,34 +533,71 @@ def _hash_file(path: Path, stats: FileStats, whole: bool) -> None:
 # --- CSV / TSV -----------------------------------------------------------------
 
 class _Counted(io.RawIOBase):
-    """The decompressed byte stream, counted into `stats.bytes`."""
+    """The decoded byte stream, counted into `stats.bytes`. A read may hand
+    back more than asked for (UTF-16 text read as UTF-8 grows): the rest is
+    kept for the next read."""
 
-    def __init__(self, stream: IO[bytes], stats: FileStats):
+    def __init__(self, stream: IO[bytes] | TranscodingReader | _Replayed, stats: FileStats):
         self.stream = stream
         self.stats = stats
+        self.pending = b""
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self.stream.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
+        data = self.pending or self.stream.read(len(buffer))
+        n = min(len(data), len(buffer))
+        buffer[:n] = data[:n]
+        self.pending = data[n:]
         self.stats.bytes += n
         return n
 
 
-class _CsvReader(Protocol):
-    """What `csv.reader` returns: rows, and how many physical lines were read."""
+class _LineFeed:
+    """The physical lines `csv.reader` reads, numbered from 1. The lines of
+    the row being read are kept until it parses: a row that does not (a
+    quote opened and never closed, text after a closing quote) costs only
+    its first line, and the lines after it are read again as rows of their
+    own. Otherwise a stray quote would swallow every line up to the next
+    quote, or to the end of the file, with one finding for all of them."""
 
-    line_num: int
+    def __init__(self, text: Iterator[str]):
+        self.text = text
+        self.again: collections.deque[tuple[int, str]] = collections.deque()
+        self.row: list[tuple[int, str]] = []
+        self.read = 0  # lines read from the file
 
-    def __next__(self) -> list[str]: ...
+    def __iter__(self) -> "_LineFeed":
+        return self
+
+    def __next__(self) -> str:
+        if self.again:
+            item = self.again.popleft()
+        else:
+            item = (self.read + 1, next(self.text))
+            self.read += 1
+        self.row.append(item)
+        return item[1]
+
+    def start_row(self) -> int:
+        """Forget the lines of the last row; the line the next row starts on."""
+        self.row.clear()
+        return self.again[0][0] if self.again else self.read + 1
+
+    def read_again(self) -> int:
+        """Give the row being read up but for its first line: the lines after
+        it are read again. How many that is."""
+        rest = self.row[1:]
+        self.again.extendleft(reversed(rest))
+        self.row.clear()
+        return len(rest)
 
 
 def read_csv(inp: InputFile, stats: FileStats, options: ReadOptions, delimiter: str) -> Iterator[RawRecord | InputIssue]:
-    """Rows of a CSV or TSV file (optionally compressed), the first row being
-    the header. Fields may span lines when quoted."""
+    """Rows of a CSV or TSV file (optionally compressed; UTF-8, or UTF-16 or
+    UTF-32 read converted), the first row being the header. Fields may span
+    lines when quoted, TSV fields too (as pandas and spreadsheets write them)."""
     assert inp.fs_path is not None
     try:
         hasher = HashingReader(inp.fs_path.open("rb"))
@@ -460,13 +607,19 @@ def read_csv(inp: InputFile, stats: FileStats, options: ReadOptions, delimiter: 
         return
     # The limit is global to the csv module; every reader here sets the same one.
     csv.field_size_limit(options.max_record_bytes)
-    text = io.TextIOWrapper(io.BufferedReader(_Counted(stream, stats), BLOCK_SIZE),
-                            encoding="utf-8-sig", errors="surrogateescape", newline="")
-    # strict: a quote left open, or text after a closing quote, is an error
-    # reported for its row, not a field silently swallowing the rows after it.
-    rows = csv.reader(text, delimiter=delimiter, strict=True)
     try:
-        yield from _csv_rows(rows, stats, options)
+        head = stream.read(BLOCK_SIZE)
+        source: TranscodingReader | _Replayed = _Replayed(head, stream)
+        if (wide := _wide_encoding(head)) is not None:
+            yield InputIssue("not-utf8", f"{wide[1]} text, not UTF-8 (most training loaders expect UTF-8); it was "
+                             "read converted to UTF-8 and scanned: lines and rows hold, byte counts are of the UTF-8 form")
+            source = TranscodingReader(stream, wide[0], head)
+        text = io.TextIOWrapper(io.BufferedReader(_Counted(source, stats), BLOCK_SIZE),
+                                encoding="utf-8-sig", errors="surrogateescape", newline="")
+        feed = _LineFeed(text)
+        # strict: a quote left open, or text after a closing quote, is an
+        # error reported for its row, not a field silently swallowing rows
+        yield from _csv_rows(csv.reader(feed, delimiter=delimiter, strict=True), feed, stats, options)
     except _DECOMPRESS_ERRORS as exc:
         yield stream_issue(exc, "rows", index=stats.records + stats.malformed)
     finally:
@@ -476,13 +629,14 @@ def read_csv(inp: InputFile, stats: FileStats, options: ReadOptions, delimiter: 
         hasher.close()
 
 
-def _csv_rows(rows: _CsvReader, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+def _csv_rows(rows: Iterator[list[str]], feed: _LineFeed, stats: FileStats,
+              options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     """Records and problems, each at the line its row starts on (a quoted
     field may span lines) and its index among the data rows."""
     header: list[str] | None = None
     index = 0
     while True:
-        line = rows.line_num + 1
+        line = feed.start_row()
         try:
             fields = next(rows)
         except StopIteration:
@@ -492,23 +646,27 @@ def _csv_rows(rows: _CsvReader, stats: FileStats, options: ReadOptions) -> Itera
                 yield InputIssue("malformed-csv", f"the header row could not be read ({exc}); the file was not scanned")
                 return
             stats.malformed += 1
-            yield _csv_error(exc, line, index, options)
+            yield _csv_error(exc, line, index, options, feed.read_again())
             index += 1
             continue
         if not fields:
             continue  # a blank line
         if header is None:
-            header = [_clean(h) for h in fields]
+            header = unique_names(_clean(h) for h in fields)
             continue
         yield from _csv_row(header, fields, line, index, stats, options)
         index += 1
 
 
-def _csv_error(exc: csv.Error, line: int, index: int, options: ReadOptions) -> InputIssue:
+def _csv_error(exc: csv.Error, line: int, index: int, options: ReadOptions, again: int) -> InputIssue:
+    after = f"; the {again} line(s) after this one are read again as rows" if again else ""
     if "field larger than field limit" in str(exc):
-        return InputIssue("oversized-record", f"a field is larger than the limit of {options.max_record_bytes} bytes; row not scanned (see --max-record-bytes)", line, index)
-    hint = " (a quote left open runs to the end of the file)" if "unexpected end of data" in str(exc) else ""
-    return InputIssue("malformed-csv", f"not valid CSV: {exc}{hint}; row not scanned", line, index)
+        return InputIssue("oversized-record", f"a field is larger than the limit of {options.max_record_bytes} bytes; "
+                          f"row not scanned (see --max-record-bytes){after}", line, index)
+    if "unexpected end of data" in str(exc):
+        return InputIssue("malformed-csv", f"not valid CSV: a quote opened on this line is never closed; "
+                          f"this line is not scanned{after}", line, index)
+    return InputIssue("malformed-csv", f"not valid CSV: {exc}; row not scanned{after}", line, index)
 
 
 def _csv_row(header: list[str], fields: list[str], line: int, index: int, stats: FileStats,
@@ -519,7 +677,7 @@ def _csv_row(header: list[str], fields: list[str], line: int, index: int, stats:
         return
     if sum(len(f) for f in fields) > options.max_record_bytes:
         stats.malformed += 1
-        yield InputIssue("oversized-record", f"row is larger than the limit of {options.max_record_bytes} bytes; not scanned (see --max-record-bytes)", line, index)
+        yield _oversized_row(line, index, options)
         return
     if any(_SURROGATE.search(f) for f in fields):
         yield InputIssue("invalid-utf8", "invalid UTF-8 in the row; scanned with replacement characters", line, index)

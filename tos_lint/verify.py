@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from tos_lint.errors import UsageError
+from tos_lint.pathnames import unshown
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def _check(entry: dict[str, Any], base: Path) -> Check:
         return Check(shown, "unreadable", "read from stdin; cannot be re-checked")
     if not entry.get("sha256"):
         return Check(shown, "unhashed", "a changed-only scan read only the changed lines and did not hash the file")
-    candidates = (Path(entry["abspath"]), Path(shown), base / shown)
+    candidates = _places(str(entry["abspath"]), shown, base)
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         return _not_found(shown, candidates)
@@ -62,6 +63,14 @@ def _check(entry: dict[str, Any], base: Path) -> Check:
     if size != entry.get("size") or digest != entry.get("sha256"):
         return Check(shown, "changed", f"size {entry.get('size')} -> {size}, sha256 {str(entry.get('sha256'))[:12]}… -> {digest[:12]}…")
     return Check(shown, "ok")
+
+
+def _places(abspath: str, shown: str, base: Path) -> tuple[Path, ...]:
+    """Where the input may be: its absolute path, then its path as given
+    (from here and from the report's folder), each as written and then with
+    the `\\xNN` of a file name that is not UTF-8 turned back into its byte."""
+    written = (abspath, shown, str(base / shown))
+    return tuple(dict.fromkeys(Path(p) for name in written for p in (name, unshown(name))))
 
 
 def _not_found(shown: str, candidates: tuple[Path, ...]) -> Check:

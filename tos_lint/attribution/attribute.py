@@ -157,6 +157,7 @@ def attribute_paths(
     max_total_records: int | None = DEFAULT_MAX_TOTAL,
     include: list[str] | None = None,
     exclude: list[str] | None = None,
+    hidden: bool = False,
     force_format: str | None = None,
     field_map: dict[str, list[str]] | None = None,
     roles: Sequence[str] = ("assistant",),
@@ -176,7 +177,7 @@ def attribute_paths(
         from tos_lint.errors import UsageError
 
         raise UsageError("max_records and max_total_records must be at least 1")
-    inputs, _ = discover([str(p) for p in paths], include, exclude)
+    inputs, _ = discover([str(p) for p in paths], include, exclude, hidden)
     per_file = _per_file_cap(max_records, max_total_records, len(inputs))
     files: list[FileAttribution] = []
     pooled: list[np.ndarray] = []

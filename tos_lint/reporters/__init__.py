@@ -19,6 +19,17 @@ FORMATS = {
 
 Renderer = Callable[["ScanResult", "Verdict", TextIO], None]
 
+# Control characters in the data (an escape sequence in a snippet or a file
+# name) would drive the reader's terminal, or the log viewer a Markdown or
+# GitHub report is pasted into: text formats show them as `\xNN` escapes.
+# A tab is shown as one space.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))} | {ord("\t"): " "}
+
+
+def printable(text: str) -> str:
+    """`text` with every C0 and C1 control character (and DEL) written `\\xNN`."""
+    return text.translate(_CONTROLS)
+
 
 def get_renderer(name: str) -> Renderer:
     module = importlib.import_module(f"tos_lint.reporters.{FORMATS[name]}")

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tos_lint.model import Finding, Severity
+from tos_lint.reporters import printable
 
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult
@@ -42,14 +43,8 @@ def _print_lines(console: Console, stream: TextIO, lines: list[Text]) -> None:
         console.print(Text("\n").join(lines))
 
 
-# Control characters in the data (an escape sequence in a snippet or a file
-# name) would drive the reader's terminal: they are shown as `\xNN` escapes.
-# A tab is shown as one space, the same in colour and in plain text.
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))} | {ord("\t"): " "}
-
-
-def _shown(text: str) -> str:
-    return text.translate(_CONTROLS)
+# the same in colour and in plain text
+_shown = printable
 
 
 def _finding(f: Finding, status: str) -> list[Text]:
@@ -87,6 +82,8 @@ def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None
     table.add_row("records flagged", f"{s.records_flagged} ({share:.2f} %)")
     if s.malformed:
         table.add_row("unreadable records", str(s.malformed))
+    if s.hidden_skipped:
+        table.add_row("hidden, not scanned", f"{s.hidden_skipped} (names starting with '.'; --hidden scans them)")
     table.add_row("findings", str(len(verdict.reported)))
     # the findings listed above, at the severity the policy gave them (not
     # the scan's own counts, which include ignored and suppressed findings)
@@ -162,7 +159,7 @@ def _attribution(console: Console, attribution: Any) -> None:
 def _per_file(console: Console, lines: list[str]) -> None:
     """One line per file, the first MAX_ATTRIBUTION_FILES of them."""
     for line in lines[:MAX_ATTRIBUTION_FILES]:
-        console.print(Text(f"  {line}"))
+        console.print(Text(f"  {_shown(line)}"))
     if len(lines) > MAX_ATTRIBUTION_FILES:
         console.print(Text(f"  … and {len(lines) - MAX_ATTRIBUTION_FILES} more files (see --format json)", style="dim"))
 

@@ -14,9 +14,11 @@ starting a workflow command of its own on a new line.
 """
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, TextIO
 
 from tos_lint.model import Finding, Severity
+from tos_lint.reporters import printable
 
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult
@@ -35,7 +37,9 @@ def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
 
 
 def command(f: Finding) -> str:
-    props = {"file": f.location.path.replace("\\", "/"), "title": f.rule_id}
+    # Windows separators become '/'; elsewhere a backslash is part of a name (or of a `\\xNN` escape)
+    path = f.location.path.replace("\\", "/") if os.sep == "\\" else f.location.path
+    props = {"file": path, "title": f.rule_id}
     if f.location.line is not None:
         props["line"] = str(f.location.line)
     ordered = [(k, props[k]) for k in ("file", "line", "title") if k in props]
@@ -51,7 +55,9 @@ def _message(f: Finding) -> str:
 
 
 def escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The runner's escapes, then any other control character as `\\xNN`
+    (an escape sequence would colour or rewrite the job's log)."""
+    return printable(value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(value: str) -> str:

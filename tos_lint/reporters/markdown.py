@@ -7,8 +7,8 @@ findings may touch, and the disclaimer. Counts are of *reported* findings
 (status fail, pass or review), the same ones the console shows.
 
 Everything taken from the data (paths, snippets, messages) is escaped: a
-snippet must not break the table (`|`), open a code span or HTML tag, or
-@-mention someone on the PR.
+snippet must not break the table (`|`), open a code span or HTML tag,
+@-mention someone on the PR, or carry a control character (shown `\\xNN`).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from tos_lint.model import Finding, Severity
 from tos_lint.policy import Outcome
 from tos_lint.registry import INPUT_PROVIDER
+from tos_lint.reporters import printable
 
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult
@@ -70,6 +71,8 @@ def _scope_line(result: "ScanResult", verdict: "Verdict") -> str:
     inputs = sum(1 for o in verdict.reported if o.finding.provider == INPUT_PROVIDER)
     if inputs:
         text += f" **{inputs:,} input problem(s)** (unreadable lines or files): those records were not checked."
+    if s.hidden_skipped:
+        text += f" {s.hidden_skipped:,} hidden file(s) or folder(s) (names starting with '.') were not scanned."
     quiet = [f"{verdict.count(st):,} {st}" for st in _NOT_REPORTED if verdict.count(st)]
     if quiet:
         text += f" Not reported: {', '.join(quiet)}."
@@ -156,9 +159,10 @@ def snippet(f: Finding) -> str:
 
 
 def escape(text: str) -> str:
-    """Plain text safe inside a table cell: one line, Markdown and HTML
-    characters backslash-escaped, @-mentions broken with a word joiner."""
-    flat = _WHITESPACE.sub(" ", text)  # keeps edge spaces: callers join pieces
+    """Plain text safe inside a table cell: one line, control characters
+    written `\\xNN`, Markdown and HTML characters backslash-escaped,
+    @-mentions broken with a word joiner."""
+    flat = printable(_WHITESPACE.sub(" ", text))  # keeps edge spaces: callers join pieces
     escaped = "".join("\\" + c if c in _MD_SPECIAL else c for c in flat)
     return escaped.replace("@", "@\u2060")
 

@@ -23,6 +23,7 @@ One run. What goes where, and why:
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
@@ -31,6 +32,7 @@ import orjson
 
 from tos_lint.engine import INPUT_RULE_PREFIX
 from tos_lint.model import Finding, Severity
+from tos_lint.pathnames import unshown
 from tos_lint.policy import Outcome, rule_matches
 
 if TYPE_CHECKING:
@@ -242,13 +244,13 @@ def artifact_uri(path: str) -> str:
     the repository root); a path outside the working directory stays absolute."""
     if path == STDIN:
         return "stdin"
-    p = Path(path)
+    p = Path(unshown(path))  # a name that is not UTF-8: its own bytes, percent-encoded (%FF)
     if p.is_absolute():
         try:
             p = p.resolve().relative_to(Path.cwd().resolve())
         except ValueError:
             return p.as_uri()
-    return quote(p.as_posix(), safe="/")  # as_posix: forward slashes on Windows too
+    return quote(os.fsencode(p.as_posix()), safe="/")  # as_posix: forward slashes on Windows too
 
 
 # --- invocation -----------------------------------------------------------------
