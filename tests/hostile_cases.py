@@ -298,6 +298,12 @@ CASES: list[Case] = [
          _write("deep-one.json", b'{\n  "a":\n' + _deep_object_line() + b"\n}\n"),
          issues=(("malformed-json", 1, None),), hits=(),
          outcome="reported"),
+    Case("nesting-at-the-limit", "JSONL records nesting objects, then arrays, 1024 levels deep (the limit)",
+         _write("deep-1024.jsonl", _lines(b'{"a":' * 1023 + HIT + b"}" * 1023, b'{"a":' + b"[" * 1022 + HIT + b"]" * 1022 + b"}",
+                                           b'{"n":NaN,"a":' + b"[" * 1022 + HIT + b"]" * 1022 + b"}")),
+         issues=(("nonstandard-json", 3, None),), hits=((1, None), (2, None), (3, None)),
+         outcome="read and scanned, NaN too (Python's own parser reads it, with room for the 1024 levels); nothing "
+                 "that walks a record recurses, so no depth the readers accept breaks a later step"),
     Case("duplicate-keys", "duplicate keys in a record",
          _write("dup.jsonl", _lines(b'{"text": "clean", "text": "I am ChatGPT"}', b'{"text": "I am ChatGPT", "text": "clean"}')),
          issues=(("duplicate-key", 2, None),), hits=((1, None), (2, None)),

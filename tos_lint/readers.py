@@ -1222,7 +1222,9 @@ def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[Ra
         data = _NOT_JSON
     if data is _NOT_JSON:
         data = lenient_loads(text)
-        if data is _NOT_JSON:
+        if data is _TOO_DEEP:
+            reason = f"nested more than {MAX_DEPTH} levels deep"
+        if data is _NOT_JSON or data is _TOO_DEEP:
             stats.malformed += 1
             yield InputIssue("malformed-json", f"not valid JSON: {reason}", line=n)
             return
@@ -1249,17 +1251,53 @@ def _lenient_int(digits: str) -> int | float:
 
 
 _LENIENT = json.JSONDecoder(parse_int=_lenient_int)
+_TOO_DEEP: Any = object()
 
 
 def lenient_loads(text: str) -> Any:
     """Python's own JSON reading of `text` (NaN, Infinity, out-of-range
-    numbers, lone surrogates, which orjson refuses), or `_NOT_JSON`.
+    numbers, lone surrogates, which orjson refuses), or `_NOT_JSON`, or
+    `_TOO_DEEP` past `MAX_DEPTH` levels of nesting.
     Lone surrogates become U+FFFD so that the text can be encoded again."""
     try:
-        data = _LENIENT.decode(text)
-    except (ValueError, RecursionError):
+        data = decode_nested(_LENIENT.decode, text)
+    except ValueError:
         return _NOT_JSON
+    except RecursionError:
+        return _TOO_DEEP
+    if _too_deep(data):
+        return _TOO_DEEP
     return _replace_surrogates(data) if "\\u" in text else data
+
+
+def decode_nested(decode: Callable[..., Any], *args: Any) -> Any:
+    """`decode(*args)` (a method of a Python JSON decoder) for text nested up
+    to `MAX_DEPTH` levels, as orjson reads it. Python's decoder recurses once
+    per level and fails at the recursion limit, which counts every call
+    under way (C calls too); the caller is less than the limit deep, so
+    raising the limit by `MAX_DEPTH` and a margin leaves room for that many
+    levels wherever it is called from (text nested deeper than that still
+    raises RecursionError; `_too_deep` tells those in between)."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(old + MAX_DEPTH + 64)
+    try:
+        return decode(*args)
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether objects and arrays nest more than `MAX_DEPTH` levels in `data`."""
+    if not isinstance(data, (dict, list)):
+        return False
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _replace_surrogates(data: Any) -> Any:
