@@ -320,6 +320,11 @@ CASES: list[Case] = [
          issues=(("nonstandard-json", 1, None), ("nonstandard-json", 2, None), ("nonstandard-json", 3, None)),
          hits=((1, None), (2, None), (4, None)),
          outcome="reported (strict parsers refuse them); read leniently and scanned"),
+    Case("nan-lines-first", "a JSONL file whose first 10 lines hold NaN (no line a strict parser reads before the 11th)",
+         _write("lead-nan.jsonl", _lines(*[b'{"text": "clean", "score": NaN}'] * 10, HIT, CLEAN, HIT)),
+         issues=tuple(("nonstandard-json", n, None) for n in range(1, 11)), hits=((11, None), (13, None)), records=13,
+         outcome="read line by line, as its first line closes all it opens; a file is read as one pretty-printed object "
+                 "only when its first line opens more than it closes (`{` alone) and no line after it is a record line"),
     Case("nan-in-array", "NaN inside a JSON array file",
          _write("nan.json", b"[" + HIT + b',\n{"score": NaN},\n' + HIT + b"]\n"),
          issues=(("nonstandard-json", None, 1),), hits=((None, 0), (None, 2)),

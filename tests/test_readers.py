@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 import lzma
 from pathlib import Path
@@ -712,3 +713,91 @@ def test_is_plain_jsonl(tmp_path: Path, data: bytes, plain: bool) -> None:
     path = tmp_path / "data.jsonl"
     path.write_bytes(data)
     assert readers.is_plain_jsonl(path) is plain
+
+
+# --- a file's shape: lines strict parsers refuse, at the start of JSON lines ---------
+
+# Lines a JSONL file is read past one by one, though no strict parser reads
+# them: (the line, the finding each gets, the records each holds). A file
+# that starts with them is JSON lines all the same, not one broken object.
+LENIENT_LINES = {
+    "nan": (b'{"text": "x", "n": NaN}', "nonstandard-json", 1),
+    "infinity": (b'{"text": "x", "n": -Infinity}', "nonstandard-json", 1),
+    "beyond-a-double": (b'{"text": "x", "n": 1e999}', "nonstandard-json", 1),
+    "lone-surrogate": (b'{"text": "x \\ud800"}', "nonstandard-json", 1),
+    "invalid-utf8": (b'{"text": "x \xff"}', "invalid-utf8", 1),
+    "trailing-comma": (b'{"text": "x",}', "malformed-json", 0),
+    "single-quotes": (b"{'text': 'x'}", "malformed-json", 0),
+    "two-objects": (b'{"text": "x"}{"text": "y"}', "malformed-json", 0),
+    "lone-cr": (b'{"text": "x"}\r{"text": "y"}', None, 2),
+}
+
+
+def _led_by(kind: str, count: int, tail: bool = True) -> tuple[bytes, list[Any], list[Any], int]:
+    """`count` lines of `kind`, then (with `tail`) three records: (data,
+    issues, hits, records) expected."""
+    line, code, per_line = LENIENT_LINES[kind]
+    data = (line + b"\n") * count + (jsonl_bytes([{"text": HIT}, {"text": CLEAN}, {"text": HIT}]) if tail else b"")
+    expected_issues = [(f"tos-lint.input.{code}", n, None) for n in range(1, count + 1)] if code else []
+    expected_hits = [(count + 1, None, "/text"), (count + 3, None, "/text")] if tail else []
+    records = per_line * count + (3 if tail else 0)
+    return data, sorted(expected_issues, key=repr), sorted(expected_hits, key=repr), records
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+@pytest.mark.parametrize("count, tail", [(2, True), (8, True), (20, True), (2, False), (20, False)])
+@pytest.mark.parametrize("kind", sorted(LENIENT_LINES))
+def test_a_file_led_by_lines_strict_parsers_refuse_is_read_line_by_line(
+        tmp_path: Path, kind: str, count: int, tail: bool, suffix: str) -> None:
+    """Before, a `{` file none of whose first 8 lines was strict JSON was read
+    as one pretty-printed object: one malformed-json, no record, exit 0."""
+    data, expected_issues, expected_hits, records = _led_by(kind, count, tail)
+    path = tmp_path / f"d{suffix}"
+    path.write_bytes(data)
+    result = scan(tmp_path, path)
+    assert issues(result) == expected_issues
+    assert hits(result) == expected_hits
+    assert result.stats.records == records
+    assert readers.is_plain_jsonl(path)  # so a large one is split across workers by line
+
+
+@pytest.mark.parametrize("kind", sorted(LENIENT_LINES))
+def test_stdin_led_by_lines_strict_parsers_refuse_is_read_line_by_line(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, expected_issues, _, records = _led_by(kind, 8)
+    monkeypatch.setattr("sys.stdin", type("Stdin", (), {"buffer": io.BytesIO(data)})())
+    stats = readers.FileStats()
+    out = list(readers.read_records(readers.InputFile("<stdin>", None), stats, readers.ReadOptions()))
+    got_issues = [(f"tos-lint.input.{o.code}", o.line, o.index) for o in out if isinstance(o, readers.InputIssue)]
+    assert sorted(got_issues, key=repr) == expected_issues
+    assert [o.line for o in out if isinstance(o, readers.RawRecord) and o.data["text"] == HIT] == [9, 11]
+    assert stats.records == records
+
+
+@pytest.mark.parametrize("data", [
+    b'{\n  "text": "I am ChatGPT, a language model."\n}\n',
+    b'{"id": 1, "answers": [\n  "hi",\n  "I am ChatGPT, a language model."\n]}\n',
+    b'  {  \n"text": "I am ChatGPT, a language model.", "n": NaN\n}\n',
+], ids=["brace-alone", "first-line-opens-an-array", "nan"])
+def test_a_pretty_printed_object_is_still_one_record(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "one.json"
+    path.write_bytes(data)
+    result = scan(tmp_path, path)
+    assert result.stats.records == 1
+    assert len(hits(result)) == 1
+    assert not readers.is_plain_jsonl(path)
+
+
+def test_filter_and_index_build_read_a_file_led_by_nan_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers import invoke
+
+    data, _, _, records = _led_by("nan", 10)
+    (tmp_path / "d.jsonl").write_bytes(data)
+    chatgpt_pack(tmp_path)
+    (tmp_path / "tos-lint.yaml").write_text("default-rules: false\nrules: [chatgpt.yaml]\n", encoding="utf-8")
+    res = invoke(["filter", "d.jsonl", "--clean-dir", "clean", "--quarantine-dir", "q"], tmp_path, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert f"in {records} = kept {records - 2} + quarantined 2 + unreadable 0" in res.output
+    assert (tmp_path / "clean" / "d.jsonl").read_bytes().count(b"NaN") == 10  # copied byte for byte
+    res = invoke(["index", "build", "d.jsonl", "--provider", "openai", "--out", "refs.tlidx"], tmp_path, monkeypatch)
+    assert res.exit_code == 0, res.output
+    assert f"from {records} records" in res.output

@@ -931,22 +931,41 @@ def _is_jsonl(first: bytes) -> bool:
 
 
 def _is_pretty_object(first: bytes) -> bool:
-    """A `{` file is JSONL when one of its first lines is a whole JSON object
-    on its own (the first may be broken); otherwise it is one pretty-printed
-    object spread over lines."""
-    lines = [ln for ln in first.split(b"\n")[:8] if ln.strip()]
-    if len(lines) <= 1:
-        return False  # one line: a single-record JSONL file is the same thing
-    for line in lines[:-1] if len(first) >= BLOCK_SIZE else lines:
-        try:
-            if isinstance(orjson.loads(line), dict):
-                return False
-        except orjson.JSONDecodeError:
-            continue
-    return True
+    """A `{` file is one JSON document spread over lines (a pretty-printed
+    object, or several one after another) when its first line opens more
+    than it closes (`{` alone, `{"messages": [`) and none of the lines after
+    it is a record line; else it is JSONL. What JSONL promises to read
+    leniently (NaN, a trailing comma, invalid UTF-8, `{..}{..}`) is no
+    strict JSON, so a record line is told by its shape: it starts with `{`
+    and ends with `}`, where a pretty printer indents every inner line (and
+    it does not follow a key, as `"a":` alone on the line before it)."""
+    lines = first.split(b"\n", _SNIFF_LINES)
+    whole = lines if len(first) < BLOCK_SIZE else lines[:-1]  # a full block's last line may be cut
+    filled = [line.rstrip() for line in whole[:_SNIFF_LINES] if line.strip()]
+    if len(filled) <= 1 or not _opens_more(filled[0]):
+        return False  # one line (a single-record JSONL file is the same thing), or a line that closes all it opens
+    return not any(_is_record_line(line) and not before.endswith(b":") for before, line in zip(filled, filled[1:]))
 
 
-def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+
+def _opens_more(line: bytes) -> bool:
+    """Whether a line opens more objects and arrays than it closes, outside
+    strings (a line that ends inside a string is a cut record: JSON text
+    never breaks a line inside a string)."""
+    rest = _JSON_STRING.sub(b"", line)
+    if b'"' in rest:
+        return False
+    return rest.count(b"{") + rest.count(b"[") > rest.count(b"}") + rest.count(b"]")
+
+
+def _is_record_line(line: bytes) -> bool:
+    return (line.startswith(b"{") and line.endswith(b"}")) or _is_object_line(line)
+
+
+def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options: ReadOptions,
+                     planned: FileSignature | None = None) -> Iterator[RawRecord | InputIssue]:
     """The JSONL lines of a plain file that start in bytes [start, end):
     the unit of work when one large file is split across cores. Line
     numbers count from the first line of the range (the caller offsets them).
