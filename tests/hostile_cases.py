@@ -380,6 +380,16 @@ CASES: list[Case] = [
          _write("after.json", b"[\n" + HIT + b"\n]\n" + HIT + b"\n"),
          issues=(("malformed-json", None, 1),), hits=((None, 0),),
          outcome="the array is scanned; what follows it is reported, not silently dropped"),
+    Case("concatenated-objects", "a `.json` file of objects written one after another on one line (`{..}{..}{..}`)",
+         _write("concat.json", HIT + CLEAN + HIT),
+         issues=(("nonstandard-json", 1, None),), hits=((1, None),), records=3,
+         outcome="each object read and scanned (as `jq` reads them), at the line it starts on; reported once, "
+                 "as strict JSON readers refuse such text and others keep only its first value"),
+    Case("concatenated-pretty-objects", "pretty-printed objects one after another (as `jq .` writes several), then garbage",
+         _write("jq.json", b'{\n  "text": "clean"\n}\n{\n  "text": "I am ChatGPT"\n}\nnot json\n{\n  "text": "I am ChatGPT"\n}\n'),
+         issues=(("nonstandard-json", 1, None), ("malformed-json", 7, None)), hits=((4, None),), records=2,
+         outcome="each object read and scanned at the line it starts on; what follows the last value that reads "
+                 "is reported at its line, as data after an array is (and not read further)"),
 ]
 
 

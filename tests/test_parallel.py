@@ -231,3 +231,24 @@ def test_jobs_zero_exits_2(tmp_path: Path, pack: Path, monkeypatch: pytest.Monke
     (tmp_path / "d.jsonl").write_text('{"text": "x"}\n', encoding="utf-8")
     res = invoke(["scan", "d.jsonl", "--no-default-rules", "--rules", pack, "-j", "0"], tmp_path, monkeypatch)
     assert res.exit_code == 2
+
+
+def test_split_file_led_by_lines_strict_parsers_refuse(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each range reads the file's shape as the whole read does: JSON lines."""
+    lead = [b'{"n": NaN}', b'{"t": "\xff"}', b'{"a": 1,}', b'{"a": 1}{"b": 2}', b'{"a": 1e999}', b'{"s": "\\ud800"}']
+    b = Builder(SPLIT)
+    for i in range(20):
+        b.add(lead[i % len(lead)], *([MALFORMED] if i % len(lead) == 2 else [BAD_UTF8] if i % len(lead) == 1 else []))
+    for _ in range(30):
+        b.add(b.flagged(), CHATGPT)
+    (tmp_path / "d.jsonl").write_bytes(bytes(b.buf))
+    reference = scan(tmp_path, pack, monkeypatch, "d.jsonl", 1)
+    force_split(monkeypatch, SPLIT)
+    assert units_for(tmp_path / "d.jsonl", "d.jsonl") > 10
+    for jobs in (1, 2):
+        doc = scan(tmp_path, pack, monkeypatch, "d.jsonl", jobs)
+        assert comparable(doc) == comparable(reference)
+    wanted = [(line, rule) for line, rule in b.expected]
+    got = [(f["location"]["line"], f["rule_id"]) for f in reference["findings"] if f["rule_id"] in (CHATGPT, MALFORMED, BAD_UTF8)]
+    assert got == wanted
+    assert reference["summary"]["records"] == 20 - 3 + 3 + 30  # the `{..}{..}` lines hold two each, the broken ones none

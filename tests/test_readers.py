@@ -728,7 +728,7 @@ LENIENT_LINES = {
     "invalid-utf8": (b'{"text": "x \xff"}', "invalid-utf8", 1),
     "trailing-comma": (b'{"text": "x",}', "malformed-json", 0),
     "single-quotes": (b"{'text': 'x'}", "malformed-json", 0),
-    "two-objects": (b'{"text": "x"}{"text": "y"}', "malformed-json", 0),
+    "two-objects": (b'{"text": "x"}{"text": "y"}', "nonstandard-json", 2),
     "lone-cr": (b'{"text": "x"}\r{"text": "y"}', None, 2),
 }
 
@@ -801,3 +801,53 @@ def test_filter_and_index_build_read_a_file_led_by_nan_lines(tmp_path: Path, mon
     res = invoke(["index", "build", "d.jsonl", "--provider", "openai", "--out", "refs.tlidx"], tmp_path, monkeypatch)
     assert res.exit_code == 0, res.output
     assert f"from {records} records" in res.output
+
+
+# --- concatenated JSON: values written one after another -------------------------------
+
+def _pretty(records: list[Any], between: str = "\n") -> bytes:
+    return between.join(json.dumps(r, indent=2) for r in records).encode() + b"\n"
+
+
+@pytest.mark.parametrize("data, lines", [
+    (b"".join(json.dumps(r).encode() for r in RECORDS), [1, 1, 1, 1]),  # `{..}{..}` on one line
+    (_pretty(RECORDS), [1, 13, 25, 28]),  # as `jq .` writes several objects
+    (_pretty(RECORDS, between=""), [1, 12, 23, 25]),  # `}{` with no new line between them
+], ids=["one-line", "pretty", "pretty-no-newline"])
+def test_concatenated_objects_in_a_json_file_are_each_read(tmp_path: Path, data: bytes, lines: list[int]) -> None:
+    """Before, a `.json` file of objects one after another gave no record and exit 0."""
+    path = tmp_path / "d.json"
+    path.write_bytes(data)
+    result = scan(tmp_path, path)
+    assert result.stats.records == 4
+    assert issues(result) == [("tos-lint.input.nonstandard-json", 1, None)]
+    assert hits(result) == [(lines[1], None, "/messages/1/content"), (lines[3], None, "/text")]
+
+
+def test_concatenated_values_then_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "d.json"
+    path.write_bytes(_pretty([{"text": HIT}]) + b"42\n" + _pretty([{"text": HIT, "text ": 1}]) + b"garbage\n" + _pretty([{"text": HIT}]))
+    result = scan(tmp_path, path)
+    assert hits(result) == [(1, None, "/text"), (5, None, "/text")]
+    assert issues(result) == [("tos-lint.input.malformed-json", 9, None), ("tos-lint.input.nonstandard-json", 1, None),
+                              ("tos-lint.input.not-an-object", 4, None)]
+
+
+def test_repeated_keys_in_concatenated_objects_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "d.json"
+    path.write_bytes(b'{"text": "x"}{"text": "I am ChatGPT, a model.", "text": "clean"}')
+    result = scan(tmp_path, path)
+    assert ("tos-lint.input.duplicate-key", 1, None) in issues(result)
+    assert hits(result) == [(1, None, "/text")]
+
+
+def test_filter_copies_each_concatenated_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers import invoke
+
+    (tmp_path / "d.json").write_bytes(_pretty(RECORDS))
+    chatgpt_pack(tmp_path)
+    (tmp_path / "tos-lint.yaml").write_text("default-rules: false\nrules: [chatgpt.yaml]\n", encoding="utf-8")
+    res = invoke(["filter", "d.json", "--clean-dir", "clean", "--quarantine-dir", "q"], tmp_path, monkeypatch)
+    assert "in 4 = kept 2 + quarantined 2 + unreadable 0" in res.output
+    clean = [json.loads(line) for line in (tmp_path / "clean" / "d.json").read_bytes().splitlines()]
+    assert clean == [RECORDS[0], RECORDS[2]]

@@ -686,7 +686,7 @@ def _read_shaped(shape: str, first: bytes, stream: IO[bytes], stats: FileStats, 
     if shape == "array":
         yield from _read_array(first, stream, stats, options, reopen)
     elif shape == "single":
-        yield from _read_single(first, stream, stats, options)
+        yield from _read_single(first, stream, stats, options, first_line)
     elif shape == "binary":
         yield InputIssue("binary-file", "this looks like a binary file, not JSON or JSONL; it was not scanned", final=True)
     else:
@@ -1243,6 +1243,9 @@ def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[Ra
         data = lenient_loads(text)
         if data is _TOO_DEEP:
             reason = f"nested more than {MAX_DEPTH} levels deep"
+        elif data is _NOT_JSON and (values := _concatenated(text, n, stats)) is not None:
+            yield from values
+            return
         if data is _NOT_JSON or data is _TOO_DEEP:
             stats.malformed += 1
             yield InputIssue("malformed-json", f"not valid JSON: {reason}", line=n)
@@ -1257,6 +1260,58 @@ def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[Ra
 
 
 _NOT_JSON: Any = object()
+
+
+def _concatenated(text: str, n: int, stats: FileStats) -> list[RawRecord | InputIssue] | None:
+    """The records of `text` (from line `n`) read as JSON values written one
+    after another (`{..}{..}`, as `cat` of one-object files or `jq` without
+    `-c` make), each located at the line it starts on; None when it does not
+    start with two whole values (then it is one broken value). Other readers
+    refuse such text or read only its first value: that is reported once."""
+    values, stop = _values(text)
+    if len(values) < 2:
+        return None
+    out: list[RawRecord | InputIssue] = [InputIssue(
+        "nonstandard-json", f"{len(values)} JSON values written one after another (concatenated JSON) where one is "
+        "expected: strict JSON readers refuse this, others keep only the first; each value was read and scanned, "
+        "at the line it starts on", line=n)]
+    line, counted = n, 0
+    for start, end, data in values:
+        line, counted = line + text.count("\n", counted, start), start
+        if isinstance(data, dict):
+            stats.records += 1
+            out.append(RawRecord(data, line=line, readings=dupkeys.other_readings(text[start:end], data)))
+        else:
+            stats.malformed += 1
+            out.append(InputIssue("not-an-object", f"value is a JSON {_kind(data)}, not an object; it was not scanned", line=line))
+    if stop is not None:
+        stats.malformed += 1
+        out.append(InputIssue("malformed-json", f"not valid JSON after the {len(values)} values before it; the rest "
+                              "of it was not scanned", line=line + text.count("\n", counted, stop)))
+    return out
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _values(text: str) -> tuple[list[tuple[int, int, Any]], int | None]:
+    """The JSON values one after another in `text`, read leniently, each with
+    the span it takes; and where reading stopped at text that is no JSON
+    value (None: at the end)."""
+    values: list[tuple[int, int, Any]] = []
+    pos = _SPACE.match(text).end()  # type: ignore[union-attr]  # it matches the empty string
+    while pos < len(text):
+        try:
+            data, end = decode_nested(_LENIENT.raw_decode, text, pos)
+        except (ValueError, RecursionError):
+            return values, pos
+        if _too_deep(data):
+            return values, pos
+        values.append((pos, end, _replace_surrogates(data) if "\\u" in text[pos:end] else data))
+        pos = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+    return values, None
+
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -1637,7 +1692,10 @@ def _key_path(stack: list[Any], keys: list[Any]) -> tuple[Any, ...]:
     return (*path, keys[-1])
 
 
-def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions,
+                 first_line: int = 1) -> Iterator[RawRecord | InputIssue]:
+    """One JSON document spread over lines, read whole (up to the record
+    size limit); several values one after another are each read (`_bad_line`)."""
     chunks = [first]
     size = len(first)
     while chunk := stream.read(BLOCK_SIZE):
@@ -1645,14 +1703,14 @@ def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: Rea
         size += len(chunk)
         if size > options.max_record_bytes:
             stats.malformed += 1
-            yield _oversized(1, options)
+            yield _oversized(first_line, options)
             return
         chunks.append(chunk)
     whole = b"".join(chunks)
     try:
         data = orjson.loads(whole)
     except orjson.JSONDecodeError as exc:
-        yield from _bad_line(whole, 1, str(exc), stats)
+        yield from _bad_line(whole, first_line, str(exc), stats)
         return
     stats.records += 1
-    yield RawRecord(data, line=1, readings=dupkeys.other_readings(whole, data))
+    yield RawRecord(data, line=first_line, readings=dupkeys.other_readings(whole, data))
