@@ -851,3 +851,25 @@ def test_filter_copies_each_concatenated_object(tmp_path: Path, monkeypatch: pyt
     assert "in 4 = kept 2 + quarantined 2 + unreadable 0" in res.output
     clean = [json.loads(line) for line in (tmp_path / "clean" / "d.json").read_bytes().splitlines()]
     assert clean == [RECORDS[0], RECORDS[2]]
+
+
+# --- byte-order marks inside a file (`cat` of files that start with one) ---------------
+
+@pytest.mark.parametrize("keep_nothing", [False, True], ids=["matched", "prefiltered"])
+def test_a_byte_order_mark_starting_a_line_inside_the_file_is_skipped(keep_nothing: bool) -> None:
+    bom = b"\xef\xbb\xbf"
+    data = bom + jsonl_bytes(RECORDS) + bom + jsonl_bytes(RECORDS) + bom + b'{"text": "x", "n": NaN}\n'
+    out, stats = _read_all(data, keep_nothing)
+    assert out == [("record", n) for n in range(1, 9) if not keep_nothing] + [("nonstandard-json", 9), ("record", 9)]
+    assert (stats.records, stats.malformed) == (9, 0)
+
+
+def test_a_byte_order_mark_inside_a_split_file(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    half = jsonl_bytes(RECORDS)
+    path.write_bytes(half + b"\xef\xbb\xbf" + half)
+    result = scan(tmp_path, path)
+    assert hits(result) == sorted(EXPECTED_HITS + [(n + 4, i, p) for n, i, p in EXPECTED_HITS], key=repr)
+    assert issues(result) == []
+    ranged = list(readers.read_jsonl_range(path, len(half), path.stat().st_size, readers.FileStats(), readers.ReadOptions()))
+    assert [(r.line, r.data) for r in ranged] == [(n, r) for n, r in enumerate(RECORDS, 1)]

@@ -847,7 +847,10 @@ def _first_block(stream: IO[bytes], stats: FileStats) -> bytes:
     """The stream's first block, without a UTF-8 byte-order mark."""
     first = stream.read(BLOCK_SIZE)
     stats.bytes += len(first)
-    return first[3:] if first.startswith(b"\xef\xbb\xbf") else first
+    return first[len(_UTF8_BOM):] if first.startswith(_UTF8_BOM) else first
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 # UTF-32 before UTF-16: a UTF-32 LE mark starts with the UTF-16 LE one.
@@ -1014,7 +1017,7 @@ def is_plain_jsonl(path: Path) -> bool:
     a line number locates a record and a read may start at any line."""
     with path.open("rb") as f:
         first = f.read(BLOCK_SIZE)
-        if first.startswith((b"\xef\xbb\xbf", *_MAGIC)) or _cr_only(first):
+        if first.startswith((_UTF8_BOM, *_MAGIC)) or _cr_only(first):
             return False
         first, _ = _skip_blank(first, f, FileStats())
     return not first or _shape(first) == "jsonl"
@@ -1163,7 +1166,9 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
         except orjson.JSONDecodeError as exc:
             if line.isspace():
                 continue
-            if b"\r" in line[:-1]:  # lone CRs: lines ended as on classic Mac OS, within an LF file
+            if line.startswith(_UTF8_BOM):  # files joined by `cat`: the mark of each starts a line inside
+                yield from _lines(line[len(_UTF8_BOM):], n, stats, options)
+            elif b"\r" in line[:-1]:  # lone CRs: lines ended as on classic Mac OS, within an LF file
                 yield from _cr_parts(line, n, stats, options)
             else:
                 yield from _bad_line(line, n, str(exc), stats)
