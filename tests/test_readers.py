@@ -873,3 +873,29 @@ def test_a_byte_order_mark_inside_a_split_file(tmp_path: Path) -> None:
     assert issues(result) == []
     ranged = list(readers.read_jsonl_range(path, len(half), path.stat().st_size, readers.FileStats(), readers.ReadOptions()))
     assert [(r.line, r.data) for r in ranged] == [(n, r) for n, r in enumerate(RECORDS, 1)]
+
+
+# --- zstd skippable frames (pzstd, the seekable format) ---------------------------------
+
+def _skippable(payload: bytes, magic: int = 0x184D2A50) -> bytes:
+    return magic.to_bytes(4, "little") + len(payload).to_bytes(4, "little") + payload
+
+
+@pytest.mark.parametrize("layout", ["first", "between-frames", "last", "magic-5f"])
+def test_zstd_skippable_frames_are_passed_over(tmp_path: Path, layout: str) -> None:
+    """Before, a file that starts with one was reported binary-file and not read."""
+    z = zstandard.ZstdCompressor()
+    one, two = jsonl_bytes(RECORDS[:2]), jsonl_bytes(RECORDS[2:])
+    blob = {"first": _skippable(b"seek") + z.compress(one) + z.compress(two),
+            "between-frames": z.compress(one) + _skippable(b"x" * 100) + z.compress(two),
+            "last": z.compress(one) + z.compress(two) + _skippable(b""),
+            "magic-5f": _skippable(b"\x00" * 9, 0x184D2A5F) + z.compress(one + two)}[layout]
+    path = tmp_path / "d.jsonl.zst"
+    path.write_bytes(blob)
+    result = scan(tmp_path, path)
+    assert issues(result) == []
+    assert hits(result) == EXPECTED_HITS
+    assert readers.compression_of(path) == "zst"
+    plain = tmp_path / "d.jsonl"
+    plain.write_bytes(blob)
+    assert not readers.is_plain_jsonl(plain)  # never split at byte offsets of compressed data

@@ -387,7 +387,11 @@ class _Replayed:
 
 
 def _compression(head: bytes) -> str | None:
-    return next((k for magic, k in _MAGIC.items() if head.startswith(magic)), None)
+    """`gz`, `zst`, `bz2` or `xz` by the magic number `head` starts with; a
+    zstd file may start with a skippable frame (pzstd and the seekable
+    format write one first), which the zstd decoder passes over."""
+    kind = next((k for magic, k in _MAGIC.items() if head.startswith(magic)), None)
+    return "zst" if kind is None and _starts_member("zst", head) else kind
 
 
 def compression_of(path: Path) -> str | None:
@@ -1017,7 +1021,7 @@ def is_plain_jsonl(path: Path) -> bool:
     a line number locates a record and a read may start at any line."""
     with path.open("rb") as f:
         first = f.read(BLOCK_SIZE)
-        if first.startswith((_UTF8_BOM, *_MAGIC)) or _cr_only(first):
+        if first.startswith(_UTF8_BOM) or _compression(first) is not None or _cr_only(first):
             return False
         first, _ = _skip_blank(first, f, FileStats())
     return not first or _shape(first) == "jsonl"
