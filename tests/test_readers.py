@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import lzma
+import os
 from pathlib import Path
 from typing import Any
 
@@ -899,3 +900,49 @@ def test_zstd_skippable_frames_are_passed_over(tmp_path: Path, layout: str) -> N
     plain = tmp_path / "d.jsonl"
     plain.write_bytes(blob)
     assert not readers.is_plain_jsonl(plain)  # never split at byte offsets of compressed data
+
+
+# --- a file that changes while it is read --------------------------------------------
+
+def _touch(path: Path) -> None:
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+
+
+def _rename_over(path: Path) -> None:
+    (path.parent / "new.jsonl").write_bytes(path.read_bytes())
+    (path.parent / "new.jsonl").replace(path)
+
+
+@pytest.mark.parametrize("change, what", [
+    (lambda p: p.write_bytes(p.read_bytes()[:10]), "its size went from"),
+    (lambda p: p.open("ab").write(jsonl_bytes(RECORDS)), "its size went from"),
+    (_rename_over, "another file was put in its place"),
+    (Path.unlink, "it was deleted"),
+    (_touch, "it was written to"),
+], ids=["truncated", "appended", "replaced", "deleted", "rewritten"])
+def test_a_file_that_changes_while_it_is_read_is_reported(tmp_path: Path, change: Any, what: str) -> None:
+    """Before, records cut or added meanwhile were lost or half read without a word."""
+    path = write_jsonl(tmp_path / "d.jsonl", RECORDS)
+    reading = readers.read_records(readers.InputFile("d.jsonl", path), readers.FileStats(), readers.ReadOptions())
+    first = next(reading)
+    change(path)
+    rest = list(reading)
+    assert isinstance(first, readers.RawRecord) and all(isinstance(r, readers.RawRecord) for r in rest[:-1])
+    issue = rest[-1]
+    assert isinstance(issue, readers.InputIssue) and issue.code == "changed-during-scan" and issue.final
+    assert what in issue.message and issue.line is None
+
+
+def test_an_unchanged_file_or_a_fifo_has_no_such_finding(tmp_path: Path) -> None:
+    import threading
+
+    path = write_jsonl(tmp_path / "d.jsonl", RECORDS)
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(jsonl_bytes(RECORDS)))
+    writer.start()
+    for inp in (readers.InputFile("d.jsonl", path), readers.InputFile("pipe.jsonl", fifo)):
+        out = list(readers.read_records(inp, readers.FileStats(), readers.ReadOptions()))
+        assert [type(o) for o in out] == [readers.RawRecord] * 4
+    writer.join()

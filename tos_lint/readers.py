@@ -97,8 +97,10 @@ class FileStats:
     size: int = 0  # bytes of the file as stored
     sha256: str = ""  # of the file as stored, for the audit manifest
     # A byte range read by `read_jsonl_range`: the newlines in it, which is
-    # where the lines of the next range of the file start.
+    # where the lines of the next range of the file start; and whether it
+    # starts at the start of a line (else its first line is the previous range's).
     range_newlines: int = 0
+    range_starts_on_line: bool = True
 
 
 @dataclass
@@ -611,7 +613,60 @@ def stream_issue(exc: BaseException, units: str, line: int | None = None, index:
 
 def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     """Records of one file (JSONL, JSON array or single JSON object; the
-    tabular formats through `tos_lint.tabular`)."""
+    tabular formats through `tos_lint.tabular`), and a finding at the end
+    if the file changed while it was read."""
+    before = FileSignature.of(inp.fs_path) if inp.fs_path is not None else None
+    yield from _read_records(inp, stats, options)
+    if inp.fs_path is not None and (issue := changed_during_scan(inp.fs_path, before)) is not None:
+        yield issue
+
+
+@dataclass(frozen=True)
+class FileSignature:
+    """What tells a regular file from itself edited or replaced: its device
+    and inode (which file the path names), size and modification time."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> "FileSignature | None":
+        """The file's signature now; None for what cannot be stat'ed or is no
+        regular file (a FIFO's time changes as it is written to)."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return cls(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def changed_during_scan(path: Path, before: FileSignature | None) -> InputIssue | None:
+    """A finding when the file at `path` is no longer the one `before` (taken
+    before reading it) describes: what was read may be neither version. One
+    stat: the check costs nothing next to reading the file."""
+    if before is None:
+        return None
+    now = FileSignature.of(path)
+    if now == before:
+        return None
+    if now is None:
+        what = "it was deleted"
+    elif (now.dev, now.ino) != (before.dev, before.ino):
+        what = "another file was put in its place"
+    elif now.size != before.size:
+        what = f"its size went from {before.size} to {now.size} bytes"
+    else:
+        what = "it was written to"
+    return InputIssue("changed-during-scan", f"the file changed while it was scanned ({what}): records written, cut "
+                      "or replaced meanwhile may be missing from this report or read from two versions of the file; "
+                      "scan it again once nothing writes to it", final=True)
+
+
+def _read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     name = inp.fs_path.name if inp.fs_path is not None else "stdin.jsonl"
     if inp.fs_path is not None:
         from tos_lint import tabular
@@ -979,23 +1034,41 @@ def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options
 
     Ranges are planned by file name; a file that turns out not to be JSONL
     (a JSON array, one pretty-printed object, a binary file) is read whole
-    by its first range, as `read_records` would, and its other ranges are empty."""
-    if not is_plain_jsonl(path):
-        if start == 0:
-            with path.open("rb") as f:
-                yield from _read_stream(f, stats, options, lambda: path.open("rb"), _named_as_lines(path.name))
+    by its first range, as `read_records` would, and its other ranges are empty.
+    `planned`: the file as the ranges were planned from; a file that is
+    not that one any more by the end of the range is reported."""
+    try:
+        f = path.open("rb")
+    except OSError as exc:
+        yield _unreadable(f"cannot open: {exc.strerror or exc}; it was there when the scan started (deleted or "
+                          f"moved during the scan?), and its part from byte {start} on was not scanned")
         return
-    with path.open("rb") as f:
-        if start > 0:
-            f.seek(start - 1)
-            if f.read(1) != b"\n":
-                # the line under way belongs to the previous range; its newline may fall in this one
-                if _skip_line(f) and f.tell() <= end:
-                    stats.range_newlines += 1
-        if f.tell() >= end:
-            return  # the line under way filled the whole range
-        newlines = yield from read_jsonl_blocks(_range_blocks(f, end, stats), stats, options)
-        stats.range_newlines += newlines - _newline_past(f, end)
+    with f:
+        yield from _read_range(f, path, start, end, stats, options)
+    if (issue := changed_during_scan(path, planned)) is not None:
+        yield issue
+
+
+def _read_range(f: IO[bytes], path: Path, start: int, end: int, stats: FileStats,
+                options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    if not _is_plain_jsonl_stream(f):
+        if start == 0:
+            f.seek(0)
+            yield from _read_stream(f, stats, options, lambda: path.open("rb"), _named_as_lines(path.name))
+        return
+    if start > 0:
+        f.seek(start - 1)
+        if f.read(1) != b"\n":
+            stats.range_starts_on_line = False
+            # the line under way belongs to the previous range; its newline may fall in this one
+            if _skip_line(f) and f.tell() <= end:
+                stats.range_newlines += 1
+    else:
+        f.seek(0)
+    if f.tell() >= end:
+        return  # the line under way filled the whole range
+    newlines = yield from read_jsonl_blocks(_range_blocks(f, end, stats), stats, options)
+    stats.range_newlines += newlines - _newline_past(f, end)
 
 
 def _newline_past(f: IO[bytes], end: int) -> int:
@@ -1020,10 +1093,15 @@ def is_plain_jsonl(path: Path) -> bool:
     JSONL (not a JSON array or one pretty-printed object, not binary). Then
     a line number locates a record and a read may start at any line."""
     with path.open("rb") as f:
-        first = f.read(BLOCK_SIZE)
-        if first.startswith(_UTF8_BOM) or _compression(first) is not None or _cr_only(first):
-            return False
-        first, _ = _skip_blank(first, f, FileStats())
+        return _is_plain_jsonl_stream(f)
+
+
+def _is_plain_jsonl_stream(f: IO[bytes]) -> bool:
+    """`is_plain_jsonl` of an open file, read from its start (the position it is left at varies)."""
+    first = f.read(BLOCK_SIZE)
+    if first.startswith(_UTF8_BOM) or _compression(first) is not None or _cr_only(first):
+        return False
+    first, _ = _skip_blank(first, f, FileStats())
     return not first or _shape(first) == "jsonl"
 
 
