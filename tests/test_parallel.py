@@ -303,6 +303,27 @@ def test_a_file_changed_between_planning_and_reading_its_ranges_is_reported_once
         assert merged.stats.sha256 == ""  # nothing to hash: the manifest says so, the scan goes on
 
 
+def test_a_parquet_file_replaced_between_planning_and_reading_its_row_groups_is_reported_once(tmp_path: Path, pack: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tos_lint.api import load_ruleset
+    from tos_lint.engine import Engine
+    from tos_lint.parallel import plan, run_units
+    from tos_lint.readers import InputFile
+
+    path = tmp_path / "d.parquet"
+    rows = pa.table({"text": [f"row {i} " + "words " * 40 for i in range(300)]})
+    pq.write_table(rows, path, row_group_size=20)
+    units = plan([InputFile("d.parquet", path)], None, split=True, split_bytes=4096)
+    assert len(units) > 3 and all(u.by == "row_groups" and u.planned is not None for u in units)
+    pq.write_table(rows.slice(0, 100), tmp_path / "new.parquet", row_group_size=20)
+    (tmp_path / "new.parquet").replace(path)
+    (merged,) = run_units(Engine(load_ruleset([pack], use_default_rules=False)), units, 1)
+    changed = [f for f in merged.findings if f.rule_id == "tos-lint.input.changed-during-scan"]
+    assert len(changed) == 1 and "another file was put in its place" in changed[0].message
+
+
 def test_an_unchanged_file_read_in_ranges_has_no_such_finding(tmp_path: Path, pack: Path) -> None:
     from tos_lint.parallel import run_units
 

@@ -19,7 +19,9 @@ from tos_lint import tabular
 from tos_lint.engine import Engine, FileResult, input_finding
 from tos_lint.errors import ScanAborted
 from tos_lint.model import Finding
-from tos_lint.readers import FileSignature, FileStats, InputFile, is_line_oriented, read_jsonl_range
+from tos_lint.readers import (
+    FileSignature, FileStats, InputFile, InputIssue, RawRecord, changed_during_scan, is_line_oriented, read_jsonl_range,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -95,9 +97,10 @@ def _split(f: InputFile, size: int, split_bytes: int) -> list[WorkUnit]:
         return [WorkUnit(f, None, s, min(s + split_bytes, size), nbytes=min(split_bytes, size - s), planned=planned)
                 for s in range(0, size, split_bytes)]
     if f.fs_path is not None and tabular.kind_of(f.fs_path.name) == "parquet":
+        planned = FileSignature.of(f.fs_path)  # before its row groups are read from it
         runs = tabular.parquet_row_group_ranges(f.fs_path, split_bytes)
         if len(runs) > 1:
-            return [WorkUnit(f, None, a, b, by="row_groups", nbytes=n) for a, b, n in runs]
+            return [WorkUnit(f, None, a, b, by="row_groups", nbytes=n, planned=planned) for a, b, n in runs]
     return [WorkUnit(f, None, nbytes=size)]
 
 
@@ -112,10 +115,25 @@ def scan_unit(engine: Engine, unit: WorkUnit) -> UnitResult:
     stats = FileStats()
     if unit.by == "row_groups":  # row indexes are absolute: nothing to shift
         rows = tabular.read_parquet(path, stats, engine.read_options(None), range(unit.start, unit.end))
-        return UnitResult(engine.scan_items(unit.file, rows, stats))
-    records = read_jsonl_range(path, unit.start, unit.end, stats, engine.read_options(None), unit.planned)
-    result = engine.scan_items(unit.file, records, stats)
+        return UnitResult(engine.scan_items(unit.file, _checked(rows, path, unit.planned), stats))
+    records = read_jsonl_range(path, unit.start, unit.end, stats, engine.read_options(None))
+    result = engine.scan_items(unit.file, _checked(records, path, unit.planned), stats)
     return UnitResult(result, stats.range_newlines, stats.range_starts_on_line)
+
+
+def _checked(items: Iterator[RawRecord | InputIssue], path: Path,
+             planned: FileSignature | None) -> Iterator[RawRecord | InputIssue]:
+    """A range's records, then a finding if the file is not the one its
+    ranges were planned from any more (the ranges no longer cover it). A
+    reader that fails on such a file (asked for row groups it no longer
+    has) stops there, and the finding says why."""
+    try:
+        yield from items
+    except Exception:  # noqa: BLE001 - raised again unless the file changed under the reader
+        if changed_during_scan(path, planned) is None:
+            raise
+    if (issue := changed_during_scan(path, planned)) is not None:
+        yield issue
 
 
 def _scan_span(engine: Engine, inp: InputFile, lines: frozenset[int], span: tuple[int, int, int]) -> FileResult:

@@ -1026,8 +1026,7 @@ def _is_record_line(line: bytes) -> bool:
     return (line.startswith(b"{") and line.endswith(b"}")) or _is_object_line(line)
 
 
-def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options: ReadOptions,
-                     planned: FileSignature | None = None) -> Iterator[RawRecord | InputIssue]:
+def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     """The JSONL lines of a plain file that start in bytes [start, end):
     the unit of work when one large file is split across cores. Line
     numbers count from the first line of the range (the caller offsets them).
@@ -1035,8 +1034,7 @@ def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options
     Ranges are planned by file name; a file that turns out not to be JSONL
     (a JSON array, one pretty-printed object, a binary file) is read whole
     by its first range, as `read_records` would, and its other ranges are empty.
-    `planned`: the file as the ranges were planned from; a file that is
-    not that one any more by the end of the range is reported."""
+    A file gone since the ranges were planned is reported unreadable."""
     try:
         f = path.open("rb")
     except OSError as exc:
@@ -1045,8 +1043,6 @@ def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options
         return
     with f:
         yield from _read_range(f, path, start, end, stats, options)
-    if (issue := changed_during_scan(path, planned)) is not None:
-        yield issue
 
 
 def _read_range(f: IO[bytes], path: Path, start: int, end: int, stats: FileStats,
