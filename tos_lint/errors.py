@@ -32,4 +32,4 @@ class PackErrors(UsageError):
 
 
 class ScanAborted(UsageError):
-    """The scan could not finish (a worker process was killed): no result."""
+    """The run could not finish (a process it started was killed): no result."""
