@@ -191,6 +191,10 @@ CASES: list[Case] = [
          _write("bom.json", b"\xef\xbb\xbf[" + CLEAN + b",\n" + HIT + b"]\n"),
          issues=(), hits=((None, 1),),
          outcome="the mark is skipped; the array is read"),
+    Case("bom-inside-jsonl", "UTF-8 byte-order marks starting lines inside a JSONL file (`cat` of files that start with one)",
+         _write("cat-bom.jsonl", b"\xef\xbb\xbf" + _lines(HIT, CLEAN) + b"\xef\xbb\xbf" + _lines(HIT, CLEAN)),
+         issues=(), hits=((1, None), (3, None)),
+         outcome="each mark is skipped, as at the start of the file; every line read"),
     Case("crlf", "CRLF line endings, blank CRLF lines among them",
          _write("crlf.jsonl", _lines(CLEAN, b"", HIT, b"", HIT, end=b"\r\n")),
          issues=(), hits=((3, None), (5, None)),
@@ -280,6 +284,10 @@ CASES: list[Case] = [
          _write("piped.jsonl.gz", gzip.compress(_lines(HIT, CLEAN, HIT))),
          issues=(), hits=((1, None), (3, None)), stdin=True,
          outcome="told by its magic number, as a compressed file is, and decompressed; every line read"),
+    Case("zstd-skippable-frame", "a zstd file that starts with a skippable frame (as pzstd and the seekable format write)",
+         _write("pzstd.jsonl.zst", b"\x50\x2a\x4d\x18" + (8).to_bytes(4, "little") + b"12345678" + _zstd(_lines(HIT, CLEAN, HIT))),
+         issues=(), hits=((1, None), (3, None)),
+         outcome="told by its magic number (0x184D2A50 to 0x184D2A5F) as zstd; the frame is passed over and every line read"),
     Case("truncated-gzip", "a gzip stream cut at 60 %",
          _truncated("cut.jsonl.gz", gzip.compress),
          issues=(("truncated-stream", "*", None),), hits=((1, None),),
@@ -343,6 +351,12 @@ CASES: list[Case] = [
          _write("deep-one.json", b'{\n  "a":\n' + _deep_object_line() + b"\n}\n"),
          issues=(("malformed-json", 1, None),), hits=(),
          outcome="reported"),
+    Case("nesting-at-the-limit", "JSONL records nesting objects, then arrays, 1024 levels deep (the limit)",
+         _write("deep-1024.jsonl", _lines(b'{"a":' * 1023 + HIT + b"}" * 1023, b'{"a":' + b"[" * 1022 + HIT + b"]" * 1022 + b"}",
+                                           b'{"n":NaN,"a":' + b"[" * 1022 + HIT + b"]" * 1022 + b"}")),
+         issues=(("nonstandard-json", 3, None),), hits=((1, None), (2, None), (3, None)),
+         outcome="read and scanned, NaN too (Python's own parser reads it, with room for the 1024 levels); nothing "
+                 "that walks a record recurses, so no depth the readers accept breaks a later step"),
     Case("duplicate-keys", "duplicate keys in a record",
          _write("dup.jsonl", _lines(b'{"text": "clean", "text": "I am ChatGPT"}', b'{"text": "I am ChatGPT", "text": "clean"}')),
          issues=(("duplicate-key", 2, None),), hits=((1, None), (2, None)),
@@ -359,6 +373,11 @@ CASES: list[Case] = [
          issues=(("nonstandard-json", 1, None), ("nonstandard-json", 2, None), ("nonstandard-json", 3, None)),
          hits=((1, None), (2, None), (4, None)),
          outcome="reported (strict parsers refuse them); read leniently and scanned"),
+    Case("nan-lines-first", "a JSONL file whose first 10 lines hold NaN (no line a strict parser reads before the 11th)",
+         _write("lead-nan.jsonl", _lines(*[b'{"text": "clean", "score": NaN}'] * 10, HIT, CLEAN, HIT)),
+         issues=tuple(("nonstandard-json", n, None) for n in range(1, 11)), hits=((11, None), (13, None)), records=13,
+         outcome="read line by line, as its first line closes all it opens; a file is read as one pretty-printed object "
+                 "only when its first line opens more than it closes (`{` alone) and no line after it is a record line"),
     Case("nan-in-array", "NaN inside a JSON array file",
          _write("nan.json", b"[" + HIT + b',\n{"score": NaN},\n' + HIT + b"]\n"),
          issues=(("nonstandard-json", None, 1),), hits=((None, 0), (None, 2)),
@@ -414,6 +433,16 @@ CASES: list[Case] = [
          _write("after.json", b"[\n" + HIT + b"\n]\n" + HIT + b"\n"),
          issues=(("malformed-json", None, 1),), hits=((None, 0),),
          outcome="the array is scanned; what follows it is reported, not silently dropped"),
+    Case("concatenated-objects", "a `.json` file of objects written one after another on one line (`{..}{..}{..}`)",
+         _write("concat.json", HIT + CLEAN + HIT),
+         issues=(("nonstandard-json", 1, None),), hits=((1, None),), records=3,
+         outcome="each object read and scanned (as `jq` reads them), at the line it starts on; reported once, "
+                 "as strict JSON readers refuse such text and others keep only its first value"),
+    Case("concatenated-pretty-objects", "pretty-printed objects one after another (as `jq .` writes several), then garbage",
+         _write("jq.json", b'{\n  "text": "clean"\n}\n{\n  "text": "I am ChatGPT"\n}\nnot json\n{\n  "text": "I am ChatGPT"\n}\n'),
+         issues=(("nonstandard-json", 1, None), ("malformed-json", 7, None)), hits=((4, None),), records=2,
+         outcome="each object read and scanned at the line it starts on; what follows the last value that reads "
+                 "is reported at its line, as data after an array is (and not read further)"),
 ]
 
 

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tos_lint.background import Background
-from tos_lint.errors import UsageError
+from tos_lint.errors import ScanAborted, UsageError
 
 
 def _pid_and(value: int) -> tuple[int, int]:
@@ -46,8 +46,21 @@ def test_exception_is_raised_in_the_caller_with_its_type_and_message() -> None:
 
 
 def test_a_child_that_dies_without_an_answer_is_an_error_not_a_hang() -> None:
-    with pytest.raises(RuntimeError, match="_die ended without a result .exit code 3"):
+    with pytest.raises(ScanAborted, match=r"\(_die\) ended without a result \(exit code 3\)"):
         Background(_die).result()
+
+
+def _killed() -> None:
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_child_killed_as_the_out_of_memory_killer_does_ends_the_run_with_exit_2_and_says_so() -> None:
+    """Before: RuntimeError, which the command line showed as an internal error."""
+    with pytest.raises(ScanAborted, match=r"\(_killed\) ended without a result \(killed by SIGKILL") as caught:
+        Background(_killed).result()
+    assert isinstance(caught.value, UsageError)  # one line on stderr, exit code 2
 
 
 def test_without_fork_the_call_runs_here_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:

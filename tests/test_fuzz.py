@@ -47,7 +47,8 @@ PROVIDERS = {"openai", "anthropic", "google", "unknown"}
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                       HealthCheck.function_scoped_fixture])
 CODES = {"malformed-json", "not-an-object", "invalid-utf8", "oversized-record", "truncated-stream", "binary-file",
-         "unsupported-format", "unreadable", "decompression-bomb", "nonstandard-json", "not-utf8", "trailing-data"}
+         "unsupported-format", "unreadable", "decompression-bomb", "nonstandard-json", "not-utf8", "trailing-data",
+         "changed-during-scan"}
 
 
 # --- records in every format --------------------------------------------------------------

@@ -231,3 +231,128 @@ def test_jobs_zero_exits_2(tmp_path: Path, pack: Path, monkeypatch: pytest.Monke
     (tmp_path / "d.jsonl").write_text('{"text": "x"}\n', encoding="utf-8")
     res = invoke(["scan", "d.jsonl", "--no-default-rules", "--rules", pack, "-j", "0"], tmp_path, monkeypatch)
     assert res.exit_code == 2
+
+
+def test_split_file_led_by_lines_strict_parsers_refuse(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each range reads the file's shape as the whole read does: JSON lines."""
+    lead = [b'{"n": NaN}', b'{"t": "\xff"}', b'{"a": 1,}', b'{"a": 1}{"b": 2}', b'{"a": 1e999}', b'{"s": "\\ud800"}']
+    b = Builder(SPLIT)
+    for i in range(20):
+        b.add(lead[i % len(lead)], *([MALFORMED] if i % len(lead) == 2 else [BAD_UTF8] if i % len(lead) == 1 else []))
+    for _ in range(30):
+        b.add(b.flagged(), CHATGPT)
+    (tmp_path / "d.jsonl").write_bytes(bytes(b.buf))
+    reference = scan(tmp_path, pack, monkeypatch, "d.jsonl", 1)
+    force_split(monkeypatch, SPLIT)
+    assert units_for(tmp_path / "d.jsonl", "d.jsonl") > 10
+    for jobs in (1, 2):
+        doc = scan(tmp_path, pack, monkeypatch, "d.jsonl", jobs)
+        assert comparable(doc) == comparable(reference)
+    wanted = [(line, rule) for line, rule in b.expected]
+    got = [(f["location"]["line"], f["rule_id"]) for f in reference["findings"] if f["rule_id"] in (CHATGPT, MALFORMED, BAD_UTF8)]
+    assert got == wanted
+    assert reference["summary"]["records"] == 20 - 3 + 3 + 30  # the `{..}{..}` lines hold two each, the broken ones none
+
+
+# --- a file that changes while it is scanned in ranges ---------------------------------
+
+def _ranged(tmp_path: Path, pack: Path) -> tuple[Any, list[Any], Path]:
+    from tos_lint.api import load_ruleset
+    from tos_lint.engine import Engine
+    from tos_lint.parallel import plan
+    from tos_lint.readers import InputFile
+
+    b = build_tricky()
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(bytes(b.buf))
+    engine = Engine(load_ruleset([pack], use_default_rules=False))
+    units = plan([InputFile("d.jsonl", path)], None, split=True, split_bytes=200)
+    assert len(units) > 5 and all(u.planned is not None for u in units)
+    return engine, units, path
+
+
+def _shorten(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:150])
+
+
+def _replace(path: Path) -> None:
+    other = path.with_suffix(".new")
+    other.write_bytes(path.read_bytes())
+    other.replace(path)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("change, code", [
+    (_shorten, "changed-during-scan"), (_replace, "changed-during-scan"), (Path.unlink, "unreadable"),
+    (lambda p: p.open("ab").write(b'{"text": "I am ChatGPT."}\n'), "changed-during-scan"),
+], ids=["truncated", "replaced", "deleted", "appended"])
+def test_a_file_changed_between_planning_and_reading_its_ranges_is_reported_once(
+        tmp_path: Path, pack: Path, jobs: int, change: Any, code: str) -> None:
+    """Before, the ranges past a cut silently read nothing (exit 0), and a
+    deleted file ended the scan with an internal error (FileNotFoundError)."""
+    from tos_lint.parallel import run_units
+
+    engine, units, path = _ranged(tmp_path, pack)
+    change(path)
+    (merged,) = run_units(engine, units, jobs)
+    found = [f for f in merged.findings if f.rule_id == f"tos-lint.input.{code}"]
+    assert len(found) == 1, [f.rule_id for f in merged.findings]
+    assert found[0].location.path == "d.jsonl" and found[0].location.line is None
+    if code == "unreadable":
+        assert "deleted or moved during the scan" in found[0].message
+        assert merged.stats.sha256 == ""  # nothing to hash: the manifest says so, the scan goes on
+
+
+def test_a_parquet_file_replaced_between_planning_and_reading_its_row_groups_is_reported_once(tmp_path: Path, pack: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tos_lint.api import load_ruleset
+    from tos_lint.engine import Engine
+    from tos_lint.parallel import plan, run_units
+    from tos_lint.readers import InputFile
+
+    path = tmp_path / "d.parquet"
+    rows = pa.table({"text": [f"row {i} " + "words " * 40 for i in range(300)]})
+    pq.write_table(rows, path, row_group_size=20)
+    units = plan([InputFile("d.parquet", path)], None, split=True, split_bytes=4096)
+    assert len(units) > 3 and all(u.by == "row_groups" and u.planned is not None for u in units)
+    pq.write_table(rows.slice(0, 100), tmp_path / "new.parquet", row_group_size=20)
+    (tmp_path / "new.parquet").replace(path)
+    (merged,) = run_units(Engine(load_ruleset([pack], use_default_rules=False)), units, 1)
+    changed = [f for f in merged.findings if f.rule_id == "tos-lint.input.changed-during-scan"]
+    assert len(changed) == 1 and "another file was put in its place" in changed[0].message
+
+
+def test_an_unchanged_file_read_in_ranges_has_no_such_finding(tmp_path: Path, pack: Path) -> None:
+    from tos_lint.parallel import run_units
+
+    engine, units, _ = _ranged(tmp_path, pack)
+    (merged,) = run_units(engine, units, 2)
+    assert not [f for f in merged.findings if f.rule_id in ("tos-lint.input.changed-during-scan", "tos-lint.input.unreadable")]
+
+
+def test_a_killed_worker_aborts_the_scan_with_a_message(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: "internal error: BrokenProcessPool". The out-of-memory killer
+    ends a worker with SIGKILL: the scan stops with exit 2 and says so."""
+    import os
+    import signal
+
+    import tos_lint.parallel
+
+    real = tos_lint.parallel.scan_unit
+
+    def killed_on_the_third_range(engine: Any, unit: Any) -> Any:
+        if unit.start > 0 and unit.start // (unit.end - unit.start) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(engine, unit)
+
+    b = build_tricky()
+    (tmp_path / "d.jsonl").write_bytes(bytes(b.buf))
+    force_split(monkeypatch, SPLIT)
+    monkeypatch.setattr(tos_lint.parallel, "scan_unit", killed_on_the_third_range)
+    res = invoke(["scan", "d.jsonl", "--no-default-rules", "--rules", pack, "--format", "json", "-j", "2"],
+                 tmp_path, monkeypatch)
+    assert res.exit_code == 2
+    assert "a worker process ended abruptly" in res.output and "d.jsonl bytes" in res.output
+    assert "internal error" not in res.output.lower()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 import lzma
+import os
 from pathlib import Path
 from typing import Any
 
@@ -712,3 +714,235 @@ def test_is_plain_jsonl(tmp_path: Path, data: bytes, plain: bool) -> None:
     path = tmp_path / "data.jsonl"
     path.write_bytes(data)
     assert readers.is_plain_jsonl(path) is plain
+
+
+# --- a file's shape: lines strict parsers refuse, at the start of JSON lines ---------
+
+# Lines a JSONL file is read past one by one, though no strict parser reads
+# them: (the line, the finding each gets, the records each holds). A file
+# that starts with them is JSON lines all the same, not one broken object.
+LENIENT_LINES = {
+    "nan": (b'{"text": "x", "n": NaN}', "nonstandard-json", 1),
+    "infinity": (b'{"text": "x", "n": -Infinity}', "nonstandard-json", 1),
+    "beyond-a-double": (b'{"text": "x", "n": 1e999}', "nonstandard-json", 1),
+    "lone-surrogate": (b'{"text": "x \\ud800"}', "nonstandard-json", 1),
+    "invalid-utf8": (b'{"text": "x \xff"}', "invalid-utf8", 1),
+    "trailing-comma": (b'{"text": "x",}', "malformed-json", 0),
+    "single-quotes": (b"{'text': 'x'}", "malformed-json", 0),
+    "two-objects": (b'{"text": "x"}{"text": "y"}', "nonstandard-json", 2),
+    "lone-cr": (b'{"text": "x"}\r{"text": "y"}', None, 2),
+}
+
+
+def _led_by(kind: str, count: int, tail: bool = True) -> tuple[bytes, list[Any], list[Any], int]:
+    """`count` lines of `kind`, then (with `tail`) three records: (data,
+    issues, hits, records) expected."""
+    line, code, per_line = LENIENT_LINES[kind]
+    data = (line + b"\n") * count + (jsonl_bytes([{"text": HIT}, {"text": CLEAN}, {"text": HIT}]) if tail else b"")
+    expected_issues = [(f"tos-lint.input.{code}", n, None) for n in range(1, count + 1)] if code else []
+    expected_hits = [(count + 1, None, "/text"), (count + 3, None, "/text")] if tail else []
+    records = per_line * count + (3 if tail else 0)
+    return data, sorted(expected_issues, key=repr), sorted(expected_hits, key=repr), records
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+@pytest.mark.parametrize("count, tail", [(2, True), (8, True), (20, True), (2, False), (20, False)])
+@pytest.mark.parametrize("kind", sorted(LENIENT_LINES))
+def test_a_file_led_by_lines_strict_parsers_refuse_is_read_line_by_line(
+        tmp_path: Path, kind: str, count: int, tail: bool, suffix: str) -> None:
+    """Before, a `{` file none of whose first 8 lines was strict JSON was read
+    as one pretty-printed object: one malformed-json, no record, exit 0."""
+    data, expected_issues, expected_hits, records = _led_by(kind, count, tail)
+    path = tmp_path / f"d{suffix}"
+    path.write_bytes(data)
+    result = scan(tmp_path, path)
+    assert issues(result) == expected_issues
+    assert hits(result) == expected_hits
+    assert result.stats.records == records
+    assert readers.is_plain_jsonl(path)  # so a large one is split across workers by line
+
+
+@pytest.mark.parametrize("kind", sorted(LENIENT_LINES))
+def test_stdin_led_by_lines_strict_parsers_refuse_is_read_line_by_line(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, expected_issues, _, records = _led_by(kind, 8)
+    monkeypatch.setattr("sys.stdin", type("Stdin", (), {"buffer": io.BytesIO(data)})())
+    stats = readers.FileStats()
+    out = list(readers.read_records(readers.InputFile("<stdin>", None), stats, readers.ReadOptions()))
+    got_issues = [(f"tos-lint.input.{o.code}", o.line, o.index) for o in out if isinstance(o, readers.InputIssue)]
+    assert sorted(got_issues, key=repr) == expected_issues
+    assert [o.line for o in out if isinstance(o, readers.RawRecord) and o.data["text"] == HIT] == [9, 11]
+    assert stats.records == records
+
+
+@pytest.mark.parametrize("data", [
+    b'{\n  "text": "I am ChatGPT, a language model."\n}\n',
+    b'{"id": 1, "answers": [\n  "hi",\n  "I am ChatGPT, a language model."\n]}\n',
+    b'  {  \n"text": "I am ChatGPT, a language model.", "n": NaN\n}\n',
+], ids=["brace-alone", "first-line-opens-an-array", "nan"])
+def test_a_pretty_printed_object_is_still_one_record(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "one.json"
+    path.write_bytes(data)
+    result = scan(tmp_path, path)
+    assert result.stats.records == 1
+    assert len(hits(result)) == 1
+    assert not readers.is_plain_jsonl(path)
+
+
+def test_filter_and_index_build_read_a_file_led_by_nan_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers import invoke
+
+    data, _, _, records = _led_by("nan", 10)
+    (tmp_path / "d.jsonl").write_bytes(data)
+    chatgpt_pack(tmp_path)
+    (tmp_path / "tos-lint.yaml").write_text("default-rules: false\nrules: [chatgpt.yaml]\n", encoding="utf-8")
+    res = invoke(["filter", "d.jsonl", "--clean-dir", "clean", "--quarantine-dir", "q"], tmp_path, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert f"in {records} = kept {records - 2} + quarantined 2 + unreadable 0" in res.output
+    assert (tmp_path / "clean" / "d.jsonl").read_bytes().count(b"NaN") == 10  # copied byte for byte
+    res = invoke(["index", "build", "d.jsonl", "--provider", "openai", "--out", "refs.tlidx"], tmp_path, monkeypatch)
+    assert res.exit_code == 0, res.output
+    assert f"from {records} records" in res.output
+
+
+# --- concatenated JSON: values written one after another -------------------------------
+
+def _pretty(records: list[Any], between: str = "\n") -> bytes:
+    return between.join(json.dumps(r, indent=2) for r in records).encode() + b"\n"
+
+
+@pytest.mark.parametrize("data, lines", [
+    (b"".join(json.dumps(r).encode() for r in RECORDS), [1, 1, 1, 1]),  # `{..}{..}` on one line
+    (_pretty(RECORDS), [1, 13, 25, 28]),  # as `jq .` writes several objects
+    (_pretty(RECORDS, between=""), [1, 12, 23, 25]),  # `}{` with no new line between them
+], ids=["one-line", "pretty", "pretty-no-newline"])
+def test_concatenated_objects_in_a_json_file_are_each_read(tmp_path: Path, data: bytes, lines: list[int]) -> None:
+    """Before, a `.json` file of objects one after another gave no record and exit 0."""
+    path = tmp_path / "d.json"
+    path.write_bytes(data)
+    result = scan(tmp_path, path)
+    assert result.stats.records == 4
+    assert issues(result) == [("tos-lint.input.nonstandard-json", 1, None)]
+    assert hits(result) == [(lines[1], None, "/messages/1/content"), (lines[3], None, "/text")]
+
+
+def test_concatenated_values_then_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "d.json"
+    path.write_bytes(_pretty([{"text": HIT}]) + b"42\n" + _pretty([{"text": HIT, "text ": 1}]) + b"garbage\n" + _pretty([{"text": HIT}]))
+    result = scan(tmp_path, path)
+    assert hits(result) == [(1, None, "/text"), (5, None, "/text")]
+    assert issues(result) == [("tos-lint.input.malformed-json", 9, None), ("tos-lint.input.nonstandard-json", 1, None),
+                              ("tos-lint.input.not-an-object", 4, None)]
+
+
+def test_repeated_keys_in_concatenated_objects_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "d.json"
+    path.write_bytes(b'{"text": "x"}{"text": "I am ChatGPT, a model.", "text": "clean"}')
+    result = scan(tmp_path, path)
+    assert ("tos-lint.input.duplicate-key", 1, None) in issues(result)
+    assert hits(result) == [(1, None, "/text")]
+
+
+def test_filter_copies_each_concatenated_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers import invoke
+
+    (tmp_path / "d.json").write_bytes(_pretty(RECORDS))
+    chatgpt_pack(tmp_path)
+    (tmp_path / "tos-lint.yaml").write_text("default-rules: false\nrules: [chatgpt.yaml]\n", encoding="utf-8")
+    res = invoke(["filter", "d.json", "--clean-dir", "clean", "--quarantine-dir", "q"], tmp_path, monkeypatch)
+    assert "in 4 = kept 2 + quarantined 2 + unreadable 0" in res.output
+    clean = [json.loads(line) for line in (tmp_path / "clean" / "d.json").read_bytes().splitlines()]
+    assert clean == [RECORDS[0], RECORDS[2]]
+
+
+# --- byte-order marks inside a file (`cat` of files that start with one) ---------------
+
+@pytest.mark.parametrize("keep_nothing", [False, True], ids=["matched", "prefiltered"])
+def test_a_byte_order_mark_starting_a_line_inside_the_file_is_skipped(keep_nothing: bool) -> None:
+    bom = b"\xef\xbb\xbf"
+    data = bom + jsonl_bytes(RECORDS) + bom + jsonl_bytes(RECORDS) + bom + b'{"text": "x", "n": NaN}\n'
+    out, stats = _read_all(data, keep_nothing)
+    assert out == [("record", n) for n in range(1, 9) if not keep_nothing] + [("nonstandard-json", 9), ("record", 9)]
+    assert (stats.records, stats.malformed) == (9, 0)
+
+
+def test_a_byte_order_mark_inside_a_split_file(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    half = jsonl_bytes(RECORDS)
+    path.write_bytes(half + b"\xef\xbb\xbf" + half)
+    result = scan(tmp_path, path)
+    assert hits(result) == sorted(EXPECTED_HITS + [(n + 4, i, p) for n, i, p in EXPECTED_HITS], key=repr)
+    assert issues(result) == []
+    ranged = list(readers.read_jsonl_range(path, len(half), path.stat().st_size, readers.FileStats(), readers.ReadOptions()))
+    assert [(r.line, r.data) for r in ranged] == [(n, r) for n, r in enumerate(RECORDS, 1)]
+
+
+# --- zstd skippable frames (pzstd, the seekable format) ---------------------------------
+
+def _skippable(payload: bytes, magic: int = 0x184D2A50) -> bytes:
+    return magic.to_bytes(4, "little") + len(payload).to_bytes(4, "little") + payload
+
+
+@pytest.mark.parametrize("layout", ["first", "between-frames", "last", "magic-5f"])
+def test_zstd_skippable_frames_are_passed_over(tmp_path: Path, layout: str) -> None:
+    """Before, a file that starts with one was reported binary-file and not read."""
+    z = zstandard.ZstdCompressor()
+    one, two = jsonl_bytes(RECORDS[:2]), jsonl_bytes(RECORDS[2:])
+    blob = {"first": _skippable(b"seek") + z.compress(one) + z.compress(two),
+            "between-frames": z.compress(one) + _skippable(b"x" * 100) + z.compress(two),
+            "last": z.compress(one) + z.compress(two) + _skippable(b""),
+            "magic-5f": _skippable(b"\x00" * 9, 0x184D2A5F) + z.compress(one + two)}[layout]
+    path = tmp_path / "d.jsonl.zst"
+    path.write_bytes(blob)
+    result = scan(tmp_path, path)
+    assert issues(result) == []
+    assert hits(result) == EXPECTED_HITS
+    assert readers.compression_of(path) == "zst"
+    plain = tmp_path / "d.jsonl"
+    plain.write_bytes(blob)
+    assert not readers.is_plain_jsonl(plain)  # never split at byte offsets of compressed data
+
+
+# --- a file that changes while it is read --------------------------------------------
+
+def _touch(path: Path) -> None:
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+
+
+def _rename_over(path: Path) -> None:
+    (path.parent / "new.jsonl").write_bytes(path.read_bytes())
+    (path.parent / "new.jsonl").replace(path)
+
+
+@pytest.mark.parametrize("change, what", [
+    (lambda p: p.write_bytes(p.read_bytes()[:10]), "its size went from"),
+    (lambda p: p.open("ab").write(jsonl_bytes(RECORDS)), "its size went from"),
+    (_rename_over, "another file was put in its place"),
+    (Path.unlink, "it was deleted"),
+    (_touch, "it was written to"),
+], ids=["truncated", "appended", "replaced", "deleted", "rewritten"])
+def test_a_file_that_changes_while_it_is_read_is_reported(tmp_path: Path, change: Any, what: str) -> None:
+    """Before, records cut or added meanwhile were lost or half read without a word."""
+    path = write_jsonl(tmp_path / "d.jsonl", RECORDS)
+    reading = readers.read_records(readers.InputFile("d.jsonl", path), readers.FileStats(), readers.ReadOptions())
+    first = next(reading)
+    change(path)
+    rest = list(reading)
+    assert isinstance(first, readers.RawRecord) and all(isinstance(r, readers.RawRecord) for r in rest[:-1])
+    issue = rest[-1]
+    assert isinstance(issue, readers.InputIssue) and issue.code == "changed-during-scan" and issue.final
+    assert what in issue.message and issue.line is None
+
+
+def test_an_unchanged_file_or_a_fifo_has_no_such_finding(tmp_path: Path) -> None:
+    import threading
+
+    path = write_jsonl(tmp_path / "d.jsonl", RECORDS)
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(jsonl_bytes(RECORDS)))
+    writer.start()
+    for inp in (readers.InputFile("d.jsonl", path), readers.InputFile("pipe.jsonl", fifo)):
+        out = list(readers.read_records(inp, readers.FileStats(), readers.ReadOptions()))
+        assert [type(o) for o in out] == [readers.RawRecord] * 4
+    writer.join()

@@ -12,6 +12,8 @@ import os
 import threading
 from typing import Any, Callable, Generic, TypeVar
 
+from tos_lint.errors import ScanAborted
+
 T = TypeVar("T")
 
 
@@ -51,7 +53,7 @@ class Background(Generic[T]):
             self._conn.close()
             self._process.join()  # before reading its exit code
         if answer is None:
-            raise RuntimeError(f"background {fn.__name__} ended without a result (exit code {self._process.exitcode})")
+            raise ScanAborted(_died(fn.__name__, self._process.exitcode))
         ok, value = answer
         if not ok:
             raise value
@@ -66,6 +68,18 @@ class Background(Generic[T]):
             self._conn.close()
             self._process = None
         self._call = (_cancelled, ())
+
+
+def _died(name: str, exitcode: int | None) -> str:
+    """Why a child gave no answer: the out-of-memory killer sends SIGKILL."""
+    if exitcode is not None and exitcode < 0:
+        import signal
+
+        how = f"killed by {signal.Signals(-exitcode).name}, as the out-of-memory killer does"
+    else:
+        how = f"exit code {exitcode}"
+    return (f"a worker process ({name}) ended without a result ({how}); no result was written. "
+            "Run again; if memory ran short, with fewer --jobs")
 
 
 def _cancelled() -> None:

@@ -73,17 +73,21 @@ def other_readings(raw: bytes | str, data: Any) -> Readings | None:
 
 
 def count_keys(node: Any) -> int:
-    """Keys of every object in `node`, nested ones included."""
+    """Keys of every object in `node`, nested ones included. A loop, not
+    recursion: a record may nest 1024 levels, past Python's recursion limit."""
     n = 0
-    if type(node) is dict:
-        n = len(node)
-        children = node.values()
-    else:
-        children = node
-    for child in children:
-        kind = type(child)
-        if kind is dict or kind is list:
-            n += count_keys(child)
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            n += len(node)
+            children = node.values()
+        else:
+            children = node
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append(child)
     return n
 
 
@@ -112,9 +116,9 @@ def find_repeats(raw: bytes | str) -> tuple[Repeat, ...]:
 def _parse_pairs(text: str, pairs_hook: Any) -> Any:
     """Python's JSON parser with a pairs hook, as lenient as the readers'
     (NaN, Infinity, huge numbers; lone surrogates become U+FFFD)."""
-    from tos_lint.readers import _lenient_int, _replace_surrogates
+    from tos_lint.readers import _lenient_int, _replace_surrogates, decode_nested
 
-    root = json.JSONDecoder(object_pairs_hook=pairs_hook, parse_int=_lenient_int).decode(text)
+    root = decode_nested(json.JSONDecoder(object_pairs_hook=pairs_hook, parse_int=_lenient_int).decode, text)
     return _replace_surrogates(root) if "\\u" in text else root
 
 
@@ -168,13 +172,20 @@ def readings(data: dict[str, Any], repeats: tuple[Repeat, ...]) -> Readings:
 
 def _replaced(node: Any, path: Path, value: Any) -> Any:
     """`node` with `value` at `path`, copying only the containers on the
-    path; `node` itself when the path is not there."""
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(node, dict) and isinstance(head, str) and head in node:
-        return {**node, head: _replaced(node[head], rest, value)}
-    if isinstance(node, list) and isinstance(head, int) and head < len(node):
-        return [*node[:head], _replaced(node[head], rest, value), *node[head + 1:]]
-    return node
-
+    path; `node` itself when the path is not there. A loop, not recursion:
+    the path may run 1024 levels deep."""
+    chain = [node]  # the containers along the path, outermost first
+    for step in path:
+        here = chain[-1]
+        if isinstance(here, dict) and isinstance(step, str) and step in here:
+            chain.append(here[step])
+        elif isinstance(here, list) and isinstance(step, int) and step < len(here):
+            chain.append(here[step])
+        else:
+            return node
+    for parent, step in zip(reversed(chain[:-1]), reversed(path)):
+        if isinstance(parent, dict):
+            value = {**parent, step: value}
+        else:
+            value = [*parent[:step], value, *parent[step + 1:]]
+    return value

@@ -1,4 +1,5 @@
-"""Errors that end a run with exit code 2 (usage, configuration, rule packs)."""
+"""Errors that end a run with exit code 2 (usage, configuration, rule packs,
+a scan that could not finish)."""
 from __future__ import annotations
 
 
@@ -28,3 +29,7 @@ class PackErrors(UsageError):
     def __init__(self, errors: list[PackError]):
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
+
+
+class ScanAborted(UsageError):
+    """The run could not finish (a process it started was killed): no result."""

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable
 
-import orjson
-
+from tos_lint import deepjson
 from tos_lint.atomic import AtomicFile
 from tos_lint.errors import UsageError
 from tos_lint.model import Finding
@@ -208,9 +207,9 @@ class _AtomicOutput:
         data = item.data
         if findings:
             data = {**item.data, FINDINGS_KEY: [f.to_dict() for f in findings]}
-            line = orjson.dumps(data)
+            line = deepjson.dumps(data)
         else:
-            line = item.raw if item.raw is not None else orjson.dumps(data)
+            line = item.raw if item.raw is not None else deepjson.dumps(data)
         if self.is_array:
             self.out.write((b",\n" if self.count else b"") + line)
         else:

@@ -66,10 +66,10 @@ class Record:
         """Hash of the record's canonical JSON: stable under re-indenting and
         key order. Computed only for records that have findings."""
         if self._hash is None:
-            import orjson
+            from tos_lint import deepjson
 
             try:
-                canonical = orjson.dumps(self.data, option=orjson.OPT_SORT_KEYS)
+                canonical = deepjson.dumps(self.data, sort_keys=True)
             except TypeError:
                 canonical = repr(self.data).encode("utf-8", "surrogatepass")
             self._hash = sha256_hex(canonical)

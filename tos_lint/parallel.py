@@ -13,12 +13,18 @@ import gc
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from tos_lint import tabular
 from tos_lint.engine import Engine, FileResult, input_finding
+from tos_lint.errors import ScanAborted
 from tos_lint.model import Finding
-from tos_lint.readers import FileStats, InputFile, is_line_oriented, read_jsonl_range
+from tos_lint.readers import (
+    FileSignature, FileStats, InputFile, InputIssue, RawRecord, changed_during_scan, is_line_oriented, read_jsonl_range,
+)
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 SPLIT_BYTES = 64 << 20  # plain JSONL and Parquet files above this are split
 # Small inputs are split finer, down to this, so that every job gets several
@@ -35,6 +41,9 @@ class WorkUnit:
     end: int | None = None  # None: the whole file
     by: str = "bytes"  # what start/end count: "bytes" (JSONL), "row_groups" (Parquet)
     nbytes: int = 0  # bytes of the file as stored that the unit covers (progress)
+    # A byte range: the file as the ranges were planned from (a change by the
+    # time the range is read is reported: the ranges no longer cover it).
+    planned: FileSignature | None = None
 
     @property
     def is_range(self) -> bool:
@@ -79,12 +88,19 @@ def _split_size(total: int, jobs: int) -> int:
 
 def _split(f: InputFile, size: int, split_bytes: int) -> list[WorkUnit]:
     if f.fs_path is not None and is_line_oriented(f.fs_path):
-        return [WorkUnit(f, None, s, min(s + split_bytes, size), nbytes=min(split_bytes, size - s))
+        # the ranges cover the size of the signature taken with it, so that
+        # any later change shows when a range compares the file with it
+        planned = FileSignature.of(f.fs_path)
+        if planned is None:
+            return [WorkUnit(f, None, nbytes=size)]  # gone: reading it reports why
+        size = planned.size
+        return [WorkUnit(f, None, s, min(s + split_bytes, size), nbytes=min(split_bytes, size - s), planned=planned)
                 for s in range(0, size, split_bytes)]
     if f.fs_path is not None and tabular.kind_of(f.fs_path.name) == "parquet":
+        planned = FileSignature.of(f.fs_path)  # before its row groups are read from it
         runs = tabular.parquet_row_group_ranges(f.fs_path, split_bytes)
         if len(runs) > 1:
-            return [WorkUnit(f, None, a, b, by="row_groups", nbytes=n) for a, b, n in runs]
+            return [WorkUnit(f, None, a, b, by="row_groups", nbytes=n, planned=planned) for a, b, n in runs]
     return [WorkUnit(f, None, nbytes=size)]
 
 
@@ -99,10 +115,25 @@ def scan_unit(engine: Engine, unit: WorkUnit) -> UnitResult:
     stats = FileStats()
     if unit.by == "row_groups":  # row indexes are absolute: nothing to shift
         rows = tabular.read_parquet(path, stats, engine.read_options(None), range(unit.start, unit.end))
-        return UnitResult(engine.scan_items(unit.file, rows, stats))
+        return UnitResult(engine.scan_items(unit.file, _checked(rows, path, unit.planned), stats))
     records = read_jsonl_range(path, unit.start, unit.end, stats, engine.read_options(None))
-    result = engine.scan_items(unit.file, records, stats)
-    return UnitResult(result, stats.range_newlines, _starts_on_line(path, unit.start))
+    result = engine.scan_items(unit.file, _checked(records, path, unit.planned), stats)
+    return UnitResult(result, stats.range_newlines, stats.range_starts_on_line)
+
+
+def _checked(items: Iterator[RawRecord | InputIssue], path: Path,
+             planned: FileSignature | None) -> Iterator[RawRecord | InputIssue]:
+    """A range's records, then a finding if the file is not the one its
+    ranges were planned from any more (the ranges no longer cover it). A
+    reader that fails on such a file (asked for row groups it no longer
+    has) stops there, and the finding says why."""
+    try:
+        yield from items
+    except Exception:  # noqa: BLE001 - raised again unless the file changed under the reader
+        if changed_during_scan(path, planned) is None:
+            raise
+    if (issue := changed_during_scan(path, planned)) is not None:
+        yield issue
 
 
 def _scan_span(engine: Engine, inp: InputFile, lines: frozenset[int], span: tuple[int, int, int]) -> FileResult:
@@ -111,19 +142,11 @@ def _scan_span(engine: Engine, inp: InputFile, lines: frozenset[int], span: tupl
     `first`), not the file from its start. The file is not hashed."""
     assert inp.fs_path is not None
     start, end, first = span
-    stats = FileStats(size=inp.fs_path.stat().st_size)
+    stats = FileStats(size=inp.stored_size())
     wanted = frozenset(n - first + 1 for n in lines)
     result = engine.scan_items(inp, read_jsonl_range(inp.fs_path, start, end, stats, engine.read_options(wanted)), stats)
     result.findings[:] = [_shift(f, first - 1) for f in result.findings]
     return result
-
-
-def _starts_on_line(path: Path, start: int) -> bool:
-    if start == 0:
-        return True
-    with path.open("rb") as f:
-        f.seek(start - 1)
-        return f.read(1) == b"\n"
 
 
 _ENGINE: Engine | None = None  # the worker's engine, set before forking
@@ -144,7 +167,7 @@ def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progre
         unit_results: Iterator[UnitResult] | list[UnitResult] = _reported(units, (scan_unit(engine, u) for u in units), progress)
         return with_digests(merge(units, unit_results), units)
     # imported here: a scan that needs no pool (one file, one job) should not pay for it at start-up
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_all_start_methods, get_context
 
     _ENGINE = engine
@@ -155,19 +178,45 @@ def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progre
     gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            # A file split in ranges is hashed whole for the audit manifest: as
-            # one more task, first, so that it overlaps the scan instead of
-            # following it.
-            digests = pool.submit(file_digests, split_files(units))
-            futures = [pool.submit(_work, u) for u in units]
-            if progress is not None:
-                where = {f: i for i, f in enumerate(futures)}
-                for done in as_completed(futures):
-                    progress(units[where[done]], done.result())
-            return with_digests(merge(units, [f.result() for f in futures]), units, digests.result())
+            return _run_pool(pool, units, progress)
     finally:
         gc.unfreeze()
         _ENGINE = None
+
+
+def _run_pool(pool: "ProcessPoolExecutor", units: list[WorkUnit], progress: Progress | None) -> list[FileResult]:
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    # A file split in ranges is hashed whole for the audit manifest: as one
+    # more task, first, so that it overlaps the scan instead of following it.
+    digests = pool.submit(file_digests, split_files(units))
+    futures = [pool.submit(_work, u) for u in units]
+    try:
+        if progress is not None:
+            where = {f: i for i, f in enumerate(futures)}
+            for done in as_completed(futures):
+                progress(units[where[done]], done.result())
+        return with_digests(merge(units, [f.result() for f in futures]), units, digests.result())
+    except BrokenProcessPool:
+        # A worker killed (the out-of-memory killer sends SIGKILL) takes the
+        # pool down with every unit not yet done: no result can be complete.
+        raise ScanAborted(_aborted(units, futures)) from None
+
+
+def _aborted(units: list[WorkUnit], futures: list["Future[UnitResult]"]) -> str:
+    unfinished = [u for u, f in zip(units, futures) if not (f.done() and f.exception(timeout=0) is None)]
+    parts = ", ".join(_describe(u) for u in unfinished[:3]) + (", ..." if len(unfinished) > 3 else "")
+    return (f"a worker process ended abruptly (killed by a signal, as the out-of-memory killer does) before the scan "
+            f"was done: {len(unfinished)} of {len(units)} parts were not scanned ({parts}); no result was written. "
+            "Scan again; if memory ran short, with fewer --jobs")
+
+
+def _describe(unit: WorkUnit) -> str:
+    if not unit.is_range:
+        return unit.file.path
+    what = "bytes" if unit.by == "bytes" else "row groups"
+    return f"{unit.file.path} {what} {unit.start}-{unit.end}"
 
 
 def split_files(units: list[WorkUnit]) -> dict[str, Path]:
@@ -176,9 +225,17 @@ def split_files(units: list[WorkUnit]) -> dict[str, Path]:
 
 
 def file_digests(files: dict[str, Path]) -> dict[str, tuple[int, str]]:
+    """Size and SHA-256 of each file; none for a file gone since (its
+    ranges report it, as unreadable or changed during the scan)."""
     from tos_lint.verify import file_digest
 
-    return {shown: file_digest(path) for shown, path in files.items()}
+    digests = {}
+    for shown, path in files.items():
+        try:
+            digests[shown] = file_digest(path)
+        except OSError:
+            continue
+    return digests
 
 
 def with_digests(results: list[FileResult], units: list[WorkUnit],
@@ -213,10 +270,17 @@ def merge(units: list[WorkUnit], unit_results: Iterable[UnitResult]) -> list[Fil
 
 
 def _append(into: FileResult, part: FileResult, offset: int) -> None:
-    into.findings.extend(_shift(f, offset) for f in part.findings)
+    # A problem of the whole file (changed or gone during the scan) is seen
+    # by every range read after it: reported once.
+    whole_file = {f.fingerprint for f in into.findings if _of_whole_file(f)}
+    into.findings.extend(_shift(f, offset) for f in part.findings if not (_of_whole_file(f) and f.fingerprint in whole_file))
     into.flagged_records += part.flagged_records
     for name in ("records", "malformed", "bytes", "prefiltered"):
         setattr(into.stats, name, getattr(into.stats, name) + getattr(part.stats, name))
+
+
+def _of_whole_file(finding: Finding) -> bool:
+    return finding.location.line is None and finding.location.index is None
 
 
 def _shift(finding: Finding, offset: int) -> Finding:

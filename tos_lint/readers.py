@@ -98,8 +98,10 @@ class FileStats:
     size: int = 0  # bytes of the file as stored
     sha256: str = ""  # of the file as stored, for the audit manifest
     # A byte range read by `read_jsonl_range`: the newlines in it, which is
-    # where the lines of the next range of the file start.
+    # where the lines of the next range of the file start; and whether it
+    # starts at the start of a line (else its first line is the previous range's).
     range_newlines: int = 0
+    range_starts_on_line: bool = True
 
 
 @dataclass
@@ -439,7 +441,11 @@ class _Replayed:
 
 
 def _compression(head: bytes) -> str | None:
-    return next((k for magic, k in _MAGIC.items() if head.startswith(magic)), None)
+    """`gz`, `zst`, `bz2` or `xz` by the magic number `head` starts with; a
+    zstd file may start with a skippable frame (pzstd and the seekable
+    format write one first), which the zstd decoder passes over."""
+    kind = next((k for magic, k in _MAGIC.items() if head.startswith(magic)), None)
+    return "zst" if kind is None and _starts_member("zst", head) else kind
 
 
 def compression_of(path: Path) -> str | None:
@@ -659,7 +665,60 @@ def stream_issue(exc: BaseException, units: str, line: int | None = None, index:
 
 def read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     """Records of one file (JSONL, JSON array or single JSON object; the
-    tabular formats through `tos_lint.tabular`)."""
+    tabular formats through `tos_lint.tabular`), and a finding at the end
+    if the file changed while it was read."""
+    before = FileSignature.of(inp.fs_path) if inp.fs_path is not None else None
+    yield from _read_records(inp, stats, options)
+    if inp.fs_path is not None and (issue := changed_during_scan(inp.fs_path, before)) is not None:
+        yield issue
+
+
+@dataclass(frozen=True)
+class FileSignature:
+    """What tells a regular file from itself edited or replaced: its device
+    and inode (which file the path names), size and modification time."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> "FileSignature | None":
+        """The file's signature now; None for what cannot be stat'ed or is no
+        regular file (a FIFO's time changes as it is written to)."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return cls(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def changed_during_scan(path: Path, before: FileSignature | None) -> InputIssue | None:
+    """A finding when the file at `path` is no longer the one `before` (taken
+    before reading it) describes: what was read may be neither version. One
+    stat: the check costs nothing next to reading the file."""
+    if before is None:
+        return None
+    now = FileSignature.of(path)
+    if now == before:
+        return None
+    if now is None:
+        what = "it was deleted"
+    elif (now.dev, now.ino) != (before.dev, before.ino):
+        what = "another file was put in its place"
+    elif now.size != before.size:
+        what = f"its size went from {before.size} to {now.size} bytes"
+    else:
+        what = "it was written to"
+    return InputIssue("changed-during-scan", f"the file changed while it was scanned ({what}): records written, cut "
+                      "or replaced meanwhile may be missing from this report or read from two versions of the file; "
+                      "scan it again once nothing writes to it", final=True)
+
+
+def _read_records(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     name = inp.fs_path.name if inp.fs_path is not None else "stdin.jsonl"
     if inp.fs_path is not None:
         from tos_lint import tabular
@@ -738,7 +797,7 @@ def _read_shaped(shape: str, first: bytes, stream: IO[bytes], stats: FileStats, 
     if shape == "array":
         yield from _read_array(first, stream, stats, options, reopen)
     elif shape == "single":
-        yield from _read_single(first, stream, stats, options)
+        yield from _read_single(first, stream, stats, options, first_line)
     elif shape == "binary":
         yield InputIssue("binary-file", "this looks like a binary file, not JSON or JSONL; it was not scanned", final=True)
     else:
@@ -899,7 +958,10 @@ def _first_block(stream: IO[bytes], stats: FileStats) -> bytes:
     """The stream's first block, without a UTF-8 byte-order mark."""
     first = stream.read(BLOCK_SIZE)
     stats.bytes += len(first)
-    return first[3:] if first.startswith(b"\xef\xbb\xbf") else first
+    return first[len(_UTF8_BOM):] if first.startswith(_UTF8_BOM) else first
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 # UTF-32 before UTF-16: a UTF-32 LE mark starts with the UTF-16 LE one.
@@ -983,19 +1045,37 @@ def _is_jsonl(first: bytes) -> bool:
 
 
 def _is_pretty_object(first: bytes) -> bool:
-    """A `{` file is JSONL when one of its first lines is a whole JSON object
-    on its own (the first may be broken); otherwise it is one pretty-printed
-    object spread over lines."""
-    lines = [ln for ln in first.split(b"\n")[:8] if ln.strip()]
-    if len(lines) <= 1:
-        return False  # one line: a single-record JSONL file is the same thing
-    for line in lines[:-1] if len(first) >= BLOCK_SIZE else lines:
-        try:
-            if isinstance(orjson.loads(line), dict):
-                return False
-        except orjson.JSONDecodeError:
-            continue
-    return True
+    """A `{` file is one JSON document spread over lines (a pretty-printed
+    object, or several one after another) when its first line opens more
+    than it closes (`{` alone, `{"messages": [`) and none of the lines after
+    it is a record line; else it is JSONL. What JSONL promises to read
+    leniently (NaN, a trailing comma, invalid UTF-8, `{..}{..}`) is no
+    strict JSON, so a record line is told by its shape: it starts with `{`
+    and ends with `}`, where a pretty printer indents every inner line (and
+    it does not follow a key, as `"a":` alone on the line before it)."""
+    lines = first.split(b"\n", _SNIFF_LINES)
+    whole = lines if len(first) < BLOCK_SIZE else lines[:-1]  # a full block's last line may be cut
+    filled = [line.rstrip() for line in whole[:_SNIFF_LINES] if line.strip()]
+    if len(filled) <= 1 or not _opens_more(filled[0]):
+        return False  # one line (a single-record JSONL file is the same thing), or a line that closes all it opens
+    return not any(_is_record_line(line) and not before.endswith(b":") for before, line in zip(filled, filled[1:]))
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+
+def _opens_more(line: bytes) -> bool:
+    """Whether a line opens more objects and arrays than it closes, outside
+    strings (a line that ends inside a string is a cut record: JSON text
+    never breaks a line inside a string)."""
+    rest = _JSON_STRING.sub(b"", line)
+    if b'"' in rest:
+        return False
+    return rest.count(b"{") + rest.count(b"[") > rest.count(b"}") + rest.count(b"]")
+
+
+def _is_record_line(line: bytes) -> bool:
+    return (line.startswith(b"{") and line.endswith(b"}")) or _is_object_line(line)
 
 
 def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
@@ -1005,23 +1085,38 @@ def read_jsonl_range(path: Path, start: int, end: int, stats: FileStats, options
 
     Ranges are planned by file name; a file that turns out not to be JSONL
     (a JSON array, one pretty-printed object, a binary file) is read whole
-    by its first range, as `read_records` would, and its other ranges are empty."""
-    if not is_plain_jsonl(path):
-        if start == 0:
-            with path.open("rb") as f:
-                yield from _read_stream(f, stats, options, lambda: path.open("rb"), _named_as_lines(path.name))
+    by its first range, as `read_records` would, and its other ranges are empty.
+    A file gone since the ranges were planned is reported unreadable."""
+    try:
+        f = path.open("rb")
+    except OSError as exc:
+        yield _unreadable(f"cannot open: {exc.strerror or exc}; it was there when the scan started (deleted or "
+                          f"moved during the scan?), and its part from byte {start} on was not scanned")
         return
-    with path.open("rb") as f:
-        if start > 0:
-            f.seek(start - 1)
-            if f.read(1) != b"\n":
-                # the line under way belongs to the previous range; its newline may fall in this one
-                if _skip_line(f) and f.tell() <= end:
-                    stats.range_newlines += 1
-        if f.tell() >= end:
-            return  # the line under way filled the whole range
-        newlines = yield from read_jsonl_blocks(_range_blocks(f, end, stats), stats, options)
-        stats.range_newlines += newlines - _newline_past(f, end)
+    with f:
+        yield from _read_range(f, path, start, end, stats, options)
+
+
+def _read_range(f: IO[bytes], path: Path, start: int, end: int, stats: FileStats,
+                options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    if not _is_plain_jsonl_stream(f):
+        if start == 0:
+            f.seek(0)
+            yield from _read_stream(f, stats, options, lambda: path.open("rb"), _named_as_lines(path.name))
+        return
+    if start > 0:
+        f.seek(start - 1)
+        if f.read(1) != b"\n":
+            stats.range_starts_on_line = False
+            # the line under way belongs to the previous range; its newline may fall in this one
+            if _skip_line(f) and f.tell() <= end:
+                stats.range_newlines += 1
+    else:
+        f.seek(0)
+    if f.tell() >= end:
+        return  # the line under way filled the whole range
+    newlines = yield from read_jsonl_blocks(_range_blocks(f, end, stats), stats, options)
+    stats.range_newlines += newlines - _newline_past(f, end)
 
 
 def _newline_past(f: IO[bytes], end: int) -> int:
@@ -1046,10 +1141,15 @@ def is_plain_jsonl(path: Path) -> bool:
     JSONL (not a JSON array or one pretty-printed object, not binary). Then
     a line number locates a record and a read may start at any line."""
     with path.open("rb") as f:
-        first = f.read(BLOCK_SIZE)
-        if first.startswith((b"\xef\xbb\xbf", *_MAGIC)) or _cr_only(first):
-            return False
-        first, _ = _skip_blank(first, f, FileStats())
+        return _is_plain_jsonl_stream(f)
+
+
+def _is_plain_jsonl_stream(f: IO[bytes]) -> bool:
+    """`is_plain_jsonl` of an open file, read from its start (the position it is left at varies)."""
+    first = f.read(BLOCK_SIZE)
+    if first.startswith(_UTF8_BOM) or _compression(first) is not None or _cr_only(first):
+        return False
+    first, _ = _skip_blank(first, f, FileStats())
     return not first or _shape(first) == "jsonl"
 
 
@@ -1196,7 +1296,9 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
         except orjson.JSONDecodeError as exc:
             if line.isspace():
                 continue
-            if b"\r" in line[:-1]:  # lone CRs: lines ended as on classic Mac OS, within an LF file
+            if line.startswith(_UTF8_BOM):  # files joined by `cat`: the mark of each starts a line inside
+                yield from _lines(line[len(_UTF8_BOM):], n, stats, options)
+            elif b"\r" in line[:-1]:  # lone CRs: lines ended as on classic Mac OS, within an LF file
                 yield from _cr_parts(line, n, stats, options)
             else:
                 yield from _bad_line(line, n, str(exc), stats)
@@ -1274,7 +1376,12 @@ def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[Ra
         data = _NOT_JSON
     if data is _NOT_JSON:
         data = lenient_loads(text)
-        if data is _NOT_JSON:
+        if data is _TOO_DEEP:
+            reason = f"nested more than {MAX_DEPTH} levels deep"
+        elif data is _NOT_JSON and (values := _concatenated(text, n, stats)) is not None:
+            yield from values
+            return
+        if data is _NOT_JSON or data is _TOO_DEEP:
             stats.malformed += 1
             yield InputIssue("malformed-json", f"not valid JSON: {reason}", line=n)
             return
@@ -1288,6 +1395,58 @@ def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[Ra
 
 
 _NOT_JSON: Any = object()
+
+
+def _concatenated(text: str, n: int, stats: FileStats) -> list[RawRecord | InputIssue] | None:
+    """The records of `text` (from line `n`) read as JSON values written one
+    after another (`{..}{..}`, as `cat` of one-object files or `jq` without
+    `-c` make), each located at the line it starts on; None when it does not
+    start with two whole values (then it is one broken value). Other readers
+    refuse such text or read only its first value: that is reported once."""
+    values, stop = _values(text)
+    if len(values) < 2:
+        return None
+    out: list[RawRecord | InputIssue] = [InputIssue(
+        "nonstandard-json", f"{len(values)} JSON values written one after another (concatenated JSON) where one is "
+        "expected: strict JSON readers refuse this, others keep only the first; each value was read and scanned, "
+        "at the line it starts on", line=n)]
+    line, counted = n, 0
+    for start, end, data in values:
+        line, counted = line + text.count("\n", counted, start), start
+        if isinstance(data, dict):
+            stats.records += 1
+            out.append(RawRecord(data, line=line, readings=dupkeys.other_readings(text[start:end], data)))
+        else:
+            stats.malformed += 1
+            out.append(InputIssue("not-an-object", f"value is a JSON {_kind(data)}, not an object; it was not scanned", line=line))
+    if stop is not None:
+        stats.malformed += 1
+        out.append(InputIssue("malformed-json", f"not valid JSON after the {len(values)} values before it; the rest "
+                              "of it was not scanned", line=line + text.count("\n", counted, stop)))
+    return out
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _values(text: str) -> tuple[list[tuple[int, int, Any]], int | None]:
+    """The JSON values one after another in `text`, read leniently, each with
+    the span it takes; and where reading stopped at text that is no JSON
+    value (None: at the end)."""
+    values: list[tuple[int, int, Any]] = []
+    pos = _SPACE.match(text).end()  # type: ignore[union-attr]  # it matches the empty string
+    while pos < len(text):
+        try:
+            data, end = decode_nested(_LENIENT.raw_decode, text, pos)
+        except (ValueError, RecursionError):
+            return values, pos
+        if _too_deep(data):
+            return values, pos
+        values.append((pos, end, _replace_surrogates(data) if "\\u" in text[pos:end] else data))
+        pos = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+    return values, None
+
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -1301,17 +1460,53 @@ def _lenient_int(digits: str) -> int | float:
 
 
 _LENIENT = json.JSONDecoder(parse_int=_lenient_int)
+_TOO_DEEP: Any = object()
 
 
 def lenient_loads(text: str) -> Any:
     """Python's own JSON reading of `text` (NaN, Infinity, out-of-range
-    numbers, lone surrogates, which orjson refuses), or `_NOT_JSON`.
+    numbers, lone surrogates, which orjson refuses), or `_NOT_JSON`, or
+    `_TOO_DEEP` past `MAX_DEPTH` levels of nesting.
     Lone surrogates become U+FFFD so that the text can be encoded again."""
     try:
-        data = _LENIENT.decode(text)
-    except (ValueError, RecursionError):
+        data = decode_nested(_LENIENT.decode, text)
+    except ValueError:
         return _NOT_JSON
+    except RecursionError:
+        return _TOO_DEEP
+    if _too_deep(data):
+        return _TOO_DEEP
     return _replace_surrogates(data) if "\\u" in text else data
+
+
+def decode_nested(decode: Callable[..., Any], *args: Any) -> Any:
+    """`decode(*args)` (a method of a Python JSON decoder) for text nested up
+    to `MAX_DEPTH` levels, as orjson reads it. Python's decoder recurses once
+    per level and fails at the recursion limit, which counts every call
+    under way (C calls too); the caller is less than the limit deep, so
+    raising the limit by `MAX_DEPTH` and a margin leaves room for that many
+    levels wherever it is called from (text nested deeper than that still
+    raises RecursionError; `_too_deep` tells those in between)."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(old + MAX_DEPTH + 64)
+    try:
+        return decode(*args)
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether objects and arrays nest more than `MAX_DEPTH` levels in `data`."""
+    if not isinstance(data, (dict, list)):
+        return False
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _replace_surrogates(data: Any) -> Any:
@@ -1632,7 +1827,10 @@ def _key_path(stack: list[Any], keys: list[Any]) -> tuple[Any, ...]:
     return (*path, keys[-1])
 
 
-def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions,
+                 first_line: int = 1) -> Iterator[RawRecord | InputIssue]:
+    """One JSON document spread over lines, read whole (up to the record
+    size limit); several values one after another are each read (`_bad_line`)."""
     chunks = [first]
     size = len(first)
     while chunk := stream.read(BLOCK_SIZE):
@@ -1640,14 +1838,14 @@ def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: Rea
         size += len(chunk)
         if size > options.max_record_bytes:
             stats.malformed += 1
-            yield _oversized(1, options)
+            yield _oversized(first_line, options)
             return
         chunks.append(chunk)
     whole = b"".join(chunks)
     try:
         data = orjson.loads(whole)
     except orjson.JSONDecodeError as exc:
-        yield from _bad_line(whole, 1, str(exc), stats)
+        yield from _bad_line(whole, first_line, str(exc), stats)
         return
     stats.records += 1
-    yield RawRecord(data, line=1, readings=dupkeys.other_readings(whole, data))
+    yield RawRecord(data, line=first_line, readings=dupkeys.other_readings(whole, data))
