@@ -576,7 +576,7 @@ def render(results: list[ModelResult], unseen: list, overhead: dict[str, float] 
             "The cost per file is fixed by `--max-records`, not by the file's size: for plain JSONL it seeks to",
             "the sampled lines instead of reading the file. Small inputs therefore pay relatively more (under a",
             "second per file), and `--max-total-records` bounds a run over many files (5,000 records by",
-            "default). From 2,000 records at once, or when numba is loaded already, scoring takes numba's",
+            "default). From 2,500 records at once, or when numba is loaded already, scoring takes numba's",
             "compiled loops (about three times faster per record; loading numba costs about half a second",
             "per process); below that, numpy. The figures were taken while other jobs shared the two cores;",
             "ratios are more stable than seconds.",

@@ -10,7 +10,7 @@ import pytest
 
 from tos_lint.attribution import PROVIDERS, AttributionModelError, Attributor, load_model
 from tos_lint.attribution.features import extract, hashed_scores
-from tos_lint.attribution.model import PARTS, _load
+from tos_lint.attribution.model import PARTS, _load, gathered_scores
 from tests.attribution.conftest import CHATTY, TERSE
 
 
@@ -135,14 +135,13 @@ def test_both_scoring_paths_equal_a_dense_product() -> None:
     times centroids)."""
     model = load_model()
     texts = TERSE + CHATTY + ["", "x", "这是一个简单的例子。", "Emoji 🙂🚀 — «très» bien"]
-    feats = extract(texts, model.spec, frequent=model.frequent, sort_rows=True, use_jit=False)
+    feats = extract(texts, model.spec, frequent=model.frequent, use_jit=False)
     dense = np.zeros((feats.n, model.spec.dim))
     np.add.at(dense, (feats.rows, feats.cols), feats.values.astype(np.float64))
     k = len(model.classes)
     want = np.hstack([dense @ model.weights.T.astype(np.float64), dense @ model.centroids.T.astype(np.float64)])
     scale = np.abs(want).max(axis=0)
-    both = np.zeros_like(want)
-    model._gathered(feats, model._by_feature(PARTS), both)
+    both = gathered_scores(feats, *model._scoring_table(PARTS))
     assert np.allclose(both, want, rtol=1e-5, atol=1e-5 * scale.max())
     scored = model.scores(feats)
     assert np.allclose(scored["centroid"], want[:, k:] - model.centroid_bias, rtol=1e-5, atol=1e-5 * scale.max())
