@@ -78,6 +78,11 @@ def scan(
     attribution_threshold: Optional[float] = typer.Option(None, "--attribution-threshold", help="Probability above which a forbids-competing provider's style becomes a finding (default 0.6)."),
 ) -> None:
     """Scan training data for provider fingerprints."""
+    standby = None
+    if attribution:  # its child loads numpy and the style model while the scan starts up
+        from tos_lint import attribution_scan
+
+        standby = attribution_scan.standby()
     from tos_lint.reporters import FORMATS as REPORT_FORMATS
 
     from tos_lint.adapters import FORMATS
@@ -125,8 +130,8 @@ def scan(
             fail("--address goes with --backend ray")
         from tos_lint.progress import show_progress
 
-        result, verdict = api.run(paths, config, changed, sample_spec, jobs,
-                                  backend=backend, address=address, progress=show_progress(quiet))
+        result, verdict = api.run(paths, config, changed, sample_spec, jobs, backend=backend, address=address,
+                                  progress=show_progress(quiet), standby=standby)
     from tos_lint.cli_report import renderer_for
 
     _emit(renderer_for(output_format, redact), result, verdict, output)

@@ -316,6 +316,18 @@ def test_scan_with_attribution_reports_style_apart_and_as_findings(dataset: Path
     assert doc["summary"]["by_rule"][RULE_ID] == len(style)
 
 
+def test_scan_attribution_is_what_attribute_says(dataset: Path, tmp_path: Path) -> None:
+    """The child that computes the style part starts as soon as the command
+    line sees `--attribution`, before the configuration is read, and is
+    handed the configuration later: its answer is `attribute`'s."""
+    out = tmp_path / "scan.json"
+    proc = run_cli(["scan", str(dataset), "--attribution", "--format", "json", "-o", str(out)], tmp_path)
+    assert_no_traceback(proc)
+    style = json.loads(out.read_text())["style_attribution"]
+    direct = attribute_paths([str(dataset)]).to_dict()
+    assert style["files"] == direct["files"] and style["overall"] == direct["overall"]
+
+
 @pytest.mark.parametrize("threshold", ["0", "1.5", "-0.2", "nan"])
 def test_scan_with_a_bad_attribution_threshold_exits_2(dataset: Path, tmp_path: Path, threshold: str) -> None:
     """Refused before anything is scanned, 0 included (it once read as "not given")."""

@@ -1,0 +1,54 @@
+"""The style part of `scan --attribution`, run beside the scan in a child
+process: which providers' style each file's answers read like
+(probabilistic evidence, never proof), and a finding for each file whose
+answers read like a provider whose terms forbid competing use.
+
+This module imports nothing heavy: the process that scans needs no numpy.
+The child can start before the scan knows its configuration (`standby()`,
+called by the command line as soon as it sees `--attribution`): it loads
+numpy and the style model while the scan reads its configuration and rules,
+then takes `style_attribution` with the configuration as read.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tos_lint.background import Standby
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tos_lint.config import Config
+    from tos_lint.model import Finding
+    from tos_lint.registry import Registry
+
+
+def standby() -> Standby:
+    """A child, forked now, getting ready for `style_attribution`."""
+    return Standby(_prepare)
+
+
+def _prepare() -> None:
+    """What the call needs before it knows its files: the modules its
+    arguments need to be unpickled and those that read the files, numpy, and
+    the model, read, verified and used once on two made-up answers (which
+    decompresses the centroids and loads numpy's random generators)."""
+    import tos_lint.config
+    import tos_lint.registry
+    import tos_lint.tabular  # noqa: F401 - read by files the sample streams through
+    from tos_lint.attribution import Attributor
+
+    Attributor().attribute_texts(["Sure! Here is an example.", "1. First\n2. Second"], bootstrap=2)
+
+
+def style_attribution(paths: list[str], config: "Config", registry: "Registry") -> tuple[dict[str, Any], list["Finding"]]:
+    """Style-based attribution per file as the report's JSON part, and a
+    finding for each file whose answers read like a provider whose terms
+    forbid competing use, above the threshold. Plain data: the process that
+    asks needs no numpy."""
+    from tos_lint.attribution import attribute_paths, attribution_findings
+
+    report = attribute_paths([p for p in paths if p != "-"], include=config.include or None,
+                             exclude=config.exclude or None, force_format=config.input_format,
+                             field_map=config.field_map or None)
+    findings = attribution_findings(report, registry, threshold=config.attribution_threshold,
+                                    severity=config.attribution_severity)
+    return report.to_dict(), findings
