@@ -78,11 +78,6 @@ def scan(
     attribution_threshold: Optional[float] = typer.Option(None, "--attribution-threshold", help="Probability above which a forbids-competing provider's style becomes a finding (default 0.6)."),
 ) -> None:
     """Scan training data for provider fingerprints."""
-    standby = None
-    if attribution:  # its child loads numpy and the style model while the scan starts up
-        from tos_lint import attribution_scan
-
-        standby = attribution_scan.standby()
     from tos_lint.reporters import FORMATS as REPORT_FORMATS
 
     from tos_lint.adapters import FORMATS
@@ -101,6 +96,11 @@ def scan(
     _check_limit("--max-decompressed-bytes", max_decompressed_bytes, byte_limit)
     _check_limit("--attribution-threshold", attribution_threshold, probability)
     sample_spec = _sample_spec(sample, seed)
+    standby = None
+    if attribution:  # its child loads numpy and the style model while the scan starts up
+        from tos_lint import attribution_scan
+
+        standby = attribution_scan.standby()
     with usage_errors():
         import tos_lint.api as api
 

@@ -34,7 +34,7 @@ DEFAULT_MAX_RECORDS = 500
 # millisecond per record (about three times that on numpy), so many small
 # files must not add up to minutes.
 DEFAULT_MAX_TOTAL = 5000
-BATCH = 128
+BATCH = 64  # texts scored at once: larger batches are no faster, and hold more memory
 TOP_PER_RECORD = 3
 # The compiled loops save about 0.2 ms a record, but loading numba and them
 # costs half a second or more in a new process: worth it from a few thousand
