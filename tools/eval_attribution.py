@@ -405,6 +405,7 @@ def render(results: list[ModelResult], unseen: list, overhead: dict[str, float] 
         "  provider's next model more often (measured below).",
         "- **File**: weights and centroids ship as int8 with a scale per model in an `.npz` read with",
         "  `allow_pickle=False`, next to a JSON header with its SHA-256; a file that does not match is refused.",
+        "  A table is decompressed when first used, then kept in tos-lint's cache under that checksum.",
         "- **Sampling**: at most `--max-records` (default 500) records per file, and `--max-total-records`",
         "  (default 5,000) over all files, split evenly. Plain JSONL larger than the sample is read at evenly",
         "  spaced byte offsets (cost independent of file size); other files are streamed with a",

@@ -71,9 +71,9 @@ class ClassTables:
     """A model's two (C, dim) tables, the classifier's `weights` and the
     style `centroids`, as the model file holds them: int8 (or float32) rows
     with one scale per row, the table being rows * scales bit for bit. A
-    table is read from the (verified) file when first used: the
-    dataset-level answer needs only the centroids, and each table is half
-    the file to decompress."""
+    table is read when first used: the dataset-level answer needs only the
+    centroids, and each table is half the file to decompress (and is kept
+    decompressed in tos-lint's cache, see `_read_table`)."""
 
     def __init__(self, read: Callable[[str], tuple[np.ndarray, np.ndarray]]):
         self._read = read
@@ -306,7 +306,8 @@ def _load(stem: str) -> StyleModel:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             arrays = {k: data[k] for k in _ARRAYS if k not in _SCALES_OF}
             described = {k: _described(data, k) for k in _SCALES_OF}  # read when first used
-        model = _from_arrays(header, arrays, described, ClassTables(lambda name: _read_table(blob, name, npz, arrays)))
+        tables = ClassTables(lambda name: _read_table(blob, header["sha256"], name, described[name], arrays, npz))
+        model = _from_arrays(header, arrays, described, tables)
     except (KeyError, ValueError, TypeError, OSError) as exc:
         raise AttributionModelError(f"{npz}: invalid attribution model: {exc}") from None
     model.info.setdefault("name", Path(stem).name)
@@ -324,13 +325,26 @@ def _described(data: Any, name: str) -> tuple[str, list[int]]:
     return str(dtype), list(shape)
 
 
-def _read_table(blob: bytes, name: str, npz: Path, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """A table's rows from the (verified) array file, and its scales."""
+def _read_table(blob: bytes, digest: str, name: str, described: tuple[str, list[int]],
+                arrays: dict[str, np.ndarray], npz: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A table's rows, and its scales. The rows are decompressed from the
+    (verified) array file once, then kept in tos-lint's cache under the
+    file's checksum: decompressing a table is most of what loading the model
+    costs. A cache entry is checked by its own checksum when read."""
+    from tos_lint import cache
+
+    dtype, shape = described
+    key = cache.cache_key("attribution-table", digest, name, dtype, repr(shape))
+    kept = cache.load(key)
+    if kept is not None and len(kept) == np.dtype(dtype).itemsize * int(np.prod(shape)):
+        return np.frombuffer(kept, dtype=dtype).reshape(shape), arrays[_SCALES_OF[name]]
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
-            return data[name], arrays[_SCALES_OF[name]]
+            rows = data[name]
     except (KeyError, ValueError, OSError) as exc:
         raise AttributionModelError(f"{npz}: invalid attribution model: {exc}") from None
+    cache.store(key, np.ascontiguousarray(rows).tobytes())
+    return rows, arrays[_SCALES_OF[name]]
 
 
 def _from_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray], described: dict[str, tuple[str, list[int]]],
