@@ -307,7 +307,7 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
     style = (Background(style_attribution, [str(p) for p in paths], config, registry, standby=standby)
              if config.attribution else None)
     if standby is not None:
-        standby.cancel()  # not taken: attribution was not asked for after all
+        standby.cancel()  # one not handed the call (attribution off) is stopped
     result = scan(
         paths, rules=config.rules, use_default_rules=config.default_rules,
         include=config.include or None, exclude=config.exclude or None,

@@ -5,7 +5,7 @@ answers read like a provider whose terms forbid competing use.
 
 This module imports nothing heavy: the process that scans needs no numpy.
 The child can start before the scan knows its configuration (`standby()`,
-called by the command line as soon as it sees `--attribution`): it loads
+called by the command line once it has checked its options): it loads
 numpy and the style model while the scan reads its configuration and rules,
 then takes `style_attribution` with the configuration as read.
 """
@@ -20,15 +20,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from tos_lint.model import Finding
     from tos_lint.registry import Registry
 
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
 
 def standby() -> Standby:
     """A child, forked now, getting ready for `style_attribution`."""
     return Standby(_prepare)
-
-
-# glibc's mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
 
 
 def _prepare() -> None:
@@ -61,7 +60,7 @@ def _keep_freed_memory() -> None:
     mallopt(_M_TRIM_THRESHOLD, 1 << 30)
 
 
-def style_attribution(paths: list[str], config: "Config", registry: "Registry") -> tuple[dict[str, Any], list["Finding"]]:
+def style_attribution(paths: list[str], config: Config, registry: Registry) -> tuple[dict[str, Any], list[Finding]]:
     """Style-based attribution per file as the report's JSON part, and a
     finding for each file whose answers read like a provider whose terms
     forbid competing use, above the threshold. Plain data: the process that
