@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tos_lint.background import Background
+from tos_lint.background import Background, Standby
 from tos_lint.errors import ScanAborted, UsageError
 
 
@@ -102,3 +102,64 @@ def test_with_other_threads_running_the_call_runs_in_this_process() -> None:
         stop.set()
         other.join()
     assert (pid, doubled) == (os.getpid(), 8)
+
+
+# --- Standby: a child forked before its call is known -------------------------------------
+
+_PREPARED: list[str] = []
+
+
+def _prepare() -> None:
+    _PREPARED.append("ready")
+
+
+def _fail_to_prepare() -> None:
+    raise RuntimeError("no model here")
+
+
+def _pid_and_prepared(value: int) -> tuple[int, list[str], int]:
+    return os.getpid(), list(_PREPARED), value * 2
+
+
+def test_a_standby_child_runs_the_call_it_is_handed_after_getting_ready() -> None:
+    standby = Standby(_prepare)
+    pid, prepared, doubled = Background(_pid_and_prepared, 21, standby=standby).result()
+    assert doubled == 42 and pid != os.getpid()
+    assert prepared == ["ready"] and _PREPARED == []  # prepared there, not here
+
+
+def test_a_standby_that_failed_to_get_ready_still_runs_the_call() -> None:
+    pid, prepared, doubled = Background(_pid_and_prepared, 2, standby=Standby(_fail_to_prepare)).result()
+    assert (prepared, doubled) == ([], 4) and pid != os.getpid()
+
+
+def test_a_call_that_cannot_be_handed_over_gets_a_child_of_its_own() -> None:
+    """An argument that does not pickle cannot go to the standby child: that
+    child is stopped, and one forked for the call (nothing to pickle) takes it."""
+    import threading
+
+    standby = Standby(_prepare)
+    waiting = standby._ready
+    assert waiting is not None
+    job = Background(_echo_type, _Unpicklable(threading.Lock()), standby=standby)
+    assert job.result() == "_Unpicklable" and not waiting[0].is_alive()
+
+
+def _echo_type(value: object) -> str:
+    return type(value).__name__
+
+
+def test_a_standby_is_handed_at_most_one_call_and_cancel_stops_an_unused_one() -> None:
+    standby = Standby(_prepare)
+    process = standby._ready[0] if standby._ready else None
+    standby.cancel()
+    assert process is not None and not process.is_alive()
+    assert Background(_pid_and, 1, standby=standby).result()[1] == 2  # a child of its own
+
+
+def test_without_fork_a_standby_has_no_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "fork")
+    standby = Standby(_prepare)
+    assert standby.take() is None
+    pid, prepared, doubled = Background(_pid_and_prepared, 5, standby=standby).result()
+    assert (pid, prepared, doubled) == (os.getpid(), [], 10)

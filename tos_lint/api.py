@@ -16,7 +16,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from tos_lint import __version__, parallel
 from tos_lint.attribution_evidence import attribute_scan
-from tos_lint.background import Background
+from tos_lint.attribution_scan import style_attribution
+from tos_lint.background import Background, Standby
 from tos_lint.config import Config
 from tos_lint.detect import RuleSet
 from tos_lint.errors import UsageError
@@ -310,8 +311,10 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         changed: Mapping[Path, frozenset[int] | None] | None = None,
         sample: SampleSpec | None = None, jobs: int | None = None,
         backend: str = "local", address: str | None = None,
-        progress: bool = False) -> tuple[ScanResult, Verdict]:
-    """Scan as the command line does: configuration in, result and verdict out."""
+        progress: bool = False, standby: Standby | None = None) -> tuple[ScanResult, Verdict]:
+    """Scan as the command line does: configuration in, result and verdict out.
+    `standby`: a child from `attribution_scan.standby()`, started before
+    the configuration was read, that takes the style attribution if asked."""
     config = config or Config()
     registry = load_registry()
     policy = build_policy(config, registry)
@@ -319,7 +322,10 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
     warnings = check_selection(config, [r.id for r in ruleset.rules])
     # style attribution samples the files itself: in a child process, so that
     # it overlaps this process's start-up and the scan
-    style = Background(_style_attribution, [str(p) for p in paths], config, registry) if config.attribution else None
+    style = (Background(style_attribution, [str(p) for p in paths], config, registry, standby=standby)
+             if config.attribution else None)
+    if standby is not None:
+        standby.cancel()  # one not handed the call (attribution off) is stopped
     result = scan(
         paths, rules=config.rules, use_default_rules=config.default_rules,
         include=config.include or None, exclude=config.exclude or None, hidden=config.hidden,
@@ -381,21 +387,6 @@ def _did_you_mean(value: str, rule_ids: Sequence[str]) -> str:
 def decompress_limits(config: Config) -> DecompressLimits:
     """The decompression caps a configuration sets."""
     return DecompressLimits(max_ratio=config.max_expansion, max_bytes=config.max_decompressed_bytes)
-
-
-def _style_attribution(paths: list[str], config: Config, registry: Registry) -> tuple[dict[str, Any], list[Finding]]:
-    """Style-based attribution per file (probabilistic evidence, never
-    proof) as the report's JSON part, and a finding for each file whose
-    answers read like a provider whose terms forbid competing use, above
-    the threshold. Plain data: the process that asks needs no numpy."""
-    from tos_lint.attribution import attribute_paths, attribution_findings
-
-    report = attribute_paths([p for p in paths if p != "-"], include=config.include or None,
-                             exclude=config.exclude or None, hidden=config.hidden, force_format=config.input_format,
-                             field_map=config.field_map or None)
-    findings = attribution_findings(report, registry, threshold=config.attribution_threshold,
-                                    severity=config.attribution_severity)
-    return report.to_dict(), findings
 
 
 def _add_style_attribution(result: ScanResult, report: dict[str, Any], extra: list[Finding]) -> None:

@@ -5,6 +5,11 @@ cycles free that a side job such as style attribution can use. The child is
 forked, so it starts without importing anything again; where fork does not
 exist, or other threads run, the call simply runs in this process when its
 result is asked for.
+
+A call whose arguments are known only later can still start early: a
+`Standby` child is forked at once and gets ready (imports, loading) while
+this process works out the arguments, then runs the call it is handed
+(`Background(fn, *args, standby=...)`), its arguments pickled.
 """
 from __future__ import annotations
 
@@ -21,14 +26,29 @@ class Background(Generic[T]):
     """`fn(*args)` computed in a forked child; `result()` waits for it and
     returns its value or raises its exception, as a direct call would."""
 
-    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
+    def __init__(self, fn: Callable[..., T], *args: Any, standby: Standby | None = None) -> None:
         self._call = (fn, args)
         self._process: Any = None
         self._conn: Any = None
-        # forking a process that runs other threads (a progress bar, a Ray
-        # worker) can copy a lock another thread holds: then run in-process
-        if hasattr(os, "fork") and threading.active_count() == 1:
+        ready = standby.take() if standby is not None else None
+        if ready is not None:
+            self._handover(ready)
+        elif _can_fork():
             self._start()
+
+    def _handover(self, ready: tuple[Any, Any]) -> None:
+        """Hand the call to a standby child; one that cannot take it (an
+        argument that does not pickle, a child gone) is stopped, and the
+        call gets a child of its own."""
+        process, conn = ready
+        try:
+            conn.send(self._call)
+        except Exception:  # noqa: BLE001 - pickling raises more than PicklingError
+            _stop(process, conn)
+            if _can_fork():
+                self._start()
+            return
+        self._process, self._conn = process, conn
 
     def _start(self) -> None:
         from multiprocessing import get_context
@@ -59,13 +79,10 @@ class Background(Generic[T]):
             raise value
         return value  # type: ignore[no-any-return]
 
-
     def cancel(self) -> None:
         """Stop the child: its result is no longer wanted."""
         if self._process is not None:
-            self._process.terminate()
-            self._process.join()
-            self._conn.close()
+            _stop(self._process, self._conn)
             self._process = None
         self._call = (_cancelled, ())
 
@@ -80,6 +97,61 @@ def _died(name: str, exitcode: int | None) -> str:
         how = f"exit code {exitcode}"
     return (f"a worker process ({name}) ended without a result ({how}); no result was written. "
             "Run again; if memory ran short, with fewer --jobs")
+
+
+class Standby:
+    """A child forked now that runs `prepare()` (imports, loading: whatever
+    the call will need, its errors left for the call to meet) and then waits
+    for one call, handed over by `Background(fn, *args, standby=self)`.
+    Without fork, or with other threads running, there is no child, and the
+    Background starts as it would without a standby. A standby never handed
+    a call is stopped by `cancel()`, or ends with this process."""
+
+    def __init__(self, prepare: Callable[[], object]) -> None:
+        self._ready: tuple[Any, Any] | None = None
+        if _can_fork():
+            from multiprocessing import get_context
+
+            context = get_context("fork")
+            conn, child_conn = context.Pipe()
+            process = context.Process(target=_standby, args=(child_conn, prepare), daemon=True)
+            process.start()
+            child_conn.close()
+            self._ready = (process, conn)
+
+    def take(self) -> tuple[Any, Any] | None:
+        """The child and its connection, once; None when there is no child."""
+        ready, self._ready = self._ready, None
+        return ready
+
+    def cancel(self) -> None:
+        ready = self.take()
+        if ready is not None:
+            _stop(*ready)
+
+
+def _can_fork() -> bool:
+    # forking a process that runs other threads (a progress bar, a Ray
+    # worker) can copy a lock another thread holds: then run in-process
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _stop(process: Any, conn: Any) -> None:
+    process.terminate()
+    process.join()
+    conn.close()
+
+
+def _standby(conn: Any, prepare: Callable[[], object]) -> None:
+    try:
+        prepare()
+    except Exception:  # noqa: BLE001 - the call meets the same problem and reports it
+        pass
+    try:
+        fn, args = conn.recv()
+    except EOFError:  # no call came: the parent went on without it
+        return
+    _child(conn, fn, *args)
 
 
 def _cancelled() -> None:

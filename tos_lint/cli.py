@@ -99,6 +99,11 @@ def scan(
     _check_limit("--max-decompressed-bytes", max_decompressed_bytes, byte_limit)
     _check_limit("--attribution-threshold", attribution_threshold, probability)
     sample_spec = _sample_spec(sample, seed)
+    standby = None
+    if attribution:  # its child loads numpy and the style model while the scan starts up
+        from tos_lint import attribution_scan
+
+        standby = attribution_scan.standby()
     with usage_errors():
         import tos_lint.api as api
 
@@ -128,8 +133,8 @@ def scan(
             fail("--address goes with --backend ray")
         from tos_lint.progress import show_progress
 
-        result, verdict = api.run(paths, config, changed, sample_spec, jobs,
-                                  backend=backend, address=address, progress=show_progress(quiet))
+        result, verdict = api.run(paths, config, changed, sample_spec, jobs, backend=backend, address=address,
+                                  progress=show_progress(quiet), standby=standby)
     warn(result.warnings)
     from tos_lint.cli_report import renderer_for
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tos_lint.attribution.aggregate import _bootstrap, aggregate, dataset_probabilities, fit_calibration, provider_scores
+from tos_lint.attribution.aggregate import (
+    INTERVAL, _bootstrap, _percentiles, aggregate, dataset_probabilities, fit_calibration, provider_scores,
+)
 from tos_lint.attribution.model import PROVIDERS, Calibration
 
 CAL = Calibration(beta=2.0, n0=10.0)
@@ -114,3 +116,14 @@ def test_bootstrap_rounds_are_resamples_drawn_one_at_a_time() -> None:
         z = gain * provider_scores(scores[rng.integers(0, len(scores), len(scores))].mean(axis=0), CLASS_PROVIDER, K)
         want.append(np.exp(z - z.max()) / np.exp(z - z.max()).sum())
     assert np.allclose(_bootstrap(scores, CLASS_PROVIDER, K, CAL, 120, 7), want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("rounds", [1, 2, 3, 200, 201])
+def test_interval_percentiles_are_numpys(rounds: int) -> None:
+    """The interval's percentiles are np.percentile's (linear), bit for bit,
+    computed without it (its first call imports numpy.ma)."""
+    rng = np.random.default_rng(rounds)
+    for _ in range(50):
+        samples = rng.random((rounds, K)) ** rng.integers(1, 5)
+        samples[rng.random(samples.shape) < 0.1] = 0.0
+        assert np.array_equal(_percentiles(samples, INTERVAL), np.percentile(samples, INTERVAL, axis=0))

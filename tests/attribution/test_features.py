@@ -49,7 +49,7 @@ def test_each_kind_has_unit_length() -> None:
 
 
 def test_shapes_and_ranges() -> None:
-    f = extract(TERSE + CHATTY + [""], SPEC, frequent=np.zeros(0, dtype=np.uint64), sort_rows=True)
+    f = extract(TERSE + CHATTY + [""], SPEC, frequent=np.zeros(0, dtype=np.uint64))
     assert f.n == len(TERSE) + len(CHATTY) + 1
     assert f.style.shape == (f.n, len(STYLE_NAMES))
     assert f.cols.min() >= 0 and f.cols.max() < SPEC.dim
@@ -221,8 +221,8 @@ def test_compiled_and_numpy_features_are_the_same_numbers() -> None:
     spec = FeatureSpec()
     frequent = np.array(sorted(_poly([ord(c) for c in w]) for w in FREQUENT_WORDS), dtype=np.uint64)
     for texts in (VARIED + TERSE + CHATTY + ["word " * 2000], [LONGER_WHEN_LOWERED] + CHATTY):
-        fast = extract(texts, spec, frequent=frequent, sort_rows=True)
-        slow = extract(texts, spec, frequent=frequent, use_jit=False, sort_rows=True)
+        fast = extract(texts, spec, frequent=frequent)
+        slow = extract(texts, spec, frequent=frequent, use_jit=False)
         assert np.array_equal(fast.rows, slow.rows)  # row by row, both
         for i in range(len(texts)):
             assert pairs_of(fast, i) == pairs_of(slow, i)  # bit for bit, in any order

@@ -10,7 +10,7 @@ import pytest
 
 from tos_lint.attribution import PROVIDERS, AttributionModelError, Attributor, load_model
 from tos_lint.attribution.features import extract, hashed_scores
-from tos_lint.attribution.model import PARTS, _load
+from tos_lint.attribution.model import PARTS, _load, gathered_scores
 from tests.attribution.conftest import CHATTY, TERSE
 
 
@@ -21,7 +21,8 @@ def _fresh_cache():  # type: ignore[no-untyped-def]
     _load.cache_clear()
 
 
-def test_shipped_model_loads_without_pickle(monkeypatch: pytest.MonkeyPatch) -> None:
+def _spy_on_np_load(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The `allow_pickle` of every np.load call from now on."""
     seen: list[object] = []
     real_load = np.load
 
@@ -30,11 +31,35 @@ def test_shipped_model_loads_without_pickle(monkeypatch: pytest.MonkeyPatch) -> 
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(np, "load", spy)
+    return seen
+
+
+def test_shipped_model_loads_without_pickle(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOS_LINT_CACHE_DIR", "")  # every table read from the file
+    seen = _spy_on_np_load(monkeypatch)
     model = load_model()
-    assert seen == [False]
+    assert seen == [False]  # the weights and centroids are read when first used
     assert model.labels == PROVIDERS
     assert set(model.class_provider) <= set(PROVIDERS)
-    assert model.weights.shape == (len(model.classes), model.spec.dim)
+    assert model.weights.shape == model.centroids.shape == (len(model.classes), model.spec.dim)
+    assert seen == [False] * 3
+
+
+def test_tables_are_decompressed_once_then_read_from_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TOS_LINT_CACHE_DIR", str(tmp_path))
+    want = load_model()._scoring_table(PARTS)
+    _load.cache_clear()
+    seen = _spy_on_np_load(monkeypatch)
+    got = load_model()._scoring_table(PARTS)
+    assert len(seen) == 1  # the small arrays: both tables came from the cache
+    assert all(np.array_equal(a, b) for a, b in zip(want, got))
+    for entry in tmp_path.glob("*.hsdb"):  # a damaged entry is not used
+        raw = bytearray(entry.read_bytes())
+        raw[-1] ^= 0xFF
+        entry.write_bytes(bytes(raw))
+    _load.cache_clear()
+    again = load_model()._scoring_table(PARTS)
+    assert len(seen) == 4 and all(np.array_equal(a, b) for a, b in zip(want, again))
 
 
 def test_shipped_model_is_small_and_has_a_checksum() -> None:
@@ -135,14 +160,13 @@ def test_both_scoring_paths_equal_a_dense_product() -> None:
     times centroids)."""
     model = load_model()
     texts = TERSE + CHATTY + ["", "x", "这是一个简单的例子。", "Emoji 🙂🚀 — «très» bien"]
-    feats = extract(texts, model.spec, frequent=model.frequent, sort_rows=True, use_jit=False)
+    feats = extract(texts, model.spec, frequent=model.frequent, use_jit=False)
     dense = np.zeros((feats.n, model.spec.dim))
     np.add.at(dense, (feats.rows, feats.cols), feats.values.astype(np.float64))
     k = len(model.classes)
     want = np.hstack([dense @ model.weights.T.astype(np.float64), dense @ model.centroids.T.astype(np.float64)])
     scale = np.abs(want).max(axis=0)
-    both = np.zeros_like(want)
-    model._gathered(feats, model._by_feature(PARTS), both)
+    both = gathered_scores(feats, *model._scoring_table(PARTS))
     assert np.allclose(both, want, rtol=1e-5, atol=1e-5 * scale.max())
     scored = model.scores(feats)
     assert np.allclose(scored["centroid"], want[:, k:] - model.centroid_bias, rtol=1e-5, atol=1e-5 * scale.max())

@@ -39,10 +39,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from tos_lint.attribution.features import _CLASS, _MIX1, _MIX2, _P, _SHAPE_CAPITAL, _SHAPE_WORD
+from tos_lint.attribution.features import _CLASS, _FIBONACCI, _MIX1, _MIX2, _P, _S33, _SHAPE_CAPITAL, _SHAPE_WORD
 
-_ONE, _S32, _S33 = np.uint64(1), np.uint64(32), np.uint64(33)
-_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
+_ONE, _S32 = np.uint64(1), np.uint64(32)
 
 
 @numba.njit(cache=True, nogil=True)

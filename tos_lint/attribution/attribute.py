@@ -31,16 +31,16 @@ DISCLAIMER = (
 )
 DEFAULT_MAX_RECORDS = 500
 # Records used in one run, across all files: cost is about a tenth of a
-# millisecond per record (three to four times that on numpy), so many small
+# millisecond per record (about three times that on numpy), so many small
 # files must not add up to minutes.
 DEFAULT_MAX_TOTAL = 5000
-BATCH = 128
+BATCH = 64  # texts scored at once: larger batches are no faster, and hold more memory
 TOP_PER_RECORD = 3
-# The compiled loops save about 0.3 ms a record, but loading numba and them
+# The compiled loops save about 0.2 ms a record, but loading numba and them
 # costs half a second or more in a new process: worth it from a few thousand
 # records at once, or whenever numba is loaded already (near-duplicate
 # matching). A one-file run of the default sample stays on numpy.
-COMPILE_FROM_TEXTS = 2000
+COMPILE_FROM_TEXTS = 2500
 
 
 def _worth_compiling(n_texts: int) -> bool:

@@ -7,8 +7,8 @@ array of code points, every n-gram is hashed with a polynomial hash (mod
 _kernels.py do it text by text, and scoring multiplies each text's features
 by the model's weights without ever holding a batch's features: about a
 tenth of a millisecond per answer. Without numba the same features come
-from whole-batch numpy passes (prefix hashes, a sort to count), several
-times slower; the tests hold the two to each other.
+from whole-batch numpy passes (prefix hashes, one sort to count every kind
+of n-gram), about three times slower; the tests hold the two to each other.
 
 What goes in:
 
@@ -42,6 +42,7 @@ _P = np.uint64(0x100000001B3)  # odd, so it has an inverse mod 2^64
 _P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
 _MIX1 = np.uint64(0xFF51AFD7ED558CCD)
 _MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
+_S33 = np.uint64(33)
 _SEP = 0  # between texts of a batch
 _BOS = 2  # start of a text
 _EOS = 3  # end of a text
@@ -205,11 +206,17 @@ def style_numbers(counts: np.ndarray) -> np.ndarray:
 # --- hashing ------------------------------------------------------------------------
 
 def _mix(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> np.uint64(33))
-    h = h * _MIX1
-    h = h ^ (h >> np.uint64(33))
-    h = h * _MIX2
-    return h ^ (h >> np.uint64(33))
+    """The 64-bit finaliser of MurmurHash3, in place: `h` is overwritten
+    (and returned); a fresh array per step would cost page faults."""
+    shifted = h >> _S33
+    h ^= shifted
+    h *= _MIX1
+    np.right_shift(h, _S33, out=shifted)
+    h ^= shifted
+    h *= _MIX2
+    np.right_shift(h, _S33, out=shifted)
+    h ^= shifted
+    return h
 
 
 def _codes(texts: Sequence[str]) -> np.ndarray:
@@ -228,53 +235,110 @@ class _Hasher:
 
     def __init__(self, codes: np.ndarray):
         n = len(codes)
-        powers = np.full(n, _P, dtype=np.uint64)
-        powers[0] = 1
-        powers = np.cumprod(powers, dtype=np.uint64)
-        inverse = np.full(n, _P_INV, dtype=np.uint64)
-        inverse[0] = 1
-        self.inverse = np.cumprod(inverse, dtype=np.uint64)
+        self.inverse = _powers(_P_INV, n)
         self.prefix = np.zeros(n + 1, dtype=np.uint64)
-        np.cumsum((codes.astype(np.uint64) + np.uint64(1)) * powers, dtype=np.uint64, out=self.prefix[1:])
+        np.cumsum((codes.astype(np.uint64) + np.uint64(1)) * _powers(_P, n), dtype=np.uint64, out=self.prefix[1:])
 
     def span(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         return (self.prefix[end] - self.prefix[start]) * self.inverse[start]
 
+    def every(self, order: int) -> np.ndarray:
+        """The hash of every span [i, i + order), i from 0: slices, not gathers."""
+        m = len(self.inverse) - order + 1
+        h = self.prefix[order:] - self.prefix[:m]
+        h *= self.inverse[:m]
+        return h
+
+
+def _powers(base: np.uint64, n: int) -> np.ndarray:
+    """base**0 ... base**(n-1) mod 2^64, by doubling: each step multiplies
+    the powers so far by the next power of two of `base`, a vectorised pass
+    where a cumulative product is a chain of dependent multiplications."""
+    out = np.empty(n, dtype=np.uint64)
+    out[:1] = 1
+    step = np.array([base], dtype=np.uint64)
+    done = 1
+    while done < n:
+        m = min(done, n - done)
+        np.multiply(out[:m], step, out=out[done:done + m])
+        done += m
+        step *= step
+    return out
+
 
 def _bucket(h: np.ndarray, salt: int, bits: int) -> np.ndarray:
-    return (_mix(h + np.uint64(salt & 0xFFFFFFFFFFFFFFFF)) >> np.uint64(64 - bits)).astype(np.int32)
+    """The buckets of hashes `h` (overwritten) as uint64 values below 2**bits."""
+    h += np.uint64(salt & 0xFFFFFFFFFFFFFFFF)
+    h = _mix(h)
+    h >>= np.uint64(64 - bits)
+    return h
 
 
-def _sublinear_unit(rows: np.ndarray, cols: np.ndarray, n: int, bits: int, weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Count (row, col) pairs; value 1 + log(count), unit length per row."""
-    if len(rows) == 0:
-        empty = np.zeros(0, dtype=np.int32)
-        return empty, empty, np.zeros(0, dtype=np.float32)
-    # int32 keys sort about four times faster than int64: use them when the
-    # batch is small enough (callers batch by a few thousand texts).
-    wide = np.int64 if (n << bits) >= (1 << 31) else np.int32
-    keys = (rows.astype(wide) << wide(bits)) | cols.astype(wide)
-    keys.sort()
-    first = np.concatenate(([True], keys[1:] != keys[:-1]))
-    starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, len(keys)))
-    keys = keys[starts]
-    values = (1.0 + np.log(counts)).astype(np.float32)
-    urows = (keys >> bits).astype(np.int32)
-    norms = np.sqrt(np.bincount(urows, weights=values * values, minlength=n))
-    values *= (weight / np.maximum(norms, 1e-12)[urows]).astype(np.float32)
-    return urows, (keys & ((1 << bits) - 1)).astype(np.int32), values
+class _GramKeys:
+    """A batch's n-grams as integer keys row << (bits + 2) | kind << bits |
+    bucket (kinds: characters, words, distorted words), gathered kind after
+    kind and counted with one sort: the sorted keys are in row order, and
+    within a row by kind and bucket. int32 keys sort about four times faster
+    than int64: they are used while the batch is small enough (callers batch
+    by a few thousand texts)."""
+
+    def __init__(self, n: int, bits: int):
+        self.n, self.bits = n, bits
+        self.dtype = np.int64 if (n << (bits + 2)) >= (1 << 31) else np.int32
+        self.unused = self.dtype(np.iinfo(self.dtype).max)  # an n-gram across two texts: sorted last, dropped
+        self.parts: list[np.ndarray] = []
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """The row part of the keys of n-grams in these rows."""
+        return rows.astype(self.dtype) << (self.bits + 2)
+
+    def add(self, row_keys: np.ndarray, buckets: np.ndarray, kind: int, within: np.ndarray) -> None:
+        """N-grams with these row keys and buckets; those not `within` one text are left out."""
+        keys = buckets.astype(self.dtype)
+        keys |= row_keys
+        if kind:
+            keys |= self.dtype(kind << self.bits)
+        keys[~within] = self.unused
+        self.parts.append(keys)
+
+    def counted(self, weights: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, value) triples: value 1 + log(count), unit length
+        per row and kind, times the kind's weight (`weights`, by kind)."""
+        keys = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=self.dtype)
+        keys.sort()
+        keys = keys[: np.searchsorted(keys, self.unused)]
+        if not len(keys):
+            empty = np.zeros(0, dtype=np.int32)
+            return empty, empty, np.zeros(0, dtype=np.float32)
+        first = np.empty(len(keys), dtype=np.bool_)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        counts = np.diff(starts, append=len(keys))
+        keys = keys[starts]
+        values = _log_counts(int(counts.max()))[counts]
+        # Each (row, kind) is a run of the sorted keys; its squares, float32
+        # values of at least 1 summed in float64, are exact in any order.
+        bounds = np.searchsorted(keys, np.arange(4 * self.n + 1, dtype=self.dtype) << self.dtype(self.bits))
+        sizes = np.diff(bounds)
+        present = np.flatnonzero(sizes)
+        norms = np.sqrt(np.add.reduceat((values * values).astype(np.float64), bounds[present]))
+        scale = np.asarray(weights, dtype=np.float64)[present & 3] / np.maximum(norms, 1e-12)
+        values *= np.repeat(scale.astype(np.float32), sizes[present])
+        rows = (keys >> (self.bits + 2)).astype(np.int32, copy=False)
+        return rows, (keys & ((1 << self.bits) - 1)).astype(np.int32, copy=False), values
 
 
-def _char_grams(codes: np.ndarray, doc: np.ndarray, hasher: _Hasher, spec: FeatureSpec, order: int) -> tuple[np.ndarray, np.ndarray]:
-    n = len(codes) - order + 1
-    if n <= 0:
-        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
-    start = np.arange(n)
-    ok = (doc[:n] == doc[order - 1:]) & (codes[:n] != _SEP)
-    start = start[ok]
-    h = hasher.span(start, start + order)
-    return doc[start], _bucket(h, spec.salt * _CHAR_SALT + order, spec.bits)
+def _log_counts(most: int) -> np.ndarray:
+    """1 + log(count) as float32, indexed by count, for counts up to `most`
+    or more (index 0 unused): the value of an n-gram seen `count` times in a
+    text, the same numbers for both paths. Kept from batch to batch."""
+    table: np.ndarray | None = getattr(_WORK, "log_counts", None)
+    if table is None or len(table) <= most:
+        table = np.zeros(max(most + 1, 4096), dtype=np.float32)
+        table[1:] = 1.0 + np.log(np.arange(1, len(table)))
+        _WORK.log_counts = table
+    return table
 
 
 def _tokens(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -290,23 +354,19 @@ def _tokens(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def _token_grams(token_hash: np.ndarray, token_doc: np.ndarray, orders: Sequence[int], salt: int,
-                 bits: int) -> tuple[np.ndarray, np.ndarray]:
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
+def _token_grams(keys: _GramKeys, kind: int, token_hash: np.ndarray, token_doc: np.ndarray,
+                 row_keys: np.ndarray, orders: Sequence[int], salt: int) -> None:
+    """Token n-grams: the hash of each is the mix of its first token's,
+    xored with the next token's, and so on."""
     for order in orders:
         m = len(token_hash) - order + 1
         if m <= 0:
             continue
         h = token_hash[:m].copy()
         for k in range(1, order):
-            h = _mix(h) ^ token_hash[k:k + m]
-        ok = token_doc[:m] == token_doc[order - 1:]
-        rows.append(token_doc[:m][ok])
-        cols.append(_bucket(h[ok], salt + order, bits))
-    if not rows:
-        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
-    return np.concatenate(rows), np.concatenate(cols)
+            h = _mix(h)
+            h ^= token_hash[k:k + m]
+        keys.add(row_keys[:m], _bucket(h, salt + order, keys.bits), kind, token_doc[:m] == token_doc[order - 1:])
 
 
 _SHAPE_WORD = np.uint64(0x9E3779B97F4A7C15)
@@ -319,17 +379,39 @@ def _distorted(token_hash: np.ndarray, starts: np.ndarray, codes: np.ndarray, up
     every other word becomes its shape (capitalised or not). What is left is
     how a model writes, not what it writes about."""
     is_word = _CLASS[np.minimum(codes[starts], 128)] == 1
-    if len(frequent):
-        at = np.minimum(np.searchsorted(frequent, token_hash), len(frequent) - 1)
-        keep = ~is_word | (frequent[at] == token_hash)
-    else:
-        keep = ~is_word
+    keep = ~is_word | _among(token_hash, frequent) if len(frequent) else ~is_word
     out = token_hash.copy()
     masked = ~keep
     out[masked] = _SHAPE_WORD
     if upper is not None:
         out[masked & upper[starts]] = _SHAPE_CAPITAL
     return out
+
+
+_SLOT_BITS = 12
+_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _among(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Whether each of `values` is one of `members` (uint64). A binary
+    search per value is nine unpredictable branches; instead the members
+    are put in slots by a multiplicative hash, and each value is compared
+    with those in its slot, rarely more than one."""
+    slots = _slots(members)
+    order = np.argsort(slots, kind="stable")
+    bounds = np.searchsorted(slots[order], np.arange((1 << _SLOT_BITS) + 1))
+    slot = _slots(values)
+    first, last = bounds[slot], bounds[slot + 1]
+    found = np.zeros(len(values), dtype=np.bool_)
+    by_slot = members[order]
+    for k in range(int(np.diff(bounds).max(initial=0))):
+        at = first + k
+        found |= (by_slot[np.minimum(at, len(members) - 1)] == values) & (at < last)
+    return found
+
+
+def _slots(values: np.ndarray) -> np.ndarray:
+    return ((values * _FIBONACCI) >> np.uint64(64 - _SLOT_BITS)).astype(np.intp)
 
 
 def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -415,12 +497,11 @@ def _compiled(use_jit: bool) -> ModuleType | None:
 
 
 def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False,
-            frequent: np.ndarray | None = None, sort_rows: bool = False, use_jit: bool = True) -> Features:
-    """Features of a batch of texts (normalised here unless `normalized`).
-    `frequent`: sorted token hashes kept by the distorted view. Scoring does
-    not need the triples in row order; `sort_rows=True` gives them so (the
-    compiled path always does). `use_jit=False` takes the numpy path even
-    when numba is installed."""
+            frequent: np.ndarray | None = None, use_jit: bool = True) -> Features:
+    """Features of a batch of texts (normalised here unless `normalized`),
+    the triples in row order. `frequent`: sorted token hashes kept by the
+    distorted view. `use_jit=False` takes the numpy path even when numba is
+    installed."""
     batch = _prepare(texts, spec, normalized, frequent, use_jit)
     n = len(batch.texts)
     compiled = _compiled(use_jit)
@@ -430,7 +511,7 @@ def extract(texts: Sequence[str], spec: FeatureSpec, normalized: bool = False,
     elif compiled is not None:
         rows, cols, values = _compiled_grams(compiled.grams, batch, spec)
     else:
-        rows, cols, values = _numpy_grams(batch, spec, sort_rows)
+        rows, cols, values = _numpy_grams(batch, spec)
     return Features(n, rows, cols, values, batch.style, batch.lengths)
 
 
@@ -450,36 +531,28 @@ def hashed_scores(texts: Sequence[str], spec: FeatureSpec, frequent: np.ndarray 
     return batch.style, out
 
 
-def _numpy_grams(batch: _Batch, spec: FeatureSpec, sort_rows: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (row, column, value) triples, each step a pass over the whole batch."""
+def _numpy_grams(batch: _Batch, spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (row, column, value) triples, each step a pass over the whole
+    batch: row by row, within a row kind by kind and by column."""
     codes, n = batch.codes, len(batch.texts)
     doc = (np.cumsum(codes == _SEP) - 1).astype(np.int32)
     hasher = _Hasher(codes)
-    parts = []
-    char_rows, char_cols = [], []
+    keys = _GramKeys(n, spec.bits)
+    row_keys = keys.rows(doc)
     for order in spec.char_orders:
-        r, c = _char_grams(codes, doc, hasher, spec, order)
-        char_rows.append(r)
-        char_cols.append(c)
-    if char_rows:
-        parts.append(_sublinear_unit(np.concatenate(char_rows), np.concatenate(char_cols), n, spec.bits, spec.char_weight))
+        m = len(codes) - order + 1
+        if m > 0:  # n-grams of one text: none starts at or crosses a SEP
+            within = (doc[:m] == doc[order - 1:]) & (codes[:m] != _SEP)
+            keys.add(row_keys[:m], _bucket(hasher.every(order), spec.salt * _CHAR_SALT + order, spec.bits), 0, within)
     starts, ends = _tokens(codes)
     token_hash = hasher.span(starts, ends)
     token_doc = doc[starts]
-    if spec.word_orders:
-        r, c = _token_grams(token_hash, token_doc, spec.word_orders, spec.salt * _WORD_SALT, spec.bits)
-        parts.append(_sublinear_unit(r, c, n, spec.bits, spec.word_weight))
+    token_keys = row_keys[starts]
+    _token_grams(keys, 1, token_hash, token_doc, token_keys, spec.word_orders, spec.salt * _WORD_SALT)
     if batch.frequent is not None:
         distorted = _distorted(token_hash, starts, codes, batch.upper, batch.frequent)
-        r, c = _token_grams(distorted, token_doc, spec.distort_orders, spec.salt * _DISTORT_SALT, spec.bits)
-        parts.append(_sublinear_unit(r, c, n, spec.bits, spec.distort_weight))
-    rows = np.concatenate([p[0] for p in parts])
-    cols = np.concatenate([p[1] for p in parts])
-    values = np.concatenate([p[2] for p in parts])
-    if sort_rows:
-        order = np.argsort(rows, kind="stable")
-        rows, cols, values = rows[order], cols[order], values[order]
-    return rows, cols, values
+        _token_grams(keys, 2, distorted, token_doc, token_keys, spec.distort_orders, spec.salt * _DISTORT_SALT)
+    return keys.counted((spec.char_weight, spec.word_weight, spec.distort_weight))
 
 
 def _compiled_grams(kernel: Callable[..., int], batch: _Batch, spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -510,10 +583,8 @@ def _kernel_args(batch: _Batch, spec: FeatureSpec) -> tuple[Any, ...]:
         distort_orders, _salts(spec.salt * _DISTORT_SALT, distort_orders),
         np.array([spec.char_weight, spec.word_weight, spec.distort_weight], dtype=np.float64),
     )
-    # 1 + log(count) as numpy computes it, for every count a text can reach.
-    most = int(np.diff(bounds).max()) * max(len(char_orders), len(word_orders), len(distort_orders), 1)
-    gram_values = np.zeros(most + 1, dtype=np.float32)
-    gram_values[1:] = 1.0 + np.log(np.arange(1, most + 1))
+    # 1 + log(count) for every count a text can reach.
+    gram_values = _log_counts(int(np.diff(bounds).max()) * max(len(char_orders), len(word_orders), len(distort_orders), 1))
     frequent = np.zeros(0, dtype=np.uint64) if batch.frequent is None else np.ascontiguousarray(batch.frequent, dtype=np.uint64)
     upper = np.zeros(0, dtype=np.bool_) if batch.upper is None else batch.upper
     return batch.codes, bounds, upper, frequent, kinds, spec.bits, _bucket_counts(spec.bits), gram_values

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -42,8 +42,9 @@ FORMAT = "tos-lint-style-attribution"
 FORMAT_VERSION = 2
 DEFAULT_MODEL = "style-v1"
 PROVIDERS = ("openai", "anthropic", "google", "meta", "mistral", "alibaba", "other")
-_CHUNK = 1 << 16  # (feature, text) pairs scored at a time
 PARTS = ("log_proba", "centroid")  # what StyleModel.scores computes
+_TABLE_OF = {"log_proba": "weights", "centroid": "centroids"}  # the table each part is scored with
+_SCALES_OF = {"weights": "scales", "centroids": "centroid_scales"}
 _ARRAYS = ("weights", "scales", "bias", "style_weights", "style_mean", "style_scale", "frequent",
            "centroids", "centroid_scales", "centroid_bias")
 
@@ -66,6 +67,40 @@ class Calibration:
         return {"beta": self.beta, "n0": self.n0}
 
 
+class ClassTables:
+    """A model's two (C, dim) tables, the classifier's `weights` and the
+    style `centroids`, as the model file holds them: int8 (or float32) rows
+    with one scale per row, the table being rows * scales bit for bit. A
+    table is read when first used: the dataset-level answer needs only the
+    centroids, and each table is half the file to decompress (and is kept
+    decompressed in tos-lint's cache, see `_read_table`)."""
+
+    def __init__(self, read: Callable[[str], tuple[np.ndarray, np.ndarray]]):
+        self._read = read
+        self._stored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._dense: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def of(cls, weights: np.ndarray, centroids: np.ndarray) -> "ClassTables":
+        """Tables as float32 arrays (a model just trained), scale 1."""
+        dense = {"weights": weights.astype(np.float32), "centroids": centroids.astype(np.float32)}
+        tables = cls(lambda name: (dense[name], np.ones(len(dense[name]), dtype=np.float32)))
+        tables._dense.update(dense)
+        return tables
+
+    def stored(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scales) of the table `name` as stored."""
+        if name not in self._stored:
+            self._stored[name] = self._read(name)
+        return self._stored[name]
+
+    def dense(self, name: str) -> np.ndarray:
+        if name not in self._dense:
+            rows, scales = self.stored(name)
+            self._dense[name] = rows.astype(np.float32) * scales[:, None]
+        return self._dense[name]
+
+
 @dataclass
 class StyleModel:
     """Classes are source models (or providers); `labels` are the providers
@@ -77,28 +112,33 @@ class StyleModel:
     labels: tuple[str, ...]  # providers, in report order
     classes: tuple[str, ...]  # what the classifier tells apart
     class_provider: tuple[str, ...]  # provider of each class
-    weights: np.ndarray  # (C, dim) float32: hashed-feature weights per class
     bias: np.ndarray  # (C,)
     style_weights: np.ndarray  # (C, S) on standardised style numbers
     style_mean: np.ndarray  # (S,)
     style_scale: np.ndarray  # (S,)
     frequent: np.ndarray  # sorted uint64 hashes of the words the distorted view keeps
-    centroids: np.ndarray  # (C, dim) float32: each class's standardised centroid direction / feature spread
     centroid_bias: np.ndarray  # (C,): the centre of the classes' means projected on each
+    tables: ClassTables = field(repr=False, compare=False)  # `weights` and `centroids`
     calibration: Calibration = field(default_factory=Calibration)
     info: dict[str, Any] = field(default_factory=dict)
-    # Weights and centroids as the model file holds them, (C, dim) int8 (or
-    # float32) with one scale per row: weights == stored[0] * stored[1] and
-    # centroids == stored[2] * stored[3], bit for bit.
-    stored: tuple[np.ndarray, ...] | None = field(default=None, repr=False, compare=False)
     _tables: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def weights(self) -> np.ndarray:
+        """(C, dim) float32: hashed-feature weights per class."""
+        return self.tables.dense("weights")
+
+    @property
+    def centroids(self) -> np.ndarray:
+        """(C, dim) float32: each class's standardised centroid direction / feature spread."""
+        return self.tables.dense("centroids")
+
     def features(self, texts: Sequence[str], compiled: bool = True) -> Features:
-        return extract(texts, self.spec, frequent=self.frequent, sort_rows=True, use_jit=compiled)
+        return extract(texts, self.spec, frequent=self.frequent, use_jit=compiled)
 
     def text_scores(self, texts: Sequence[str], compiled: bool = True,
                     parts: Sequence[str] = PARTS) -> dict[str, np.ndarray]:
-        """`scores(features(texts), parts)`, to float32 rounding; with numba
+        """`scores(features(texts), parts)`, to float64 rounding; with numba
         (and `compiled`), features and products in one compiled pass that
         never holds the batch's features."""
         scored = hashed_scores(texts, self.spec, self.frequent, *self._scoring_table(parts)) if compiled else None
@@ -115,11 +155,8 @@ class StyleModel:
         per-provider log-probabilities (what each text reads like), and
         "centroid", the centroid scores (one column per class, for the
         dataset level). Only the parts asked for are computed. The features
-        must be sorted by row (`extract(..., sort_rows=True)`)."""
-        table = self._by_feature(parts)
-        out = np.zeros((feats.n, table.shape[1]), dtype=np.float64)
-        self._gathered(feats, table, out)
-        return self._split(out, feats.style, parts)
+        must be in row order, as `extract` gives them."""
+        return self._split(gathered_scores(feats, *self._scoring_table(parts)), feats.style, parts)
 
     def log_proba(self, feats: Features) -> np.ndarray:
         """Per-provider log-probabilities, one row per text."""
@@ -140,57 +177,16 @@ class StyleModel:
         standard = (style - self.style_mean) / self.style_scale
         return hashed + standard.astype(np.float64) @ self.style_weights.T.astype(np.float64) + self.bias
 
-    def _gathered(self, feats: Features, table: np.ndarray, out: np.ndarray) -> None:
-        """Each row's table rows (one per feature) summed in one `reduceat`
-        over contiguous (feature, column) rows. Work goes through one reused
-        buffer: fresh multi-megabyte arrays cost more in page faults than the
-        arithmetic."""
-        bounds = np.searchsorted(feats.rows, np.arange(feats.n + 1))
-        first = 0
-        while first < feats.n:
-            last = int(np.searchsorted(bounds, bounds[first] + _CHUNK, side="right")) - 1
-            last = max(last, first + 1)
-            lo, hi = int(bounds[first]), int(bounds[last])
-            if hi - lo > _CHUNK:  # one text larger than the buffer
-                gathered = np.take(table, feats.cols[lo:hi], axis=0)
-            else:
-                gathered = np.take(table, feats.cols[lo:hi], axis=0, out=self._buffer(table.shape[1])[: hi - lo])
-            gathered *= feats.values[lo:hi, None]
-            present, starts = np.unique(feats.rows[lo:hi], return_index=True)
-            if len(present):
-                out[present] = np.add.reduceat(gathered, starts, axis=0)
-            first = last
-
-    def _buffer(self, width: int) -> np.ndarray:
-        key = ("buffer", width)
-        if key not in self._tables:
-            self._tables[key] = np.empty((_CHUNK, width), dtype=np.float32)
-        return self._tables[key]
-
-    def _by_feature(self, parts: Sequence[str]) -> np.ndarray:
-        """The parts' rows (weights, centroids) as (dim, columns),
-        C-contiguous: one cache-friendly row per feature."""
-        key = ("float", *parts)
-        if key not in self._tables:
-            rows = {"log_proba": self.weights, "centroid": self.centroids}
-            self._tables[key] = np.ascontiguousarray(np.hstack([rows[p].T for p in parts]), dtype=np.float32)
-        return self._tables[key]
-
     def _scoring_table(self, parts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(table, scales), table (dim, columns) with table[feature] * scales
         the feature's weights and centroids. The file's int8 arrays when it
         has them: scoring waits on fetching one random table row per
         feature, and an int8 row is a quarter of the bytes."""
-        key = ("stored", *parts)
+        key = tuple(parts)
         if key not in self._tables:
-            if self.stored is not None:
-                weights, scales, centroids, centroid_scales = self.stored
-                rows = {"log_proba": (weights, scales), "centroid": (centroids, centroid_scales)}
-                self._tables[key] = (np.ascontiguousarray(np.hstack([rows[p][0].T for p in parts])),
-                                     np.concatenate([rows[p][1] for p in parts]).astype(np.float32))
-            else:
-                table = self._by_feature(parts)
-                self._tables[key] = (table, np.ones(table.shape[1], dtype=np.float32))
+            stored = [self.tables.stored(_TABLE_OF[p]) for p in parts]
+            self._tables[key] = (np.ascontiguousarray(np.hstack([rows.T for rows, _ in stored])),
+                                 np.concatenate([scales for _, scales in stored]).astype(np.float32))
         return self._tables[key]
 
     def class_providers(self) -> np.ndarray:
@@ -244,6 +240,25 @@ class StyleModel:
         }
 
 
+def gathered_scores(feats: Features, table: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """Per text, the sum over its hashed features of value * table[column],
+    times `scales`, in float64 as the compiled pass computes it: a text's
+    features are contiguous, so its table rows are gathered (int8 rows: a
+    quarter of the bytes to fetch from a table larger than the cache) and
+    multiplied by its values in one matrix-vector product."""
+    out = np.zeros((feats.n, table.shape[1]), dtype=np.float64)
+    bounds = np.searchsorted(feats.rows, np.arange(feats.n + 1)).tolist()
+    values = feats.values.astype(np.float64)
+    buffer = np.empty((max(b - a for a, b in zip(bounds, bounds[1:])) if feats.n else 0, table.shape[1]),
+                      dtype=table.dtype)
+    for row, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+        if hi > lo:
+            gathered = np.take(table, feats.cols[lo:hi], axis=0, out=buffer[: hi - lo])
+            out[row] = values[lo:hi] @ gathered.astype(np.float64)
+    out *= scales
+    return out
+
+
 def quantize_rows(rows: np.ndarray, quantize: bool) -> tuple[np.ndarray, np.ndarray]:
     """(stored, scales): int8 rows with one scale per row, or float32 rows and ones."""
     w = rows.astype(np.float32)
@@ -289,19 +304,58 @@ def _load(stem: str) -> StyleModel:
         raise AttributionModelError(f"{npz}: checksum does not match {js.name}; the model file is corrupted or was changed")
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
-            arrays = {k: data[k] for k in _ARRAYS}
-        model = _from_arrays(header, arrays)
+            arrays = {k: data[k] for k in _ARRAYS if k not in _SCALES_OF}
+            described = {k: _described(data, k) for k in _SCALES_OF}  # read when first used
+        tables = ClassTables(lambda name: _read_table(blob, header["sha256"], name, described[name], arrays, npz))
+        model = _from_arrays(header, arrays, described, tables)
     except (KeyError, ValueError, TypeError, OSError) as exc:
         raise AttributionModelError(f"{npz}: invalid attribution model: {exc}") from None
     model.info.setdefault("name", Path(stem).name)
     return model
 
 
-def _from_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> StyleModel:
+def _described(data: Any, name: str) -> tuple[str, list[int]]:
+    """The dtype and shape of an array of an `.npz` from its header, without reading the array."""
+    from numpy.lib import format as npy
+
+    with data.zip.open(f"{name}.npy") as fp:
+        version = npy.read_magic(fp)
+        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        shape, _, dtype = read_header(fp)
+    return str(dtype), list(shape)
+
+
+def _read_table(blob: bytes, digest: str, name: str, described: tuple[str, list[int]],
+                arrays: dict[str, np.ndarray], npz: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A table's rows, and its scales. The rows are decompressed from the
+    (verified) array file once, then kept in tos-lint's cache under the
+    file's checksum: decompressing a table is most of what loading the model
+    costs. A cache entry is checked by its own checksum when read."""
+    from tos_lint import cache
+
+    dtype, shape = described
+    key = cache.cache_key("attribution-table", digest, name, dtype, repr(shape))
+    kept = cache.load(key)
+    if kept is not None and len(kept) == np.dtype(dtype).itemsize * int(np.prod(shape)):
+        return np.frombuffer(kept, dtype=dtype).reshape(shape), arrays[_SCALES_OF[name]]
+    try:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+            rows = data[name]
+    except (KeyError, ValueError, OSError) as exc:
+        raise AttributionModelError(f"{npz}: invalid attribution model: {exc}") from None
+    cache.store(key, np.ascontiguousarray(rows).tobytes())
+    return rows, arrays[_SCALES_OF[name]]
+
+
+def _from_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray], described: dict[str, tuple[str, list[int]]],
+                 tables: ClassTables) -> StyleModel:
+    """The model of a header and its arrays (`described`: dtype and shape
+    of those that `tables` reads when first used)."""
+    described = {**{k: (str(a.dtype), list(a.shape)) for k, a in arrays.items()}, **described}
     for name, meta in header["arrays"].items():
-        a = arrays[name]
-        if str(a.dtype) != meta["dtype"] or list(a.shape) != meta["shape"]:
-            raise ValueError(f"array {name!r} is {a.dtype}{list(a.shape)}, header says {meta['dtype']}{meta['shape']}")
+        dtype, shape = described[name]
+        if dtype != meta["dtype"] or shape != meta["shape"]:
+            raise ValueError(f"array {name!r} is {dtype}{shape}, header says {meta['dtype']}{meta['shape']}")
     spec = FeatureSpec.from_dict(header["features"])
     labels = tuple(header["labels"])
     classes = tuple(header["classes"])
@@ -311,18 +365,15 @@ def _from_arrays(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Style
     if len(class_provider) != len(classes) or not set(class_provider) <= set(labels):
         raise ValueError("every class needs a provider among the labels")
     k = len(classes)
-    if (arrays["weights"].shape != (k, spec.dim) or arrays["style_weights"].shape != (k, len(STYLE_NAMES))
-            or arrays["centroids"].shape != (k, spec.dim)):
+    if (described["weights"][1] != [k, spec.dim] or arrays["style_weights"].shape != (k, len(STYLE_NAMES))
+            or described["centroids"][1] != [k, spec.dim]):
         raise ValueError("weight shapes do not match the classes and feature settings")
-    weights = arrays["weights"].astype(np.float32) * arrays["scales"][:, None]
-    centroids = arrays["centroids"].astype(np.float32) * arrays["centroid_scales"][:, None]
     cal = header.get("calibration") or {}
     return StyleModel(
-        spec=spec, labels=labels, classes=classes, class_provider=class_provider, weights=weights, bias=arrays["bias"].astype(np.float64),
+        spec=spec, labels=labels, classes=classes, class_provider=class_provider, bias=arrays["bias"].astype(np.float64),
         style_weights=arrays["style_weights"], style_mean=arrays["style_mean"],
-        style_scale=arrays["style_scale"], frequent=arrays["frequent"], centroids=centroids,
-        centroid_bias=arrays["centroid_bias"].astype(np.float64),
-        stored=(arrays["weights"], arrays["scales"], arrays["centroids"], arrays["centroid_scales"]),
+        style_scale=arrays["style_scale"], frequent=arrays["frequent"],
+        centroid_bias=arrays["centroid_bias"].astype(np.float64), tables=tables,
         calibration=Calibration(float(cal.get("beta", 1.0)), float(cal.get("n0", 10.0))),
         info={**dict(header.get("info") or {}), "sha256": header["sha256"],
               "format_version": header["format_version"]},

@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from tos_lint.attribution.features import Features, FeatureSpec, extract, normalize_text, token_hashes
-from tos_lint.attribution.model import PROVIDERS, Calibration, StyleModel, quantize_rows
+from tos_lint.attribution.model import PROVIDERS, Calibration, ClassTables, StyleModel, quantize_rows
 
 # AlpacaEval generator (file stem) -> provider label. Providers with a
 # single model in the corpus other than alibaba are pooled as "other".
@@ -110,7 +110,7 @@ def frequent_words(texts: Sequence[str], models: np.ndarray, k: int) -> np.ndarr
 
 def extract_batched(texts: Sequence[str], spec: FeatureSpec, frequent: np.ndarray | None,
                     batch: int = 2000) -> Features:
-    parts = [extract(texts[i:i + batch], spec, normalized=True, frequent=frequent, sort_rows=True)
+    parts = [extract(texts[i:i + batch], spec, normalized=True, frequent=frequent)
              for i in range(0, len(texts), batch)]
     return concat_features(parts)
 
@@ -219,10 +219,10 @@ def fit(corpus: Corpus, spec: FeatureSpec, l2: float = float(TRAIN_SETTINGS["l2"
     hashed, style = W[:, : spec.dim], W[:, spec.dim:] * style_gain
     return StyleModel(
         spec=spec, labels=PROVIDERS, classes=tuple(classes),
-        class_provider=tuple(_provider_of(c) for c in classes), weights=hashed.astype(np.float32),
+        class_provider=tuple(_provider_of(c) for c in classes),
         bias=b, style_weights=style.astype(np.float32), style_mean=mean.astype(np.float32),
-        style_scale=scale.astype(np.float32), frequent=corpus.frequent, centroids=centroids,
-        centroid_bias=centroid_bias, calibration=Calibration(),
+        style_scale=scale.astype(np.float32), frequent=corpus.frequent,
+        centroid_bias=centroid_bias, tables=ClassTables.of(hashed, centroids), calibration=Calibration(),
         info=dict(info or {}, iterations=iterations, converged=converged),
     )
 
