@@ -16,7 +16,7 @@ from tos_lint import dupkeys
 from tos_lint.detect import RuleSet
 from tos_lint.engine import Engine, EngineOptions
 from tos_lint.packs import load_packs
-from tos_lint.readers import BLOCK_SIZE, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, _Lenient, _Prefixed, read_records
+from tos_lint.readers import BLOCK_SIZE, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, _Lenient, _Replayed, read_records
 
 
 @pytest.mark.parametrize("line", [
@@ -142,7 +142,7 @@ def test_array_broken_after_nan_is_reported_where_it_breaks(tmp_path: Path) -> N
 def test_lenient_stream_across_block_edges(read_size: int) -> None:
     """Words, strings and escapes cut at any point between two reads."""
     text = b'[{"a": NaN, "b": "x\\\\", "c": "\\"NaN\\"", "d": -Infinity, "e": Infinity}]'
-    source = _Lenient(_Prefixed(b"", io.BytesIO(text), FileStats()))
+    source = _Lenient(_Replayed(b"", io.BytesIO(text), FileStats()))
     out = b""
     while chunk := source.read(read_size):
         out += chunk

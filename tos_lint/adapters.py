@@ -79,6 +79,16 @@ def _left(rest: Rest, pointer: str, value: Any, role: str) -> None:
         rest.append((pointer, value, role))
 
 
+def _text_at(value: Any, pointer: str, role: str, rest: Rest) -> Iterator[Segment]:
+    """A field that holds text: its segment when it is a string (an empty one
+    has nothing to scan), else the value left over."""
+    if isinstance(value, str):
+        if value:
+            yield Segment(role, pointer, value)
+    else:
+        _left(rest, pointer, value, role)
+
+
 def _rest_of(node: dict[str, Any], pointer: str, read: frozenset[str], role: str, rest: Rest) -> None:
     """Leave the fields of `node` outside `read` for the leftover scan, each
     with the role its name gives, else `role`. (Callers on a hot path test
@@ -104,25 +114,16 @@ def _unread_role(raw: Any, pointer: str, rest: Rest, role: str = "unknown") -> s
 
 def _content(content: Any, role: str, pointer: str, rest: Rest) -> Iterator[Segment]:
     """OpenAI-style content: a string or a list of content parts."""
-    if isinstance(content, str):
-        if content:
-            yield Segment(role, pointer, content)
-    elif isinstance(content, list):
-        for i, part in enumerate(content):
-            if isinstance(part, str):
-                yield Segment(role, f"{pointer}/{i}", part)
-            elif isinstance(part, dict):
-                for key in _PART_TEXT_KEYS:
-                    value = part.get(key)
-                    if isinstance(value, str):
-                        yield Segment(role, f"{pointer}/{i}/{key}", value)
-                    elif value is not None:
-                        _left(rest, f"{pointer}/{i}/{key}", value, role)
-                _part_rest(part, f"{pointer}/{i}", _PART_KEYS, role, rest)
-            else:
-                _left(rest, f"{pointer}/{i}", part, role)
-    elif content is not None:
-        _left(rest, pointer, content, role)
+    if not isinstance(content, list):
+        yield from _text_at(content, pointer, role, rest)
+        return
+    for i, part in enumerate(content):
+        if isinstance(part, dict):
+            for key in _PART_TEXT_KEYS:
+                yield from _text_at(part.get(key), f"{pointer}/{i}/{key}", role, rest)
+            _part_rest(part, f"{pointer}/{i}", _PART_KEYS, role, rest)
+        else:
+            yield from _text_at(part, f"{pointer}/{i}", role, rest)
 
 
 def _part_rest(part: dict[str, Any], pointer: str, read: frozenset[str], role: str, rest: Rest) -> None:
@@ -207,11 +208,7 @@ def _sharegpt_turn(turn: dict[str, Any], pointer: str, rest: Rest, default: str 
     raw = turn.get(who, "")
     role = _SHAREGPT_ROLES.get(str(raw).lower()) or _unread_role(raw, f"{pointer}/{who}", rest, default)
     key = "value" if "value" in turn else "content"
-    text = turn.get(key)
-    if isinstance(text, str):
-        yield Segment(role, f"{pointer}/{key}", text)
-    else:
-        _left(rest, f"{pointer}/{key}", text, role)
+    yield from _text_at(turn.get(key), f"{pointer}/{key}", role, rest)
     if len(turn) > (who in turn) + (key in turn):  # a field besides the two read
         _rest_of(turn, pointer, _TURN_KEYS[who, key], role, rest)
 
@@ -298,12 +295,7 @@ def _text_or_messages(value: Any, pointer: str, role: str, rest: Rest) -> Iterat
 
 def _fields(data: dict[str, Any], roles: dict[str, str], rest: Rest) -> Iterator[Segment]:
     for key, role in roles.items():
-        value = data.get(key)
-        if isinstance(value, str):
-            if value:
-                yield Segment(role, f"/{_esc(key)}", value)
-        elif value is not None:
-            _left(rest, f"/{_esc(key)}", value, role)
+        yield from _text_at(data.get(key), f"/{_esc(key)}", role, rest)
 
 
 # --- adapters, tried in order --------------------------------------------------
@@ -352,12 +344,7 @@ def _gemini_parts(content: Any, role: str, pointer: str, rest: Rest) -> Iterator
     if isinstance(parts, list):
         for j, part in enumerate(parts):
             if isinstance(part, dict):
-                text = part.get("text")
-                if isinstance(text, str):
-                    if text:
-                        yield Segment(role, f"{pointer}/parts/{j}/text", text)
-                elif text is not None:
-                    _left(rest, f"{pointer}/parts/{j}/text", text, role)
+                yield from _text_at(part.get("text"), f"{pointer}/parts/{j}/text", role, rest)
                 _rest_of(part, f"{pointer}/parts/{j}", _TEXT, role, rest)
             else:
                 _left(rest, f"{pointer}/parts/{j}", part, role)
@@ -389,11 +376,7 @@ _DPO_READ = frozenset({"prompt", "system", "chosen", "rejected"})
 def _dpo(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
     if "prompt" in d:
         yield from _text_or_messages(d["prompt"], "/prompt", "user", rest)
-    system = d.get("system")
-    if isinstance(system, str):
-        yield Segment("system", "/system", system)
-    elif system is not None:
-        _left(rest, "/system", system, "system")
+    yield from _text_at(d.get("system"), "/system", "system", rest)
     for key in ("chosen", "rejected"):
         if key in d:
             yield from _text_or_messages(d[key], f"/{key}", "assistant", rest)
@@ -412,12 +395,10 @@ def _alpaca(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
         for i, pair in enumerate(history):
             if isinstance(pair, list):
                 for j, text in enumerate(pair):
-                    role = ("user", "assistant")[j] if j < 2 else "unknown"
-                    if j < 2 and isinstance(text, str):
-                        if text:
-                            yield Segment(role, f"/history/{i}/{j}", text)
-                    else:
-                        _left(rest, f"/history/{i}/{j}", text, role)
+                    if j < 2:
+                        yield from _text_at(text, f"/history/{i}/{j}", ("user", "assistant")[j], rest)
+                    else:  # a pair holds two: what follows is left over
+                        _left(rest, f"/history/{i}/{j}", text, "unknown")
             else:
                 _left(rest, f"/history/{i}", pair, "unknown")
     elif history is not None:
@@ -451,20 +432,14 @@ def _fastchat(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
     for i, choice in enumerate(d["choices"]):
         if isinstance(choice, dict) and isinstance(choice.get("turns"), list):
             for j, turn in enumerate(choice["turns"]):
-                if isinstance(turn, str):
-                    yield Segment("assistant", f"/choices/{i}/turns/{j}", turn)
-                else:
-                    _left(rest, f"/choices/{i}/turns/{j}", turn, "assistant")
+                yield from _text_at(turn, f"/choices/{i}/turns/{j}", "assistant", rest)
             _rest_of(choice, f"/choices/{i}", _TURNS, "unknown", rest)
         else:
             _left(rest, f"/choices/{i}", choice, "assistant")
     turns = d.get("turns")
     if isinstance(turns, list):  # the question side of an MT-bench record
         for j, turn in enumerate(turns):
-            if isinstance(turn, str):
-                yield Segment("user", f"/turns/{j}", turn)
-            else:
-                _left(rest, f"/turns/{j}", turn, "user")
+            yield from _text_at(turn, f"/turns/{j}", "user", rest)
     elif turns is not None:
         _left(rest, "/turns", turns, "user")
     _rest_top(d, _FASTCHAT_READ, "unknown", rest)
@@ -507,11 +482,7 @@ _BLOCK_KEYS = frozenset({"type", "text"})
 def _anthropic_response(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
     for i, block in enumerate(d["content"]):
         if isinstance(block, dict):
-            text = block.get("text")
-            if isinstance(text, str):
-                yield Segment("assistant", f"/content/{i}/text", text)
-            elif text is not None:
-                _left(rest, f"/content/{i}/text", text, "assistant")
+            yield from _text_at(block.get("text"), f"/content/{i}/text", "assistant", rest)
             _part_rest(block, f"/content/{i}", _BLOCK_KEYS, "assistant", rest)
         else:
             _left(rest, f"/content/{i}", block, "assistant")

@@ -130,8 +130,10 @@ def _checked(items: Iterator[RawRecord | InputIssue], path: Path,
     try:
         yield from items
     except Exception:  # noqa: BLE001 - raised again unless the file changed under the reader
-        if changed_during_scan(path, planned) is None:
+        if (issue := changed_during_scan(path, planned)) is None:
             raise
+        yield issue
+        return
     if (issue := changed_during_scan(path, planned)) is not None:
         yield issue
 

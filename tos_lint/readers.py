@@ -420,21 +420,25 @@ _MAGIC_BYTES = max(len(magic) for magic in _MAGIC)
 
 
 class _Replayed:
-    """A stream whose first bytes, read already to tell its kind, are handed
-    out again before the rest of it."""
+    """A stream whose first bytes, read already (to tell its kind or its
+    shape), are handed out again before the rest of it; what is read past
+    them is counted into `stats.bytes` when `stats` is given."""
 
-    def __init__(self, head: bytes, stream: IO[bytes]):
+    def __init__(self, head: bytes, stream: IO[bytes], stats: FileStats | None = None):
         self.head = head
         self.stream = stream
+        self.stats = stats
 
     def read(self, size: int = -1) -> bytes:
-        if not self.head:
-            return self.stream.read(size)
         if 0 <= size < len(self.head):
             out, self.head = self.head[:size], self.head[size:]
             return out
         out, self.head = self.head, b""
-        return out + self.stream.read(-1 if size < 0 else size - len(out))
+        wanted = -1 if size < 0 else size - len(out)
+        more = self.stream.read(wanted) if wanted else b""
+        if self.stats is not None:
+            self.stats.bytes += len(more)
+        return out + more
 
     def close(self) -> None:
         self.stream.close()
@@ -764,8 +768,7 @@ def _read_stream(stream: IO[bytes], stats: FileStats, options: ReadOptions,
     first = _first_block(stream, stats)
     if (wide := _wide_encoding(first)) is not None:
         codec, label = wide
-        yield InputIssue("not-utf8", f"{label} text, not UTF-8 (most training loaders expect UTF-8); "
-                         "it was read converted to UTF-8 and scanned: line numbers hold, byte offsets are of the UTF-8 form")
+        yield not_utf8(label, "line numbers hold, byte offsets are of the UTF-8 form")
         stats.bytes -= len(first)  # counted again below, as UTF-8 like the rest of the text
         stream = TranscodingReader(stream, codec, first)
         reopen = _transcoded(reopen, codec) if reopen is not None else None
@@ -941,7 +944,7 @@ def _one_document(reopen: Callable[[], IO[bytes]]) -> bool:
     try:
         scratch = FileStats()
         first = _first_block(stream, scratch)
-        for _ in ijson.basic_parse(_Lenient(_Prefixed(first.lstrip(), stream, scratch)), use_float=False):
+        for _ in ijson.basic_parse(_Lenient(_Replayed(first.lstrip(), stream, scratch)), use_float=False):
             pass
     except (EOFError, OSError, lzma.LZMAError):
         # A cut or bomb is the stream's own damage: the array reader reports
@@ -962,6 +965,13 @@ def _first_block(stream: IO[bytes], stats: FileStats) -> bytes:
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def not_utf8(label: str, what_holds: str) -> InputIssue:
+    """A UTF-16 or UTF-32 file (`label`), read converted to UTF-8; `what_holds`:
+    how its locations relate to the file's own."""
+    return InputIssue("not-utf8", f"{label} text, not UTF-8 (most training loaders expect UTF-8); it was read "
+                      f"converted to UTF-8 and scanned: {what_holds}")
 
 
 # UTF-32 before UTF-16: a UTF-32 LE mark starts with the UTF-16 LE one.
@@ -1208,7 +1218,7 @@ def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOp
             cut = block.find(b"\n")
             if cut < 0:
                 continue
-            yield _oversized(skipping_from, options)
+            yield oversized(options, line=skipping_from)
             stats.malformed += 1
             block = block[cut + 1:]
             line_no = skipping_from + 1
@@ -1232,7 +1242,7 @@ def read_jsonl_blocks(blocks: Iterator[bytes], stats: FileStats, options: ReadOp
             skipping_from, parts, carried = line_no, [], 0
     if skipping_from is not None:
         stats.malformed += 1
-        yield _oversized(skipping_from, options)
+        yield oversized(options, line=skipping_from)
     elif parts:
         carry = b"".join(parts)
         if carry.strip():
@@ -1251,8 +1261,11 @@ def _cr_parts(line: bytes, n: int, stats: FileStats, options: ReadOptions) -> It
         yield from _lines(part, n, stats, options)
 
 
-def _oversized(line: int, options: ReadOptions) -> InputIssue:
-    return InputIssue("oversized-record", f"record is larger than the limit of {options.max_record_bytes} bytes; not scanned (see --max-record-bytes)", line=line)
+def oversized(options: ReadOptions, unit: str = "record", line: int | None = None,
+              index: int | None = None) -> InputIssue:
+    """A record (a JSON line or document, a table's row) over `max_record_bytes`."""
+    return InputIssue("oversized-record", f"{unit} is larger than the limit of {options.max_record_bytes} bytes; "
+                      "not scanned (see --max-record-bytes)", line=line, index=index)
 
 
 def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions,
@@ -1284,7 +1297,7 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             continue
         if len(line) > options.max_record_bytes:
             stats.malformed += 1
-            yield _oversized(n, options)
+            yield oversized(options, line=n)
             continue
         kept = keep(n - first_line + skip, line)
         if not kept and is_object(line):  # a valid record no rule can hit: validated, never built
@@ -1536,25 +1549,6 @@ def _kind(data: Any) -> str:
     return {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(data), "null")
 
 
-class _Prefixed:
-    """A file-like object that replays bytes already read, then the stream."""
-
-    def __init__(self, first: bytes, stream: IO[bytes], stats: FileStats):
-        self.first = first
-        self.stream = stream
-        self.stats = stats
-
-    def read(self, size: int = -1) -> bytes:
-        if size == 0:
-            return b""  # ijson probes with read(0) to tell bytes from text
-        if self.first:
-            out, self.first = self.first, b""
-            return out
-        chunk = self.stream.read(BLOCK_SIZE if size < 0 else size)
-        self.stats.bytes += len(chunk)
-        return chunk
-
-
 MAX_DEPTH = 1024  # nesting levels inside one record, as orjson allows for a JSONL line
 
 
@@ -1573,7 +1567,7 @@ def _read_array(first: bytes, stream: IO[bytes], stats: FileStats, options: Read
     start_bytes = stats.bytes - len(first)
     cursor = _Cursor()
     try:
-        yield from _array_items(_Prefixed(first.lstrip(), stream, stats), stats, options, cursor)
+        yield from _array_items(_Replayed(first.lstrip(), stream, stats), stats, options, cursor)
     except (ijson.JSONError, ValueError) as exc:  # ValueError: a number ijson cannot convert
         if reopen is None or not _NONSTANDARD_WORD.search(str(exc)):
             stats.malformed += 1
@@ -1644,7 +1638,7 @@ def _read_array_leniently(reopen: Callable[[], IO[bytes]], stats: FileStats, opt
     stream = reopen()
     try:
         first = _first_block(stream, stats)
-        yield from _array_items(_Lenient(_Prefixed(first.lstrip(), stream, stats)), stats, options, cursor, lenient=True)
+        yield from _array_items(_Lenient(_Replayed(first.lstrip(), stream, stats)), stats, options, cursor, lenient=True)
     except (ijson.JSONError, ValueError) as exc:
         stats.malformed += 1
         yield _broken_array(cursor.index, exc)
@@ -1669,7 +1663,7 @@ class _Lenient:
     block; a block's last letters and backslashes wait for the next one (a
     word or an escape may be cut there)."""
 
-    def __init__(self, source: _Prefixed):
+    def __init__(self, source: _Replayed):
         self.source = source
         self.carry = b""
         self.in_string = False
@@ -1838,7 +1832,7 @@ def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: Rea
         size += len(chunk)
         if size > options.max_record_bytes:
             stats.malformed += 1
-            yield _oversized(first_line, options)
+            yield oversized(options, line=first_line)
             return
         chunks.append(chunk)
     whole = b"".join(chunks)

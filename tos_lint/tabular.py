@@ -72,7 +72,7 @@ import orjson
 
 from tos_lint.readers import (
     _DECOMPRESS_ERRORS, BLOCK_SIZE, FileStats, HashingReader, InputFile, InputIssue, RawRecord, ReadOptions,
-    TranscodingReader, _Replayed, _strip_compression, _wide_encoding, open_input, stream_issue,
+    TranscodingReader, _Replayed, _strip_compression, _wide_encoding, not_utf8, open_input, oversized, stream_issue,
 )
 
 if TYPE_CHECKING:
@@ -246,7 +246,7 @@ class _Rows:
                                  "an image); such values are not scanned (first at this row, reported once)", index=index)
         if measure and _text_size(row) > self.options.max_record_bytes:
             self.stats.malformed += 1
-            yield _oversized_row(None, index, self.options)
+            yield oversized(self.options, "row", index=index)
             return
         yield from _row_items(row, index, self.stats, self.options)
 
@@ -289,11 +289,6 @@ def _text_size(value: Any) -> int:
     if isinstance(value, list):
         return sum(_text_size(v) for v in value)
     return len(value) if isinstance(value, str) else 8
-
-
-def _oversized_row(line: int | None, index: int, options: ReadOptions) -> InputIssue:
-    return InputIssue("oversized-record", f"row is larger than the limit of {options.max_record_bytes} bytes; "
-                      "not scanned (see --max-record-bytes)", line, index)
 
 
 # --- Parquet -------------------------------------------------------------------
@@ -611,8 +606,7 @@ def read_csv(inp: InputFile, stats: FileStats, options: ReadOptions, delimiter: 
         head = stream.read(BLOCK_SIZE)
         source: TranscodingReader | _Replayed = _Replayed(head, stream)
         if (wide := _wide_encoding(head)) is not None:
-            yield InputIssue("not-utf8", f"{wide[1]} text, not UTF-8 (most training loaders expect UTF-8); it was "
-                             "read converted to UTF-8 and scanned: lines and rows hold, byte counts are of the UTF-8 form")
+            yield not_utf8(wide[1], "lines and rows hold, byte counts are of the UTF-8 form")
             source = TranscodingReader(stream, wide[0], head)
         text = io.TextIOWrapper(io.BufferedReader(_Counted(source, stats), BLOCK_SIZE),
                                 encoding="utf-8-sig", errors="surrogateescape", newline="")
@@ -677,7 +671,7 @@ def _csv_row(header: list[str], fields: list[str], line: int, index: int, stats:
         return
     if sum(len(f) for f in fields) > options.max_record_bytes:
         stats.malformed += 1
-        yield _oversized_row(line, index, options)
+        yield oversized(options, "row", line, index)
         return
     if any(_SURROGATE.search(f) for f in fields):
         yield InputIssue("invalid-utf8", "invalid UTF-8 in the row; scanned with replacement characters", line, index)

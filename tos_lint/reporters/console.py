@@ -25,7 +25,7 @@ SEVERITY_STYLE = {
 def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
     console = Console(file=stream, highlight=False, soft_wrap=True)
     for path, group in groupby(verdict.reported, key=lambda o: o.finding.location.path):
-        lines = [Text(_shown(path), style="bold underline")]
+        lines = [Text(printable(path), style="bold underline")]
         for outcome in group:
             lines.extend(_finding(outcome.finding, outcome.status))
         lines.append(Text())
@@ -43,10 +43,6 @@ def _print_lines(console: Console, stream: TextIO, lines: list[Text]) -> None:
         console.print(Text("\n").join(lines))
 
 
-# the same in colour and in plain text
-_shown = printable
-
-
 def _finding(f: Finding, status: str) -> list[Text]:
     loc = f.location
     where = f"{loc.line}" if loc.line is not None else (f"[{loc.index}]" if loc.index is not None else "-")
@@ -57,16 +53,16 @@ def _finding(f: Finding, status: str) -> list[Text]:
         head.append(" review", style="italic")
     head.append(f" {f.rule_id}", style="magenta")
     head.append(f"  [{f.provider}]", style="blue")
-    head.append(f"  {_shown(f.message)}")
+    head.append(f"  {printable(f.message)}")
     lines = [head]
     if loc.pointer:
-        lines.append(Text(f"          at {_shown(loc.pointer)}", style="dim"))
+        lines.append(Text(f"          at {printable(loc.pointer)}", style="dim"))
     if f.snippet:
         lo, hi = f.highlight
         snippet = Text("          ")
-        snippet.append(_shown(f.snippet[:lo]), style="dim")
-        snippet.append(_shown(f.snippet[lo:hi]), style="bold reverse")
-        snippet.append(_shown(f.snippet[hi:]), style="dim")
+        snippet.append(printable(f.snippet[:lo]), style="dim")
+        snippet.append(printable(f.snippet[lo:hi]), style="bold reverse")
+        snippet.append(printable(f.snippet[hi:]), style="dim")
         lines.append(snippet)
     return lines
 
@@ -159,7 +155,7 @@ def _attribution(console: Console, attribution: Any) -> None:
 def _per_file(console: Console, lines: list[str]) -> None:
     """One line per file, the first MAX_ATTRIBUTION_FILES of them."""
     for line in lines[:MAX_ATTRIBUTION_FILES]:
-        console.print(Text(f"  {_shown(line)}"))
+        console.print(Text(f"  {printable(line)}"))
     if len(lines) > MAX_ATTRIBUTION_FILES:
         console.print(Text(f"  … and {len(lines) - MAX_ATTRIBUTION_FILES} more files (see --format json)", style="dim"))
 
