@@ -1,6 +1,6 @@
 """Rule evaluation details of `RuleSet.detect` that the rule examples do
-not reach: conditions met in another turn of the record, or in another
-field of it."""
+not reach: conditions (`unless`, `requires`) met in another turn of the
+record, around the hit, or in another field of it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,6 +42,48 @@ def test_a_prompt_condition_is_not_met_by_the_answer_itself(ruleset: RuleSet) ->
     assert _hits(ruleset, "Who are you?", "I am ChatGPT, let us pretend.") == ["t.asked", "t.other"]
 
 
+@pytest.fixture(scope="module")
+def required_ruleset(tmp_path_factory: pytest.TempPathFactory) -> RuleSet:
+    rules = [
+        rule("t.answer", [{"regex": r"^i am nova\.$"}], requires=[{"phrase": "who are you", "where": "prompt"}],
+             examples={"match": [{"messages": [{"role": "user", "content": "Who are you?"},
+                                               {"role": "assistant", "content": "I am Nova."}]}],
+                       "no_match": ["I am Nova."]}),
+        rule("t.near", [{"phrase": "I am Nova"}], requires=[{"phrase": "assistant", "window": 20},
+                                                           {"phrase": "model", "where": "segment"}],
+             examples={"match": ["I am Nova, an assistant."], "no_match": ["I am Nova."]}),
+    ]
+    path = write_pack(tmp_path_factory.mktemp("pack") / "r.yaml", rules)
+    return RuleSet(load_packs([path], {"openai"}))
+
+
+@pytest.mark.parametrize(("prompt", "answer", "expected"), [
+    pytest.param("Who are you?", "I am Nova.", ["t.answer"], id="prompt-requirement-met"),
+    pytest.param("Tell me a story.", "I am Nova.", [], id="prompt-requirement-not-met"),
+    pytest.param("Tell me a story.", "I am Nova. Who are you?", [], id="not-met-by-the-answer-itself"),
+    pytest.param("Hi", "I am Nova, your assistant.", ["t.near"], id="window-requirement-met"),
+    pytest.param("Hi", "I am Nova, and I will be your guide on this long trip, your assistant.", [],
+                 id="window-requirement-too-far"),
+    pytest.param("Hi", "I am Nova. This long reply names the model that I run on.", ["t.near"],
+                 id="segment-requirement-met"),
+])
+def test_a_hit_counts_only_where_one_requirement_holds(required_ruleset: RuleSet, prompt: str, answer: str,
+                                                       expected: list[str]) -> None:
+    assert _hits(required_ruleset, prompt, answer) == expected
+
+
+def test_a_field_requirement_gates_a_field_rule(tmp_path: Path) -> None:
+    rules = [rule("t.fp", FINGERPRINT, requires=[{"field": {"key": "object", "equals": "chat.completion"}}],
+                  examples={"match": [{"object": "chat.completion", "system_fingerprint": "fp_1"}],
+                            "no_match": [{"system_fingerprint": "fp_1"}]})]
+    ruleset = RuleSet(load_packs([write_pack(tmp_path / "f.yaml", rules)], {"openai"}))
+    with_object = Record(Source("x.jsonl", 1), [], {"object": "chat.completion", "system_fingerprint": "fp_1"}, "openai")
+    without = Record(Source("x.jsonl", 2), [], {"system_fingerprint": "fp_1"}, "openai")
+    assert [h.rule_id for h in ruleset.detect(with_object)] == ["t.fp"]
+    assert ruleset.detect(without) == []
+
+
+FINGERPRINT = [{"field": {"key": "system_fingerprint", "prefix": "fp_"}}]
 TOO_LARGE_TO_TRACK = r"x[^.\n]{0,300}y"  # compiles, but not with start-of-match tracking
 
 
@@ -70,9 +112,6 @@ def test_a_template_rule_reports_once_per_record_and_others_per_segment(tmp_path
     hits = ruleset.detect(Record(Source("x.jsonl", 1), segments, {}, "openai"))
     assert [(h.rule_id, h.pointer) for h in hits if h.rule_id == "t.template"] == [("t.template", "/text#0")]
     assert len([h for h in hits if h.rule_id == "t.self-id"]) == 3
-
-
-FINGERPRINT = [{"field": {"key": "system_fingerprint", "prefix": "fp_"}}]
 
 
 @pytest.fixture(scope="module")

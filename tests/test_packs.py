@@ -224,6 +224,25 @@ def test_condition_of_the_other_kind_is_refused(tmp_path: Path, doc: dict[str, A
     assert err.key == "unless" and "unless[1]" in str(err)
 
 
+@pytest.mark.parametrize(("requires", "key"), [
+    pytest.param([], "requires", id="empty"),
+    pytest.param({"phrase": "who are you"}, "requires", id="not-a-list"),
+    pytest.param([{"phrase": "who are you", "where": "elsewhere"}], "requires[0].where", id="bad-where"),
+    pytest.param([{"regex": r"(?<!not )x"}], "requires[0]", id="bad-regex"),
+    pytest.param([{"field": {"key": "model", "prefix": "gpt"}}], "requires", id="field-condition-on-a-text-rule"),
+])
+def test_bad_requires_block_is_refused(tmp_path: Path, requires: Any, key: str) -> None:
+    path = write_pack(tmp_path / "p.yaml", [rule("x.requires", [{"phrase": "I am ChatGPT"}], requires=requires)])
+    assert_names(one_error(path), path, "x.requires", key)
+
+
+def test_requires_block_loads_with_its_placements(tmp_path: Path) -> None:
+    requires = [{"phrase": "who are you", "where": "prompt"}, {"regex": "assistant", "window": 10}]
+    path = write_pack(tmp_path / "p.yaml", [rule("x.requires", [{"phrase": "I am ChatGPT"}], requires=requires)])
+    [pack] = load_packs([path], PROVIDERS)
+    assert [(c.kind, c.where, c.window) for c in pack.rules[0].requires] == [("phrase", "prompt", 60), ("regex", "window", 10)]
+
+
 def test_mixing_field_and_text_items_is_refused(tmp_path: Path) -> None:
     path = write_pack(tmp_path / "p.yaml", [rule("x.mixed", [{"phrase": "a b c"}, {"field": {"key": "model", "exists": True}}])])
     assert_names(one_error(path), path, "x.mixed", "match")

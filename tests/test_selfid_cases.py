@@ -152,12 +152,16 @@ NOT_SELF_ID = [
     "深度求索（DeepSeek）公司开发的智能助手DeepSeek-R1很受欢迎。",
     "I am in a state of perplexity about this tax form.",
     "Jamba Juice opened a new store downtown.",
+    "Hi everyone, I'm Claude, Anthropic's head of recruiting, and I'll walk you through the day.",
+    "I'm Gemma, a data scientist at Google, and I review the evaluation sets.",
 ]
 
 ROLE_PLAY = [
     ("Write a short dialogue where an AI introduces itself as ChatGPT.",
      "User: Who are you?\nAI: I'm ChatGPT, a language model developed by OpenAI."),
     ("Act as Grok and greet me.", "Hey! I'm Grok, built by xAI."),
+    ("Let's write a story together. You knock on the door. Who are you?", "I'm Nova."),
+    ("You are Kimi, the shop's helper. Who are you?", "I'm Kimi!"),
 ]
 
 
@@ -241,4 +245,40 @@ def test_self_identification_is_found_in_every_record_shape(shape_findings: dict
 def test_self_identification_on_the_user_side_is_not_the_models(shape_findings: dict[int, list[Any]],
                                                                 index: int) -> None:
     found = shape_findings.get(len(SHAPES) + index + 1, [])
+    assert not [f.rule_id for f in found if _at_least(f, "medium")]
+
+
+# An answer that is nothing but a name is a self-introduction only when the
+# user asked who the assistant is (medium: a person could answer so too).
+BARE_NAMES = [
+    ("anthropic", "Who are you?", "I'm Claude."),
+    ("google", "What's your name?", "Hi! My name is Gemini."),
+    ("amazon", "Which AI am I talking to?", "I am Nova"),
+    ("microsoft", "who r u", "I'm Copilot!"),
+    ("moonshot", "Please introduce yourself.", "I'm Kimi."),
+]
+NOT_ASKED = [
+    ("Who painted the water lilies?", "Claude."),
+    ("Tell me who chairs the meeting.", "I'm Claude."),
+    ("Who are you?", "I'm Claude, and I'm late for my shift at the bakery."),
+]
+
+
+@pytest.fixture(scope="module")
+def bare_findings(builtin_ruleset: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[int, list[Any]]:
+    records = [_chat(a, u) for _, u, a in BARE_NAMES] + [_chat(a, u) for u, a in NOT_ASKED]
+    return _findings_by_line(records, builtin_ruleset, tmp_path_factory.mktemp("bare"))
+
+
+@pytest.mark.parametrize(("index", "case"), list(enumerate(BARE_NAMES)), ids=[a for _, _, a in BARE_NAMES])
+def test_a_bare_name_answering_who_are_you_is_found(bare_findings: dict[int, list[Any]], index: int,
+                                                    case: tuple[str, str, str]) -> None:
+    provider = case[0]
+    found = bare_findings.get(index + 1, [])
+    assert [f.provider for f in found if _at_least(f, "medium")] == [provider]
+
+
+@pytest.mark.parametrize("index", range(len(NOT_ASKED)), ids=[a for _, a in NOT_ASKED])
+def test_a_bare_name_not_asked_for_is_not_found(bare_findings: dict[int, list[Any]], index: int) -> None:
+    found = bare_findings.get(len(BARE_NAMES) + index + 1, [])
     assert not [f.rule_id for f in found if _at_least(f, "medium")]

@@ -1,7 +1,8 @@
 """Detectors: one record in, hits out. They know nothing of severity or output.
 
 `RuleSet` compiles the text rules of every pack into one Hyperscan database
-(matches, `unless` contexts and fuzzy prefilter words together) and the field
+(matches, `unless` and `requires` contexts and fuzzy prefilter words
+together) and the field
 rules into a small key index, so a record costs one automaton pass per text
 segment plus one walk of its keys, however many rules are loaded.
 """
@@ -17,7 +18,7 @@ from tos_lint.adapters import resolve_pointer
 from tos_lint.matcher import PatternDatabases, StartFinder, collect_match, compile_database, phrase_to_regex
 from tos_lint.model import Hit, Record, Segment
 from tos_lint.normalize import normalize, original_span
-from tos_lint.packs import MatchItem, Pack, Rule, builtin_pack_paths
+from tos_lint.packs import CONDITION_ROLES, Condition, MatchItem, Pack, Rule, builtin_pack_paths
 
 PROMPT_ROLES = frozenset({"user", "system"})
 
@@ -25,7 +26,7 @@ PROMPT_ROLES = frozenset({"user", "system"})
 @dataclass(frozen=True)
 class _Pattern:
     rule: int  # index into RuleSet.rules
-    role: str  # match | unless | fuzzy
+    role: str  # match | fuzzy | unless | requires
     item: int  # index of the item within its block
     regex: str
 
@@ -67,20 +68,21 @@ class RuleSet:
         self._pattern_ids = _pattern_ids_by_regex(regexes, distinct)
         self.starts = StartFinder(regexes)
         self.field_rules = [i for i, r in enumerate(self.rules) if r.is_field_rule]
-        # Match items and `unless` conditions alike are looked up in the record.
-        field_items = [it for i in self.field_rules for it in self.rules[i].items + self.rules[i].field_conditions]
+        # Match items and conditions alike are looked up in the record.
+        field_items = [it for i in self.field_rules
+                       for it in self.rules[i].items + self.rules[i].field_conditions + self.rules[i].field_requirements]
         self.field_keys = {it.key for it in field_items if not it.key.startswith("/")}
         # A field rule with only key items (no pointers) cannot hit a record
         # that has none of its keys: most records skip most field rules. Its
-        # conditions only cancel, so their keys do not count here.
+        # conditions only qualify a match, so their keys do not count here.
         self._rule_keys = {i: frozenset(it.key for it in self.rules[i].items) for i in self.field_rules
                            if not any(it.key.startswith("/") for it in self.rules[i].items)}
-        # Pattern ids of each rule's `unless ... where: prompt` conditions.
-        self._prompt_unless = {
-            r: frozenset(pid for pid, pat in enumerate(self.patterns)
-                         if pat.rule == r and pat.role == "unless" and self.rules[r].unless[pat.item].where == "prompt")
-            for r, rule in enumerate(self.rules) if any(u.where == "prompt" for u in rule.unless)
-        }
+        # Pattern ids of each rule's `unless` and `requires` conditions
+        # placed `where: prompt`, by (rule, block).
+        self._prompt_conditions: dict[tuple[int, str], frozenset[int]] = defaultdict(frozenset)
+        for pid, pat in enumerate(self.patterns):
+            if pat.role in CONDITION_ROLES and _conditions(self.rules[pat.rule], pat.role)[pat.item].where == "prompt":
+                self._prompt_conditions[pat.rule, pat.role] |= {pid}
         self._field_regex = _FieldRegexes(field_items)
 
     def _collect_patterns(self) -> list[_Pattern]:
@@ -89,8 +91,9 @@ class RuleSet:
             if rule.is_field_rule:
                 continue
             out += [_Pattern(r_index, role, i, regex) for i, role, regex in match_patterns(rule)]
-            for i, unless in enumerate(rule.unless):
-                out.append(_Pattern(r_index, "unless", i, _item_regex(unless.kind, unless.value)))
+            for role in CONDITION_ROLES:
+                out += [_Pattern(r_index, role, i, _item_regex(cond.kind, cond.value))
+                        for i, cond in enumerate(_conditions(rule, role))]
         return out
 
     # -- detection -------------------------------------------------------------
@@ -131,11 +134,11 @@ class RuleSet:
 
     def _segment_rule_hits(self, seg: _SegmentHits, prompt_hits: set[int]) -> Iterator[Hit]:
         by_rule: dict[int, list[_Entry]] = defaultdict(list)
-        triggered: set[int] = set()  # rules with a match or fuzzy hit, not only `unless` contexts
+        triggered: set[int] = set()  # rules with a match or fuzzy hit, not only condition contexts
         for pid, _, end in seg.hits:
             pattern = self.patterns[pid]
             by_rule[pattern.rule].append(_Entry(pattern, pid, end))
-            if pattern.role != "unless":
+            if pattern.role not in CONDITION_ROLES:
                 triggered.add(pattern.rule)
         for r_index, entries in by_rule.items():
             rule = self.rules[r_index]
@@ -153,22 +156,30 @@ class RuleSet:
             return None
         if rule.mode == "all" and {e.pattern.item for e in matches} != set(range(len(rule.items))):
             return None
-        if self._asked_in_prompt(rule, r_index, prompt_hits):
+        if self._in_prompt(r_index, "unless", prompt_hits):
             return None
         unless = [e for e in entries if e.pattern.role == "unless"]
+        required = [e for e in entries if e.pattern.role == "requires"]
+        prompt_meets_requirement = self._in_prompt(r_index, "requires", prompt_hits)
         for entry in sorted(matches, key=lambda e: e.end):
-            if not self._cancelled(rule, entry, unless, seg):
-                return self._make_hit(rule, seg, self._start(entry, seg), entry.end)
+            if self._holds(rule.unless, entry, unless, seg):
+                continue
+            if rule.requires and not prompt_meets_requirement and not self._holds(rule.requires, entry, required, seg):
+                continue
+            return self._make_hit(rule, seg, self._start(entry, seg), entry.end)
         return None
 
-    def _asked_in_prompt(self, rule: Rule, r_index: int, prompt_hits: set[int]) -> bool:
-        """An `unless ... where: prompt` condition that a user/system turn meets."""
-        pids = self._prompt_unless.get(r_index)
+    def _in_prompt(self, r_index: int, role: str, prompt_hits: set[int]) -> bool:
+        """A `where: prompt` condition of the rule's `role` block that a
+        user/system turn meets."""
+        pids = self._prompt_conditions.get((r_index, role))
         return pids is not None and not pids.isdisjoint(prompt_hits)
 
-    def _cancelled(self, rule: Rule, entry: _Entry, unless: list[_Entry], seg: _SegmentHits) -> bool:
-        for u in unless:
-            cond = rule.unless[u.pattern.item]
+    def _holds(self, conditions: tuple[Condition, ...], entry: _Entry, found: list[_Entry], seg: _SegmentHits) -> bool:
+        """Whether one of `conditions` placed in the segment or around the
+        hit `entry` holds, given the condition hits `found` in its segment."""
+        for u in found:
+            cond = conditions[u.pattern.item]
             if cond.where == "segment":
                 return True
             if cond.where == "window" and u.end >= self._start(entry, seg) - cond.window \
@@ -217,7 +228,9 @@ class RuleSet:
                 continue
             rule = self.rules[r_index]
             pointer = self._field_rule_pointer(rule, data, found)
-            if pointer is None or self._field_condition_holds(rule, data, found):
+            if pointer is None or self._any_field_holds(rule.field_conditions, data, found):
+                continue
+            if rule.requires and not self._any_field_holds(rule.field_requirements, data, found):
                 continue
             value = resolve_pointer(data, pointer)
             yield Hit(rule_id=rule.id, pointer=pointer, matched=_short(value), detail={"field": pointer})
@@ -230,9 +243,10 @@ class RuleSet:
             return None
         return hit_pointers[0]
 
-    def _field_condition_holds(self, rule: Rule, data: Any, found: dict[str, list[tuple[str, Any]]]) -> bool:
-        """An `unless` field condition met anywhere in the record."""
-        return any(self._field_item_pointer(cond, data, found) is not None for cond in rule.field_conditions)
+    def _any_field_holds(self, conditions: tuple[MatchItem, ...], data: Any,
+                         found: dict[str, list[tuple[str, Any]]]) -> bool:
+        """One of the field `conditions` met anywhere in the record."""
+        return any(self._field_item_pointer(cond, data, found) is not None for cond in conditions)
 
     def _field_item_pointer(self, item: MatchItem, data: Any, found: dict[str, list[tuple[str, Any]]]) -> str | None:
         if item.key.startswith("/"):
@@ -261,6 +275,10 @@ class RuleSet:
 
 def _item_regex(kind: str, value: str) -> str:
     return phrase_to_regex(value) if kind == "phrase" else value
+
+
+def _conditions(rule: Rule, role: str) -> tuple[Condition, ...]:
+    return rule.requires if role == "requires" else rule.unless
 
 
 def match_patterns(rule: Rule) -> list[tuple[int, str, str]]:

@@ -24,12 +24,13 @@ from tos_lint.yamlsafe import load_yaml_cached
 SCHEMA_VERSION = 1
 EVIDENCE_KINDS = ("self-id", "api-artifact", "boilerplate", "template", "mention", "style")
 TEXT_KINDS = ("phrase", "regex", "fuzzy")
-UNLESS_WHERE = ("window", "segment", "prompt")
+CONDITION_WHERE = ("window", "segment", "prompt")
+CONDITION_ROLES = ("unless", "requires")  # the blocks of conditions that qualify a rule's matches
 _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PACK_KEYS = {"pack", "version", "description", "rules"}
 _RULE_KEYS = {
     "id", "provider", "severity", "confidence", "evidence", "message", "description",
-    "roles", "match", "unless", "examples", "tags", "keywords",
+    "roles", "match", "unless", "requires", "examples", "tags", "keywords",
 }
 _REQUIRED = ("id", "provider", "severity", "confidence", "message", "match", "examples")
 
@@ -46,7 +47,10 @@ class MatchItem:
 
 
 @dataclass(frozen=True)
-class UnlessItem:
+class Condition:
+    """An `unless` or `requires` condition: a phrase or regex looked for
+    around a text hit (`where`), or a field looked up in the record."""
+
     kind: str  # phrase | regex | field
     value: str = ""  # phrase text, regex
     where: str = "window"
@@ -66,7 +70,9 @@ class Rule:
     evidence: str = "mention"
     description: str = ""
     roles: tuple[str, ...] = ()
-    unless: tuple[UnlessItem, ...] = ()
+    unless: tuple[Condition, ...] = ()
+    # Conditions one of which must hold for a hit to count (none: always).
+    requires: tuple[Condition, ...] = ()
     examples_match: tuple[Any, ...] = ()
     examples_no_match: tuple[Any, ...] = ()
     tags: tuple[str, ...] = ()
@@ -82,6 +88,10 @@ class Rule:
     @property
     def field_conditions(self) -> tuple[MatchItem, ...]:
         return tuple(u.field_item for u in self.unless if u.field_item is not None)
+
+    @property
+    def field_requirements(self) -> tuple[MatchItem, ...]:
+        return tuple(u.field_item for u in self.requires if u.field_item is not None)
 
 
 @dataclass
@@ -295,7 +305,9 @@ def _build_rule(doc: Any, position: int, pack: str, path: str, providers: set[st
         check.error("evidence", f"must be one of {', '.join(EVIDENCE_KINDS)}")
     roles = check.string_list(doc, "roles", ROLES)
     mode, items = _match_block(doc.get("match"), check) if "match" in doc else ("any", ())
-    unless = _unless_block(doc.get("unless"), check, items[0].kind == "field" if items else None)
+    field_rule = items[0].kind == "field" if items else None
+    unless = _condition_block(doc, "unless", check, field_rule)
+    requires = _condition_block(doc, "requires", check, field_rule)
     ex_match, ex_no = _examples(doc.get("examples"), check) if "examples" in doc else ((), ())
     message = check.string(doc, "message") if "message" in doc else ""
     tags = check.string_list(doc, "tags")
@@ -305,7 +317,7 @@ def _build_rule(doc: Any, position: int, pack: str, path: str, providers: set[st
     return Rule(
         id=rule_id, provider=provider, severity=severity, confidence=float(confidence),
         message=message, mode=mode, items=items, evidence=evidence,
-        description=str(doc.get("description") or ""), roles=roles, unless=unless,
+        description=str(doc.get("description") or ""), roles=roles, unless=unless, requires=requires,
         examples_match=ex_match, examples_no_match=ex_no, tags=tags, pack=pack, keywords=keywords,
     )
 
@@ -426,19 +438,23 @@ def _field_item(value: Any, key: str, check: _RuleChecker) -> MatchItem | None:
     return MatchItem(kind="field", key=value["key"], op=op, operand=operand)
 
 
-def _unless_block(block: Any, check: _RuleChecker, field_rule: bool | None) -> tuple[UnlessItem, ...]:
-    """The `unless` conditions; `field_rule` is None when the rule's own kind
-    is unknown (its `match` did not validate), which leaves kinds unchecked."""
+def _condition_block(doc: dict[str, Any], block_key: str, check: _RuleChecker,
+                     field_rule: bool | None) -> tuple[Condition, ...]:
+    """The `unless` or `requires` conditions; `field_rule` is None when the
+    rule's own kind is unknown (its `match` did not validate), which leaves
+    kinds unchecked."""
+    block = doc.get(block_key)
     if block is None:
         return ()
-    if not isinstance(block, list):
-        check.error("unless", "must be a list")
+    if not isinstance(block, list) or (block_key == "requires" and not block):
+        check.error(block_key, "must be a list" if block_key == "unless" else "must be a non-empty list")
         return ()
-    items = (_unless_item(raw, f"unless[{i}]", check, field_rule) for i, raw in enumerate(block))
+    items = (_condition_item(raw, block_key, f"{block_key}[{i}]", check, field_rule) for i, raw in enumerate(block))
     return tuple(item for item in items if item is not None)
 
 
-def _unless_item(raw: Any, key: str, check: _RuleChecker, field_rule: bool | None) -> UnlessItem | None:
+def _condition_item(raw: Any, block_key: str, key: str, check: _RuleChecker,
+                    field_rule: bool | None) -> Condition | None:
     found = _single_key(raw, key, ("phrase", "regex", "field"), check)
     if found is None:
         return None
@@ -447,7 +463,7 @@ def _unless_item(raw: Any, key: str, check: _RuleChecker, field_rule: bool | Non
     # is judged within its segment: each rule takes conditions of its own kind.
     if field_rule is not None and (kind == "field") != field_rule:
         rule_kind, wanted = ("field", "field") if field_rule else ("text", "phrase or regex")
-        check.error("unless", f"a {rule_kind} rule takes only {wanted} conditions ({key} is a {kind} condition)")
+        check.error(block_key, f"a {rule_kind} rule takes only {wanted} conditions ({key} is a {kind} condition)")
         return None
     unknown = set(raw) - {kind, "where", "window"}
     if unknown:
@@ -457,27 +473,27 @@ def _unless_item(raw: Any, key: str, check: _RuleChecker, field_rule: bool | Non
     return _text_condition(raw, kind, value, key, check)
 
 
-def _field_condition(raw: dict[str, Any], value: Any, key: str, check: _RuleChecker) -> UnlessItem | None:
+def _field_condition(raw: dict[str, Any], value: Any, key: str, check: _RuleChecker) -> Condition | None:
     """Written and checked exactly as a `field:` match item. It holds on the
     whole record, so the text placement keys mean nothing for it."""
     for placement in ("where", "window"):
         if placement in raw:
             check.error(f"{key}.{placement}", "not allowed on a field condition (it holds on the whole record)")
     item = _field_item(value, f"{key}.field", check)
-    return UnlessItem(kind="field", field_item=item) if item is not None else None
+    return Condition(kind="field", field_item=item) if item is not None else None
 
 
-def _text_condition(raw: dict[str, Any], kind: str, value: Any, key: str, check: _RuleChecker) -> UnlessItem | None:
+def _text_condition(raw: dict[str, Any], kind: str, value: Any, key: str, check: _RuleChecker) -> Condition | None:
     where = raw.get("where", "window")
-    if where not in UNLESS_WHERE:
-        check.error(f"{key}.where", f"must be one of {', '.join(UNLESS_WHERE)}")
+    if where not in CONDITION_WHERE:
+        check.error(f"{key}.where", f"must be one of {', '.join(CONDITION_WHERE)}")
     window = raw.get("window", 60)
     if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= 10_000:
         check.error(f"{key}.window", "must be a whole number from 0 to 10000")
         window = 60
     if not _text_value(kind, value, key, check):
         return None
-    return UnlessItem(kind=kind, value=value, where=where, window=window)
+    return Condition(kind=kind, value=value, where=where, window=window)
 
 
 def _text_value(kind: str, value: Any, key: str, check: _RuleChecker) -> bool:

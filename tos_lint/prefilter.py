@@ -42,6 +42,7 @@ from tos_lint.adapters import DIRECTIVE_KEY
 from tos_lint import keyword_proof
 from tos_lint.matcher import TEXT_FLAGS, compile_database, compile_side_by_side, database_cached
 from tos_lint.normalize import INLINE_TAG_NAMES, context_free_form
+from tos_lint.packs import CONDITION_ROLES
 
 if TYPE_CHECKING:
     from tos_lint.detect import RuleSet
@@ -642,8 +643,8 @@ def prefilter_patterns(ruleset: "RuleSet") -> tuple[list[str], list[str]] | None
     # openers in twenty languages that any sentence may start with
     patterns += [keyword_form(k) for rule in ruleset.rules for k in rule.keywords]
     for pattern in ruleset.patterns:
-        if pattern.role == "unless" or ruleset.rules[pattern.rule].keywords:
-            continue  # an unless context only cancels, never hits; keywords stand for the rule's patterns
+        if pattern.role in CONDITION_ROLES or ruleset.rules[pattern.rule].keywords:
+            continue  # a condition only qualifies a match, never hits; keywords stand for the rule's patterns
         form = line_form(pattern.regex)
         if _matches_empty(form):
             return None  # it holds on every line: nothing to filter
