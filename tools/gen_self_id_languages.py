@@ -5,7 +5,7 @@ provider packs' own multilingual rules do not cover, two rules per provider.
     .venv/bin/python tools/gen_self_id_languages.py     # then: tos-lint rules test
 
 Each provider's rules are the same regexes with its own names and makers,
-so they are generated from the tables below rather than written eleven times:
+so they are generated from the tables below, not written by hand for each one:
 
 1. `<provider>.self-id.more-languages`: "<I am> <name>, ... <maker>": a
    first-person opener at the start of a sentence, the product name, a comma
@@ -116,6 +116,15 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "amazon": (r"amazon (?:nova|titan)(?: (?:pro|lite|micro|premier))?|nova|titan|rufus|amazon q",
                r"amazon(?: web services)?|aws",
                r"amazon (?:nova|titan)(?: (?:pro|lite|micro|premier))?"),
+    "perplexity": (r"perplexity(?: ai)?|sonar(?:[ -](?:pro|reasoning(?:[ -]pro)?|deep[ -]research))?",
+                   r"perplexity(?: ai)?",
+                   r"perplexity ai|sonar[ -](?:pro|reasoning(?:[ -]pro)?|deep[ -]research)"),
+    "ai21": (r"jamba(?:[ -](?:1\.[5-9]|instruct|mini|large|reasoning))*|jurassic[ -]?[12](?:[ -](?:jumbo|grande|large|ultra|mid|light|instruct))*",
+             r"ai21(?: labs| studio)?",
+             r"jamba[ -](?:1\.[5-9]|instruct|mini|large|reasoning)(?:[ -](?:mini|large|instruct))*|jurassic[ -]?[12]"),
+    "moonshot": (r"kimi(?:[ -](?:k\d(?:\.\d)?|chat|thinking|assistant))?",
+                 r"moonshot(?: ai)?",
+                 r"kimi[ -]k\d(?:\.\d)?"),
 }
 
 # What every self-identification of a provider's model holds (its names, as
@@ -131,6 +140,7 @@ KEYWORDS = {
     "cohere": [f"command{sep}{name}" for name in ("r", "a", "light", "nightly") for sep in " -"] + ["aya", "coral"],
     "microsoft": ["copilot", "bing chat"] + [f"phi{sep}{n}" for n in "1234" for sep in ("", " ", "-")],
     "amazon": ["amazon", "nova", "titan", "rufus"],
+    "perplexity": ["perplexity", "sonar"], "ai21": ["jamba", "jurassic"], "moonshot": ["kimi"],
 }
 
 # Examples per provider: (name as written, maker as written).
@@ -139,11 +149,13 @@ SPELLING = {
     "meta": ("Llama", "Meta"), "mistral": ("Le Chat", "Mistral AI"), "alibaba": ("Qwen", "Alibaba Cloud"),
     "deepseek": ("DeepSeek", "DeepSeek"), "xai": ("Grok", "xAI"), "cohere": ("Command R", "Cohere"),
     "microsoft": ("Copilot", "Microsoft"), "amazon": ("Amazon Nova", "Amazon"),
+    "perplexity": ("Perplexity", "Perplexity AI"), "ai21": ("Jamba", "AI21 Labs"), "moonshot": ("Kimi", "Moonshot AI"),
 }
 DISTINCT_SPELLING = {
     "openai": "ChatGPT", "anthropic": "Claude 3 Opus", "google": "Gemini Pro", "meta": "Llama 3",
     "mistral": "Mixtral", "alibaba": "Qwen", "deepseek": "DeepSeek", "xai": "Grok 2", "cohere": "Command R+",
     "microsoft": "Microsoft Copilot", "amazon": "Amazon Nova Pro",
+    "perplexity": "Sonar Pro", "ai21": "Jamba 1.5 Large", "moonshot": "Kimi K2",
 }
 
 
