@@ -66,6 +66,11 @@ ARTICLES = ["il", "lo", "la", "het", "de", "το", "ο", "η", "si", "el",
 # A sentence's start: the text's, a line's, after an end of sentence or an opening quote.
 SENTENCE_START = r"(?:^|\n[ \t]*|[.!?:;。！？][ \t]+|[\"“«„(][ \t]*)"
 NEGATIONS = ["değil", "नहीं", "نیستم", "নই", "نہیں", "ليس", "لست"]
+# A prompt that asks for a translation, a role-play or a written dialogue: the
+# provider packs' own self-id rules carry the same condition (compiled once).
+OTHERS_WORDS_PROMPT = (
+    r"\b(?:pretend|role-?play|act as|acting as|impersonate|play the role|simulate|in the voice of|in character|(?:write|create|compose|draft|generate|make|produce) (?:me )?(?:an? |the |some )?(?:[\w-]+ ){0,3}(?:dialogues?|dialogs?|screenplay|skit|script|scene|conversation|transcript|exchange)|(?:sample|example|fictional|imaginary|mock) (?:chat|conversation|exchange|transcript|dialogue)|translat\w*|how (?:do|would|can) (?:you|i) say|tradu[cz]\w*|tradui\w*|tradurre)\b|(?:übersetz|Übersetz|переведи|Переведи|переведите|Переведите|перевод|Перевод|翻译|翻譯|翻訳|번역)"
+)
 # What the apposition must call itself somewhere in the sentence, so that a
 # person who shares a product's name ("Ik ben Claude, en ik werk bij ...")
 # does not count: "model", "AI", "assistant", "chatbot" and their stems.
@@ -289,7 +294,7 @@ def _rule(provider: str, suffix: str, message: str, description: str, match: dic
         # each name starts a word wherever the rules look for it (`rules test`
         # proves it): "innovation", "graphic" or "describing" are no reason to read a line
         "keywords": [rf"\b{name}" for name in KEYWORDS[provider]],
-        "unless": [{"regex": alternation(NEGATIONS)}],
+        "unless": [{"regex": alternation(NEGATIONS)}, {"regex": OTHERS_WORDS_PROMPT, "where": "prompt"}],
         "examples": rule_examples,
     }
 
