@@ -40,6 +40,12 @@ SELF_ID = [
     ("microsoft", "I'm Phi, a small language model trained by Microsoft Research."),
     ("cohere", "I'm Aya, a multilingual model from Cohere For AI."),
     ("amazon", "I\u2019m Nova, Amazon's AI model."),
+    # "<I am> <name>, <maker>'s assistant", with no AI word beside "assistant"
+    ("anthropic", "Je suis Claude, l'assistant d'Anthropic."),
+    ("mistral", "Soy Le Chat, el asistente de Mistral AI."),
+    ("google", "Ich bin Gemini, das KI-Modell von Google."),
+    ("anthropic", "我是Claude，Anthropic的AI助手。"),
+    ("openai", "저는 OpenAI의 AI 어시스턴트 ChatGPT입니다."),
     # "As a model made by <maker>, I ...": the usual opening of a refusal, in translation too
     ("openai", "作为OpenAI训练的语言模型，我没有个人观点。"),
     ("anthropic", "Como asistente de IA creado por Anthropic, intento ser útil."),
@@ -154,6 +160,8 @@ NOT_SELF_ID = [
     "Jamba Juice opened a new store downtown.",
     "Hi everyone, I'm Claude, Anthropic's head of recruiting, and I'll walk you through the day.",
     "I'm Gemma, a data scientist at Google, and I review the evaluation sets.",
+    "Je suis Claude, l'assistante de direction de Google.",
+    "No soy Claude, el asistente de Anthropic; soy un modelo abierto.",
 ]
 
 ROLE_PLAY = [

@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Writes rules/self-id-languages.yaml: self-identification in languages the
-provider packs' own multilingual rules do not cover, two rules per provider.
+provider packs' own multilingual rules do not cover, two rules per provider, and a third
+for a form their own languages miss (see `apposition`).
 
     .venv/bin/python tools/gen_self_id_languages.py     # then: tos-lint rules test
 
@@ -269,6 +270,72 @@ def rule(provider: str) -> dict[str, object]:
         examples(provider))
 
 
+# 3. `<provider>.self-id.apposition`: "<I am> <name>, <maker>'s assistant" in
+# the provider packs' own languages, whose rules want an AI word beside
+# "assistant" ("l'assistant IA d'Anthropic"): the maker's name after the
+# description does that job here ("Je suis Claude, l'assistant d'Anthropic",
+# "我是Claude，Anthropic的AI助手", "私はAnthropicのAIアシスタント、Claudeです").
+APPOSITION_OPENERS = ["je suis", "je m'appelle", "soy", "me llamo", "sou", "eu sou", "me chamo", "ich bin", "ich heiße",
+                      "я", "Я", "меня зовут", "Меня зовут"]
+APPOSITION_ARTICLES = ["l'", "le ", "la ", "el ", "o ", "a ", "un ", "une ", "una ", "um ", "uma ", "der ", "die ", "das ",
+                       "ein ", "eine ", "votre ", "tu ", "seu ", "sua ", "dein ", "ihr "]
+APPOSITION_WORDS = ["assistante", "assistant", "asistente", "assistente", "ассистент", "помощник", "modèle de langage",
+                    "modèle", "modelo de lenguaje", "modelo de linguagem", "modelo", "ki-assistent", "assistent",
+                    "ki-modell", "sprachmodell", "modell", "chatbot", "ии-ассистент", "ии-помощник", "языковая модель",
+                    "модель"]
+APPOSITION_QUALIFIERS = ["ia", "d'ia", "de ia", "virtuel", "virtual", "conversationnel", "conversacional",
+                         "d'intelligence artificielle", "de inteligencia artificial", "de inteligência artificial"]
+APPOSITION_OF = ["de la ", "de l'", "de ", "d'", "da ", "do ", "del ", "des ", "von ", "от ", "компании "]
+CJK_WORDS = {"zh": ["助手", "助理", "语言模型", "語言模型", "模型", "聊天机器人"],
+             "ja": ["アシスタント", "言語モデル", "モデル", "チャットボット"],
+             "ko": ["어시스턴트", "언어 모델", "모델", "챗봇", "비서"]}
+APPOSITION_NEGATIONS = (r"\b(?:no soy|ne suis pas|n'est pas|não sou|nao sou|bin nicht|bin kein)\b"
+                        r"|(?:я не |Я не |не являюсь|不是|并非|ではありません|ではない|아닙니다|아니에요)")
+
+
+def apposition(names: str, makers: str) -> str:
+    """"<I am> <name>, <description> <of> <maker>" (French, Spanish,
+    Portuguese, German, Russian), "<I am> <name>, <maker>s KI-Assistent", and
+    the Chinese, Japanese and Korean orders."""
+    words = alternation(APPOSITION_WORDS) + "(?: " + alternation(APPOSITION_QUALIFIERS) + ")?"
+    latin = (r"(?:^|[\s\"“«„(])" + alternation(APPOSITION_OPENERS) + r"\s+(?:le |la |el |o |a )?"
+             f"(?:{names}),?\\s+(?:" + alternation(APPOSITION_ARTICLES) + f")?{words}\\s+"
+             + alternation(APPOSITION_OF) + f"(?:{makers})\\b")
+    german = f"\\bich bin (?:{names}),\\s+(?:{makers})s\\s+(?:ki-)?(?:assistent|modell|sprachmodell|chatbot)\\b"
+    chinese = f"我(?:是|叫) ?(?:{names}) ?[，,、] ?(?:{makers}) ?的 ?(?:ai|人工智能)? ?{alternation(CJK_WORDS['zh'])}"
+    japanese = (f"(?:私|わたし|僕)は ?(?:{makers}) ?の ?(?:ai ?)?{alternation(CJK_WORDS['ja'])} ?[、,]? ?(?:{names})"
+                " ?(?:です|だ)")
+    korean = (f"(?:저는|나는) ?(?:{makers}) ?의 ?(?:ai ?)?{alternation(CJK_WORDS['ko'])} ?(?:{names}) ?"
+              "(?:입니다|이에요|예요)")
+    return "|".join(f"(?:{part})" for part in (latin, german, chinese, japanese, korean))
+
+
+def apposition_examples(provider: str) -> dict[str, list[str]]:
+    name, maker = SPELLING[provider]
+    of_maker = f"d'{maker}" if maker[0].lower() in "aeiou" else f"de {maker}"
+    return {
+        "match": [f"Je suis {name}, l'assistant {of_maker}.", f"Soy {name}, el asistente de {maker}.",
+                  f"Sou o {name}, assistente de IA da {maker}.", f"Ich bin {name}, das KI-Modell von {maker}.",
+                  f"Я {name}, ассистент от {maker}.", f"我是{name}，{maker}的AI助手。",
+                  f"私は{maker}のAIアシスタント、{name}です。", f"저는 {maker}의 AI 어시스턴트 {name}입니다."],
+        "no_match": [f"No soy {name}, el asistente de {maker}.", f"Conozco a {name}, el asistente de {maker}.",
+                     f"Ich bin {name}, der Assistent von Frau Weber.", f"Soy {name}, asistente de {other_maker(provider)}.",
+                     f"我不是{name}，{maker}的AI助手。"],
+    }
+
+
+def apposition_rule(provider: str) -> dict[str, object]:
+    names, makers, _ = PROVIDERS[provider]
+    doc = _rule(
+        provider, "apposition", f"assistant says it is {SPELLING[provider][0]}, {SPELLING[provider][1]}'s assistant",
+        "\"<I am> <name>, <maker>'s assistant or model\" in French, Spanish, Portuguese, German, Russian, Chinese, "
+        "Japanese and Korean, where the provider pack's own rule wants an AI word beside \"assistant\".",
+        {"any": [{"regex": apposition(names, makers)}]},
+        apposition_examples(provider))
+    doc["unless"] = [{"regex": APPOSITION_NEGATIONS}, {"regex": OTHERS_WORDS_PROMPT, "where": "prompt"}]
+    return doc
+
+
 def name_rule(provider: str) -> dict[str, object]:
     distinct = DISTINCT_SPELLING[provider]
     return _rule(
@@ -304,9 +371,10 @@ def main() -> None:
         "pack": "self-id-languages",
         "version": 1,
         "description": ("Self-identification as a provider's model in languages beyond those of the provider "
-                        "packs' multilingual rules. Generated by tools/gen_self_id_languages.py; edit that "
+                        "packs' multilingual rules, and \"<I am> <name>, <maker>'s assistant\" in theirs. "
+                        "Generated by tools/gen_self_id_languages.py; edit that "
                         "script, not this file."),
-        "rules": [r for p in PROVIDERS for r in (rule(p), name_rule(p))],
+        "rules": [r for p in PROVIDERS for r in (rule(p), name_rule(p), apposition_rule(p))],
     }
     header = "# Generated by tools/gen_self_id_languages.py; edit that script, not this file.\n"
     OUT.write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
