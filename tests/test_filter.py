@@ -226,6 +226,37 @@ def test_rerun_leaves_no_stale_quarantine(proj: Path, monkeypatch: pytest.Monkey
     assert not quarantine.exists() or quarantine.read_bytes().strip() == b""
 
 
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "split-into-ranges"])
+def test_an_input_changed_between_scan_and_copy_is_not_copied(proj: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              split: bool) -> None:
+    """A record written after the scan was never judged: it must not reach
+    the clean copy, and neither may an older copy from an earlier run."""
+    if split:
+        force_split(monkeypatch, 40)
+    data = proj / "data" / "d.jsonl"
+    write_jsonl(data, [{"text": f"ok {i}"} for i in range(20)])
+    assert run_filter(proj, monkeypatch).exit_code == 0
+    assert (proj / "out" / "clean" / "d.jsonl").exists()
+    import tos_lint.api as api
+
+    real_run = api.run
+
+    def run_then_append(*args: Any, **kwargs: Any) -> Any:
+        outcome = real_run(*args, **kwargs)
+        with data.open("ab") as out:
+            out.write(b'{"text": "I am ChatGPT, written after the scan."}\n')
+        return outcome
+
+    monkeypatch.setattr(api, "run", run_then_append)
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1
+    assert "data/d.jsonl: changed-during-scan: the file changed between the scan and the copy" in res.stdout
+    assert counts_line(res.stdout, "total") == (0, 0, 0, 0)
+    assert not (proj / "out" / "clean" / "d.jsonl").exists()
+    assert not (proj / "out" / "quarantine" / "d.jsonl").exists()
+    no_temp_files(proj / "out")
+
+
 def test_clean_line_with_invalid_utf8_is_copied_byte_for_byte(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A record whose line holds a stray Latin-1 byte is still scanned (with
     replacement characters); the clean copy must keep the line as it was."""

@@ -454,7 +454,8 @@ def filter_command(
         warn(result.warnings)
         with writing("--clean-dir / --quarantine-dir", f"{clean_dir} / {quarantine_dir}"):
             report = filter_files(inputs, [Path(p) for p in paths], verdict, clean_dir, quarantine_dir,
-                                  ReadOptions(max_record_bytes=config.max_record_bytes, limits=api.decompress_limits(config)))
+                                  ReadOptions(max_record_bytes=config.max_record_bytes, limits=api.decompress_limits(config)),
+                                  scanned={r.path: r.stats.sha256 for r in result.files if r.stats.sha256})
     for line in summary_lines(report):
         typer.echo(safe_lines(line))
     if not report.balanced:

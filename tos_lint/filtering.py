@@ -17,7 +17,7 @@ import lzma
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any, Iterable, Mapping
 
 from tos_lint import deepjson
 from tos_lint.atomic import AtomicFile
@@ -38,6 +38,7 @@ class FilterCounts:
     unreadable: int = 0
     stopped: str = ""  # why reading stopped before the end of the file (its records after that are in neither copy)
     opened: bool = True  # False: found unfit to open (a FIFO, a dangling symlink), so no copy was written
+    changed: bool = False  # True: read, but no longer the file the scan judged, so no copy was written
 
     @property
     def balanced(self) -> bool:
@@ -115,19 +116,26 @@ def failing_locations(verdict: Verdict) -> dict[tuple[str, int | None, int | Non
     return out
 
 
-def filter_files(inputs: list[InputFile], roots: list[Path], verdict: Verdict,
-                 clean_dir: Path, quarantine_dir: Path, options: ReadOptions) -> FilterReport:
+def filter_files(inputs: list[InputFile], roots: list[Path], verdict: Verdict, clean_dir: Path,
+                 quarantine_dir: Path, options: ReadOptions, scanned: Mapping[str, str] | None = None) -> FilterReport:
     """Copy each input's records to the clean or the quarantine folder, read
-    with the same `options` (record size, decompression caps) as the scan."""
+    with the same `options` (record size, decompression caps) as the scan.
+    `scanned`: each input's SHA-256 as the scan read it, by path; an input
+    that the copy reads otherwise changed in between, and is not copied."""
     check_outputs(inputs, roots, clean_dir, quarantine_dir)
     failing = failing_locations(verdict)
     report = FilterReport()
     for inp in inputs:
         if inp.problem is not None:  # never opened: no copy, and the run says the input was not read
-            report.files.append(FilterCounts(inp.path, stopped=f"{inp.problem.code}: {inp.problem.message}", opened=False))
+            report.files.append(_not_opened(inp, f"{inp.problem.code}: {inp.problem.message}"))
             continue
-        report.files.append(_filter_one(inp, _relative(inp, roots), failing, clean_dir, quarantine_dir, options))
+        report.files.append(_filter_one(inp, _relative(inp, roots), failing, clean_dir, quarantine_dir, options,
+                                        (scanned or {}).get(inp.path)))
     return report
+
+
+def _not_opened(inp: InputFile, why: str) -> FilterCounts:
+    return FilterCounts(inp.path, stopped=why, opened=False)
 
 
 def _relative(inp: InputFile, roots: list[Path]) -> Path:
@@ -146,8 +154,12 @@ def _relative(inp: InputFile, roots: list[Path]) -> Path:
     return Path(src.name)
 
 
+CHANGED_SINCE_SCAN = ("changed-during-scan: the file changed between the scan and the copy (its SHA-256 differs), so "
+                      "some of its records were not judged; no copy was written: filter it again once nothing writes to it")
+
+
 def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, int | None], list[Finding]],
-                clean_dir: Path, quarantine_dir: Path, options: ReadOptions) -> FilterCounts:
+                clean_dir: Path, quarantine_dir: Path, options: ReadOptions, scanned_sha256: str | None) -> FilterCounts:
     assert inp.fs_path is not None
     counts = FilterCounts(inp.path)
     stats = FileStats()
@@ -155,7 +167,7 @@ def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, 
         kind = compression_of(inp.fs_path)
         is_array = _is_json_array(inp)
     except OSError as exc:  # an input that cannot be opened: no copies; the run says it was not read
-        return FilterCounts(inp.path, stopped=f"unreadable: cannot open: {exc.strerror or exc}", opened=False)
+        return _not_opened(inp, f"unreadable: cannot open: {exc.strerror or exc}")
     with _AtomicOutput(clean_dir / rel, kind, is_array) as clean, \
             _AtomicOutput(quarantine_dir / rel, kind, is_array) as quarantine:
         for item in read_records(inp, stats, options):
@@ -170,6 +182,10 @@ def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, 
             else:
                 clean.write_record(item, None)
                 counts.kept += 1
+        if scanned_sha256 and stats.sha256 and stats.sha256 != scanned_sha256:
+            clean.abandon()  # it would pass records the scan never saw as clean
+            quarantine.abandon()
+            return FilterCounts(inp.path, stopped=CHANGED_SINCE_SCAN, changed=True)
     counts.records_in = stats.records + stats.malformed
     counts.unreadable = stats.malformed
     return counts
@@ -216,6 +232,11 @@ class _AtomicOutput:
             self.out.write(line + b"\n")
         self.count += 1
 
+    def abandon(self) -> None:
+        """Write nothing: on exit the temporary file goes, and so does an
+        older copy at the path."""
+        self.count = 0
+
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if self.is_array:
             self.out.write(b"\n]\n")
@@ -249,6 +270,8 @@ def summary_lines(report: FilterReport) -> Iterable[str]:
         yield f"{f.path}: in {f.records_in} = kept {f.kept} + quarantined {f.quarantined} + unreadable {f.unreadable}"
         if f.stopped and not f.opened:
             yield f"{f.path}: not read ({f.stopped}); no copy written"
+        elif f.changed:
+            yield f"{f.path}: {f.stopped}"
         elif f.stopped:
             yield f"{f.path}: not read to its end ({f.stopped}); its copies hold only the records before that point"
     yield (f"total: in {report.total('records_in')} = kept {report.total('kept')} + quarantined "
