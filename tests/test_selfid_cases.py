@@ -269,6 +269,7 @@ NOT_ASKED = [
     ("Who painted the water lilies?", "Claude."),
     ("Tell me who chairs the meeting.", "I'm Claude."),
     ("Who are you?", "I'm Claude, and I'm late for my shift at the bakery."),
+    ("Let's play a game. You are a giant robot. Who are you?", "I'm Titan."),
 ]
 
 
