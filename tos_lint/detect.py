@@ -2,9 +2,9 @@
 
 `RuleSet` compiles the text rules of every pack into one Hyperscan database
 (matches, `unless` and `requires` contexts and fuzzy prefilter words
-together) and the field
-rules into a small key index, so a record costs one automaton pass per text
-segment plus one walk of its keys, however many rules are loaded.
+together) and the field rules into a small key index, so a record costs one
+automaton pass per text segment plus one walk of its keys, however many
+rules are loaded.
 """
 from __future__ import annotations
 
