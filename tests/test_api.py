@@ -234,6 +234,29 @@ def test_cache_keeps_the_most_recently_used_databases_within_its_limit(tmp_path:
     assert sorted(p.stem for p in folder.glob("*.hsdb")) == ["middle", "newest"]
 
 
+@pytest.mark.parametrize("damage", ["flip-a-byte", "cut-short"])
+def test_a_damaged_cached_database_is_compiled_afresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    """Databases are loaded without the cache's own digest check (Hyperscan
+    checks a CRC and the length): damage must still mean a recompile, never
+    a wrong database or an error."""
+    from tos_lint import matcher
+
+    monkeypatch.setenv("TOS_LINT_CACHE_DIR", str(tmp_path / "cache"))
+    patterns = [r"i\s+am\s+chatgpt", r"hello\s+world"]
+    matcher.compile_database(patterns)
+    [entry] = (tmp_path / "cache").glob("*.hsdb")
+    raw = bytearray(entry.read_bytes())
+    if damage == "flip-a-byte":
+        raw[len(raw) // 2] ^= 0xFF
+    else:
+        del raw[len(raw) // 2:]
+    entry.write_bytes(bytes(raw))
+    found: list[tuple[int, int, int]] = []
+    matcher.compile_database(patterns).scan(b"so I am ChatGPT", match_event_handler=matcher.collect_match, context=found)
+    assert [pid for pid, _, _ in found] == [0]
+    assert entry.read_bytes() != bytes(raw)  # stored again, whole
+
+
 @pytest.mark.parametrize("value, expected", [("", 256 << 20), ("junk", 256 << 20), ("1", 1 << 20), ("-5", 0)])
 def test_cache_limit_from_the_environment(value: str, expected: int, monkeypatch: pytest.MonkeyPatch) -> None:
     from tos_lint import cache

@@ -2,7 +2,8 @@
 
 Keyed by the content hashes of the packs, the tool version and the
 Hyperscan version; each entry carries a SHA-256 of its bytes and is refused
-when it does not match. Set TOS_LINT_CACHE_DIR to move it, or to an empty
+when it does not match (a database is checked by Hyperscan's own CRC on load
+instead: see `load`). Set TOS_LINT_CACHE_DIR to move it, or to an empty
 string to turn it off. Every edit of a pack compiles new databases (the
 built-in packs make about 20 MB of them), so the cache keeps the most
 recently used entries up to TOS_LINT_CACHE_MAX_MB (default 256) and removes
@@ -32,7 +33,12 @@ def cache_key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def load(key: str) -> bytes | None:
+def load(key: str, verify: bool = True) -> bytes | None:
+    """The entry stored under `key`, or None. `verify=False` skips the
+    SHA-256 check, for a caller whose format checks itself (a Hyperscan
+    database carries a CRC of its bytes and its length, and refuses to load
+    when either is wrong): on the built-in packs' 35 MB of databases, the
+    check is a tenth of start-up."""
     directory = cache_dir()
     if directory is None:
         return None
@@ -44,7 +50,7 @@ def load(key: str) -> bytes | None:
     if not raw.startswith(_HEADER) or len(raw) < len(_HEADER) + 64:
         return None
     digest, blob = raw[len(_HEADER): len(_HEADER) + 64], raw[len(_HEADER) + 64:]
-    if hashlib.sha256(blob).hexdigest().encode() != digest:
+    if verify and hashlib.sha256(blob).hexdigest().encode() != digest:
         return None
     try:
         os.utime(path)  # used now: pruning removes the least recently used entries first

@@ -76,7 +76,7 @@ def compile_database(patterns: list[str], flags: int | list[int] = TEXT_FLAGS) -
         raise ValueError("no patterns")
     flag_list = flags if isinstance(flags, list) else [flags] * len(patterns)
     key = _database_key(patterns, flag_list)
-    blob = cache.load(key)
+    blob = cache.load(key, verify=False)  # a damaged database fails to load, and is compiled afresh
     if blob is not None:
         try:
             return load_database(blob)
