@@ -84,7 +84,7 @@ def render_console(report: "AttributionReport", stream: IO[str]) -> None:
             for r in f.records:
                 top = ", ".join(f"{p} {v:.2f}" for p, v in sorted(r.probabilities.items(), key=lambda kv: -kv[1])[:SHOWN_PER_FILE])
                 where = " ".join(f"{k}={v}" for k, v in r.where.items())
-                console.print(f"    {where}: {top}", style="dim")
+                console.print(Text(f"    {printable(where)}: {top}", style="dim"))  # record ids are data too
     if len(report.files) > 1:
         console.print()
         console.print(f"[bold]All files together[/bold]  {report.overall.n_records} records used")

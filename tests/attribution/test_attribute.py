@@ -354,3 +354,12 @@ def test_cli_output_to_a_device_writes_through_it(dataset: Path, tmp_path: Path)
     result = invoke(str(dataset), "--format", "json", "-o", str(link))
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and link.resolve() == Path("/dev/null") and link.is_char_device()
+
+
+def test_cli_records_with_markup_in_their_ids_print_as_written(tmp_path: Path) -> None:
+    """A record id comes from the data: rich markup in it is text, not style."""
+    data = tmp_path / "d.jsonl"
+    write_jsonl(data, [{"id": f"[/bold] x{i}", "instruction": "Say hi.", "output": CHATTY[i % len(CHATTY)]} for i in range(5)])
+    result = invoke(str(data), "--records")
+    assert result.exit_code == 0, result.output
+    assert "[/bold] x0" in result.stdout
