@@ -277,11 +277,11 @@ def test_changed_pack_is_not_served_from_cache(tmp_path: Path, monkeypatch: pyte
 
 def test_a_refused_regex_is_looked_for_in_the_given_packs_before_the_built_in_ones(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tos_lint import api
+    from tos_lint import api, packs
 
     builtin = write_pack(tmp_path / "builtin.yaml", [rule("builtin.ok", [{"regex": r"i am chatgpt"}])])
     bad = write_pack(tmp_path / "mine.yaml", [rule("mine.backref", [{"regex": r"(chatgpt)\1"}])])
-    monkeypatch.setattr(api, "builtin_pack_paths", lambda: [builtin])
+    monkeypatch.setattr(packs, "builtin_pack_paths", lambda: [builtin])
     checked: list[list[str]] = []
     real_load_packs = api.load_packs
 

@@ -276,7 +276,7 @@ def rule(provider: str) -> dict[str, object]:
 # description does that job here ("Je suis Claude, l'assistant d'Anthropic",
 # "我是Claude，Anthropic的AI助手", "私はAnthropicのAIアシスタント、Claudeです").
 APPOSITION_OPENERS = ["je suis", "je m'appelle", "soy", "me llamo", "sou", "eu sou", "me chamo", "ich bin", "ich heiße",
-                      "я", "Я", "меня зовут", "Меня зовут"]
+                      "я", "меня зовут"]
 APPOSITION_ARTICLES = ["l'", "le ", "la ", "el ", "o ", "a ", "un ", "une ", "una ", "um ", "uma ", "der ", "die ", "das ",
                        "ein ", "eine ", "votre ", "tu ", "seu ", "sua ", "dein ", "ihr "]
 APPOSITION_WORDS = ["assistante", "assistant", "asistente", "assistente", "ассистент", "помощник", "modèle de langage",
@@ -298,7 +298,7 @@ def apposition(names: str, makers: str) -> str:
     Portuguese, German, Russian), "<I am> <name>, <maker>s KI-Assistent", and
     the Chinese, Japanese and Korean orders."""
     words = alternation(APPOSITION_WORDS) + "(?: " + alternation(APPOSITION_QUALIFIERS) + ")?"
-    latin = (r"(?:^|[\s\"“«„(])" + alternation(APPOSITION_OPENERS) + r"\s+(?:le |la |el |o |a )?"
+    latin = (r"(?:^|[\s\"“«„(])" + alternation(with_capitals(APPOSITION_OPENERS)) + r"\s+(?:le |la |el |o |a )?"
              f"(?:{names}),?\\s+(?:" + alternation(APPOSITION_ARTICLES) + f")?{words}\\s+"
              + alternation(APPOSITION_OF) + f"(?:{makers})\\b")
     german = f"\\bich bin (?:{names}),\\s+(?:{makers})s\\s+(?:ki-)?(?:assistent|modell|sprachmodell|chatbot)\\b"
@@ -326,14 +326,12 @@ def apposition_examples(provider: str) -> dict[str, list[str]]:
 
 def apposition_rule(provider: str) -> dict[str, object]:
     names, makers, _ = PROVIDERS[provider]
-    doc = _rule(
+    return _rule(
         provider, "apposition", f"assistant says it is {SPELLING[provider][0]}, {SPELLING[provider][1]}'s assistant",
         "\"<I am> <name>, <maker>'s assistant or model\" in French, Spanish, Portuguese, German, Russian, Chinese, "
         "Japanese and Korean, where the provider pack's own rule wants an AI word beside \"assistant\".",
         {"any": [{"regex": apposition(names, makers)}]},
-        apposition_examples(provider))
-    doc["unless"] = [{"regex": APPOSITION_NEGATIONS}, {"regex": OTHERS_WORDS_PROMPT, "where": "prompt"}]
-    return doc
+        apposition_examples(provider), negations=APPOSITION_NEGATIONS)
 
 
 def name_rule(provider: str) -> dict[str, object]:
@@ -347,7 +345,7 @@ def name_rule(provider: str) -> dict[str, object]:
 
 
 def _rule(provider: str, suffix: str, message: str, description: str, match: dict[str, object],
-          rule_examples: dict[str, list[str]]) -> dict[str, object]:
+          rule_examples: dict[str, list[str]], negations: str | None = None) -> dict[str, object]:
     return {
         "id": f"{provider}.self-id.{suffix}",
         "provider": provider,
@@ -361,7 +359,7 @@ def _rule(provider: str, suffix: str, message: str, description: str, match: dic
         # each name starts a word wherever the rules look for it (`rules test`
         # proves it): "innovation", "graphic" or "describing" are no reason to read a line
         "keywords": [rf"\b{name}" for name in KEYWORDS[provider]],
-        "unless": [{"regex": alternation(NEGATIONS)}, {"regex": OTHERS_WORDS_PROMPT, "where": "prompt"}],
+        "unless": [{"regex": negations or alternation(NEGATIONS)}, {"regex": OTHERS_WORDS_PROMPT, "where": "prompt"}],
         "examples": rule_examples,
     }
 

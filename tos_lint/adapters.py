@@ -365,8 +365,8 @@ def _sharegpt_adapter(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
             yield from _sharegpt_turn(value, f"/{answer}", rest, "assistant")
         elif isinstance(value, list):
             yield from _sharegpt(value, f"/{answer}", rest, "assistant")
-        elif isinstance(value, str) and value:
-            yield Segment("assistant", f"/{answer}", value)
+        else:
+            yield from _text_at(value, f"/{answer}", "assistant", rest)
     _rest_top(d, _SHAREGPT_READ[key], "unknown", rest)
 
 

@@ -23,7 +23,7 @@ from tos_lint.detect import RuleSet
 from tos_lint.errors import UsageError
 from tos_lint.engine import Engine, EngineOptions, FileResult
 from tos_lint.model import Finding, Severity
-from tos_lint.packs import Pack, builtin_pack_paths, load_packs
+from tos_lint.packs import Pack, load_packs, pack_paths
 from tos_lint.pathnames import shown
 from tos_lint.policy import Policy, Verdict, decide
 from tos_lint.prefilter import LinePrefilter
@@ -79,8 +79,7 @@ def load_ruleset(rule_paths: Sequence[str | Path] = (), use_default_rules: bool 
     import hyperscan
 
     registry = registry or load_registry()
-    paths: list[str | Path] = list(builtin_pack_paths()) if use_default_rules else []
-    paths += list(rule_paths)
+    paths = pack_paths(rule_paths, use_default_rules)
     providers = set(registry.providers) | {"unknown"}
     packs = load_packs(paths, providers, check_regexes=False)
     try:
@@ -318,14 +317,19 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
     config = config or Config()
     registry = load_registry()
     policy = build_policy(config, registry)
-    ruleset = load_ruleset(config.rules, config.default_rules, registry)
-    warnings = check_selection(config, [r.id for r in ruleset.rules])
     # style attribution samples the files itself: in a child process, so that
-    # it overlaps this process's start-up and the scan
+    # it overlaps this process's start-up (the rules loaded, or compiled) and the scan
     style = (Background(style_attribution, [str(p) for p in paths], config, registry, standby=standby)
              if config.attribution else None)
     if standby is not None:
         standby.cancel()  # one not handed the call (attribution off) is stopped
+    try:
+        ruleset = load_ruleset(config.rules, config.default_rules, registry)
+        warnings = check_selection(config, [r.id for r in ruleset.rules])
+    except BaseException:
+        if style is not None:
+            style.cancel()  # a refused configuration leaves no child running
+        raise
     result = scan(
         paths, rules=config.rules, use_default_rules=config.default_rules,
         include=config.include or None, exclude=config.exclude or None, hidden=config.hidden,
@@ -341,11 +345,6 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
         _add_style_attribution(result, *style.result())
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)
-
-
-# The tool's own findings (input problems, near-duplicates, style): always
-# selected, and a selector may name them.
-TOOL_RULE_PREFIX = "tos-lint"
 
 
 def check_selection(config: Config, rule_ids: Sequence[str]) -> list[str]:
@@ -368,7 +367,7 @@ def check_selection(config: Config, rule_ids: Sequence[str]) -> list[str]:
 
 
 def _selects(value: str, rule_ids: Sequence[str]) -> bool:
-    from tos_lint.policy import rule_matches
+    from tos_lint.policy import TOOL_RULE_PREFIX, rule_matches
 
     tool = value.rstrip(".") == TOOL_RULE_PREFIX or value.startswith(TOOL_RULE_PREFIX + ".")
     return bool(value) and (tool or any(rule_matches(rid, value) for rid in rule_ids))

@@ -31,35 +31,22 @@ class Background(Generic[T]):
         self._process: Any = None
         self._conn: Any = None
         ready = standby.take() if standby is not None else None
-        if ready is not None:
-            self._handover(ready)
-        elif _can_fork():
-            self._start()
+        if (ready is None or not self._handover(ready)) and _can_fork():
+            fn, args = self._call
+            self._process, self._conn = _fork(_child, fn, *args, duplex=False)
 
-    def _handover(self, ready: tuple[Any, Any]) -> None:
+    def _handover(self, ready: tuple[Any, Any]) -> bool:
         """Hand the call to a standby child; one that cannot take it (an
-        argument that does not pickle, a child gone) is stopped, and the
-        call gets a child of its own."""
+        argument that does not pickle, a child gone) is stopped, and False
+        says the call needs a child of its own."""
         process, conn = ready
         try:
             conn.send(self._call)
         except Exception:  # noqa: BLE001 - pickling raises more than PicklingError
             _stop(process, conn)
-            if _can_fork():
-                self._start()
-            return
+            return False
         self._process, self._conn = process, conn
-
-    def _start(self) -> None:
-        from multiprocessing import get_context
-
-        fn, args = self._call
-        context = get_context("fork")
-        receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=_child, args=(send, fn, *args), daemon=True)
-        self._process.start()
-        send.close()  # the child holds the other end: its exit ends the pipe
-        self._conn = receive
+        return True
 
     def result(self) -> T:
         fn, args = self._call
@@ -87,6 +74,20 @@ class Background(Generic[T]):
         self._call = (_cancelled, ())
 
 
+def _fork(target: Callable[..., None], *args: Any, duplex: bool) -> tuple[Any, Any]:
+    """A forked daemon child running `target(child_end, *args)`, and this
+    process's end of the pipe between them (one way, child to parent,
+    unless `duplex`)."""
+    from multiprocessing import get_context
+
+    context = get_context("fork")
+    ours, theirs = context.Pipe(duplex=duplex)
+    process = context.Process(target=target, args=(theirs, *args), daemon=True)
+    process.start()
+    theirs.close()  # the child holds the other end: its exit ends the pipe
+    return process, ours
+
+
 def _died(name: str, exitcode: int | None) -> str:
     """Why a child gave no answer: the out-of-memory killer sends SIGKILL."""
     if exitcode is not None and exitcode < 0:
@@ -110,14 +111,7 @@ class Standby:
     def __init__(self, prepare: Callable[[], object]) -> None:
         self._ready: tuple[Any, Any] | None = None
         if _can_fork():
-            from multiprocessing import get_context
-
-            context = get_context("fork")
-            conn, child_conn = context.Pipe()
-            process = context.Process(target=_standby, args=(child_conn, prepare), daemon=True)
-            process.start()
-            child_conn.close()
-            self._ready = (process, conn)
+            self._ready = _fork(_standby, prepare, duplex=True)
 
     def take(self) -> tuple[Any, Any] | None:
         """The child and its connection, once; None when there is no child."""

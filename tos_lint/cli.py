@@ -313,21 +313,21 @@ def baseline_create(
         check_output("--output", output)
         result, verdict = api.run(paths, config)
         warn(result.warnings)
-        kept = [o.finding for o in verdict.outcomes if o.status not in ("ignored", "suppressed")]
+        live = [o for o in verdict.outcomes if o.status not in ("ignored", "suppressed")]
         with writing("--output", output):
-            count = write_baseline(output, kept)
+            count = write_baseline(output, [o.finding for o in live])
     typer.echo(f"wrote {count} fingerprint(s) to {output}")
-    raise typer.Exit(_input_problems(verdict))
+    raise typer.Exit(_input_problems(live))
 
 
-def _input_problems(verdict) -> int:  # type: ignore[no-untyped-def]
+def _input_problems(live) -> int:  # type: ignore[no-untyped-def]
     """Say on stderr what `baseline create` could not read (the records
-    there have no fingerprint in the baseline); the exit code a scan would
-    give them: 1 when one is at or above --fail-on."""
+    there have no fingerprint in the baseline), among the `live` outcomes
+    (neither ignored nor suppressed); the exit code a scan would give them:
+    1 when one is at or above --fail-on."""
     from tos_lint.engine import INPUT_RULE_PREFIX
 
-    problems = [o for o in verdict.outcomes if o.finding.rule_id.startswith(INPUT_RULE_PREFIX)
-                and o.status not in ("ignored", "suppressed")]
+    problems = [o for o in live if o.finding.rule_id.startswith(INPUT_RULE_PREFIX)]
     for o in problems:
         f = o.finding
         typer.echo(safe_lines(f"tos-lint: {f.location.display()}: {f.rule_id.removeprefix(INPUT_RULE_PREFIX)}: "

@@ -71,13 +71,13 @@ def _files_read(config: "Config | None") -> Iterator[tuple[str, str]]:
     """The files a configuration makes a run read, each with what it is."""
     if config is None:
         return
-    from tos_lint.packs import builtin_pack_paths
+    from tos_lint.packs import pack_paths
 
     if config.path:
         yield "configuration file", config.path
     if config.baseline:
         yield "baseline (--baseline)", config.baseline
-    packs = [*map(str, builtin_pack_paths()), *config.rules] if config.default_rules else config.rules
+    packs = [str(p) for p in pack_paths(config.rules, config.default_rules)]
     for what, files in (("rule pack", packs), ("allowlist (--allowlist)", config.allowlist),
                         ("waiver file (--waivers)", config.waivers), ("index (--index)", config.index)):
         yield from ((what, f) for f in files)

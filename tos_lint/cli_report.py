@@ -90,12 +90,12 @@ def _refuse_inputs(output: Optional[Path], doc: dict[str, Any]) -> None:
 
     if output is None:
         return
-    from tos_lint.pathnames import unshown
+    from tos_lint.pathnames import places
 
     target = output.resolve()
     for entry in (doc.get("manifest") or {}).get("inputs") or []:
         place = entry.get("abspath") if isinstance(entry, dict) else None
-        if isinstance(place, str) and target in (Path(place).resolve(), Path(unshown(place)).resolve()):
+        if isinstance(place, str) and target in (p.resolve() for p in places(place)):
             raise UsageError(f"--output {output} is an input the result describes; refusing to overwrite it")
 
 
@@ -142,8 +142,8 @@ def _check_sections(path: Path, doc: dict[str, Any]) -> None:
         if not isinstance(entry, dict):
             raise UsageError(f"{path}: invalid report: files[{i}] is not an object")
         _check_fields(path, f"files[{i}]", entry, _FILE_FIELDS)
+    _check_fields(path, "verdict", doc.get("verdict") or {}, _VERDICT_FIELDS)
     statuses = (doc.get("verdict") or {}).get("statuses")
-    _check_fields(path, "verdict", {"statuses": statuses}, (("statuses", _mapping, "an object"),))
     _check_fields(path, "verdict", statuses or {}, tuple((k, _count, _COUNT) for k in statuses or {}), "statuses.")
 
 
@@ -200,6 +200,7 @@ _SUMMARY_FIELDS = tuple((k, _count, _COUNT) for k in ("files", "records", "recor
                                                       "hidden_skipped")) + \
     (("seconds", _number, "a number or null"),) + tuple((k, _mapping, _OBJECT) for k in ("by_provider", "by_rule", "by_severity"))
 _FILE_FIELDS = (("path", _text, _TEXT),) + tuple((k, _count, _COUNT) for k in ("records", "records_flagged", "malformed", "bytes"))
+_VERDICT_FIELDS = (("statuses", _mapping, "an object"),)
 
 
 def render_document(name: str, doc: Mapping[str, Any], stream: TextIO, redact: bool = False) -> None:

@@ -81,7 +81,7 @@ class RuleSet:
         # placed `where: prompt`, by (rule, block).
         self._prompt_conditions: dict[tuple[int, str], frozenset[int]] = defaultdict(frozenset)
         for pid, pat in enumerate(self.patterns):
-            if pat.role in CONDITION_ROLES and _conditions(self.rules[pat.rule], pat.role)[pat.item].where == "prompt":
+            if pat.role in CONDITION_ROLES and self.rules[pat.rule].conditions(pat.role)[pat.item].where == "prompt":
                 self._prompt_conditions[pat.rule, pat.role] |= {pid}
         self._field_regex = _FieldRegexes(field_items)
 
@@ -93,7 +93,7 @@ class RuleSet:
             out += [_Pattern(r_index, role, i, regex) for i, role, regex in match_patterns(rule)]
             for role in CONDITION_ROLES:
                 out += [_Pattern(r_index, role, i, _item_regex(cond.kind, cond.value))
-                        for i, cond in enumerate(_conditions(rule, role))]
+                        for i, cond in enumerate(rule.conditions(role))]
         return out
 
     # -- detection -------------------------------------------------------------
@@ -159,12 +159,13 @@ class RuleSet:
         if self._in_prompt(r_index, "unless", prompt_hits):
             return None
         unless = [e for e in entries if e.pattern.role == "unless"]
-        required = [e for e in entries if e.pattern.role == "requires"]
-        prompt_meets_requirement = self._in_prompt(r_index, "requires", prompt_hits)
+        # a requirement the prompt meets holds for every match; else each match needs one of its own
+        required = None if not rule.requires or self._in_prompt(r_index, "requires", prompt_hits) \
+            else [e for e in entries if e.pattern.role == "requires"]
         for entry in sorted(matches, key=lambda e: e.end):
             if self._holds(rule.unless, entry, unless, seg):
                 continue
-            if rule.requires and not prompt_meets_requirement and not self._holds(rule.requires, entry, required, seg):
+            if required is not None and not self._holds(rule.requires, entry, required, seg):
                 continue
             return self._make_hit(rule, seg, self._start(entry, seg), entry.end)
         return None
@@ -275,10 +276,6 @@ class RuleSet:
 
 def _item_regex(kind: str, value: str) -> str:
     return phrase_to_regex(value) if kind == "phrase" else value
-
-
-def _conditions(rule: Rule, role: str) -> tuple[Condition, ...]:
-    return rule.requires if role == "requires" else rule.unless
 
 
 def match_patterns(rule: Rule) -> list[tuple[int, str, str]]:

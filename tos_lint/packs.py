@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import cached_property
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -85,13 +86,23 @@ class Rule:
     def is_field_rule(self) -> bool:
         return self.items[0].kind == "field"
 
-    @property
-    def field_conditions(self) -> tuple[MatchItem, ...]:
-        return tuple(u.field_item for u in self.unless if u.field_item is not None)
+    def conditions(self, block: str) -> tuple[Condition, ...]:
+        """The conditions of the `block` named, one of CONDITION_ROLES."""
+        return self.requires if block == "requires" else self.unless
 
-    @property
+    # A field rule is judged once per record it may hit: its field
+    # conditions are worked out once, not at each record.
+    @cached_property
+    def field_conditions(self) -> tuple[MatchItem, ...]:
+        return _field_items(self.unless)
+
+    @cached_property
     def field_requirements(self) -> tuple[MatchItem, ...]:
-        return tuple(u.field_item for u in self.requires if u.field_item is not None)
+        return _field_items(self.requires)
+
+
+def _field_items(conditions: tuple[Condition, ...]) -> tuple[MatchItem, ...]:
+    return tuple(c.field_item for c in conditions if c.field_item is not None)
 
 
 @dataclass
@@ -109,6 +120,12 @@ def builtin_pack_paths() -> list[Path]:
         Path(str(p)) for p in root.iterdir()
         if p.name.endswith((".yaml", ".yml")) and p.name != "providers.yaml"
     )
+
+
+def pack_paths(rule_paths: Iterable[str | Path], use_default_rules: bool) -> list[str | Path]:
+    """The packs a run reads, in order: the built-in ones (unless turned
+    off), then the user's."""
+    return [*(builtin_pack_paths() if use_default_rules else ()), *rule_paths]
 
 
 def load_packs(paths: Iterable[str | Path], providers: set[str] | None = None,

@@ -274,8 +274,13 @@ def merge(units: list[WorkUnit], unit_results: Iterable[UnitResult]) -> list[Fil
 def _append(into: FileResult, part: FileResult, offset: int) -> None:
     # A problem of the whole file (changed or gone during the scan) is seen
     # by every range read after it: reported once.
-    whole_file = {f.fingerprint for f in into.findings if _of_whole_file(f)}
-    into.findings.extend(_shift(f, offset) for f in part.findings if not (_of_whole_file(f) and f.fingerprint in whole_file))
+    # Ranges rarely hold one: the file's findings so far are looked through only then.
+    if any(_of_whole_file(f) for f in part.findings):
+        whole_file = {f.fingerprint for f in into.findings if _of_whole_file(f)}
+        into.findings.extend(_shift(f, offset) for f in part.findings
+                             if not (_of_whole_file(f) and f.fingerprint in whole_file))
+    else:
+        into.findings.extend(_shift(f, offset) for f in part.findings)
     into.flagged_records += part.flagged_records
     for name in ("records", "malformed", "bytes", "prefiltered"):
         setattr(into.stats, name, getattr(into.stats, name) + getattr(part.stats, name))

@@ -11,6 +11,7 @@ in every format alike; files are opened and written by their real bytes
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 _UNDECODED = re.compile("[\udc80-\udcff]")
 # Only bytes 0x80-0xFF can be undecodable in UTF-8: nothing else is unescaped.
@@ -30,3 +31,9 @@ def unshown(text: str) -> str:
     A UTF-8 name that holds a backslash and an `x` itself is ambiguous, so
     callers try the name as written first."""
     return _ESCAPE.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), text)
+
+
+def places(name: str) -> tuple[Path, ...]:
+    """Where a path a report shows may be: as written, then (when that
+    differs) with its `\\xNN` turned back into bytes (see `unshown`)."""
+    return tuple(dict.fromkeys((Path(name), Path(unshown(name)))))

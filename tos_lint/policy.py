@@ -181,8 +181,13 @@ def _override_severity(finding: Finding, policy: Policy) -> Finding:
     return dataclasses.replace(finding, severity=policy.severity_overrides[best])
 
 
+# The tool's own findings (input problems, near-duplicates, style): always
+# selected, and a selector may name them.
+TOOL_RULE_PREFIX = "tos-lint"
+
+
 def _selected(rule_id: str, policy: Policy) -> bool:
-    if rule_id.startswith("tos-lint."):
+    if rule_id.startswith(TOOL_RULE_PREFIX + "."):
         selected = True  # the tool's own findings (unreadable input) are always on
     else:
         selected = not policy.select or any(rule_matches(rule_id, s) for s in policy.select)

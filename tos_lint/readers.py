@@ -920,9 +920,14 @@ def _looks_binary(first: bytes) -> bool:
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if controls <= _BINARY_SHARE * len(head):
         return False
+    return not any(_is_object_line(line) for line in _sniffed_lines(first))
+
+
+def _sniffed_lines(first: bytes) -> list[bytes]:
+    """The first `_SNIFF_LINES` whole lines of a file's first block."""
     lines = first.split(b"\n", _SNIFF_LINES)
     whole = lines if len(first) < BLOCK_SIZE else lines[:-1]  # a full block's last line may be cut
-    return not any(_is_object_line(line) for line in whole[:_SNIFF_LINES])
+    return whole[:_SNIFF_LINES]
 
 
 def _is_object_line(line: bytes) -> bool:
@@ -1063,9 +1068,7 @@ def _is_pretty_object(first: bytes) -> bool:
     strict JSON, so a record line is told by its shape: it starts with `{`
     and ends with `}`, where a pretty printer indents every inner line (and
     it does not follow a key, as `"a":` alone on the line before it)."""
-    lines = first.split(b"\n", _SNIFF_LINES)
-    whole = lines if len(first) < BLOCK_SIZE else lines[:-1]  # a full block's last line may be cut
-    filled = [line.rstrip() for line in whole[:_SNIFF_LINES] if line.strip()]
+    filled = [line.rstrip() for line in _sniffed_lines(first) if line.strip()]
     if len(filled) <= 1 or not _opens_more(filled[0]):
         return False  # one line (a single-record JSONL file is the same thing), or a line that closes all it opens
     return not any(_is_record_line(line) and not before.endswith(b":") for before, line in zip(filled, filled[1:]))
@@ -1453,9 +1456,10 @@ def _values(text: str) -> tuple[list[tuple[int, int, Any]], int | None]:
             data, end = decode_nested(_LENIENT.raw_decode, text, pos)
         except (ValueError, RecursionError):
             return values, pos
-        if _too_deep(data):
+        data = _as_read(data, text, pos, end)
+        if data is _TOO_DEEP:
             return values, pos
-        values.append((pos, end, _replace_surrogates(data) if "\\u" in text[pos:end] else data))
+        values.append((pos, end, data))
         pos = _SPACE.match(text, end).end()  # type: ignore[union-attr]
     return values, None
 
@@ -1487,9 +1491,18 @@ def lenient_loads(text: str) -> Any:
         return _NOT_JSON
     except RecursionError:
         return _TOO_DEEP
-    if _too_deep(data):
+    return _as_read(data, text, 0, len(text))
+
+
+def _as_read(data: Any, text: str, start: int, end: int) -> Any:
+    """`data`, read leniently from `text[start:end]`, as the readers keep
+    it: `_TOO_DEEP` past `MAX_DEPTH` levels of nesting, lone surrogates
+    replaced. Nesting that deep needs more brackets than that, so a text
+    with fewer is not walked (every line of a NaN-laden export comes here)."""
+    brackets = text.count("{", start, end) + text.count("[", start, end)
+    if brackets > MAX_DEPTH and _too_deep(data):
         return _TOO_DEEP
-    return _replace_surrogates(data) if "\\u" in text else data
+    return _replace_surrogates(data) if text.find("\\u", start, end) >= 0 else data
 
 
 def decode_nested(decode: Callable[..., Any], *args: Any) -> Any:

@@ -559,8 +559,10 @@ class _LineFeed:
 
     def __init__(self, text: Iterator[str]):
         self.text = text
-        self.again: collections.deque[tuple[int, str]] = collections.deque()
-        self.row: list[tuple[int, str]] = []
+        # the lines to read again: always the last ones read, in order, so
+        # their numbers follow from `read`
+        self.again: collections.deque[str] = collections.deque()
+        self.row: list[str] = []
         self.read = 0  # lines read from the file
 
     def __iter__(self) -> "_LineFeed":
@@ -568,17 +570,17 @@ class _LineFeed:
 
     def __next__(self) -> str:
         if self.again:
-            item = self.again.popleft()
+            line = self.again.popleft()
         else:
-            item = (self.read + 1, next(self.text))
+            line = next(self.text)
             self.read += 1
-        self.row.append(item)
-        return item[1]
+        self.row.append(line)
+        return line
 
     def start_row(self) -> int:
         """Forget the lines of the last row; the line the next row starts on."""
         self.row.clear()
-        return self.again[0][0] if self.again else self.read + 1
+        return self.read - len(self.again) + 1
 
     def read_again(self) -> int:
         """Give the row being read up but for its first line: the lines after

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from tos_lint.errors import UsageError
-from tos_lint.pathnames import unshown
+from tos_lint.pathnames import places
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def _places(abspath: str, shown: str, base: Path) -> tuple[Path, ...]:
     (from here and from the report's folder), each as written and then with
     the `\\xNN` of a file name that is not UTF-8 turned back into its byte."""
     written = (abspath, shown, str(base / shown))
-    return tuple(dict.fromkeys(Path(p) for name in written for p in (name, unshown(name))))
+    return tuple(dict.fromkeys(p for name in written for p in places(name)))
 
 
 def _not_found(shown: str, candidates: tuple[Path, ...]) -> Check:
