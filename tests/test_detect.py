@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tos_lint import matcher
+from tos_lint import detect, matcher
 from tos_lint.detect import RuleSet
 from tos_lint.model import Record, Segment, Source
 from tos_lint.packs import load_packs
@@ -112,6 +112,26 @@ def test_a_template_rule_reports_once_per_record_and_others_per_segment(tmp_path
     hits = ruleset.detect(Record(Source("x.jsonl", 1), segments, {}, "openai"))
     assert [(h.rule_id, h.pointer) for h in hits if h.rule_id == "t.template"] == [("t.template", "/text#0")]
     assert len([h for h in hits if h.rule_id == "t.self-id"]) == 3
+
+
+def test_a_rule_is_judged_at_its_first_surviving_match_without_an_entry_per_match(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = [rule("t.every", [{"regex": "a"}], unless=[{"regex": "^a", "where": "window", "window": 0}],
+                  examples={"match": ["ba"], "no_match": ["b"]})]
+    ruleset = RuleSet(load_packs([write_pack(tmp_path / "t.yaml", rules)], {"openai"}))
+    made: list[int] = []
+
+    class CountedEntry(detect._Entry):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            made.append(self.end)
+
+    monkeypatch.setattr(detect, "_Entry", CountedEntry)
+    segment = Segment("assistant", "/messages/1/content", "a" * 10_000)
+    hits = ruleset.detect(Record(Source("x.jsonl", 1), [segment], {}, "openai"))
+    # the matches touching the `^a` hit are cancelled, the third stands
+    assert [(h.rule_id, h.start, h.end) for h in hits] == [("t.every", 2, 3)]
+    assert len(made) <= 4  # the unless hit and the three matches looked at, not one per byte
 
 
 @pytest.fixture(scope="module")

@@ -133,42 +133,60 @@ class RuleSet:
         return _SegmentHits(segment, normalized, encoded, hits)
 
     def _segment_rule_hits(self, seg: _SegmentHits, prompt_hits: set[int]) -> Iterator[Hit]:
-        by_rule: dict[int, list[_Entry]] = defaultdict(list)
+        # The segment's hits stay tuples, grouped by rule: a rule is judged at
+        # its first match that survives its conditions, so an entry object is
+        # made only for the matches looked at (a pattern that matches at every
+        # byte of a long text would otherwise cost one object per byte).
+        by_rule: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         triggered: set[int] = set()  # rules with a match or fuzzy hit, not only condition contexts
-        for pid, _, end in seg.hits:
-            pattern = self.patterns[pid]
-            by_rule[pattern.rule].append(_Entry(pattern, pid, end))
+        for hit in seg.hits:
+            pattern = self.patterns[hit[0]]
+            by_rule[pattern.rule].append(hit)
             if pattern.role not in CONDITION_ROLES:
                 triggered.add(pattern.rule)
-        for r_index, entries in by_rule.items():
+        for r_index, found in by_rule.items():
             rule = self.rules[r_index]
             if r_index not in triggered or rule.roles and seg.segment.role not in rule.roles:
                 continue
-            hit = self._evaluate(rule, r_index, seg, entries, prompt_hits)
+            hit = self._evaluate(rule, r_index, seg, found, prompt_hits)
             if hit is not None:
                 yield hit
 
     def _evaluate(self, rule: Rule, r_index: int, seg: _SegmentHits,
-                  entries: list[_Entry], prompt_hits: set[int]) -> Hit | None:
-        matches = [e for e in entries if e.pattern.role == "match"]
-        matches += self._fuzzy_matches(rule, r_index, seg, entries)
-        if not matches:
-            return None
-        if rule.mode == "all" and {e.pattern.item for e in matches} != set(range(len(rule.items))):
-            return None
+                  found: list[tuple[int, int, int]], prompt_hits: set[int]) -> Hit | None:
+        """The rule's hit in the segment, given its pattern hits `found`
+        there (by end): at the first match no condition rules out."""
         if self._in_prompt(r_index, "unless", prompt_hits):
             return None
-        unless = [e for e in entries if e.pattern.role == "unless"]
+        fuzzy = self._fuzzy_matches(rule, r_index, seg, found)
+        matched = [h for h in found if self.patterns[h[0]].role == "match"]
+        if not matched and not fuzzy:
+            return None
+        if rule.mode == "all" and {self.patterns[h[0]].item for h in matched} | {e.pattern.item for e in fuzzy} \
+                != set(range(len(rule.items))):
+            return None
+        unless = self._entries(found, "unless")
         # a requirement the prompt meets holds for every match; else each match needs one of its own
         required = None if not rule.requires or self._in_prompt(r_index, "requires", prompt_hits) \
-            else [e for e in entries if e.pattern.role == "requires"]
-        for entry in sorted(matches, key=lambda e: e.end):
+            else self._entries(found, "requires")
+        for entry in self._in_order(matched, fuzzy):
             if self._holds(rule.unless, entry, unless, seg):
                 continue
             if required is not None and not self._holds(rule.requires, entry, required, seg):
                 continue
             return self._make_hit(rule, seg, self._start(entry, seg), entry.end)
         return None
+
+    def _entries(self, found: list[tuple[int, int, int]], role: str) -> list[_Entry]:
+        return [_Entry(self.patterns[pid], pid, end) for pid, _, end in found if self.patterns[pid].role == role]
+
+    def _in_order(self, matched: list[tuple[int, int, int]], fuzzy: list[_Entry]) -> Iterator[_Entry]:
+        """The match entries by end, each made when it is reached (`matched`
+        is in that order already; fuzzy matches, few, are sorted in)."""
+        entries = (_Entry(self.patterns[pid], pid, end) for pid, _, end in matched)
+        if not fuzzy:
+            return entries
+        return iter(sorted([*entries, *fuzzy], key=lambda e: e.end))
 
     def _in_prompt(self, r_index: int, role: str, prompt_hits: set[int]) -> bool:
         """A `where: prompt` condition of the rule's `role` block that a
@@ -196,11 +214,14 @@ class RuleSet:
         return entry.start
 
     def _fuzzy_matches(self, rule: Rule, r_index: int, seg: _SegmentHits,
-                       entries: list[_Entry]) -> list[_Entry]:
+                       found: list[tuple[int, int, int]]) -> list[_Entry]:
+        items = {self.patterns[pid].item for pid, _, _ in found if self.patterns[pid].role == "fuzzy"}
+        if not items:
+            return []
         from rapidfuzz import fuzz
 
         out = []
-        for item_index in {e.pattern.item for e in entries if e.pattern.role == "fuzzy"}:
+        for item_index in items:
             item = rule.items[item_index]
             target = normalize(item.value).lower()
             result = fuzz.partial_ratio_alignment(target, seg.normalized.lower(), score_cutoff=item.min_ratio)
