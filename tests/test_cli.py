@@ -212,6 +212,20 @@ def test_rules_list_on_a_pack(tmp_path: Path, severity_pack: Path) -> None:
     assert "test.high" in proc.stdout and "test.low" in proc.stdout
 
 
+def test_rules_list_shows_messages_as_written_not_as_markup(tmp_path: Path) -> None:
+    message = "[INST] ... [/INST] and [bold]not bold[/bold]"
+    pack = write_pack(tmp_path / "marks.yaml", [rule("test.marks", [{"phrase": "I am ChatGPT"}], message=message)])
+    proc = run_cli(["rules", "list", str(pack)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert message in proc.stdout
+
+
+def test_rules_list_of_the_built_in_packs(tmp_path: Path) -> None:
+    proc = run_cli(["rules", "list"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "[/INST]" in proc.stdout  # in a built-in template rule's message
+
+
 def test_rules_test_passing_pack(tmp_path: Path, severity_pack: Path) -> None:
     proc = run_cli(["rules", "test", str(severity_pack)], cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr

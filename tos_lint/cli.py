@@ -210,16 +210,19 @@ def providers(
         fail(f"--format: unknown format {output_format!r} (expected console or json)")
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from tos_lint.reporters.console import add_text_row
 
     table = Table(title="Provider registry", show_lines=True)
     for col in ("id", "classification", "document", "effective", "reviewed", "summary"):
         table.add_column(col)
     for p in registry.providers.values():
         for t in p.terms or ():
-            table.add_row(p.id, t.classification, f"{t.document}\n{t.url}", t.effective_date, t.reviewed_on, t.summary)
+            add_text_row(table, p.id, t.classification, f"{t.document}\n{t.url}", t.effective_date, t.reviewed_on, t.summary)
     console = Console()
     console.print(table)
-    console.print(registry.disclaimer, style="italic")
+    console.print(Text(registry.disclaimer, style="italic"))
 
 
 def _pack_paths(packs: List[Path]) -> list[Path]:
@@ -244,12 +247,14 @@ def rules_list(packs: List[Path] = typer.Argument(None, help="Packs to list (def
     from rich.console import Console
     from rich.table import Table
 
+    from tos_lint.reporters.console import add_text_row
+
     table = Table(title="Rules")
     for col in ("id", "provider", "severity", "evidence", "message"):
         table.add_column(col)
     for pack in loaded:
         for r in pack.rules:
-            table.add_row(r.id, r.provider, r.severity.label, r.evidence, r.message)
+            add_text_row(table, r.id, r.provider, r.severity.label, r.evidence, r.message)
     Console().print(table)
 
 

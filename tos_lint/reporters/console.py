@@ -22,6 +22,13 @@ SEVERITY_STYLE = {
 }
 
 
+def add_text_row(table: Table, *cells: str) -> None:
+    """A row of strings from data or packs, shown as written: never read as
+    rich markup (a rule message "[INST] ... [/INST]" is text, not a tag),
+    control characters escaped line by line."""
+    table.add_row(*(Text("\n".join(map(printable, cell.split("\n")))) for cell in cells))
+
+
 def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
     console = Console(file=stream, highlight=False, soft_wrap=True)
     for path, group in groupby(verdict.reported, key=lambda o: o.finding.location.path):
@@ -120,10 +127,8 @@ def _provider_table(result: "ScanResult", verdict: "Verdict") -> Table:
     for provider, count in Counter(o.finding.provider for o in verdict.reported).most_common():
         entry = result.registry.get(provider)
         doc = entry.terms[0] if entry and entry.terms else None
-        table.add_row(
-            provider, str(count), entry.classification if entry else "-",
-            f"{doc.document} ({doc.effective_date})" if doc else "-",
-        )
+        add_text_row(table, provider, str(count), entry.classification if entry else "-",
+                     f"{doc.document} ({doc.effective_date})" if doc else "-")
     return table
 
 
