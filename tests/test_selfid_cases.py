@@ -96,6 +96,19 @@ SELF_ID = [
     ("perplexity", "I'm Sonar, a model built by Perplexity."),
     ("ai21", "I am Jamba, a language model trained by AI21 Labs."),
     ("ai21", "I was trained by AI21 Labs."),
+    # "<I am> <name>, a model from <maker>" for names that are also first names or words
+    ("google", "I am Gemini, a model from Google."),
+    ("meta", "I'm Llama, a chatbot built by Meta."),
+    ("amazon", "My name is Nova, an AI model developed by Amazon."),
+    ("microsoft", "I am Copilot, a model from Microsoft."),
+    # Korean and Japanese with the maker in a clause before the description
+    ("openai", "저는 OpenAI에서 개발한 인공지능 언어 모델인 ChatGPT입니다."),
+    ("anthropic", "저는 Anthropic이 만든 AI 어시스턴트인 Claude입니다."),
+    ("google", "私はGoogleが開発したAI言語モデルのGeminiです。"),
+    # a description with a participle before the maker, and Cohere's bare name beside its maker
+    ("cohere", "Je suis Command, un modèle de langage développé par Cohere."),
+    ("cohere", "Soy Command, un modelo de lenguaje desarrollado por Cohere."),
+    ("amazon", "Ich bin Nova, ein Sprachmodell, das von Amazon entwickelt wurde."),
 ]
 
 NOT_SELF_ID = [
@@ -162,6 +175,16 @@ NOT_SELF_ID = [
     "I'm Gemma, a data scientist at Google, and I review the evaluation sets.",
     "Je suis Claude, l'assistante de direction de Google.",
     "No soy Claude, el asistente de Anthropic; soy un modelo abierto.",
+    # people whose work is such models, and people taught by a maker's staff
+    "Hi all, I am a large language model researcher at ETH Zurich, working on evaluation.",
+    "As an AI language model developer myself, I find prompt engineering overrated.",
+    "I'm an AI language model trainer at a data-labelling company.",
+    "I was trained by OpenAI engineers during my residency in 2019, then joined a startup.",
+    "I was trained by xAI alumni at a bootcamp.",
+    "I was trained by Anthropic researchers during a summer fellowship.",
+    "I'm Nova, an assistant at Amazon's Seattle office.",
+    "Je suis Command, un modèle de langage développé par Google.",
+    "저는 OpenAI에서 일하는 Claude입니다.",
 ]
 
 ROLE_PLAY = [

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Writes rules/self-id-languages.yaml: self-identification in languages the
-provider packs' own multilingual rules do not cover, two rules per provider, and a third
-for a form their own languages miss (see `apposition`).
+provider packs' own multilingual rules do not cover, two rules per provider, a third
+for a form their own languages miss (see `apposition`), and a fourth for that form in
+English (see `english_apposition`).
 
     .venv/bin/python tools/gen_self_id_languages.py     # then: tos-lint rules test
 
@@ -286,28 +287,41 @@ APPOSITION_WORDS = ["assistante", "assistant", "asistente", "assistente", "ас�
 APPOSITION_QUALIFIERS = ["ia", "d'ia", "de ia", "virtuel", "virtual", "conversationnel", "conversacional",
                          "d'intelligence artificielle", "de inteligencia artificial", "de inteligência artificial"]
 APPOSITION_OF = ["de la ", "de l'", "de ", "d'", "da ", "do ", "del ", "des ", "von ", "от ", "компании "]
+# "un modèle de langage développé par Cohere", "ein Sprachmodell, das von Cohere entwickelt wurde"
+APPOSITION_MADE = ["développée?", "créée?", "conçue?", "entraînée?", "faite?", "construite?", "desarrollad[oa]",
+                   "cread[oa]", "entrenad[oa]", "diseñad[oa]", "hech[oa]", "construid[oa]", "desenvolvid[oa]",
+                   "criad[oa]", "treinad[oa]", "projetad[oa]", "feit[oa]", "construíd[oa]", "entwickelt", "trainiert",
+                   "erstellt", "gebaut", "entworfen", "разработанн[а-я]*", "созданн[а-я]*", "обученн[а-я]*"]
+APPOSITION_BY = ["par ", "por ", "pela ", "pelo ", "von ", "компанией "]
+APPOSITION_RELATIVE = r",?\s+(?:das|die|der)\s+von\s+"
 CJK_WORDS = {"zh": ["助手", "助理", "语言模型", "語言模型", "模型", "聊天机器人"],
              "ja": ["アシスタント", "言語モデル", "モデル", "チャットボット"],
              "ko": ["어시스턴트", "언어 모델", "모델", "챗봇", "비서"]}
+# A clause between the maker and the description, within the sentence (unbounded: a bounded repeat
+# of a UTF-8 class before the name alternation makes Hyperscan's compile slow).
+CJK_CLAUSE = r"(?:が|によって|에서|이|가|에 의해)[^.!?。！？\n]*"
 APPOSITION_NEGATIONS = (r"\b(?:no soy|ne suis pas|n'est pas|não sou|nao sou|bin nicht|bin kein)\b"
                         r"|(?:я не |Я не |не являюсь|不是|并非|ではありません|ではない|아닙니다|아니에요)")
 
 
-def apposition(names: str, makers: str) -> str:
+def apposition(names: str, makers: str) -> list[str]:
     """"<I am> <name>, <description> <of> <maker>" (French, Spanish,
     Portuguese, German, Russian), "<I am> <name>, <maker>s KI-Assistent", and
     the Chinese, Japanese and Korean orders."""
     words = alternation(APPOSITION_WORDS) + "(?: " + alternation(APPOSITION_QUALIFIERS) + ")?"
+    made_by = (r"(?:\s+(?:" + alternation(APPOSITION_OF) + "|(?:" + "|".join(APPOSITION_MADE) + r")\s+"
+               + alternation(APPOSITION_BY) + "?)|" + APPOSITION_RELATIVE + ")")
     latin = (r"(?:^|[\s\"“«„(])" + alternation(with_capitals(APPOSITION_OPENERS)) + r"\s+(?:le |la |el |o |a )?"
-             f"(?:{names}),?\\s+(?:" + alternation(APPOSITION_ARTICLES) + f")?{words}\\s+"
-             + alternation(APPOSITION_OF) + f"(?:{makers})\\b")
+             f"(?:{names}),?\\s+(?:" + alternation(APPOSITION_ARTICLES) + f")?{words}{made_by}(?:{makers})\\b")
     german = f"\\bich bin (?:{names}),\\s+(?:{makers})s\\s+(?:ki-)?(?:assistent|modell|sprachmodell|chatbot)\\b"
     chinese = f"我(?:是|叫) ?(?:{names}) ?[，,、] ?(?:{makers}) ?的 ?(?:ai|人工智能)? ?{alternation(CJK_WORDS['zh'])}"
-    japanese = (f"(?:私|わたし|僕)は ?(?:{makers}) ?の ?(?:ai ?)?{alternation(CJK_WORDS['ja'])} ?[、,]? ?(?:{names})"
-                " ?(?:です|だ)")
-    korean = (f"(?:저는|나는) ?(?:{makers}) ?의 ?(?:ai ?)?{alternation(CJK_WORDS['ko'])} ?(?:{names}) ?"
-              "(?:입니다|이에요|예요)")
-    return "|".join(f"(?:{part})" for part in (latin, german, chinese, japanese, korean))
+    # the maker, then what it made, in the same sentence: "の" / "의", or a clause ("が開発した", "에서 개발한")
+    japanese = (f"(?:私|わたし|僕)は ?(?:{makers}) ?(?:の|{CJK_CLAUSE}) ?(?:ai ?)?{alternation(CJK_WORDS['ja'])}"
+                f" ?[、,の]? ?(?:{names}) ?(?:です|だ)")
+    korean = (f"(?:저는|나는) ?(?:{makers}) ?(?:의|{CJK_CLAUSE}) ?(?:ai ?)?{alternation(CJK_WORDS['ko'])}"
+              f" ?(?:인|이자)? ?(?:{names}) ?(?:입니다|이에요|예요)")
+    # one item each: as one alternation they take Hyperscan about twice as long to compile
+    return [latin, german, chinese, japanese, korean]
 
 
 def apposition_examples(provider: str) -> dict[str, list[str]]:
@@ -317,21 +331,92 @@ def apposition_examples(provider: str) -> dict[str, list[str]]:
         "match": [f"Je suis {name}, l'assistant {of_maker}.", f"Soy {name}, el asistente de {maker}.",
                   f"Sou o {name}, assistente de IA da {maker}.", f"Ich bin {name}, das KI-Modell von {maker}.",
                   f"Я {name}, ассистент от {maker}.", f"我是{name}，{maker}的AI助手。",
-                  f"私は{maker}のAIアシスタント、{name}です。", f"저는 {maker}의 AI 어시스턴트 {name}입니다."],
+                  f"私は{maker}のAIアシスタント、{name}です。", f"저는 {maker}의 AI 어시스턴트 {name}입니다.",
+                  f"Je suis {name}, un modèle de langage développé par {maker}.",
+                  f"Soy {name}, un modelo de lenguaje desarrollado por {maker}.",
+                  f"Ich bin {name}, ein Sprachmodell, das von {maker} entwickelt wurde.",
+                  f"私は{maker}が開発したAI言語モデルの{name}です。",
+                  f"저는 {maker}에서 개발한 인공지능 언어 모델인 {name}입니다."],
         "no_match": [f"No soy {name}, el asistente de {maker}.", f"Conozco a {name}, el asistente de {maker}.",
                      f"Ich bin {name}, der Assistent von Frau Weber.", f"Soy {name}, asistente de {other_maker(provider)}.",
-                     f"我不是{name}，{maker}的AI助手。"],
+                     f"我不是{name}，{maker}的AI助手。", f"Je suis {name}, un modèle photo développé par une agence.",
+                     f"저는 {maker}에서 일하는 {name}입니다."],
     }
 
 
-def apposition_rule(provider: str) -> dict[str, object]:
+# In an apposition the maker follows the name, so a name that is also a
+# common word may stand alone there ("Je suis Command, un modèle de langage
+# développé par Cohere"); the maker, which every match then holds, becomes a
+# keyword too.
+APPOSITION_BARE_NAMES = {"cohere": ("command", "cohere")}
+
+
+def apposition_names(provider: str) -> tuple[str, str, list[str]]:
+    """The names and makers an apposition rule looks for, and its keywords."""
     names, makers, _ = PROVIDERS[provider]
+    keywords = list(KEYWORDS[provider])
+    if provider in APPOSITION_BARE_NAMES:
+        bare, maker_keyword = APPOSITION_BARE_NAMES[provider]
+        names, keywords = f"{names}|{bare}", keywords + [maker_keyword]
+    return names, makers, keywords
+
+
+def apposition_rule(provider: str) -> dict[str, object]:
+    names, makers, keywords = apposition_names(provider)
     return _rule(
         provider, "apposition", f"assistant says it is {SPELLING[provider][0]}, {SPELLING[provider][1]}'s assistant",
         "\"<I am> <name>, <maker>'s assistant or model\" in French, Spanish, Portuguese, German, Russian, Chinese, "
         "Japanese and Korean, where the provider pack's own rule wants an AI word beside \"assistant\".",
-        {"any": [{"regex": apposition(names, makers)}]},
-        apposition_examples(provider), negations=APPOSITION_NEGATIONS)
+        {"any": [{"regex": part} for part in apposition(names, makers)]},
+        _with_bare_name(provider, apposition_examples(provider)), negations=APPOSITION_NEGATIONS, keywords=keywords)
+
+
+def _with_bare_name(provider: str, rule_examples: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The examples, and one with the provider's bare name where it has one."""
+    if provider in APPOSITION_BARE_NAMES:
+        bare = APPOSITION_BARE_NAMES[provider][0].capitalize()
+        rule_examples["match"].append(f"Je suis {bare}, un modèle de langage développé par {SPELLING[provider][1]}.")
+        rule_examples["no_match"].append(f"Je suis {bare}, un modèle de langage développé par {other_maker(provider)}.")
+    return rule_examples
+
+
+# 4. `<provider>.self-id.english-apposition`: "I am <name>, a model from
+# <maker>": the packs' own English rules want an AI word beside "model" for
+# names that are also first names or words (Gemini, Llama, Nova, Copilot),
+# and the maker after the description does that job here. "Assistant"
+# alone is left out: a person can be an assistant at the maker.
+ENGLISH_OPENERS = ["i am", "i'm", "my name is", "my name's", "this is"]
+ENGLISH_WORDS = ["model", "language model", "ai model", "ai", "ai assistant", "virtual assistant", "chatbot", "bot",
+                 "llm", "ai system", "digital assistant", "conversational ai"]
+ENGLISH_MADE = ["trained", "developed", "created", "built", "made", "designed", "released", "fine-tuned", "engineered"]
+# Quotation and reported speech, and stories: the conditions of the packs' own
+# English self-id rules, the same strings (each compiled once for all).
+ENGLISH_REPORTED = ["\\b(?:in (?:the|my|a|this|our) (?:play|story|novel|script|film|movie|scene|game|poem|skit)|pretend(?:ing)?|imagine|imagining|suppose|supposing|hypothetically|if i were|if i was|as if i|as though i|let's say|lets say|what if|role-?play(?:ing)?|in character|impersonat\\w*|play(?:ing)? the role)\\b", '\\b(?:says?|said|announces?|announced|declares?|declared|exclaims?|exclaimed|replies|replied|writes|wrote) ?:\\s', '\\b(?:says?|said|saying|repl(?:y|ies|ied)|respond(?:s|ed)?|answer(?:s|ed)?|wrote|writes|quoted?|prints?|printed|outputs?|begins? with|starts? with|opens? with|reads|greeting (?:is|was)|greets \\w+ with|tells? (?:you|users|people|them)|claims?|claimed|introduces? (?:itself|himself|herself) (?:as|with)|like) ?[:,]? ?[\\"\']', '[\\w,:;] ?[\\"\'](?:(?:hello|hi|hey|sure|greetings|okay|ok|yes|well)[,!.]* )?(?:i\'m|i am|i was|i\'ve|as an?|my name|this is)\\b', '(?:^|\\n|[.!?:]\\s)[ \\t]*[\\"“\'](?:(?:hello|hi|hey|sure|greetings|okay|ok|yes|well)[,!.]* )?(?:i\'m|i am|i was|i\'ve|as an?|my name|this is)\\b[^\\"“”\\n]*[\\"”\'] ?,? (?:(?:the|a|an|my|his|her|their|our) )?(?:[\\w\'-]+ ){0,2}(?:said|says|replied|replies|wrote|writes|answered|answers|asked|asks|added|adds|joked|laughed|shouted|whispered|murmured|muttered|announced|announces|declared|declares|exclaimed|typed|read|reads|lied|lies|insisted|insists|claimed|claims|explained|explains|stated|states|responded|responds|continued|repeated|beeped|chirped|intoned|boomed|told|tells)\\b', "(?:^|\\n)[ \\t]*> ?(?:(?:hello|hi|hey)[,!.]* )?(?:i'm|i am|i was|as an?|my name)\\b", "\\b(?:think|thinks|thought|believe[sd]?|assume[sd]?|mistakenly|suspect(?:s|ed)?|wonder(?:s|ed|ing)?|guess(?:es|ed)?|claim(?:s|ed)?|insist(?:s|ed)?|whether|ask(?:s|ed|ing)?(?: me)?) (?:that |if |whether )?i(?:'m| am| was)\\b", '(?:^|\\n)[ \\t]*(?:user|human|customer|bot|ai|chatbot|model|interviewer|person [ab12]|speaker [ab12])[ \\t]*:']
+
+
+def english_apposition(names: str, makers: str) -> str:
+    made = alternation(ENGLISH_MADE)
+    return (r"\b" + alternation(ENGLISH_OPENERS) + f"\\s+(?:{names}),\\s+(?:an?|the|your)\\s+(?:[\\w-]+\\s+){{0,2}}?"
+            + alternation(ENGLISH_WORDS) + f"\\s+(?:(?:{made})\\s+(?:by|at)|from|by|of)\\s+(?:the\\s+team\\s+at\\s+)?"
+            f"(?:{makers})\\b")
+
+
+def english_apposition_rule(provider: str) -> dict[str, object]:
+    names, makers, keywords = apposition_names(provider)
+    name, maker = SPELLING[provider]
+    rule = _rule(
+        provider, "english-apposition", f"assistant says it is {name}, a {maker} model",
+        "\"I am <name>, a model from <maker>\": the maker after the description tells a product name that is "
+        "also a first name or a word apart from a person.",
+        {"any": [{"regex": english_apposition(names, makers)}]},
+        {"match": [f"I am {name}, a model from {maker}.", f"I'm {name}, an AI model developed by {maker}.",
+                   f"My name is {name}, a chatbot made by {maker}."],
+         "no_match": [f"I'm {name}, an assistant at {maker}.", f"I am not {name}, a model from {maker}.",
+                      f"She said, \"I'm {name}, a model from {maker}.\"",
+                      f"I am {name}, a model from {other_maker(provider)}."]},
+        keywords=keywords)
+    rule["unless"][1:1] = [{"regex": regex} for regex in ENGLISH_REPORTED]  # type: ignore[index]
+    return rule
 
 
 def name_rule(provider: str) -> dict[str, object]:
@@ -345,7 +430,8 @@ def name_rule(provider: str) -> dict[str, object]:
 
 
 def _rule(provider: str, suffix: str, message: str, description: str, match: dict[str, object],
-          rule_examples: dict[str, list[str]], negations: str | None = None) -> dict[str, object]:
+          rule_examples: dict[str, list[str]], negations: str | None = None,
+          keywords: list[str] | None = None) -> dict[str, object]:
     return {
         "id": f"{provider}.self-id.{suffix}",
         "provider": provider,
@@ -358,7 +444,7 @@ def _rule(provider: str, suffix: str, message: str, description: str, match: dic
         "match": match,
         # each name starts a word wherever the rules look for it (`rules test`
         # proves it): "innovation", "graphic" or "describing" are no reason to read a line
-        "keywords": [rf"\b{name}" for name in KEYWORDS[provider]],
+        "keywords": [rf"\b{name}" for name in keywords or KEYWORDS[provider]],
         "unless": [{"regex": negations or alternation(NEGATIONS)}, {"regex": OTHERS_WORDS_PROMPT, "where": "prompt"}],
         "examples": rule_examples,
     }
@@ -369,10 +455,11 @@ def main() -> None:
         "pack": "self-id-languages",
         "version": 1,
         "description": ("Self-identification as a provider's model in languages beyond those of the provider "
-                        "packs' multilingual rules, and \"<I am> <name>, <maker>'s assistant\" in theirs. "
+                        "packs' multilingual rules, and \"<I am> <name>, <maker>'s assistant\" in theirs and in English. "
                         "Generated by tools/gen_self_id_languages.py; edit that "
                         "script, not this file."),
-        "rules": [r for p in PROVIDERS for r in (rule(p), name_rule(p), apposition_rule(p))],
+        "rules": [r for p in PROVIDERS for r in (rule(p), name_rule(p), apposition_rule(p),
+                                                   english_apposition_rule(p))],
     }
     header = "# Generated by tools/gen_self_id_languages.py; edit that script, not this file.\n"
     OUT.write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
