@@ -234,3 +234,24 @@ def test_a_nul_inside_a_text_stays_in_its_row() -> None:
     f = extract(["before\x00after", "next"], SPEC)
     assert set(f.rows.tolist()) == {0, 1}
     assert rows_of(f, 1) == rows_of(extract(["next"], SPEC), 0)
+
+
+def test_kept_powers_grow_to_the_powers_built_afresh() -> None:
+    from tos_lint.attribution.features import _P, _P_INV, _kept_powers, _powers
+
+    for base in (_P, _P_INV):
+        for n in (0, 3, 5000, 100, 20000, 150000):  # longer, shorter, longer again
+            kept = _kept_powers(base, n)
+            assert np.array_equal(kept, _powers(base, n))
+            assert not kept.flags.writeable
+
+
+def test_among_follows_a_vocabulary_changed_in_place() -> None:
+    from tos_lint.attribution.features import _among
+
+    members = np.array([5, 7, 11], dtype=np.uint64)
+    values = np.array([5, 6, 7, 13], dtype=np.uint64)
+    assert _among(values, members).tolist() == [True, False, True, False]
+    members[2] = 13
+    assert _among(values, members).tolist() == [True, False, True, True]
+    assert _among(values, np.array([6], dtype=np.uint64)).tolist() == [False, True, False, False]

@@ -235,9 +235,9 @@ class _Hasher:
 
     def __init__(self, codes: np.ndarray):
         n = len(codes)
-        self.inverse = _powers(_P_INV, n)
+        self.inverse = _kept_powers(_P_INV, n)
         self.prefix = np.zeros(n + 1, dtype=np.uint64)
-        np.cumsum((codes.astype(np.uint64) + np.uint64(1)) * _powers(_P, n), dtype=np.uint64, out=self.prefix[1:])
+        np.cumsum((codes.astype(np.uint64) + np.uint64(1)) * _kept_powers(_P, n), dtype=np.uint64, out=self.prefix[1:])
 
     def span(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         return (self.prefix[end] - self.prefix[start]) * self.inverse[start]
@@ -250,14 +250,35 @@ class _Hasher:
         return h
 
 
-def _powers(base: np.uint64, n: int) -> np.ndarray:
+def _kept_powers(base: np.uint64, n: int) -> np.ndarray:
+    """base**0 ... base**(n-1) mod 2^64: the start of a table kept from
+    batch to batch and per thread, as `_log_counts` is, and extended when a
+    batch is longer than any before. Read-only: a write into it would change
+    every later batch's hashes."""
+    tables: dict[int, np.ndarray] | None = getattr(_WORK, "powers", None)
+    if tables is None:
+        tables = _WORK.powers = {}
+    table = tables.get(int(base))
+    if table is None or len(table) < n:
+        table = tables[int(base)] = _powers(base, max(n, 4096), table)
+        table.flags.writeable = False
+    return table[:n]
+
+
+def _powers(base: np.uint64, n: int, known: np.ndarray | None = None) -> np.ndarray:
     """base**0 ... base**(n-1) mod 2^64, by doubling: each step multiplies
     the powers so far by the next power of two of `base`, a vectorised pass
-    where a cumulative product is a chain of dependent multiplications."""
+    where a cumulative product is a chain of dependent multiplications.
+    `known`: the first powers (at least one), computed before and kept."""
     out = np.empty(n, dtype=np.uint64)
-    out[:1] = 1
-    step = np.array([base], dtype=np.uint64)
-    done = 1
+    if known is None:
+        out[:1] = 1
+        step = np.array([base], dtype=np.uint64)
+        done = 1
+    else:
+        done = len(known)
+        out[:done] = known
+        step = known[-1:] * np.array([base], dtype=np.uint64)  # base**done: the loop's invariant
     while done < n:
         m = min(done, n - done)
         np.multiply(out[:m], step, out=out[done:done + m])
@@ -397,17 +418,32 @@ def _among(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     search per value is nine unpredictable branches; instead the members
     are put in slots by a multiplicative hash, and each value is compared
     with those in its slot, rarely more than one."""
-    slots = _slots(members)
-    order = np.argsort(slots, kind="stable")
-    bounds = np.searchsorted(slots[order], np.arange((1 << _SLOT_BITS) + 1))
+    by_slot, bounds = _slot_table(members)
     slot = _slots(values)
     first, last = bounds[slot], bounds[slot + 1]
     found = np.zeros(len(values), dtype=np.bool_)
-    by_slot = members[order]
     for k in range(int(np.diff(bounds).max(initial=0))):
         at = first + k
         found |= (by_slot[np.minimum(at, len(members) - 1)] == values) & (at < last)
     return found
+
+
+def _slot_table(members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`members` ordered by slot, and where each slot starts in that order
+    (one more bound for the end). Every batch of a model or a training run
+    has the same vocabulary: the table is kept, per thread, for the last
+    one, known by its type and bytes (an array changed in place is not the
+    same)."""
+    key = (members.dtype.str, members.tobytes())
+    kept: tuple[tuple[str, bytes], np.ndarray, np.ndarray] | None = getattr(_WORK, "slot_table", None)
+    if kept is None or kept[0] != key:
+        slots = _slots(members)
+        order = np.argsort(slots, kind="stable")
+        bounds = np.searchsorted(slots[order], np.arange((1 << _SLOT_BITS) + 1))
+        by_slot = members[order]
+        by_slot.flags.writeable = bounds.flags.writeable = False
+        kept = _WORK.slot_table = (key, by_slot, bounds)
+    return kept[1], kept[2]
 
 
 def _slots(values: np.ndarray) -> np.ndarray:
