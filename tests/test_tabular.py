@@ -391,6 +391,16 @@ def test_parquet_binary_values_are_read_as_text_when_utf8_else_reported(tmp_path
     assert issues == [("binary-field", None, 1), ("binary-field", None, 1)]
 
 
+def test_bytes_that_are_not_text_are_named_by_their_column() -> None:
+    row = {"text": b"\xff", "turns": [{"image": b"\x89PNG", "value": b"fine"}, None, b"ok"], 3: {"": {"x": b"\xfe"}},
+           "meta": {"note": "kept", "none": None}}
+    undecoded: dict[str, None] = {}
+    decoded = tabular._decoded(row, None, undecoded)
+    assert decoded == {"turns": [{"value": "fine"}, None, "ok"], 3: {"": {}}, "meta": {"note": "kept"}}
+    # keys from the top joined by '/', list positions left out, in the order met
+    assert list(undecoded) == ["text", "turns/image", "3//x"]
+
+
 def test_a_stray_quote_costs_its_line_not_the_rows_after_it(tmp_path: Path) -> None:
     path = tmp_path / "stray.tsv"
     path.write_text(f'id\ttext\n1\t"quoted start\n2\t{HIT}\n3\t{HIT}\n', encoding="utf-8")

@@ -238,7 +238,7 @@ class _Rows:
 
     def _row(self, row: dict[str, Any], index: int, binary: bool, measure: bool) -> Iterator[RawRecord | InputIssue]:
         undecoded: dict[str, None] = {}
-        row = _decoded(row, "", undecoded) if binary else _without_nulls(row)
+        row = _decoded(row, None, undecoded) if binary else _without_nulls(row)
         for column in undecoded:
             if column not in self.binary_reported:
                 self.binary_reported.add(column)
@@ -258,28 +258,54 @@ def _may_hold_binary(t: "pa.DataType") -> bool:
                      or pt.is_binary_view(leaf))
 
 
-def _decoded(value: Any, column: str, undecoded: dict[str, None]) -> Any:
+def _decoded(value: Any, where: _Where, undecoded: dict[str, None]) -> Any:
     """`_without_nulls`, and bytes that are UTF-8 decoded to text; bytes
-    that are not are left out, their column (keys from the top, list
-    positions left out) added to `undecoded`."""
+    that are not are left out, their column (see `_column`) added to
+    `undecoded`. `where`: the keys down to `value`, named only for bytes
+    that are not text. Values that hold nothing to decode are kept without
+    a call: most of a row is strings and numbers."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            if v is not None and (v := _decoded(v, f"{column}/{k}" if column else str(k), undecoded)) is not _UNDECODED:
-                out[k] = v
+            if isinstance(v, _NESTED):
+                v = _decoded(v, (where, k), undecoded)
+                if v is _UNDECODED:
+                    continue
+            elif v is None:
+                continue
+            out[k] = v
         return out
     if isinstance(value, list):
-        return [v for v in (_decoded(v, column, undecoded) for v in value) if v is not _UNDECODED]
+        items = [_decoded(v, where, undecoded) if isinstance(v, _NESTED) else v for v in value]
+        # `in` (identity first, in C) spares the copy of a list with nothing left out
+        return [v for v in items if v is not _UNDECODED] if _UNDECODED in items else items
     if isinstance(value, bytes):
         try:
             return value.decode("utf-8")
         except UnicodeDecodeError:
-            undecoded[column] = None
+            undecoded[_column(where)] = None
             return _UNDECODED
     return value
 
 
+# Where a value is in a row: (where its dict is, its key), None for the row
+# itself; list positions are left out, as in a column's name.
+_Where = tuple[Any, Any] | None
+_NESTED = (dict, list, bytes)
 _UNDECODED = object()
+
+
+def _column(where: _Where) -> str:
+    """The column a value is in, as the binary-field issue names it: its
+    keys from the top joined by '/'."""
+    keys = []
+    while where is not None:
+        where, key = where
+        keys.append(key)
+    column = ""
+    for key in reversed(keys):
+        column = f"{column}/{key}" if column else str(key)
+    return column
 
 
 def _text_size(value: Any) -> int:
