@@ -405,7 +405,7 @@ def english_apposition_rule(provider: str) -> dict[str, object]:
     names, makers, keywords = apposition_names(provider)
     name, maker = SPELLING[provider]
     rule = _rule(
-        provider, "english-apposition", f"assistant says it is {name}, a {maker} model",
+        provider, "english-apposition", f"assistant says it is {name}, a model from {maker}",
         "\"I am <name>, a model from <maker>\": the maker after the description tells a product name that is "
         "also a first name or a word apart from a person.",
         {"any": [{"regex": english_apposition(names, makers)}]},
