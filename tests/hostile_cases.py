@@ -388,6 +388,17 @@ CASES: list[Case] = [
          issues=(("nonstandard-json", None, 1),), hits=((None, 0), (None, 2)), stdin=True,
          outcome="as in a file: standard input that starts with `[` is kept aside (in memory, past 16 MiB in a "
                  "temporary file) so that it can be read again from that element on"),
+    Case("invalid-utf8-in-array", "invalid UTF-8 bytes inside an element of a JSON array file",
+         _write("latin1.json", b"[" + HIT + b',\n{"text": "h\xe9llo"},\n' + HIT + b"]\n"),
+         issues=(("invalid-utf8", None, 1),), hits=((None, 0), (None, 2)),
+         outcome="reported at the element; the streaming parser stops there, so the file is read again from that "
+                 "element on with each invalid byte as U+FFFD, as a JSONL line is: the element and all after it "
+                 "are scanned"),
+    Case("invalid-utf8-and-nan-in-array", "NaN in one element of a JSON array and invalid UTF-8 in a later one",
+         _write("nan-latin1.json", b"[" + HIT + b',\n{"score": NaN},\n{"text": "h\xe9llo"},\n' + HIT + b"]\n"),
+         issues=(("nonstandard-json", None, 1), ("invalid-utf8", None, 2)), hits=((None, 0), (None, 3)),
+         outcome="each reported at its element; the file is read again once for each, with both fixes from the "
+                 "second on"),
     Case("huge-numbers", "numbers too large for a double or a 64-bit integer",
          _write("numbers.jsonl", _lines(
              b'{"text": "I am ChatGPT", "n": 1e400}', b'{"n": -1e999, "text": "clean"}',

@@ -946,3 +946,10 @@ def test_an_unchanged_file_or_a_fifo_has_no_such_finding(tmp_path: Path) -> None
         out = list(readers.read_records(inp, readers.FileStats(), readers.ReadOptions()))
         assert [type(o) for o in out] == [readers.RawRecord] * 4
     writer.join()
+
+
+
+def test_a_streaming_parser_error_given_as_bytes_is_shown_as_text() -> None:
+    # the C parser gives its message as bytes when the text it quotes is not UTF-8
+    error = ValueError(b'lexical error: invalid bytes in UTF8 string.\n  {"text": "h\xe9llo"}\n  (right here) ---^\n')
+    assert readers._parser_error(error) == 'lexical error: invalid bytes in UTF8 string. {"text": "h\ufffdllo"} (right here) ---^'

@@ -949,7 +949,7 @@ def _one_document(reopen: Callable[[], IO[bytes]]) -> bool:
     try:
         scratch = FileStats()
         first = _first_block(stream, scratch)
-        for _ in ijson.basic_parse(_Lenient(_Replayed(first.lstrip(), stream, scratch)), use_float=False):
+        for _ in ijson.basic_parse(_Lenient(_Utf8Replaced(_Replayed(first.lstrip(), stream, scratch))), use_float=False):
             pass
     except (EOFError, OSError, lzma.LZMAError):
         # A cut or bomb is the stream's own damage: the array reader reports
@@ -1572,22 +1572,87 @@ def _read_array(first: bytes, stream: IO[bytes], stats: FileStats, options: Read
     nesting depth): an element nested deeper than `MAX_DEPTH` or larger than
     `max_record_bytes` is reported and skipped, and the next one is read.
 
-    The streaming parser stops at NaN or Infinity; then the file is read
-    again (`reopen`) with those words rewritten, from the element where it
-    stopped, so that nothing after it is lost."""
+    The streaming parser stops at NaN or Infinity, and at bytes that are not
+    UTF-8; then the file is read again (`reopen`) from the element where it
+    stopped, with those words rewritten or those bytes replaced, so that
+    nothing after it is lost."""
     import ijson
 
     start_bytes = stats.bytes - len(first)
     cursor = _Cursor()
-    try:
-        yield from _array_items(_Replayed(first.lstrip(), stream, stats), stats, options, cursor)
-    except (ijson.JSONError, ValueError) as exc:  # ValueError: a number ijson cannot convert
-        if reopen is None or not _NONSTANDARD_WORD.search(str(exc)):
-            stats.malformed += 1
-            yield _broken_array(cursor.index, exc)
+    fixes: frozenset[str] = frozenset()
+    source: Any = _Replayed(first.lstrip(), stream, stats)
+    while True:
+        try:
+            yield from _array_items(source, stats, options, cursor, lenient=_NONSTANDARD in fixes)
             return
-        stats.bytes = start_bytes  # the second reading counts them all again
-        yield from _read_array_leniently(reopen, stats, options, cursor.index)
+        except (ijson.JSONError, ValueError) as exc:  # ValueError: a number ijson cannot convert
+            fix = _array_fix(exc)
+            if reopen is None or fix is None or fix in fixes:
+                stats.malformed += 1
+                yield _broken_array(cursor.index, exc)
+                return
+            if fix == _NOT_UTF8:
+                yield InputIssue("invalid-utf8", f"invalid UTF-8 in array element {cursor.index}; the array was read "
+                                 "again from there with each invalid byte as a replacement character, and scanned",
+                                 index=cursor.index)
+        finally:
+            if fixes:
+                source.close()  # a reading of ours, not the caller's stream
+        fixes |= {fix}
+        stats.bytes = start_bytes  # the next reading counts them all again
+        source = _reading_again(reopen, stats, fixes)
+
+
+_NONSTANDARD, _NOT_UTF8 = "nonstandard", "not-utf8"
+
+
+def _array_fix(exc: BaseException) -> str | None:
+    """What a second reading of an array must fix for the parser to go on
+    past `exc`, if anything can."""
+    if isinstance(exc, UnicodeDecodeError) or "invalid bytes in UTF8" in _parser_error(exc):
+        return _NOT_UTF8
+    return _NONSTANDARD if _NONSTANDARD_WORD.search(_parser_error(exc)) else None
+
+
+def _reading_again(reopen: Callable[[], IO[bytes]], stats: FileStats, fixes: frozenset[str]) -> Any:
+    """The array's stream from its start again, with `fixes` applied; closed
+    when the parser has read it to its end (or is dropped)."""
+    stream = reopen()
+    first = _first_block(stream, stats)
+    source: Any = _Replayed(first.lstrip(), stream, stats)
+    if _NOT_UTF8 in fixes:
+        source = _Utf8Replaced(source)
+    return _Lenient(source) if _NONSTANDARD in fixes else source
+
+
+def _parser_error(exc: BaseException) -> str:
+    """The streaming parser's message as text: its C backend gives bytes."""
+    message = exc.args[0] if exc.args else exc
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return " ".join(text.split())
+
+
+class _Utf8Replaced:
+    """A byte stream with each byte that is not UTF-8 replaced by U+FFFD, as
+    the JSONL reader reads such a line; a character cut between two blocks
+    is carried over."""
+
+    def __init__(self, source: Any):
+        self.source = source
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""  # ijson probes with read(0) to tell bytes from text
+        while True:
+            chunk = self.source.read(size if size > 0 else BLOCK_SIZE)
+            out = self.decoder.decode(chunk, final=not chunk).encode("utf-8")
+            if out or not chunk:
+                return out
+
+    def close(self) -> None:
+        self.source.close()
 
 
 @dataclass
@@ -1633,30 +1698,13 @@ def _nonstandard_element(index: int, lenient: bool) -> InputIssue:
 
 
 def _broken_array(index: int, exc: BaseException) -> InputIssue:
-    return InputIssue("malformed-json", f"not valid JSON at element {index}: {exc}; the rest of the file was not scanned", index=index, final=True)
+    return InputIssue("malformed-json", f"not valid JSON at element {index}: {_parser_error(exc)}; the rest of the "
+                      "file was not scanned", index=index, final=True)
 
 
 # The words a lenient parser reads and a strict one refuses, as the
 # streaming parser's error shows them (it quotes the text around the error).
 _NONSTANDARD_WORD = re.compile(r"NaN|Infinity")
-
-
-def _read_array_leniently(reopen: Callable[[], IO[bytes]], stats: FileStats, options: ReadOptions,
-                          resume: int) -> Iterator[RawRecord | InputIssue]:
-    """The array again, NaN and Infinity rewritten (`_Lenient`), from element
-    `resume` on."""
-    import ijson
-
-    cursor = _Cursor(resume)
-    stream = reopen()
-    try:
-        first = _first_block(stream, stats)
-        yield from _array_items(_Lenient(_Replayed(first.lstrip(), stream, stats)), stats, options, cursor, lenient=True)
-    except (ijson.JSONError, ValueError) as exc:
-        stats.malformed += 1
-        yield _broken_array(cursor.index, exc)
-    finally:
-        stream.close()
 
 
 # NaN and Infinity become number literals that the streaming parser reads
@@ -1676,7 +1724,7 @@ class _Lenient:
     block; a block's last letters and backslashes wait for the next one (a
     word or an escape may be cut there)."""
 
-    def __init__(self, source: _Replayed):
+    def __init__(self, source: Any):
         self.source = source
         self.carry = b""
         self.in_string = False
@@ -1695,6 +1743,9 @@ class _Lenient:
             out = self._rewrite(data[:cut])
             if out:
                 return out
+
+    def close(self) -> None:
+        self.source.close()
 
     def _rewrite(self, data: bytes) -> bytes:
         out: list[bytes] = []
