@@ -105,6 +105,10 @@ SELF_ID = [
     ("openai", "저는 OpenAI에서 개발한 인공지능 언어 모델인 ChatGPT입니다."),
     ("anthropic", "저는 Anthropic이 만든 AI 어시스턴트인 Claude입니다."),
     ("google", "私はGoogleが開発したAI言語モデルのGeminiです。"),
+    # the maker as Korean and Japanese text write it
+    ("google", "저는 구글에서 개발한 대규모 언어 모델인 Gemini입니다."),
+    ("anthropic", "私はアンソロピックが開発したAIアシスタントのClaudeです。"),
+    ("microsoft", "저는 마이크로소프트에서 개발한 AI 어시스턴트 Copilot입니다."),
     # a description with a participle before the maker, and Cohere's bare name beside its maker
     ("cohere", "Je suis Command, un modèle de langage développé par Cohere."),
     ("cohere", "Soy Command, un modelo de lenguaje desarrollado por Cohere."),
@@ -185,6 +189,7 @@ NOT_SELF_ID = [
     "I'm Nova, an assistant at Amazon's Seattle office.",
     "Je suis Command, un modèle de langage développé par Google.",
     "저는 OpenAI에서 일하는 Claude입니다.",
+    "저는 구글에서 일하는 제미나이입니다.",
 ]
 
 ROLE_PLAY = [

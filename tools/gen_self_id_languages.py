@@ -304,7 +304,22 @@ APPOSITION_NEGATIONS = (r"\b(?:no soy|ne suis pas|n'est pas|não sou|nao sou|bin
                         r"|(?:я не |Я не |не являюсь|不是|并非|ではありません|ではない|아닙니다|아니에요)")
 
 
-def apposition(names: str, makers: str) -> list[str]:
+# Makers and names as Korean and Japanese text often writes them (in Hangul
+# and katakana; Chinese forms are in the packs' own rules), for the Japanese
+# and Korean orders of the apposition.
+CJK_MAKERS = {
+    "openai": ["오픈AI", "오픈에이아이", "オープンAI", "オープンエーアイ"], "anthropic": ["앤트로픽", "엔트로픽", "アンソロピック", "アンスロピック"],
+    "google": ["구글 딥마인드", "구글", "딥마인드", "グーグル・ディープマインド", "グーグル", "ディープマインド"],
+    "meta": ["메타", "メタ"], "mistral": ["미스트랄 AI", "미스트랄", "ミストラルAI", "ミストラル"],
+    "alibaba": ["알리바바 클라우드", "알리바바", "アリババクラウド", "アリババ"], "deepseek": ["딥시크", "ディープシーク"],
+    "xai": [], "cohere": ["코히어", "コヒア"], "microsoft": ["마이크로소프트", "マイクロソフト"],
+    "amazon": ["아마존", "アマゾン"], "perplexity": ["퍼플렉시티", "パープレキシティ"], "ai21": [],
+    "moonshot": ["문샷 AI", "문샷", "ムーンショットAI", "ムーンショット"],
+}
+CJK_NAMES = {"openai": ["챗GPT", "챗지피티", "チャットGPT"], "anthropic": ["클로드", "クロード"], "google": ["제미나이", "ジェミニ"]}
+
+
+def apposition(names: str, makers: str, provider: str) -> list[str]:
     """"<I am> <name>, <description> <of> <maker>" (French, Spanish,
     Portuguese, German, Russian), "<I am> <name>, <maker>s KI-Assistent", and
     the Chinese, Japanese and Korean orders."""
@@ -316,6 +331,8 @@ def apposition(names: str, makers: str) -> list[str]:
     german = f"\\bich bin (?:{names}),\\s+(?:{makers})s\\s+(?:ki-)?(?:assistent|modell|sprachmodell|chatbot)\\b"
     chinese = f"我(?:是|叫) ?(?:{names}) ?[，,、] ?(?:{makers}) ?的 ?(?:ai|人工智能)? ?{alternation(CJK_WORDS['zh'])}"
     # the maker, then what it made, in the same sentence: "の" / "의", or a clause ("が開発した", "에서 개발한")
+    makers = "|".join([makers, *(m.replace(" ", r"\s?") for m in CJK_MAKERS[provider])])
+    names = "|".join([names, *CJK_NAMES.get(provider, [])])
     japanese = (f"(?:私|わたし|僕)は ?(?:{makers}) ?(?:の|{CJK_CLAUSE}) ?(?:ai ?)?{alternation(CJK_WORDS['ja'])}"
                 f" ?[、,の]? ?(?:{names}) ?(?:です|だ)")
     korean = (f"(?:저는|나는) ?(?:{makers}) ?(?:의|{CJK_CLAUSE}) ?(?:ai ?)?{alternation(CJK_WORDS['ko'])}"
@@ -327,6 +344,9 @@ def apposition(names: str, makers: str) -> list[str]:
 def apposition_examples(provider: str) -> dict[str, list[str]]:
     name, maker = SPELLING[provider]
     of_maker = f"d'{maker}" if maker[0].lower() in "aeiou" else f"de {maker}"
+    korean = [f"저는 {m}에서 개발한 AI 어시스턴트 {name}입니다." for m in CJK_MAKERS[provider] if not _katakana(m)]
+    japanese = [f"私は{m}が開発したAIアシスタントの{name}です。" for m in CJK_MAKERS[provider] if _katakana(m)]
+    local = korean[:1] + japanese[:1]  # the maker as Korean and Japanese text write it
     return {
         "match": [f"Je suis {name}, l'assistant {of_maker}.", f"Soy {name}, el asistente de {maker}.",
                   f"Sou o {name}, assistente de IA da {maker}.", f"Ich bin {name}, das KI-Modell von {maker}.",
@@ -336,7 +356,7 @@ def apposition_examples(provider: str) -> dict[str, list[str]]:
                   f"Soy {name}, un modelo de lenguaje desarrollado por {maker}.",
                   f"Ich bin {name}, ein Sprachmodell, das von {maker} entwickelt wurde.",
                   f"私は{maker}が開発したAI言語モデルの{name}です。",
-                  f"저는 {maker}에서 개발한 인공지능 언어 모델인 {name}입니다."],
+                  f"저는 {maker}에서 개발한 인공지능 언어 모델인 {name}입니다.", *local],
         "no_match": [f"No soy {name}, el asistente de {maker}.", f"Conozco a {name}, el asistente de {maker}.",
                      f"Ich bin {name}, der Assistent von Frau Weber.", f"Soy {name}, asistente de {other_maker(provider)}.",
                      f"我不是{name}，{maker}的AI助手。", f"Je suis {name}, un modèle photo développé par une agence.",
@@ -354,11 +374,15 @@ APPOSITION_BARE_NAMES = {"cohere": ("command", "cohere")}
 def apposition_names(provider: str) -> tuple[str, str, list[str]]:
     """The names and makers an apposition rule looks for, and its keywords."""
     names, makers, _ = PROVIDERS[provider]
-    keywords = list(KEYWORDS[provider])
+    keywords = list(KEYWORDS[provider]) + [name.lower() for name in CJK_NAMES.get(provider, [])]
     if provider in APPOSITION_BARE_NAMES:
         bare, maker_keyword = APPOSITION_BARE_NAMES[provider]
-        names, keywords = f"{names}|{bare}", keywords + [maker_keyword]
+        names, keywords = f"{names}|{bare}", keywords + [maker_keyword, *CJK_MAKERS[provider]]
     return names, makers, keywords
+
+
+def _katakana(text: str) -> bool:
+    return any("\u30a0" <= ch <= "\u30ff" for ch in text)
 
 
 def apposition_rule(provider: str) -> dict[str, object]:
@@ -367,7 +391,7 @@ def apposition_rule(provider: str) -> dict[str, object]:
         provider, "apposition", f"assistant says it is {SPELLING[provider][0]}, {SPELLING[provider][1]}'s assistant",
         "\"<I am> <name>, <maker>'s assistant or model\" in French, Spanish, Portuguese, German, Russian, Chinese, "
         "Japanese and Korean, where the provider pack's own rule wants an AI word beside \"assistant\".",
-        {"any": [{"regex": part} for part in apposition(names, makers)]},
+        {"any": [{"regex": part} for part in apposition(names, makers, provider)]},
         _with_bare_name(provider, apposition_examples(provider)), negations=APPOSITION_NEGATIONS, keywords=keywords)
 
 
@@ -444,7 +468,7 @@ def _rule(provider: str, suffix: str, message: str, description: str, match: dic
         "match": match,
         # each name starts a word wherever the rules look for it (`rules test`
         # proves it): "innovation", "graphic" or "describing" are no reason to read a line
-        "keywords": [rf"\b{name}" for name in keywords or KEYWORDS[provider]],
+        "keywords": [rf"\b{name}" if name[0].isascii() else name for name in keywords or KEYWORDS[provider]],
         "unless": [{"regex": negations or alternation(NEGATIONS)}, {"regex": OTHERS_WORDS_PROMPT, "where": "prompt"}],
         "examples": rule_examples,
     }
