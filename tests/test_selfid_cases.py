@@ -105,6 +105,9 @@ SELF_ID = [
     ("openai", "저는 OpenAI에서 개발한 인공지능 언어 모델인 ChatGPT입니다."),
     ("anthropic", "저는 Anthropic이 만든 AI 어시스턴트인 Claude입니다."),
     ("google", "私はGoogleが開発したAI言語モデルのGeminiです。"),
+    # in JSON the answer writes (JSON mode, a tool call's arguments): a string value is no quotation
+    ("anthropic", '{"to": "ana@example.com", "body": "Hello! I\'m Claude, an AI assistant made by Anthropic."}'),
+    ("openai", '{"answer": "As an AI language model developed by OpenAI, I cannot give legal advice."}'),
     # the maker as Korean and Japanese text write it
     ("google", "저는 구글에서 개발한 대규모 언어 모델인 Gemini입니다."),
     ("anthropic", "私はアンソロピックが開発したAIアシスタントのClaudeです。"),

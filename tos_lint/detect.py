@@ -346,8 +346,10 @@ class _FieldRegexes:
     """Field regexes, compiled once into a Hyperscan database (linear time)."""
 
     def __init__(self, items: list[MatchItem]):
-        self.ids = {id(it): n for n, it in enumerate(i for i in items if i.op == "regex")}
-        regexes = [it.operand for it in items if it.op == "regex"]
+        # one pattern per distinct regex: packs look for one model name under many keys
+        regexes = list(dict.fromkeys(it.operand for it in items if it.op == "regex"))
+        number = {regex: n for n, regex in enumerate(regexes)}
+        self.ids = {id(it): number[it.operand] for it in items if it.op == "regex"}
         self.db = compile_database(regexes, hs.HS_FLAG_UTF8 | hs.HS_FLAG_SINGLEMATCH) if regexes else None
 
     def matches(self, item: MatchItem, value: str) -> bool:
