@@ -128,6 +128,30 @@ def _long_line(folder: Path) -> Path:
     return path
 
 
+_DUMP_OBJECTS = 36_000  # 4 lines each: object i starts on line 4i + 1
+_DUMP_BIG = _DUMP_OBJECTS // 2  # 1.5 MB of text, the phrase first
+
+
+def _jq_dump(name: str, compress: Callable[[bytes], bytes] | None = None) -> Callable[[Path], Path]:
+    """About 7 MB of objects pretty-printed one after another, as `jq .`
+    writes them: the phrase in the first, the one after the middle and the
+    last; the middle one 1.5 MB. Compressed and cut at 60 % if `compress`."""
+    def make(folder: Path) -> Path:
+        records = (json.dumps({"id": i, "text": ("I am ChatGPT, a language model. " if i in (0, _DUMP_BIG, _DUMP_BIG + 1,
+                                                                                             _DUMP_OBJECTS - 1) else "")
+                               + f"filler record {i} " + ("x " * (3 << 18) if i == _DUMP_BIG else "lorem ipsum " * 8)},
+                              indent=2) for i in range(_DUMP_OBJECTS))
+        data = ("\n".join(records) + "\n").encode()
+        path = folder / name
+        if compress is None:
+            path.write_bytes(data)
+        else:
+            blob = compress(data)
+            path.write_bytes(blob[: int(len(blob) * 0.6)])
+        return path
+    return make
+
+
 def _noise(size: int) -> bytes:
     import random
 
@@ -454,6 +478,20 @@ CASES: list[Case] = [
          issues=(("nonstandard-json", 1, None), ("malformed-json", 7, None)), hits=((4, None),), records=2,
          outcome="each object read and scanned at the line it starts on; what follows the last value that reads "
                  "is reported at its line, as data after an array is (and not read further)"),
+    Case("concatenated-over-the-limit", "a 7 MB `.json` of objects pretty-printed one after another, one of them "
+         "1.5 MB, with `--max-record-bytes 1048576`",
+         _jq_dump("dump.json"),
+         issues=(("nonstandard-json", 1, None), ("oversized-record", 4 * _DUMP_BIG + 1, None)),
+         hits=((1, None), (4 * _DUMP_BIG + 5, None), (4 * _DUMP_OBJECTS - 3, None)), args=("--max-record-bytes", "1048576"),
+         records=_DUMP_OBJECTS - 1,
+         outcome="read streamed, a value at a time, each at the line it starts on: the one over the limit reported and "
+                 "passed over without being held, the ones after it scanned; memory is bounded by the limit, not the file"),
+    Case("concatenated-gzip-cut", "the same, gzip-compressed and cut at 60 %",
+         _jq_dump("dump.json.gz", gzip.compress),
+         issues=(("nonstandard-json", 1, None), ("oversized-record", 4 * _DUMP_BIG + 1, None), ("truncated-stream", "*", None)),
+         hits=((1, None), (4 * _DUMP_BIG + 5, None)), args=("--max-record-bytes", "1048576"),
+         outcome="every object before the cut scanned; the cut reported at the line of the first object it kept from "
+                 "being read"),
 ]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 import lzma
 import time
@@ -286,6 +287,47 @@ def test_block_boundaries_do_not_matter(lines: list[bytes], block: int) -> None:
     whole = [(i.line, type(i).__name__) for i in read_jsonl_blocks(iter([data]), FileStats(), options)]
     pieces = iter([data[i: i + block] for i in range(0, len(data), block)])
     assert [(i.line, type(i).__name__) for i in read_jsonl_blocks(pieces, FileStats(), options)] == whole
+
+
+_CHARS = st.sampled_from(list('aé我😀 "\\{}[]:,\n\t') + ["\u2028", "NaN", "1e5", "x" * 30])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10 ** 30, 10 ** 30) | st.floats() | st.lists(_CHARS, max_size=5).map("".join),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.lists(_CHARS, max_size=3).map("".join), inner, max_size=4),
+    max_leaves=12)
+_OBJECT = st.dictionaries(st.sampled_from(["text", "a", "é"]), _JSON, max_size=4)
+
+
+def _written(value: Any, indent: int | None, ascii_only: bool) -> str:
+    return json.dumps(value, indent=indent, ensure_ascii=ascii_only)
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(st.lists(st.tuples(_OBJECT | _JSON, st.sampled_from([None, 0, 2]), st.booleans(),
+                          st.sampled_from(["", " ", "\n", "\n\n", "\r\n"])), min_size=1, max_size=8),
+       st.sampled_from(["", "\ngarbage", "}", '{"a": ', "[1, 2", '"abc', "-", "tru", "1e", "{\"a\": 1}}"]),
+       st.integers(1, 64), st.integers(64, 2048))
+def test_concatenated_json_read_in_blocks_reads_as_the_whole_text(values: list[tuple[Any, int | None, bool, str]],
+                                                                   tail: str, block: int, limit: int) -> None:
+    """JSON values one after another, read a block of any size at a time (as
+    a file over the record size limit is): the same records, findings and
+    lines as the whole text; and with a limit, the same values over it
+    wherever the blocks end."""
+    text = '{\n  "first": 1\n}' + "".join(_written(v, indent, a) + sep for v, indent, a, sep in values) + tail
+    data = text.encode()
+
+    def items(reading: Any) -> list[tuple[Any, ...]]:
+        return [(i.code, i.line, i.message) if isinstance(i, InputIssue) else (i.line, json.dumps(i.data), i.readings is not None)
+                for i in reading]
+
+    def streamed(size: int, max_bytes: int) -> list[tuple[Any, ...]]:
+        blocks = iter([data[i: i + size] for i in range(0, len(data), size)])
+        return items(readers._streamed_values(blocks, 1, FileStats(), ReadOptions(max_record_bytes=max_bytes)))
+
+    whole = items(readers._read_single(data, io.BytesIO(b""), FileStats(), ReadOptions(max_record_bytes=1 << 30), 1))
+    if any(i[0] == "nonstandard-json" and "one after another" in i[2] for i in whole):
+        event("concatenated")
+        assert streamed(block, 1 << 30) == whole
+    assert streamed(block, limit) == streamed(len(data), limit)
 
 
 # --- rule packs, valid or broken ------------------------------------------------------------

@@ -854,6 +854,118 @@ def test_filter_copies_each_concatenated_object(tmp_path: Path, monkeypatch: pyt
     assert clean == [RECORDS[0], RECORDS[2]]
 
 
+# --- concatenated JSON over the record size limit: read value by value ------------------
+
+def _dump(n: int, hits: set[int], big: dict[int, int]) -> tuple[bytes, list[int]]:
+    """`n` objects pretty-printed one after another (as `jq .` writes them),
+    the phrase in those at `hits`, a text of `big[i]` bytes (the phrase too)
+    in object i; and the line each starts on."""
+    parts, lines, line = [], [], 1
+    for i in range(n):
+        text = HIT if i in hits else CLEAN
+        record = {"id": i, "text": text + " x" * (big[i] // 2) if i in big else text, "filler": "lorem ipsum " * 8}
+        part = json.dumps(record, indent=2) + "\n"
+        parts.append(part)
+        lines.append(line)
+        line += part.count("\n")
+    return "".join(parts).encode(), lines
+
+
+@pytest.mark.parametrize("compression", ["plain", "gz", "zst"])
+def test_concatenated_json_over_the_limit_is_read_value_by_value(tmp_path: Path, compression: str) -> None:
+    """Before, a file of concatenated JSON larger than --max-record-bytes was
+    one oversized-record finding and nothing in it was scanned."""
+    n = 30_000
+    data, lines = _dump(n, hits={0, n // 2 + 1, n - 1}, big={n // 2: 3 << 19})
+    assert len(data) > 5 << 20
+    path = tmp_path / ("d.json" if compression == "plain" else f"d.json.{compression}")
+    path.write_bytes(data if compression == "plain" else COMPRESSORS[compression](data))
+    result = scan(tmp_path, path, max_record_bytes=1 << 20)
+    assert issues(result) == [("tos-lint.input.nonstandard-json", 1, None),
+                              ("tos-lint.input.oversized-record", lines[n // 2], None)]  # 1.5 MB: not held, not scanned
+    assert hits(result) == sorted(((lines[i], None, "/text") for i in (0, n // 2 + 1, n - 1)), key=repr)
+    assert (result.stats.records, result.stats.malformed) == (n - 1, 1)
+
+
+def _tricky_values() -> bytes:
+    """Concatenated JSON of every kind a value can take, read whole or in
+    blocks: what a block may cut (multi-byte characters, escapes, brackets
+    and quotes in strings, numbers, words, `}{`), what is read leniently
+    (NaN, big numbers, lone surrogates), repeated keys, values that are not
+    objects, nesting at the depth limit; the phrase in some; garbage last."""
+    pretty = [json.dumps(v, indent=2, ensure_ascii=False) for v in (
+        {"text": HIT, "note": "é我😀 \\ \" } ] { [ \u2028"},
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": HIT}]},
+        {"text": CLEAN, "n": float("nan"), "big": 10 ** 30, "inf": float("inf")},
+    )]
+    parts = [
+        pretty[0], "\n", pretty[1], pretty[2],  # `}{`: two on one line
+        '\n{\n  "text": "x",\n  "text": "I am ChatGPT, a model."\n}\n',  # a repeated key
+        "12345678901234567890\n-1.5e-7 true null NaN -Infinity \"string\" [1, [2]]\n",
+        '{\n  "text": "\\ud800 ' + HIT + '"\n}',
+        '{\n  "deep": ' + "[" * 1000 + "]" * 1000 + "\n}\n",
+    ]
+    block = "".join(parts)
+    return (block * 40 + "\n{\n  \"text\": \"I am ChatGPT\"\n}\ngarbage {\n").encode()
+
+
+@pytest.mark.parametrize("block", [64, 1000, 4096])
+def test_concatenated_json_streamed_reads_as_the_whole_text_does(tmp_path: Path, block: int,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read whole (under the limit) and streamed in small blocks (over it),
+    the same text gives the same findings, records and lines. Before, the
+    streamed reading was one oversized-record finding."""
+    path = tmp_path / "d.json"
+    path.write_bytes(_tricky_values())
+
+    def read(max_record_bytes: int) -> tuple[list[tuple[Any, ...]], tuple[int, int]]:
+        result = scan(tmp_path, path, max_record_bytes=max_record_bytes)
+        found = [(f.rule_id, f.location.line, f.location.index, f.location.pointer, f.message) for f in result.findings]
+        return found, (result.stats.records, result.stats.malformed)
+
+    whole = read(64 << 20)
+    monkeypatch.setattr(readers, "BLOCK_SIZE", block)
+    streamed = read(8 << 10)
+    assert streamed == whole
+    assert whole[1] == (241, 321)  # 6 objects and 8 other values in each of 40 repeats, one more object; the garbage
+    assert ("tos-lint.input.malformed-json", whole[0][-1][1]) == (whole[0][-1][0], len(path.read_bytes().splitlines()))
+
+
+@pytest.mark.parametrize("block", [64, 4096])
+def test_concatenated_values_over_the_limit_are_passed_over_wherever_blocks_end(
+        tmp_path: Path, block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value over the limit is reported at its line and skipped, whether
+    read whole within a block or passed over across many, and the values
+    after it are read; the one over the limit that holds the phrase is not scanned."""
+    data, lines = _dump(300, hits={0, 6, 150, 299}, big={5: 3000, 150: 20_000, 151: 2100})
+    path = tmp_path / "d.json"
+    path.write_bytes(data)
+    monkeypatch.setattr(readers, "BLOCK_SIZE", block)
+    result = scan(tmp_path, path, max_record_bytes=2048)
+    assert issues(result) == sorted([("tos-lint.input.nonstandard-json", 1, None)] + [
+        ("tos-lint.input.oversized-record", lines[i], None) for i in (5, 150, 151)], key=repr)
+    assert hits(result) == sorted(((lines[i], None, "/text") for i in (0, 6, 299)), key=repr)
+    assert (result.stats.records, result.stats.malformed) == (297, 3)
+
+
+def test_concatenated_json_over_the_limit_that_changes_while_it_is_read_is_reported(tmp_path: Path) -> None:
+    """Before, its first item was the file's one oversized-record finding."""
+    data, _ = _dump(10_000, hits=set(), big={})
+    assert len(data) > readers.BLOCK_SIZE  # (a file within one block is read whole, whatever the limit)
+    path = tmp_path / "d.json"
+    path.write_bytes(data)
+    reading = readers.read_records(readers.InputFile("d.json", path), readers.FileStats(),
+                                   readers.ReadOptions(max_record_bytes=64 << 10))
+    notice, first = next(reading), next(reading)
+    path.open("ab").write(data[:1000])
+    rest = list(reading)
+    assert isinstance(notice, readers.InputIssue) and notice.code == "nonstandard-json"
+    assert isinstance(first, readers.RawRecord) and first.line == 1
+    assert all(isinstance(r, readers.RawRecord) for r in rest[:9999])
+    issue = rest[-1]
+    assert isinstance(issue, readers.InputIssue) and issue.code == "changed-during-scan" and issue.final
+
+
 # --- byte-order marks inside a file (`cat` of files that start with one) ---------------
 
 @pytest.mark.parametrize("keep_nothing", [False, True], ids=["matched", "prefiltered"])

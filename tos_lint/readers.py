@@ -14,6 +14,7 @@ import errno
 import fnmatch
 import functools
 import hashlib
+import itertools
 import json
 import lzma
 import os
@@ -24,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Callable, Container, Generator, Iterator, Sequence
+from typing import IO, Any, Callable, Container, Generator, Iterable, Iterator, Sequence
 
 import orjson
 
@@ -804,7 +805,7 @@ def _read_shaped(shape: str, first: bytes, stream: IO[bytes], stats: FileStats, 
     elif shape == "binary":
         yield InputIssue("binary-file", "this looks like a binary file, not JSON or JSONL; it was not scanned", final=True)
     else:
-        yield from read_jsonl_blocks(_chain(first, stream, stats), stats, options, first_line=first_line)
+        yield from read_jsonl_blocks(_chain([first], stream, stats), stats, options, first_line=first_line)
 
 
 class _Spool:
@@ -1034,8 +1035,10 @@ class TranscodingReader:
         self.stream.close()
 
 
-def _chain(first: bytes, stream: IO[bytes], stats: FileStats) -> Iterator[bytes]:
-    yield first
+def _chain(read_already: list[bytes], stream: IO[bytes], stats: FileStats) -> Iterator[bytes]:
+    """The blocks read already (each let go of once handed on), then the rest of the stream."""
+    while read_already:
+        yield read_already.pop(0)
     while chunk := stream.read(BLOCK_SIZE):
         stats.bytes += len(chunk)
         yield chunk
@@ -1381,7 +1384,7 @@ def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[Ra
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        yield InputIssue("invalid-utf8", f"invalid UTF-8 at byte {exc.start} of the line; scanned with replacement characters", line=n)
+        yield _invalid_utf8(exc.start, n)
         text = line.decode("utf-8", "replace")
         try:
             data = orjson.loads(text)
@@ -1413,55 +1416,387 @@ def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[Ra
 _NOT_JSON: Any = object()
 
 
-def _concatenated(text: str, n: int, stats: FileStats) -> list[RawRecord | InputIssue] | None:
+def _invalid_utf8(at: int, n: int) -> InputIssue:
+    return InputIssue("invalid-utf8", f"invalid UTF-8 at byte {at} of the line; scanned with replacement characters", line=n)
+
+
+def _concatenated(text: str, n: int, stats: FileStats) -> Iterator[RawRecord | InputIssue] | None:
     """The records of `text` (from line `n`) read as JSON values written one
     after another (`{..}{..}`, as `cat` of one-object files or `jq` without
     `-c` make), each located at the line it starts on; None when it does not
     start with two whole values (then it is one broken value). Other readers
-    refuse such text or read only its first value: that is reported once."""
-    values, stop = _values(text)
-    if len(values) < 2:
+    refuse such text or read only its first value: that is reported once.
+    The text is read a block at a time, as a streamed one is, so that the
+    values are built as they are handed on, not all at once."""
+    pieces = ((text[i:i + BLOCK_SIZE], i + BLOCK_SIZE >= len(text)) for i in range(0, len(text), BLOCK_SIZE))
+    events = _value_events(pieces, n, None)
+    head = _to_second_value(events)
+    if _count_values(head) < 2:
         return None
-    out: list[RawRecord | InputIssue] = [InputIssue(
-        "nonstandard-json", f"{len(values)} JSON values written one after another (concatenated JSON) where one is "
-        "expected: strict JSON readers refuse this, others keep only the first; each value was read and scanned, "
-        "at the line it starts on", line=n)]
-    line, counted = n, 0
-    for start, end, data in values:
-        line, counted = line + text.count("\n", counted, start), start
-        if isinstance(data, dict):
-            stats.records += 1
-            out.append(RawRecord(data, line=line, readings=dupkeys.other_readings(text[start:end], data)))
-        else:
+    return _value_items(itertools.chain(head, events), stats, concatenated_at=n)
+
+
+def _streamed_values(blocks: Iterator[bytes], n: int, stats: FileStats,
+                     options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """A JSON document over the record size limit, read a block at a time as
+    JSON values one after another (a jq dump of many objects, `cat` of JSON
+    files): read as `_bad_line` reads the whole text, but each value is held
+    on its own and one over the limit is reported and passed over, so that
+    memory depends on the limit, not on the file. Fewer than two values are
+    not reported as concatenated: a value and then text that is none are one
+    broken value, as there; one value over the limit is reported as it was."""
+    events = _value_events(_decoded(blocks, n), n, options.max_record_bytes)
+    head = _to_second_value(events)
+    two = _count_values(head) == 2
+    if not two and head and isinstance(head[-1], _Stop):
+        head = [*(e for e in head if isinstance(e, InputIssue)), _Stop(n)]
+    yield from _value_items(itertools.chain(head, events), stats, concatenated_at=n if two else None)
+
+
+def _to_second_value(events: Iterator[_Value | _Stop | InputIssue]) -> list[_Value | _Stop | InputIssue]:
+    """The events up to the second value (all of them if there is none): whether the text is
+    concatenated JSON is known there."""
+    head: list[_Value | _Stop | InputIssue] = []
+    for event in events:
+        head.append(event)
+        if isinstance(event, _Value) and _count_values(head) == 2:
+            break
+    return head
+
+
+def _count_values(events: list[_Value | _Stop | InputIssue]) -> int:
+    return sum(isinstance(e, _Value) for e in events)
+
+
+@dataclass(frozen=True)
+class _Value:
+    """A value of concatenated JSON, at the line it starts on: as read, or a
+    `_Skipped` when it is too large to read; `text` is what it was read from."""
+
+    line: int
+    data: Any
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """Where the reading of concatenated JSON stopped at text that is no JSON value."""
+
+    line: int
+
+
+def _value_items(events: Iterable[_Value | _Stop | InputIssue], stats: FileStats,
+                 concatenated_at: int | None) -> Iterator[RawRecord | InputIssue]:
+    """The records and findings of the values `_value_events` read; first,
+    with `concatenated_at` (the line the text starts on), the one finding
+    that says the text is concatenated JSON."""
+    count = 0
+    for event in events:
+        if isinstance(event, InputIssue):
+            yield event
+        elif isinstance(event, _Stop):
             stats.malformed += 1
-            out.append(InputIssue("not-an-object", f"value is a JSON {_kind(data)}, not an object; it was not scanned", line=line))
-    if stop is not None:
-        stats.malformed += 1
-        out.append(InputIssue("malformed-json", f"not valid JSON after the {len(values)} values before it; the rest "
-                              "of it was not scanned", line=line + text.count("\n", counted, stop)))
-    return out
+            after = f" after the {count} values before it" if count else ""  # (none: it is one broken value)
+            yield InputIssue("malformed-json", f"not valid JSON{after}; the rest of it was not scanned", line=event.line)
+        else:
+            if count == 0 and concatenated_at is not None:
+                yield InputIssue(
+                    "nonstandard-json", "JSON values written one after another (concatenated JSON) where one is "
+                    "expected: strict JSON readers refuse this, others keep only the first; each value was read and "
+                    "scanned, at the line it starts on", line=concatenated_at)
+            count += 1
+            yield _value_item(event, stats)
+
+
+def _value_item(value: _Value, stats: FileStats) -> RawRecord | InputIssue:
+    data = value.data
+    if isinstance(data, dict):
+        stats.records += 1
+        return RawRecord(data, line=value.line, readings=dupkeys.other_readings(value.text, data))
+    stats.malformed += 1
+    if isinstance(data, _Skipped):
+        return InputIssue(data.code, f"value {data.message}; it was not scanned", line=value.line)
+    return InputIssue("not-an-object", f"value is a JSON {_kind(data)}, not an object; it was not scanned", line=value.line)
+
+
+# The characters of a number, and the start of one as far as it goes: a
+# number that ends a piece of text may go on in the next (`12|34`, `1.|5`),
+# which the parser would read as one value, or as one and garbage.
+_NUMBER = re.compile(r"[-+.0-9eE]*")
+_NUMBER_SO_FAR = re.compile(r"-?(?:0|[1-9][0-9]*)?(?:\.[0-9]*)?(?:[eE][-+]?[0-9]*)?")
+_NUMBER_STARTS = "-0123456789"
+# What a value too large to read can start with: a word (true, NaN) is never that long.
+_LONG_VALUE_STARTS = '{["' + _NUMBER_STARTS
+
+
+def _number_goes_on(text: str, start: int) -> bool:
+    """Whether the value at `start` is a number that text after `text` may go on."""
+    return text[start] in _NUMBER_STARTS and _NUMBER_SO_FAR.fullmatch(text, start) is not None
+
+
+def _value_events(texts: Iterable[tuple[str, bool] | InputIssue], line: int,
+                  max_bytes: int | None) -> Iterator[_Value | _Stop | InputIssue]:
+    """The JSON values one after another in a text given in pieces (each with
+    whether it is the last), read as `_values` reads them, each at the line
+    it starts on (the text starts on `line`), one over `max_bytes` passed
+    over (`_ValueReader`); and where reading stopped, if it did. Findings
+    among the pieces are handed on where they come; a stream that fails (a
+    cut or bomb) is reported at the line of the first value it kept from being read."""
+    reader = _ValueReader(line, max_bytes)
+    pieces = iter(texts)
+    while not reader.stopped:
+        try:
+            piece = next(pieces)
+        except StopIteration:
+            return
+        except _DECOMPRESS_ERRORS as exc:
+            yield stream_issue(exc, "records", line=reader.line)
+            return
+        if isinstance(piece, InputIssue):
+            yield piece
+        else:
+            yield from reader.read(*piece)
+
+
+class _ValueReader:
+    """Concatenated JSON read a piece of text at a time.
+
+    A piece may end inside a value: the parser then fails with no line break
+    after the point where it failed (no JSON string holds one), where a
+    broken value fails before one. The value is read again with the next
+    piece; an object, array or string cut short again has its end looked for
+    (`_ValueEnd`) and is read once, whole, so that a large value is not
+    parsed over and over. One over `max_bytes` is a `_Skipped`, passed over
+    to its end without being held."""
+
+    def __init__(self, line: int, max_bytes: int | None):
+        self.line = line  # where `parts` starts
+        self.max_bytes = max_bytes
+        self.parts: list[str] = []  # the text not read yet, from the start of a value
+        self.size = 0  # its characters
+        self.cut_short = False  # the value it starts with was cut short at the end of the text read
+        self.extent: _ValueEnd | None = None  # looking for that value's end: cut short twice, or too large
+        self.held = True  # ... keeping its text, to be read at its end (else passing over it)
+        self.stopped = False
+
+    def read(self, more: str, final: bool) -> Iterator[_Value | _Stop]:
+        """The values that one more piece of text completes."""
+        if self.extent is not None:
+            after = yield from self._look_for_end(more, final)
+            if after is None:
+                return
+            more = after
+        text = "".join([*self.parts, more])
+        values, stop, failed = _values(text)
+        if not final and values and _number_goes_on(text, values[-1][0]):
+            stop, failed = values.pop()[0], len(text)
+        counted = 0
+        for start, end, data in values:
+            self.line, counted = self.line + text.count("\n", counted, start), start
+            too_large = _over(text, start, end, self.max_bytes)
+            yield _Value(self.line, _too_large(self.max_bytes) if too_large else data, "" if too_large else text[start:end])
+        consumed = len(text) if stop is None else stop
+        self.line += text.count("\n", counted, consumed)
+        rest = text[consumed:]
+        self.parts, self.size = [rest], len(rest)
+        was_cut_short, self.cut_short = self.cut_short and stop == 0, False  # (the same value, none read before it)
+        if stop is not None:
+            yield from self._refused(rest, failed if failed is None else failed - stop, final, was_cut_short)
+
+    def _refused(self, rest: str, failed: int | None, final: bool, was_cut_short: bool) -> Iterator[_Value | _Stop]:
+        """The value `rest` starts with, which the parser refused (at `failed` in it, None: too deep)."""
+        if final or failed is None or rest.find("\n", failed) >= 0:
+            yield self._stop()
+        elif _over(rest, 0, len(rest), self.max_bytes):  # cut short: it goes on past all the text read
+            if rest[0] not in _LONG_VALUE_STARTS:  # a word (true, NaN) is never that long: no JSON value
+                yield self._stop()
+                return
+            yield _Value(self.line, _too_large(self.max_bytes))
+            self.extent, self.held, self.parts, self.size = _ValueEnd(rest[0]), False, [], 0
+            after = yield from self._look_for_end(rest, final)
+            if after is not None:
+                self.parts, self.size = [after], len(after)
+        elif was_cut_short and rest[0] in '{["':  # (a word or number is read again until it ends)
+            self.extent, self.held = _ValueEnd(rest[0]), True
+            if self.extent.end(rest) is not None:  # it ends in the text read, which the parser refused: broken
+                yield self._stop()
+        else:
+            self.cut_short = True
+
+    def _look_for_end(self, more: str, final: bool) -> Generator[_Value, None, str | None]:
+        """One more piece of the value whose end is looked for: the text to
+        read once it ends (with the value's own, when it is held), else None."""
+        assert self.extent is not None
+        end = self.extent.end(more)
+        if not self.held:
+            self.line += more.count("\n", 0, end)
+            if end is None:
+                return None
+            self.extent, self.held = None, True
+            return more[end:]
+        self.parts.append(more)
+        self.size += len(more)
+        if end is not None or final:
+            self.extent = None
+            return ""
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            yield _Value(self.line, _too_large(self.max_bytes))
+            self.line += sum(part.count("\n") for part in self.parts)
+            self.parts, self.size, self.held = [], 0, False
+        return None
+
+    def _stop(self) -> _Stop:
+        self.stopped = True
+        return _Stop(self.line)
+
+
+def _over(text: str, start: int, end: int, max_bytes: int | None) -> bool:
+    """Whether text[start:end] takes more than `max_bytes` in UTF-8 (None: no
+    limit). A character takes 1 to 4 bytes: it is encoded only in doubt."""
+    if max_bytes is None or 4 * (end - start) <= max_bytes:
+        return False
+    return end - start > max_bytes or len(text[start:end].encode("utf-8", "surrogatepass")) > max_bytes
+
+
+_IN_STRING = re.compile(r'[^"\\\n]*(?:\\.[^"\\\n]*)*', re.S)  # unrolled: no state kept per character
+_BRACKET_OR_QUOTE = re.compile(r'["{}\[\]]')
+_WHOLE_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
+_NOT_BRACKET = re.compile(r'[^{}\[\]]+')
+_DEPTH_CHANGE = {"{": 1, "[": 1, "}": -1, "]": -1}
+_LINES_AT_ONCE = 1 << 16  # characters of whole lines gone over at once, at most: a value may end in them
+
+
+class _ValueEnd:
+    """Where one JSON value ends, in text given a window at a time, none of
+    it held or parsed: for a value too large to read, passed over. Brackets
+    are counted outside strings; a line break ends a string, as it ends the
+    JSON value (none holds one), so that a broken value costs what follows
+    its line at most. A number ends where its characters do (where the
+    parser might split a run such as `1.2.3` or `1-2`: no record is a number).
+
+    Inside the value, whole lines are gone over at once where their brackets
+    do not close it (`_lines_stay_open`), and one mark at a time only where
+    they might: the last lines of the value, and a line that breaks a string."""
+
+    def __init__(self, first: str):
+        self.depth = 0
+        self.in_string = self.escaped = False
+        self.number = first not in '{["'  # a number, at the top
+
+    def end(self, text: str, pos: int = 0) -> int | None:
+        """Just past the value's end in `text`, read from `pos`; None when it goes on past `text`."""
+        one_by_one = pos  # up to where marks are read one at a time
+        while pos < len(text):
+            if self.number:
+                pos = _NUMBER.match(text, pos).end()  # type: ignore[union-attr]  # it matches the empty string
+                return pos if pos < len(text) else None
+            if self.in_string:
+                if self.escaped:  # the last window ended in a backslash
+                    pos, self.escaped = pos + 1, False
+                    continue
+                pos = _IN_STRING.match(text, pos).end()  # type: ignore[union-attr]
+                if pos == len(text):
+                    return None
+                if text[pos] == "\\":  # at the window's end: it escapes the next one's first character
+                    self.escaped = True
+                    return None
+                self.in_string, pos = False, pos + 1
+                if self.depth == 0 or text[pos - 1] == "\n":
+                    return pos
+                continue
+            if self.depth > 0 and pos >= one_by_one:
+                cut = text.rfind("\n", pos, pos + _LINES_AT_ONCE) + 1
+                if cut > pos and self._lines_stay_open(text[pos:cut]):
+                    pos = cut
+                    continue
+                one_by_one = cut
+            m = _BRACKET_OR_QUOTE.search(text, pos)
+            if m is None:
+                return None
+            pos, mark = m.end(), m.group()
+            if mark == '"':
+                self.in_string = True
+            elif mark in "{[":
+                self.depth += 1
+            else:
+                self.depth -= 1
+                if self.depth <= 0:
+                    return pos
+        return None
+
+    def _lines_stay_open(self, lines: str) -> bool:
+        """Whether the brackets of whole lines, outside their strings, leave
+        the value open all along: then the depth moves on by them at once.
+        False when they may close it, or a string in them is broken."""
+        outside = _WHOLE_STRING.sub("", lines)
+        if '"' in outside:
+            return False
+        levels = list(itertools.accumulate(map(_DEPTH_CHANGE.__getitem__, _NOT_BRACKET.sub("", outside)),
+                                           initial=self.depth))
+        if min(levels) <= 0:
+            return False
+        self.depth = levels[-1]
+        return True
+
+
+def _decoded(blocks: Iterator[bytes], n: int) -> Iterator[tuple[str, bool] | InputIssue]:
+    """The text of UTF-8 blocks, each piece with whether it is the last, as
+    `_bad_line` decodes the whole text: its first invalid byte reported
+    (at line `n`, by its offset), every one replaced."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    read = 0
+    for block, final in _marked_last(blocks):
+        held = decoder.getstate()[0]  # the start of a character cut at the last block's end
+        try:
+            text = decoder.decode(block, final)
+        except UnicodeDecodeError as exc:
+            yield _invalid_utf8(read - len(held) + exc.start, n)
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            text = decoder.decode(held + block, final)
+        read += len(block)
+        yield text, final
+
+
+def _marked_last(blocks: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """Each block with whether it is the last. A stream that fails (a cut or
+    bomb) hands on the block before the failure first, so that what it holds
+    is read before the failure is reported."""
+    block = next(blocks, b"")
+    while True:
+        try:
+            following = next(blocks, None)
+        except _DECOMPRESS_ERRORS:
+            yield block, False
+            raise
+        yield block, following is None
+        if following is None:
+            return
+        block = following
 
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
-def _values(text: str) -> tuple[list[tuple[int, int, Any]], int | None]:
+def _values(text: str) -> tuple[list[tuple[int, int, Any]], int | None, int | None]:
     """The JSON values one after another in `text`, read leniently, each with
-    the span it takes; and where reading stopped at text that is no JSON
-    value (None: at the end)."""
+    the span it takes; where reading stopped at text that is no JSON value
+    (None: at the end); and where the parser failed there (None: nested too
+    deep to read, whatever follows)."""
     values: list[tuple[int, int, Any]] = []
     pos = _SPACE.match(text).end()  # type: ignore[union-attr]  # it matches the empty string
     while pos < len(text):
         try:
             data, end = decode_nested(_LENIENT.raw_decode, text, pos)
+        except json.JSONDecodeError as exc:
+            return values, pos, exc.pos
         except (ValueError, RecursionError):
-            return values, pos
+            return values, pos, None
         data = _as_read(data, text, pos, end)
         if data is _TOO_DEEP:
-            return values, pos
+            return values, pos, None
         values.append((pos, end, data))
         pos = _SPACE.match(text, end).end()  # type: ignore[union-attr]
-    return values, None
+    return values, None, None
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -1777,6 +2112,10 @@ class _Skipped:
     message: str
 
 
+def _too_large(max_bytes: int | None) -> _Skipped:
+    return _Skipped("oversized-record", f"is larger than the limit of {max_bytes} bytes (see --max-record-bytes)")
+
+
 _INF = float("inf")
 
 
@@ -1861,7 +2200,7 @@ def _elements(events: Iterator[tuple[str, Any]], max_bytes: int, repeats: list[t
         elif event == "string":
             size += len(value)
         if size > max_bytes:
-            skipped = _Skipped("oversized-record", f"is larger than the limit of {max_bytes} bytes (see --max-record-bytes)")
+            skipped = _too_large(max_bytes)
             stack.clear()
             keys.clear()
             if depth == 0:
@@ -1888,17 +2227,17 @@ def _key_path(stack: list[Any], keys: list[Any]) -> tuple[Any, ...]:
 def _read_single(first: bytes, stream: IO[bytes], stats: FileStats, options: ReadOptions,
                  first_line: int = 1) -> Iterator[RawRecord | InputIssue]:
     """One JSON document spread over lines, read whole (up to the record
-    size limit); several values one after another are each read (`_bad_line`)."""
+    size limit); several values one after another are each read (`_bad_line`),
+    streamed past the limit (`_streamed_values`)."""
     chunks = [first]
     size = len(first)
     while chunk := stream.read(BLOCK_SIZE):
         stats.bytes += len(chunk)
         size += len(chunk)
-        if size > options.max_record_bytes:
-            stats.malformed += 1
-            yield oversized(options, line=first_line)
-            return
         chunks.append(chunk)
+        if size > options.max_record_bytes:
+            yield from _streamed_values(_chain(chunks, stream, stats), first_line, stats, options)
+            return
     whole = b"".join(chunks)
     try:
         data = orjson.loads(whole)
