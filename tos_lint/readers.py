@@ -2049,7 +2049,7 @@ _NAN_MARK = "1E-999999999"
 _NAN_DECIMAL = Decimal(_NAN_MARK)
 _WORD_MARKS = {b"NaN": _NAN_MARK.encode(), b"Infinity": b"1E+999999999", b"-Infinity": b"-1E+999999999"}
 _OUTSIDE_STRING = re.compile(rb'"|-?Infinity|NaN')
-_STRING_REST = re.compile(rb'(?:[^"\\]|\\.)*"', re.S)
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # unrolled: no state kept per character
 _PARTIAL = b"-\\" + bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("a"), ord("z") + 1))
 
 
