@@ -30,6 +30,7 @@ breaks the opener.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import yaml
 
@@ -331,12 +332,12 @@ def apposition(names: str, makers: str, provider: str) -> list[str]:
     german = f"\\bich bin (?:{names}),\\s+(?:{makers})s\\s+(?:ki-)?(?:assistent|modell|sprachmodell|chatbot)\\b"
     chinese = f"我(?:是|叫) ?(?:{names}) ?[，,、] ?(?:{makers}) ?的 ?(?:ai|人工智能)? ?{alternation(CJK_WORDS['zh'])}"
     # the maker, then what it made, in the same sentence: "の" / "의", or a clause ("が開発した", "에서 개발한")
-    makers = "|".join([makers, *(m.replace(" ", r"\s?") for m in CJK_MAKERS[provider])])
-    names = "|".join([names, *CJK_NAMES.get(provider, [])])
-    japanese = (f"(?:私|わたし|僕)は ?(?:{makers}) ?(?:の|{CJK_CLAUSE}) ?(?:ai ?)?{alternation(CJK_WORDS['ja'])}"
-                f" ?[、,の]? ?(?:{names}) ?(?:です|だ)")
-    korean = (f"(?:저는|나는) ?(?:{makers}) ?(?:의|{CJK_CLAUSE}) ?(?:ai ?)?{alternation(CJK_WORDS['ko'])}"
-              f" ?(?:인|이자)? ?(?:{names}) ?(?:입니다|이에요|예요)")
+    local_makers = "|".join([makers, *(m.replace(" ", r"\s?") for m in CJK_MAKERS[provider])])
+    local_names = "|".join([names, *CJK_NAMES.get(provider, [])])
+    japanese = (f"(?:私|わたし|僕)は ?(?:{local_makers}) ?(?:の|{CJK_CLAUSE}) ?(?:ai ?)?{alternation(CJK_WORDS['ja'])}"
+                f" ?[、,の]? ?(?:{local_names}) ?(?:です|だ)")
+    korean = (f"(?:저는|나는) ?(?:{local_makers}) ?(?:의|{CJK_CLAUSE}) ?(?:ai ?)?{alternation(CJK_WORDS['ko'])}"
+              f" ?(?:인|이자)? ?(?:{local_names}) ?(?:입니다|이에요|예요)")
     # one item each: as one alternation they take Hyperscan about twice as long to compile
     return [latin, german, chinese, japanese, korean]
 
@@ -347,6 +348,10 @@ def apposition_examples(provider: str) -> dict[str, list[str]]:
     korean = [f"저는 {m}에서 개발한 AI 어시스턴트 {name}입니다." for m in CJK_MAKERS[provider] if not _katakana(m)]
     japanese = [f"私は{m}が開発したAIアシスタントの{name}です。" for m in CJK_MAKERS[provider] if _katakana(m)]
     local = korean[:1] + japanese[:1]  # the maker as Korean and Japanese text write it
+    bare = APPOSITION_BARE_NAMES.get(provider, ("",))[0].capitalize()
+    # a name that is also a common word, alone beside its maker (and not beside another)
+    bare_match = [f"Je suis {bare}, un modèle de langage développé par {maker}."] if bare else []
+    bare_no_match = [f"Je suis {bare}, un modèle de langage développé par {other_maker(provider)}."] if bare else []
     return {
         "match": [f"Je suis {name}, l'assistant {of_maker}.", f"Soy {name}, el asistente de {maker}.",
                   f"Sou o {name}, assistente de IA da {maker}.", f"Ich bin {name}, das KI-Modell von {maker}.",
@@ -356,11 +361,11 @@ def apposition_examples(provider: str) -> dict[str, list[str]]:
                   f"Soy {name}, un modelo de lenguaje desarrollado por {maker}.",
                   f"Ich bin {name}, ein Sprachmodell, das von {maker} entwickelt wurde.",
                   f"私は{maker}が開発したAI言語モデルの{name}です。",
-                  f"저는 {maker}에서 개발한 인공지능 언어 모델인 {name}입니다.", *local],
+                  f"저는 {maker}에서 개발한 인공지능 언어 모델인 {name}입니다.", *local, *bare_match],
         "no_match": [f"No soy {name}, el asistente de {maker}.", f"Conozco a {name}, el asistente de {maker}.",
                      f"Ich bin {name}, der Assistent von Frau Weber.", f"Soy {name}, asistente de {other_maker(provider)}.",
                      f"我不是{name}，{maker}的AI助手。", f"Je suis {name}, un modèle photo développé par une agence.",
-                     f"저는 {maker}에서 일하는 {name}입니다."],
+                     f"저는 {maker}에서 일하는 {name}입니다.", *bare_no_match],
     }
 
 
@@ -392,16 +397,7 @@ def apposition_rule(provider: str) -> dict[str, object]:
         "\"<I am> <name>, <maker>'s assistant or model\" in French, Spanish, Portuguese, German, Russian, Chinese, "
         "Japanese and Korean, where the provider pack's own rule wants an AI word beside \"assistant\".",
         {"any": [{"regex": part} for part in apposition(names, makers, provider)]},
-        _with_bare_name(provider, apposition_examples(provider)), negations=APPOSITION_NEGATIONS, keywords=keywords)
-
-
-def _with_bare_name(provider: str, rule_examples: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The examples, and one with the provider's bare name where it has one."""
-    if provider in APPOSITION_BARE_NAMES:
-        bare = APPOSITION_BARE_NAMES[provider][0].capitalize()
-        rule_examples["match"].append(f"Je suis {bare}, un modèle de langage développé par {SPELLING[provider][1]}.")
-        rule_examples["no_match"].append(f"Je suis {bare}, un modèle de langage développé par {other_maker(provider)}.")
-    return rule_examples
+        apposition_examples(provider), negations=APPOSITION_NEGATIONS, keywords=keywords)
 
 
 # 4. `<provider>.self-id.english-apposition`: "I am <name>, a model from
@@ -441,7 +437,7 @@ def english_apposition(names: str, makers: str) -> str:
 def english_apposition_rule(provider: str) -> dict[str, object]:
     names, makers, keywords = apposition_names(provider)
     name, maker = SPELLING[provider]
-    rule = _rule(
+    return _rule(
         provider, "english-apposition", f"assistant says it is {name}, a model from {maker}",
         "\"I am <name>, a model from <maker>\": the maker after the description tells a product name that is "
         "also a first name or a word apart from a person.",
@@ -451,9 +447,7 @@ def english_apposition_rule(provider: str) -> dict[str, object]:
          "no_match": [f"I'm {name}, an assistant at {maker}.", f"I am not {name}, a model from {maker}.",
                       f"She said, \"I'm {name}, a model from {maker}.\"",
                       f"I am {name}, a model from {other_maker(provider)}."]},
-        keywords=keywords)
-    rule["unless"][1:1] = [{"regex": regex} for regex in ENGLISH_REPORTED]  # type: ignore[index]
-    return rule
+        keywords=keywords, conditions=ENGLISH_REPORTED)
 
 
 def name_rule(provider: str) -> dict[str, object]:
@@ -468,7 +462,7 @@ def name_rule(provider: str) -> dict[str, object]:
 
 def _rule(provider: str, suffix: str, message: str, description: str, match: dict[str, object],
           rule_examples: dict[str, list[str]], negations: str | None = None,
-          keywords: list[str] | None = None) -> dict[str, object]:
+          keywords: list[str] | None = None, conditions: Sequence[str] = ()) -> dict[str, object]:
     return {
         "id": f"{provider}.self-id.{suffix}",
         "provider": provider,
@@ -482,12 +476,17 @@ def _rule(provider: str, suffix: str, message: str, description: str, match: dic
         # each name starts a word wherever the rules look for it (`rules test`
         # proves it): "innovation", "graphic" or "describing" are no reason to read a line
         "keywords": [rf"\b{name}" if name[0].isascii() else name for name in keywords or KEYWORDS[provider]],
-        "unless": [{"regex": negations or alternation(NEGATIONS)}, {"regex": OTHERS_WORDS_PROMPT, "where": "prompt"}],
+        "unless": [{"regex": negations or alternation(NEGATIONS)}, *({"regex": c} for c in conditions),
+                   {"regex": OTHERS_WORDS_PROMPT, "where": "prompt"}],
         "examples": rule_examples,
     }
 
 
-def main() -> None:
+HEADER = "# Generated by tools/gen_self_id_languages.py; edit that script, not this file.\n"
+
+
+def document() -> str:
+    """rules/self-id-languages.yaml as this script writes it."""
     doc = {
         "pack": "self-id-languages",
         "version": 1,
@@ -498,8 +497,11 @@ def main() -> None:
         "rules": [r for p in PROVIDERS for r in (rule(p), name_rule(p), apposition_rule(p))]
                  + [english_apposition_rule(p) for p in ENGLISH_APPOSITION_PROVIDERS],
     }
-    header = "# Generated by tools/gen_self_id_languages.py; edit that script, not this file.\n"
-    OUT.write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+    return HEADER + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1000)
+
+
+def main() -> None:
+    OUT.write_text(document(), encoding="utf-8")
     print(f"wrote {OUT}")
 
 

@@ -25,7 +25,7 @@ from tos_lint.engine import Engine, EngineOptions, FileResult
 from tos_lint.model import Finding, Severity
 from tos_lint.packs import Pack, load_packs, pack_paths
 from tos_lint.pathnames import shown
-from tos_lint.policy import Policy, Verdict, decide
+from tos_lint.policy import INPUT_RULE_PREFIX, TOOL_RULE_PREFIX, Policy, Verdict, decide, rule_matches
 from tos_lint.prefilter import LinePrefilter
 from tos_lint.readers import DecompressLimits, discover
 from tos_lint.registry import Registry, load_registry
@@ -156,7 +156,7 @@ def scan(
     if sample is not None:
         sampled = sum(r.sampled or 0 for r in results)
         evidence = (((f.location.path, f.location.line, f.location.index), f.provider)
-                    for f in findings if not f.rule_id.startswith("tos-lint.input."))
+                    for f in findings if not f.rule_id.startswith(INPUT_RULE_PREFIX))
         result.sample = prevalence(evidence, sampled, sample)
     result.manifest = build_manifest(result, dict(options or {}) | {"_indexes": _index_digests(indexes)}, started_at, _utc_now(),
                                      {f.path: f.fs_path for f in files})
@@ -326,23 +326,23 @@ def run(paths: Iterable[str | Path], config: Config | None = None,
     try:
         ruleset = load_ruleset(config.rules, config.default_rules, registry)
         warnings = check_selection(config, [r.id for r in ruleset.rules])
+        result = scan(
+            paths, rules=config.rules, use_default_rules=config.default_rules,
+            include=config.include or None, exclude=config.exclude or None, hidden=config.hidden,
+            force_format=config.input_format, field_map=config.field_map or None,
+            max_record_bytes=config.max_record_bytes, limits=decompress_limits(config),
+            ruleset=ruleset, registry=registry, changed=changed,
+            options=config_options(config, changed is not None) | {"sample": sample.describe() if sample else None},
+            sample=sample, jobs=jobs, indexes=config.index,
+            backend=backend, address=address, progress=progress,
+        )
+        result.warnings = warnings
+        if style is not None:
+            _add_style_attribution(result, *style.result())
     except BaseException:
         if style is not None:
-            style.cancel()  # a refused configuration leaves no child running
+            style.cancel()  # a refused configuration or a failed scan leaves no child running
         raise
-    result = scan(
-        paths, rules=config.rules, use_default_rules=config.default_rules,
-        include=config.include or None, exclude=config.exclude or None, hidden=config.hidden,
-        force_format=config.input_format, field_map=config.field_map or None,
-        max_record_bytes=config.max_record_bytes, limits=decompress_limits(config),
-        ruleset=ruleset, registry=registry, changed=changed,
-        options=config_options(config, changed is not None) | {"sample": sample.describe() if sample else None},
-        sample=sample, jobs=jobs, indexes=config.index,
-        backend=backend, address=address, progress=progress,
-    )
-    result.warnings = warnings
-    if style is not None:
-        _add_style_attribution(result, *style.result())
     classifications = {pid: p.classification for pid, p in registry.providers.items()}
     return result, decide(result.findings, policy, classifications)
 
@@ -367,10 +367,7 @@ def check_selection(config: Config, rule_ids: Sequence[str]) -> list[str]:
 
 
 def _selects(value: str, rule_ids: Sequence[str]) -> bool:
-    from tos_lint.policy import TOOL_RULE_PREFIX, rule_matches
-
-    tool = value.rstrip(".") == TOOL_RULE_PREFIX or value.startswith(TOOL_RULE_PREFIX + ".")
-    return bool(value) and (tool or any(rule_matches(rid, value) for rid in rule_ids))
+    return bool(value) and (rule_matches(value, TOOL_RULE_PREFIX) or any(rule_matches(rid, value) for rid in rule_ids))
 
 
 def _did_you_mean(value: str, rule_ids: Sequence[str]) -> str:

@@ -32,7 +32,6 @@ class Background(Generic[T]):
         self._conn: Any = None
         ready = standby.take() if standby is not None else None
         if (ready is None or not self._handover(ready)) and _can_fork():
-            fn, args = self._call
             self._process, self._conn = _fork(_child, fn, *args, duplex=False)
 
     def _handover(self, ready: tuple[Any, Any]) -> bool:

@@ -10,12 +10,13 @@ from typing import Iterable
 from tos_lint.atomic import atomic_write
 from tos_lint.errors import UsageError
 from tos_lint.model import Finding
+from tos_lint.policy import INPUT_RULE_PREFIX
 
 FORMAT_VERSION = 1
 
 
 def baseline_document(findings: Iterable[Finding]) -> dict[str, object]:
-    entries = sorted({(f.fingerprint, f.rule_id) for f in findings if not f.rule_id.startswith("tos-lint.input.")})
+    entries = sorted({(f.fingerprint, f.rule_id) for f in findings if not f.rule_id.startswith(INPUT_RULE_PREFIX)})
     return {
         "tool": "tos-lint",
         "version": FORMAT_VERSION,

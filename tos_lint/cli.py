@@ -330,7 +330,7 @@ def _input_problems(live) -> int:  # type: ignore[no-untyped-def]
     there have no fingerprint in the baseline), among the `live` outcomes
     (neither ignored nor suppressed); the exit code a scan would give them:
     1 when one is at or above --fail-on."""
-    from tos_lint.engine import INPUT_RULE_PREFIX
+    from tos_lint.policy import INPUT_RULE_PREFIX
 
     problems = [o for o in live if o.finding.rule_id.startswith(INPUT_RULE_PREFIX)]
     for o in problems:

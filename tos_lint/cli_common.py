@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Iterator, NoReturn
 
 import typer
 
+from tos_lint.reporters import safe_lines
+
 if TYPE_CHECKING:  # pragma: no cover
     from tos_lint.config import Config
 
@@ -23,14 +25,6 @@ def warn(messages: list[str]) -> None:
     """Warnings (a run that goes on): one line each on stderr."""
     for message in messages:
         typer.echo(f"tos-lint: warning: {safe_lines(message)}", err=True)
-
-
-def safe_lines(text: str) -> str:
-    """`text` for a terminal: its lines kept, control characters from file
-    names or a report's fields written `\\xNN` (see `reporters.printable`)."""
-    from tos_lint.reporters import printable
-
-    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 @contextmanager

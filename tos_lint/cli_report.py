@@ -142,8 +142,9 @@ def _check_sections(path: Path, doc: dict[str, Any]) -> None:
         if not isinstance(entry, dict):
             raise UsageError(f"{path}: invalid report: files[{i}] is not an object")
         _check_fields(path, f"files[{i}]", entry, _FILE_FIELDS)
-    _check_fields(path, "verdict", doc.get("verdict") or {}, _VERDICT_FIELDS)
-    statuses = (doc.get("verdict") or {}).get("statuses")
+    verdict = doc.get("verdict") or {}
+    _check_fields(path, "verdict", verdict, _VERDICT_FIELDS)
+    statuses = verdict.get("statuses")
     _check_fields(path, "verdict", statuses or {}, tuple((k, _count, _COUNT) for k in statuses or {}), "statuses.")
 
 

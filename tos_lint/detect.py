@@ -165,7 +165,7 @@ class RuleSet:
         if rule.mode == "all" and {self.patterns[h[0]].item for h in matched} | {e.pattern.item for e in fuzzy} \
                 != set(range(len(rule.items))):
             return None
-        unless = self._entries(found, "unless")
+        unless = self._entries(found, "unless") if rule.unless else []
         # a requirement the prompt meets holds for every match; else each match needs one of its own
         required = None if not rule.requires or self._in_prompt(r_index, "requires", prompt_hits) \
             else self._entries(found, "requires")

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator
 from tos_lint.adapters import DIRECTIVE_KEY, adapt, own_id, top_level_field
 from tos_lint.detect import RuleSet
 from tos_lint.model import Finding, Hit, Location, Record, Severity, Source, finding_fingerprint
+from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.prefilter import LinePrefilter
 from tos_lint.readers import DecompressLimits, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_input
 from tos_lint.registry import INPUT_PROVIDER, Registry
@@ -21,7 +22,6 @@ from tos_lint.tabular import columns_for_field_map
 
 SNIPPET_CONTEXT = 60
 SNIPPET_MAX_MATCH = 120
-INPUT_RULE_PREFIX = "tos-lint.input."
 
 
 @dataclass

@@ -23,7 +23,7 @@ from tos_lint import deepjson
 from tos_lint.atomic import AtomicFile
 from tos_lint.errors import UsageError
 from tos_lint.model import Finding
-from tos_lint.policy import Verdict
+from tos_lint.policy import INPUT_RULE_PREFIX, Verdict
 from tos_lint.readers import FileStats, InputFile, RawRecord, ReadOptions, compression_of, read_records
 
 FINDINGS_KEY = "_tos_lint_findings"
@@ -38,7 +38,11 @@ class FilterCounts:
     unreadable: int = 0
     stopped: str = ""  # why reading stopped before the end of the file (its records after that are in neither copy)
     opened: bool = True  # False: found unfit to open (a FIFO, a dangling symlink), so no copy was written
-    changed: bool = False  # True: read, but no longer the file the scan judged, so no copy was written
+
+    @property
+    def changed(self) -> bool:
+        """Read, but no longer the file the scan judged, so no copy was written."""
+        return self.stopped == CHANGED_SINCE_SCAN
 
     @property
     def balanced(self) -> bool:
@@ -111,7 +115,7 @@ def failing_locations(verdict: Verdict) -> dict[tuple[str, int | None, int | Non
     out: dict[tuple[str, int | None, int | None], list[Finding]] = defaultdict(list)
     for outcome in verdict.outcomes:
         loc = outcome.finding.location
-        if outcome.status == "fail" and loc.pointer and not outcome.finding.rule_id.startswith("tos-lint.input."):
+        if outcome.status == "fail" and loc.pointer and not outcome.finding.rule_id.startswith(INPUT_RULE_PREFIX):
             out[(loc.path, loc.line, loc.index)].append(outcome.finding)
     return out
 
@@ -185,7 +189,7 @@ def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, 
         if scanned_sha256 and stats.sha256 and stats.sha256 != scanned_sha256:
             clean.abandon()  # it would pass records the scan never saw as clean
             quarantine.abandon()
-            return FilterCounts(inp.path, stopped=CHANGED_SINCE_SCAN, changed=True)
+            return FilterCounts(inp.path, stopped=CHANGED_SINCE_SCAN)
     counts.records_in = stats.records + stats.malformed
     counts.unreadable = stats.malformed
     return counts

@@ -19,6 +19,7 @@ from tos_lint import tabular
 from tos_lint.engine import Engine, FileResult, input_finding
 from tos_lint.errors import ScanAborted
 from tos_lint.model import Finding
+from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.readers import (
     FileSignature, FileStats, InputFile, InputIssue, RawRecord, changed_during_scan, is_line_oriented, read_jsonl_range,
 )
@@ -275,12 +276,10 @@ def _append(into: FileResult, part: FileResult, offset: int) -> None:
     # A problem of the whole file (changed or gone during the scan) is seen
     # by every range read after it: reported once.
     # Ranges rarely hold one: the file's findings so far are looked through only then.
-    if any(_of_whole_file(f) for f in part.findings):
-        whole_file = {f.fingerprint for f in into.findings if _of_whole_file(f)}
-        into.findings.extend(_shift(f, offset) for f in part.findings
-                             if not (_of_whole_file(f) and f.fingerprint in whole_file))
-    else:
-        into.findings.extend(_shift(f, offset) for f in part.findings)
+    whole_file = ({f.fingerprint for f in into.findings if _of_whole_file(f)}
+                  if any(_of_whole_file(f) for f in part.findings) else frozenset())
+    into.findings.extend(_shift(f, offset) for f in part.findings
+                         if not (_of_whole_file(f) and f.fingerprint in whole_file))
     into.flagged_records += part.flagged_records
     for name in ("records", "malformed", "bytes", "prefiltered"):
         setattr(into.stats, name, getattr(into.stats, name) + getattr(part.stats, name))
@@ -295,7 +294,7 @@ def _shift(finding: Finding, offset: int) -> Finding:
     if loc.line is None:
         return finding
     moved = replace(finding, location=replace(loc, line=loc.line + offset))
-    if finding.rule_id.startswith("tos-lint.input."):
+    if finding.rule_id.startswith(INPUT_RULE_PREFIX):
         from tos_lint.readers import InputIssue
 
         code = finding.rule_id.rsplit(".", 1)[-1]

@@ -184,6 +184,7 @@ def _override_severity(finding: Finding, policy: Policy) -> Finding:
 # The tool's own findings (input problems, near-duplicates, style): always
 # selected, and a selector may name them.
 TOOL_RULE_PREFIX = "tos-lint"
+INPUT_RULE_PREFIX = f"{TOOL_RULE_PREFIX}.input."  # findings about the input itself
 
 
 def _selected(rule_id: str, policy: Policy) -> bool:

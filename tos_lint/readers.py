@@ -950,7 +950,7 @@ def _one_document(reopen: Callable[[], IO[bytes]]) -> bool:
     try:
         scratch = FileStats()
         first = _first_block(stream, scratch)
-        for _ in ijson.basic_parse(_Lenient(_Utf8Replaced(_Replayed(first.lstrip(), stream, scratch))), use_float=False):
+        for _ in ijson.basic_parse(_fixed(_Replayed(first.lstrip(), stream, scratch), _ALL_FIXES), use_float=False):
             pass
     except (EOFError, OSError, lzma.LZMAError):
         # A cut or bomb is the stream's own damage: the array reader reports
@@ -1430,8 +1430,8 @@ def _concatenated(text: str, n: int, stats: FileStats) -> Iterator[RawRecord | I
     values are built as they are handed on, not all at once."""
     pieces = ((text[i:i + BLOCK_SIZE], i + BLOCK_SIZE >= len(text)) for i in range(0, len(text), BLOCK_SIZE))
     events = _value_events(pieces, n, None)
-    head = _to_second_value(events)
-    if _count_values(head) < 2:
+    head, values = _to_second_value(events)
+    if values < 2:
         return None
     return _value_items(itertools.chain(head, events), stats, concatenated_at=n)
 
@@ -1446,26 +1446,25 @@ def _streamed_values(blocks: Iterator[bytes], n: int, stats: FileStats,
     not reported as concatenated: a value and then text that is none are one
     broken value, as there; one value over the limit is reported as it was."""
     events = _value_events(_decoded(blocks, n), n, options.max_record_bytes)
-    head = _to_second_value(events)
-    two = _count_values(head) == 2
+    head, values = _to_second_value(events)
+    two = values == 2
     if not two and head and isinstance(head[-1], _Stop):
         head = [*(e for e in head if isinstance(e, InputIssue)), _Stop(n)]
     yield from _value_items(itertools.chain(head, events), stats, concatenated_at=n if two else None)
 
 
-def _to_second_value(events: Iterator[_Value | _Stop | InputIssue]) -> list[_Value | _Stop | InputIssue]:
-    """The events up to the second value (all of them if there is none): whether the text is
-    concatenated JSON is known there."""
+def _to_second_value(events: Iterator[_Value | _Stop | InputIssue]) -> tuple[list[_Value | _Stop | InputIssue], int]:
+    """The events up to the second value (all of them if there is none), and
+    how many values they hold: whether the text is concatenated JSON is
+    known there."""
     head: list[_Value | _Stop | InputIssue] = []
+    values = 0
     for event in events:
         head.append(event)
-        if isinstance(event, _Value) and _count_values(head) == 2:
+        values += isinstance(event, _Value)
+        if values == 2:
             break
-    return head
-
-
-def _count_values(events: list[_Value | _Stop | InputIssue]) -> int:
-    return sum(isinstance(e, _Value) for e in events)
+    return head, values
 
 
 @dataclass(frozen=True)
@@ -1529,6 +1528,15 @@ _NUMBER_STARTS = "-0123456789"
 _LONG_VALUE_STARTS = '{["' + _NUMBER_STARTS
 
 
+_WORDS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")  # as the lenient reading reads them
+
+
+def _may_go_on(text: str) -> bool:
+    """Whether `text`, a value the parser refused, may be a number or word
+    cut short at its end."""
+    return _number_goes_on(text, 0) or any(word.startswith(text) for word in _WORDS)
+
+
 def _number_goes_on(text: str, start: int) -> bool:
     """Whether the value at `start` is a number that text after `text` may go on."""
     return text[start] in _NUMBER_STARTS and _NUMBER_SO_FAR.fullmatch(text, start) is not None
@@ -1573,7 +1581,6 @@ class _ValueReader:
         self.line = line  # where `parts` starts
         self.max_bytes = max_bytes
         self.parts: list[str] = []  # the text not read yet, from the start of a value
-        self.size = 0  # its characters
         self.cut_short = False  # the value it starts with was cut short at the end of the text read
         self.extent: _ValueEnd | None = None  # looking for that value's end: cut short twice, or too large
         self.held = True  # ... keeping its text, to be read at its end (else passing over it)
@@ -1598,7 +1605,7 @@ class _ValueReader:
         consumed = len(text) if stop is None else stop
         self.line += text.count("\n", counted, consumed)
         rest = text[consumed:]
-        self.parts, self.size = [rest], len(rest)
+        self.parts = [rest]
         was_cut_short, self.cut_short = self.cut_short and stop == 0, False  # (the same value, none read before it)
         if stop is not None:
             yield from self._refused(rest, failed if failed is None else failed - stop, final, was_cut_short)
@@ -1612,14 +1619,16 @@ class _ValueReader:
                 yield self._stop()
                 return
             yield _Value(self.line, _too_large(self.max_bytes))
-            self.extent, self.held, self.parts, self.size = _ValueEnd(rest[0]), False, [], 0
+            self.extent, self.held, self.parts = _ValueEnd(rest[0]), False, []
             after = yield from self._look_for_end(rest, final)
             if after is not None:
-                self.parts, self.size = [after], len(after)
+                self.parts = [after]
         elif was_cut_short and rest[0] in '{["':  # (a word or number is read again until it ends)
             self.extent, self.held = _ValueEnd(rest[0]), True
             if self.extent.end(rest) is not None:  # it ends in the text read, which the parser refused: broken
                 yield self._stop()
+        elif rest[0] not in '{["' and not _may_go_on(rest):
+            yield self._stop()  # neither a number nor a word cut short: broken already, more text will not mend it
         else:
             self.cut_short = True
 
@@ -1635,14 +1644,13 @@ class _ValueReader:
             self.extent, self.held = None, True
             return more[end:]
         self.parts.append(more)
-        self.size += len(more)
         if end is not None or final:
             self.extent = None
             return ""
-        if self.max_bytes is not None and self.size > self.max_bytes:
+        if self.max_bytes is not None and sum(map(len, self.parts)) > self.max_bytes:
             yield _Value(self.line, _too_large(self.max_bytes))
             self.line += sum(part.count("\n") for part in self.parts)
-            self.parts, self.size, self.held = [], 0, False
+            self.parts, self.held = [], False
         return None
 
     def _stop(self) -> _Stop:
@@ -1683,9 +1691,9 @@ class _ValueEnd:
         self.in_string = self.escaped = False
         self.number = first not in '{["'  # a number, at the top
 
-    def end(self, text: str, pos: int = 0) -> int | None:
-        """Just past the value's end in `text`, read from `pos`; None when it goes on past `text`."""
-        one_by_one = pos  # up to where marks are read one at a time
+    def end(self, text: str) -> int | None:
+        """Just past the value's end in `text`; None when it goes on past `text`."""
+        pos = one_by_one = 0  # one_by_one: up to where marks are read one at a time
         while pos < len(text):
             if self.number:
                 pos = _NUMBER.match(text, pos).end()  # type: ignore[union-attr]  # it matches the empty string
@@ -1940,6 +1948,7 @@ def _read_array(first: bytes, stream: IO[bytes], stats: FileStats, options: Read
 
 
 _NONSTANDARD, _NOT_UTF8 = "nonstandard", "not-utf8"
+_ALL_FIXES = frozenset({_NONSTANDARD, _NOT_UTF8})
 
 
 def _array_fix(exc: BaseException) -> str | None:
@@ -1954,10 +1963,19 @@ def _reading_again(reopen: Callable[[], IO[bytes]], stats: FileStats, fixes: fro
     """The array's stream from its start again, with `fixes` applied; closed
     when the parser has read it to its end (or is dropped)."""
     stream = reopen()
-    first = _first_block(stream, stats)
-    source: Any = _Replayed(first.lstrip(), stream, stats)
+    try:
+        first = _first_block(stream, stats)
+    except BaseException:
+        stream.close()
+        raise
+    return _fixed(_Replayed(first.lstrip(), stream, stats), fixes)
+
+
+def _fixed(source: Any, fixes: frozenset[str]) -> Any:
+    """`source` read with `fixes`: each byte that is not UTF-8 as U+FFFD (as
+    the JSONL reader reads it), NaN and Infinity rewritten."""
     if _NOT_UTF8 in fixes:
-        source = _Utf8Replaced(source)
+        source = TranscodingReader(source, "utf-8")
     return _Lenient(source) if _NONSTANDARD in fixes else source
 
 
@@ -1966,28 +1984,6 @@ def _parser_error(exc: BaseException) -> str:
     message = exc.args[0] if exc.args else exc
     text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
     return " ".join(text.split())
-
-
-class _Utf8Replaced:
-    """A byte stream with each byte that is not UTF-8 replaced by U+FFFD, as
-    the JSONL reader reads such a line; a character cut between two blocks
-    is carried over."""
-
-    def __init__(self, source: Any):
-        self.source = source
-        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
-
-    def read(self, size: int = -1) -> bytes:
-        if size == 0:
-            return b""  # ijson probes with read(0) to tell bytes from text
-        while True:
-            chunk = self.source.read(size if size > 0 else BLOCK_SIZE)
-            out = self.decoder.decode(chunk, final=not chunk).encode("utf-8")
-            if out or not chunk:
-                return out
-
-    def close(self) -> None:
-        self.source.close()
 
 
 @dataclass

@@ -418,32 +418,17 @@ def _among(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     search per value is nine unpredictable branches; instead the members
     are put in slots by a multiplicative hash, and each value is compared
     with those in its slot, rarely more than one."""
-    by_slot, bounds = _slot_table(members)
+    slots = _slots(members)
+    order = np.argsort(slots, kind="stable")
+    bounds = np.searchsorted(slots[order], np.arange((1 << _SLOT_BITS) + 1))
     slot = _slots(values)
     first, last = bounds[slot], bounds[slot + 1]
     found = np.zeros(len(values), dtype=np.bool_)
+    by_slot = members[order]
     for k in range(int(np.diff(bounds).max(initial=0))):
         at = first + k
         found |= (by_slot[np.minimum(at, len(members) - 1)] == values) & (at < last)
     return found
-
-
-def _slot_table(members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`members` ordered by slot, and where each slot starts in that order
-    (one more bound for the end). Every batch of a model or a training run
-    has the same vocabulary: the table is kept, per thread, for the last
-    one, known by its type and bytes (an array changed in place is not the
-    same)."""
-    key = (members.dtype.str, members.tobytes())
-    kept: tuple[tuple[str, bytes], np.ndarray, np.ndarray] | None = getattr(_WORK, "slot_table", None)
-    if kept is None or kept[0] != key:
-        slots = _slots(members)
-        order = np.argsort(slots, kind="stable")
-        bounds = np.searchsorted(slots[order], np.arange((1 << _SLOT_BITS) + 1))
-        by_slot = members[order]
-        by_slot.flags.writeable = bounds.flags.writeable = False
-        kept = _WORK.slot_table = (key, by_slot, bounds)
-    return kept[1], kept[2]
 
 
 def _slots(values: np.ndarray) -> np.ndarray:

@@ -31,6 +31,12 @@ def printable(text: str) -> str:
     return text.translate(_CONTROLS)
 
 
+def safe_lines(text: str) -> str:
+    """`text` for a terminal: its lines kept, control characters from file
+    names or a report's fields written `\\xNN` (see `printable`)."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def get_renderer(name: str) -> Renderer:
     module = importlib.import_module(f"tos_lint.reporters.{FORMATS[name]}")
     return module.render  # type: ignore[no-any-return]

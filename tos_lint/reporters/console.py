@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tos_lint.model import Finding, Severity
-from tos_lint.reporters import printable
+from tos_lint.reporters import printable, safe_lines
 
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult
@@ -26,7 +26,7 @@ def add_text_row(table: Table, *cells: str) -> None:
     """A row of strings from data or packs, shown as written: never read as
     rich markup (a rule message "[INST] ... [/INST]" is text, not a tag),
     control characters escaped line by line."""
-    table.add_row(*(Text("\n".join(map(printable, cell.split("\n")))) for cell in cells))
+    table.add_row(*(Text(safe_lines(cell)) for cell in cells))
 
 
 def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:

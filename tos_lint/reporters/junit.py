@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
-from tos_lint.engine import INPUT_RULE_PREFIX
+from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.model import Finding
 from tos_lint.policy import REPORTED, Outcome
 

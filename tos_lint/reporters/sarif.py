@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 import orjson
 
-from tos_lint.engine import INPUT_RULE_PREFIX
+from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.model import Finding, Severity
 from tos_lint.pathnames import unshown
 from tos_lint.policy import Outcome, rule_matches

@@ -1,0 +1,34 @@
+"""rules/self-id-languages.yaml is written by tools/gen_self_id_languages.py:
+the file must be what the script writes now, and the conditions the script
+copies from the provider packs (so that each is compiled once for all) must
+still be the packs' own strings."""
+from __future__ import annotations
+
+import importlib.util
+from types import ModuleType
+
+import yaml
+
+from tests.helpers import REPO
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_self_id_languages", REPO / "tools" / "gen_self_id_languages.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_generated_pack_is_what_its_script_writes() -> None:
+    written = (REPO / "rules" / "self-id-languages.yaml").read_text(encoding="utf-8")
+    assert written == _generator().document(), "run: .venv/bin/python tools/gen_self_id_languages.py"
+
+
+def test_the_conditions_the_script_shares_with_the_packs_are_their_strings() -> None:
+    generator = _generator()
+    pack = yaml.safe_load((REPO / "rules" / "openai.yaml").read_text(encoding="utf-8"))
+    chatgpt = next(rule for rule in pack["rules"] if rule["id"] == "openai.self-id.chatgpt")
+    in_pack = {condition["regex"] for condition in chatgpt["unless"] if "regex" in condition}
+    assert set(generator.ENGLISH_REPORTED) <= in_pack
+    assert generator.OTHERS_WORDS_PROMPT in in_pack
