@@ -3,6 +3,7 @@ not reach: conditions (`unless`, `requires`) met in another turn of the
 record, around the hit, or in another field of it."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,59 @@ def test_a_field_condition_cancels_a_field_rule_hit(field_ruleset: RuleSet, data
                                                     expected: list[str]) -> None:
     record = Record(Source("x.jsonl", 1), [], data, "openai")
     assert sorted(h.rule_id for h in field_ruleset.detect(record)) == expected
+
+
+# -- `holds_text`: provenance counts only where the record holds text -------------
+
+PROVENANCE = [{"field": {"key": "model", "regex": "^gpt-4"}}, {"field": {"key": "generator", "regex": "^gpt-4"}}]
+
+
+@pytest.fixture(scope="module")
+def provenance_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rules = [rule("t.model", PROVENANCE, requires=[{"holds_text": True}],
+                  examples={"match": [{"model": "gpt-4", "output": "Paris."}],
+                            "no_match": [{"model": "gpt-4", "score": 0.86}]})]
+    return write_pack(tmp_path_factory.mktemp("pack") / "p.yaml", rules)
+
+
+@pytest.mark.parametrize(("record", "expected"), [
+    pytest.param({"model": "gpt-4", "score": 0.86, "rank": 1}, [], id="leaderboard-row"),
+    pytest.param({"model": "gpt-4", "organization": "OpenAI", "license": "Proprietary", "elo": 1250}, [],
+                 id="leaderboard-row-with-names"),
+    pytest.param({"model": "gpt-4", "output": "Paris"}, ["/model"], id="one-word-answer-in-an-answer-field"),
+    pytest.param({"model": "gpt-4", "conversation": [{"role": "user", "content": "Hi"}]}, ["/model"],
+                 id="short-turn-in-an-unknown-shape"),
+    pytest.param({"model": "gpt-4", "notes": "written for the benchmark"}, ["/model"], id="prose-in-any-field"),
+    pytest.param({"generator": "gpt-4-turbo", "messages": [{"role": "assistant", "content": "Hello!"}]},
+                 ["/generator"], id="chat-record"),
+    pytest.param({"model": "gpt-4", "generator": "gpt-4-turbo"}, [], id="only-the-names-the-rule-reads"),
+])
+def test_a_holds_text_requirement_drops_provenance_in_records_without_text(
+        provenance_pack: Path, tmp_path: Path, record: dict[str, object], expected: list[str]) -> None:
+    import tos_lint
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    result = tos_lint.scan([str(data)], rules=[provenance_pack], use_default_rules=False, jobs=1)
+    assert [f.location.pointer for f in result.findings if f.rule_id == "t.model"] == expected
+
+
+def test_a_csv_leaderboard_is_not_provenance_but_a_csv_of_answers_is(provenance_pack: Path, tmp_path: Path) -> None:
+    import tos_lint
+
+    (tmp_path / "board.csv").write_text("model,score\ngpt-4,0.86\ngpt-4-turbo,0.84\n", encoding="utf-8")
+    (tmp_path / "answers.csv").write_text("model,answer\ngpt-4,The capital of France is Paris.\n", encoding="utf-8")
+    result = tos_lint.scan([str(tmp_path / "board.csv"), str(tmp_path / "answers.csv")],
+                           rules=[provenance_pack], use_default_rules=False, jobs=1)
+    assert [(Path(f.location.path).name, f.location.line) for f in result.findings if f.rule_id == "t.model"] == [("answers.csv", 2)]
+
+
+def test_an_unless_holds_text_condition_keeps_only_records_without_text(tmp_path: Path) -> None:
+    rules = [rule("t.bare", PROVENANCE, unless=[{"holds_text": True}],
+                  examples={"match": [{"model": "gpt-4", "score": 1}], "no_match": [{"model": "gpt-4", "output": "Hi there."}]})]
+    ruleset = RuleSet(load_packs([write_pack(tmp_path / "u.yaml", rules)], {"openai"}))
+    bare = Record(Source("x.jsonl", 1), [Segment("unknown", "/model", "gpt-4")], {"model": "gpt-4", "score": 1}, "unknown")
+    texty = Record(Source("x.jsonl", 2), [Segment("unknown", "/model", "gpt-4"), Segment("unknown", "/note", "two words")],
+                   {"model": "gpt-4", "note": "two words"}, "unknown")
+    assert [h.rule_id for h in ruleset.detect(bare)] == ["t.bare"]
+    assert ruleset.detect(texty) == []

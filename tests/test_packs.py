@@ -236,6 +236,32 @@ def test_bad_requires_block_is_refused(tmp_path: Path, requires: Any, key: str) 
     assert_names(one_error(path), path, "x.requires", key)
 
 
+@pytest.mark.parametrize(("requires", "key"), [
+    pytest.param([{"holds_text": False}], "requires[0].holds_text", id="not-true"),
+    pytest.param([{"holds_text": True, "where": "prompt"}], "requires[0].where", id="with-a-placement"),
+    pytest.param([{"holds_text": True, "field": {"key": "a", "exists": True}}], "requires[0]", id="two-kinds"),
+])
+def test_bad_holds_text_condition_is_refused(tmp_path: Path, requires: Any, key: str) -> None:
+    doc = rule("x.text", [{"field": {"key": "model", "prefix": "gpt"}}], requires=requires,
+               examples={"match": [{"model": "gpt-4", "output": "Hi there."}], "no_match": [{"model": "x"}]})
+    path = write_pack(tmp_path / "p.yaml", [doc])
+    assert_names(one_error(path), path, "x.text", key)
+
+
+def test_holds_text_on_a_text_rule_is_refused(tmp_path: Path) -> None:
+    path = write_pack(tmp_path / "p.yaml", [rule("x.text", [{"phrase": "I am ChatGPT"}], requires=[{"holds_text": True}])])
+    err = one_error(path)
+    assert_names(err, path, "x.text", "requires")
+    assert "holds_text condition" in str(err)
+
+
+def test_holds_text_loads_on_a_field_rule(tmp_path: Path) -> None:
+    doc = rule("x.text", [{"field": {"key": "model", "prefix": "gpt"}}], requires=[{"holds_text": True}],
+               examples={"match": [{"model": "gpt-4", "output": "Hi there."}], "no_match": [{"model": "gpt-4"}]})
+    [pack] = load_packs([write_pack(tmp_path / "p.yaml", [doc])], PROVIDERS)
+    assert pack.rules[0].text_condition("requires") and not pack.rules[0].text_condition("unless")
+
+
 def test_requires_block_loads_with_its_placements(tmp_path: Path) -> None:
     requires = [{"phrase": "who are you", "where": "prompt"}, {"regex": "assistant", "window": 10}]
     path = write_pack(tmp_path / "p.yaml", [rule("x.requires", [{"phrase": "I am ChatGPT"}], requires=requires)])

@@ -72,8 +72,8 @@ _EMPTY: frozenset[str] = frozenset()
 
 def _left(rest: Rest, pointer: str, value: Any, role: str) -> None:
     """Leave a value the adapter does not read for the leftover scan: a
-    list, an object, or a string that is text (see `_is_text`)."""
-    if isinstance(value, str) and not _is_text(value):
+    list, an object, or a string that is text (see `is_text`)."""
+    if isinstance(value, str) and not is_text(value):
         return
     if isinstance(value, _CONTAINERS):
         rest.append((pointer, value, role))
@@ -568,7 +568,8 @@ def unknown_shape(data: Any, pointer: str = "", role: str = "unknown") -> Iterat
 _METADATA_TOKEN = re.compile(r"[\w.,:;/@+=%?&#~!$*'()-]*", re.ASCII)
 
 
-def _is_text(value: str) -> bool:
+def is_text(value: str) -> bool:
+    """Whether a string is text rather than one metadata token (a name, an id, a number)."""
     return _METADATA_TOKEN.fullmatch(value) is None
 
 
@@ -576,7 +577,7 @@ def leftover(value: Any, pointer: str, role: str) -> Iterator[Segment]:
     """The text in a value a known format's adapter does not read: every
     string in it (as `unknown_shape`) but single tokens."""
     for segment in unknown_shape(value, pointer, role):
-        if _is_text(segment.text):
+        if is_text(segment.text):
             yield segment
 
 

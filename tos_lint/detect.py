@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import hyperscan as hs
 
-from tos_lint.adapters import resolve_pointer
+from tos_lint.adapters import is_text, resolve_pointer
 from tos_lint.matcher import PatternDatabases, StartFinder, collect_match, compile_database, phrase_to_regex
 from tos_lint.model import Hit, Record, Segment
 from tos_lint.normalize import normalize, original_span
@@ -103,7 +103,7 @@ class RuleSet:
         if self.database is not None:
             hits.extend(self._text_hits(record))
         if self.field_rules and isinstance(record.data, (dict, list)):
-            hits.extend(self._field_hits(record.data))
+            hits.extend(self._field_hits(record))
         return hits
 
     def _text_hits(self, record: Record) -> Iterator[Hit]:
@@ -242,7 +242,8 @@ class RuleSet:
 
     # -- field rules -------------------------------------------------------------
 
-    def _field_hits(self, data: Any) -> Iterator[Hit]:
+    def _field_hits(self, record: Record) -> Iterator[Hit]:
+        data = record.data
         found = _index_fields(data, self.field_keys)
         for r_index in self.field_rules:
             keys = self._rule_keys.get(r_index)
@@ -250,12 +251,19 @@ class RuleSet:
                 continue
             rule = self.rules[r_index]
             pointer = self._field_rule_pointer(rule, data, found)
-            if pointer is None or self._any_field_holds(rule.field_conditions, data, found):
+            if pointer is None or self._record_holds(rule, "unless", record, pointer, found):
                 continue
-            if rule.requires and not self._any_field_holds(rule.field_requirements, data, found):
+            if rule.requires and not self._record_holds(rule, "requires", record, pointer, found):
                 continue
             value = resolve_pointer(data, pointer)
             yield Hit(rule_id=rule.id, pointer=pointer, matched=_short(value), detail={"field": pointer})
+
+    def _record_holds(self, rule: Rule, block: str, record: Record, pointer: str,
+                      found: dict[str, list[tuple[str, Any]]]) -> bool:
+        """One of a field rule's `block` conditions met by the record hit at `pointer`."""
+        items = rule.field_requirements if block == "requires" else rule.field_conditions
+        return (rule.text_condition(block) and _holds_text(record, pointer)) \
+            or self._any_field_holds(items, record.data, found)
 
     def _field_rule_pointer(self, rule: Rule, data: Any, found: dict[str, list[tuple[str, Any]]]) -> str | None:
         """Where a field rule hits (its first matching item), or None."""
@@ -293,6 +301,20 @@ class RuleSet:
         if item.op == "prefix":
             return value.startswith(item.operand)
         return self._field_regex.matches(item, value)
+
+
+def _holds_text(record: Record, pointer: str) -> bool:
+    """Whether the record holds text besides the field at `pointer`: a turn,
+    a field whose name gives it a role (`output`, `prompt`) or holds a turn's
+    text (`content`, `value`), or any other string that is more than one token
+    (a model name, an id, a number, a label). A leaderboard row names a model
+    without holding anything that model wrote."""
+    return any(seg.pointer != pointer and (seg.role != "unknown" or is_text(seg.text)
+                                           or seg.pointer.rpartition("/")[2] in _TURN_TEXT_KEYS)
+               for seg in record.segments)
+
+
+_TURN_TEXT_KEYS = frozenset({"content", "text", "value", "message", "utterance", "body"})
 
 
 def _item_regex(kind: str, value: str) -> str:

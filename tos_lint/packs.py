@@ -26,6 +26,7 @@ SCHEMA_VERSION = 1
 EVIDENCE_KINDS = ("self-id", "api-artifact", "boilerplate", "template", "mention", "style")
 TEXT_KINDS = ("phrase", "regex", "fuzzy")
 CONDITION_WHERE = ("window", "segment", "prompt")
+_RECORD_CONDITIONS = ("field", "holds_text")  # conditions on the whole record: field rules only
 CONDITION_ROLES = ("unless", "requires")  # the blocks of conditions that qualify a rule's matches
 _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PACK_KEYS = {"pack", "version", "description", "rules"}
@@ -52,7 +53,7 @@ class Condition:
     """An `unless` or `requires` condition: a phrase or regex looked for
     around a text hit (`where`), or a field looked up in the record."""
 
-    kind: str  # phrase | regex | field
+    kind: str  # phrase | regex | field | holds_text
     value: str = ""  # phrase text, regex
     where: str = "window"
     window: int = 60
@@ -99,6 +100,11 @@ class Rule:
     @cached_property
     def field_requirements(self) -> tuple[MatchItem, ...]:
         return _field_items(self.requires)
+
+    def text_condition(self, block: str) -> bool:
+        """Whether the `block` (one of CONDITION_ROLES) holds a `holds_text`
+        condition: met when the record holds text besides the matched field."""
+        return any(c.kind == "holds_text" for c in self.conditions(block))
 
 
 def _field_items(conditions: tuple[Condition, ...]) -> tuple[MatchItem, ...]:
@@ -472,14 +478,14 @@ def _condition_block(doc: dict[str, Any], block_key: str, check: _RuleChecker,
 
 def _condition_item(raw: Any, block_key: str, key: str, check: _RuleChecker,
                     field_rule: bool | None) -> Condition | None:
-    found = _single_key(raw, key, ("phrase", "regex", "field"), check)
+    found = _single_key(raw, key, ("phrase", "regex", "field", "holds_text"), check)
     if found is None:
         return None
     kind, value = found
     # A field rule's hit has no text around it to test, and a text rule's hit
     # is judged within its segment: each rule takes conditions of its own kind.
-    if field_rule is not None and (kind == "field") != field_rule:
-        rule_kind, wanted = ("field", "field") if field_rule else ("text", "phrase or regex")
+    if field_rule is not None and (kind in _RECORD_CONDITIONS) != field_rule:
+        rule_kind, wanted = ("field", "field or holds_text") if field_rule else ("text", "phrase or regex")
         check.error(block_key, f"a {rule_kind} rule takes only {wanted} conditions ({key} is a {kind} condition)")
         return None
     unknown = set(raw) - {kind, "where", "window"}
@@ -487,17 +493,33 @@ def _condition_item(raw: Any, block_key: str, key: str, check: _RuleChecker,
         check.error(key, f"unknown keys {sorted(unknown)}")
     if kind == "field":
         return _field_condition(raw, value, key, check)
+    if kind == "holds_text":
+        return _holds_text_condition(raw, value, key, check)
     return _text_condition(raw, kind, value, key, check)
 
 
 def _field_condition(raw: dict[str, Any], value: Any, key: str, check: _RuleChecker) -> Condition | None:
     """Written and checked exactly as a `field:` match item. It holds on the
     whole record, so the text placement keys mean nothing for it."""
+    _no_placement(raw, key, check)
+    item = _field_item(value, f"{key}.field", check)
+    return Condition(kind="field", field_item=item) if item is not None else None
+
+
+def _holds_text_condition(raw: dict[str, Any], value: Any, key: str, check: _RuleChecker) -> Condition | None:
+    """`holds_text: true`: a field rule's hit counts (`requires`) or not
+    (`unless`) by whether the record holds any text beside the field matched."""
+    _no_placement(raw, key, check)
+    if value is not True:
+        check.error(f"{key}.holds_text", "must be true")
+        return None
+    return Condition(kind="holds_text")
+
+
+def _no_placement(raw: dict[str, Any], key: str, check: _RuleChecker) -> None:
     for placement in ("where", "window"):
         if placement in raw:
             check.error(f"{key}.{placement}", "not allowed on a field condition (it holds on the whole record)")
-    item = _field_item(value, f"{key}.field", check)
-    return Condition(kind="field", field_item=item) if item is not None else None
 
 
 def _text_condition(raw: dict[str, Any], kind: str, value: Any, key: str, check: _RuleChecker) -> Condition | None:
