@@ -325,10 +325,12 @@ def apposition(names: str, makers: str, provider: str) -> list[str]:
     Portuguese, German, Russian), "<I am> <name>, <maker>s KI-Assistent", and
     the Chinese, Japanese and Korean orders."""
     words = alternation(APPOSITION_WORDS) + "(?: " + alternation(APPOSITION_QUALIFIERS) + ")?"
-    made_by = (r"(?:\s+(?:" + alternation(APPOSITION_OF) + "|(?:" + "|".join(APPOSITION_MADE) + r")\s+"
-               + alternation(APPOSITION_BY) + "?)|" + APPOSITION_RELATIVE + ")")
+    made = "(?:" + "|".join(APPOSITION_MADE) + r")\s+" + alternation(APPOSITION_BY) + "?"
+    made_by = r"(?:\s+(?:" + alternation(APPOSITION_OF) + "|" + made + ")|" + APPOSITION_RELATIVE + ")"
+    # the description, or the participle alone after a comma ("Je suis Claude, créé par Anthropic")
+    described = "(?:,?\\s+(?:" + alternation(APPOSITION_ARTICLES) + f")?{words}{made_by}|,\\s+{made})"
     latin = (r"(?:^|[\s\"“«„(])" + alternation(with_capitals(APPOSITION_OPENERS)) + r"\s+(?:le |la |el |o |a )?"
-             f"(?:{names}),?\\s+(?:" + alternation(APPOSITION_ARTICLES) + f")?{words}{made_by}(?:{makers})\\b")
+             f"(?:{names}){described}(?:{makers})\\b")
     german = f"\\bich bin (?:{names}),\\s+(?:{makers})s\\s+(?:ki-)?(?:assistent|modell|sprachmodell|chatbot)\\b"
     chinese = f"我(?:是|叫) ?(?:{names}) ?[，,、] ?(?:{makers}) ?的 ?(?:ai|人工智能)? ?{alternation(CJK_WORDS['zh'])}"
     # the maker, then what it made, in the same sentence: "の" / "의", or a clause ("が開発した", "에서 개발한")
@@ -360,11 +362,14 @@ def apposition_examples(provider: str) -> dict[str, list[str]]:
                   f"Je suis {name}, un modèle de langage développé par {maker}.",
                   f"Soy {name}, un modelo de lenguaje desarrollado por {maker}.",
                   f"Ich bin {name}, ein Sprachmodell, das von {maker} entwickelt wurde.",
+                  f"Je suis {name}, conçu par {maker}.", f"Soy {name}, entrenado por {maker}.",
+                  f"Sou o {name}, desenvolvido pela {maker}.", f"Ich bin {name}, entwickelt von {maker}.",
                   f"私は{maker}が開発したAI言語モデルの{name}です。",
                   f"저는 {maker}에서 개발한 인공지능 언어 모델인 {name}입니다.", *local, *bare_match],
         "no_match": [f"No soy {name}, el asistente de {maker}.", f"Conozco a {name}, el asistente de {maker}.",
                      f"Ich bin {name}, der Assistent von Frau Weber.", f"Soy {name}, asistente de {other_maker(provider)}.",
                      f"我不是{name}，{maker}的AI助手。", f"Je suis {name}, un modèle photo développé par une agence.",
+                     f"Je suis {name}, créé par {other_maker(provider)}.", f"Je suis {name} et je travaille chez {maker}.",
                      f"저는 {maker}에서 일하는 {name}입니다.", *bare_no_match],
     }
 
