@@ -370,6 +370,16 @@ def test_cli_errors_exit_2_and_name_the_key(labelled: Path, pack: Path) -> None:
     assert res.exit_code == 2 and "no rules" in res.stderr
 
 
+@pytest.mark.parametrize("target", ["labels", "pack", "data"])
+def test_cli_output_never_replaces_a_file_the_run_reads(labelled: Path, pack: Path, target: str) -> None:
+    path = {"labels": labelled, "pack": pack, "data": labelled.parent / "data" / "openai.jsonl"}[target]
+    before = path.read_bytes()
+    res = _invoke("--labels", str(labelled), "--no-default-rules", "--rules", str(pack), "--output", str(path))
+    assert res.exit_code == 2, res.output
+    assert "refusing to overwrite" in res.stderr and str(path) in res.stderr
+    assert path.read_bytes() == before
+
+
 def test_eval_with_builtin_packs_on_sample_data(tmp_path: Path, builtin_ruleset: Any) -> None:
     """The built-in packs and a labels file pointing into the repository's own sample data."""
     labels = tmp_path / "labels.yaml"

@@ -92,6 +92,26 @@ def test_python_tags_are_refused_in_configs_and_allowlists(tmp_path: Path, tag: 
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("value", ["2027-02-30", "2027-13-01", "!!int abc", "!!float abc", "!!bool maybe"])
+def test_values_the_yaml_constructor_cannot_build_are_pack_errors_at_their_line(tmp_path: Path, value: str) -> None:
+    path = _evil_pack(tmp_path / "values.yaml", value)
+    with pytest.raises(PackErrors) as info:
+        load_packs([path], PROVIDERS)
+    assert str(path) in str(info.value) and "line 8" in str(info.value) and "cannot read the value" in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["2027-02-30", "!!bool maybe"])
+def test_values_the_yaml_constructor_cannot_build_in_configs_and_allowlists(tmp_path: Path, value: str) -> None:
+    config = tmp_path / "tos-lint.yaml"
+    config.write_text(f"fail-on: {value}\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="tos-lint.yaml.*cannot read the value"):
+        load_config(config)
+    allow = tmp_path / "allow.yaml"
+    allow.write_text(f"version: 1\nentries:\n  - rule: x\n    reason: x\n    expires: {value}\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="allow.yaml.*cannot read the value"):
+        load_suppressions(allow)
+
+
 @pytest.mark.parametrize(("key", "value"), [("message", 42), ("message", ["a"]), ("tags", [1, 2]), ("tags", "one")])
 def test_wrong_types_of_message_and_tags_are_refused(tmp_path: Path, key: str, value: Any) -> None:
     path = write_pack(tmp_path / "types.yaml", [rule("t.types", [{"phrase": "I am ChatGPT"}], **{key: value})])

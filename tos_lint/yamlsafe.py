@@ -64,6 +64,18 @@ class StrictLoader(_Parser, Composer, SafeConstructor, Resolver):  # type: ignor
             check_expansion(node)
         return node
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A value the safe constructor cannot build (a date that does not
+        exist, `!!int abc`, `!!bool maybe`) is a YAML error at its line,
+        not the constructor's own ValueError or KeyError."""
+        try:
+            return SafeConstructor.construct_object(self, node, deep=deep)
+        except (ValueError, KeyError, OverflowError) as exc:
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            shown = f"{node.value!r} " if isinstance(node, yaml.ScalarNode) else ""
+            raise ConstructorError(None, None, f"cannot read the value {shown}as {kind} ({exc})",
+                                   node.start_mark) from None
+
 
 def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
