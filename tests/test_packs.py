@@ -262,6 +262,14 @@ def test_holds_text_loads_on_a_field_rule(tmp_path: Path) -> None:
     assert pack.rules[0].text_condition("requires") and not pack.rules[0].text_condition("unless")
 
 
+@pytest.mark.parametrize("phrase", ["\0", "word " * 20_000], ids=["matches-only-empty-text", "too-long"])
+def test_a_phrase_the_engine_refuses_names_rule_and_key(tmp_path: Path, phrase: str) -> None:
+    path = write_pack(tmp_path / "p.yaml", [rule("x.phrase", [{"phrase": phrase}])])
+    err = one_error(path)
+    assert_names(err, path, "x.phrase", "match.any[0].phrase")
+    assert "linear-time regex engine" in str(err)
+
+
 def test_requires_block_loads_with_its_placements(tmp_path: Path) -> None:
     requires = [{"phrase": "who are you", "where": "prompt"}, {"regex": "assistant", "window": 10}]
     path = write_pack(tmp_path / "p.yaml", [rule("x.requires", [{"phrase": "I am ChatGPT"}], requires=requires)])

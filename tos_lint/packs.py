@@ -537,11 +537,18 @@ def _text_condition(raw: dict[str, Any], kind: str, value: Any, key: str, check:
 
 def _text_value(kind: str, value: Any, key: str, check: _RuleChecker) -> bool:
     """Whether a `phrase:` or `regex:` value is usable: a non-empty string,
-    and for a regex one the linear-time engine accepts (else an error)."""
+    and one the linear-time engine accepts, a phrase as the regex it
+    stands for (else an error)."""
     if not isinstance(value, str) or not value.strip():
         check.error(f"{key}.{kind}", "must be a non-empty string")
         return False
-    return not (kind == "regex" and check.regex_error(f"{key}.regex", value))
+    if kind == "phrase":
+        # a phrase is compiled as the regex it stands for: one the engine
+        # refuses (too long, or matching nothing but the empty text) is named here
+        from tos_lint.matcher import phrase_to_regex
+
+        return not check.regex_error(f"{key}.phrase", phrase_to_regex(value))
+    return not check.regex_error(f"{key}.regex", value)
 
 
 def _examples(block: Any, check: _RuleChecker) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
