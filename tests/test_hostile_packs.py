@@ -78,17 +78,23 @@ def test_python_tags_are_refused_in_packs(tmp_path: Path, tag: str) -> None:
     assert not marker.exists()
 
 
+def _refused_in_config_and_allowlist(tmp_path: Path, value: str, entry: str, reason: str = "") -> None:
+    """`value` as a config's `fail-on` and in an allowlist entry (`entry`,
+    with `{value}` in it): each file refused, named, with `reason` after."""
+    config = tmp_path / "tos-lint.yaml"
+    config.write_text(f"fail-on: {value}\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=f"tos-lint.yaml{reason}"):
+        load_config(config)
+    allow = tmp_path / "allow.yaml"
+    allow.write_text("version: 1\nentries:\n  - " + entry.format(value=value), encoding="utf-8")
+    with pytest.raises(UsageError, match=f"allow.yaml{reason}"):
+        load_suppressions(allow)
+
+
 @pytest.mark.parametrize("tag", PYTHON_TAGS[:4])
 def test_python_tags_are_refused_in_configs_and_allowlists(tmp_path: Path, tag: str) -> None:
     marker = tmp_path / "pwned"
-    config = tmp_path / "tos-lint.yaml"
-    config.write_text(f"fail-on: {tag.format(marker=marker)}\n", encoding="utf-8")
-    with pytest.raises(UsageError, match="tos-lint.yaml"):
-        load_config(config)
-    allow = tmp_path / "allow.yaml"
-    allow.write_text(f"version: 1\nentries:\n  - rule: {tag.format(marker=marker)}\n    reason: x\n", encoding="utf-8")
-    with pytest.raises(UsageError, match="allow.yaml"):
-        load_suppressions(allow)
+    _refused_in_config_and_allowlist(tmp_path, tag.format(marker=marker), "rule: {value}\n    reason: x\n")
     assert not marker.exists()
 
 
@@ -102,14 +108,8 @@ def test_values_the_yaml_constructor_cannot_build_are_pack_errors_at_their_line(
 
 @pytest.mark.parametrize("value", ["2027-02-30", "!!bool maybe"])
 def test_values_the_yaml_constructor_cannot_build_in_configs_and_allowlists(tmp_path: Path, value: str) -> None:
-    config = tmp_path / "tos-lint.yaml"
-    config.write_text(f"fail-on: {value}\n", encoding="utf-8")
-    with pytest.raises(UsageError, match="tos-lint.yaml.*cannot read the value"):
-        load_config(config)
-    allow = tmp_path / "allow.yaml"
-    allow.write_text(f"version: 1\nentries:\n  - rule: x\n    reason: x\n    expires: {value}\n", encoding="utf-8")
-    with pytest.raises(UsageError, match="allow.yaml.*cannot read the value"):
-        load_suppressions(allow)
+    _refused_in_config_and_allowlist(tmp_path, value, "rule: x\n    reason: x\n    expires: {value}\n",
+                                     ".*cannot read the value")
 
 
 @pytest.mark.parametrize(("key", "value"), [("message", 42), ("message", ["a"]), ("tags", [1, 2]), ("tags", "one")])

@@ -259,7 +259,7 @@ def test_holds_text_loads_on_a_field_rule(tmp_path: Path) -> None:
     doc = rule("x.text", [{"field": {"key": "model", "prefix": "gpt"}}], requires=[{"holds_text": True}],
                examples={"match": [{"model": "gpt-4", "output": "Hi there."}], "no_match": [{"model": "gpt-4"}]})
     [pack] = load_packs([write_pack(tmp_path / "p.yaml", [doc])], PROVIDERS)
-    assert pack.rules[0].text_condition("requires") and not pack.rules[0].text_condition("unless")
+    assert pack.rules[0].text_blocks == {"requires"}
 
 
 @pytest.mark.parametrize("phrase", ["\0", "word " * 20_000], ids=["matches-only-empty-text", "too-long"])

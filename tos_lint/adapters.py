@@ -72,8 +72,8 @@ _EMPTY: frozenset[str] = frozenset()
 
 def _left(rest: Rest, pointer: str, value: Any, role: str) -> None:
     """Leave a value the adapter does not read for the leftover scan: a
-    list, an object, or a string that is text (see `is_text`)."""
-    if isinstance(value, str) and not is_text(value):
+    list, an object, or a string that is text (see `_is_text`)."""
+    if isinstance(value, str) and not _is_text(value):
         return
     if isinstance(value, _CONTAINERS):
         rest.append((pointer, value, role))
@@ -568,16 +568,28 @@ def unknown_shape(data: Any, pointer: str = "", role: str = "unknown") -> Iterat
 _METADATA_TOKEN = re.compile(r"[\w.,:;/@+=%?&#~!$*'()-]*", re.ASCII)
 
 
-def is_text(value: str) -> bool:
+def _is_text(value: str) -> bool:
     """Whether a string is text rather than one metadata token (a name, an id, a number)."""
     return _METADATA_TOKEN.fullmatch(value) is None
+
+
+# Fields that hold a turn's or a part's text, whatever its length ("Hi").
+_TURN_TEXT_KEYS = frozenset({*_PART_TEXT_KEYS, "value", "message", "utterance", "body"})
+
+
+def holds_text(segment: Segment) -> bool:
+    """Whether a segment is text someone wrote, not metadata: a turn, a field
+    whose name gives it a role (`output`, `prompt`) or holds a turn's text
+    (`content`, `value`), or any other string of more than one token."""
+    return (segment.role != "unknown" or _is_text(segment.text)
+            or segment.pointer.rpartition("/")[2] in _TURN_TEXT_KEYS)
 
 
 def leftover(value: Any, pointer: str, role: str) -> Iterator[Segment]:
     """The text in a value a known format's adapter does not read: every
     string in it (as `unknown_shape`) but single tokens."""
     for segment in unknown_shape(value, pointer, role):
-        if is_text(segment.text):
+        if _is_text(segment.text):
             yield segment
 
 

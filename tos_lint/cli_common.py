@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, NoReturn
+from typing import TYPE_CHECKING, Iterable, Iterator, NoReturn
 
 import typer
 
@@ -56,7 +56,15 @@ def refuse_overwriting(output: Path | None, paths: list[str], config: "Config | 
     # a path found unfit to open (a symlink loop cannot even be resolved) is never written either
     if any(f.fs_path is not None and f.problem is None and f.fs_path.resolve() == target for f in inputs):
         raise UsageError(f"{option} {output} is one of the inputs; refusing to overwrite it")
-    for what, path in _files_read(config):
+    refuse_replacing(output, _files_read(config), option)
+
+
+def refuse_replacing(output: Path, read: Iterable[tuple[str, str | Path]], option: str = "--output") -> None:
+    """A UsageError when `output` is one of the files `read`, each given with what it is."""
+    from tos_lint.errors import UsageError
+
+    target = Path(output).resolve()
+    for what, path in read:
         if Path(path).resolve() == target:
             raise UsageError(f"{option} {output} is the {what} this run reads; refusing to overwrite it")
 

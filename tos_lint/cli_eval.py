@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, List, Optional, TextIO
 
 import typer
 
-from tos_lint.cli_common import EXIT_USAGE
+from tos_lint.cli_common import EXIT_USAGE, refuse_replacing
 
 if TYPE_CHECKING:
     from tos_lint.evaluate import Evaluation, FileEval, RuleStats
@@ -43,10 +43,11 @@ def rules_eval(
             labels, rules=[str(r) for r in rules], use_default_rules=not no_default_rules,
             ignore=tuple(ignore), text_only=text_only, root=root,
         )
+        if output is not None:  # the report would destroy what it measured
+            refuse_replacing(output, [("labels file", evaluation.labels.path), *(("rule pack", r) for r in rules),
+                                      *(("labelled data file", f.path) for f in evaluation.labels.files)])
     except UsageError as exc:
         _fail(str(exc))
-    if output is not None:
-        _refuse_overwriting_a_file_read(output, evaluation, rules)
     render = {"console": render_console, "json": render_json, "markdown": render_markdown}[output_format]
     _write(render, evaluation, output)
     if check and not all(g.met for g in evaluation.goals()):
@@ -56,17 +57,6 @@ def rules_eval(
 def _fail(message: str) -> None:
     typer.echo(f"tos-lint: error: {message}", err=True)
     raise typer.Exit(EXIT_USAGE)
-
-
-def _refuse_overwriting_a_file_read(output: Path, evaluation: "Evaluation", rules: List[Path]) -> None:
-    """`-o` may not replace the labels file, a rule pack or a labelled data
-    file: the report would destroy what it measured."""
-    target = output.resolve()
-    read = [("labels file", evaluation.labels.path), *(("rule pack", r) for r in rules),
-            *(("labelled data file", f.path) for f in evaluation.labels.files)]
-    for what, path in read:
-        if Path(path).resolve() == target:
-            _fail(f"--output {output} is the {what} this run reads; refusing to overwrite it")
 
 
 def _write(render, evaluation: "Evaluation", output: Optional[Path]) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import hyperscan as hs
 
-from tos_lint.adapters import is_text, resolve_pointer
+from tos_lint.adapters import holds_text, resolve_pointer
 from tos_lint.matcher import PatternDatabases, StartFinder, collect_match, compile_database, phrase_to_regex
 from tos_lint.model import Hit, Record, Segment
 from tos_lint.normalize import normalize, original_span
@@ -262,7 +262,7 @@ class RuleSet:
                       found: dict[str, list[tuple[str, Any]]]) -> bool:
         """One of a field rule's `block` conditions met by the record hit at `pointer`."""
         items = rule.field_requirements if block == "requires" else rule.field_conditions
-        return (rule.text_condition(block) and _holds_text(record, pointer)) \
+        return (block in rule.text_blocks and _holds_text(record, pointer)) \
             or self._any_field_holds(items, record.data, found)
 
     def _field_rule_pointer(self, rule: Rule, data: Any, found: dict[str, list[tuple[str, Any]]]) -> str | None:
@@ -304,17 +304,10 @@ class RuleSet:
 
 
 def _holds_text(record: Record, pointer: str) -> bool:
-    """Whether the record holds text besides the field at `pointer`: a turn,
-    a field whose name gives it a role (`output`, `prompt`) or holds a turn's
-    text (`content`, `value`), or any other string that is more than one token
-    (a model name, an id, a number, a label). A leaderboard row names a model
-    without holding anything that model wrote."""
-    return any(seg.pointer != pointer and (seg.role != "unknown" or is_text(seg.text)
-                                           or seg.pointer.rpartition("/")[2] in _TURN_TEXT_KEYS)
-               for seg in record.segments)
-
-
-_TURN_TEXT_KEYS = frozenset({"content", "text", "value", "message", "utterance", "body"})
+    """Whether the record holds text (`adapters.holds_text`) besides the
+    field at `pointer`. A leaderboard row names a model without holding
+    anything that model wrote."""
+    return any(seg.pointer != pointer and holds_text(seg) for seg in record.segments)
 
 
 def _item_regex(kind: str, value: str) -> str:

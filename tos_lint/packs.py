@@ -101,10 +101,11 @@ class Rule:
     def field_requirements(self) -> tuple[MatchItem, ...]:
         return _field_items(self.requires)
 
-    def text_condition(self, block: str) -> bool:
-        """Whether the `block` (one of CONDITION_ROLES) holds a `holds_text`
-        condition: met when the record holds text besides the matched field."""
-        return any(c.kind == "holds_text" for c in self.conditions(block))
+    @cached_property
+    def text_blocks(self) -> frozenset[str]:
+        """The blocks (of CONDITION_ROLES) that hold a `holds_text` condition:
+        met when the record holds text besides the matched field."""
+        return frozenset(b for b in CONDITION_ROLES if any(c.kind == "holds_text" for c in self.conditions(b)))
 
 
 def _field_items(conditions: tuple[Condition, ...]) -> tuple[MatchItem, ...]:

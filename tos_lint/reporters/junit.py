@@ -23,9 +23,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
-from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.model import Finding
-from tos_lint.policy import REPORTED, Outcome
+from tos_lint.policy import INPUT_RULE_PREFIX, REPORTED, Outcome
 
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult

@@ -30,10 +30,9 @@ from urllib.parse import quote
 
 import orjson
 
-from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.model import Finding, Severity
 from tos_lint.pathnames import unshown
-from tos_lint.policy import Outcome, rule_matches
+from tos_lint.policy import INPUT_RULE_PREFIX, Outcome, rule_matches
 
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult
