@@ -2,6 +2,7 @@
 lines copied byte for byte, inputs untouched, counts that add up."""
 from __future__ import annotations
 
+import base64
 import bz2
 import gzip
 import hashlib
@@ -116,9 +117,13 @@ def test_jsonl_keeps_format_compression_and_bytes(proj: Path, monkeypatch: pytes
     assert clean_lines[:-1] == [LINES[i - 1] for i in sorted(KEPT)]  # byte for byte, in order
 
     quarantined = [json.loads(line) for line in decompress(quarantine_raw).splitlines()]
-    assert len(quarantined) == len(QUARANTINED)
-    for record, line_no in zip(quarantined, sorted(QUARANTINED)):
+    assert len(quarantined) == len(QUARANTINED) + len(UNREADABLE)  # an unreadable line is kept there, in order
+    for record, line_no in zip(quarantined, sorted(QUARANTINED | UNREADABLE)):
         findings = record.pop("_tos_lint_findings")
+        if line_no in UNREADABLE:
+            assert record == {"_tos_lint_unreadable": {"line": line_no, "text": LINES[line_no - 1].decode()}}
+            assert [f["rule_id"] for f in findings] == ["tos-lint.input.malformed-json"]
+            continue
         assert record == json.loads(LINES[line_no - 1])
         assert [(f["rule_id"], f["location"]["line"]) for f in findings] == [("test.chatgpt", line_no)]
 
@@ -174,7 +179,8 @@ def test_relative_paths_and_totals_over_a_tree(proj: Path, monkeypatch: pytest.M
     # an all-clean file is copied whole, byte for byte
     assert (clean / "three.jsonl").read_bytes() == (data / "three.jsonl").read_bytes()
     quarantined = (proj / "out" / "quarantine" / "a" / "b" / "two.jsonl").read_bytes().splitlines()
-    assert [json.loads(q)["text"] for q in quarantined] == ["I am ChatGPT!"]
+    assert [json.loads(q).get("text") or json.loads(q)["_tos_lint_unreadable"]["text"] for q in quarantined] == \
+        ["[1]", "I am ChatGPT!"]
 
 
 def test_nothing_quarantined_exits_0(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -289,8 +295,10 @@ def test_lines_of_a_file_split_for_parallel_scanning(proj: Path, monkeypatch: py
     assert len(tos_lint.parallel.plan([InputFile("data/big.jsonl", proj / "data" / "big.jsonl")], None, split=True)) > 20
     res = run_filter(proj, monkeypatch)
     assert res.exit_code == 1
-    quarantined = [json.loads(q)["k"] for q in (proj / "out" / "quarantine" / "big.jsonl").read_bytes().splitlines()]
-    assert quarantined == sorted(flagged)
+    quarantined = [json.loads(q) for q in (proj / "out" / "quarantine" / "big.jsonl").read_bytes().splitlines()]
+    assert [q["k"] for q in quarantined if "k" in q] == sorted(flagged)
+    assert [q["_tos_lint_unreadable"]["line"] for q in quarantined if "k" not in q] == \
+        [i for i in range(1, 61) if i % 11 == 5 and i % 7 != 3]
     kept = (proj / "out" / "clean" / "big.jsonl").read_bytes().decode().splitlines()
     assert kept == [ln for i, ln in enumerate(lines, 1) if i not in flagged and i % 11 != 5]
     broken = sum(1 for i in range(1, 61) if i % 11 == 5 and i % 7 != 3)
@@ -380,3 +388,22 @@ def test_builtin_packs_filter_quarantines_chatgpt_record(tmp_path: Path, builtin
     (q,) = gzip.decompress((tmp_path / "q" / "chat.jsonl.gz").read_bytes()).splitlines()
     rules = {f["rule_id"] for f in json.loads(q)["_tos_lint_findings"]}
     assert rules and all(r.startswith("openai.") for r in rules)
+
+
+def test_unreadable_lines_go_to_quarantine_and_fail_the_run(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line that is no record is in neither copy as it was, yet never lost:
+    the quarantine copy holds it (its bytes in base64 where they are no
+    UTF-8), and the run exits 1 even when no record failed."""
+    lines = [b'{"text": "fine"}', b'{"text": ', b'[1, 2]', b'\xff\xfe{"text"}', b'{"text": "also fine"}']
+    (proj / "data" / "d.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert counts_line(res.stdout, "data/d.jsonl") == (5, 2, 0, 3)
+    assert "3 unreadable line(s) are in the quarantine copy" in res.stdout
+    assert (proj / "out" / "clean" / "d.jsonl").read_bytes() == lines[0] + b"\n" + lines[4] + b"\n"
+    kept = [json.loads(line) for line in (proj / "out" / "quarantine" / "d.jsonl").read_bytes().splitlines()]
+    held = [k["_tos_lint_unreadable"] for k in kept]
+    assert [h["line"] for h in held] == [2, 3, 4]
+    assert [h.get("text", "").encode() or base64.b64decode(h["base64"]) for h in held] == lines[1:4]
+    assert [k["_tos_lint_findings"][0]["rule_id"] for k in kept] == [
+        "tos-lint.input.malformed-json", "tos-lint.input.not-an-object", "tos-lint.input.malformed-json"]

@@ -267,3 +267,55 @@ def test_hidden_option_scans_hidden_paths_but_never_git(tmp_path: Path, monkeypa
     got = invoke(["filter", "data", "--clean-dir", "c", "--quarantine-dir", "q"], tmp_path, monkeypatch)
     assert sorted(p.relative_to(tmp_path / "q").as_posix() for p in (tmp_path / "q").rglob("*.jsonl")) == \
         [".cache/x.jsonl", ".h.jsonl", "a.jsonl"], got.output
+
+
+def _with_other_files(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_jsonl(data / "a.jsonl", [{"text": HIT}])
+    for name in ("b.jsonl.1", "c.bak", "noext"):
+        write_jsonl(data / name, [{"text": HIT}])
+    (data / "README.md").write_text("# notes\n", encoding="utf-8")
+    return data
+
+
+def test_files_no_reader_knows_are_counted_and_listed_not_skipped_silently(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_other_files(tmp_path)
+    args = ["scan", "data", "--isolated", "--no-default-rules", "--rules", chatgpt_pack(tmp_path), "-j", "1"]
+    doc = json.loads(invoke([*args, "-f", "json"], tmp_path, monkeypatch).stdout)
+    assert [f["location"]["path"] for f in doc["findings"]] == ["data/a.jsonl"]
+    assert doc["summary"]["unknown_type_skipped"] == 4
+    assert doc["manifest"]["unknown_type_skipped"] == ["data/README.md", "data/b.jsonl.1", "data/c.bak", "data/noext"]
+    console = invoke(args, tmp_path, monkeypatch).stdout
+    assert "other files, not scanned" in console and "data/README.md, data/b.jsonl.1, data/c.bak, ..." in console
+    markdown = invoke([*args, "-f", "markdown"], tmp_path, monkeypatch).stdout
+    assert "4 other file(s) were not scanned" in markdown
+
+
+def test_an_include_glob_that_spells_out_a_name_reads_those_files(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_other_files(tmp_path)
+    base = ["scan", "data", "--isolated", "--no-default-rules", "--rules", chatgpt_pack(tmp_path), "-j", "1", "-f", "json"]
+    doc = json.loads(invoke([*base, "--include", "*.bak", "--include", "*.jsonl.[0-9]"], tmp_path, monkeypatch).stdout)
+    assert sorted(f["location"]["path"] for f in doc["findings"]) == ["data/b.jsonl.1", "data/c.bak"]
+    # a glob that selects a folder selects its data files, not its README
+    doc = json.loads(invoke([*base, "--include", "data/*"], tmp_path, monkeypatch).stdout)
+    assert [f["location"]["path"] for f in doc["findings"]] == ["data/a.jsonl"]
+    assert doc["summary"]["unknown_type_skipped"] == 4
+
+
+def test_jsonlines_is_a_json_lines_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "data").mkdir()
+    write_jsonl(tmp_path / "data" / "a.jsonlines", [{"text": HIT}])
+    doc = json.loads(invoke(["scan", "data", "--isolated", "--no-default-rules", "--rules", chatgpt_pack(tmp_path),
+                             "-j", "1", "-f", "json"], tmp_path, monkeypatch).stdout)
+    assert [f["location"]["path"] for f in doc["findings"]] == ["data/a.jsonlines"]
+    assert doc["summary"]["unknown_type_skipped"] == 0
+
+
+def test_filter_says_which_files_it_passed_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_other_files(tmp_path)
+    (tmp_path / "tos-lint.yaml").write_text(f"default-rules: false\nrules: [{chatgpt_pack(tmp_path)}]\n", encoding="utf-8")
+    got = invoke(["filter", "data", "--clean-dir", "c", "--quarantine-dir", "q"], tmp_path, monkeypatch)
+    assert "4 other file(s) in the folders given are in neither copy" in got.stderr

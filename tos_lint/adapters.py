@@ -638,7 +638,7 @@ def mapped(data: Any, field_map: dict[str, list[str]]) -> list[Segment]:
         return segments
     for role, keys in field_map.items():
         for key in keys:
-            pointer = key if key.startswith("/") else f"/{_esc(key)}"
+            pointer = mapped_pointer(key)
             value = resolve_pointer(data, pointer)
             if isinstance(value, str):
                 if value:
@@ -646,6 +646,11 @@ def mapped(data: Any, field_map: dict[str, list[str]]) -> list[Segment]:
             elif value is not None:
                 segments.extend(Segment(role, s.pointer, s.text) for s in unknown_shape(value, pointer))
     return segments
+
+
+def mapped_pointer(key: str) -> str:
+    """The JSON pointer a field-map key names: itself, or the top-level field."""
+    return key if key.startswith("/") else f"/{_esc(key)}"
 
 
 def top_level_field(key: str) -> str:

@@ -21,7 +21,7 @@ from tos_lint.background import Background, Standby
 from tos_lint.config import Config
 from tos_lint.detect import RuleSet
 from tos_lint.errors import UsageError
-from tos_lint.engine import Engine, EngineOptions, FileResult
+from tos_lint.engine import Engine, EngineOptions, FileResult, field_map_findings
 from tos_lint.model import Finding, Severity
 from tos_lint.packs import Pack, load_packs, pack_paths
 from tos_lint.pathnames import shown
@@ -43,11 +43,12 @@ class ScanStats:
     by_severity: Counter[str] = field(default_factory=Counter)
     by_rule: Counter[str] = field(default_factory=Counter)
     hidden_skipped: int = 0  # hidden files and folders passed over inside the folders scanned
+    unknown_type_skipped: int = 0  # files inside the folders scanned that no reader knows by name
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "files": self.files, "records": self.records, "records_flagged": self.records_flagged,
-            "hidden_skipped": self.hidden_skipped,
+            "hidden_skipped": self.hidden_skipped, "unknown_type_skipped": self.unknown_type_skipped,
             "malformed": self.malformed, "bytes": self.bytes, "seconds": round(self.seconds, 3),
             "by_provider": dict(sorted(self.by_provider.items())),
             "by_severity": {s.label: self.by_severity.get(s.label, 0) for s in Severity},
@@ -131,10 +132,12 @@ def scan(
     started_at = _utc_now()
     registry = registry or load_registry()
     ruleset = ruleset or load_ruleset(rules, use_default_rules, registry)
-    files, hidden_paths = discover([str(p) for p in paths], include, exclude, hidden)
+    files, passed_over = discover([str(p) for p in paths], include, exclude, hidden)
     if changed is not None:
         # a path found unfit to open is reported in any scan of its folder
         files = [f for f in files if f.fs_path is not None and (f.problem is not None or f.fs_path.resolve() in changed)]
+        # realpath, not resolve(): a symlink loop is passed over too
+        passed_over.unknown_type = [p for p in passed_over.unknown_type if Path(os.path.realpath(p)) in changed]
     # Large files are split into ranges for several processes, and for a
     # progress bar that moves; one process without one reads them whole,
     # which spares a line count and a second read to hash each split file.
@@ -147,10 +150,12 @@ def scan(
                                    indexes=tuple(str(i) for i in indexes), prefilter=use_prefilter)
     engine = Engine(ruleset, engine_options, registry)
     results = _run_units(engine, units, jobs, backend, address, progress)
+    field_map_findings(results, field_map)
     findings = [f for r in results for f in r.findings]
     stats = _stats(results, findings)
     stats.seconds = time.perf_counter() - started
-    stats.hidden_skipped = len(hidden_paths)
+    stats.hidden_skipped = len(passed_over.hidden)
+    stats.unknown_type_skipped = len(passed_over.unknown_type)
     result = ScanResult(findings, stats, results, ruleset.packs, registry)
     result.attribution = attribute_scan(findings, {r.path: r.stats.records for r in results})
     if sample is not None:
@@ -160,7 +165,8 @@ def scan(
         result.sample = prevalence(evidence, sampled, sample)
     result.manifest = build_manifest(result, dict(options or {}) | {"_indexes": _index_digests(indexes)}, started_at, _utc_now(),
                                      {f.path: f.fs_path for f in files})
-    result.manifest["hidden_skipped"] = hidden_paths
+    result.manifest["hidden_skipped"] = [shown(str(p)) for p in passed_over.hidden]
+    result.manifest["unknown_type_skipped"] = [shown(str(p)) for p in passed_over.unknown_type]
     return result
 
 

@@ -438,7 +438,7 @@ def filter_command(
 ) -> None:
     """Write a clean copy and a quarantined copy of each input (same format and
     compression). Inputs are never changed. Exit 1 if any record was quarantined
-    or an input could not be read to its end."""
+    or unreadable, or an input could not be read to its end."""
     from tos_lint.policy import FAIL_ON_CHOICES
 
     if fail_on is not None and fail_on not in FAIL_ON_CHOICES:
@@ -467,7 +467,13 @@ def filter_command(
         fail("record counts do not add up (in != kept + quarantined + unreadable); outputs may be incomplete")
     if report.stopped:  # a data problem, not a usage error: exit 1 like a quarantined record
         typer.echo(f"tos-lint: {len(report.stopped)} input(s) could not be read to the end; their outputs are incomplete", err=True)
-    raise typer.Exit(1 if report.total("quarantined") or report.stopped else 0)
+    if result.stats.unknown_type_skipped:
+        typer.echo(f"tos-lint: {result.stats.unknown_type_skipped} other file(s) in the folders given are in neither "
+                   "copy: no reader knows their names (--include '*.EXT' reads them as JSON)", err=True)
+    if report.total("unreadable"):
+        typer.echo(f"tos-lint: {report.total('unreadable')} line(s) or value(s) could not be read as records; "
+                   "they are in no clean copy", err=True)
+    raise typer.Exit(1 if report.total("quarantined") or report.total("unreadable") or report.stopped else 0)
 
 
 @app.command()

@@ -198,7 +198,7 @@ _SECTION_FIELDS = tuple((k, _mapping, _OBJECT) for k in ("tool", "verdict", "man
                                                           "attribution", "style_attribution")) + \
     tuple((k, _list, _LIST) for k in ("files", "packs"))
 _SUMMARY_FIELDS = tuple((k, _count, _COUNT) for k in ("files", "records", "records_flagged", "malformed", "bytes",
-                                                      "hidden_skipped")) + \
+                                                      "hidden_skipped", "unknown_type_skipped")) + \
     (("seconds", _number, "a number or null"),) + tuple((k, _mapping, _OBJECT) for k in ("by_provider", "by_rule", "by_severity"))
 _FILE_FIELDS = (("path", _text, _TEXT),) + tuple((k, _count, _COUNT) for k in ("records", "records_flagged", "malformed", "bytes"))
 _VERDICT_FIELDS = (("statuses", _mapping, "an object"),)
@@ -308,6 +308,7 @@ def _stats(summary: Mapping[str, Any]) -> Any:
         by_provider=Counter(summary.get("by_provider") or {}),
         by_severity=Counter({k: v for k, v in (summary.get("by_severity") or {}).items() if v}),
         by_rule=Counter(summary.get("by_rule") or {}), hidden_skipped=int(summary.get("hidden_skipped") or 0),
+        unknown_type_skipped=int(summary.get("unknown_type_skipped") or 0),
     )
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator
+from typing import Any, Container, Iterable, Iterator, Sequence
 
-from tos_lint.adapters import DIRECTIVE_KEY, adapt, own_id, top_level_field
+from tos_lint.adapters import DIRECTIVE_KEY, adapt, mapped_pointer, own_id, resolve_pointer, top_level_field
 from tos_lint.detect import RuleSet
 from tos_lint.model import Finding, Hit, Location, Record, Severity, Source, finding_fingerprint
 from tos_lint.policy import INPUT_RULE_PREFIX
@@ -42,6 +42,30 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     flagged_records: int = 0
     sampled: int | None = None  # records scanned, when sampling
+    mapped_records: int = 0  # with a field map: records that hold one of its keys
+
+
+class FieldMapWatch:
+    """Whether a file's records hold any key of the field map. Until one
+    does, every line is read whole (the raw-line prefilter would skip
+    records unseen): a file whose records hold none of the keys is read in
+    full, to say so, rather than scanned for nothing in silence."""
+
+    def __init__(self, field_map: dict[str, list[str]], prefilter: LinePrefilter | None):
+        self.pointers = [mapped_pointer(k) for keys in field_map.values() for k in keys]
+        self.prefilter = prefilter
+        self.seen = False
+
+    def holds_a_key(self, data: Any) -> bool:
+        found = isinstance(data, dict) and any(resolve_pointer(data, p) is not None for p in self.pointers)
+        self.seen = self.seen or found
+        return found
+
+    def may_match(self, line: bytes) -> bool:
+        return not self.seen or self.prefilter is None or self.prefilter.may_match(line)
+
+    def candidate_lines(self, block: bytes, lines: Sequence[bytes]) -> Container[int] | None:
+        return self.prefilter.candidate_lines(block, lines) if self.seen and self.prefilter is not None else None
 
 
 class Engine:
@@ -58,14 +82,28 @@ class Engine:
         """Scan one file; `only_lines` restricts a line-oriented file to
         those 1-based lines (changed-only scans)."""
         stats = FileStats()
-        return self.scan_items(inp, read_input(inp, stats, self.read_options(only_lines)), stats)
+        watch = self.field_map_watch()
+        return self.scan_items(inp, read_input(inp, stats, self.read_options(only_lines, watch)), stats, watch)
 
-    def read_options(self, only_lines: frozenset[int] | None) -> ReadOptions:
+    def field_map_watch(self) -> FieldMapWatch | None:
+        """A watch for one file (or range) read with a field map, else None:
+        give it to `read_options` and `scan_items` alike."""
+        if not self.options.field_map:
+            return None
+        return FieldMapWatch(self.options.field_map, self.prefilter if self._prefiltered() else None)
+
+    def read_options(self, only_lines: frozenset[int] | None, watch: FieldMapWatch | None = None) -> ReadOptions:
+        line_filter = block_filter = None
+        if watch is not None and watch.prefilter is not None:
+            line_filter, block_filter = watch.may_match, watch.candidate_lines
+        elif self._prefiltered():
+            assert self.prefilter is not None
+            line_filter, block_filter = self.prefilter.may_match, self.prefilter.candidate_lines
         return ReadOptions(
             max_record_bytes=self.options.max_record_bytes,
             limits=self.options.limits,
-            line_filter=self.prefilter.may_match if self._prefiltered() else None,
-            block_filter=self.prefilter.candidate_lines if self._prefiltered() else None,
+            line_filter=line_filter,
+            block_filter=block_filter,
             only_lines=only_lines,
             columns=self.columns,
             field_names=self.field_names,
@@ -76,10 +114,14 @@ class Engine:
         # needs every record: then none may be filtered out unseen
         return self.prefilter is not None and self.options.sample is None and self.neardup is None
 
-    def scan_items(self, inp: InputFile, items: Iterable[RawRecord | InputIssue], stats: FileStats) -> FileResult:
-        """Scan what a reader yields: records, and input problems as findings."""
+    def scan_items(self, inp: InputFile, items: Iterable[RawRecord | InputIssue], stats: FileStats,
+                   watch: FieldMapWatch | None = None) -> FileResult:
+        """Scan what a reader yields: records, and input problems as findings.
+        `watch`: the one `read_options` was given, with a field map."""
         result = FileResult(inp.path, stats)
         records = self._records(items, inp.path, result)
+        if watch is not None:
+            records = self._mapped(records, watch, result)
         if self.options.sample is not None:
             result.sampled = 0
             records = self._counted(sample(records, self.options.sample, inp.path), result)
@@ -122,6 +164,12 @@ class Engine:
                 result.findings.append(input_finding(path, item))
             else:
                 yield item
+
+    @staticmethod
+    def _mapped(records: Iterable[RawRecord], watch: FieldMapWatch, result: FileResult) -> Iterator[RawRecord]:
+        for record in records:
+            result.mapped_records += watch.holds_a_key(record.data)
+            yield record
 
     @staticmethod
     def _counted(records: Iterable[RawRecord], result: FileResult) -> Iterator[RawRecord]:
@@ -202,6 +250,19 @@ def _with_directive(found: list[Finding], record: Record, result: FileResult) ->
         return found
     reason = str(directive.get("reason", ""))
     return [replace(f, detail={**f.detail, "inline_ignore": tuple(ignore), "inline_reason": reason}) for f in found]
+
+
+def field_map_findings(results: Iterable[FileResult], field_map: dict[str, list[str]] | None) -> None:
+    """Add to each file whose records hold none of the field map's keys a
+    finding that says so: nothing in it was scanned."""
+    if not field_map:
+        return
+    keys = ", ".join(k for ks in field_map.values() for k in ks)
+    for r in results:
+        if r.stats.records and not r.mapped_records:
+            issue = InputIssue("field-map-unmatched", f"none of this file's {r.stats.records} record(s) holds a key of "
+                               f"the field map ({keys}): nothing in it was scanned; check field-map in the configuration")
+            r.findings.insert(0, input_finding(r.path, issue))
 
 
 def input_finding(path: str, issue: InputIssue) -> Finding:

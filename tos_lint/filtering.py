@@ -4,13 +4,16 @@ Each input file gets a clean copy (records that pass the policy) and a
 quarantined copy (records with a failing finding, each carrying its findings
 under `_tos_lint_findings`), in the same format and compression, at the same
 relative path under the two output folders. JSONL lines are copied byte for
-byte. Inputs are never opened for writing; an output that is an input is
+byte; a line that is no record (not JSON, not an object) goes to the
+quarantine copy as `{"_tos_lint_unreadable": {"line", "text" or "base64"},
+"_tos_lint_findings": [...]}`. Inputs are never opened for writing; an output that is an input is
 refused; every output is written to a temporary file and renamed into place.
 At the end, records in = kept + quarantined + unreadable, and every input
 was read to its end, or the run fails.
 """
 from __future__ import annotations
 
+import base64
 import bz2
 import gzip
 import lzma
@@ -24,9 +27,10 @@ from tos_lint.atomic import AtomicFile
 from tos_lint.errors import UsageError
 from tos_lint.model import Finding
 from tos_lint.policy import INPUT_RULE_PREFIX, Verdict
-from tos_lint.readers import FileStats, InputFile, RawRecord, ReadOptions, compression_of, read_records
+from tos_lint.readers import FileStats, InputFile, InputIssue, RawRecord, ReadOptions, compression_of, read_records
 
 FINDINGS_KEY = "_tos_lint_findings"
+UNREADABLE_KEY = "_tos_lint_unreadable"  # a line that is no record, in the quarantine copy
 
 
 @dataclass
@@ -36,6 +40,7 @@ class FilterCounts:
     kept: int = 0
     quarantined: int = 0
     unreadable: int = 0
+    unreadable_copied: int = 0  # of those, lines put in the quarantine copy (not those over the size limit)
     stopped: str = ""  # why reading stopped before the end of the file (its records after that are in neither copy)
     opened: bool = True  # False: found unfit to open (a FIFO, a dangling symlink), so no copy was written
 
@@ -178,6 +183,9 @@ def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, 
             if not isinstance(item, RawRecord):
                 if item.final:
                     counts.stopped = f"{item.code}: {item.message}"
+                if item.raw is not None:  # an unreadable line is kept, in quarantine, never dropped
+                    quarantine.write_unreadable(item)
+                    counts.unreadable_copied += 1
                 continue
             findings = failing.get((inp.path, item.line, item.index))
             if findings:
@@ -230,11 +238,26 @@ class _AtomicOutput:
             line = deepjson.dumps(data)
         else:
             line = item.raw if item.raw is not None else deepjson.dumps(data)
+        self._write(line)
+
+    def _write(self, line: bytes) -> None:
         if self.is_array:
             self.out.write((b",\n" if self.count else b"") + line)
         else:
             self.out.write(line + b"\n")
         self.count += 1
+
+    def write_unreadable(self, issue: InputIssue) -> None:
+        """A line that is not a record, as an object that says why and holds
+        the line: its text, or its bytes in base64 where they are no UTF-8."""
+        assert issue.raw is not None
+        try:
+            kept: dict[str, Any] = {"text": issue.raw.decode("utf-8")}
+        except UnicodeDecodeError:
+            kept = {"base64": base64.b64encode(issue.raw).decode("ascii")}
+        entry = {UNREADABLE_KEY: {"line": issue.line, **kept},
+                 FINDINGS_KEY: [{"rule_id": INPUT_RULE_PREFIX + issue.code, "message": issue.message}]}
+        self._write(deepjson.dumps(entry))
 
     def abandon(self) -> None:
         """Write nothing: on exit the temporary file goes, and so does an
@@ -272,6 +295,9 @@ def _compressor(raw: IO[bytes], kind: str | None) -> IO[bytes]:
 def summary_lines(report: FilterReport) -> Iterable[str]:
     for f in report.files:
         yield f"{f.path}: in {f.records_in} = kept {f.kept} + quarantined {f.quarantined} + unreadable {f.unreadable}"
+        if f.unreadable_copied:
+            yield (f"{f.path}: {f.unreadable_copied} unreadable line(s) are in the quarantine copy, "
+                   f"under {UNREADABLE_KEY}")
         if f.stopped and not f.opened:
             yield f"{f.path}: not read ({f.stopped}); no copy written"
         elif f.changed:

@@ -114,11 +114,12 @@ def scan_unit(engine: Engine, unit: WorkUnit) -> UnitResult:
     assert unit.file.fs_path is not None and unit.end is not None
     path = unit.file.fs_path
     stats = FileStats()
+    watch = engine.field_map_watch()
     if unit.by == "row_groups":  # row indexes are absolute: nothing to shift
-        rows = tabular.read_parquet(path, stats, engine.read_options(None), range(unit.start, unit.end))
-        return UnitResult(engine.scan_items(unit.file, _checked(rows, path, unit.planned), stats))
-    records = read_jsonl_range(path, unit.start, unit.end, stats, engine.read_options(None))
-    result = engine.scan_items(unit.file, _checked(records, path, unit.planned), stats)
+        rows = tabular.read_parquet(path, stats, engine.read_options(None, watch), range(unit.start, unit.end))
+        return UnitResult(engine.scan_items(unit.file, _checked(rows, path, unit.planned), stats, watch))
+    records = read_jsonl_range(path, unit.start, unit.end, stats, engine.read_options(None, watch))
+    result = engine.scan_items(unit.file, _checked(records, path, unit.planned), stats, watch)
     return UnitResult(result, stats.range_newlines, stats.range_starts_on_line)
 
 
@@ -147,7 +148,9 @@ def _scan_span(engine: Engine, inp: InputFile, lines: frozenset[int], span: tupl
     start, end, first = span
     stats = FileStats(size=inp.stored_size())
     wanted = frozenset(n - first + 1 for n in lines)
-    result = engine.scan_items(inp, read_jsonl_range(inp.fs_path, start, end, stats, engine.read_options(wanted)), stats)
+    watch = engine.field_map_watch()
+    records = read_jsonl_range(inp.fs_path, start, end, stats, engine.read_options(wanted, watch))
+    result = engine.scan_items(inp, records, stats, watch)
     result.findings[:] = [_shift(f, first - 1) for f in result.findings]
     return result
 
@@ -281,6 +284,7 @@ def _append(into: FileResult, part: FileResult, offset: int) -> None:
     into.findings.extend(_shift(f, offset) for f in part.findings
                          if not (_of_whole_file(f) and f.fingerprint in whole_file))
     into.flagged_records += part.flagged_records
+    into.mapped_records += part.mapped_records
     for name in ("records", "malformed", "bytes", "prefiltered"):
         setattr(into.stats, name, getattr(into.stats, name) + getattr(part.stats, name))
 

@@ -22,7 +22,7 @@ import re
 import stat
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Callable, Container, Generator, Iterable, Iterator, Sequence
@@ -33,7 +33,7 @@ from tos_lint import dupkeys
 from tos_lint.errors import UsageError
 from tos_lint.pathnames import shown
 
-PLAIN_JSONL_EXTS = (".jsonl", ".ndjson", ".jl")  # names of files made of lines
+PLAIN_JSONL_EXTS = (".jsonl", ".jsonlines", ".ndjson", ".jl")  # names of files made of lines
 JSON_EXTS = (*PLAIN_JSONL_EXTS, ".json")
 COMPRESSION_EXTS = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 # Data files that are not JSON: the tabular ones (Parquet, Arrow, CSV, TSV) are
@@ -73,6 +73,9 @@ class InputIssue:
     # bomb, an unreadable or binary file). `filter` must not pass such a
     # file's copies off as complete.
     final: bool = False
+    # A JSON line that could not be read as a record, as read: `filter`
+    # puts it in the quarantine copy rather than lose it.
+    raw: bytes | None = None
 
     def __post_init__(self) -> None:
         # Parser messages can span lines (with ASCII art); keep one line.
@@ -130,17 +133,30 @@ class ReadOptions:
 VCS_FOLDERS = frozenset({".git", ".hg", ".svn"})
 
 
+@dataclass
+class PassedOver:
+    """Paths inside the folders walked that were not scanned, kept so that a
+    report can say so (a skip is never silent)."""
+
+    hidden: list[Path] = field(default_factory=list)  # names starting with '.'
+    unknown_type: list[Path] = field(default_factory=list)  # files no reader knows by their name
+
+
 def discover(paths: list[str], include: list[str] | None = None, exclude: list[str] | None = None,
-             hidden: bool = False) -> tuple[list[InputFile], list[str]]:
-    """Files to scan, in a stable order, and the hidden paths passed over.
+             hidden: bool = False) -> tuple[list[InputFile], PassedOver]:
+    """Files to scan, in a stable order, and the paths passed over.
     Paths inside a folder that cannot be read as files come with their
     `problem`; a path given that does not exist, an empty path and `-`
     given twice are usage errors.
 
-    Inside a folder, files and folders whose names start with `.` are
-    passed over (and returned, data-looking files and folders alike, so
-    that a report can say so) unless `hidden`; `.git`, `.hg` and `.svn`
-    are never walked. A file reached twice (named twice, inside a folder
+    Inside a folder, a file is read when its name is a data file's
+    (`.jsonl`, `.json`, `.csv`, `.parquet`, ... compressed or not) or an
+    `include` glob names it; other files (`notes.md`, `data.jsonl.1`) are
+    passed over and returned in `PassedOver.unknown_type`. Files and
+    folders whose names start with `.` are passed over (and returned,
+    data-looking files and folders alike) unless `hidden`; `.git`, `.hg`
+    and `.svn` are never walked. A file named on the command line is read
+    whatever its name. A file reached twice (named twice, inside a folder
     also given, through a symlink) is read once, under the path it was
     first reached by.
 
@@ -164,7 +180,7 @@ def discover(paths: list[str], include: list[str] | None = None, exclude: list[s
         else:
             raise UsageError(f"{shown(raw)}: {_missing(path)}")
     files.extend(walk.linked_folders())
-    return _once(files), walk.hidden_paths
+    return _once(files), walk.passed_over
 
 
 def _check_paths(paths: list[str]) -> None:
@@ -218,7 +234,9 @@ class _Walk:
         self.include, self.exclude, self.hidden = include, exclude, hidden
         self.walked: set[tuple[int, int]] = set()
         self.links: collections.deque[Path] = collections.deque()
-        self.hidden_paths: list[str] = []  # passed over for their leading '.'
+        self.passed_over = PassedOver()
+        # the file-name part of each include glob that says more than `*`
+        self.name_globs = [n for n in (g.rsplit("/", 1)[-1] for g in include or ()) if n.strip("*")]
 
     def folder(self, root: Path) -> Iterator[InputFile]:
         """The data files under `root` (sorted), and paths that cannot be read as files."""
@@ -228,7 +246,10 @@ class _Walk:
                 yield InputFile(name, child, _unreadable(f"cannot list this folder: {error.strerror or error}; "
                                                           "nothing in it was scanned"))
                 continue
-            if not self._wanted(name, child.name):
+            if not _selected(name, self.include, self.exclude):
+                continue
+            if not self._readable_name(child.name):
+                self.passed_over.unknown_type.append(child)
                 continue
             problem = _not_a_file(child)
             if problem is not None:
@@ -237,7 +258,15 @@ class _Walk:
                 yield InputFile(name, child)
 
     def _wanted(self, path: str, name: str) -> bool:
-        return _selected(path, self.include, self.exclude) and (_is_json_name(name) or _is_other_data(name))
+        return _selected(path, self.include, self.exclude) and self._readable_name(name)
+
+    def _readable_name(self, name: str) -> bool:
+        """Whether a file is read for its name: a data file's, or one whose
+        name an `include` glob spells out (`*.bak`, `logs/*.jsonl.1`: who
+        includes them wants them read; `train/*` selects a folder's data
+        files, not its README)."""
+        return _is_json_name(name) or _is_other_data(name) or any(
+            fnmatch.fnmatch(name, g) for g in self.name_globs)
 
     def linked_folders(self) -> Iterator[InputFile]:
         """The files under the symlinked folders met so far (and under those met in them)."""
@@ -275,7 +304,7 @@ class _Walk:
         if self.hidden:
             return True
         if folder or self._wanted(shown(str(path)), path.name):
-            self.hidden_paths.append(shown(str(path)))
+            self.passed_over.hidden.append(path)
         return False
 
     def _first_visit(self, folder: Path) -> bool:
@@ -332,9 +361,15 @@ def read_input(inp: InputFile, stats: FileStats, options: ReadOptions) -> Iterat
 
 
 def _selected(path: str, include: list[str] | None, exclude: list[str] | None) -> bool:
-    if include and not any(fnmatch.fnmatch(path, g) or fnmatch.fnmatch(Path(path).name, g) for g in include):
+    if include and not _matches_any(path, include):
         return False
-    return not (exclude and any(fnmatch.fnmatch(path, g) or fnmatch.fnmatch(Path(path).name, g) for g in exclude))
+    return not (exclude and _matches_any(path, exclude))
+
+
+def _matches_any(path: str, globs: list[str]) -> bool:
+    """Whether a glob matches the path as shown or its file name."""
+    name = Path(path).name
+    return any(fnmatch.fnmatch(path, g) or fnmatch.fnmatch(name, g) for g in globs)
 
 
 def _strip_compression(name: str) -> str:
@@ -1324,7 +1359,7 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             continue
         if not isinstance(data, dict):
             stats.malformed += 1
-            yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n)
+            yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n, raw=line)
             continue
         stats.records += 1
         if kept:
@@ -1402,12 +1437,12 @@ def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[Ra
             return
         if data is _NOT_JSON or data is _TOO_DEEP:
             stats.malformed += 1
-            yield InputIssue("malformed-json", f"not valid JSON: {reason}", line=n)
+            yield InputIssue("malformed-json", f"not valid JSON: {reason}", line=n, raw=line)
             return
         yield InputIssue("nonstandard-json", f"strict JSON parsers refuse this line ({reason}); it was read leniently (NaN and Infinity kept, numbers beyond a double read as infinity, lone surrogates replaced) and scanned", line=n)
     if not isinstance(data, dict):
         stats.malformed += 1
-        yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n)
+        yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n, raw=line)
         return
     stats.records += 1
     yield RawRecord(data, line=n, raw=line, readings=dupkeys.other_readings(line, data))

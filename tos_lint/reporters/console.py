@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import groupby
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Mapping, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -74,6 +74,14 @@ def _finding(f: Finding, status: str) -> list[Text]:
     return lines
 
 
+def _examples(manifest: Mapping[str, Any], shown: int = 3) -> str:
+    """The first few files passed over for their names, to start a note."""
+    paths = [printable(str(p)) for p in (manifest.get("unknown_type_skipped") or [])]
+    if not paths:
+        return ""
+    return ", ".join(paths[:shown]) + (", ..." if len(paths) > shown else "") + ": "
+
+
 def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None:
     s = result.stats
     share = (100.0 * s.records_flagged / s.records) if s.records else 0.0
@@ -87,6 +95,9 @@ def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None
         table.add_row("unreadable records", str(s.malformed))
     if s.hidden_skipped:
         table.add_row("hidden, not scanned", f"{s.hidden_skipped} (names starting with '.'; --hidden scans them)")
+    if s.unknown_type_skipped:
+        table.add_row("other files, not scanned", Text(f"{s.unknown_type_skipped} ({_examples(result.manifest)}no reader "
+                                                       "knows these names; --include '*.EXT' reads them as JSON)"))
     table.add_row("findings", str(len(verdict.reported)))
     # the findings listed above, at the severity the policy gave them (not
     # the scan's own counts, which include ignored and suppressed findings)

@@ -16,12 +16,14 @@ Schema (stable; fields are only ever added):
                      "confidence", "summary", "providers": [...]}], "overall": {...}},
      "manifest": {"tool", "packs", "registry", "indexes", "inputs": [{"path",
                   "abspath", "size", "sha256", "records", "malformed"}],
-                  "options", "started_at", "finished_at", "hidden_skipped": [path]}}
+                  "options", "started_at", "finished_at", "hidden_skipped": [path],
+                  "unknown_type_skipped": [path]}}
 
 Paths are shown as `tos_lint.pathnames.shown` writes them (a byte that is
 not UTF-8 as `\\xNN`); `summary.hidden_skipped` counts the hidden files and
 folders passed over inside the folders scanned (`manifest.hidden_skipped`
-lists them).
+lists them), `summary.unknown_type_skipped` the files there that no reader
+knows by name (`manifest.unknown_type_skipped`).
 """
 from __future__ import annotations
 

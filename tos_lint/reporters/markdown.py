@@ -73,6 +73,9 @@ def _scope_line(result: "ScanResult", verdict: "Verdict") -> str:
         text += f" **{inputs:,} input problem(s)** (unreadable lines or files): those records were not checked."
     if s.hidden_skipped:
         text += f" {s.hidden_skipped:,} hidden file(s) or folder(s) (names starting with '.') were not scanned."
+    if s.unknown_type_skipped:
+        text += (f" {s.unknown_type_skipped:,} other file(s) were not scanned: no reader knows their names "
+                 "(the manifest lists them).")
     quiet = [f"{verdict.count(st):,} {st}" for st in _NOT_REPORTED if verdict.count(st)]
     if quiet:
         text += f" Not reported: {', '.join(quiet)}."
