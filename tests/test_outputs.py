@@ -237,3 +237,35 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path: Path
         raise RuntimeError("the writer failed")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+@pytest.mark.parametrize(("command", "option"), [
+    (["init", "--path"], "--path"),
+    (["attribute", "good.jsonl", "-o"], "--output"),
+])
+def test_init_and_attribute_outputs_that_cannot_be_written(proj: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           command: list[str], option: str) -> None:
+    _usage_error(invoke([*command, "outdir"], proj, monkeypatch), f"{option} outdir: is a directory")
+    _usage_error(invoke([*command, "afile/x"], proj, monkeypatch), f"{option} afile/x: afile is not a directory")
+    assert (proj / "afile").read_text() == "x"
+    res = invoke([*command, "new/sub/out.txt"], proj, monkeypatch)  # a missing folder is made
+    assert res.exit_code == 0, res.output
+    assert (proj / "new" / "sub" / "out.txt").stat().st_size > 0
+
+
+def test_init_onto_a_device_is_refused_and_attribute_says_the_disk_is_full(proj: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    full = str(_full_device())
+    _usage_error(invoke(["init", "--force", "--path", full], proj, monkeypatch),
+                 f"--path {full}: not a regular file; refusing to replace it")
+    _usage_error(invoke(["attribute", "good.jsonl", "-o", full], proj, monkeypatch),
+                 f"--output {full}: cannot write: No space left on device")
+
+
+def test_a_report_to_a_closed_pipe_ends_quietly_with_the_runs_exit_code(proj: Path) -> None:
+    """`tos-lint scan ... | head -1`: the reader goes away; the gate's exit
+    code still says whether the data failed, with nothing on stderr."""
+    script = "set -o pipefail; \"$0\" -m tos_lint scan good.jsonl -f json | head -c 1 >/dev/null"
+    proc = subprocess.run(["bash", "-c", script, sys.executable], cwd=proj, env=cli_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stderr == "", proc.stderr

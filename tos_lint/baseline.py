@@ -4,6 +4,8 @@ paths, no line numbers, no timestamps — sorted, so it does not churn."""
 from __future__ import annotations
 
 import json
+
+import orjson
 from pathlib import Path
 from typing import Iterable
 
@@ -11,6 +13,7 @@ from tos_lint.atomic import atomic_write
 from tos_lint.errors import UsageError
 from tos_lint.model import Finding
 from tos_lint.policy import INPUT_RULE_PREFIX
+from tos_lint.wholefile import read_whole, same_version
 
 FORMAT_VERSION = 1
 
@@ -35,14 +38,14 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
 def load_baseline(path: str | Path) -> frozenset[str]:
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = orjson.loads(read_whole(path))  # nesting past 1024 levels is a JSONDecodeError, not a RecursionError
     except OSError as exc:
         raise UsageError(f"--baseline {path}: cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:
+    except orjson.JSONDecodeError as exc:
         raise UsageError(f"--baseline {path}: not valid JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("tool") != "tos-lint" or not isinstance(doc.get("findings"), list):
         raise UsageError(f"--baseline {path}: not a tos-lint baseline file")
-    if doc.get("version") != FORMAT_VERSION:
+    if not same_version(doc.get("version"), FORMAT_VERSION):
         raise UsageError(f"--baseline {path}: format version {doc.get('version')!r} is not supported (expected {FORMAT_VERSION})")
     return frozenset(_fingerprint(entry, f"--baseline {path}: findings[{i}]") for i, entry in enumerate(doc["findings"]))
 

@@ -413,9 +413,13 @@ def init(
     """Write a commented starter configuration and print the pre-commit snippet."""
     from tos_lint import __version__
 
+    from tos_lint.atomic import atomic_write
+
+    check_output("--path", path)
     if path.exists() and not force:
         fail(f"{path} exists; use --force to overwrite it")
-    path.write_text(STARTER_CONFIG, encoding="utf-8")
+    with writing("--path", path), atomic_write(path, "w") as out:
+        out.write(STARTER_CONFIG)
     typer.echo(f"wrote {path}")
     typer.echo("\nTo run tos-lint before each commit, add this to .pre-commit-config.yaml:\n")
     typer.echo(PRE_COMMIT_SNIPPET.format(version=__version__))

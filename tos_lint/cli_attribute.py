@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING, List, Optional
 
 import typer
 
-from tos_lint.cli_common import refuse_overwriting, usage_errors
+from tos_lint.cli_common import check_output, refuse_overwriting, usage_errors, writing
 
 if TYPE_CHECKING:  # pragma: no cover
     from tos_lint.attribution import AttributionReport, DatasetAttribution
@@ -39,6 +39,7 @@ def attribute(
         if max_records < 0 or max_total_records < 0:
             raise UsageError("--max-records and --max-total-records: must be 0 (no cap) or more")
         refuse_overwriting(output, paths, hidden=hidden)
+        check_output("--output", output, devices=True)
         from tos_lint.attribution import attribute_paths
 
         report = attribute_paths(paths, records=records, max_records=max_records or None,
@@ -46,7 +47,8 @@ def attribute(
     from tos_lint.cli_report import write_output  # a device (`-o /dev/null`) is written in place
 
     render = render_json if output_format == "json" else render_console
-    write_output(output, lambda stream: render(report, stream))
+    with writing("--output", output):
+        write_output(output, lambda stream: render(report, stream))
 
 
 def render_json(report: "AttributionReport", stream: IO[str]) -> None:

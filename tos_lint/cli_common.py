@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, NoReturn
@@ -113,8 +114,22 @@ def check_output(option: str, path: Path | None, folder: bool = False, devices: 
 @contextmanager
 def writing(option: str, path: object) -> Iterator[None]:
     """A write that fails (a full disk, permissions changed meanwhile):
-    one line naming the option and the path, exit 2."""
+    one line naming the option and the path, exit 2. Standard output (`path`
+    None) closed by its reader (`| head`) ends the output quietly, and the
+    run goes on to its own exit code, as a gate in a pipeline needs."""
     try:
         yield
+    except BrokenPipeError:
+        if path is not None:
+            fail(f"{option} {path}: cannot write: the pipe was closed")
+        silence_stdout()
     except OSError as exc:
         fail(f"{option} {path}: cannot write: {exc.strerror or exc}")
+
+
+def silence_stdout() -> None:
+    """Point standard output at /dev/null once its reader has gone: Python
+    would otherwise fail again flushing it at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

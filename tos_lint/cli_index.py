@@ -54,7 +54,8 @@ def build(
 ) -> None:
     """Build an index from reference outputs (replaces INDEX if it exists)."""
     with usage_errors():
-        from tos_lint.neardup.index import IndexBuilder, IndexParams
+        from tos_lint.errors import UsageError
+        from tos_lint.neardup.index import MAX_SHINGLE_N, IndexBuilder, IndexParams
         from tos_lint.neardup.redis_store import is_redis_location
         from tos_lint.neardup.references import parse_roles
         from tos_lint.neardup.store import save
@@ -64,6 +65,8 @@ def build(
             refuse_overwriting(Path(out), refs, option="--out")
             check_output("--out", Path(out))
         kind, n = ("char", char_ngrams) if char_ngrams is not None else ("word", word_ngrams)
+        if not 1 <= n <= MAX_SHINGLE_N:
+            raise UsageError(f"--{kind}-ngrams: must be from 1 to {MAX_SHINGLE_N} ({n} given)")
         params = IndexParams.design(
             threshold=threshold, fn_budget=fn_budget, max_bands=max_bands, num_perm=num_perm,
             shingle_kind=kind, shingle_n=n, min_shingles=min_shingles, strip_prompt=strip_prompt,

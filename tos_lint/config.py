@@ -15,6 +15,7 @@ from tos_lint.errors import UsageError
 from tos_lint.model import Severity
 from tos_lint.policy import FAIL_ON_CHOICES, STANCES
 from tos_lint.readers import DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_EXPANSION
+from tos_lint.wholefile import read_whole
 from tos_lint.yamlsafe import load_yaml
 
 CONFIG_NAMES = ("tos-lint.yaml", ".tos-lint.yaml", "tos-lint.yml", ".tos-lint.yml")
@@ -66,13 +67,15 @@ def load_config(path: Path | None = None, discover: bool = True) -> Config:
         path = find_config()
     if path is None:
         return Config()
-    if not path.is_file():
-        raise UsageError(f"--config {path}: no such file")
+    try:
+        raw = read_whole(path)
+    except OSError as exc:
+        raise UsageError(f"--config {path}: {_unreadable(exc)}") from None
     if path.name == "pyproject.toml":
-        doc = _pyproject_section(path) or {}
+        doc = _pyproject_section(path, raw) or {}
     else:
         try:
-            doc = load_yaml(path.read_bytes())
+            doc = load_yaml(raw)
         except Exception as exc:  # noqa: BLE001 - any YAML error is a config error
             raise UsageError(f"{path}: invalid YAML: {exc}") from None
     if doc is None:
@@ -82,13 +85,21 @@ def load_config(path: Path | None = None, discover: bool = True) -> Config:
     return parse_config(doc, path)
 
 
-def _pyproject_section(path: Path) -> dict[str, Any] | None:
+def _unreadable(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory, not a configuration file"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _pyproject_section(path: Path, raw: bytes | None = None) -> dict[str, Any] | None:
     try:
         import tomllib
     except ImportError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads((read_whole(path) if raw is None else raw).decode("utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
     section = data.get("tool", {}).get("tos-lint")
@@ -161,8 +172,11 @@ def _severities(value: Any, _base: Path) -> dict[str, Severity]:
 
 
 def _stances(value: Any, _base: Path) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(v in STANCES for v in value.values()):
+    if not isinstance(value, dict):
         raise ValueError(f"must map provider ids to one of {', '.join(STANCES)}")
+    for provider, stance in value.items():
+        if stance not in STANCES:
+            raise ValueError(f"{provider}: {stance!r} is not a stance (expected one of {', '.join(STANCES)})")
     return {str(k): str(v) for k, v in value.items()}
 
 

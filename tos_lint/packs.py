@@ -20,6 +20,7 @@ from tos_lint.adapters import pointer_error
 from tos_lint.errors import PackError, PackErrors
 from tos_lint.keyword_proof import keyword_problem
 from tos_lint.model import ROLES, Severity
+from tos_lint.wholefile import read_whole, same_version
 from tos_lint.yamlsafe import load_yaml_cached
 
 SCHEMA_VERSION = 1
@@ -172,7 +173,7 @@ def _cross_pack_errors(packs: list[Pack]) -> list[PackError]:
 def load_pack(path: str | Path, providers: set[str] | None = None, check_regexes: bool = True) -> Pack:
     path_str = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = read_whole(path)
     except OSError as exc:
         raise PackErrors([PackError(path_str, f"cannot read: {exc.strerror or exc}")]) from None
     try:
@@ -238,7 +239,7 @@ def _build_pack(doc: Any, path: str, digest: str, providers: set[str] | None, ch
     if not isinstance(name, str) or not name:
         errors.append(PackError(path, "must be a non-empty string", key="pack"))
         name = Path(path).stem
-    if doc.get("version") != SCHEMA_VERSION:
+    if not same_version(doc.get("version"), SCHEMA_VERSION):
         errors.append(PackError(path, f"must be {SCHEMA_VERSION}", key="version"))
     rules_doc = doc.get("rules")
     if not isinstance(rules_doc, list):

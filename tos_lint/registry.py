@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tos_lint.errors import PackError, PackErrors
+from tos_lint.wholefile import read_whole
 from tos_lint.yamlsafe import load_yaml, load_yaml_cached
 
 CLASSIFICATIONS = ("forbids-competing", "conditional", "permissive", "unverified")
@@ -66,7 +67,7 @@ def builtin_registry_path() -> Path:
 def is_registry_file(path: str | Path) -> bool:
     """A YAML file whose top level holds a `providers` list (not a rule pack)."""
     try:
-        doc = load_yaml(Path(path).read_bytes())
+        doc = load_yaml(read_whole(path))
     except Exception:  # noqa: BLE001 - unreadable: let the pack loader report it
         return False
     return isinstance(doc, dict) and "providers" in doc and "rules" not in doc
@@ -74,7 +75,10 @@ def is_registry_file(path: str | Path) -> bool:
 
 def load_registry(path: str | Path | None = None) -> Registry:
     path = Path(path) if path else builtin_registry_path()
-    raw = path.read_bytes()
+    try:
+        raw = read_whole(path)
+    except OSError as exc:
+        raise PackErrors([PackError(str(path), f"cannot read: {exc.strerror or exc}")]) from None
     try:
         doc = load_yaml_cached(raw)
     except Exception as exc:  # noqa: BLE001 - any YAML problem is a registry error

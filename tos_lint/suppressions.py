@@ -19,6 +19,7 @@ from typing import Any
 
 from tos_lint.errors import UsageError
 from tos_lint.policy import Suppression, parse_expiry
+from tos_lint.wholefile import read_whole, same_version
 from tos_lint.yamlsafe import load_yaml
 
 _ENTRY_KEYS = {"fingerprint", "rule", "paths", "reason", "reviewer", "expires"}
@@ -27,12 +28,12 @@ _ENTRY_KEYS = {"fingerprint", "rule", "paths", "reason", "reviewer", "expires"}
 def load_suppressions(path: str | Path, require_waiver_fields: bool = False) -> list[Suppression]:
     path = Path(path)
     try:
-        doc = load_yaml(path.read_bytes())
+        doc = load_yaml(read_whole(path))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except Exception as exc:  # noqa: BLE001 - any YAML error
         raise UsageError(f"{path}: invalid YAML: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("version") != 1 or not isinstance(doc.get("entries"), list):
+    if not isinstance(doc, dict) or not same_version(doc.get("version"), 1) or not isinstance(doc.get("entries"), list):
         raise UsageError(f"{path}: must be a mapping with 'version: 1' and an 'entries' list")
     unknown = set(doc) - {"version", "entries"}
     if unknown:

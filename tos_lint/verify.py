@@ -14,6 +14,7 @@ import orjson
 
 from tos_lint.errors import UsageError
 from tos_lint.pathnames import places
+from tos_lint.wholefile import read_whole
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Check:
 def read_report(path: Path) -> Any:
     """A saved JSON report, parsed; unreadable or not JSON is a usage error."""
     try:
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(read_whole(path))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except orjson.JSONDecodeError as exc:
@@ -36,8 +37,10 @@ def read_report(path: Path) -> Any:
 def load_manifest(report: Path) -> dict[str, Any]:
     doc = read_report(report)
     manifest = doc.get("manifest") if isinstance(doc, dict) else None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("inputs"), list):
+    if not isinstance(manifest, dict):
         raise UsageError(f"{report}: has no audit manifest (write reports with --format json or html)")
+    if not isinstance(manifest.get("inputs"), list):
+        raise UsageError(f"{report}: manifest.inputs must be the list of input files the scan read")
     return manifest
 
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import mmap
 import os
+import stat
 import struct
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -33,6 +34,7 @@ PREAMBLE = struct.Struct("<8sIIQQ32s")  # magic, version, flags, header length, 
 ALIGN = 64
 _DTYPES = {"<u1", "<u2", "<u4", "<u8"}  # the only array types a valid file holds
 _NO_POSITION = 0  # line / item are stored +1, so 0 means "none"
+MAX_SHINGLE_N = 32  # longer shingles are near-unique: two texts would share none
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class IndexParams:
             problems.append(f"shingle hash {self.hash!r} (this version has {HASH_NAME!r})")
         if self.scheme not in SCHEMES:
             problems.append(f"MinHash scheme {self.scheme!r}")
-        if self.shingle_kind not in ("word", "char") or not 1 <= self.shingle_n <= 32:
+        if self.shingle_kind not in ("word", "char") or not 1 <= self.shingle_n <= MAX_SHINGLE_N:
             problems.append(f"shingles {self.shingle_kind}/{self.shingle_n}")
         if self.bands * self.rows > self.num_perm or self.bands < 1 or self.rows < 1:
             problems.append(f"banding {self.bands}x{self.rows} for {self.num_perm} permutations")
@@ -281,7 +283,10 @@ def load_index(path: str | Path, *, verify: bool = True) -> IndexData:
     path = Path(path)
     try:
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):  # mapped, so a file; a device would be read forever
+                raise UsageError(f"{path}: not a regular file; an index is a file `tos-lint index build` wrote")
+            size = info.st_size
             if size < PREAMBLE.size:
                 _check_preamble(fh.read(), str(path), size)
             buf: Any = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
