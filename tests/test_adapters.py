@@ -579,3 +579,51 @@ def test_text_a_known_format_does_not_read_is_flagged(tmp_path: Any, data: Any, 
     result = tos_lint.scan([str(path)], rules=[chatgpt_pack(tmp_path)], use_default_rules=False, jobs=1)
     assert [(f.rule_id, f.location.line, f.location.pointer) for f in result.findings] == [
         (CHATGPT_RULE_ID, 1, pointer)]
+
+
+# --- batch envelopes ----------------------------------------------------------------
+
+OPENAI_BATCH_INPUT = {"custom_id": "request-1", "method": "POST", "url": "/v1/chat/completions",
+                      "body": {"model": "gpt-4o-mini", "messages": [
+                          {"role": "system", "content": "You are terse."}, {"role": "user", "content": "Name a river."}]}}
+OPENAI_BATCH_OUTPUT = {"id": "batch_req_1", "custom_id": "request-1", "error": None, "response": {
+    "status_code": 200, "request_id": "req_1", "body": {
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "The Seine."}, "finish_reason": "stop"}]}}}
+ANTHROPIC_BATCH_REQUEST = {"custom_id": "r/1", "params": {"model": "claude-3-5-haiku-20241022", "max_tokens": 64,
+                                                          "messages": [{"role": "user", "content": "Name a river."}]}}
+ANTHROPIC_BATCH_RESULT = {"custom_id": "r/1", "result": {"type": "succeeded", "message": {
+    "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-3-5-haiku-20241022",
+    "content": [{"type": "text", "text": "The Loire."}]}}}
+VERTEX_BATCH_LINE = {
+    "request": {"contents": [{"role": "user", "parts": [{"text": "Name a river."}]}]},
+    "response": {"candidates": [{"content": {"role": "model", "parts": [{"text": "The Rhine."}]}}],
+                 "modelVersion": "gemini-1.5-flash-002"},
+    "status": "a note about the request that is text"}
+
+
+@pytest.mark.parametrize(("record", "expected"), [
+    (OPENAI_BATCH_INPUT, [("system", "/body/messages/0/content", "You are terse."),
+                          ("user", "/body/messages/1/content", "Name a river.")]),
+    (OPENAI_BATCH_OUTPUT, [("assistant", "/response/body/choices/0/message/content", "The Seine.")]),
+    (ANTHROPIC_BATCH_REQUEST, [("user", "/params/messages/0/content", "Name a river.")]),
+    (ANTHROPIC_BATCH_RESULT, [("assistant", "/result/message/content/0/text", "The Loire.")]),
+    (VERTEX_BATCH_LINE, [("user", "/request/contents/0/parts/0/text", "Name a river."),
+                         ("assistant", "/response/candidates/0/content/parts/0/text", "The Rhine."),
+                         ("unknown", "/status", "a note about the request that is text")]),
+], ids=["openai-input", "openai-output", "anthropic-request", "anthropic-result", "vertex"])
+def test_a_batch_envelope_reads_each_part_in_its_own_format(record: dict[str, Any],
+                                                            expected: list[tuple[str, str, str]]) -> None:
+    """Roles come from the wrapped request or response (a user turn in a
+    request is the user's, not text of unknown role); ids are not text."""
+    assert segments(record) == ("api-envelope", expected)
+    assert_pointers_resolve(record)
+
+
+@pytest.mark.parametrize("record", [
+    {"custom_id": "1", "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]},
+    {"custom_id": "1", "body": "a plain string body"},
+    {"request": "Name a river.", "response": "The Seine."},
+])
+def test_a_record_that_only_looks_like_an_envelope_keeps_its_format(record: dict[str, Any]) -> None:
+    assert segments(record)[0] != "api-envelope"

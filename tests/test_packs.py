@@ -12,6 +12,7 @@ import yaml
 import tos_lint
 from tos_lint.errors import PackError, PackErrors
 from tos_lint.packs import load_packs
+from tos_lint.selftest import run_pack_examples
 from tests.helpers import assert_no_traceback, rule, run_cli, write_jsonl, write_pack
 
 PROVIDERS = {"openai", "anthropic", "google", "unknown"}
@@ -259,7 +260,22 @@ def test_holds_text_loads_on_a_field_rule(tmp_path: Path) -> None:
     doc = rule("x.text", [{"field": {"key": "model", "prefix": "gpt"}}], requires=[{"holds_text": True}],
                examples={"match": [{"model": "gpt-4", "output": "Hi there."}], "no_match": [{"model": "gpt-4"}]})
     [pack] = load_packs([write_pack(tmp_path / "p.yaml", [doc])], PROVIDERS)
-    assert pack.rules[0].text_blocks == {"requires"}
+    assert pack.rules[0].text_blocks == {"requires": "any"}
+
+
+def test_holds_text_output_wants_text_outside_prompt_turns(tmp_path: Path) -> None:
+    request = {"model": "gpt-4", "messages": [{"role": "system", "content": "Be brief."},
+                                              {"role": "user", "content": "Hello there."}]}
+    doc = rule("x.text", [{"field": {"key": "model", "prefix": "gpt"}}], requires=[{"holds_text": "output"}],
+               examples={"match": [{**request, "messages": [*request["messages"], {"role": "assistant", "content": "Hi."}]}],
+                         "no_match": [request]})
+    [pack] = load_packs([write_pack(tmp_path / "p.yaml", [doc])], PROVIDERS)
+    assert pack.rules[0].text_blocks == {"requires": "output"}
+    assert [r.passed for r in run_pack_examples(pack)] == [True, True]
+    bad = write_pack(tmp_path / "bad.yaml", [{**doc, "requires": [{"holds_text": "yes"}]}])
+    err = one_error(bad)
+    assert_names(err, bad, "x.text", "requires[0].holds_text")
+    assert "must be true or output" in str(err)
 
 
 @pytest.mark.parametrize("phrase", ["\0", "word " * 20_000], ids=["matches-only-empty-text", "too-long"])

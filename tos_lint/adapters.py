@@ -607,8 +607,58 @@ def _every_string(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
 
 Adapter = Callable[[dict[str, Any], Rest], Iterator[Segment]]
 
+# Batch and pipeline files wrap each API request or response in an envelope:
+# OpenAI Batch input `{"custom_id", "method", "url", "body": request}` and
+# output `{"custom_id", "response": {"status_code", "body": response}}`,
+# Anthropic Message Batches `{"custom_id", "params": request}` and results
+# `{"custom_id", "result": {"type", "message": response}}`, Vertex AI batch
+# prediction `{"request": request, "response": response}`. Paths to try, the
+# deeper first where two start alike.
+_ENVELOPE_PATHS = (("body",), ("params",), ("response", "body"), ("result", "message"), ("request",), ("response",))
+
+
+def _envelope_parts(d: dict[str, Any]) -> list[tuple[str, dict[str, Any], Adapter]]:
+    """The API objects an envelope wraps, each with its pointer and the
+    adapter that reads it; none unless the record is such an envelope (it
+    has a `custom_id`, or both a `request` and a `response`)."""
+    if "custom_id" not in d and not ("request" in d and "response" in d):
+        return []
+    parts: list[tuple[str, dict[str, Any], Adapter]] = []
+    taken: set[str] = set()
+    for path in _ENVELOPE_PATHS:
+        node: Any = d
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        adapter = _inner_adapter(node) if path[0] not in taken else None
+        if adapter is not None:
+            taken.add(path[0])
+            parts.append(("/" + "/".join(_esc(k) for k in path), node, adapter))
+    return parts
+
+
+def _inner_adapter(node: Any) -> Adapter | None:
+    """The adapter for a request or response an envelope holds: one of a
+    known API shape (not the catch-all `text` and `fields` readers)."""
+    if not isinstance(node, dict):
+        return None
+    return next((adapter for name, test, adapter in ADAPTERS
+                 if name not in ("api-envelope", "text", "fields") and test(node)), None)
+
+
+def _api_envelope(d: dict[str, Any], rest: Rest) -> Iterator[Segment]:
+    """Each wrapped request and response read by its own adapter, at its
+    pointer; the envelope's other fields (ids, status, errors) left over."""
+    parts = _envelope_parts(d)
+    for pointer, node, adapter in parts:
+        for seg in _read(adapter, node):
+            yield Segment(seg.role, pointer + seg.pointer, seg.text)
+    read = {p.split("/")[1] for p, _, _ in parts}
+    rest.extend((f"/{_esc(k)}", v, "unknown") for k, v in d.items()
+                if _esc(k) not in read and not (isinstance(v, str) and not _is_text(v)))  # ids are not text
+
 # (name, test, adapter): the first whose test passes reads the record.
 ADAPTERS: list[tuple[str, Callable[[dict[str, Any]], bool], Adapter]] = [
+    ("api-envelope", lambda d: bool(_envelope_parts(d)), _api_envelope),
     ("openai-messages", _is_list("messages"), _openai_messages),
     ("sharegpt", lambda d: isinstance(d.get("conversations", d.get("conversation")), list), _sharegpt_adapter),
     ("openai-response", lambda d: isinstance(d.get("choices"), list) and any(

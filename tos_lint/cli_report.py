@@ -127,11 +127,12 @@ def _check_findings(path: Path, findings: list[Any]) -> None:
             raise UsageError(f"{path}: invalid report: findings[{i}]: key 'severity': "
                              f"{finding.get('severity')!r} is not one of {', '.join(labels)}")
         _check_fields(path, f"findings[{i}]", finding, _FINDING_FIELDS)
-        for key, value in (("rule_id", finding.get("rule_id")), ("location.path", (finding.get("location") or {}).get("path"))):
-            if not isinstance(value, str) or not value:  # what a finding is, and where: shown as "None" else
+        location = finding.get("location") or {}
+        _check_fields(path, f"findings[{i}]", location, _LOCATION_FIELDS, "location.")
+        for key, value in (("rule_id", finding.get("rule_id")), ("location.path", location.get("path"))):
+            if not value:  # what a finding is, and where: shown as "None" else
                 raise UsageError(f"{path}: invalid report: findings[{i}]: key {key!r}: must be a non-empty string "
                                  f"(got {value!r})")
-        _check_fields(path, f"findings[{i}]", finding["location"], _LOCATION_FIELDS, "location.")
 
 
 def _check_sections(path: Path, doc: dict[str, Any]) -> None:

@@ -16,11 +16,10 @@ import hyperscan as hs
 
 from tos_lint.adapters import holds_text, resolve_pointer
 from tos_lint.matcher import PatternDatabases, StartFinder, collect_match, compile_database, phrase_to_regex
-from tos_lint.model import Hit, Record, Segment
+from tos_lint.model import PROMPT_ROLES, Hit, Record, Segment
 from tos_lint.normalize import normalize, original_span
 from tos_lint.packs import CONDITION_ROLES, Condition, MatchItem, Pack, Rule, builtin_pack_paths
 
-PROMPT_ROLES = frozenset({"user", "system"})
 
 
 @dataclass(frozen=True)
@@ -262,7 +261,8 @@ class RuleSet:
                       found: dict[str, list[tuple[str, Any]]]) -> bool:
         """One of a field rule's `block` conditions met by the record hit at `pointer`."""
         items = rule.field_requirements if block == "requires" else rule.field_conditions
-        return (block in rule.text_blocks and _holds_text(record, pointer)) \
+        wanted = rule.text_blocks.get(block)
+        return (wanted is not None and _holds_text(record, pointer, wanted == "output")) \
             or self._any_field_holds(items, record.data, found)
 
     def _field_rule_pointer(self, rule: Rule, data: Any, found: dict[str, list[tuple[str, Any]]]) -> str | None:
@@ -303,11 +303,13 @@ class RuleSet:
         return self._field_regex.matches(item, value)
 
 
-def _holds_text(record: Record, pointer: str) -> bool:
+def _holds_text(record: Record, pointer: str, output: bool = False) -> bool:
     """Whether the record holds text (`adapters.holds_text`) besides the
-    field at `pointer`. A leaderboard row names a model without holding
-    anything that model wrote."""
-    return any(seg.pointer != pointer and holds_text(seg) for seg in record.segments)
+    field at `pointer`; with `output`, text outside user and system turns.
+    A leaderboard row names a model without holding anything that model
+    wrote; an API request holds only what was sent to it."""
+    return any(seg.pointer != pointer and holds_text(seg) and not (output and seg.role in PROMPT_ROLES)
+               for seg in record.segments)
 
 
 def _item_regex(kind: str, value: str) -> str:

@@ -33,6 +33,7 @@ class Severity(enum.IntEnum):
 
 
 ROLES = ("system", "user", "assistant", "tool", "unknown")
+PROMPT_ROLES = frozenset({"system", "user"})  # what is sent to a model, not what it wrote
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ class Condition:
     around a text hit (`where`), or a field looked up in the record."""
 
     kind: str  # phrase | regex | field | holds_text
-    value: str = ""  # phrase text, regex
+    value: str = ""  # phrase text, regex; holds_text: "any" or "output"
     where: str = "window"
     window: int = 60
     field_item: MatchItem | None = None  # field: the condition, as a field match item
@@ -103,10 +103,11 @@ class Rule:
         return _field_items(self.requires)
 
     @cached_property
-    def text_blocks(self) -> frozenset[str]:
-        """The blocks (of CONDITION_ROLES) that hold a `holds_text` condition:
-        met when the record holds text besides the matched field."""
-        return frozenset(b for b in CONDITION_ROLES if any(c.kind == "holds_text" for c in self.conditions(b)))
+    def text_blocks(self) -> dict[str, str]:
+        """The blocks (of CONDITION_ROLES) that hold a `holds_text` condition,
+        each with what it wants: "any" text besides the matched field, or
+        text that is no prompt ("output")."""
+        return {b: c.value for b in CONDITION_ROLES for c in self.conditions(b) if c.kind == "holds_text"}
 
 
 def _field_items(conditions: tuple[Condition, ...]) -> tuple[MatchItem, ...]:
@@ -510,12 +511,14 @@ def _field_condition(raw: dict[str, Any], value: Any, key: str, check: _RuleChec
 
 def _holds_text_condition(raw: dict[str, Any], value: Any, key: str, check: _RuleChecker) -> Condition | None:
     """`holds_text: true`: a field rule's hit counts (`requires`) or not
-    (`unless`) by whether the record holds any text beside the field matched."""
+    (`unless`) by whether the record holds any text beside the field matched;
+    `holds_text: output`: text outside user and system turns (an API
+    request holds only those: nothing the model wrote)."""
     _no_placement(raw, key, check)
-    if value is not True:
-        check.error(f"{key}.holds_text", "must be true")
+    if value is not True and value != "output":
+        check.error(f"{key}.holds_text", "must be true or output")
         return None
-    return Condition(kind="holds_text")
+    return Condition(kind="holds_text", value="any" if value is True else "output")
 
 
 def _no_placement(raw: dict[str, Any], key: str, check: _RuleChecker) -> None:

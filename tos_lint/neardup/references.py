@@ -19,14 +19,12 @@ import numpy as np
 
 from tos_lint.adapters import adapt, own_id
 from tos_lint.errors import UsageError
-from tos_lint.model import ROLES, Record, Segment, Source
+from tos_lint.model import PROMPT_ROLES, ROLES, Record, Segment, Source
 from tos_lint.neardup.arrays import member, sorted_unique
 from tos_lint.neardup.index import IndexParams, PendingRef
 from tos_lint.neardup.shingles import ShingleSpec, shingle_batch
 from tos_lint.readers import FileStats, InputIssue, ReadOptions, discover, read_input
 from tos_lint.registry import Registry
-
-PROMPT_ROLES = ("user", "system")
 
 # Model names seen in `generator` / `model` fields, mapped to registry ids.
 # Checked in order; the first pattern that matches the lower-cased name wins.
