@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Writes rules/self-id-languages.yaml: self-identification in languages the
 provider packs' own multilingual rules do not cover, two rules per provider, a third
-for a form their own languages miss (see `apposition`), and a fourth for that form in
-English (see `english_apposition`).
+for a form their own languages miss (see `apposition`), a fourth for that form in
+English (see `english_apposition`), and a fifth for "as a model made by <maker>"
+in the other languages (see `model_rule`).
 
     .venv/bin/python tools/gen_self_id_languages.py     # then: tos-lint rules test
 
@@ -465,6 +466,97 @@ def name_rule(provider: str) -> dict[str, object]:
         name_examples(provider))
 
 
+# 5. `<provider>.self-id.more-languages-model`: "As a language model developed
+# by <maker>" and "I am a model made by <maker>" in the languages of OPENERS
+# (the packs' own multilingual rules have these forms in theirs: "Como modelo
+# de lenguaje desarrollado por OpenAI"). The sentence starts with "as" or a
+# first-person opener, and the AI word follows within two words ("Come ho
+# spiegato nel mio articolo sul modello di OpenAI" describes nobody); the
+# maker comes after a word that means "by" ("Als assistent bij OpenAI", "Saya
+# asisten di OpenAI": people who work there). Turkish, Hindi, Bengali and
+# Urdu put "as" after the description, and the maker first; Finnish says it
+# with a case ending ("OpenAI:n kehittämänä kielimallina").
+AS_WORDS = ["come", "in qualità di", "essendo", "als", "jako", "ako", "ca", "fiind", "în calitate de", "som", "ως",
+            "σαν", "là", "là một", "với tư cách là", "sebagai", "bilang", "بصفتي", "باعتباري", "كوني", "به عنوان",
+            "בתור", "com a", "kama"]
+BY_WORDS = [r"(?:sviluppat|addestrat|creat|realizzat|progettat|costruit)[oa]\s+da", "da parte di", "door", "przez",
+            "av", "af", "από", "bởi", "oleh", "buatan", "ng", "بواسطة", "من تطوير", "من إنتاج", "توسط", "על ידי",
+            "společností", "spoločnosťou", r"(?:dezvoltat|antrenat|creat)\s+de", "de către",
+            r"(?:desenvolupat|entrenat|creat)\s+per", r"iliyo(?:tengenezwa|undwa|fundishwa)\s+na"]
+AS_POSTPOSITIONS = ["olarak", "के रूप में", "হিসেবে", "کے طور پر"]
+FINNISH_ESSIVES = ["kielimallina", "tekoälynä", "tekoälymallina", "mallina", "avustajana", "tekoälyavustajana"]
+
+
+def leads() -> str:
+    """"As" or a first-person opener, at a sentence start."""
+    words = with_capitals(AS_WORDS + [o for group in OPENERS.values() for o in group])
+    return SENTENCE_START + alternation(words)
+
+
+def described_as_ai() -> str:
+    """A lead, an AI word within two words of it and a word for "by" in the
+    same sentence; or, maker first, an AI word before a closing "as" or a
+    Finnish essive. The same regex in every provider's rule, compiled once."""
+    word = r"[^\s.!?,;:]+\s+"
+    return (f"(?:{leads()}\\s+(?:{word}){{0,2}}?{ai_words()}[^\\n.!?]*?\\s{alternation(BY_WORDS)}\\s"
+            f"|{ai_words()}[^\\n.!?,]*?\\s{alternation(AS_POSTPOSITIONS)}(?:\\s|[,،]|$)"
+            f"|\\b{alternation(FINNISH_ESSIVES)}\\b)")
+
+
+def made_by_maker(makers: str) -> str:
+    """The provider's maker after a word for "by"; or first in a sentence
+    whose description ends with "as". Without the sentence's lead, which
+    `described_as_ai` holds: with it, each provider's regex took Hyperscan
+    some 3 s to compile."""
+    closing = f"(?:\\s{alternation(AS_POSTPOSITIONS)}(?:\\s|[,،]|$)|{alternation(FINNISH_ESSIVES)}\\b)"
+    return (f"(?:\\s{alternation(BY_WORDS)}\\s+(?:{makers})\\b"
+            f"|\\b(?:{makers})\\b[^\\n.!?]*?{closing})")
+
+
+def model_examples(provider: str) -> dict[str, list[str]]:
+    name, maker = SPELLING[provider]
+    return {
+        "match": [f"Come modello linguistico sviluppato da {maker}, non posso dare consigli medici.",
+                  f"Als een taalmodel getraind door {maker} heb ik geen toegang tot internet.",
+                  f"Jako model językowy stworzony przez {maker} nie mam dostępu do internetu.",
+                  f"Som en språkmodell utvecklad av {maker} har jag inte tillgång till internet.",
+                  f"Sebagai model bahasa yang dikembangkan oleh {maker}, saya tidak memiliki akses ke internet.",
+                  f"Là một mô hình ngôn ngữ được phát triển bởi {maker}, tôi không thể truy cập internet.",
+                  f"{maker} tarafından geliştirilen bir dil modeli olarak internete erişimim yok.",
+                  f"{maker} द्वारा विकसित एक भाषा मॉडल के रूप में, मेरे पास इंटरनेट तक पहुंच नहीं है।",
+                  f"Sono un modello linguistico addestrato da {maker}.",
+                  f"Saya adalah asisten AI buatan {maker}."],
+        "no_match": [f"Come ho spiegato nel mio articolo sul modello di {maker}, i risultati variano.",
+                     f"Als assistent bij {maker} werk ik aan documentatie.",
+                     f"Saya bekerja sebagai asisten di {maker}.",
+                     f"Come modello linguistico sviluppato da {other_maker(provider)}, non posso farlo.",
+                     f"Come {maker} ha detto, i modelli linguistici migliorano.",
+                     f"Il modello linguistico di {maker} è molto usato."],
+    }
+
+
+def model_rule(provider: str) -> dict[str, object]:
+    _, makers, _ = PROVIDERS[provider]
+    name, maker = SPELLING[provider]
+    return _rule(
+        provider, "more-languages-model", f"assistant says it is a {maker} model (other languages)",
+        f"\"As a language model developed by {maker}\" and \"I am a model made by {maker}\" in {LANGUAGES}: "
+        "\"as\" or a first-person opener at a sentence start, an AI word within two words, and the maker after "
+        "a word for \"by\" (Turkish, Hindi, Bengali, Urdu: the maker first and \"as\" last; Finnish: an essive).",
+        {"all": [{"regex": described_as_ai()}, {"regex": made_by_maker(makers)}]},
+        model_examples(provider), keywords=MAKER_KEYWORDS[provider])
+
+
+# The makers as each self-identification holds them (`makers` in PROVIDERS):
+# the keywords of a rule whose matches need not name the product.
+MAKER_KEYWORDS = {
+    "openai": ["openai", "open ai", "open-ai"], "anthropic": ["anthropic"], "google": ["google", "deepmind"],
+    "meta": ["meta", "facebook"], "mistral": ["mistral"], "alibaba": ["alibaba", "aliyun"],
+    "deepseek": ["deepseek", "deep seek", "deep-seek"], "xai": ["xai", "x.ai"], "cohere": ["cohere"],
+    "microsoft": ["microsoft"], "amazon": ["amazon", "aws"], "perplexity": ["perplexity"], "ai21": ["ai21"],
+    "moonshot": ["moonshot"],
+}
+
 def _rule(provider: str, suffix: str, message: str, description: str, match: dict[str, object],
           rule_examples: dict[str, list[str]], negations: str | None = None,
           keywords: list[str] | None = None, conditions: Sequence[str] = ()) -> dict[str, object]:
@@ -499,7 +591,7 @@ def document() -> str:
                         "packs' multilingual rules, and \"<I am> <name>, <maker>'s assistant\" in theirs and in English. "
                         "Generated by tools/gen_self_id_languages.py; edit that "
                         "script, not this file."),
-        "rules": [r for p in PROVIDERS for r in (rule(p), name_rule(p), apposition_rule(p))]
+        "rules": [r for p in PROVIDERS for r in (rule(p), name_rule(p), apposition_rule(p), model_rule(p))]
                  + [english_apposition_rule(p) for p in ENGLISH_APPOSITION_PROVIDERS],
     }
     return HEADER + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1000)
