@@ -440,8 +440,9 @@ def filter_command(
     exclude: List[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
     hidden: bool = typer.Option(False, "--hidden", help="Also filter files and folders whose names start with '.' (never .git, .hg, .svn)."),
 ) -> None:
-    """Write a clean copy and a quarantined copy of each input (same format and
-    compression). Inputs are never changed. Exit 1 if any record was quarantined
+    """Write a clean copy and a quarantined copy of each JSON or JSONL input
+    (same format and compression; CSV, Parquet and Arrow inputs are refused
+    before anything is written). Inputs are never changed. Exit 1 if any record was quarantined
     or unreadable, or an input could not be read to its end."""
     from tos_lint.policy import FAIL_ON_CHOICES
 
