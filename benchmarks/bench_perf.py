@@ -16,7 +16,8 @@ exit, then measures on that same file, in this one run:
 
 1. `tos-lint scan --jobs 1` (subprocess, pinned with `taskset -c 0` when
    available) against `rg -i -F -f PHRASES` (the built-in packs' literal
-   phrases, lower-cased), also pinned: MB/s and ratio.
+   phrases, lower-cased; for regexes, the phrases each requires: see
+   required_phrases.py), also pinned: MB/s and ratio.
 2. `tos_lint.scan` in process (ruleset preloaded) against the naive
    `json` + `re` scanner of bench_scan.py (on a prefix when slow): ratio;
    and each pass a scan makes over every byte, alone (read and hash, parse
@@ -45,6 +46,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import resource
 import shutil
 import statistics
@@ -62,6 +64,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tos_lint  # noqa: E402
+from required_phrases import MAX_SET, MIN_PHRASE, required_phrases  # noqa: E402
 from bench_scan import (Corpus, cpu_model, generate_corpus, naive_rules,  # noqa: E402
                         time_naive, warm_prefilter)
 from tos_lint.api import load_ruleset  # noqa: E402
@@ -167,81 +170,31 @@ def median_of(fn: Callable[[], float], runs: int) -> float:
 
 def literal_phrases() -> tuple[list[str], str]:
     """The built-in packs' literal `phrase` items, lower-cased. When the packs
-    hold none (they are all `regex` items today), the literal runs of at least
-    MIN_RUN characters found anywhere in the rules' regexes (inside
-    alternations and groups too) stand in: the same kind of phrase list a
-    grep user would write from the packs. Returns the phrases and how they
+    hold none (they are all `regex` items today), each regex's required
+    phrases stand in (`required_phrases`: one of them is in every match, as
+    long as the regex allows): the phrase list a grep user would write to
+    find every line the packs can match. Returns the phrases and how they
     were obtained."""
-    packs = load_packs(builtin_pack_paths())
+    packs = load_packs(builtin_pack_paths(), check_regexes=False)  # the scan compiles them
     items = [item for pack in packs for rule in pack.rules for item in rule.items]
     phrases = {i.value.lower() for i in items if i.kind == "phrase" and i.value.strip()}
     if phrases:
         return sorted(phrases), "the packs' literal `phrase` items"
     regexes = [i.value for i in items if i.kind == "regex"]
+    without = 0
     for regex in regexes:
         try:
-            tree = _sre_parse(regex)
-        except Exception:  # Hyperscan syntax `re` does not parse
-            continue
-        runs: set[str] = set()
-        _literal_runs(tree, runs)
-        if runs:  # the longest literal run: the most selective phrase of that regex
-            phrases.add(max(sorted(runs), key=len))
+            required = required_phrases(regex)
+        except re.error:  # Hyperscan syntax `re` does not parse
+            required = frozenset()
+        without += not required
+        phrases |= required
     return sorted(phrases), (f"no `phrase` items in the built-in packs (all {len(regexes)} text items are "
-                             f"regexes), so the longest literal run (>= {MIN_RUN} characters, lower-cased) of "
-                             "each regex stands in")
-
-
-MIN_RUN = 4
-
-
-def _sre_parse(regex: str):
-    try:
-        import re._parser as sre_parse  # Python >= 3.11
-    except ImportError:  # pragma: no cover
-        import sre_parse  # type: ignore[no-redef]
-    return sre_parse.parse(regex.lower())
-
-
-def _literal_runs(seq, out: set[str]) -> None:
-    run: list[str] = []
-
-    def flush() -> None:
-        text = "".join(run).strip()
-        if len(text) >= MIN_RUN:
-            out.add(text)
-        run.clear()
-
-    for op, arg in seq:
-        name = str(op)
-        if name == "LITERAL":
-            run.append(chr(arg))
-            continue
-        if _is_space(name, arg):  # `\s+` between words: a grep user writes one space
-            run.append(" ")
-            continue
-        flush()
-        if name == "SUBPATTERN":
-            _literal_runs(arg[-1], out)
-        elif name == "BRANCH":
-            for alt in arg[1]:
-                _literal_runs(alt, out)
-        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            _literal_runs(arg[2], out)
-        elif name in ("ASSERT", "ASSERT_NOT"):
-            _literal_runs(arg[1], out)
-    flush()
-
-
-def _is_space(name: str, arg) -> bool:
-    """Whether an item of a parsed regex matches whitespace only (`\s`,
-    `\s+`, `[ ]*`): one space in a phrase."""
-    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and len(arg[2]) == 1:
-        (name, arg), = [(str(op), a) for op, a in arg[2]]
-    if name == "LITERAL":
-        return chr(arg).isspace()
-    return name == "IN" and all(str(op) == "CATEGORY" and str(a) == "CATEGORY_SPACE" or
-                                str(op) == "LITERAL" and chr(a).isspace() for op, a in arg)
+                             f"regexes), so each regex's required phrases stand in: literal strings, one of which "
+                             f"every match of the regex holds, each at least {MIN_PHRASE} characters and as long "
+                             f"as the regex allows (alternations expanded up to {MAX_SET} strings; `\\s` "
+                             f"written as one space). {without} regexes have no such phrase and are left out: "
+                             "ripgrep does not do their work")
 
 
 def scan_argv(path: Path, out: Path, jobs: int | None = 1) -> list[str]:
@@ -277,15 +230,15 @@ def bench_vs_rg(corpus: Corpus, runs: int, workdir: Path, res: Results) -> list[
         mbps_rg = corpus.size / MB / t_rg
         rg_lines = sum(1 for _ in rg_out.open("rb"))
         ratio = mbps_ours / mbps_rg
-        res.add(f"`rg -i -F -f PHRASES` ({len(phrases)} phrases)", f"{mbps_rg:,.0f} MB/s ({t_rg:.2f} s; {rg_lines} matching lines)")
+        res.add(f"`rg -i -F -f PHRASES` ({len(phrases)} phrases)", f"{mbps_rg:,.0f} MB/s ({t_rg:.2f} s; {rg_lines:,} of {corpus.records:,} lines match)")
         res.add("tos-lint / ripgrep throughput, one core", f"{ratio:.2f}x", ">= 1.0x", ratio >= 1.0)
         if t_ours > fixed:
             net = corpus.size / MB / (t_ours - fixed)
             res.add("same, tos-lint's fixed cost (pinned one-line scan) subtracted",
                     f"{net / mbps_rg:.2f}x ({net:,.0f} MB/s; fixed cost {fixed:.2f} s)")
         if rg_lines >= corpus.records:
-            res.notes.append("ripgrep matched every line (a stand-in phrase such as `assistant` occurs in every "
-                             "record), so its time includes writing the whole file out.")
+            res.notes.append("ripgrep matched every line (some required phrase, such as a common word a "
+                             "regex needs, occurs in every record), so its time includes writing the whole file out.")
         res.notes.append(f"Scan vs ripgrep: both {pinned}, median of {runs} alternating runs, file in the page cache, "
                          f"outputs written to temporary files. PHRASES for ripgrep: {origin} "
                          f"({len(phrases)} phrases). The tos-lint time includes its start-up "
