@@ -2,8 +2,9 @@
 """Writes rules/self-id-languages.yaml: self-identification in languages the
 provider packs' own multilingual rules do not cover, two rules per provider, a third
 for a form their own languages miss (see `apposition`), a fourth for that form in
-English (see `english_apposition`), and a fifth for "as a model made by <maker>"
-in the other languages (see `model_rule`).
+English (see `english_apposition`), a fifth for "as a model made by <maker>"
+in the other languages (see `model_rule`), and a sixth for "As <name>, I ..." in
+Spanish, Portuguese, Italian, French and German (see `as_name_rule`).
 
     .venv/bin/python tools/gen_self_id_languages.py     # then: tos-lint rules test
 
@@ -30,6 +31,7 @@ breaks the opener.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -547,6 +549,84 @@ def model_rule(provider: str) -> dict[str, object]:
         model_examples(provider), keywords=MAKER_KEYWORDS[provider])
 
 
+# 6. `<provider>.self-id.as-name`: "As ChatGPT, I ..." in the provider packs'
+# own languages beside English (which has it in the packs): Spanish, Portuguese,
+# Italian, French, German. "As" at a sentence start, the name, an optional
+# apposition between commas ("Como ChatGPT, un modelo de OpenAI, no tengo"),
+# then the speaker in the first person: a pronoun or a first-person verb
+# (Spanish, Portuguese and Italian drop the pronoun). "Como", "come" and
+# "comme" also mean "like" ("Come Claude, non posso venire": like my friend
+# Claude, I cannot come), so after them only a distinctive name counts;
+# "en tant que", "in qualità di", "siendo", "sendo", "enquanto" and German
+# "als" followed by the verb and "ich" say what the speaker is.
+AS_NAME_LEADS = {
+    # language: (leads that only mean "as", leads that also mean "like", what follows: the speaker)
+    "Spanish": (["siendo", "en calidad de"], ["como"],
+                r"(?:yo\s+)?(?:no\s+|tampoco\s+)?(?:tengo|puedo|soy|estoy|debo|quiero|creo|prefiero|intento|trato"
+                r"|voy|he|fui|sé|me|mi|mis)\b"),
+    "Portuguese": (["sendo", "enquanto"], ["como"],
+                   r"(?:eu\s+)?(?:não\s+|nao\s+)?(?:tenho|posso|sou|estou|devo|quero|acho|prefiro|tento|vou|fui"
+                   r"|sei|me|meu|minha|meus|minhas)\b"),
+    "Italian": (["in qualità di", "essendo"], ["come"],
+                r"(?:io\s+)?(?:non\s+)?(?:ho|posso|sono|devo|voglio|credo|cerco|sto|so|mi|il\s+mio|la\s+mia"
+                r"|i\s+miei|le\s+mie)\b"),
+    "French": (["en tant que", "en tant qu'", "étant"], ["comme"],
+               r"(?:je\b|j'|mon\b|ma\b|mes\b|il\s+m'est\b)"),
+}
+GERMAN_SPEAKER = r"(?:habe|hab|kann|bin|möchte|muss|darf|werde|würde|will|verfüge|besitze|weiß)\s+ich\b"
+# an apposition between commas: a description, not a clause of its own
+AS_NAME_APPOSITION = r"(?:,\s+[^\n.!?,;:]+)?"
+
+
+def as_name(names: str, distinct: str) -> str:
+    """"As <name>, I ..." in the languages of AS_NAME_LEADS, and German
+    "Als <name> habe ich"."""
+    forms = []
+    for only_as, also_like, speaker in AS_NAME_LEADS.values():
+        for leads, name in ((only_as, names), (also_like, distinct)):
+            spaced = [lead if lead.endswith("'") else lead + " " for lead in leads]
+            forms.append(f"{alternation(spaced)}(?:(?:el|la|o|a|le|l')\\s+)?(?:{name}){AS_NAME_APPOSITION},\\s+{speaker}")
+    forms.append(f"als\\s+(?:{names}){AS_NAME_APPOSITION}(?:,\\s+|\\s+){GERMAN_SPEAKER}")
+    return SENTENCE_START + "(?:" + "|".join(forms) + ")"
+
+
+def as_name_examples(provider: str) -> dict[str, list[str]]:
+    name, maker = SPELLING[provider]
+    distinct = DISTINCT_SPELLING[provider]
+    return {
+        "match": [f"Como {distinct}, no tengo opiniones personales.",
+                  f"Siendo {name}, no puedo navegar por internet.",
+                  f"Enquanto {name}, eu não tenho acesso à internet.",
+                  f"Como o {distinct}, não posso dar conselhos médicos.",
+                  f"Come {distinct}, un modello di {maker}, non posso farlo.",
+                  f"In qualità di {name}, non ho opinioni personali.",
+                  f"En tant que {name}, je ne peux pas naviguer sur Internet.",
+                  f"En tant que {distinct}, j'essaie d'être utile.",
+                  f"Als {name} habe ich keinen Zugriff auf das Internet.",
+                  f"Als {distinct}, ein Modell von {maker}, kann ich das nicht."],
+        "no_match": [f"Mehr als {name} habe ich nie benutzt.",  # "than", not at a sentence start
+                     f"Als {name} kam, habe ich gewartet.",  # "when"
+                     f"Como {name}, un chatbot popular, demuestra, los modelos escriben bien.",
+                     f"En tant que {name}, il ne peut pas naviguer.",  # third person
+                     f"Je ne suis pas {name}. En tant qu'utilisateur, j'aime {name}.",
+                     f"Como {name} dijo, no tengo tiempo."]
+        + ([] if re.fullmatch(PROVIDERS[provider][2], name, re.IGNORECASE)
+           else [f"Come {name}, non posso venire alla festa."]),  # "like Claude": no distinctive name
+    }
+
+
+def as_name_rule(provider: str) -> dict[str, object]:
+    names, _, distinct = PROVIDERS[provider]
+    name = SPELLING[provider][0]
+    return _rule(
+        provider, "as-name", f"assistant speaks as {name} (Spanish, Portuguese, Italian, French, German)",
+        f"\"As {name}, I ...\" at a sentence start: \"Como {name}, no tengo\", \"En tant que {name}, je\", "
+        f"\"Als {name} habe ich\"; after leads that also mean \"like\" (como, come, comme), only a distinctive "
+        "name counts.",
+        {"any": [{"regex": as_name(names, distinct)}]},
+        as_name_examples(provider))
+
+
 # The makers as each self-identification holds them (`makers` in PROVIDERS):
 # the keywords of a rule whose matches need not name the product.
 MAKER_KEYWORDS = {
@@ -591,7 +671,7 @@ def document() -> str:
                         "packs' multilingual rules, and \"<I am> <name>, <maker>'s assistant\" in theirs and in English. "
                         "Generated by tools/gen_self_id_languages.py; edit that "
                         "script, not this file."),
-        "rules": [r for p in PROVIDERS for r in (rule(p), name_rule(p), apposition_rule(p), model_rule(p))]
+        "rules": [r for p in PROVIDERS for r in (rule(p), name_rule(p), apposition_rule(p), model_rule(p), as_name_rule(p))]
                  + [english_apposition_rule(p) for p in ENGLISH_APPOSITION_PROVIDERS],
     }
     return HEADER + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1000)
