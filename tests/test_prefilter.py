@@ -443,6 +443,22 @@ def test_double_tilde_found_as_a_two_byte_search_finds_it(data: bytes) -> None:
     assert prefilter._has_double_tilde(data) == (b"~~" in data)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([b"*", b"`", b"_", b"a", b"bc ", b"\n", b"x" * 50]), max_size=60).map(b"".join),
+       st.integers(min_value=1, max_value=64))
+def test_markup_bytes_removed_alike_whether_sparse_or_dense(data: bytes, sample: int) -> None:
+    """Both ways of removing `*`, `` ` `` and `_` (chosen by how dense they
+    are in a sample) give what `translate` gives."""
+    import tos_lint.prefilter as module
+
+    want = data.translate(None, b"*`_")
+    for threshold in (0.0, 2.0):  # always `translate`, never `translate`
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(module, "_SPARSE_MARKUP", threshold)
+            mp.setattr(module, "_SAMPLE_BYTES", sample)
+            assert module._without_markup_bytes(data) == want
+
+
 _TAG_PIECES = st.sampled_from([b"<", b">", b"/", b"\\/", b"\\", b"b", b"I", b"span", b"STRONG", b"s", b" ", b"\\n", b"\n",
                                b"\t", b"x", b'class=\\"q\\"', b"<b>", b"</i>", b"<a href=x>", b"_", b"*", b"`", b"~~"])
 

@@ -334,13 +334,32 @@ def _strip_markup(data: bytes) -> bytes:
     (`<_b>` is no tag, and stays `<b>`). The tags are sought once `_` is
     gone, which changes none unless an `_` stands in a tag's head (a tag
     less its `_` is one still): then again, before."""
-    stripped = data.translate(None, b"*`_") if b"*" in data or b"`" in data or b"_" in data else data
+    stripped = _without_markup_bytes(data) if b"*" in data or b"`" in data or b"_" in data else data
     tags = _inline_tags(stripped) if b"<" in stripped else []
     if tags and b"_" in data and _UNDERSCORE_IN_TAG_HEAD.search(data):
         stripped = _drop_inline_tags(data.translate(None, b"*`")).translate(None, b"_")
     elif tags:
         stripped = _cut(stripped, tags)
     return stripped.replace(b"~~", b"") if _has_double_tilde(stripped) else stripped
+
+
+_MARKUP_BYTES = b"*`_"
+_SAMPLE_BYTES = 64 << 10
+_SPARSE_MARKUP = 0.01  # share of markup bytes under which `replace` beats `translate`
+
+
+def _without_markup_bytes(data: bytes) -> bytes:
+    """`data` without `*`, `` ` `` and `_`. `translate` looks every byte up
+    (about 1 GB/s whatever the text); `replace` hops from one occurrence to
+    the next (memchr) and copies the runs between, so where these bytes are
+    sparse, as in most prose, three `replace` passes take half the time or
+    less, and where they are dense (code, tables), twice as long. Which one
+    runs is judged from the first 64 KB."""
+    sample = min(len(data), _SAMPLE_BYTES)
+    found = sum(data.count(byte, 0, sample) for byte in (b"*", b"`", b"_"))
+    if found >= _SPARSE_MARKUP * sample:
+        return data.translate(None, _MARKUP_BYTES)
+    return data.replace(b"*", b"").replace(b"`", b"").replace(b"_", b"")
 
 
 def _has_double_tilde(data: bytes) -> bool:
