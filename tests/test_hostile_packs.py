@@ -279,3 +279,17 @@ def test_backtracking_regexes_scan_a_megabyte_quickly(cli_runs: dict[str, Any]) 
     found = {(f["rule_id"], f["location"]["line"]) for f in doc["findings"]}
     assert ("redos.r0", 1) in found and ("redos.r0", 2) not in found  # `$` only after the all-'a' record
     assert elapsed < 60, f"{elapsed:.1f}s"
+
+
+def test_placing_an_error_in_a_deep_document_fails_cleanly() -> None:
+    """A pack that failed to load is composed again to name the rule at the
+    error's line: a document nested 100,000 levels deep must fail that the
+    same clean way (some PyYAML versions report the depth with a line, so
+    the second pass is reached), never with a RecursionError."""
+    from tos_lint.packs import _rule_at
+    from tos_lint.yamlsafe import compose_yaml
+
+    deep = HOSTILE_YAML["deep-flow"].encode()
+    with pytest.raises(yaml.YAMLError):
+        compose_yaml(deep)
+    assert _rule_at(deep, 2) == (None, None)

@@ -21,7 +21,7 @@ from tos_lint.errors import PackError, PackErrors
 from tos_lint.keyword_proof import keyword_problem
 from tos_lint.model import ROLES, Severity
 from tos_lint.wholefile import read_whole, same_version
-from tos_lint.yamlsafe import load_yaml_cached
+from tos_lint.yamlsafe import compose_yaml, load_yaml_cached
 
 SCHEMA_VERSION = 1
 EVIDENCE_KINDS = ("self-id", "api-artifact", "boilerplate", "template", "mention", "style")
@@ -191,7 +191,7 @@ def _rule_at(raw: bytes, line: int) -> tuple[str | None, str | None]:
     on the YAML node tree (which is built without constructing values, so
     it exists even when loading failed)."""
     try:
-        root = yaml.compose(raw, Loader=yaml.SafeLoader)
+        root = compose_yaml(raw)
     except yaml.YAMLError:
         return None, None
     rules = _mapping_get(root, "rules")

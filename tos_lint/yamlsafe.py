@@ -140,6 +140,17 @@ def load_yaml(text: str | bytes) -> Any:
         raise YAMLTooDeep("the document is nested too deeply (more than a few hundred levels)") from None
 
 
+def compose_yaml(text: str | bytes) -> yaml.Node | None:
+    """The node tree of a document, its values not constructed (it exists
+    even when they cannot be): with the same refusals as `load_yaml`, so
+    that a document it refused, composed again to place the error, fails
+    the same clean way."""
+    try:
+        return yaml.compose(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+    except RecursionError:
+        raise YAMLTooDeep("the document is nested too deeply (more than a few hundred levels)") from None
+
+
 def load_yaml_cached(raw: bytes) -> Any:
     """`load_yaml`, remembered by content in the compile cache (`tos_lint.cache`):
     parsing the built-in packs costs more than the rest of a one-record scan.
