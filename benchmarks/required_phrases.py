@@ -40,10 +40,6 @@ class Info:
     exact: Strings | None  # all strings the part matches, when few and literal
     required: Strings | None  # one of these is in every match; None: nothing required
 
-    @property
-    def score(self) -> int:
-        return _score(self.required)
-
 
 def _score(phrases: Strings | None) -> int:
     """How selective a required set is: its shortest phrase's length."""

@@ -1,12 +1,14 @@
 """Helpers shared by the tests: packs, data files, a JSON-pointer resolver, the CLI."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Iterable
 
 import yaml
@@ -165,3 +167,16 @@ def builtin_findings(paths: list[Path], ruleset: Any) -> list[Any]:
     engine = Engine(ruleset, EngineOptions(prefilter=False))
     files, _ = discover([str(p) for p in paths])
     return [f for inp in files for f in engine.scan_file(inp).findings]
+
+
+def load_script(relative: str) -> ModuleType:
+    """A script of the repository (`benchmarks/...`, `tools/...`), which is no
+    package, loaded as a module by its file name. It is registered under that
+    name first: dataclasses look their module up while the script runs."""
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module

@@ -396,11 +396,9 @@ def test_eval_with_builtin_packs_on_sample_data(tmp_path: Path, builtin_ruleset:
 # --- the corpora benchmark ---------------------------------------------------------------------
 
 def test_rule_accuracy_skips_cleanly_without_corpora(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import importlib.util
+    from tests.helpers import load_script
 
-    spec = importlib.util.spec_from_file_location("rule_accuracy", REPO / "benchmarks" / "rule_accuracy.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    module = load_script("benchmarks/rule_accuracy.py")
     out = tmp_path / "doc.md"
     assert module.main(["--corpora", str(tmp_path / "absent"), "--output", str(out)]) == 0
     assert "skipped" in capsys.readouterr().out

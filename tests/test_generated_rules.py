@@ -4,20 +4,15 @@ copies from the provider packs (so that each is compiled once for all) must
 still be the packs' own strings."""
 from __future__ import annotations
 
-import importlib.util
 from types import ModuleType
 
 import yaml
 
-from tests.helpers import REPO
+from tests.helpers import REPO, load_script
 
 
 def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_self_id_languages", REPO / "tools" / "gen_self_id_languages.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/gen_self_id_languages.py")
 
 
 def test_the_generated_pack_is_what_its_script_writes() -> None:

@@ -6,19 +6,13 @@ lines) and that the phrases are as long as the regex allows."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-_SPEC = importlib.util.spec_from_file_location("required_phrases", REPO / "benchmarks" / "required_phrases.py")
-required_phrases_module = importlib.util.module_from_spec(_SPEC)
-sys.modules["required_phrases"] = required_phrases_module  # dataclasses look their module up
-_SPEC.loader.exec_module(required_phrases_module)
-required_phrases = required_phrases_module.required_phrases
+from tests.helpers import load_script
+
+required_phrases = load_script("benchmarks/required_phrases.py").required_phrases
 
 
 @pytest.mark.parametrize("regex, expected", [

@@ -4,10 +4,10 @@ paths, no line numbers, no timestamps — sorted, so it does not churn."""
 from __future__ import annotations
 
 import json
-
-import orjson
 from pathlib import Path
 from typing import Iterable
+
+import orjson
 
 from tos_lint.atomic import atomic_write
 from tos_lint.errors import UsageError

@@ -412,7 +412,6 @@ def init(
 ) -> None:
     """Write a commented starter configuration and print the pre-commit snippet."""
     from tos_lint import __version__
-
     from tos_lint.atomic import atomic_write
 
     check_output("--path", path)

@@ -93,17 +93,13 @@ class Engine:
         return FieldMapWatch(self.options.field_map, self.prefilter if self._prefiltered() else None)
 
     def read_options(self, only_lines: frozenset[int] | None, watch: FieldMapWatch | None = None) -> ReadOptions:
-        line_filter = block_filter = None
-        if watch is not None and watch.prefilter is not None:
-            line_filter, block_filter = watch.may_match, watch.candidate_lines
-        elif self._prefiltered():
-            assert self.prefilter is not None
-            line_filter, block_filter = self.prefilter.may_match, self.prefilter.candidate_lines
+        # with a field map, its watch stands between the prefilter and the reader
+        lines = (watch or self.prefilter) if self._prefiltered() else None
         return ReadOptions(
             max_record_bytes=self.options.max_record_bytes,
             limits=self.options.limits,
-            line_filter=line_filter,
-            block_filter=block_filter,
+            line_filter=lines.may_match if lines is not None else None,
+            block_filter=lines.candidate_lines if lines is not None else None,
             only_lines=only_lines,
             columns=self.columns,
             field_names=self.field_names,

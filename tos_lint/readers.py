@@ -1359,7 +1359,7 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
             continue
         if not isinstance(data, dict):
             stats.malformed += 1
-            yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n, raw=line)
+            yield _line_not_an_object(data, n, line)
             continue
         stats.records += 1
         if kept:
@@ -1411,6 +1411,12 @@ def _line_keeper(block: bytes, lines: Sequence[bytes], options: ReadOptions) -> 
     return lambda index, line: may_match(line)
 
 
+def _line_not_an_object(data: Any, n: int, line: bytes) -> InputIssue:
+    """A JSON line that holds something other than an object, kept as read
+    (`filter` puts it in the quarantine copy)."""
+    return InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n, raw=line)
+
+
 def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[RawRecord | InputIssue]:
     """A line orjson refused. Invalid UTF-8 is reported and the line read with
     replacement characters; JSON that only a lenient parser reads (NaN,
@@ -1442,7 +1448,7 @@ def _bad_line(line: bytes, n: int, reason: str, stats: FileStats) -> Iterator[Ra
         yield InputIssue("nonstandard-json", f"strict JSON parsers refuse this line ({reason}); it was read leniently (NaN and Infinity kept, numbers beyond a double read as infinity, lone surrogates replaced) and scanned", line=n)
     if not isinstance(data, dict):
         stats.malformed += 1
-        yield InputIssue("not-an-object", f"line holds a JSON {_kind(data)}, not an object; it was not scanned", line=n, raw=line)
+        yield _line_not_an_object(data, n, line)
         return
     stats.records += 1
     yield RawRecord(data, line=n, raw=line, readings=dupkeys.other_readings(line, data))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from yaml.composer import Composer
@@ -134,10 +134,7 @@ def check_expansion(root: yaml.Node) -> None:
 
 
 def load_yaml(text: str | bytes) -> Any:
-    try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
-    except RecursionError:
-        raise YAMLTooDeep("the document is nested too deeply (more than a few hundred levels)") from None
+    return _not_too_deep(yaml.load, text)
 
 
 def compose_yaml(text: str | bytes) -> yaml.Node | None:
@@ -145,8 +142,14 @@ def compose_yaml(text: str | bytes) -> yaml.Node | None:
     even when they cannot be): with the same refusals as `load_yaml`, so
     that a document it refused, composed again to place the error, fails
     the same clean way."""
+    return _not_too_deep(yaml.compose, text)
+
+
+def _not_too_deep(step: Callable[..., Any], text: str | bytes) -> Any:
+    """`yaml.load` or `yaml.compose` with StrictLoader, the composer's
+    recursion past Python's limit a YAML error."""
     try:
-        return yaml.compose(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+        return step(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
     except RecursionError:
         raise YAMLTooDeep("the document is nested too deeply (more than a few hundred levels)") from None
 
