@@ -216,3 +216,18 @@ def test_an_unless_holds_text_condition_keeps_only_records_without_text(tmp_path
                    {"model": "gpt-4", "note": "two words"}, "unknown")
     assert [h.rule_id for h in ruleset.detect(bare)] == ["t.bare"]
     assert ruleset.detect(texty) == []
+
+
+def test_conditions_are_sought_only_where_a_rule_with_them_was_triggered(ruleset: RuleSet,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `unless`/`requires` patterns run over the segments where they can
+    count: none when no rule was triggered; the triggered turn and the
+    prompt turns when the triggered rule has a `where: prompt` condition."""
+    assert ruleset.context_database is not None
+    scanned: list[bytes] = []
+    real = ruleset.context_database.hits
+    monkeypatch.setattr(ruleset.context_database, "hits", lambda data: scanned.append(data) or real(data))
+    assert _hits(ruleset, "Who are you?", "Hello there.") == []
+    assert scanned == []
+    assert _hits(ruleset, "Who are you?", "Sure. I am ChatGPT.") == ["t.asked"]
+    assert sorted(scanned) == [b"Sure. I am ChatGPT.", b"Who are you?"]  # the prompt turn triggered nothing

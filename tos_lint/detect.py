@@ -1,10 +1,11 @@
 """Detectors: one record in, hits out. They know nothing of severity or output.
 
-`RuleSet` compiles the text rules of every pack into one Hyperscan database
-(matches, `unless` and `requires` contexts and fuzzy prefilter words
-together) and the field rules into a small key index, so a record costs one
-automaton pass per text segment plus one walk of its keys, however many
-rules are loaded.
+`RuleSet` compiles the text rules of every pack into two Hyperscan
+databases (matches and fuzzy prefilter words in one, `unless` and
+`requires` contexts in the other, run only where a rule was triggered) and
+the field rules into a small key index, so a record costs one automaton
+pass per text segment plus one walk of its keys, however many rules are
+loaded.
 """
 from __future__ import annotations
 
@@ -56,16 +57,17 @@ class RuleSet:
         self.rules: list[Rule] = [r for p in packs for r in p.rules]
         self.by_id = {r.id: r for r in self.rules}
         self.patterns = self._collect_patterns()
-        regexes = [p.regex for p in self.patterns]
-        # Rules share conditions (the same `unless` list recurs across packs):
-        # each distinct regex is compiled once, and its hit goes to every
-        # pattern that has it. Compile time grows faster than the pattern count.
-        distinct = list(dict.fromkeys(regexes))
+        # Match patterns run over every text segment; the `unless` and
+        # `requires` contexts only where a rule was triggered (and over the
+        # prompt turns, for `where: prompt`): they are few, but broad ones
+        # ("not ... <name>") that cost as much to run as all the rest.
+        triggers = [pid for pid, p in enumerate(self.patterns) if p.role not in CONDITION_ROLES]
+        contexts = [pid for pid, p in enumerate(self.patterns) if p.role in CONDITION_ROLES]
         rule_paths = [pack.path for pack in packs for _ in pack.rules]
-        stable = _builtin_prefix(self.patterns, rule_paths)
-        self.database = PatternDatabases(distinct, stable=stable) if distinct else None
-        self._pattern_ids = _pattern_ids_by_regex(regexes, distinct)
-        self.starts = StartFinder(regexes)
+        groups = _compile_groups(self.patterns, [pids for pids in (triggers, contexts) if pids], rule_paths)
+        self.database = groups[0] if triggers else None
+        self.context_database = groups[-1] if contexts else None
+        self.starts = StartFinder([p.regex for p in self.patterns])
         self.field_rules = [i for i, r in enumerate(self.rules) if r.is_field_rule]
         # Match items and conditions alike are looked up in the record.
         field_items = [it for i in self.field_rules
@@ -83,6 +85,7 @@ class RuleSet:
             if pat.role in CONDITION_ROLES and self.rules[pat.rule].conditions(pat.role)[pat.item].where == "prompt":
                 self._prompt_conditions[pat.rule, pat.role] |= {pid}
         self._field_regex = _FieldRegexes(field_items)
+        self._has_conditions = [bool(r.unless or r.requires) for r in self.rules]
 
     def _collect_patterns(self) -> list[_Pattern]:
         out: list[_Pattern] = []
@@ -106,14 +109,16 @@ class RuleSet:
         return hits
 
     def _text_hits(self, record: Record) -> Iterator[Hit]:
-        scanned = [s for seg in record.segments if (s := self._scan(seg)) is not None]
-        if not scanned:
+        scanned = [self._scan(seg) for seg in record.segments]
+        triggered = [s for s in scanned if s.hits]
+        if not triggered:
             return
+        self._add_context_hits(scanned, triggered)
         prompt_hits = {p for s in scanned if s.segment.role in PROMPT_ROLES for p, _, _ in s.hits}
         # A chat template is a property of the record, not of each place its
         # tokens appear (a transcript has a marker per turn): reported once.
         templates_seen: set[str] = set()
-        for seg in scanned:
+        for seg in triggered:
             for hit in self._segment_rule_hits(seg, prompt_hits):
                 if self.by_id[hit.rule_id].evidence == "template":
                     if hit.rule_id in templates_seen:
@@ -121,15 +126,26 @@ class RuleSet:
                     templates_seen.add(hit.rule_id)
                 yield hit
 
-    def _scan(self, segment: Segment) -> _SegmentHits | None:
+    def _scan(self, segment: Segment) -> _SegmentHits:
+        """The segment normalised, with the hits of the match patterns."""
         normalized = normalize(segment.text)
         encoded = normalized.encode("utf-8", "surrogatepass")
         assert self.database is not None
-        found = self.database.scan(encoded)
-        if not found:
-            return None
-        hits = [(pid, start, end) for regex_id, start, end in found for pid in self._pattern_ids[regex_id]]
-        return _SegmentHits(segment, normalized, encoded, hits)
+        return _SegmentHits(segment, normalized, encoded, self.database.hits(encoded))
+
+    def _add_context_hits(self, scanned: list[_SegmentHits], triggered: list[_SegmentHits]) -> None:
+        """Add the condition patterns' hits to the segments where they can
+        count: those where a rule with conditions was triggered, and the
+        prompt turns when such a rule has a `where: prompt` condition. Each
+        segment's hits stay by end, the matches first."""
+        if self.context_database is None:
+            return
+        rules = [{self.patterns[pid].rule for pid, _, _ in seg.hits} for seg in triggered]
+        wanted = [seg for seg, ids in zip(triggered, rules) if any(self._has_conditions[r] for r in ids)]
+        if any(self._prompt_conditions.get((r, role)) for ids in rules for r in ids for role in CONDITION_ROLES):
+            wanted += [seg for seg in scanned if seg.segment.role in PROMPT_ROLES and seg not in wanted]
+        for seg in wanted:
+            seg.hits = seg.hits + self.context_database.hits(seg.encoded)
 
     def _segment_rule_hits(self, seg: _SegmentHits, prompt_hits: set[int]) -> Iterator[Hit]:
         # The segment's hits stay tuples, grouped by rule: a rule is judged at
@@ -345,11 +361,40 @@ def _builtin_prefix(patterns: list[_Pattern], rule_paths: list[str]) -> int:
     return len(seen)
 
 
-def _pattern_ids_by_regex(regexes: list[str], distinct: list[str]) -> list[tuple[int, ...]]:
-    """For each of `distinct`, the indices in `regexes` where it stands."""
+class _PatternGroup:
+    """Some of a rule set's patterns in one `PatternDatabases`. Rules share
+    conditions (the same `unless` list recurs across packs) and names:
+    each distinct regex is compiled once, and its match goes to every
+    pattern that has it. Compile time grows faster than the pattern count."""
+
+    def __init__(self, database: PatternDatabases, pattern_ids: list[tuple[int, ...]]):
+        self.database = database
+        self.pattern_ids = pattern_ids  # by regex id: the pattern ids that have that regex
+
+    @property
+    def parts(self) -> list[tuple[hs.Database, int]]:
+        return self.database.parts
+
+    def hits(self, encoded: bytes) -> list[tuple[int, int, int]]:
+        """(pattern id, byte start, byte end) of every match, by end."""
+        return [(pid, start, end) for regex_id, start, end in self.database.scan(encoded)
+                for pid in self.pattern_ids[regex_id]]
+
+
+def _compile_groups(patterns: list[_Pattern], groups: list[list[int]], rule_paths: list[str]) -> list[_PatternGroup]:
+    """Each group of pattern ids as a `_PatternGroup`, all compiled side by side."""
+    distinct = [list(dict.fromkeys(patterns[pid].regex for pid in pids)) for pids in groups]
+    stable = [_builtin_prefix([patterns[pid] for pid in pids], rule_paths) for pids in groups]
+    databases = PatternDatabases.side_by_side(list(zip(distinct, stable)))
+    return [_PatternGroup(database, _pattern_ids_by_regex(patterns, pids, regexes))
+            for database, pids, regexes in zip(databases, groups, distinct)]
+
+
+def _pattern_ids_by_regex(patterns: list[_Pattern], pids: list[int], distinct: list[str]) -> list[tuple[int, ...]]:
+    """For each of `distinct`, the ids among `pids` of the patterns with that regex."""
     where: dict[str, list[int]] = {regex: [] for regex in distinct}
-    for pid, regex in enumerate(regexes):
-        where[regex].append(pid)
+    for pid in pids:
+        where[patterns[pid].regex].append(pid)
     return [tuple(where[regex]) for regex in distinct]
 
 

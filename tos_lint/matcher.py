@@ -122,11 +122,17 @@ class PatternDatabases:
     least SPLIT_COMPILE_MIN_PATTERNS is compiled in two halves."""
 
     def __init__(self, patterns: list[str], flags: int = TEXT_FLAGS, stable: int = 0):
-        if not patterns:
-            raise ValueError("no patterns")
-        spans = _compile_spans(len(patterns), stable)
-        databases = compile_side_by_side([(patterns[lo:hi], flags) for lo, hi in spans])
-        self.parts = [(db, lo) for db, (lo, _) in zip(databases, spans)]
+        self.parts = compile_groups([(patterns, stable)], flags)[0]
+
+    @classmethod
+    def side_by_side(cls, groups: list[tuple[list[str], int]], flags: int = TEXT_FLAGS) -> list[PatternDatabases]:
+        """One PatternDatabases per (patterns, stable) group, all compiled at once."""
+        made = []
+        for parts in compile_groups(groups, flags):
+            databases = cls.__new__(cls)
+            databases.parts = parts
+            made.append(databases)
+        return made
 
     def scan(self, data: bytes) -> list[tuple[int, int, int]]:
         """(pattern id, start, end) of every match, by end, then pattern id."""
@@ -137,6 +143,21 @@ class PatternDatabases:
             found.extend([(pid + offset, start, end) for pid, start, end in part] if offset else part)
         found.sort(key=_END_THEN_ID)  # Hyperscan's own order varies by engine part
         return found
+
+
+def compile_groups(groups: list[tuple[list[str], int]], flags: int = TEXT_FLAGS) -> list[list[tuple[hs.Database, int]]]:
+    """The (database, first pattern id) parts of each (patterns, stable)
+    group, as `PatternDatabases` cuts them: all parts of all groups compile
+    side by side, so that a rule set of several groups takes no longer to
+    compile than its largest part."""
+    spans = []
+    for patterns, stable in groups:
+        if not patterns:
+            raise ValueError("no patterns")
+        spans.append(_compile_spans(len(patterns), stable))
+    databases = iter(compile_side_by_side([(patterns[lo:hi], flags) for (patterns, _), group in zip(groups, spans)
+                                           for lo, hi in group]))
+    return [[(next(databases), lo) for lo, _ in group] for group in spans]
 
 
 def compile_side_by_side(parts: list[tuple[list[str], int]]) -> list[hs.Database]:
