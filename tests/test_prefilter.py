@@ -492,6 +492,30 @@ def test_lines_across_block_edges_are_judged_whole(ruleset: RuleSet, tmp_path: P
     assert on_stats.records == off_stats.records == 12_000 and on_stats.prefiltered > 0
 
 
+@pytest.mark.parametrize("odd_line", [None, "", "   ", "{\"text\": \"I am ChatGPT\"", "[1, 2]", "\ufeff{\"text\": \"x\"}",
+                                      "{\"text\": \"a\"}\r{\"text\": \"I am ChatGPT\"}"],
+                         ids=["all valid", "blank", "spaces", "malformed", "array", "byte-order mark", "lone CR"])
+def test_a_block_with_a_line_to_report_is_read_line_by_line(ruleset: RuleSet, tmp_path: Path, odd_line: str | None) -> None:
+    """A block whose lines all hold valid objects is validated in one pass;
+    one line that is blank, malformed or otherwise odd sends the block line
+    by line. Either way the findings, issues and counts are those of the
+    scan without the prefilter."""
+    lines = [json.dumps({"text": "I am ChatGPT" if i % 101 == 7 else f"plain clean line {i}"}) for i in range(4000)]
+    if odd_line is not None:
+        lines.insert(2000, odd_line)
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    assert path.stat().st_size > 2 * prefilter.MIN_BLOCK_BYTES
+    on, on_stats = findings(ruleset, path, prefilter=True)
+    off, off_stats = findings(ruleset, path, prefilter=False)
+    assert on == off
+    assert (on_stats.records, on_stats.malformed) == (off_stats.records, off_stats.malformed)
+    assert on_stats.prefiltered > 3000
+    assert len([row for row in on if row[1] == "pf.phrase"]) >= 39
+    reported = {row[1] for row in on if row[1].startswith("tos-lint.input")}
+    assert bool(reported) == (odd_line in ("{\"text\": \"I am ChatGPT\"", "[1, 2]"))
+
+
 def _pack_ruleset(folder: Path, rules: list[dict[str, Any]]) -> RuleSet:
     return RuleSet(load_packs([write_pack(folder / "kw.yaml", rules)], {"openai", "unknown"}))
 

@@ -1328,45 +1328,72 @@ def _lines(block: bytes, first_line: int, stats: FileStats, options: ReadOptions
     pieces = block.split(b"\n")
     skip = 1 if start else 0  # the piece before `start`
     lines = pieces[skip:] if end == len(block) else pieces[skip:-1]  # past `end`: the line under way
-    keep = _line_keeper(block, pieces, options)
-    loads = orjson.loads
+    kept = _block_kept(block, pieces, options) if only is None else None
+    if kept is not None and len(block) <= options.max_record_bytes:
+        chosen = _chosen_when_all_valid(lines, kept, skip, stats)
+        if chosen is not None:
+            for index in chosen:
+                yield from _read_line(lines[index], first_line + index, True, stats, options)
+            return len(pieces) - 1 - skip
+    keep = (lambda index, line: index in kept) if kept is not None else _line_keeper(options)
     is_object = object_validator()
     for n, line in enumerate(lines, first_line):
         if not line:
             continue
         if only is not None and n not in only:
             continue
-        if len(line) > options.max_record_bytes:
-            stats.malformed += 1
-            yield oversized(options, line=n)
-            continue
-        kept = keep(n - first_line + skip, line)
-        if not kept and is_object(line):  # a valid record no rule can hit: validated, never built
-            stats.records += 1
+        # an oversized line is not judged (`_read_line` reports it)
+        kept_line = len(line) > options.max_record_bytes or keep(n - first_line + skip, line)
+        if not kept_line and is_object(line):
+            stats.records += 1  # a valid record no rule can hit: validated, never built
             stats.prefiltered += 1
             continue
-        try:
-            data = loads(line)
-        except orjson.JSONDecodeError as exc:
-            if line.isspace():
-                continue
-            if line.startswith(_UTF8_BOM):  # files joined by `cat`: the mark of each starts a line inside
-                yield from _lines(line[len(_UTF8_BOM):], n, stats, options)
-            elif b"\r" in line[:-1]:  # lone CRs: lines ended as on classic Mac OS, within an LF file
-                yield from _cr_parts(line, n, stats, options)
-            else:
-                yield from _bad_line(line, n, str(exc), stats)
-            continue
-        if not isinstance(data, dict):
-            stats.malformed += 1
-            yield _line_not_an_object(data, n, line)
-            continue
-        stats.records += 1
-        if kept:
-            yield RawRecord(data, line=n, raw=line, readings=dupkeys.other_readings(line, data))
-        else:
-            stats.prefiltered += 1
+        yield from _read_line(line, n, kept_line, stats, options)
     return len(pieces) - 1 - skip
+
+
+def _chosen_when_all_valid(lines: list[bytes], kept: Container[int], skip: int, stats: FileStats) -> list[int] | None:
+    """When every line that is not blank is a valid JSON object (the
+    usual block, judged in one C-level pass, with no Python loop over its
+    lines), count the records and return the indices in `lines` of those
+    the block filter kept, to be read; else None, and the block is read
+    line by line (it holds something to report)."""
+    valid = sum(map(object_validator(), lines))
+    if valid + lines.count(b"") != len(lines):
+        return None
+    chosen = [index for index in sorted(i - skip for i in kept) if 0 <= index < len(lines) and lines[index]]
+    stats.records += valid - len(chosen)  # the chosen ones are counted as they are read
+    stats.prefiltered += valid - len(chosen)
+    return chosen
+
+
+def _read_line(line: bytes, n: int, kept: bool, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
+    """Parse one line; adapt it when `kept`."""
+    if len(line) > options.max_record_bytes:
+        stats.malformed += 1
+        yield oversized(options, line=n)
+        return
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        if line.isspace():
+            return
+        if line.startswith(_UTF8_BOM):  # files joined by `cat`: the mark of each starts a line inside
+            yield from _lines(line[len(_UTF8_BOM):], n, stats, options)
+        elif b"\r" in line[:-1]:  # lone CRs: lines ended as on classic Mac OS, within an LF file
+            yield from _cr_parts(line, n, stats, options)
+        else:
+            yield from _bad_line(line, n, str(exc), stats)
+        return
+    if not isinstance(data, dict):
+        stats.malformed += 1
+        yield _line_not_an_object(data, n, line)
+        return
+    stats.records += 1
+    if kept:
+        yield RawRecord(data, line=n, raw=line, readings=dupkeys.other_readings(line, data))
+    else:
+        stats.prefiltered += 1
 
 
 @functools.cache
@@ -1384,7 +1411,7 @@ def object_validator() -> Callable[[bytes], bool]:
     parser, object_type = simdjson.Parser(), simdjson.Object
 
     def is_object(line: bytes) -> bool:
-        if line[0] != 0x7B:  # "{"
+        if not line.startswith(b"{"):
             return False
         try:
             # the document is dropped at once: the parser refuses to parse
@@ -1396,15 +1423,16 @@ def object_validator() -> Callable[[bytes], bool]:
     return is_object
 
 
-def _line_keeper(block: bytes, lines: Sequence[bytes], options: ReadOptions) -> Callable[[int, bytes], bool]:
-    """Whether to adapt the line at this 0-based index of `block` (`lines`
-    is the block split at newlines, pieces of lines at its edges too): judged
-    for the whole block at once where the filter can (changed-only scans
-    read a few lines: those go one by one)."""
-    if options.block_filter is not None and options.only_lines is None:
-        kept = options.block_filter(block, lines)
-        if kept is not None:
-            return lambda index, line: index in kept
+def _block_kept(block: bytes, lines: Sequence[bytes], options: ReadOptions) -> Container[int] | None:
+    """The 0-based indices of the lines of `block` (split at newlines into
+    `lines`, pieces of lines at its edges too) to adapt, when the block
+    filter judges the block whole; None when the lines go one by one."""
+    return options.block_filter(block, lines) if options.block_filter is not None else None
+
+
+def _line_keeper(options: ReadOptions) -> Callable[[int, bytes], bool]:
+    """Whether to adapt the line at this 0-based index of the block, judged
+    line by line (a small block, or a changed-only scan's few lines)."""
     may_match = options.line_filter
     if may_match is None:
         return lambda index, line: True
