@@ -19,7 +19,7 @@ from bisect import bisect_right
 from functools import lru_cache
 from importlib import resources
 from itertools import accumulate, chain
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 # Invisible format characters that can hide inside a word: soft hyphen, zero
 # width space/joiners, bidi marks and isolates, word joiner, BOM, tag chars.
@@ -56,6 +56,7 @@ _INLINE_TAG = re.compile(rf"</?(?i:{INLINE_TAG_NAMES})(?:[ \t\n\r\f\x0b][^<>]*)?
 _MARKDOWN = re.compile(r"[*`]+")  # what _TABLE_ASCII deletes
 _WORD_SPLIT = re.compile(r"([^\W\d_]+)")  # words: runs of letters, kept by `split`
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
+_LETTER = re.compile(r"[^\W\d_]")  # what each character of a `_WORD_SPLIT` word is
 _CONFUSABLE_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
 
 
@@ -226,10 +227,27 @@ def _fold_homoglyphs(text: str) -> str:
     (`ChatGРТ`), and in a word written wholly in look-alikes that stands next
     to a Latin word (a Cyrillic `І` in `І am`, `СНАТ GPT`). Other words of
     other scripts are left alone: real Russian or Greek text is untouched."""
-    if not _ASCII_LETTER.search(text):
-        return text  # no Latin letters: nothing is imitating them
-    if _confusable_chars().isdisjoint(text):
-        return text  # no look-alike at all (accents, CJK, emoji): the word walk would change nothing
+    # The word walk costs some 150 µs a segment of English with a Russian
+    # sentence in it, and there changes nothing: it only runs where it will.
+    return _fold_homoglyph_words(text) if _may_fold(text) else text
+
+
+def _may_fold(text: str) -> bool:
+    """Whether `_fold_homoglyph_words` changes `text` (exactly so)."""
+    latin = _ASCII_LETTER.search(text)
+    if latin is None:
+        return False  # no Latin letters: nothing is imitating them
+    look_alike = _look_alike().search(text)
+    if look_alike is None:
+        return False  # no look-alike in a word (accents, CJK, emoji)
+    return _has_fold_site(text, latin.start(), look_alike.start())
+
+
+def _fold_homoglyph_words(text: str) -> str:
+    """The word walk of `_fold_homoglyphs`, unchanged, without the check in
+    front of it: folds each word that holds a Latin letter, and each word
+    wholly of look-alikes next to one. Kept apart so that tests can hold the
+    check to it."""
     table = confusable_table()
     parts = _WORD_SPLIT.split(text)  # text between words, then each word and what follows it
     words = parts[1::2]
@@ -245,6 +263,89 @@ def _fold_homoglyphs(text: str) -> str:
         parts[2 * i + 1] = _fold_word(word, table)
         folded = True
     return "".join(parts) if folded else text
+
+
+def _has_fold_site(text: str, first_latin: int, first_look_alike: int) -> bool:
+    """Whether `_fold_homoglyph_words` changes `text`, found at C speed. A
+    word changes only where it holds a look-alike (`_fold_word` changes
+    nothing else), and a Latin letter too, or is wholly of look-alikes with a
+    Latin letter in the word before or after it. The patterns look forward
+    only (a lookbehind has a fixed width): searched in the text and in the
+    text reversed, they find "before" as well. They start at the kind of
+    letter that spans less text, and only where that kind occurs: at the
+    look-alikes of one Russian sentence in English, at the Latin letters of
+    a few English words in Russian."""
+    rev = text[::-1]
+    last = len(text) - 1
+    last_latin = last - _first_start(_ASCII_LETTER, rev)
+    last_look_alike = last - _first_start(_look_alike(), rev)
+    if last_look_alike - first_look_alike <= last_latin - first_latin:
+        site, first, final = _site_from_look_alike(), first_look_alike, last_look_alike
+    else:
+        site, first, final = _site_from_latin(), first_latin, last_latin
+    return _site_within(site, text, first, final) or _site_within(site, rev, last - final, last - first)
+
+
+def _first_start(pattern: re.Pattern[str], text: str) -> int:
+    """Where `pattern` first matches in `text`, which the caller knows holds a match."""
+    found = pattern.search(text)
+    return found.start() if found else len(text)
+
+
+# How far a fold site found from a letter can reach: the rest of its word,
+# the non-letters after it and the next word.
+_SITE_REACH = re.compile(r"[^\W\d_]*[\W\d_]*[^\W\d_]*")
+
+
+def _site_within(site: re.Pattern[str], text: str, first: int, final: int) -> bool:
+    """Whether `site` matches from `first` to `final`, the first and last
+    characters it can start at: the text before is not scanned, nor the text
+    after beyond where a match starting at `final` can reach."""
+    return site.search(text, first, _SITE_REACH.match(text, final + 1).end()) is not None
+
+
+@lru_cache(maxsize=1)
+def _look_alike_class() -> str:
+    """The look-alikes that can be in a word, as the body of a `[...]` class.
+    The table's few symbols (Greek musical notation) are in no word."""
+    return _char_class(ch for ch in _confusable_chars() if _LETTER.fullmatch(ch))
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    """The body of a `[...]` class matching `chars`, each as a `\\UXXXXXXXX`
+    escape: no character of the table can then end or negate the class."""
+    return "".join(f"\\U{ord(ch):08x}" for ch in sorted(chars))
+
+
+@lru_cache(maxsize=1)
+def _look_alike() -> re.Pattern[str]:
+    return re.compile(f"[{_look_alike_class()}]")
+
+
+# The sites below are exact, not a guess, and linear: a start scans only to
+# the next letter of its own kind, or from the first or last one of its word,
+# so no character is scanned from more than a few starts. A pattern that
+# opens with one class is searched at C speed between its starts.
+@lru_cache(maxsize=1)
+def _site_from_look_alike() -> re.Pattern[str]:
+    """A fold site seen from a look-alike: a Latin letter later in its word,
+    or its word wholly of look-alikes and a Latin letter in the next word."""
+    look = _look_alike_class()
+    return re.compile(
+        rf"[{look}](?:[^\W\d_A-Za-z{look}]*[A-Za-z]"  # from the last look-alike before the Latin letter
+        rf"|(?<![^\W\d_][{look}])[{look}]*[\W\d_]+[^\W\d_A-Za-z]*[A-Za-z])"  # from the first letter of the word
+    )
+
+
+@lru_cache(maxsize=1)
+def _site_from_latin() -> re.Pattern[str]:
+    """A fold site seen from a Latin letter: a look-alike later in its word,
+    or a next word wholly of look-alikes."""
+    look = _look_alike_class()
+    return re.compile(
+        rf"[A-Za-z](?:[^\W\d_A-Za-z{look}]*[{look}]"  # from the last Latin letter before the look-alike
+        rf"|[^\W\d_A-Za-z]*[\W\d_]+[{look}]+(?![^\W\d_]))"  # from the last Latin letter of the word
+    )
 
 
 def _has_latin(word: str) -> bool:
@@ -343,15 +444,22 @@ def original_span(text: str, normalized: str, start: int, end: int) -> tuple[int
     """The span of `text` whose normalised form is normalized[start:end]
     (`normalized` being what `normalize` made of `text`), or None in the
     rare case where `normalize_mapped` does not reproduce `normalized`."""
-    if _uncoded_ascii(text):
-        joined, original = _ascii_positions(text)
-    else:
-        joined, index = normalize_mapped(text)
-        original = index.__getitem__
+    joined, original = _positions(text)
     if joined != normalized or not joined:
         return None
     o_start = original(min(start, len(joined) - 1))
     return o_start, unit_end(text, original(end - 1)) if end > 0 else o_start
+
+
+@lru_cache(maxsize=16)
+def _positions(text: str) -> tuple[str, Callable[[int], int]]:
+    """What `normalize_mapped` makes of `text`, and its map as a function:
+    remembered for the last few texts, since a segment with several hits
+    maps each of them, and the map costs more than the rest of a hit."""
+    if _uncoded_ascii(text):
+        return _ascii_positions(text)
+    joined, index = normalize_mapped(text)
+    return joined, index.__getitem__
 
 
 def _runs_outside(text: str, dropped: re.Pattern[str]) -> list[tuple[int, int]]:
