@@ -56,6 +56,25 @@ def test_what_json_cannot_carry_is_not_kept(cache: Path, monkeypatch: pytest.Mon
     assert len(parses) == 2
 
 
+@pytest.mark.parametrize("raw, kept", [
+    (b"terms:\n- effective_date: 2024-05-01\n  name: x\n", True),
+    (b"reviewed_at: 2024-05-01 10:30:00\n", False),  # a time: its ISO text is not how `str` writes it
+    (b"1: one\nday: 2024-05-01\n", False),  # a key JSON cannot carry
+])
+def test_dates_as_text_are_kept_as_their_iso_text(cache: Path, monkeypatch: pytest.MonkeyPatch, raw: bytes, kept: bool) -> None:
+    """The registry reads dates as text: for it, a document whose only
+    difference through JSON is its dates is kept, and reads the same, dates
+    as `str` writes them, the first time and every time after."""
+    parses = _parses(monkeypatch)
+    first = load_yaml_cached(raw, dates_as_text=True)
+    second = load_yaml_cached(raw, dates_as_text=True)
+    assert first == second
+    assert len(parses) == (1 if kept else 2)
+    if kept:
+        assert first == {"terms": [{"effective_date": "2024-05-01", "name": "x"}]}
+        assert load_yaml_cached(raw) == {"terms": [{"effective_date": datetime.date(2024, 5, 1), "name": "x"}]}
+
+
 def test_a_document_that_fails_fails_every_time(cache: Path) -> None:
     for _ in range(2):
         with pytest.raises(yaml.YAMLError):

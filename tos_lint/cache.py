@@ -44,12 +44,14 @@ def load(key: str, verify: bool = True) -> bytes | None:
         return None
     path = directory / f"{key}.hsdb"
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as entry:
+            head = entry.read(len(_HEADER) + 64)  # the blob is read apart: slicing it off would copy megabytes
+            blob = entry.read()
     except OSError:
         return None
-    if not raw.startswith(_HEADER) or len(raw) < len(_HEADER) + 64:
+    if not head.startswith(_HEADER) or len(head) < len(_HEADER) + 64:
         return None
-    digest, blob = raw[len(_HEADER): len(_HEADER) + 64], raw[len(_HEADER) + 64:]
+    digest = head[len(_HEADER):]
     if verify and hashlib.sha256(blob).hexdigest().encode() != digest:
         return None
     try:

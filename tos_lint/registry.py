@@ -80,7 +80,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
     except OSError as exc:
         raise PackErrors([PackError(str(path), f"cannot read: {exc.strerror or exc}")]) from None
     try:
-        doc = load_yaml_cached(raw)
+        doc = load_yaml_cached(raw, dates_as_text=True)  # dates are read as their ISO text
     except Exception as exc:  # noqa: BLE001 - any YAML problem is a registry error
         raise PackErrors([PackError(str(path), f"invalid YAML: {exc}")]) from None
     errors: list[PackError] = []

@@ -16,6 +16,7 @@ crashing the process:
 """
 from __future__ import annotations
 
+import datetime
 import hashlib
 from functools import lru_cache
 from pathlib import Path
@@ -154,18 +155,20 @@ def _not_too_deep(step: Callable[..., Any], text: str | bytes) -> Any:
         raise YAMLTooDeep("the document is nested too deeply (more than a few hundred levels)") from None
 
 
-def load_yaml_cached(raw: bytes) -> Any:
+def load_yaml_cached(raw: bytes, dates_as_text: bool = False) -> Any:
     """`load_yaml`, remembered by content in the compile cache (`tos_lint.cache`):
     parsing the built-in packs costs more than the rest of a one-record scan.
     Only a document that JSON carries exactly is kept (no dates, no keys
-    other than strings); one that does not load is never kept. The key holds
-    this module's own source, so a change to the loader's rules is not
+    other than strings); one that does not load is never kept. With
+    `dates_as_text`, for a caller that reads dates as their ISO text anyway
+    (the provider registry), dates are that text, first time or not. The key
+    holds this module's own source, so a change to the loader's rules is not
     answered from entries it made before."""
     import orjson
 
     from tos_lint import cache
 
-    key = cache.cache_key("yaml", _loader_digest(), hashlib.sha256(raw).hexdigest())
+    key = cache.cache_key("yaml", _loader_digest(), hashlib.sha256(raw).hexdigest(), str(dates_as_text))
     blob = cache.load(key)
     if blob is not None:
         return orjson.loads(blob)
@@ -174,9 +177,27 @@ def load_yaml_cached(raw: bytes) -> Any:
         encoded = orjson.dumps(doc)
     except TypeError:
         return doc
-    if orjson.loads(encoded) == doc:
+    carried = orjson.loads(encoded)
+    if carried == doc or dates_as_text and _only_dates_differ(doc, carried):
         cache.store(key, encoded)
+        return carried
     return doc
+
+
+def _only_dates_differ(doc: Any, carried: Any) -> bool:
+    """Whether `carried` (`doc` through JSON) is `doc` with its dates (days,
+    not times) as ISO text, which is also how `str` writes them."""
+    if isinstance(doc, datetime.datetime):
+        return False  # its ISO text ("T") is not how `str` writes it
+    if isinstance(doc, datetime.date):
+        return carried == doc.isoformat()
+    if isinstance(doc, dict):
+        return isinstance(carried, dict) and doc.keys() == carried.keys() \
+            and all(_only_dates_differ(v, carried[k]) for k, v in doc.items())
+    if isinstance(doc, list):
+        return isinstance(carried, list) and len(doc) == len(carried) \
+            and all(_only_dates_differ(a, b) for a, b in zip(doc, carried))
+    return doc == carried
 
 
 @lru_cache(maxsize=1)
