@@ -227,6 +227,29 @@ def test_run_units_directly_one_vs_two_jobs(tmp_path: Path, pack: Path) -> None:
     assert results[1].stats.bytes == results[2].stats.bytes == len(b.buf)
 
 
+def test_workers_share_the_rules_databases_read_before_forking(tmp_path: Path, pack: Path) -> None:
+    """Databases the cache holds are read at their first scan; with a pool,
+    the scanning process reads them before forking, rather than each worker
+    reading its own copy."""
+    from tos_lint.api import load_ruleset
+    from tos_lint.engine import Engine
+    from tos_lint.matcher import CachedDatabase
+    from tos_lint.parallel import plan, run_units
+    from tos_lint.readers import InputFile
+
+    b = build_tricky()
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(bytes(b.buf))
+    load_ruleset([pack], use_default_rules=False)  # in the cache from here on
+    engine = Engine(load_ruleset([pack], use_default_rules=False))
+    assert engine.ruleset.database is not None
+    deferred = [db for db, _ in engine.ruleset.database.parts if isinstance(db, CachedDatabase)]
+    assert deferred and not any(db.loaded for db in deferred)
+    (merged,) = run_units(engine, plan([InputFile("d.jsonl", path)], None, split=True, split_bytes=29), 2)
+    assert [(f.location.line, f.rule_id) for f in merged.findings] == b.expected
+    assert all(db.loaded for db in deferred)
+
+
 def test_jobs_zero_exits_2(tmp_path: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "d.jsonl").write_text('{"text": "x"}\n', encoding="utf-8")
     res = invoke(["scan", "d.jsonl", "--no-default-rules", "--rules", pack, "-j", "0"], tmp_path, monkeypatch)

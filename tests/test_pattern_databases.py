@@ -94,3 +94,27 @@ def test_the_built_in_packs_regexes_are_the_stable_part_of_a_rule_set(builtin_ru
     builtin_offsets = [offset for _, offset in builtin_ruleset.database.parts]
     distinct_builtin = len(dict.fromkeys(p.regex for p in builtin_ruleset.patterns if p.role not in CONDITION_ROLES))
     assert [offset for _, offset in with_mine.database.parts] == builtin_offsets + [distinct_builtin]
+
+
+def test_parts_in_the_cache_are_read_at_their_first_scan(split_small: None) -> None:
+    PatternDatabases(PATTERNS)  # compiles both halves into the cache
+    warm = PatternDatabases(PATTERNS)
+    deferred = [db for db, _ in warm.parts]
+    assert all(isinstance(db, matcher.CachedDatabase) and not db.loaded for db in deferred)
+    assert warm.scan(TEXT) == single_database_matches(PATTERNS, TEXT)
+    assert all(db.loaded for db in deferred)
+
+
+def test_a_part_gone_from_the_cache_before_its_first_scan_is_compiled_afresh(split_small: None, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    PatternDatabases(PATTERNS)
+    warm = PatternDatabases(PATTERNS)
+    for entry in (tmp_path / "cache").glob("*.hsdb"):
+        entry.write_bytes(entry.read_bytes()[:100])  # damaged: Hyperscan refuses it
+    assert warm.scan(TEXT) == single_database_matches(PATTERNS, TEXT)
+
+
+def test_load_reads_every_deferred_part(split_small: None) -> None:
+    PatternDatabases(PATTERNS)
+    warm = PatternDatabases(PATTERNS)
+    warm.load()
+    assert all(db.loaded for db, _ in warm.parts if isinstance(db, matcher.CachedDatabase))

@@ -17,6 +17,7 @@ from tos_lint.engine import Engine, EngineOptions
 from tos_lint import prefilter
 from tos_lint.packs import load_packs
 from tos_lint.prefilter import LinePrefilter, byte_form
+from tos_lint.normalize import normalize
 from tos_lint.readers import InputFile
 from tests.helpers import rule, write_pack
 
@@ -384,6 +385,26 @@ def test_built_in_packs_are_judged_in_block_mode(builtin_ruleset: RuleSet) -> No
     findings: nothing else would show it."""
     pf = LinePrefilter.build(builtin_ruleset)
     assert pf is not None and pf.block_db is not None
+
+
+def test_every_built_in_example_gets_the_same_hits_with_the_segment_filter(builtin_ruleset: RuleSet) -> None:
+    """The prefilter's patterns also judge each normalised segment before
+    the match database does (`may_match_text`): on every example of every
+    built-in rule, hits and all, that must change nothing."""
+    from tos_lint.selftest import example_record
+
+    pf = LinePrefilter.build(builtin_ruleset)
+    assert pf is not None
+    examples = [example_record(rule, ex) for rule in builtin_ruleset.rules
+                for ex in (*rule.examples_match, *rule.examples_no_match)]
+    assert len(examples) > 1000
+    cleared = 0
+    for record in examples:
+        unfiltered = builtin_ruleset.detect(record)
+        filtered = builtin_ruleset.detect(record, pf.may_match_text)
+        assert filtered == unfiltered, record.data
+        cleared += sum(not pf.may_match_text(normalize(seg.text).encode("utf-8", "surrogatepass")) for seg in record.segments)
+    assert cleared > 0  # the filter does clear segments (the no-match examples' own words, say)
 
 
 def _field_rule_examples(ruleset: RuleSet) -> list[dict[str, Any]]:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import hyperscan as hs
 
 from tos_lint.adapters import holds_text, resolve_pointer
-from tos_lint.matcher import PatternDatabases, StartFinder, collect_match, compile_database, phrase_to_regex
+from tos_lint.matcher import PatternDatabases, Scannable, StartFinder, collect_match, compile_database, phrase_to_regex
 from tos_lint.model import PROMPT_ROLES, Hit, Record, Segment
 from tos_lint.normalize import normalize, original_span
 from tos_lint.packs import CONDITION_ROLES, Condition, MatchItem, Pack, Rule, builtin_pack_paths
@@ -87,6 +87,13 @@ class RuleSet:
         self._field_regex = _FieldRegexes(field_items)
         self._has_conditions = [bool(r.unless or r.requires) for r in self.rules]
 
+    def load_databases(self) -> None:
+        """Read the compiled patterns from the cache now, not when a text
+        first needs them (see `matcher.CachedDatabase`)."""
+        for group in (self.database, self.context_database):
+            if group is not None:
+                group.database.load()
+
     def _collect_patterns(self) -> list[_Pattern]:
         out: list[_Pattern] = []
         for r_index, rule in enumerate(self.rules):
@@ -100,16 +107,20 @@ class RuleSet:
 
     # -- detection -------------------------------------------------------------
 
-    def detect(self, record: Record) -> list[Hit]:
+    def detect(self, record: Record, may_hit: Callable[[bytes], bool] | None = None) -> list[Hit]:
+        """The record's hits. `may_hit`, when given, is a cheap test of a
+        normalised segment (UTF-8) that is False only where no match pattern
+        can hit it (`LinePrefilter.may_match_text`): the segments it clears
+        skip the match database, which costs some ten times as much."""
         hits: list[Hit] = []
         if self.database is not None:
-            hits.extend(self._text_hits(record))
+            hits.extend(self._text_hits(record, may_hit))
         if self.field_rules and isinstance(record.data, (dict, list)):
             hits.extend(self._field_hits(record))
         return hits
 
-    def _text_hits(self, record: Record) -> Iterator[Hit]:
-        scanned = [self._scan(seg) for seg in record.segments]
+    def _text_hits(self, record: Record, may_hit: Callable[[bytes], bool] | None) -> Iterator[Hit]:
+        scanned = [self._scan(seg, may_hit) for seg in record.segments]
         triggered = [s for s in scanned if s.hits]
         if not triggered:
             return
@@ -126,12 +137,13 @@ class RuleSet:
                     templates_seen.add(hit.rule_id)
                 yield hit
 
-    def _scan(self, segment: Segment) -> _SegmentHits:
+    def _scan(self, segment: Segment, may_hit: Callable[[bytes], bool] | None) -> _SegmentHits:
         """The segment normalised, with the hits of the match patterns."""
         normalized = normalize(segment.text)
         encoded = normalized.encode("utf-8", "surrogatepass")
         assert self.database is not None
-        return _SegmentHits(segment, normalized, encoded, self.database.hits(encoded))
+        hits = self.database.hits(encoded) if may_hit is None or may_hit(encoded) else []
+        return _SegmentHits(segment, normalized, encoded, hits)
 
     def _add_context_hits(self, scanned: list[_SegmentHits], triggered: list[_SegmentHits]) -> None:
         """Add the condition patterns' hits to the segments where they can
@@ -372,7 +384,7 @@ class _PatternGroup:
         self.pattern_ids = pattern_ids  # by regex id: the pattern ids that have that regex
 
     @property
-    def parts(self) -> list[tuple[hs.Database, int]]:
+    def parts(self) -> list[tuple[Scannable, int]]:
         return self.database.parts
 
     def hits(self, encoded: bytes) -> list[tuple[int, int, int]]:

@@ -73,6 +73,9 @@ class Engine:
         self.ruleset = ruleset
         self.options = options or EngineOptions()
         self.prefilter = LinePrefilter.build(ruleset) if self.options.prefilter else None
+        # The prefilter's patterns judge a normalised segment too (whatever
+        # read it: lines, tables, documents), before the match database does.
+        self.segment_filter = self.prefilter.may_match_text if self.prefilter is not None else None
         self.neardup = _neardup_detector(self.options.indexes, registry)
         # tabular inputs: what must be read besides the columns that can hold text
         self.columns = columns_for_field_map(self.options.field_map)
@@ -178,7 +181,7 @@ class Engine:
         return Record(Source(path, raw.line, raw.index), segments, raw.data, fmt, own_id(raw.data), readings=raw.readings)
 
     def scan_record(self, record: Record) -> Iterator[Finding]:
-        found = [self.stamp(hit, record) for hit in self.ruleset.detect(record)]
+        found = [self.stamp(hit, record) for hit in self.ruleset.detect(record, self.segment_filter)]
         yield from found
         if record.readings is not None:
             yield from self._hidden_findings(record, {f.fingerprint for f in found})
@@ -195,7 +198,7 @@ class Engine:
         for data in readings.variants:
             fmt, segments = adapt(data, self.options.force_format, self.options.field_map)
             other = Record(record.source, segments, data, fmt, record.own_id, record.content_hash)
-            for hit in self.ruleset.detect(other):
+            for hit in self.ruleset.detect(other, self.segment_filter):
                 finding = self.stamp(hit, other)
                 if finding.fingerprint not in seen:
                     seen.add(finding.fingerprint)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from operator import itemgetter
+from typing import Union
 
 import hyperscan as hs
 
@@ -134,6 +135,13 @@ class PatternDatabases:
             made.append(databases)
         return made
 
+    def load(self) -> None:
+        """Read every part the cache holds now rather than at its first scan
+        (before forking workers, so that they share one copy)."""
+        for db, _ in self.parts:
+            if isinstance(db, CachedDatabase):
+                db.load()
+
     def scan(self, data: bytes) -> list[tuple[int, int, int]]:
         """(pattern id, start, end) of every match, by end, then pattern id."""
         found: list[tuple[int, int, int]] = []
@@ -145,31 +153,67 @@ class PatternDatabases:
         return found
 
 
-def compile_groups(groups: list[tuple[list[str], int]], flags: int = TEXT_FLAGS) -> list[list[tuple[hs.Database, int]]]:
+def compile_groups(groups: list[tuple[list[str], int]], flags: int = TEXT_FLAGS) -> list[list[tuple[Scannable, int]]]:
     """The (database, first pattern id) parts of each (patterns, stable)
     group, as `PatternDatabases` cuts them: all parts of all groups compile
     side by side, so that a rule set of several groups takes no longer to
-    compile than its largest part."""
+    compile than its largest part. Parts in the cache are read from it at
+    their first scan (`CachedDatabase`)."""
     spans = []
     for patterns, stable in groups:
         if not patterns:
             raise ValueError("no patterns")
         spans.append(_compile_spans(len(patterns), stable))
     databases = iter(compile_side_by_side([(patterns[lo:hi], flags) for (patterns, _), group in zip(groups, spans)
-                                           for lo, hi in group]))
+                                           for lo, hi in group], deferred=True))
     return [[(next(databases), lo) for lo, _ in group] for group in spans]
 
 
-def compile_side_by_side(parts: list[tuple[list[str], int]]) -> list[hs.Database]:
+class CachedDatabase:
+    """A database the compile cache holds, read from it at its first scan.
+
+    The built-in packs' match databases are tens of megabytes: reading and
+    loading them is a third of a small scan's start-up, and a scan whose
+    lines the raw-line prefilter all clears (most pre-commit runs) never
+    needs them. An entry gone or damaged by then is compiled afresh."""
+
+    def __init__(self, patterns: list[str], flags: int):
+        self.patterns = patterns
+        self.flags = flags
+        self._db: hs.Database | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._db is not None
+
+    def load(self) -> hs.Database:
+        if self._db is None:
+            self._db = compile_database(self.patterns, self.flags)
+        return self._db
+
+    def scan(self, data: bytes, match_event_handler: object, context: object = None) -> None:
+        self.load().scan(data, match_event_handler=match_event_handler, context=context)
+
+
+Scannable = Union[hs.Database, CachedDatabase]
+
+
+def compile_side_by_side(parts: list[tuple[list[str], int]], deferred: bool = False) -> list[Scannable]:
     """Each (patterns, flags) as `compile_database` makes it: the first in
-    this process, and meanwhile each other one the cache lacks in a child."""
+    this process, and meanwhile each other one the cache lacks in a child.
+    `deferred`: those the cache holds are read from it when first scanned."""
     children = {i: Background(compiled_bytes, patterns, flags) for i, (patterns, flags) in enumerate(parts)
                 if i and not database_cached(patterns, flags)}
     try:
-        databases = []
+        databases: list[Scannable] = []
         for i, (patterns, flags) in enumerate(parts):
             child = children.pop(i, None)
-            databases.append(load_database(child.result()) if child is not None else compile_database(patterns, flags))
+            if child is not None:
+                databases.append(load_database(child.result()))
+            elif deferred and database_cached(patterns, flags):
+                databases.append(CachedDatabase(patterns, flags))
+            else:
+                databases.append(compile_database(patterns, flags))
         return databases
     except BaseException:
         for child in children.values():  # those not waited for: their work is no longer wanted

@@ -177,6 +177,7 @@ def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progre
     from multiprocessing import get_all_start_methods, get_context
 
     _ENGINE = engine
+    engine.ruleset.load_databases()  # once, here: forked workers share it
     context = get_context("fork") if "fork" in get_all_start_methods() else get_context("spawn")
     # Objects that exist before the fork are shared copy-on-write; the
     # collector of each worker would otherwise write to (and so copy) every

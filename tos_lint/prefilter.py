@@ -176,6 +176,17 @@ class LinePrefilter:
             line = judged.encode("utf-8")
         return _any_match(self.db, _strip_markup(line))
 
+    def may_match_text(self, text: bytes) -> bool:
+        """False only when no text rule can hit this segment, normalised and
+        UTF-8 encoded as the match database reads it. The text is final: no
+        markup to remove, nothing left to decode or fold. Where a pattern
+        matches it, so does the pattern's line form (a relaxation of it:
+        each character as written or escaped, edges dropped) or a keyword
+        of its rule (in every match, as `rules test` proves)."""
+        if not text.isascii() and _utf8(text) is None:
+            return True  # a lone surrogate: Hyperscan's UTF-8 mode must not see it here
+        return _any_match(self.db, text)
+
     def candidate_lines(self, block: bytes, lines: Sequence[bytes]) -> set[int] | None:
         """The 0-based indices of the lines of `block` (split at `\\n`: the
         reader has split it into `lines`) that may hold a hit: every line
