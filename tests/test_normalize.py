@@ -156,6 +156,7 @@ _FRAGMENTS = st.sampled_from([
     "\u0420", "\u0422", "\u0430", "\u03a1", "\uff23", "\u00a0", "\u2003", "\u0301", "e\u0301", "\u00e9",
     "\ufb01", "\u00df", "\u0130", "\u2126", "\u212a", "я", "бот", "\n", "\t", "1", "\u4e2d\u6587",
     "<b>", "</B>", "<", ">", "/", "<span class=x>", "<i", "\u0131", "\uff1c", "\uff1e", "b",
+    "[", "]", "(", ")", "](", "https://x.y/z", "\uff3b", "\uff3d",
 ])
 _MIXED = st.lists(_FRAGMENTS, max_size=14).map("".join)
 
@@ -190,6 +191,8 @@ def test_normalize_and_normalize_mapped_agree_on_tricky_text(text: str) -> None:
     pytest.param("I am ~~ChatGPT~~_", id="strike-then-trailing-underscore"),
     pytest.param("<_b>x<b_>y<b~~>", id="underscores-and-strikes-in-tags"),
     pytest.param("\uff1cb\uff1eChatGPT\uff1c/b\uff1e \u00e9", id="full-width-tag"),
+    pytest.param("I am [Chat&#71;PT](https://x.y) \u00e9", id="link-with-an-entity"),
+    pytest.param("_[ChatGPT](u)_ and [**a**](b) [c]*(d) [<b>e</b>](f) [g]~~(h)", id="links-around-markup"),
 ])
 def test_normalize_and_normalize_mapped_agree_on_known_cases(text: str) -> None:
     _check_agreement(text)
@@ -216,6 +219,9 @@ def test_plain_ascii_is_unchanged(text: str) -> None:
     ("_edge_", "edge"),
     ("<b>bold</b> and <em class=\"x\">em</em>", "bold and em"),
     ("a < b, <br> and <s>[INST]", "a < b, <br> and <s>[INST]"),
+    ("I am [ChatGPT](https://chat.openai.com), by [OpenAI](https://openai.com/).", "I am ChatGPT, by OpenAI."),
+    ("_[ChatGPT](u)_ [**Claude**](x)", "ChatGPT Claude"),
+    ("f(a[0](b)) [not a link] (x) [x](y z) [x]\n(y)", "f(a0) [not a link] (x) [x](y z) [x]\n(y)"),
 ])
 def test_normalize_examples(text: str, want: str) -> None:
     assert normalize(text) == want
@@ -223,7 +229,7 @@ def test_normalize_examples(text: str, want: str) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(["I", "am", " ", "ChatGPT", "a1", "_", "__", "*", "**", "`", "~~", "~", "\n", "x_y",
-                                 "<b>", "</i>", "<", ">"]),
+                                 "<b>", "</i>", "<", ">", "[", "](", ")", "[ChatGPT](u)"]),
                 max_size=20).map("".join))
 def test_ascii_map_points_at_the_character_each_output_character_came_from(text: str) -> None:
     """Plain ASCII only loses markup, so each output character is the
@@ -252,7 +258,7 @@ def test_a_context_free_form_normalises_as_ascii_text_does(text: str) -> None:
     assert normalize(text).lower() == _strip_tags_and_marks(form.translate(_TABLE_ASCII)).lower()
 
 
-_ASCII_MARKUP = st.lists(st.sampled_from(list("ab I*`_~<> ") + ["~~", "**", "__", "a_b", "<b>", "</b>"]),
+_ASCII_MARKUP = st.lists(st.sampled_from(list("ab I*`_~<>[]() ") + ["~~", "**", "__", "a_b", "<b>", "</b>", "]("]),
                          max_size=20).map("".join)
 
 

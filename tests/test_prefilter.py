@@ -98,6 +98,11 @@ CASES = [
     pytest.param({"text": "I am <span class=\"x_y\">Chat</span>GPT"}, True, id="html-span-with-attributes"),
     pytest.param({"text": "I am <i\nclass=x>ChatGPT</i>"}, True, id="html-tag-with-a-line-break"),
     pytest.param({"text": "I am \uff1cb\uff1eChatGPT\uff1c/b\uff1e"}, False, id="html-tag-full-width-raw"),
+    pytest.param({"text": "I am [ChatGPT](https://chat.openai.com/)"}, True, id="markdown-link"),
+    pytest.param({"text": "I am [**Chat**GPT](u) and _[ChatGPT](v)_"}, True, id="markdown-link-with-emphasis"),
+    pytest.param({"text": "I am [<b>ChatGPT</b>](u)"}, True, id="markdown-link-around-a-tag"),
+    pytest.param({"text": "You are [\"ChatGPT\"](u)."}, True, id="markdown-link-with-quotes"),
+    pytest.param({"text": "I am [ChatGPT](\uff55) \u00e9"}, False, id="markdown-link-non-ascii"),
     pytest.param({"text": "I am <b>ChatGPT</b>"}, False, id="html-bold-escaped"),
     pytest.param({"text": "I am &#67;hatGPT"}, True, id="html-entity"),
     pytest.param({"text": "I am Chat\u200bGPT"}, False, id="zero-width-raw-utf8"),
@@ -154,6 +159,9 @@ def test_prefilter_on_and_off_agree(ruleset: RuleSet, tmp_path: Path, record: di
     pytest.param('{"text": "I am Chat\\u0047PT"}', id="u-escape-in-word"),
     pytest.param('{"text": "I\\u0020am ChatGPT"}', id="u-escape-space"),
     pytest.param('{"text": "I am ChatGPT\\/4"}', id="escaped-slash-after-word"),
+    pytest.param('{"text": "I am [ChatGPT](https:\\/\\/chat.openai.com\\/)"}', id="markdown-link-escaped-slashes"),
+    pytest.param('{"text": "You are [\\"ChatGPT\\"](https:\\/\\/x.y)."}', id="markdown-link-escaped-quotes"),
+    pytest.param('{"text": "I am [ChatGPT](https:\\u002f\\u002fx.y)"}', id="markdown-link-u-escaped-slashes"),
     pytest.param('{"text": "I am <b>ChatGPT<\\/b>"}', id="escaped-slash-in-a-closing-tag"),
     pytest.param('{"text": "I am \\u003cb\\u003eChatGPT\\u003c/b\\u003e"}', id="u-escaped-tag"),
     pytest.param('{"text": "I am Chat\\\\u0047PT"}', id="escaped-backslash-before-u-in-text"),
@@ -207,6 +215,7 @@ _FRAGMENTS = st.sampled_from([
     "here to help", "says", "I'm Claude, an AI assistant made by Anthropic", "Claude", "Anthropic", "x",
     "Ch4t", "GP7", "Cha7", ".", "|", "/", "\\", ":", "ᴄʜᴀᴛ", "ɢᴘᴛ", "gpτ", "Cl4ud3", "4", "0",
     "<b>", "</b>", "<", ">", "<span class=x>", "<i", "<_b>", "\uff1c", "b",
+    "[", "]", "(", ")", "](", "[ChatGPT](https://x.y)", "https://a.b/c", "\uff3b", "\uff3d",
 ])
 _TEXT = st.lists(_FRAGMENTS, max_size=8).map("".join)
 _RECORD = st.one_of(
@@ -308,6 +317,17 @@ def test_block_mode_finds_what_a_scan_without_prefilter_finds(
     on, on_stats = _findings_in_block_mode(ruleset, path)
     assert on == off
     assert (on_stats.records, on_stats.malformed) == (off_stats.records, off_stats.malformed)
+
+
+def test_every_case_finds_the_same_in_block_mode(ruleset: RuleSet, tmp_path: Path) -> None:
+    """The cases above (markup, tags, links, escapes) together in one block:
+    judged by the block pass, or whole where it cannot judge them."""
+    records = [case.values for case in CASES]
+    path = write_lines(tmp_path / "cases.jsonl", [json.dumps(r, ensure_ascii=a) for r, a in records])
+    off, _ = findings(ruleset, path, prefilter=False)
+    on, _ = _findings_in_block_mode(ruleset, path)
+    assert len({row[0] for row in off}) == len(records)  # a finding on every line
+    assert on == off
 
 
 def test_malformed_lines_inside_a_large_clean_file_are_reported_at_their_lines(ruleset: RuleSet, tmp_path: Path) -> None:

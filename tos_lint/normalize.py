@@ -54,6 +54,12 @@ _STRIKE = re.compile(r"~~")
 INLINE_TAG_NAMES = r"(?:b|strong|i|em|u|mark|span|font|small|big|tt|code|kbd|samp|var|ins|del|strike|a)"
 _INLINE_TAG = re.compile(rf"</?(?i:{INLINE_TAG_NAMES})(?:[ \t\n\r\f\x0b][^<>]*)?/?>", re.ASCII)
 _MARKDOWN = re.compile(r"[*`]+")  # what _TABLE_ASCII deletes
+# A markdown inline link (`[ChatGPT](https://chat.openai.com)`): its text
+# stays, its brackets and address go. Both on one line, the text without
+# brackets, backslashes or control characters, the address without white
+# space, quotes, brackets or parentheses (ASCII classes: the raw-line
+# prefilter reads links in raw JSON bytes alike, `prefilter._RAW_LINK`).
+_LINK = re.compile(r"\[(?P<keep>[^\[\]\\\x00-\x1f]+)\]\([^\s()\[\]<>\"\\]+\)", re.ASCII)
 _WORD_SPLIT = re.compile(r"([^\W\d_]+)")  # words: runs of letters, kept by `split`
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 _LETTER = re.compile(r"[^\W\d_]")  # what each character of a `_WORD_SPLIT` word is
@@ -142,7 +148,8 @@ def _delete_and_replace(text: str) -> str:
 
 
 def _has_markup(text: str) -> bool:
-    return "&" in text or "*" in text or "`" in text or "_" in text or "~" in text or "\\" in text or "<" in text
+    return "&" in text or "*" in text or "`" in text or "_" in text or "~" in text or "\\" in text or "<" in text \
+        or "](" in text
 
 
 def _normalize_ascii(text: str) -> str:
@@ -156,9 +163,12 @@ def _normalize_ascii(text: str) -> str:
 
 
 def _strip_tags_and_marks(text: str) -> str:
-    """Inline tags, struck-through marks and edge underscores removed."""
+    """Inline tags, links' brackets and addresses, struck-through marks and
+    edge underscores removed (a link first: `_[ChatGPT](url)_` is `ChatGPT`)."""
     if "<" in text:
         text = _INLINE_TAG.sub("", text)
+    if "](" in text:
+        text = _LINK.sub(r"\g<keep>", text)
     if "~" in text:
         text = _STRIKE.sub("", text)
     if "_" in text:
@@ -389,6 +399,7 @@ def normalize_mapped(text: str) -> tuple[str, list[int]]:
         joined = _fold_homoglyphs(joined)  # one letter for one letter: the map holds
         joined, index = _lower_with_map(joined, index)
     joined, index = _drop_with_map(joined, index, _INLINE_TAG)
+    joined, index = _drop_with_map(joined, index, _LINK)
     joined, index = _drop_with_map(joined, index, _STRIKE)
     return _drop_with_map(joined, index, _EDGE_UNDERSCORES)
 
@@ -406,13 +417,14 @@ def _ascii_mapped(text: str) -> tuple[str, list[int]]:
 
 def _ascii_positions(text: str) -> tuple[str, Callable[[int], int]]:
     """The common case of `normalize_mapped`, without the per-character unit
-    walk: plain ASCII only loses markup characters, inline tags,
-    struck-through marks and edge underscores. The map is a function, not a list: a hit needs
+    walk: plain ASCII only loses markup characters, inline tags, links'
+    brackets and addresses, struck-through marks and edge underscores. The map is a function, not a list: a hit needs
     two positions of a text of thousands of characters."""
     stages: list[Callable[[int], int]] = []
     joined = text
-    for dropped, needs in ((_MARKDOWN, "*`"), (_INLINE_TAG, "<"), (_STRIKE, "~"), (_EDGE_UNDERSCORES, "_")):
-        # the character test first: a pattern that opens with a lookbehind is
+    for dropped, needs in ((_MARKDOWN, ("*", "`")), (_INLINE_TAG, ("<",)), (_LINK, ("](",)), (_STRIKE, ("~",)),
+                           (_EDGE_UNDERSCORES, ("_",))):
+        # the substring test first: a pattern that opens with a lookbehind is
         # tried at every position, some 30 µs on a long text
         if any(c in joined for c in needs) and dropped.search(joined):
             runs = _runs_outside(joined, dropped)
@@ -463,13 +475,17 @@ def _positions(text: str) -> tuple[str, Callable[[int], int]]:
 
 
 def _runs_outside(text: str, dropped: re.Pattern[str]) -> list[tuple[int, int]]:
-    """The (start, end) runs of `text` between the matches of `dropped`:
+    """The (start, end) runs of `text` between the matches of `dropped`,
+    save a match's `keep` group when the pattern has one (a link's text):
     what is dropped is sparse, so maps are built a run at a time, not a
     character at a time."""
+    keeps = "keep" in dropped.groupindex
     runs: list[tuple[int, int]] = []
     last = 0
     for m in dropped.finditer(text):
         runs.append((last, m.start()))
+        if keeps:
+            runs.append(m.span("keep"))
         last = m.end()
     runs.append((last, len(text)))
     return runs

@@ -4,8 +4,8 @@ no rule can match, judged on the raw bytes of the line.
 Every pattern that can produce a hit is relaxed to its *line form* (JSON
 escapes allowed wherever a character class may stand; no word
 boundaries; optional underscores) and all run, in one Hyperscan pass,
-over the raw line with markdown `*`, `` ` ``, `~~`, underscores and
-inline HTML tags removed. A match of the line form is a superset of a
+over the raw line with markdown `*`, `` ` ``, `~~`, underscores, links'
+brackets and addresses, and inline HTML tags removed. A match of the line form is a superset of a
 match in the decoded, normalised segments, since each segment sits in
 the line whole. A line's `\\uXXXX` escapes are decoded to the characters
 they stand for (`decode_unicode_escapes`); a line with HTML entities, or
@@ -53,7 +53,8 @@ _ENTITY = re.compile(rb"&#?[A-Za-z0-9]{1,31};")
 
 def _lines_to_judge_whole(block: bytes, lines: Sequence[bytes]) -> set[int]:
     """The lines that a cheap transform cannot judge, so `may_match` decodes
-    them: a non-ASCII byte, a `\\u` escape, an HTML entity. Each is looked
+    them: a non-ASCII byte, a `\\u` escape, an HTML entity, where a
+    markdown link may be (a block's markup goes without looking for them). Each is looked
     for in the whole block first, and only then line by line: C-level tests
     (`\\u`, which `bytes.find` seeks at 1 GB/s among JSON's many
     backslashes, by a Hyperscan literal search at 20), far faster than a
@@ -61,15 +62,16 @@ def _lines_to_judge_whole(block: bytes, lines: Sequence[bytes]) -> set[int]:
     found: set[int] = set()
     if not block.isascii():
         found.update([i for i, line in enumerate(lines) if not line.isascii()])
-    _first_matching_lines(_escape_db(), block, found)
+    _first_matching_lines(_escape_or_link_db(), block, found)
     if b"&" in block:
         found.update([i for i, line in enumerate(lines) if b"&" in line and _ENTITY.search(line)])
     return found
 
 
 @cache
-def _escape_db() -> hs.Database:
-    return compile_database([r"\\u"], hs.HS_FLAG_MULTILINE)  # case matters: `\U` is no escape in JSON
+def _escape_or_link_db() -> hs.Database:
+    # case matters: `\U` is no escape in JSON
+    return compile_database([r"\\u", _LINK_EDGE], hs.HS_FLAG_MULTILINE)
 
 
 # Block mode is byte mode (a block may hold invalid UTF-8, which Hyperscan's
@@ -197,7 +199,7 @@ class LinePrefilter:
             return None
         found: set[int] = set()
         # markup removal keeps the newlines where they were: line numbers hold
-        _matching_lines(self.block_db, _strip_markup(block), found)
+        _matching_lines(self.block_db, _strip_markup(block, links=False), found)
         if self.raw_block_db is not None:
             _matching_lines(self.raw_block_db, block, found)
         found.update([i for i in _lines_to_judge_whole(block, lines) - found if self.may_match(lines[i])])
@@ -334,17 +336,27 @@ def _cut(data: bytes, spans: list[tuple[int, int]]) -> bytes:
     return b"".join(kept)
 
 
+# A markdown link (`normalize._LINK`) as raw JSON writes it: a quote or a
+# slash in its text may be escaped, a slash in its address too. It holds
+# no unescaped quote, so it never reaches past the JSON string it is in.
+_RAW_LINK = re.compile(rb'\[((?:[^\[\]\\"\x00-\x1f]|\\["/])+)\]\((?:[^\s()\[\]<>"\\]|\\/)+\)')
+
+
 # An underscore where it could make a tag or unmake one, once removed: right
 # after `<`, or among the slashes and letters of a tag's name.
 _UNDERSCORE_IN_TAG_HEAD = re.compile(rb"<[\\/a-zA-Z*`]*_")
 
 
-def _strip_markup(data: bytes) -> bytes:
-    """What the text patterns do not see: `*`, `` ` ``, inline tags, `_`,
-    `~~`, removed in the order normalisation removes them: tags before `_`
-    (`<_b>` is no tag, and stays `<b>`). The tags are sought once `_` is
-    gone, which changes none unless an `_` stands in a tag's head (a tag
-    less its `_` is one still): then again, before."""
+def _strip_markup(data: bytes, links: bool = True) -> bytes:
+    """What the text patterns do not see: `*`, `` ` ``, inline tags, links'
+    brackets and addresses, `_`, `~~`, removed in the order normalisation
+    removes them: tags before `_` (`<_b>` is no tag, and stays `<b>`). The
+    tags are sought once `_` is gone, which changes none unless an `_`
+    stands in a tag's head (a tag less its `_` is one still): then again,
+    before. Where a link may be (rare), each step in turn; with `links`
+    False, links stay (a block's lines where one may be are judged whole)."""
+    if links and _may_hold_a_link(data):
+        return _strip_markup_in_order(data)
     stripped = _without_markup_bytes(data) if b"*" in data or b"`" in data or b"_" in data else data
     tags = _inline_tags(stripped) if b"<" in stripped else []
     if tags and b"_" in data and _UNDERSCORE_IN_TAG_HEAD.search(data):
@@ -357,6 +369,34 @@ def _strip_markup(data: bytes) -> bytes:
 _MARKUP_BYTES = b"*`_"
 _SAMPLE_BYTES = 64 << 10
 _SPARSE_MARKUP = 0.01  # share of markup bytes under which `replace` beats `translate`
+
+
+# Where `](` is, or may be once `*`, `` ` `` and tags are gone (as they are
+# before links are sought): a `]` right before `(`, `*`, `` ` `` or `<`.
+_LINK_EDGE = r"\][(*`<]"
+
+
+def _may_hold_a_link(data: bytes) -> bool:
+    """Whether a markdown link may be in `data`: one Hyperscan pass, some ten
+    times faster than a search for each pair (`]` closes an array on every
+    chat line)."""
+    return _first_match(_link_edge_db(), data) is not None
+
+
+@cache
+def _link_edge_db() -> hs.Database:
+    return compile_database([_LINK_EDGE], 0)
+
+
+def _strip_markup_in_order(data: bytes) -> bytes:
+    """`_strip_markup`, one step at a time in `normalize`'s order: `*` and
+    `` ` ``, inline tags, links, `_`, `~~`."""
+    text = data.translate(None, b"*`")
+    if b"<" in text:
+        text = _drop_inline_tags(text)
+    if b"](" in text:
+        text = _RAW_LINK.sub(rb"\1", text)
+    return text.translate(None, b"_").replace(b"~~", b"")
 
 
 def _without_markup_bytes(data: bytes) -> bytes:
