@@ -61,15 +61,10 @@ def _check(text: str) -> None:
     assert _may_fold(text) == (walked != text)
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_ANY_MIX)
-def test_fast_fold_equals_the_word_walk_on_any_mix(text: str) -> None:
-    _check(text)
-
-
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_WORDS)
-def test_fast_fold_equals_the_word_walk_on_words_of_each_kind(text: str) -> None:
+@settings(max_examples=6000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_ANY_MIX, _WORDS))
+def test_fast_fold_equals_the_word_walk(text: str) -> None:
+    """On any mix of characters, and on words of each kind side by side."""
     _check(text)
 
 

@@ -202,15 +202,16 @@ def compile_side_by_side(parts: list[tuple[list[str], int]], deferred: bool = Fa
     """Each (patterns, flags) as `compile_database` makes it: the first in
     this process, and meanwhile each other one the cache lacks in a child.
     `deferred`: those the cache holds are read from it when first scanned."""
+    cached = [database_cached(patterns, flags) for patterns, flags in parts]  # each key hashes every pattern: once
     children = {i: Background(compiled_bytes, patterns, flags) for i, (patterns, flags) in enumerate(parts)
-                if i and not database_cached(patterns, flags)}
+                if i and not cached[i]}
     try:
         databases: list[Scannable] = []
         for i, (patterns, flags) in enumerate(parts):
             child = children.pop(i, None)
             if child is not None:
                 databases.append(load_database(child.result()))
-            elif deferred and database_cached(patterns, flags):
+            elif deferred and cached[i]:
                 databases.append(CachedDatabase(patterns, flags))
             else:
                 databases.append(compile_database(patterns, flags))

@@ -352,16 +352,17 @@ def _strip_markup(data: bytes, links: bool = True) -> bytes:
     brackets and addresses, `_`, `~~`, removed in the order normalisation
     removes them: tags before `_` (`<_b>` is no tag, and stays `<b>`). The
     tags are sought once `_` is gone, which changes none unless an `_`
-    stands in a tag's head (a tag less its `_` is one still): then again,
-    before. Where a link may be (rare), each step in turn; with `links`
-    False, links stay (a block's lines where one may be are judged whole)."""
+    stands in a tag's head (a tag less its `_` is one still); there, and
+    where a link may be (both rare), each step goes in turn. With `links`
+    False, links are not looked for (a block's lines where one may be are
+    judged whole)."""
     if links and _may_hold_a_link(data):
         return _strip_markup_in_order(data)
     stripped = _without_markup_bytes(data) if b"*" in data or b"`" in data or b"_" in data else data
     tags = _inline_tags(stripped) if b"<" in stripped else []
     if tags and b"_" in data and _UNDERSCORE_IN_TAG_HEAD.search(data):
-        stripped = _drop_inline_tags(data.translate(None, b"*`")).translate(None, b"_")
-    elif tags:
+        return _strip_markup_in_order(data)
+    if tags:
         stripped = _cut(stripped, tags)
     return stripped.replace(b"~~", b"") if _has_double_tilde(stripped) else stripped
 
