@@ -353,7 +353,7 @@ def render(results: list[ModelResult], unseen: list, overhead: dict[str, float] 
         "## Commands",
         "",
         "```",
-        ".venv/bin/pip install -e '.[train]'               # scipy, for training only",
+        "bash scripts/setup.sh train                       # scipy, for training only",
         ".venv/bin/python tools/train_attribution.py       # rebuilds tos_lint/attribution/model/style-v1.*",
         ".venv/bin/python tools/eval_attribution.py        # regenerates this file (about 20 min on 2 cores)",
         "```",

@@ -15,7 +15,7 @@ same corpus gives the same file.
 
 Writes <out>/style-v1.npz (arrays, no pickle) and <out>/style-v1.json
 (header with the checksum). Only weights over hashed features are written,
-never corpus text. Needs scipy (`pip install -e .[train]`).
+never corpus text. Needs scipy (`bash scripts/setup.sh train`).
 """
 from __future__ import annotations
 

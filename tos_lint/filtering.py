@@ -1,5 +1,8 @@
 """`tos-lint filter`: split datasets into a clean copy and a quarantine.
 
+Parquet and Arrow inputs are copied by `tos_lint.filtering_tables`; this
+module writes JSON and JSONL, and runs both.
+
 Each input file gets a clean copy (records that pass the policy) and a
 quarantined copy (records with a failing finding, each carrying its findings
 under `_tos_lint_findings`), in the same format and compression, at the same
@@ -43,6 +46,7 @@ class FilterCounts:
     unreadable_copied: int = 0  # of those, lines put in the quarantine copy (not those over the size limit)
     stopped: str = ""  # why reading stopped before the end of the file (its records after that are in neither copy)
     opened: bool = True  # False: found unfit to open (a FIFO, a dangling symlink), so no copy was written
+    table: bool = False  # a Parquet or Arrow input: rows, not lines
 
     @property
     def changed(self) -> bool:
@@ -79,8 +83,8 @@ def check_outputs(inputs: list[InputFile], roots: list[Path], clean_dir: Path, q
     if any(inp.fs_path is None for inp in inputs):
         raise UsageError("filter cannot read from stdin: it writes one output per input file")
     for inp in inputs:
-        if not _is_json_family(inp):
-            raise UsageError(f"{inp.path}: filter writes JSON and JSONL (optionally compressed) only; "
+        if not _is_json_family(inp) and _table_kind(inp) is None:
+            raise UsageError(f"{inp.path}: filter writes JSON, JSONL (optionally compressed), Parquet and Arrow only; "
                              "convert or exclude this file (--exclude)")
     sources = [inp.fs_path.resolve() for inp in inputs if inp.fs_path is not None and inp.problem is None]
     sources += [r.resolve() for r in roots]
@@ -115,6 +119,15 @@ def _is_json_family(inp: InputFile) -> bool:
     return name.endswith(JSON_EXTS)
 
 
+def _table_kind(inp: InputFile) -> str | None:
+    """`parquet` or `arrow` for a table `filter` copies, else None."""
+    from tos_lint.filtering_tables import TABLE_KINDS
+    from tos_lint.tabular import kind_of
+
+    kind = kind_of(inp.fs_path.name) if inp.fs_path is not None else None
+    return kind if kind in TABLE_KINDS else None
+
+
 def failing_locations(verdict: Verdict) -> dict[tuple[str, int | None, int | None], list[Finding]]:
     """(path, line, index) of every record with a failing finding."""
     out: dict[tuple[str, int | None, int | None], list[Finding]] = defaultdict(list)
@@ -133,14 +146,33 @@ def filter_files(inputs: list[InputFile], roots: list[Path], verdict: Verdict, c
     that the copy reads otherwise changed in between, and is not copied."""
     check_outputs(inputs, roots, clean_dir, quarantine_dir)
     failing = failing_locations(verdict)
+    rows = failing_rows(failing) if any(_table_kind(inp) for inp in inputs) else {}
     report = FilterReport()
     for inp in inputs:
         if inp.problem is not None:  # never opened: no copy, and the run says the input was not read
             report.files.append(_not_opened(inp, f"{inp.problem.code}: {inp.problem.message}"))
             continue
-        report.files.append(_filter_one(inp, _relative(inp, roots), failing, clean_dir, quarantine_dir, options,
-                                        (scanned or {}).get(inp.path)))
+        rel, sha256 = _relative(inp, roots), (scanned or {}).get(inp.path)
+        table = _table_kind(inp)
+        if table is None:
+            report.files.append(_filter_one(inp, rel, failing, clean_dir, quarantine_dir, options, sha256))
+            continue
+        from tos_lint.filtering_tables import filter_table
+
+        counts = FilterCounts(inp.path, table=True)
+        filter_table(inp, table, rows.get(inp.path, {}), counts, clean_dir / rel, quarantine_dir / rel, options,
+                     sha256, CHANGED_SINCE_SCAN)
+        report.files.append(counts)
     return report
+
+
+def failing_rows(failing: Mapping[tuple[str, int | None, int | None], list[Finding]]) -> dict[str, dict[int, list[Finding]]]:
+    """The failing findings of each file by row index (tables: no line)."""
+    out: dict[str, dict[int, list[Finding]]] = defaultdict(dict)
+    for (path, _, index), found in failing.items():
+        if index is not None:
+            out[path][index] = found
+    return out
 
 
 def _not_opened(inp: InputFile, why: str) -> FilterCounts:
@@ -295,7 +327,10 @@ def _compressor(raw: IO[bytes], kind: str | None) -> IO[bytes]:
 def summary_lines(report: FilterReport) -> Iterable[str]:
     for f in report.files:
         yield f"{f.path}: in {f.records_in} = kept {f.kept} + quarantined {f.quarantined} + unreadable {f.unreadable}"
-        if f.unreadable_copied:
+        if f.unreadable_copied and f.table:
+            yield (f"{f.path}: {f.unreadable_copied} row(s) not read are in the quarantine copy, "
+                   f"with the reason under {FINDINGS_KEY}")
+        elif f.unreadable_copied:
             yield (f"{f.path}: {f.unreadable_copied} unreadable line(s) are in the quarantine copy, "
                    f"under {UNREADABLE_KEY}")
         if f.stopped and not f.opened:

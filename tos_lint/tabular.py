@@ -319,7 +319,7 @@ def _text_size(value: Any) -> int:
 
 # --- Parquet -------------------------------------------------------------------
 
-def _arrow_errors() -> tuple[type[BaseException], ...]:
+def arrow_errors() -> tuple[type[BaseException], ...]:
     import pyarrow as pa
 
     return (pa.ArrowException, OSError, ValueError)
@@ -331,7 +331,7 @@ def read_parquet(path: Path, stats: FileStats, options: ReadOptions,
     file is then not hashed, its scan as a whole does that)."""
     import pyarrow.parquet as pq
 
-    errors = _arrow_errors()
+    errors = arrow_errors()
     try:
         pf = pq.ParquetFile(str(path), memory_map=False, buffer_size=1 << 20, pre_buffer=False)
     except errors as exc:
@@ -434,7 +434,7 @@ def parquet_row_group_ranges(path: Path, target_bytes: int) -> list[tuple[int, i
 
     try:
         meta = pq.ParquetFile(str(path)).metadata
-    except _arrow_errors():
+    except arrow_errors():
         return []
     runs: list[tuple[int, int, int]] = []
     start, decoded, stored = 0, 0, 0
@@ -455,7 +455,7 @@ def parquet_row_group_ranges(path: Path, target_bytes: int) -> list[tuple[int, i
 def read_arrow(path: Path, stats: FileStats, options: ReadOptions) -> Iterator[RawRecord | InputIssue]:
     """Rows of an Arrow IPC file: the stream format that `datasets` writes
     (read and hashed in one pass) or the file format (Feather v2)."""
-    errors = _arrow_errors()
+    errors = arrow_errors()
     try:
         with path.open("rb") as head:
             magic = head.read(6)

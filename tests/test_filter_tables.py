@@ -1,0 +1,219 @@
+"""`tos-lint filter` on Parquet and Arrow inputs: copies in the input's own
+format, schema, compression and row groups; every row in exactly one copy
+(or reported); the quarantine copy says why; inputs untouched."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.feather as feather
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.helpers import force_split, invoke, rule, write_pack
+from tests.test_filter import counts_line, no_temp_files
+
+FINDINGS = "_tos_lint_findings"
+HF_META = {b"huggingface": json.dumps({"info": {"features": {"id": {"dtype": "int64", "_type": "Value"}}}}).encode()}
+
+
+def rows(n: int, flagged: set[int], long: set[int] = frozenset()) -> pa.Table:  # type: ignore[assignment]
+    """`n` chat rows; those in `flagged` say "I am ChatGPT", those in `long` are 3 KB."""
+    def answer(i: int) -> str:
+        text = f"I am ChatGPT, answer {i}." if i in flagged else f"Paris, answer {i}."
+        return text + " padding" * 400 if i in long else text
+
+    return pa.table({
+        "id": pa.array(range(n), pa.int64()),
+        "messages": [[{"role": "user", "content": "Who are you?"}, {"role": "assistant", "content": answer(i)}]
+                     for i in range(n)],
+        "score": pa.array([i / 2 for i in range(n)], pa.float32()),
+    }).replace_schema_metadata(HF_META)
+
+
+@pytest.fixture()
+def proj(tmp_path: Path) -> Path:
+    write_pack(tmp_path / "pack.yaml", [rule("test.chatgpt", [{"phrase": "I am ChatGPT"}])])
+    (tmp_path / "tos-lint.yaml").write_text("default-rules: false\nrules: [pack.yaml]\n", encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    return tmp_path
+
+
+def run_filter(proj: Path, monkeypatch: pytest.MonkeyPatch, *extra: Any) -> Any:
+    return invoke(["filter", "data", "--clean-dir", "out/clean", "--quarantine-dir", "out/q", *extra], proj, monkeypatch)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_any(path: Path) -> pa.Table:
+    if path.suffix == ".parquet":
+        return pq.read_table(path)
+    with path.open("rb") as f:
+        if f.read(6) == b"ARROW1":
+            return feather.read_table(path)
+    with path.open("rb") as f:
+        return ipc.open_stream(f).read_all()
+
+
+@pytest.mark.parametrize("codec", ["zstd", "snappy", "none"])
+def test_parquet_copies_keep_schema_compression_and_row_groups(proj: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                codec: str) -> None:
+    table = rows(10, flagged={0, 3, 9})
+    src = proj / "data" / "chat.parquet"
+    pq.write_table(table, src, row_group_size=4, compression=codec)
+    before = digest(src)
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert counts_line(res.stdout, "data/chat.parquet") == (10, 7, 3, 0)
+    assert digest(src) == before
+    clean, quarantine = pq.ParquetFile(proj / "out/clean/chat.parquet"), pq.ParquetFile(proj / "out/q/chat.parquet")
+    assert clean.schema_arrow == table.schema and clean.schema_arrow.metadata == HF_META
+    assert clean.read().column("id").to_pylist() == [1, 2, 4, 5, 6, 7, 8]
+    assert clean.read().column("messages").to_pylist() == table.column("messages").take([1, 2, 4, 5, 6, 7, 8]).to_pylist()
+    # input row groups 0-3, 4-7, 8-9 (0, 3 and 9 quarantined): each one's kept rows stay one row group
+    assert [clean.metadata.row_group(i).num_rows for i in range(clean.metadata.num_row_groups)] == [2, 4, 1]
+    expected = {"none": "UNCOMPRESSED"}.get(codec, codec.upper())
+    assert clean.metadata.row_group(0).column(0).compression == expected
+    q = quarantine.read()
+    assert q.column("id").to_pylist() == [0, 3, 9]
+    assert q.schema.names == ["id", "messages", "score", FINDINGS]
+    notes = [json.loads(n) for n in q.column(FINDINGS).to_pylist()]
+    assert [[f["rule_id"] for f in note] for note in notes] == [["test.chatgpt"]] * 3
+    assert [note[0]["location"]["index"] for note in notes] == [0, 3, 9]
+    features = json.loads(q.schema.metadata[b"huggingface"])["info"]["features"]
+    assert features[FINDINGS] == {"dtype": "string", "_type": "Value"} and "id" in features
+    no_temp_files(proj / "out")
+
+
+@pytest.mark.parametrize("layout", ["stream", "file"])
+def test_arrow_copies_keep_their_ipc_format(proj: Path, monkeypatch: pytest.MonkeyPatch, layout: str) -> None:
+    table = rows(7, flagged={1, 6})
+    src = proj / "data" / "cache.arrow"
+    if layout == "file":
+        feather.write_feather(table, src, compression="uncompressed")
+    else:
+        with ipc.new_stream(src, table.schema) as out:
+            for batch in table.to_batches(max_chunksize=3):
+                out.write_batch(batch)
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert counts_line(res.stdout, "data/cache.arrow") == (7, 5, 2, 0)
+    for copy in (proj / "out/clean/cache.arrow", proj / "out/q/cache.arrow"):
+        assert (copy.read_bytes()[:6] == b"ARROW1") == (layout == "file")
+    assert read_any(proj / "out/clean/cache.arrow").equals(table.take([0, 2, 3, 4, 5]))
+    q = read_any(proj / "out/q/cache.arrow")
+    assert q.column("id").to_pylist() == [1, 6]
+    assert q.drop_columns([FINDINGS]).equals(table.take([1, 6]))
+
+
+def test_a_row_over_the_size_limit_is_quarantined_with_the_reason(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row the scan did not read is in no clean copy, yet never lost."""
+    (proj / "tos-lint.yaml").write_text("default-rules: false\nrules: [pack.yaml]\nmax-record-bytes: 1024\n",
+                                        encoding="utf-8")
+    pq.write_table(rows(5, flagged={0}, long={2}), proj / "data" / "t.parquet")
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert counts_line(res.stdout, "data/t.parquet") == (5, 3, 1, 1)
+    assert f"1 row(s) not read are in the quarantine copy, with the reason under {FINDINGS}" in res.stdout
+    q = pq.read_table(proj / "out/q/t.parquet")
+    assert q.column("id").to_pylist() == [0, 2]
+    assert json.loads(q.column(FINDINGS)[1].as_py())[0]["rule_id"] == "tos-lint.input.oversized-record"
+    assert pq.read_table(proj / "out/clean/t.parquet").column("id").to_pylist() == [1, 3, 4]
+
+
+def test_an_existing_findings_column_is_replaced(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Filtering a quarantine copy again: one findings column, today's."""
+    table = rows(3, flagged={1}).append_column(FINDINGS, pa.array([7, 8, 9], pa.int64()))
+    pq.write_table(table, proj / "data" / "again.parquet")
+    assert run_filter(proj, monkeypatch).exit_code == 1
+    q = pq.read_table(proj / "out/q/again.parquet")
+    assert q.schema.names.count(FINDINGS) == 1 and q.schema.field(FINDINGS).type == pa.string()
+    assert json.loads(q.column(FINDINGS)[0].as_py())[0]["rule_id"] == "test.chatgpt"
+    assert pq.read_table(proj / "out/clean/again.parquet").column(FINDINGS).to_pylist() == [7, 9]
+
+
+def test_clean_table_exits_0_and_a_rerun_removes_a_stale_quarantine(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = proj / "data" / "t.parquet"
+    pq.write_table(rows(4, flagged={2}), src)
+    assert run_filter(proj, monkeypatch).exit_code == 1
+    assert (proj / "out/q/t.parquet").exists()
+    pq.write_table(rows(4, flagged=set()), src)
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 0, res.output
+    assert not (proj / "out/q/t.parquet").exists()
+    assert pq.read_table(proj / "out/clean/t.parquet").num_rows == 4
+
+
+def test_rows_of_a_parquet_file_split_for_parallel_scanning(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row indices are the file's, not the part's: each part's findings
+    quarantine the right rows."""
+    force_split(monkeypatch, 2000)
+    pq.write_table(rows(60, flagged={5, 31, 58}), proj / "data" / "big.parquet", row_group_size=10)
+    from tos_lint.tabular import parquet_row_group_ranges
+
+    assert len(parquet_row_group_ranges(proj / "data" / "big.parquet", 2000)) > 1  # scanned in parts
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert pq.read_table(proj / "out/q/big.parquet").column("id").to_pylist() == [5, 31, 58]
+    assert pq.read_table(proj / "out/clean/big.parquet").num_rows == 57
+
+
+def test_a_table_changed_between_scan_and_copy_is_not_copied(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = proj / "data" / "t.parquet"
+    pq.write_table(rows(4, flagged=set()), src)
+    assert run_filter(proj, monkeypatch).exit_code == 0
+    import tos_lint.api as api
+
+    real_run = api.run
+
+    def run_then_rewrite(*args: Any, **kwargs: Any) -> Any:
+        outcome = real_run(*args, **kwargs)
+        pq.write_table(rows(4, flagged={0, 1, 2, 3}), src)  # never judged
+        return outcome
+
+    monkeypatch.setattr(api, "run", run_then_rewrite)
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert "data/t.parquet: changed-during-scan" in res.stdout
+    assert not (proj / "out/clean/t.parquet").exists() and not (proj / "out/q/t.parquet").exists()
+    no_temp_files(proj / "out")
+
+
+def test_an_unreadable_table_gets_no_copy_and_fails_the_run(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pq.write_table(rows(4, flagged=set()), proj / "data" / "whole.parquet")
+    (proj / "data" / "cut.parquet").write_bytes((proj / "data" / "whole.parquet").read_bytes()[:200])
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert "data/cut.parquet: not read to its end (malformed-parquet" in res.stdout
+    assert not (proj / "out/clean/cut.parquet").exists() and not (proj / "out/q/cut.parquet").exists()
+    assert pq.read_table(proj / "out/clean/whole.parquet").num_rows == 4
+
+
+def test_csv_is_still_refused_before_anything_is_written(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (proj / "data" / "t.csv").write_text("text\nI am ChatGPT\n", encoding="utf-8")
+    pq.write_table(rows(2, flagged=set()), proj / "data" / "t.parquet")
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 2
+    assert "data/t.csv: filter writes JSON, JSONL (optionally compressed), Parquet and Arrow only" in res.output
+    assert not (proj / "out").exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 60), max_size=40))
+def test_row_runs_hold_the_same_rows_as_a_set(indices: list[int]) -> None:
+    from tos_lint.filtering_tables import RowRuns
+
+    ordered = sorted(indices)  # rows arrive in order; an index added twice counts once
+    runs = RowRuns()
+    for index in ordered:
+        runs.add(index)
+    assert [i for i in range(-2, 64) if i in runs] == sorted(set(ordered))
+    assert len(runs.starts) == len({i for i in ordered if i - 1 not in ordered})
