@@ -192,7 +192,8 @@ def test_an_unreadable_table_gets_no_copy_and_fails_the_run(proj: Path, monkeypa
     (proj / "data" / "cut.parquet").write_bytes((proj / "data" / "whole.parquet").read_bytes()[:200])
     res = run_filter(proj, monkeypatch)
     assert res.exit_code == 1, res.output
-    assert "data/cut.parquet: not read to its end (malformed-parquet" in res.stdout
+    assert "data/cut.parquet: not read (malformed-parquet: not a readable Parquet file" in res.stdout
+    assert "no copy written" in res.stdout
     assert not (proj / "out/clean/cut.parquet").exists() and not (proj / "out/q/cut.parquet").exists()
     assert pq.read_table(proj / "out/clean/whole.parquet").num_rows == 4
 
@@ -217,3 +218,24 @@ def test_row_runs_hold_the_same_rows_as_a_set(indices: list[int]) -> None:
         runs.add(index)
     assert [i for i in range(-2, 64) if i in runs] == sorted(set(ordered))
     assert len(runs.starts) == len({i for i in ordered if i - 1 not in ordered})
+
+
+def test_rows_of_an_undecodable_row_group_are_in_neither_copy(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row group 1's pages are garbage: its rows are counted unreadable and
+    named, the row groups before and after it are copied."""
+    src = proj / "data" / "g.parquet"
+    pq.write_table(rows(30, flagged={2, 25}), src, row_group_size=10)
+    meta = pq.ParquetFile(src).metadata
+    data = bytearray(src.read_bytes())
+    for c in range(meta.num_columns):
+        start = meta.row_group(1).column(c).data_page_offset
+        data[start:start + 16] = b"\xab" * 16
+    src.write_bytes(bytes(data))
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert counts_line(res.stdout, "data/g.parquet") == (30, 18, 2, 10)
+    assert "data/g.parquet: part of it could not be read (malformed-parquet: row group 1" in res.stdout
+    assert "those rows are in neither copy" in res.stdout
+    assert pq.read_table(proj / "out/clean/g.parquet").column("id").to_pylist() == [
+        i for i in [*range(10), *range(20, 30)] if i not in (2, 25)]
+    assert pq.read_table(proj / "out/q/g.parquet").column("id").to_pylist() == [2, 25]

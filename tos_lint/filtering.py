@@ -333,10 +333,12 @@ def summary_lines(report: FilterReport) -> Iterable[str]:
         elif f.unreadable_copied:
             yield (f"{f.path}: {f.unreadable_copied} unreadable line(s) are in the quarantine copy, "
                    f"under {UNREADABLE_KEY}")
-        if f.stopped and not f.opened:
-            yield f"{f.path}: not read ({f.stopped}); no copy written"
-        elif f.changed:
+        if f.changed:
             yield f"{f.path}: {f.stopped}"
+        elif f.stopped and (not f.opened or f.table and not f.records_in):
+            yield f"{f.path}: not read ({f.stopped}); no copy written"
+        elif f.stopped and f.table:  # a table's reader passes over what it cannot decode, and goes on
+            yield f"{f.path}: part of it could not be read ({f.stopped}); those rows are in neither copy"
         elif f.stopped:
             yield f"{f.path}: not read to its end ({f.stopped}); its copies hold only the records before that point"
     yield (f"total: in {report.total('records_in')} = kept {report.total('kept')} + quarantined "

@@ -87,6 +87,7 @@ class RowFates:
 
 
 def row_fates(inp: InputFile, stats: FileStats, options: ReadOptions) -> RowFates:
+    """Each row's fate, read as the scan reads the file."""
     fates = RowFates()
     for item in read_records(inp, stats, options):
         if isinstance(item, RawRecord):
@@ -125,14 +126,10 @@ def filter_table(inp: InputFile, kind: str, failing: dict[int, list[Finding]], c
         counts.stopped = counts.stopped or f"unreadable: {exc}"
         return
     with _TableOutput(clean_path, factory) as clean, _TableOutput(quarantine_path, factory) as quarantine:
-        for group in table.groups(path):
-            try:
-                for batch, first in group:
-                    _split(batch, first, fates, failing, clean, quarantine, counts)
-            except errors as exc:  # rows the first pass could not read either: in neither copy
-                counts.stopped = counts.stopped or f"unreadable: {exc}"
-            clean.end_group()
-            quarantine.end_group()
+        try:
+            _copy_rows(table, path, fates, failing, clean, quarantine, counts)
+        except errors as exc:  # the file cannot be opened again
+            counts.stopped = counts.stopped or f"unreadable: {exc}"
         if FileSignature.of(path) != before:
             clean.abandon()
             quarantine.abandon()
@@ -140,6 +137,20 @@ def filter_table(inp: InputFile, kind: str, failing: dict[int, list[Finding]], c
             counts.stopped = changed
             return
     counts.unreadable_copied = len(fates.not_read)
+
+
+def _copy_rows(table: "_Table", path: Path, fates: RowFates, failing: dict[int, list[Finding]],
+               clean: "_TableOutput", quarantine: "_TableOutput", counts: "FilterCounts") -> None:
+    """Every row group (or record batch) of the file into the copies. A
+    group that cannot be decoded is passed over, as the first pass did."""
+    for group in table.groups(path):
+        try:
+            for batch, first in group:
+                _split(batch, first, fates, failing, clean, quarantine, counts)
+        except arrow_errors() as exc:  # rows the first pass could not read either: in neither copy
+            counts.stopped = counts.stopped or f"unreadable: {exc}"
+        clean.end_group()
+        quarantine.end_group()
 
 
 def _split(batch: "pa.RecordBatch", first: int, fates: RowFates, failing: dict[int, list[Finding]],
