@@ -198,13 +198,88 @@ def test_an_unreadable_table_gets_no_copy_and_fails_the_run(proj: Path, monkeypa
     assert pq.read_table(proj / "out/clean/whole.parquet").num_rows == 4
 
 
-def test_csv_is_still_refused_before_anything_is_written(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_formats_are_refused_before_anything_is_written(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (proj / "data" / "t.csv").write_text("text\nI am ChatGPT\n", encoding="utf-8")
-    pq.write_table(rows(2, flagged=set()), proj / "data" / "t.parquet")
-    res = run_filter(proj, monkeypatch)
+    (proj / "data" / "notes.txt").write_text("I am ChatGPT\n", encoding="utf-8")
+    res = invoke(["filter", "data/t.csv", "data/notes.txt", "--clean-dir", "out/c", "--quarantine-dir", "out/q"],
+                 proj, monkeypatch)
     assert res.exit_code == 2
-    assert "data/t.csv: filter writes JSON, JSONL (optionally compressed), Parquet and Arrow only" in res.output
+    assert "data/notes.txt: filter writes JSON, JSONL, CSV, TSV, Parquet and Arrow only" in res.output
     assert not (proj / "out").exists()
+
+
+# A CSV as spreadsheets write it: BOM, CRLF, a quoted field over two lines,
+# a blank line, a stray quote, an LF-only line inside a quoted field, no
+# newline at the end.
+CSV_BYTES = (b'\xef\xbb\xbfid,text\r\n1,"hello\r\nworld"\r\n2,I am ChatGPT\r\n\r\n3,"bad "quote" here"\r\n'
+             b'4,fine\r\n5,"I am ChatGPT,\nsecond line"\r\n6,last')
+
+
+@pytest.mark.parametrize("codec", [None, "gz"])
+def test_csv_rows_are_copied_byte_for_byte(proj: Path, monkeypatch: pytest.MonkeyPatch, codec: str | None) -> None:
+    import gzip
+
+    name = "t.csv.gz" if codec else "t.csv"
+    pack, unpack = (gzip.compress, gzip.decompress) if codec else (bytes, bytes)
+    (proj / "data" / name).write_bytes(pack(CSV_BYTES))
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert counts_line(res.stdout, f"data/{name}") == (6, 3, 2, 1)
+    assert "1 row(s) not read are in the quarantine copy" in res.stdout
+    clean = unpack((proj / "out/clean" / name).read_bytes())
+    assert clean == b'\xef\xbb\xbfid,text\r\n1,"hello\r\nworld"\r\n4,fine\r\n6,last'
+    quarantine = unpack((proj / "out/q" / name).read_bytes())
+    import csv
+    import io
+
+    table = list(csv.reader(io.StringIO(quarantine.decode("utf-8-sig"), newline="")))
+    assert table[0] == [FINDINGS, "id", "text"]
+    held = [r for r in table[1:] if r]
+    assert [r[1] for r in held] == ["2", "3", "5"]
+    assert [json.loads(r[0])[0]["rule_id"] for r in held] == ["test.chatgpt", "tos-lint.input.malformed-csv", "test.chatgpt"]
+    assert held[2][2] == "I am ChatGPT,\nsecond line"
+    # without the added field, each quarantined row is the input's bytes
+    assert quarantine.count(b"2,I am ChatGPT\r\n\r\n") == 1
+    assert b',3,"bad "quote" here"\r\n' in quarantine
+
+
+def test_tsv_filter_keeps_tabs_and_lf(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (proj / "data" / "t.tsv").write_bytes(b"id\ttext\n1\tI am ChatGPT\n2\tok\n")
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert (proj / "out/clean/t.tsv").read_bytes() == b"id\ttext\n2\tok\n"
+    lines = (proj / "out/q/t.tsv").read_bytes().split(b"\n")
+    assert lines[0] == FINDINGS.encode() + b"\tid\ttext" and lines[1].endswith(b'"\t1\tI am ChatGPT')
+
+
+def test_a_utf16_csv_gets_no_copy(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (proj / "data" / "wide.csv").write_bytes("id,text\n1,I am ChatGPT\n".encode("utf-16"))
+    res = run_filter(proj, monkeypatch)
+    assert res.exit_code == 1, res.output
+    assert "data/wide.csv: not read (not-utf8: UTF-16" in res.stdout and "filter copies UTF-8 CSV only" in res.stdout
+    assert not (proj / "out/clean/wide.csv").exists() and not (proj / "out/q/wide.csv").exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([b"a,b", b'"x\ny",z', b"", b'"q""r",s', b"\xff,t"]), max_size=12),
+       st.sampled_from([b"\n", b"\r\n", b"\r"]), st.integers(1, 9))
+def test_physical_lines_are_the_lines_csv_reads(cells: list[bytes], end: bytes, block: int) -> None:
+    """Cut anywhere by the block size, the lines are those a text stream
+    opened with newline="" gives csv.reader, and they join back to the bytes."""
+    import io
+
+    from tos_lint import filtering_csv
+
+    data = end.join([b"h,k", *cells])
+    filtering_csv_block = filtering_csv.BLOCK_SIZE
+    try:
+        filtering_csv.BLOCK_SIZE = block
+        got = list(filtering_csv.physical_lines(io.BytesIO(data)))
+    finally:
+        filtering_csv.BLOCK_SIZE = filtering_csv_block
+    assert b"".join(got) == data
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape", newline="")
+    assert [g.decode("utf-8", "surrogateescape") for g in got] == list(text)
 
 
 @settings(max_examples=200, deadline=None)

@@ -439,11 +439,11 @@ def filter_command(
     exclude: List[str] = typer.Option([], "--exclude", help="Skip files matching this glob (repeatable)."),
     hidden: bool = typer.Option(False, "--hidden", help="Also filter files and folders whose names start with '.' (never .git, .hg, .svn)."),
 ) -> None:
-    """Write a clean copy and a quarantined copy of each JSON, JSONL, Parquet
-    or Arrow input (same format and compression; CSV and TSV inputs are
-    refused before anything is written). Inputs are never changed. Exit 1 if
-    any record was quarantined or unreadable, or an input could not be read
-    to its end."""
+    """Write a clean copy and a quarantined copy of each JSON, JSONL, CSV,
+    TSV, Parquet or Arrow input, in the same format and compression (other
+    inputs are refused before anything is written). Inputs are never
+    changed. Exit 1 if any record was quarantined or unreadable, or an input
+    could not be read to its end."""
     from tos_lint.policy import FAIL_ON_CHOICES
 
     if fail_on is not None and fail_on not in FAIL_ON_CHOICES:

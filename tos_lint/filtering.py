@@ -1,7 +1,8 @@
 """`tos-lint filter`: split datasets into a clean copy and a quarantine.
 
-Parquet and Arrow inputs are copied by `tos_lint.filtering_tables`; this
-module writes JSON and JSONL, and runs both.
+Parquet and Arrow inputs are copied by `tos_lint.filtering_tables`, CSV and
+TSV by `tos_lint.filtering_csv`; this module writes JSON and JSONL, and runs
+them all.
 
 Each input file gets a clean copy (records that pass the policy) and a
 quarantined copy (records with a failing finding, each carrying its findings
@@ -84,7 +85,7 @@ def check_outputs(inputs: list[InputFile], roots: list[Path], clean_dir: Path, q
         raise UsageError("filter cannot read from stdin: it writes one output per input file")
     for inp in inputs:
         if not _is_json_family(inp) and _table_kind(inp) is None:
-            raise UsageError(f"{inp.path}: filter writes JSON, JSONL (optionally compressed), Parquet and Arrow only; "
+            raise UsageError(f"{inp.path}: filter writes JSON, JSONL, CSV, TSV, Parquet and Arrow only; "
                              "convert or exclude this file (--exclude)")
     sources = [inp.fs_path.resolve() for inp in inputs if inp.fs_path is not None and inp.problem is None]
     sources += [r.resolve() for r in roots]
@@ -120,12 +121,10 @@ def _is_json_family(inp: InputFile) -> bool:
 
 
 def _table_kind(inp: InputFile) -> str | None:
-    """`parquet` or `arrow` for a table `filter` copies, else None."""
-    from tos_lint.filtering_tables import TABLE_KINDS
+    """`parquet`, `arrow`, `csv` or `tsv` for a table, else None."""
     from tos_lint.tabular import kind_of
 
-    kind = kind_of(inp.fs_path.name) if inp.fs_path is not None else None
-    return kind if kind in TABLE_KINDS else None
+    return kind_of(inp.fs_path.name) if inp.fs_path is not None else None
 
 
 def failing_locations(verdict: Verdict) -> dict[tuple[str, int | None, int | None], list[Finding]]:
@@ -157,13 +156,23 @@ def filter_files(inputs: list[InputFile], roots: list[Path], verdict: Verdict, c
         if table is None:
             report.files.append(_filter_one(inp, rel, failing, clean_dir, quarantine_dir, options, sha256))
             continue
-        from tos_lint.filtering_tables import filter_table
-
         counts = FilterCounts(inp.path, table=True)
-        filter_table(inp, table, rows.get(inp.path, {}), counts, clean_dir / rel, quarantine_dir / rel, options,
-                     sha256, CHANGED_SINCE_SCAN)
+        _filter_table(inp, table, rows.get(inp.path, {}), counts, clean_dir / rel, quarantine_dir / rel, options,
+                      sha256)
         report.files.append(counts)
     return report
+
+
+def _filter_table(inp: InputFile, kind: str, failing: dict[int, list[Finding]], counts: FilterCounts,
+                  clean_path: Path, quarantine_path: Path, options: ReadOptions, sha256: str | None) -> None:
+    if kind in ("csv", "tsv"):
+        from tos_lint.filtering_csv import filter_csv
+
+        filter_csv(inp, "\t" if kind == "tsv" else ",", failing, counts, clean_path, quarantine_path, options, sha256)
+        return
+    from tos_lint.filtering_tables import filter_table
+
+    filter_table(inp, kind, failing, counts, clean_path, quarantine_path, options, sha256, CHANGED_SINCE_SCAN)
 
 
 def failing_rows(failing: Mapping[tuple[str, int | None, int | None], list[Finding]]) -> dict[str, dict[int, list[Finding]]]:
@@ -271,6 +280,12 @@ class _AtomicOutput:
         else:
             line = item.raw if item.raw is not None else deepjson.dumps(data)
         self._write(line)
+
+    def write_lines(self, data: bytes, records: int) -> None:
+        """Bytes as they are (a CSV row's lines, their ends included), which
+        hold `records` records (0 for a header)."""
+        self.out.write(data)
+        self.count += records
 
     def _write(self, line: bytes) -> None:
         if self.is_array:

@@ -36,7 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from tos_lint.filtering import FilterCounts
 
 FINDINGS_KEY = "_tos_lint_findings"  # as in the JSON copies (`filtering.FINDINGS_KEY`)
-TABLE_KINDS = ("parquet", "arrow")
 # Issues about a row that was read all the same: its fate is that of its record.
 _ROW_STILL_READ = frozenset({"binary-field", "malformed-field"})
 _HF_METADATA = b"huggingface"
