@@ -109,7 +109,7 @@ def test_every_command_reads_deep_records(inputs: Path, command: list[str], monk
     assert res.exit_code in (0, 1), res.output
     assert "internal error" not in res.output.lower()
     if command[0] == "filter":
-        records = len(deep_records()) + 3 + 1  # JSONL, array, one object (filter copies JSON only)
+        records = len(deep_records()) + 3 + 1  # the folder's JSONL, array and one object
         assert f"total: in {records} = kept 0 + quarantined {records} + unreadable 0" in res.output
         for copy in (inputs / "out" / "q" / "deep.jsonl").read_bytes().splitlines():
             assert isinstance(orjson.loads(copy), dict)  # written back whole, the findings beside it

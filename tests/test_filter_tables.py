@@ -166,24 +166,35 @@ def test_rows_of_a_parquet_file_split_for_parallel_scanning(proj: Path, monkeypa
     assert pq.read_table(proj / "out/clean/big.parquet").num_rows == 57
 
 
-def test_a_table_changed_between_scan_and_copy_is_not_copied(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    src = proj / "data" / "t.parquet"
-    pq.write_table(rows(4, flagged=set()), src)
+def write_table(path: Path, table: pa.Table) -> None:
+    if path.suffix == ".parquet":
+        pq.write_table(table, path)
+    else:
+        path.write_text("id,text\n" + "".join(f"{r['id']},\"{r['messages'][1]['content']}\"\n" for r in table.to_pylist()),
+                        encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["t.parquet", "t.csv"])
+def test_a_table_changed_between_scan_and_copy_is_not_copied(proj: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             name: str) -> None:
+    src = proj / "data" / name
+    write_table(src, rows(4, flagged=set()))
     assert run_filter(proj, monkeypatch).exit_code == 0
+    assert (proj / "out/clean" / name).exists()
     import tos_lint.api as api
 
     real_run = api.run
 
     def run_then_rewrite(*args: Any, **kwargs: Any) -> Any:
         outcome = real_run(*args, **kwargs)
-        pq.write_table(rows(4, flagged={0, 1, 2, 3}), src)  # never judged
+        write_table(src, rows(4, flagged={0, 1, 2, 3}))  # never judged
         return outcome
 
     monkeypatch.setattr(api, "run", run_then_rewrite)
     res = run_filter(proj, monkeypatch)
     assert res.exit_code == 1, res.output
-    assert "data/t.parquet: changed-during-scan" in res.stdout
-    assert not (proj / "out/clean/t.parquet").exists() and not (proj / "out/q/t.parquet").exists()
+    assert f"data/{name}: changed-during-scan" in res.stdout
+    assert not (proj / "out/clean" / name).exists() and not (proj / "out/q" / name).exists()
     no_temp_files(proj / "out")
 
 

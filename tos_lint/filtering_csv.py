@@ -22,8 +22,8 @@ from tos_lint.filtering import CHANGED_SINCE_SCAN, FINDINGS_KEY, FilterCounts, _
 from tos_lint.model import Finding
 from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.readers import (
-    _DECOMPRESS_ERRORS, BLOCK_SIZE, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, compression_of,
-    open_input, read_records,
+    _DECOMPRESS_ERRORS, BLOCK_SIZE, FileSignature, FileStats, InputFile, InputIssue, RawRecord, ReadOptions,
+    compression_of, open_input, read_records,
 )
 
 # Lines as `csv.reader` gets them from a text stream opened with newline="".
@@ -71,6 +71,7 @@ def filter_csv(inp: InputFile, delimiter: str, failing: dict[int, list[Finding]]
                clean_path: Path, quarantine_path: Path, options: ReadOptions, scanned_sha256: str | None) -> None:
     """Fill `counts` for one CSV or TSV input and write its copies."""
     assert inp.fs_path is not None
+    before = FileSignature.of(inp.fs_path)  # the two readers must read one file
     stats = FileStats()
     kind = compression_of(inp.fs_path)
     copier = _Copier(delimiter.encode("ascii"), failing, counts)
@@ -81,7 +82,9 @@ def filter_csv(inp: InputFile, delimiter: str, failing: dict[int, list[Finding]]
                 copier.copy(read_records(inp, stats, options), physical_lines(raw))
         except _DECOMPRESS_ERRORS as exc:  # the scan's reader met it too, and said so
             counts.stopped = counts.stopped or f"unreadable: {exc}"
-        if copier.refused or (scanned_sha256 and stats.sha256 and stats.sha256 != scanned_sha256):
+        changed = (scanned_sha256 and stats.sha256 and stats.sha256 != scanned_sha256) \
+            or FileSignature.of(inp.fs_path) != before
+        if copier.refused or changed:
             clean.abandon()
             quarantine.abandon()
             counts.kept = counts.quarantined = counts.unreadable_copied = 0
