@@ -200,6 +200,8 @@ def test_a_table_changed_between_scan_and_copy_is_not_copied(proj: Path, monkeyp
 
 def test_an_unreadable_table_gets_no_copy_and_fails_the_run(proj: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pq.write_table(rows(4, flagged=set()), proj / "data" / "whole.parquet")
+    pq.write_table(rows(4, flagged=set()), proj / "data" / "cut.parquet")
+    assert run_filter(proj, monkeypatch).exit_code == 0  # copies of the file before it was cut: stale now
     (proj / "data" / "cut.parquet").write_bytes((proj / "data" / "whole.parquet").read_bytes()[:200])
     res = run_filter(proj, monkeypatch)
     assert res.exit_code == 1, res.output

@@ -123,6 +123,7 @@ def filter_table(inp: InputFile, kind: str, failing: dict[int, list[Finding]], c
         factory = table.writer(path)
     except errors as exc:  # the first pass said why already
         counts.stopped = counts.stopped or f"unreadable: {exc}"
+        _remove_stale(clean_path, quarantine_path)
         return
     with _TableOutput(clean_path, factory) as clean, _TableOutput(quarantine_path, factory) as quarantine:
         try:
