@@ -47,7 +47,7 @@ class FilterCounts:
     unreadable_copied: int = 0  # of those, lines put in the quarantine copy (not those over the size limit)
     stopped: str = ""  # why reading stopped before the end of the file (its records after that are in neither copy)
     opened: bool = True  # False: found unfit to open (a FIFO, a dangling symlink), so no copy was written
-    table: bool = False  # a Parquet or Arrow input: rows, not lines
+    table: bool = False  # a CSV, TSV, Parquet or Arrow input: rows, not lines
 
     @property
     def changed(self) -> bool:
@@ -172,7 +172,7 @@ def _filter_table(inp: InputFile, kind: str, failing: dict[int, list[Finding]], 
         return
     from tos_lint.filtering_tables import filter_table
 
-    filter_table(inp, kind, failing, counts, clean_path, quarantine_path, options, sha256, CHANGED_SINCE_SCAN)
+    filter_table(inp, kind, failing, counts, clean_path, quarantine_path, options, sha256)
 
 
 def failing_rows(failing: Mapping[tuple[str, int | None, int | None], list[Finding]]) -> dict[str, dict[int, list[Finding]]]:
@@ -302,9 +302,7 @@ class _AtomicOutput:
             kept: dict[str, Any] = {"text": issue.raw.decode("utf-8")}
         except UnicodeDecodeError:
             kept = {"base64": base64.b64encode(issue.raw).decode("ascii")}
-        entry = {UNREADABLE_KEY: {"line": issue.line, **kept},
-                 FINDINGS_KEY: [{"rule_id": INPUT_RULE_PREFIX + issue.code, "message": issue.message}]}
-        self._write(deepjson.dumps(entry))
+        self._write(deepjson.dumps({UNREADABLE_KEY: {"line": issue.line, **kept}, FINDINGS_KEY: issue_note(issue)}))
 
     def abandon(self) -> None:
         """Write nothing: on exit the temporary file goes, and so does an
@@ -317,12 +315,32 @@ class _AtomicOutput:
         self.out.close()
         if self.out is not self.raw:
             self.raw.close()
-        if exc_type is None and self.count:
-            self.target.commit()
-            return
-        self.target.discard()
-        if exc_type is None and self.path.is_file():
-            self.path.unlink()  # a copy from an earlier run no longer holds for this input
+        finish_copy(self.target, self.path, self.count, exc_type is not None)
+
+
+def finish_copy(target: AtomicFile | None, path: Path, records: int, failed: bool) -> None:
+    """Rename a copy into place when it holds records. Else the temporary
+    file goes, and after a run that did not fail, so does an older copy at
+    the path: it no longer holds for this input."""
+    if target is not None and not failed and records:
+        target.commit()
+        return
+    if target is not None:
+        target.discard()
+    if not failed:
+        drop_stale_copy(path)
+
+
+def drop_stale_copy(path: Path) -> None:
+    """Remove a copy from an earlier run, which no longer holds for this input."""
+    if path.is_file():
+        path.unlink()
+
+
+def issue_note(issue: InputIssue) -> list[dict[str, str]]:
+    """Why a record or row that was not read is in the quarantine copy, as
+    its `_tos_lint_findings`."""
+    return [{"rule_id": INPUT_RULE_PREFIX + issue.code, "message": issue.message}]
 
 
 def _compressor(raw: IO[bytes], kind: str | None) -> IO[bytes]:

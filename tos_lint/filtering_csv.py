@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 from tos_lint import deepjson
-from tos_lint.filtering import CHANGED_SINCE_SCAN, FINDINGS_KEY, FilterCounts, _AtomicOutput
+from tos_lint.filtering import CHANGED_SINCE_SCAN, FINDINGS_KEY, FilterCounts, _AtomicOutput, issue_note
 from tos_lint.model import Finding
 from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.readers import (
@@ -59,7 +59,7 @@ def quoted_field(text: str, delimiter: bytes) -> bytes:
 
 
 class _Row:
-    """The row being copied: where it starts, and where its lines go."""
+    """The row being copied: where it starts, and what the reader made of it."""
 
     def __init__(self, start: int):
         self.start = start
@@ -74,9 +74,8 @@ def filter_csv(inp: InputFile, delimiter: str, failing: dict[int, list[Finding]]
     before = FileSignature.of(inp.fs_path)  # the two readers must read one file
     stats = FileStats()
     kind = compression_of(inp.fs_path)
-    copier = _Copier(delimiter.encode("ascii"), failing, counts)
     with _AtomicOutput(clean_path, kind, False) as clean, _AtomicOutput(quarantine_path, kind, False) as quarantine:
-        copier.outputs = (clean, quarantine)
+        copier = _Copier(delimiter.encode("ascii"), failing, counts, clean, quarantine)
         try:
             with open_input(inp, None, options.limits) as raw:
                 copier.copy(read_records(inp, stats, options), physical_lines(raw))
@@ -98,9 +97,10 @@ class _Copier:
     """Walks the reader's items and the file's lines together: each item
     that starts a row sends the lines before it to the row before."""
 
-    def __init__(self, delimiter: bytes, failing: dict[int, list[Finding]], counts: FilterCounts):
+    def __init__(self, delimiter: bytes, failing: dict[int, list[Finding]], counts: FilterCounts,
+                 clean: _AtomicOutput, quarantine: _AtomicOutput):
         self.delimiter, self.failing, self.counts = delimiter, failing, counts
-        self.outputs: tuple[_AtomicOutput, _AtomicOutput] | None = None
+        self.clean, self.quarantine = clean, quarantine
         self.refused = ""
         self.row: _Row | None = None  # None: the header (and blank lines around it) is being copied
         self.line = 0  # lines copied so far
@@ -140,26 +140,23 @@ class _Copier:
             self._row(parts)
 
     def _header(self, parts: list[bytes]) -> None:
-        assert self.outputs is not None
-        clean, quarantine = self.outputs
         marked = list(parts)
         for i, text in enumerate(marked):
             if text.strip(b"\r\n") and not self.header_marked:  # the header's first line
                 bom = _BOM if text.startswith(_BOM) else b""
                 marked[i] = bom + FINDINGS_KEY.encode("ascii") + self.delimiter + text[len(bom):]
                 self.header_marked = True
-        clean.write_lines(b"".join(parts), 0)
-        quarantine.write_lines(b"".join(marked), 0)
+        self.clean.write_lines(b"".join(parts), 0)
+        self.quarantine.write_lines(b"".join(marked), 0)
 
     def _row(self, parts: list[bytes]) -> None:
-        assert self.outputs is not None and self.row is not None
-        clean, quarantine = self.outputs
+        assert self.row is not None
         why = self._why_quarantined()
         if why is None:
-            clean.write_lines(b"".join(parts), 1)
+            self.clean.write_lines(b"".join(parts), 1)
             self.counts.kept += 1
             return
-        quarantine.write_lines(quoted_field(deepjson.dumps(why).decode("utf-8"), self.delimiter) + b"".join(parts), 1)
+        self.quarantine.write_lines(quoted_field(deepjson.dumps(why).decode("utf-8"), self.delimiter) + b"".join(parts), 1)
         if self.row.not_read is not None:
             self.counts.unreadable_copied += 1
         elif self.row.record is not None:
@@ -168,8 +165,7 @@ class _Copier:
     def _why_quarantined(self) -> list[dict[str, Any]] | None:
         assert self.row is not None
         if self.row.not_read is not None:
-            issue = self.row.not_read
-            return [{"rule_id": INPUT_RULE_PREFIX + issue.code, "message": issue.message}]
+            return issue_note(self.row.not_read)
         if self.row.record is None:  # lines no row of the reader's starts on: never judged
             return [{"rule_id": INPUT_RULE_PREFIX + "not-judged", "message": "lines the scan read as no row"}]
         found = self.failing.get(self.row.record.index) if self.row.record.index is not None else None

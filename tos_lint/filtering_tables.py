@@ -25,17 +25,16 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from tos_lint import deepjson
 from tos_lint.atomic import AtomicFile
+from tos_lint.filtering import (
+    CHANGED_SINCE_SCAN, FINDINGS_KEY, FilterCounts, drop_stale_copy, finish_copy, issue_note,
+)
 from tos_lint.model import Finding
-from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.readers import FileSignature, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_records
 from tos_lint.tabular import arrow_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-    from tos_lint.filtering import FilterCounts
-
-FINDINGS_KEY = "_tos_lint_findings"  # as in the JSON copies (`filtering.FINDINGS_KEY`)
 # Issues about a row that was read all the same: its fate is that of its record.
 _ROW_STILL_READ = frozenset({"binary-field", "malformed-field"})
 _HF_METADATA = b"huggingface"
@@ -77,8 +76,7 @@ class RowFates:
         """None for a clean row; the findings (as dicts) that quarantine it;
         [] for a row that is in neither copy (never decoded)."""
         if index in self.not_read:
-            issue = self.not_read[index]
-            return [{"rule_id": INPUT_RULE_PREFIX + issue.code, "message": issue.message}]
+            return issue_note(self.not_read[index])
         if index not in self.read:
             return []
         found = failing.get(index)
@@ -99,20 +97,18 @@ def row_fates(inp: InputFile, stats: FileStats, options: ReadOptions) -> RowFate
     return fates
 
 
-def filter_table(inp: InputFile, kind: str, failing: dict[int, list[Finding]], counts: "FilterCounts",
-                 clean_path: Path, quarantine_path: Path, options: ReadOptions, scanned_sha256: str | None,
-                 changed: str) -> None:
+def filter_table(inp: InputFile, kind: str, failing: dict[int, list[Finding]], counts: FilterCounts,
+                 clean_path: Path, quarantine_path: Path, options: ReadOptions, scanned_sha256: str | None) -> None:
     """Fill `counts` for one Parquet or Arrow input and write its copies.
-    `failing`: the failing findings by row index; `changed`: what
-    `counts.stopped` says when the file is not the one the scan read."""
+    `failing`: the failing findings by row index."""
     path = inp.fs_path
     assert path is not None
     before = FileSignature.of(path)
     stats = FileStats()
     fates = row_fates(inp, stats, options)
     if scanned_sha256 and stats.sha256 and stats.sha256 != scanned_sha256:
-        counts.stopped = changed  # nothing of it is counted: the copies would not be of what was judged
-        _remove_stale(clean_path, quarantine_path)
+        counts.stopped = CHANGED_SINCE_SCAN  # nothing of it is counted: the copies would not be of what was judged
+        _drop_stale_copies(clean_path, quarantine_path)
         return
     counts.records_in = stats.records + stats.malformed
     counts.unreadable = stats.malformed
@@ -123,7 +119,7 @@ def filter_table(inp: InputFile, kind: str, failing: dict[int, list[Finding]], c
         factory = table.writer(path)
     except errors as exc:  # the first pass said why already
         counts.stopped = counts.stopped or f"unreadable: {exc}"
-        _remove_stale(clean_path, quarantine_path)
+        _drop_stale_copies(clean_path, quarantine_path)
         return
     with _TableOutput(clean_path, factory) as clean, _TableOutput(quarantine_path, factory) as quarantine:
         try:
@@ -134,13 +130,18 @@ def filter_table(inp: InputFile, kind: str, failing: dict[int, list[Finding]], c
             clean.abandon()
             quarantine.abandon()
             counts.records_in = counts.kept = counts.quarantined = counts.unreadable = 0
-            counts.stopped = changed
+            counts.stopped = CHANGED_SINCE_SCAN
             return
     counts.unreadable_copied = len(fates.not_read)
 
 
+def _drop_stale_copies(*paths: Path) -> None:
+    for path in paths:
+        drop_stale_copy(path)
+
+
 def _copy_rows(table: "_Table", path: Path, fates: RowFates, failing: dict[int, list[Finding]],
-               clean: "_TableOutput", quarantine: "_TableOutput", counts: "FilterCounts") -> None:
+               clean: "_TableOutput", quarantine: "_TableOutput", counts: FilterCounts) -> None:
     """Every row group (or record batch) of the file into the copies. A
     group that cannot be decoded is passed over, as the first pass did."""
     for group in table.groups(path):
@@ -154,7 +155,7 @@ def _copy_rows(table: "_Table", path: Path, fates: RowFates, failing: dict[int, 
 
 
 def _split(batch: "pa.RecordBatch", first: int, fates: RowFates, failing: dict[int, list[Finding]],
-           clean: "_TableOutput", quarantine: "_TableOutput", counts: "FilterCounts") -> None:
+           clean: "_TableOutput", quarantine: "_TableOutput", counts: FilterCounts) -> None:
     """One record batch, whose first row has index `first`, into the copies."""
     import pyarrow as pa
 
@@ -252,20 +253,7 @@ class _TableOutput:
         finally:
             if self.raw is not None:
                 self.raw.close()
-        if self.target is not None and exc_type is None and self.count:
-            self.target.commit()
-            return
-        if self.target is not None:
-            self.target.discard()
-        if exc_type is None:
-            _remove_stale(self.path)
-
-
-def _remove_stale(*paths: Path) -> None:
-    """Copies from an earlier run, which no longer hold for this input."""
-    for path in paths:
-        if path.is_file():
-            path.unlink()
+        finish_copy(self.target, self.path, self.count, exc_type is not None)
 
 
 class _Table(Protocol):
