@@ -30,7 +30,7 @@ from tos_lint.filtering import (
 )
 from tos_lint.model import Finding
 from tos_lint.readers import FileSignature, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_records
-from tos_lint.tabular import arrow_errors
+from tos_lint.tabular import arrow_errors, is_arrow_file
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -315,7 +315,7 @@ class _ArrowTable:
 
         first = 0
         with path.open("rb") as source:
-            if _is_arrow_file(path):
+            if is_arrow_file(path):
                 reader = pa.ipc.open_file(source)
                 batches: Iterator["pa.RecordBatch"] = (reader.get_batch(i) for i in range(reader.num_record_batches))
             else:
@@ -327,18 +327,12 @@ class _ArrowTable:
     def writer(self, path: Path) -> WriterFactory:
         import pyarrow as pa
 
-        new = pa.ipc.new_file if _is_arrow_file(path) else pa.ipc.new_stream
+        new = pa.ipc.new_file if is_arrow_file(path) else pa.ipc.new_stream
 
         def open_writer(sink: IO[bytes], schema: "pa.Schema") -> TableWriter:
             return _ArrowWriter(new(sink, schema))
 
         return open_writer
-
-
-def _is_arrow_file(path: Path) -> bool:
-    """The random-access file format (Feather v2), not the stream format."""
-    with path.open("rb") as head:
-        return head.read(6) == b"ARROW1"
 
 
 class _ArrowWriter:

@@ -61,7 +61,6 @@ from __future__ import annotations
 import ast
 import collections
 import csv
-import hashlib
 import io
 import itertools
 import re
@@ -457,12 +456,11 @@ def read_arrow(path: Path, stats: FileStats, options: ReadOptions) -> Iterator[R
     (read and hashed in one pass) or the file format (Feather v2)."""
     errors = arrow_errors()
     try:
-        with path.open("rb") as head:
-            magic = head.read(6)
+        random_access = is_arrow_file(path)
     except OSError as exc:
         yield InputIssue("unreadable", f"cannot open: {exc.strerror or exc}", final=True)
         return
-    if magic == b"ARROW1":
+    if random_access:
         yield from _read_arrow_file(path, stats, options, errors)
         _hash_file(path, stats, True)
         return
@@ -473,6 +471,13 @@ def read_arrow(path: Path, stats: FileStats, options: ReadOptions) -> Iterator[R
         hasher.drain()
         stats.size, stats.sha256 = hasher.size, hasher.digest.hexdigest()
         hasher.close()
+
+
+def is_arrow_file(path: Path) -> bool:
+    """Whether an Arrow IPC file is in the random-access file format
+    (Feather v2), not the stream format: its magic bytes."""
+    with path.open("rb") as head:
+        return head.read(6) == b"ARROW1"
 
 
 def _read_arrow_stream(source: IO[bytes] | HashingReader, stats: FileStats, options: ReadOptions,
@@ -539,16 +544,12 @@ def _hash_file(path: Path, stats: FileStats, whole: bool) -> None:
     hashed in a second, sequential pass."""
     if not whole:
         return
-    digest = hashlib.sha256()
-    size = 0
+    from tos_lint.verify import file_digest
+
     try:
-        with path.open("rb") as f:
-            while chunk := f.read(BLOCK_SIZE):
-                digest.update(chunk)
-                size += len(chunk)
+        stats.size, stats.sha256 = file_digest(path)
     except OSError:
         return
-    stats.size, stats.sha256 = size, digest.hexdigest()
 
 
 # --- CSV / TSV -----------------------------------------------------------------
