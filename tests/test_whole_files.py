@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,46 @@ def test_a_fifo_is_read_like_a_file(tmp_path: Path) -> None:
         os._exit(0)
     assert read_whole(fifo) == b'{"version": 1}'
     os.waitpid(pid, 0)
+
+
+def _fifo_of(tmp_path: Path, data: bytes) -> tuple[Path, int]:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    pid = os.fork()
+    if pid == 0:  # the writer; a reader that stops early leaves it a broken pipe
+        try:
+            with open(fifo, "wb") as out:
+                out.write(data)
+        finally:
+            os._exit(0)
+    return fifo, pid
+
+
+@pytest.mark.parametrize("limit, refused", [(3 << 20, False), ((5 << 19) - 1, True)])
+def test_a_pipe_read_in_parts_stops_past_the_limit(tmp_path: Path, limit: int, refused: bool) -> None:
+    data = bytes(range(256)) * (5 << 11)  # 2.5 MiB: three parts of at most 1 MiB
+    fifo, pid = _fifo_of(tmp_path, data)
+    try:
+        if refused:
+            with pytest.raises(OSError, match="more than such a file holds"):
+                read_whole(fifo, limit=limit)
+        else:
+            assert read_whole(fifo, limit=limit) == data
+    finally:
+        os.waitpid(pid, 0)
+
+
+def test_a_small_file_is_read_without_asking_for_the_limit(tmp_path: Path) -> None:
+    """Python allocates what a read asks for before reading: asking for the
+    4 GiB limit to read a rule pack fails on a machine that will not lend it."""
+    (tmp_path / "small.yaml").write_bytes(b"pack: p\n" * 1000)
+    tracemalloc.start()
+    try:
+        assert read_whole(tmp_path / "small.yaml") == b"pack: p\n" * 1000
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, peak
 
 
 def test_more_than_the_limit_is_refused(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 # Far above any configuration, pack, baseline or report the tool writes
 # (a baseline of ten million findings is about 1.5 GB), far below memory.
@@ -31,10 +32,28 @@ def read_whole(path: str | Path, limit: int = MAX_WHOLE_FILE_BYTES) -> bytes:
             raise OSError(errno.ENODEV, "a device, not a file")
         if info.st_size > limit:
             raise OSError(errno.EFBIG, f"{info.st_size} bytes, more than such a file holds ({limit} at most)")
-        data = fh.read(limit + 1)
+        data = _read_at_most(fh, limit + 1, max(info.st_size + 1, _READ_PART))
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"more than {limit} bytes, more than such a file holds")
     return data
+
+
+def _read_at_most(fh: BinaryIO, most: int, first: int) -> bytes:
+    """Up to `most` bytes of `fh`, asking for `first` bytes (at least the
+    file's size and one, so a regular file takes one read), then 1 MiB at a
+    time (a FIFO says no size). Never `read(most)`: Python allocates the size
+    asked for before reading, and 4 GiB is more than a small machine lends."""
+    parts: list[bytes] = []
+    total = 0
+    want = first
+    while total < most and (part := fh.read(min(want, most - total))):
+        parts.append(part)
+        total += len(part)
+        want = _READ_PART
+    return b"".join(parts)
+
+
+_READ_PART = 1 << 20
 
 
 def same_version(value: object, expected: int) -> bool:
