@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_perf.py --size-mb 200 [--runs 3] [--seed 0]
         [--markdown docs/performance.md] [--skip-rss] [--skip-changed]
         [--skip-neardup] [--neardup-refs 1000000] [--changed-mb 1024]
-        [--rss-gb 1,10] [--rss-jobs 2] [--profile 0]
+        [--rss-gb 1,10] [--rss-jobs 2] [--findings-mb 100] [--profile 0]
 
 The defaults measure every target at its stated size (a 1M-reference index,
 a 1 GB tracked file, 1 and 10 GB corpora): about ten minutes on two cores,
@@ -27,8 +27,9 @@ exit, then measures on that same file, in this one run:
 4. MinHash signatures/s against datasketch, and near-duplicate scan
    throughput with a reference index (functions of bench_neardup.py).
 5. Peak RSS of the pinned scan subprocess (from `wait4`, cross-checked with
-   `getrusage(RUSAGE_CHILDREN)`), and of scans of --rss-gb corpora
-   (bench_scale.py's probe, on --rss-jobs cores).
+   `getrusage(RUSAGE_CHILDREN)`), of scans of --rss-gb corpora
+   (bench_scale.py's probe, on --rss-jobs cores), and of a scan in each
+   output format of --findings-mb MB where every answer holds a finding.
 6. A pre-commit-sized run: one changed line in a git-tracked file of
    --changed-mb MB (bench_changed.py's `run`).
 7. Start-up: `tos-lint scan` of a one-line file and `tos-lint --help`,
@@ -468,6 +469,45 @@ def large_rss_part(args: argparse.Namespace, workdir: Path, res: Results) -> Non
                 "<= 500 MB, flat in size", max(parent, worker) <= 500)
 
 
+# Output formats whose memory is measured on a corpus full of findings.
+REPORT_FORMATS = ("jsonl", "json", "sarif", "console", "github", "markdown", "junit", "html")
+
+
+def findings_rss_part(args: argparse.Namespace, workdir: Path, res: Results) -> None:
+    """Peak RSS of `tos-lint scan --jobs 1` in each output format, on a corpus
+    where every assistant turn opens with a fingerprint, and the memory each
+    finding adds (from a half-size prefix of the same file, in JSONL): what a
+    scan holds grows with its findings, not with its input."""
+    import bench_scan
+
+    print(f"5c. peak RSS by output format, {args.findings_mb:g} MB full of findings ...", flush=True)
+    corpus = generate_corpus(workdir / "findings.jsonl", int(args.findings_mb * MB), args.seed, fingerprint_rate=1.0)
+    half = workdir / "findings-half.jsonl"
+    bench_scan.write_prefix(corpus.path, half, corpus.size // 2)
+    peaks: dict[str, float] = {}
+    for fmt in REPORT_FORMATS:
+        out = workdir / f"report.{fmt}"
+        peaks[fmt] = run_timed([str(TOS_LINT), "scan", str(corpus.path), "--jobs", "1", "--format", fmt,
+                                "-o", str(out)]).maxrss_mb
+    full_n = _count_findings(workdir / "report.jsonl")
+    half_rss = run_timed([str(TOS_LINT), "scan", str(half), "--jobs", "1", "--format", "jsonl",
+                          "-o", str(workdir / "half.jsonl")]).maxrss_mb
+    half_n = _count_findings(workdir / "half.jsonl")
+    per_finding = (peaks["jsonl"] - half_rss) * 2**20 / max(full_n - half_n, 1)
+    res.add(f"peak RSS by output format, `scan --jobs 1` of {corpus.size / MB:.0f} MB with {full_n:,} findings",
+            ", ".join(f"{fmt} {peaks[fmt]:,.0f} MB" for fmt in REPORT_FORMATS))
+    res.add("memory per finding held (JSONL report, full file against its first half)",
+            f"{per_finding:,.0f} bytes ({peaks['jsonl']:,.0f} MB with {full_n:,} findings, "
+            f"{half_rss:,.0f} MB with {half_n:,})")
+    corpus.path.unlink()
+    half.unlink()
+
+
+def _count_findings(report: Path) -> int:
+    with report.open("rb") as f:
+        return sum(1 for _ in f)
+
+
 # --- 6. pre-commit ---------------------------------------------------------------------
 
 def changed_part(args: argparse.Namespace, res: Results) -> None:
@@ -642,6 +682,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--changed-mb", type=int, default=1024, help="size of the git-tracked file")
     p.add_argument("--rss-gb", default="1,10", help="corpus sizes for peak RSS, comma-separated GB (10 GB needs as much free disk)")
     p.add_argument("--rss-jobs", type=int, default=2, help="cores for the peak-RSS scans")
+    p.add_argument("--findings-mb", type=float, default=100.0,
+                   help="size of the corpus full of findings for peak RSS by output format")
     p.add_argument("--jobs-mb", type=float, default=400.0,
                    help="size of the file for 2 cores vs 1 (a scan of a fraction of a second is mostly pool start-up)")
     p.add_argument("--profile", type=int, default=15, metavar="N", help="top N functions of a cProfile (0: none)")
@@ -684,6 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             rss_part(corpus, procs, res)
             large_rss_part(args, workdir, res)
+            findings_rss_part(args, workdir, res)
         if args.skip_neardup:
             res.skipped.append("MinHash signatures and the scan with a reference index (--skip-neardup)")
         else:

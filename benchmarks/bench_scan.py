@@ -171,7 +171,8 @@ class TextMaker:
         return "\n\n".join(parts)
 
 
-def make_record(maker: TextMaker, rng: random.Random) -> tuple[dict[str, Any], int, bool]:
+def make_record(maker: TextMaker, rng: random.Random,
+                fingerprint_rate: float = FINGERPRINT_RATE) -> tuple[dict[str, Any], int, bool]:
     """One chat record, the number of fingerprinted assistant turns in it, and
     whether it is one of the non-ASCII records."""
     messages: list[dict[str, str]] = []
@@ -184,7 +185,7 @@ def make_record(maker: TextMaker, rng: random.Random) -> tuple[dict[str, Any], i
         answer = maker.assistant_turn(rng.randint(700, 2000))
         if non_ascii:
             answer += "\n\n" + " ".join(rng.sample(NON_ASCII_SENTENCES, 2))
-        if rng.random() < FINGERPRINT_RATE:
+        if rng.random() < fingerprint_rate:
             fingerprinted += 1
             pool = FINGERPRINTS_NON_ASCII if non_ascii else FINGERPRINTS
             answer = rng.choice(pool) + " " + answer  # models lead with it, as in real data
@@ -192,14 +193,15 @@ def make_record(maker: TextMaker, rng: random.Random) -> tuple[dict[str, Any], i
     return {"messages": messages}, fingerprinted, non_ascii
 
 
-def generate_corpus(path: Path, size_bytes: int, seed: int) -> Corpus:
-    """Write records until the file reaches `size_bytes`; same seed, same bytes."""
+def generate_corpus(path: Path, size_bytes: int, seed: int, fingerprint_rate: float = FINGERPRINT_RATE) -> Corpus:
+    """Write records until the file reaches `size_bytes`; same seed, same bytes.
+    `fingerprint_rate`: the share of assistant turns that open with a fingerprint."""
     rng = random.Random(seed)
     maker = TextMaker(rng)
     corpus = Corpus(path, 0, 0, 0, 0)
     with path.open("wb") as out:
         while corpus.size < size_bytes:
-            record, fingerprinted, non_ascii = make_record(maker, rng)
+            record, fingerprinted, non_ascii = make_record(maker, rng, fingerprint_rate)
             # ensure_ascii=False: raw UTF-8, as most published datasets are written.
             line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
             out.write(line)

@@ -6,13 +6,14 @@ fingerprint. It knows nothing of what fails (policy) or of output formats.
 """
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Container, Iterable, Iterator, Sequence
 
 from tos_lint.adapters import DIRECTIVE_KEY, adapt, mapped_pointer, own_id, resolve_pointer, top_level_field
 from tos_lint.detect import RuleSet
-from tos_lint.model import Finding, Hit, Location, Record, Severity, Source, finding_fingerprint
+from tos_lint.model import NO_DETAIL, Finding, Hit, Location, Record, Severity, Source, finding_fingerprint
 from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.prefilter import LinePrefilter
 from tos_lint.readers import DecompressLimits, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_input
@@ -144,12 +145,11 @@ class Engine:
         provider's terms classification and the verified similarity."""
         assert self.neardup is not None
         fields = self.neardup.finding_fields(hit)
-        src = record.source
         snippet, highlight = _snippet(record, hit)
         key = record.own_id if record.own_id is not None else record.content_hash
         reference = str((hit.detail or {}).get("reference_id", ""))
         return Finding(
-            rule_id=hit.rule_id, **fields, location=Location(src.path, src.line, src.index, hit.pointer, record.id),
+            rule_id=hit.rule_id, **fields, location=_location(record, hit),
             snippet=snippet, highlight=highlight,
             fingerprint=finding_fingerprint(hit.rule_id, key, hit.pointer, reference),
             detail=dict(hit.detail or {}),
@@ -212,16 +212,14 @@ class Engine:
 
     def stamp(self, hit: Hit, record: Record) -> Finding:
         rule = self.ruleset.by_id[hit.rule_id]
-        src = record.source
-        location = Location(src.path, src.line, src.index, hit.pointer, record.id)
         snippet, highlight = _snippet(record, hit)
         record_key = record.own_id if record.own_id is not None else record.content_hash
         return Finding(
             rule_id=rule.id, provider=rule.provider, severity=rule.severity,
             confidence=rule.confidence, evidence=rule.evidence, message=rule.message,
-            location=location, snippet=snippet, highlight=highlight,
+            location=_location(record, hit), snippet=snippet, highlight=highlight,
             fingerprint=finding_fingerprint(rule.id, record_key, hit.pointer, hit.matched),
-            detail=dict(hit.detail or {}),
+            detail=dict(hit.detail) if hit.detail else NO_DETAIL,
         )
 
 
@@ -273,6 +271,12 @@ def input_finding(path: str, issue: InputIssue) -> Finding:
         evidence="input", message=issue.message, location=location,
         fingerprint=finding_fingerprint(rule_id, path, where, issue.code),
     )
+
+
+def _location(record: Record, hit: Hit) -> Location:
+    src = record.source
+    # interned: the same few pointers (`/messages/1/content`) recur in every record
+    return Location(src.path, src.line, src.index, sys.intern(hit.pointer), record.id)
 
 
 def _snippet(record: Record, hit: Hit) -> tuple[str, tuple[int, int]]:

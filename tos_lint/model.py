@@ -61,6 +61,7 @@ class Record:
     own_id: str | None = None  # the record's own id field, where it has one
     _hash: str | None = None
     readings: Any = None  # other readings of a record that repeats a key (tos_lint.dupkeys.Readings)
+    _id: str | None = None
 
     @property
     def content_hash(self) -> str:
@@ -78,7 +79,10 @@ class Record:
 
     @property
     def id(self) -> str:
-        return self.own_id if self.own_id is not None else "sha256:" + self.content_hash[:16]
+        # made once: each finding of the record holds it, one string for all
+        if self._id is None:
+            self._id = self.own_id if self.own_id is not None else "sha256:" + self.content_hash[:16]
+        return self._id
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -115,6 +119,9 @@ class Location:
         return f"{self.path}{where}"
 
 
+NO_DETAIL: dict[str, Any] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule_id: str
@@ -127,7 +134,10 @@ class Finding:
     snippet: str = ""
     highlight: tuple[int, int] = (0, 0)  # span of the match inside `snippet`
     fingerprint: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
+    # Never changed in place (a finding is a value; `replace` makes another):
+    # findings without detail share one empty dict, a saving per finding
+    # that counts when a scan holds millions.
+    detail: dict[str, Any] = field(default_factory=lambda: NO_DETAIL)
 
     def to_dict(self) -> dict[str, Any]:
         loc = self.location

@@ -5,7 +5,11 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Callable, TextIO
+import uuid
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TextIO
+
+import orjson
 
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult
@@ -40,3 +44,38 @@ def safe_lines(text: str) -> str:
 def get_renderer(name: str) -> Renderer:
     module = importlib.import_module(f"tos_lint.reporters.{FORMATS[name]}")
     return module.render  # type: ignore[no-any-return]
+
+
+# Items serialised per write while a list is streamed: big enough that the
+# write calls cost nothing, small enough that the text held stays a few MB.
+_ITEMS_PER_WRITE = 2000
+
+
+def write_json(stream: TextIO, document: dict[str, Any], streamed: Iterable[Any], slot: list[Any]) -> None:
+    """Write `document` as `orjson.dumps(document, option=OPT_INDENT_2)` does,
+    with the list `slot` (which must sit in the document, empty) holding the
+    items of `streamed`: they are serialised a few thousand at a time as
+    they come, so a report of millions of findings never exists twice in
+    memory (as dicts, then as one string) and is written byte for byte as
+    the whole document would be."""
+    marker = "\x00" + uuid.uuid4().hex  # a control character: orjson escapes any in the data
+    slot.append(marker)
+    try:
+        text = orjson.dumps(document, option=orjson.OPT_INDENT_2)
+    finally:
+        slot.pop()
+    quoted = orjson.dumps(marker)
+    at = text.index(quoted)
+    list_start = text.rindex(b"[", 0, at)
+    indent = b" " * (at - text.rindex(b"\n", 0, at) - 1)  # where orjson puts the slot's items
+    stream.write(text[:list_start].decode())
+    items = iter(streamed)
+    first = True
+    while chunk := list(islice(items, _ITEMS_PER_WRITE)):
+        body = b",\n".join(indent + orjson.dumps(item, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n" + indent)
+                           for item in chunk)
+        stream.write(("[\n" if first else ",\n") + body.decode())
+        first = False
+    closing = text.index(b"]", at) + 1
+    stream.write(("[]" if first else "\n" + indent[2:].decode() + "]") + text[closing:].decode())
+    stream.write("\n")

@@ -29,48 +29,54 @@ def add_text_row(table: Table, *cells: str) -> None:
     table.add_row(*(Text(safe_lines(cell)) for cell in cells))
 
 
+# Findings rendered per print: a file's findings are printed as they are
+# rendered, a few hundred at a time, never all held as rich text at once.
+_FINDINGS_PER_PRINT = 500
+
+# A line of the findings list: (text, rich style) parts. Made once and shown
+# plain or coloured, so both say the same. Every part's text is printable
+# already (`printable`), so rich would strip nothing from it.
+Line = list[tuple[str, str]]
+
+
 def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
     console = Console(file=stream, highlight=False, soft_wrap=True)
     for path, group in groupby(verdict.reported, key=lambda o: o.finding.location.path):
-        lines = [Text(printable(path), style="bold underline")]
-        for outcome in group:
+        lines: list[Line] = [[(printable(path), "bold underline")]]
+        for n, outcome in enumerate(group, 1):
             lines.extend(_finding(outcome.finding, outcome.status))
-        lines.append(Text())
+            if n % _FINDINGS_PER_PRINT == 0:
+                _print_lines(console, stream, lines)
+                lines = []
+        lines.append([])
         _print_lines(console, stream, lines)
     _summary(console, result, verdict)
 
 
-def _print_lines(console: Console, stream: TextIO, lines: list[Text]) -> None:
+def _print_lines(console: Console, stream: TextIO, lines: list[Line]) -> None:
     """Print `lines`; without colour (a file, a pipe), as plain text: rich
     renders a line in about 50 µs, which for thousands of findings costs
     more than the scan that found them. The output is the same either way."""
     if console.color_system is None:
-        stream.write("".join(line.plain + "\n" for line in lines))
+        stream.write("".join("".join(text for text, _ in line) + "\n" for line in lines))
     else:
-        console.print(Text("\n").join(lines))
+        console.print(Text("\n").join(Text.assemble(*line) for line in lines))
 
 
-def _finding(f: Finding, status: str) -> list[Text]:
+def _finding(f: Finding, status: str) -> list[Line]:
     loc = f.location
     where = f"{loc.line}" if loc.line is not None else (f"[{loc.index}]" if loc.index is not None else "-")
-    head = Text("  ")
-    head.append(f"{where:>6}", style="bold")
-    head.append(f"  {f.severity.label:<8}", style=SEVERITY_STYLE[f.severity])
+    head: Line = [("  ", ""), (f"{where:>6}", "bold"), (f"  {f.severity.label:<8}", SEVERITY_STYLE[f.severity])]
     if status == "review":
-        head.append(" review", style="italic")
-    head.append(f" {f.rule_id}", style="magenta")
-    head.append(f"  [{f.provider}]", style="blue")
-    head.append(f"  {printable(f.message)}")
+        head.append((" review", "italic"))
+    head += [(f" {printable(f.rule_id)}", "magenta"), (f"  [{printable(f.provider)}]", "blue"), (f"  {printable(f.message)}", "")]
     lines = [head]
     if loc.pointer:
-        lines.append(Text(f"          at {printable(loc.pointer)}", style="dim"))
+        lines.append([(f"          at {printable(loc.pointer)}", "dim")])
     if f.snippet:
         lo, hi = f.highlight
-        snippet = Text("          ")
-        snippet.append(printable(f.snippet[:lo]), style="dim")
-        snippet.append(printable(f.snippet[lo:hi]), style="bold reverse")
-        snippet.append(printable(f.snippet[hi:]), style="dim")
-        lines.append(snippet)
+        lines.append([("          ", ""), (printable(f.snippet[:lo]), "dim"), (printable(f.snippet[lo:hi]), "bold reverse"),
+                      (printable(f.snippet[hi:]), "dim")])
     return lines
 
 

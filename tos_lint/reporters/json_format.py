@@ -27,11 +27,10 @@ knows by name (`manifest.unknown_type_skipped`).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TextIO
-
-import orjson
+from typing import TYPE_CHECKING, Any, Iterator, TextIO
 
 from tos_lint.policy import STATUSES, Suppression
+from tos_lint.reporters import write_json
 
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult
@@ -57,14 +56,24 @@ def verdict_dict(verdict: "Verdict") -> dict[str, Any]:
 
 
 def document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
-    reported = verdict.reported
-    cited = sorted({o.finding.provider for o in reported})
+    doc = _document(result, verdict)
+    doc["findings"].extend(_findings(verdict))
+    return doc
+
+
+def _findings(verdict: "Verdict") -> Iterator[dict[str, Any]]:
+    return (o.finding.to_dict() | {"status": o.status} for o in verdict.reported)
+
+
+def _document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
+    """The document with an empty findings list, filled by the caller."""
+    cited = sorted({o.finding.provider for o in verdict.reported})
     return {
         "tool": {"name": "tos-lint", "version": result.version},
         "disclaimer": result.registry.disclaimer,
         "summary": result.stats.to_dict(),
         "verdict": verdict_dict(verdict),
-        "findings": [o.finding.to_dict() | {"status": o.status} for o in reported],
+        "findings": [],
         "files": [
             {"path": r.path, "records": r.stats.records, "records_flagged": r.flagged_records,
              "malformed": r.stats.malformed, "bytes": r.stats.bytes}
@@ -80,5 +89,5 @@ def document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
 
 
 def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
-    stream.write(orjson.dumps(document(result, verdict), option=orjson.OPT_INDENT_2).decode())
-    stream.write("\n")
+    doc = _document(result, verdict)
+    write_json(stream, doc, _findings(verdict), doc["findings"])

@@ -18,8 +18,10 @@ CI UIs know tests, not findings, so the mapping is:
 """
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
@@ -45,23 +47,53 @@ class _Case:
 
 
 def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
-    root = document(result, verdict)
-    ET.indent(root)
-    stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    stream.write(ET.tostring(root, encoding="unicode"))
-    stream.write("\n")
-
-
-def document(result: "ScanResult", verdict: "Verdict") -> ET.Element:
+    """Write the report a test case at a time, laid out as `ET.indent` lays
+    out the whole tree: the counts each suite's tag carries come first, from
+    the cases' kinds, so no suite's cases are ever all held as XML."""
     by_file = _cases_by_file(verdict.outcomes)
-    root = ET.Element("testsuites", name="tos-lint")
     paths = [r.path for r in result.files] + [p for p in by_file if p not in {r.path for r in result.files}]
     records = {r.path: r.stats.records for r in result.files}
-    for path in paths:
-        root.append(_suite(path, by_file.get(path, {}), records.get(path, 0)))
-    _sum_counts(root, root.findall("testsuite"))
+    counts = {path: _counts(by_file.get(path, {})) for path in paths}
+    root = ET.Element("testsuites", name="tos-lint")
+    _set_counts(root, {key: sum(c[key] for c in counts.values()) for key in COUNT_KEYS})
     root.set("time", f"{result.stats.seconds:.3f}")
-    return root
+    stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    if not paths:
+        stream.write(ET.tostring(root, encoding="unicode") + "\n")
+        return
+    stream.write(_start_tag(root))
+    for path in paths:
+        cases = by_file.get(path, {})
+        suite = ET.Element("testsuite", name=_clean(path))
+        _set_counts(suite, counts[path])
+        stream.write(f"\n{_INDENT}{_start_tag(suite)}")
+        properties = ET.Element("properties")
+        properties.append(ET.Element("property", name="records", value=str(records.get(path, 0))))
+        children = (_testcase(path, case) for case in cases.values()) if cases else iter([_scanned(path, records.get(path, 0))])
+        for child in itertools.chain([properties], children):
+            ET.indent(child, space=_INDENT, level=2)
+            stream.write(f"\n{_INDENT * 2}{ET.tostring(child, encoding='unicode')}")
+        stream.write(f"\n{_INDENT}</testsuite>")
+    stream.write("\n</testsuites>\n")
+
+
+_INDENT = "  "
+COUNT_KEYS = ("tests", "failures", "errors", "skipped")
+
+
+def _start_tag(el: ET.Element) -> str:
+    """`<tag attr="...">` as `ET.tostring` writes it (attribute values have
+    `>` escaped, so the first one closes the tag)."""
+    el.text = "-"  # with a text, the tag is written open, not as `<tag />`
+    text = ET.tostring(el, encoding="unicode")
+    el.text = None
+    return text[:text.index(">") + 1]
+
+
+def _scanned(path: str, records: int) -> ET.Element:
+    """The passing case of a file with no other: several CI parsers treat an
+    empty suite as an error."""
+    return ET.Element("testcase", classname=_clean(path), name=f"scanned {records} records: no findings")
 
 
 def _cases_by_file(outcomes: list[Outcome]) -> dict[str, dict[str, _Case]]:
@@ -88,30 +120,51 @@ def _case_name(f: Finding) -> str:
     return f"{where} (id {loc.record_id})" if loc.record_id else where
 
 
-def _suite(path: str, cases: dict[str, _Case], records: int) -> ET.Element:
-    suite = ET.Element("testsuite", name=_clean(path))
-    ET.SubElement(suite, "properties").append(ET.Element("property", name="records", value=str(records)))
-    for case in cases.values():
-        suite.append(_testcase(path, case))
-    if not cases:
-        ET.SubElement(suite, "testcase", classname=_clean(path), name=f"scanned {records} records: no findings")
-    _sum_counts(suite, suite.findall("testcase"))
-    return suite
+@dataclass
+class _Sorted:
+    """A case's reported outcomes: input problems, failing, the others."""
+
+    inputs: list[Outcome]
+    failing: list[Outcome]
+    shown: list[Outcome]
+
+    @classmethod
+    def of(cls, case: _Case) -> "_Sorted":
+        reported = [o for o in case.outcomes if o.status in REPORTED]
+        return cls([o for o in reported if _is_input(o.finding)], [o for o in reported if o.status == "fail"],
+                   [o for o in reported if o.status != "fail"])
+
+    @property
+    def kind(self) -> str:
+        """The case's child: error, failure, system-out, or skipped when every
+        finding of the record is baselined or suppressed."""
+        return "error" if self.inputs else "failure" if self.failing else "system-out" if self.shown else "skipped"
+
+
+def _counts(cases: dict[str, _Case]) -> dict[str, int]:
+    """A suite's tests/failures/errors/skipped, from its cases' kinds (one
+    passing case when there are none)."""
+    kinds = Counter(_Sorted.of(case).kind for case in cases.values())
+    return {"tests": max(len(cases), 1), "failures": kinds["failure"], "errors": kinds["error"],
+            "skipped": kinds["skipped"]}
+
+
+def _set_counts(el: ET.Element, counts: dict[str, int]) -> None:
+    for key in COUNT_KEYS:
+        el.set(key, str(counts[key]))
 
 
 def _testcase(path: str, case: _Case) -> ET.Element:
     el = ET.Element("testcase", classname=_clean(path), name=_clean(case.name))
-    reported = [o for o in case.outcomes if o.status in REPORTED]
-    inputs = [o for o in reported if _is_input(o.finding)]
-    failing = [o for o in reported if o.status == "fail"]
-    shown = [o for o in reported if o.status != "fail"]
-    if inputs:
+    sorted_ = _Sorted.of(case)
+    inputs, failing, shown = sorted_.inputs, sorted_.failing, sorted_.shown
+    if sorted_.kind == "error":
         _child(el, "error", inputs[0].finding.message, inputs[0].finding.rule_id, _details(inputs))
-    elif failing:
+    elif sorted_.kind == "failure":
         _child(el, "failure", _summary(failing), failing[0].finding.rule_id, _details(failing + shown))
-    elif shown:
+    elif sorted_.kind == "system-out":
         ET.SubElement(el, "system-out").text = _clean(_details(shown))
-    else:  # every finding of the record is baselined or suppressed
+    else:
         reasons = sorted({o.status + (f": {o.reason}" if o.reason else "") for o in case.outcomes})
         ET.SubElement(el, "skipped", message=_clean("; ".join(reasons)))
     return el
@@ -137,22 +190,6 @@ def _line(o: Outcome) -> str:
     where = f"  at {f.location.display()} {f.location.pointer}".rstrip()
     snippet = f"\n  > {f.snippet}" if f.snippet else ""
     return f"{head}\n{where}{snippet}\n  fingerprint {f.fingerprint}"
-
-
-def _sum_counts(el: ET.Element, children: list[ET.Element]) -> None:
-    """Set tests/failures/errors/skipped on a suite (from its cases) or on the
-    root (from its suites)."""
-    if el.tag == "testsuite":
-        counts = {
-            "tests": len(children),
-            "failures": sum(1 for c in children if c.find("failure") is not None),
-            "errors": sum(1 for c in children if c.find("error") is not None),
-            "skipped": sum(1 for c in children if c.find("skipped") is not None),
-        }
-    else:
-        counts = {k: sum(int(c.get(k, "0")) for c in children) for k in ("tests", "failures", "errors", "skipped")}
-    for key, value in counts.items():
-        el.set(key, str(value))
 
 
 def _clean(text: str) -> str:

@@ -23,16 +23,16 @@ One run. What goes where, and why:
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Iterator, TextIO
 from urllib.parse import quote
-
-import orjson
 
 from tos_lint.model import Finding, Severity
 from tos_lint.pathnames import unshown
 from tos_lint.policy import INPUT_RULE_PREFIX, Outcome, rule_matches
+from tos_lint.reporters import write_json
 
 if TYPE_CHECKING:
     from tos_lint.api import ScanResult
@@ -54,12 +54,19 @@ _SCANNED_ANYWAY = frozenset({"invalid-utf8", "bad-directive"})
 
 
 def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
-    stream.write(orjson.dumps(document(result, verdict), option=orjson.OPT_INDENT_2).decode())
-    stream.write("\n")
+    doc, results = _log(result, verdict)
+    write_json(stream, doc, results, doc["runs"][0]["results"])
 
 
 def document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
     """The whole SARIF log as a dict (tests validate it against the schema)."""
+    doc, results = _log(result, verdict)
+    doc["runs"][0]["results"].extend(results)
+    return doc
+
+
+def _log(result: "ScanResult", verdict: "Verdict") -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The log with an empty results list, and its results, made as they are read."""
     outcomes = [o for o in verdict.outcomes if o.status in RESULT_STATUSES]
     samples = {o.finding.rule_id: o.finding for o in outcomes}  # one finding per rule
     rule_ids = sorted(samples)
@@ -69,11 +76,12 @@ def document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
     run: dict[str, Any] = {
         "tool": {"driver": _driver(result, descriptors)},
         "invocations": [_invocation(result, verdict)],
-        "results": [_result(o, index[o.finding.rule_id]) for o in outcomes],
+        "results": [],
         "columnKind": "unicodeCodePoints",
         "properties": _run_properties(result, verdict),
     }
-    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+    results = (_result(o, index[o.finding.rule_id]) for o in outcomes)
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}, results
 
 
 def _rules_by_id(result: "ScanResult") -> dict[str, "Rule"]:
@@ -241,12 +249,19 @@ def location(f: Finding) -> dict[str, Any]:
 def artifact_uri(path: str) -> str:
     """A relative URI with forward slashes (code scanning resolves it against
     the repository root); a path outside the working directory stays absolute."""
+    return _artifact_uri(path, os.getcwd())
+
+
+@functools.lru_cache(maxsize=1024)
+def _artifact_uri(path: str, cwd: str) -> str:
+    # cached: every result of a file has its path's URI, and pathlib's parsing
+    # costs more than the rest of a result
     if path == STDIN:
         return "stdin"
     p = Path(unshown(path))  # a name that is not UTF-8: its own bytes, percent-encoded (%FF)
     if p.is_absolute():
         try:
-            p = p.resolve().relative_to(Path.cwd().resolve())
+            p = p.resolve().relative_to(Path(cwd).resolve())
         except ValueError:
             return p.as_uri()
     return quote(os.fsencode(p.as_posix()), safe="/")  # as_posix: forward slashes on Windows too
