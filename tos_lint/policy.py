@@ -75,7 +75,7 @@ class Policy:
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # for expiries given with a time
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per finding: no dict each
 class Outcome:
     finding: Finding
     status: str
