@@ -66,3 +66,50 @@ def test_bar_counts_files_records_and_bytes(units: list[parallel.WorkUnit], engi
 def test_disabled_bar_is_none_and_draws_nothing(units: list[parallel.WorkUnit]) -> None:
     with scan_progress(units, enabled=False) as on_done:
         assert on_done is None
+
+
+def _scan_on_a_terminal(tmp_path: Path, cache: Path, *extra: str) -> str:
+    """stderr of `tos-lint scan` written to a pseudo-terminal, as a user's
+    first run sees it."""
+    import os
+    import subprocess
+    import sys
+
+    pack = chatgpt_pack(tmp_path)
+    data = tmp_path / "data.jsonl"
+    if not data.exists():
+        write_jsonl(data, [{"text": "I am ChatGPT."}])
+    leader, follower = os.openpty()
+    env = dict(os.environ, TOS_LINT_CACHE_DIR=str(cache))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tos_lint", "scan", str(data), "--no-default-rules",
+                               "--rules", str(pack), "--isolated", *extra],
+                              stdout=subprocess.PIPE, stderr=follower, env=env, timeout=300)
+        os.close(follower)
+        follower = -1
+        err = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end is closed: all is read
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert proc.returncode == 1, err
+    return err.decode("utf-8", "replace")
+
+
+def test_a_first_run_on_a_terminal_says_it_is_compiling(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = _scan_on_a_terminal(tmp_path, cache)
+    assert "compiling the rule packs' patterns" in first and str(cache) in first
+    assert "compiling" not in _scan_on_a_terminal(tmp_path, cache)  # the cache holds them now
+
+
+def test_a_quiet_first_run_says_nothing(tmp_path: Path) -> None:
+    assert "compiling" not in _scan_on_a_terminal(tmp_path, tmp_path / "cache", "--quiet")

@@ -133,6 +133,8 @@ def scan(
             fail("--address goes with --backend ray")
         from tos_lint.progress import show_progress
 
+        if show_progress(quiet):
+            _say_when_compiling()
         result, verdict = api.run(paths, config, changed, sample_spec, jobs, backend=backend, address=address,
                                   progress=show_progress(quiet), standby=standby)
     warn(result.warnings)
@@ -140,6 +142,19 @@ def scan(
 
     _emit(renderer_for(output_format, redact), result, verdict, output)
     raise typer.Exit(verdict.exit_code)
+
+
+def _say_when_compiling() -> None:
+    """On a terminal: a line on stderr before rule databases the cache lacks
+    are compiled, the one long silence of a first run."""
+    from tos_lint.cache import cache_dir
+    from tos_lint.matcher import before_first_cold_compile
+
+    where = cache_dir()
+    kept = f"kept in {where} for the next runs" if where is not None else "not kept: TOS_LINT_CACHE_DIR is empty"
+    before_first_cold_compile(lambda: print(
+        f"tos-lint: compiling the rule packs' patterns (about 20 s for the built-in packs on two cores; {kept}) ...",
+        file=sys.stderr, flush=True))
 
 
 def _check_limit(option: str, value: object, validate: Callable[[Any], object]) -> None:

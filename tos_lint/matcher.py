@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from operator import itemgetter
-from typing import Union
+from typing import Callable, Union
 
 import hyperscan as hs
 
@@ -198,11 +198,30 @@ class CachedDatabase:
 Scannable = Union[hs.Database, CachedDatabase]
 
 
+# What to call before the first compile the cache cannot spare: the first
+# run on a machine compiles the built-in packs for some 20 s, and the
+# command line says so rather than seem to hang. Called once, then dropped.
+_cold_compile_notices: list[Callable[[], None]] = []
+
+
+def before_first_cold_compile(notice: Callable[[], None]) -> None:
+    """Have `notice` called once, before rule databases not in the cache
+    are compiled (if they ever are in this process)."""
+    _cold_compile_notices[:] = [notice]
+
+
+def _announce_cold_compile() -> None:
+    while _cold_compile_notices:
+        _cold_compile_notices.pop()()
+
+
 def compile_side_by_side(parts: list[tuple[list[str], int]], deferred: bool = False) -> list[Scannable]:
     """Each (patterns, flags) as `compile_database` makes it: the first in
     this process, and meanwhile each other one the cache lacks in a child.
     `deferred`: those the cache holds are read from it when first scanned."""
     cached = [database_cached(patterns, flags) for patterns, flags in parts]  # each key hashes every pattern: once
+    if not all(cached):
+        _announce_cold_compile()
     children = {i: Background(compiled_bytes, patterns, flags) for i, (patterns, flags) in enumerate(parts)
                 if i and not cached[i]}
     try:
