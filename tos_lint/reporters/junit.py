@@ -63,18 +63,22 @@ def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
         return
     stream.write(_start_tag(root))
     for path in paths:
-        cases = by_file.get(path, {})
-        suite = ET.Element("testsuite", name=_clean(path))
-        _set_counts(suite, counts[path])
-        stream.write(f"\n{_INDENT}{_start_tag(suite)}")
-        properties = ET.Element("properties")
-        properties.append(ET.Element("property", name="records", value=str(records.get(path, 0))))
-        children = (_testcase(path, case) for case in cases.values()) if cases else iter([_scanned(path, records.get(path, 0))])
-        for child in itertools.chain([properties], children):
-            ET.indent(child, space=_INDENT, level=2)
-            stream.write(f"\n{_INDENT * 2}{ET.tostring(child, encoding='unicode')}")
-        stream.write(f"\n{_INDENT}</testsuite>")
+        _write_suite(stream, path, by_file.get(path, {}), records.get(path, 0), counts[path])
     stream.write("\n</testsuites>\n")
+
+
+def _write_suite(stream: TextIO, path: str, cases: dict[str, _Case], records: int, counts: dict[str, int]) -> None:
+    """One `<testsuite>`, its cases made and written one at a time."""
+    suite = ET.Element("testsuite", name=_clean(path))
+    _set_counts(suite, counts)
+    stream.write(f"\n{_INDENT}{_start_tag(suite)}")
+    properties = ET.Element("properties")
+    properties.append(ET.Element("property", name="records", value=str(records)))
+    cases_made = (_testcase(path, case) for case in cases.values()) if cases else iter([_scanned(path, records)])
+    for child in itertools.chain([properties], cases_made):
+        ET.indent(child, space=_INDENT, level=2)
+        stream.write(f"\n{_INDENT * 2}{ET.tostring(child, encoding='unicode')}")
+    stream.write(f"\n{_INDENT}</testsuite>")
 
 
 _INDENT = "  "
@@ -121,7 +125,7 @@ def _case_name(f: Finding) -> str:
 
 
 @dataclass
-class _Sorted:
+class _Reported:
     """A case's reported outcomes: input problems, failing, the others."""
 
     inputs: list[Outcome]
@@ -129,7 +133,7 @@ class _Sorted:
     shown: list[Outcome]
 
     @classmethod
-    def of(cls, case: _Case) -> "_Sorted":
+    def of(cls, case: _Case) -> "_Reported":
         reported = [o for o in case.outcomes if o.status in REPORTED]
         return cls([o for o in reported if _is_input(o.finding)], [o for o in reported if o.status == "fail"],
                    [o for o in reported if o.status != "fail"])
@@ -144,7 +148,7 @@ class _Sorted:
 def _counts(cases: dict[str, _Case]) -> dict[str, int]:
     """A suite's tests/failures/errors/skipped, from its cases' kinds (one
     passing case when there are none)."""
-    kinds = Counter(_Sorted.of(case).kind for case in cases.values())
+    kinds = Counter(_Reported.of(case).kind for case in cases.values())
     return {"tests": max(len(cases), 1), "failures": kinds["failure"], "errors": kinds["error"],
             "skipped": kinds["skipped"]}
 
@@ -156,13 +160,13 @@ def _set_counts(el: ET.Element, counts: dict[str, int]) -> None:
 
 def _testcase(path: str, case: _Case) -> ET.Element:
     el = ET.Element("testcase", classname=_clean(path), name=_clean(case.name))
-    sorted_ = _Sorted.of(case)
-    inputs, failing, shown = sorted_.inputs, sorted_.failing, sorted_.shown
-    if sorted_.kind == "error":
+    reported = _Reported.of(case)
+    inputs, failing, shown = reported.inputs, reported.failing, reported.shown
+    if reported.kind == "error":
         _child(el, "error", inputs[0].finding.message, inputs[0].finding.rule_id, _details(inputs))
-    elif sorted_.kind == "failure":
+    elif reported.kind == "failure":
         _child(el, "failure", _summary(failing), failing[0].finding.rule_id, _details(failing + shown))
-    elif sorted_.kind == "system-out":
+    elif reported.kind == "system-out":
         ET.SubElement(el, "system-out").text = _clean(_details(shown))
     else:
         reasons = sorted({o.status + (f": {o.reason}" if o.reason else "") for o in case.outcomes})
