@@ -3,8 +3,15 @@ handed back as a direct call would give them."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+
+from tests.helpers import REPO, SAMPLE_DATA
 
 from tos_lint.background import Background, Standby
 from tos_lint.errors import ScanAborted, UsageError
@@ -163,3 +170,60 @@ def test_without_fork_a_standby_has_no_child(monkeypatch: pytest.MonkeyPatch) ->
     assert standby.take() is None
     pid, prepared, doubled = Background(_pid_and_prepared, 5, standby=standby).result()
     assert (pid, prepared, doubled) == (os.getpid(), [], 10)
+
+
+def _big_result(size: int) -> bytes:
+    return b"x" * size  # more than a pipe holds: the child blocks sending it until it is read
+
+
+_INTERRUPTED_WAIT = """
+import os, signal, sys, time
+sys.path.insert(0, {repo!r})
+from tests.test_background import _big_result
+from tos_lint.background import Background
+
+first = Background(_big_result, 50_000_000)
+second = Background(_big_result, 1)  # forked later: it holds the first one's pipe open too
+time.sleep(1)  # the first child is now blocked writing its result
+
+def interrupt(*_):
+    raise KeyboardInterrupt
+signal.signal(signal.SIGALRM, interrupt)
+signal.setitimer(signal.ITIMER_REAL, 0.01)
+child = first._process
+try:
+    first.result()
+except KeyboardInterrupt:
+    child.join(5)
+    print("interrupted", child.is_alive())
+second.cancel()
+"""
+
+
+def test_an_interrupted_wait_stops_the_child_instead_of_waiting_for_it(tmp_path: Path) -> None:
+    """Ctrl-C while waiting for a child that is blocked writing its result
+    into a pipe a sibling also holds open: waiting for it would never end."""
+    script = tmp_path / "interrupted.py"
+    script.write_text(_INTERRUPTED_WAIT.format(repo=str(REPO)), encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert proc.stdout.strip() == "interrupted False", proc.stderr
+
+
+def test_ctrl_c_during_a_first_run_compile_stops_at_once(tmp_path: Path) -> None:
+    """The built-in packs compile for some 20 s on an empty cache, in C,
+    where Python sees no signal: the command must still stop at Ctrl-C,
+    sent as a terminal sends it (to the whole process group), and leave no
+    process behind."""
+    env = dict(os.environ, TOS_LINT_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.Popen([sys.executable, "-m", "tos_lint", "scan", str(SAMPLE_DATA)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    time.sleep(3)  # compiling by now
+    assert proc.poll() is None
+    os.killpg(proc.pid, signal.SIGINT)
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 5, "Ctrl-C waited for the compile to end"
+    assert proc.returncode == 130 and b"Traceback" not in err, err
+    time.sleep(0.5)
+    left = subprocess.run(["ps", "-o", "pid=", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert left == []

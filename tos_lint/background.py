@@ -55,9 +55,14 @@ class Background(Generic[T]):
             answer: tuple[bool, Any] | None = self._conn.recv()
         except EOFError:  # the child died without an answer (killed, out of memory)
             answer = None
-        finally:
-            self._conn.close()
-            self._process.join()  # before reading its exit code
+        except BaseException:
+            # interrupted while waiting (Ctrl-C): stop the child rather than
+            # wait for it; it may be blocked writing to a pipe that a sibling
+            # forked later also holds open, and would never end
+            self.cancel()
+            raise
+        self._conn.close()
+        self._process.join()  # before reading its exit code
         if answer is None:
             raise ScanAborted(_died(fn.__name__, self._process.exitcode))
         ok, value = answer

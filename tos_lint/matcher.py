@@ -216,14 +216,17 @@ def _announce_cold_compile() -> None:
 
 
 def compile_side_by_side(parts: list[tuple[list[str], int]], deferred: bool = False) -> list[Scannable]:
-    """Each (patterns, flags) as `compile_database` makes it: the first in
-    this process, and meanwhile each other one the cache lacks in a child.
+    """Each (patterns, flags) as `compile_database` makes it: each one the
+    cache lacks in a child of its own, all at once, while this process only
+    waits. A compile runs in C for up to twenty seconds and Python sees
+    Ctrl-C only between calls, so waiting here (where Ctrl-C stops the
+    children at once) is what keeps a first run interruptible.
     `deferred`: those the cache holds are read from it when first scanned."""
     cached = [database_cached(patterns, flags) for patterns, flags in parts]  # each key hashes every pattern: once
     if not all(cached):
         _announce_cold_compile()
     children = {i: Background(compiled_bytes, patterns, flags) for i, (patterns, flags) in enumerate(parts)
-                if i and not cached[i]}
+                if not cached[i]}
     try:
         databases: list[Scannable] = []
         for i, (patterns, flags) in enumerate(parts):
