@@ -193,6 +193,12 @@ NOT_SELF_ID = [
     "Je suis Command, un modèle de langage développé par Google.",
     "저는 OpenAI에서 일하는 Claude입니다.",
     "저는 구글에서 일하는 제미나이입니다.",
+    # another language's self-introduction reported in quotes
+    "ChatGPT a dit : \u00ab Je suis ChatGPT, un mod\u00e8le de langage. \u00bb et tout le monde a ri.",
+    "El bot respondi\u00f3: \u201cSoy Claude, un asistente de IA creado por Anthropic\u201d.",
+    "Er schrieb: \u201eIch bin Gemini, ein KI-Modell von Google\u201c, was falsch war.",
+    "\u4ed6\u8bf4\uff1a\u201c\u6211\u662fChatGPT\uff0c\u7531OpenAI\u5f00\u53d1\u3002\u201d\u5927\u5bb6\u90fd\u7b11\u4e86\u3002",
+    "Lui ha detto: \u00abSono ChatGPT, un modello linguistico di OpenAI\u00bb, ma scherzava.",
 ]
 
 ROLE_PLAY = [

@@ -180,6 +180,21 @@ def with_capitals(words: list[str]) -> list[str]:
     return words + [w[0].upper() + w[1:] for w in words if not w[0].isascii() and w[0].upper() != w[0]]
 
 
+# "I am" in the provider packs' own languages (their `*.self-id.multilingual` rules).
+PACK_OPENERS = ["je suis", "je m'appelle", "soy", "me llamo", "eu sou", "sou", "ich bin", "ich heiße", "я",
+                "меня зовут", "我是", "我叫", "私は", "わたしは", "僕は", "저는", "나는", "제 이름은"]
+
+
+def quoted_opener(openers: list[str]) -> str:
+    """An opener right after an opening quote that follows other text ('Il a
+    dit : « Je suis ChatGPT »', '他说："我是ChatGPT"'): someone reporting what
+    a model says, not the model speaking. An answer that opens with the
+    quote is not this. The provider packs' multilingual rules carry it with
+    PACK_OPENERS (`quoted_opener(PACK_OPENERS)`, compiled once)."""
+    quotes = "«„“\"「『‹"
+    return f"[^\\s{quotes}]\\s*[{quotes}]\\s*" + alternation(with_capitals(openers))
+
+
 def ai_words() -> str:
     return ("(?:" + r"\b" + alternation(AI_WORDS_LATIN) + "|" + r"\b" + alternation(AI_WORDS_SHORT) + r"\b|"
             + alternation(with_capitals(AI_WORDS_OTHER)) + ")")
@@ -637,6 +652,10 @@ MAKER_KEYWORDS = {
     "moonshot": ["moonshot"],
 }
 
+QUOTED_OPENER = quoted_opener([o for group in (*OPENERS.values(), *NO_COMMA_OPENERS.values()) for o in group]
+                              + PACK_OPENERS)
+
+
 def _rule(provider: str, suffix: str, message: str, description: str, match: dict[str, object],
           rule_examples: dict[str, list[str]], negations: str | None = None,
           keywords: list[str] | None = None, conditions: Sequence[str] = ()) -> dict[str, object]:
@@ -654,7 +673,7 @@ def _rule(provider: str, suffix: str, message: str, description: str, match: dic
         # proves it): "innovation", "graphic" or "describing" are no reason to read a line
         "keywords": [rf"\b{name}" if name[0].isascii() else name for name in keywords or KEYWORDS[provider]],
         "unless": [{"regex": negations or alternation(NEGATIONS)}, *({"regex": c} for c in conditions),
-                   {"regex": OTHERS_WORDS_PROMPT, "where": "prompt"}],
+                   {"regex": QUOTED_OPENER}, {"regex": OTHERS_WORDS_PROMPT, "where": "prompt"}],
         "examples": rule_examples,
     }
 
