@@ -140,7 +140,17 @@ def _stop(process: Any, conn: Any) -> None:
     conn.close()
 
 
+def _ignore_ctrl_c() -> None:
+    """In a child: Ctrl-C reaches the whole process group, and the parent
+    alone decides, stopping its children; a child that raised
+    KeyboardInterrupt would print a traceback of its own."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _standby(conn: Any, prepare: Callable[[], object]) -> None:
+    _ignore_ctrl_c()
     try:
         prepare()
     except Exception:  # noqa: BLE001 - the call meets the same problem and reports it
@@ -157,6 +167,7 @@ def _cancelled() -> None:
 
 
 def _child(conn: Any, fn: Callable[..., Any], *args: Any) -> None:
+    _ignore_ctrl_c()
     try:
         answer: tuple[bool, Any] = (True, fn(*args))
     except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
