@@ -189,8 +189,9 @@ def quoted_opener(openers: list[str]) -> str:
     """An opener right after an opening quote that follows other text ('Il a
     dit : « Je suis ChatGPT »', '他说："我是ChatGPT"'): someone reporting what
     a model says, not the model speaking. An answer that opens with the
-    quote is not this. The provider packs' multilingual rules carry it with
-    PACK_OPENERS (`quoted_opener(PACK_OPENERS)`, compiled once)."""
+    quote is not this. The provider packs' multilingual rules each carry
+    `quoted_opener(PACK_OPENERS)` (one string, compiled once for all); the
+    generated rules carry it with every language's openers."""
     quotes = "«„“\"「『‹"
     return f"[^\\s{quotes}]\\s*[{quotes}]\\s*" + alternation(with_capitals(openers))
 

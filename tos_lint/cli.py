@@ -133,10 +133,11 @@ def scan(
             fail("--address goes with --backend ray")
         from tos_lint.progress import show_progress
 
-        if show_progress(quiet):
+        on_terminal = show_progress(quiet)
+        if on_terminal:
             _say_when_compiling()
         result, verdict = api.run(paths, config, changed, sample_spec, jobs, backend=backend, address=address,
-                                  progress=show_progress(quiet), standby=standby)
+                                  progress=on_terminal, standby=standby)
     warn(result.warnings)
     from tos_lint.cli_report import renderer_for
 

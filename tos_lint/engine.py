@@ -146,12 +146,11 @@ class Engine:
         assert self.neardup is not None
         fields = self.neardup.finding_fields(hit)
         snippet, highlight = _snippet(record, hit)
-        key = record.own_id if record.own_id is not None else record.content_hash
         reference = str((hit.detail or {}).get("reference_id", ""))
         return Finding(
             rule_id=hit.rule_id, **fields, location=_location(record, hit),
             snippet=snippet, highlight=highlight,
-            fingerprint=finding_fingerprint(hit.rule_id, key, hit.pointer, reference),
+            fingerprint=finding_fingerprint(hit.rule_id, record.key, hit.pointer, reference),
             detail=dict(hit.detail or {}),
         )
 
@@ -213,12 +212,11 @@ class Engine:
     def stamp(self, hit: Hit, record: Record) -> Finding:
         rule = self.ruleset.by_id[hit.rule_id]
         snippet, highlight = _snippet(record, hit)
-        record_key = record.own_id if record.own_id is not None else record.content_hash
         return Finding(
             rule_id=rule.id, provider=rule.provider, severity=rule.severity,
             confidence=rule.confidence, evidence=rule.evidence, message=rule.message,
             location=_location(record, hit), snippet=snippet, highlight=highlight,
-            fingerprint=finding_fingerprint(rule.id, record_key, hit.pointer, hit.matched),
+            fingerprint=finding_fingerprint(rule.id, record.key, hit.pointer, hit.matched),
             detail=dict(hit.detail) if hit.detail else NO_DETAIL,
         )
 

@@ -208,6 +208,11 @@ CHANGED_SINCE_SCAN = ("changed-during-scan: the file changed between the scan an
                       "some of its records were not judged; no copy was written: filter it again once nothing writes to it")
 
 
+def differs_from_scan(stats: FileStats, scanned_sha256: str | None) -> bool:
+    """Whether the file just read is not the one the scan hashed."""
+    return bool(scanned_sha256 and stats.sha256 and stats.sha256 != scanned_sha256)
+
+
 def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, int | None], list[Finding]],
                 clean_dir: Path, quarantine_dir: Path, options: ReadOptions, scanned_sha256: str | None) -> FilterCounts:
     assert inp.fs_path is not None
@@ -235,7 +240,7 @@ def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, 
             else:
                 clean.write_record(item, None)
                 counts.kept += 1
-        if scanned_sha256 and stats.sha256 and stats.sha256 != scanned_sha256:
+        if differs_from_scan(stats, scanned_sha256):
             clean.abandon()  # it would pass records the scan never saw as clean
             quarantine.abandon()
             return FilterCounts(inp.path, stopped=CHANGED_SINCE_SCAN)

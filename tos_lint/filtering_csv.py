@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 from tos_lint import deepjson
-from tos_lint.filtering import CHANGED_SINCE_SCAN, FINDINGS_KEY, FilterCounts, _AtomicOutput, issue_note
+from tos_lint.filtering import (
+    CHANGED_SINCE_SCAN, FINDINGS_KEY, FilterCounts, _AtomicOutput, differs_from_scan, issue_note,
+)
 from tos_lint.model import Finding
 from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.readers import (
@@ -81,8 +83,7 @@ def filter_csv(inp: InputFile, delimiter: str, failing: dict[int, list[Finding]]
                 copier.copy(read_records(inp, stats, options), physical_lines(raw))
         except _DECOMPRESS_ERRORS as exc:  # the scan's reader met it too, and said so
             counts.stopped = counts.stopped or f"unreadable: {exc}"
-        changed = (scanned_sha256 and stats.sha256 and stats.sha256 != scanned_sha256) \
-            or FileSignature.of(inp.fs_path) != before
+        changed = differs_from_scan(stats, scanned_sha256) or FileSignature.of(inp.fs_path) != before
         if copier.refused or changed:
             clean.abandon()
             quarantine.abandon()

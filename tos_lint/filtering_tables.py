@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Protocol
 from tos_lint import deepjson
 from tos_lint.atomic import AtomicFile
 from tos_lint.filtering import (
-    CHANGED_SINCE_SCAN, FINDINGS_KEY, FilterCounts, drop_stale_copy, finish_copy, issue_note,
+    CHANGED_SINCE_SCAN, FINDINGS_KEY, FilterCounts, differs_from_scan, drop_stale_copy, finish_copy, issue_note,
 )
 from tos_lint.model import Finding
 from tos_lint.readers import FileSignature, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_records
@@ -106,7 +106,7 @@ def filter_table(inp: InputFile, kind: str, failing: dict[int, list[Finding]], c
     before = FileSignature.of(path)
     stats = FileStats()
     fates = row_fates(inp, stats, options)
-    if scanned_sha256 and stats.sha256 and stats.sha256 != scanned_sha256:
+    if differs_from_scan(stats, scanned_sha256):
         counts.stopped = CHANGED_SINCE_SCAN  # nothing of it is counted: the copies would not be of what was judged
         _drop_stale_copies(clean_path, quarantine_path)
         return

@@ -78,6 +78,11 @@ class Record:
         return self._hash
 
     @property
+    def key(self) -> str:
+        """What its findings' fingerprints are made from: its own id, or its content hash."""
+        return self.own_id if self.own_id is not None else self.content_hash
+
+    @property
     def id(self) -> str:
         # made once: each finding of the record holds it, one string for all
         if self._id is None:

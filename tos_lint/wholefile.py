@@ -18,6 +18,7 @@ from typing import BinaryIO
 # Far above any configuration, pack, baseline or report the tool writes
 # (a baseline of ten million findings is about 1.5 GB), far below memory.
 MAX_WHOLE_FILE_BYTES = 4 << 30
+_READ_PART = 1 << 20  # what a FIFO, which says no size, is read by
 
 
 def read_whole(path: str | Path, limit: int = MAX_WHOLE_FILE_BYTES) -> bytes:
@@ -52,8 +53,6 @@ def _read_at_most(fh: BinaryIO, most: int, first: int) -> bytes:
         want = _READ_PART
     return b"".join(parts)
 
-
-_READ_PART = 1 << 20
 
 
 def same_version(value: object, expected: int) -> bool:
