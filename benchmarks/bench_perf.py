@@ -476,8 +476,9 @@ REPORT_FORMATS = ("jsonl", "json", "sarif", "console", "github", "markdown", "ju
 def findings_rss_part(args: argparse.Namespace, workdir: Path, res: Results) -> None:
     """Peak RSS of `tos-lint scan --jobs 1` in each output format, on a corpus
     where every assistant turn opens with a fingerprint, and the memory each
-    finding adds (from a half-size prefix of the same file, in JSONL): what a
-    scan holds grows with its findings, not with its input."""
+    finding adds (from a half-size prefix of the same file, in JSONL): past
+    the spool's limit (`tos_lint.spool`) findings go to disk, so that it is
+    about nothing; the HTML report holds its document."""
     import bench_scan
 
     print(f"5c. peak RSS by output format, {args.findings_mb:g} MB full of findings ...", flush=True)

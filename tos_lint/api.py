@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from tos_lint import __version__, parallel
-from tos_lint.attribution_evidence import attribute_scan
+from tos_lint.attribution_evidence import EvidenceTally
 from tos_lint.attribution_scan import style_attribution
 from tos_lint.background import Background, Standby
 from tos_lint.config import Config
 from tos_lint.detect import RuleSet
 from tos_lint.errors import UsageError
-from tos_lint.engine import Engine, EngineOptions, FileResult, field_map_findings
-from tos_lint.model import Finding, Severity
+from tos_lint.engine import Engine, EngineOptions, FileResult, field_map_finding
+from tos_lint.model import Finding, Severity, finding_spool
 from tos_lint.packs import Pack, load_packs, pack_paths
 from tos_lint.pathnames import shown
 from tos_lint.policy import INPUT_RULE_PREFIX, TOOL_RULE_PREFIX, Policy, Verdict, decide, rule_matches
@@ -58,7 +58,9 @@ class ScanStats:
 
 @dataclass
 class ScanResult:
-    findings: list[Finding]
+    # in input order; a list-like spool that keeps a bounded number in
+    # memory and the rest on disk (`tos_lint.spool`), for scans that find millions
+    findings: Sequence[Finding]
     stats: ScanStats
     files: list[FileResult]
     packs: list[Pack]
@@ -149,15 +151,19 @@ def scan(
                                    max_record_bytes=max_record_bytes, limits=limits, sample=sample,
                                    indexes=tuple(str(i) for i in indexes), prefilter=use_prefilter)
     engine = Engine(ruleset, engine_options, registry)
-    results = _run_units(engine, units, jobs, backend, address, progress)
-    field_map_findings(results, field_map)
-    findings = [f for r in results for f in r.findings]
-    stats = _stats(results, findings)
+    collected = _Collector(field_map)
+    results = _run_units(engine, units, jobs, backend, address, progress, collected)
+    findings = collected.findings
+    stats = _stats(results)
+    evidence = EvidenceTally()
+    for f in findings:  # one pass for both: the findings may be read back from disk
+        _count(stats, f)
+        evidence.add(f)
     stats.seconds = time.perf_counter() - started
     stats.hidden_skipped = len(passed_over.hidden)
     stats.unknown_type_skipped = len(passed_over.unknown_type)
     result = ScanResult(findings, stats, results, ruleset.packs, registry)
-    result.attribution = attribute_scan(findings, {r.path: r.stats.records for r in results})
+    result.attribution = evidence.attribution({r.path: r.stats.records for r in results})
     if sample is not None:
         sampled = sum(r.sampled or 0 for r in results)
         evidence = (((f.location.path, f.location.line, f.location.index), f.provider)
@@ -201,8 +207,25 @@ def _bytes_to_scan(units: Sequence[parallel.WorkUnit]) -> float:
     return sum(u.nbytes for u in units if u.only_lines is None)
 
 
+class _Collector:
+    """The scan's findings: each file's moved in as soon as the file is
+    done, so that findings held in memory stay bounded however many files
+    there are (each file's own spool is emptied)."""
+
+    def __init__(self, field_map: dict[str, list[str]] | None):
+        self.field_map = field_map
+        self.findings = finding_spool()
+
+    def __call__(self, result: FileResult) -> None:
+        unmatched = field_map_finding(result, self.field_map)
+        if unmatched is not None:
+            self.findings.append(unmatched)
+        self.findings.extend(result.findings)
+        result.findings.close()
+
+
 def _run_units(engine: Engine, units: list[parallel.WorkUnit], jobs: int | None, backend: str,
-               address: str | None, progress: bool) -> list[FileResult]:
+               address: str | None, progress: bool, on_file: parallel.FileDone) -> list[FileResult]:
     """Run the units on this machine's cores, or as Ray tasks on a cluster."""
     from tos_lint.progress import scan_progress
 
@@ -213,8 +236,9 @@ def _run_units(engine: Engine, units: list[parallel.WorkUnit], jobs: int | None,
             from tos_lint.ray_backend import EngineSpec, run_units_ray
 
             spec = EngineSpec.from_ruleset(engine.ruleset, engine.options)
-            return parallel.with_digests(run_units_ray(spec, units, address=address, progress=on_done, num_cpus=jobs), units)
-        return parallel.run_units(engine, units, jobs or parallel.default_jobs(), progress=on_done)
+            results = run_units_ray(spec, units, address=address, progress=on_done, num_cpus=jobs, on_file=on_file)
+            return parallel.with_digests(results, units)
+        return parallel.run_units(engine, units, jobs or parallel.default_jobs(), progress=on_done, on_file=on_file)
 
 
 def _index_digests(indexes: Sequence[str | Path]) -> list[dict[str, Any]]:
@@ -269,18 +293,21 @@ def _abspath(path: str, fs_path: Path | None) -> str | None:
     return shown(os.path.realpath(fs_path if fs_path is not None else path))
 
 
-def _stats(results: list[FileResult], findings: list[Finding]) -> ScanStats:
+def _stats(results: list[FileResult]) -> ScanStats:
+    """The files' counts; the findings' are added by `_count`."""
     stats = ScanStats(files=len(results))
     for r in results:
         stats.records += r.stats.records
         stats.malformed += r.stats.malformed
         stats.bytes += r.stats.bytes
         stats.records_flagged += r.flagged_records
-    for f in findings:
-        stats.by_provider[f.provider] += 1
-        stats.by_severity[f.severity.label] += 1
-        stats.by_rule[f.rule_id] += 1
     return stats
+
+
+def _count(stats: ScanStats, f: Finding) -> None:
+    stats.by_provider[f.provider] += 1
+    stats.by_severity[f.severity.label] += 1
+    stats.by_rule[f.rule_id] += 1
 
 
 def build_policy(config: Config, registry: Registry) -> Policy:
@@ -393,8 +420,6 @@ def decompress_limits(config: Config) -> DecompressLimits:
 
 def _add_style_attribution(result: ScanResult, report: dict[str, Any], extra: list[Finding]) -> None:
     result.style_attribution = report
-    result.findings.extend(extra)
+    result.findings.extend(extra)  # type: ignore[attr-defined]  # the scan's spool
     for f in extra:
-        result.stats.by_provider[f.provider] += 1
-        result.stats.by_severity[f.severity.label] += 1
-        result.stats.by_rule[f.rule_id] += 1
+        _count(result.stats, f)

@@ -51,7 +51,7 @@ evidence and are ignored here.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -208,54 +208,115 @@ class ScanAttribution:
         return {"files": [f.to_dict() for f in self.files], "overall": self.overall.to_dict()}
 
 
+# Records whose evidence is held open at once (per file, and for the scan).
+# A scan's findings come in input order, a record's together: a record is
+# complete once findings of later records follow, and is folded into its
+# provider's sums when this many others came after it. Memory then stays
+# bounded however many records are flagged.
+OPEN_RECORDS = 4_096
+
+
+class _Sums:
+    """One provider's evidence so far: the records folded in, as sums."""
+
+    def __init__(self) -> None:
+        self.strong: list[float] = [0, 0.0, 0.0]  # records, sum of confidences, log(1 - c) summed
+        self.weak: list[float] = [0, 0.0, 0.0]  # the same for weak records, the last of c * WEAK_WEIGHT
+        self.strong_certain = self.weak_certain = False  # a confidence of 1: noisy-or is 1
+        self.rules: Counter[str] = Counter()  # records per rule
+
+    def fold(self, slot: list[Any]) -> None:
+        strong, weak_best, strong_best, rules = slot
+        if strong:
+            self.strong_certain = _add(self.strong, strong_best, strong_best, self.strong_certain)
+        else:
+            self.weak_certain = _add(self.weak, weak_best, weak_best * WEAK_WEIGHT, self.weak_certain)
+        self.rules.update(rules)
+
+    @property
+    def records(self) -> int:
+        return int(self.strong[0] + self.weak[0])
+
+
+def _add(sums: list[float], confidence: float, chance: float, certain: bool) -> bool:
+    """Add a record's confidence to `sums`; its chance to the noisy-or
+    (`_chance`), in the order records came. True once one chance is certain."""
+    sums[0] += 1
+    sums[1] += confidence
+    chance = min(max(chance, 0.0), 1.0)
+    if certain or chance >= 1.0:
+        return True
+    sums[2] += math.log1p(-chance)
+    return False
+
+
 class _Tally:
     """Per-provider record evidence, before it is turned into a verdict."""
 
     def __init__(self) -> None:
-        # provider -> record key -> [strong?, best confidence, best strong confidence]
-        self.records: dict[str, dict[tuple[Any, ...], list[Any]]] = defaultdict(dict)
+        # record key -> provider -> [strong?, best confidence, best strong confidence, rules]
+        # (an OrderedDict: the oldest is taken in constant time; a dict's
+        # first key is found past every one removed before it)
+        self.open: OrderedDict[tuple[Any, ...], dict[str, list[Any]]] = OrderedDict()
+        self.sums: dict[str, _Sums] = {}  # in the order providers were first seen
         self.findings: Counter[str] = Counter()
-        self.rule_records: dict[str, dict[str, set[tuple[Any, ...]]]] = defaultdict(lambda: defaultdict(set))
 
     def add(self, f: Finding) -> None:
         key = record_key(f)
         strong = is_strong(f.evidence)
-        slot = self.records[f.provider].get(key)
+        if f.provider not in self.sums:
+            self.sums[f.provider] = _Sums()
+        by_provider = self.open.get(key)
+        if by_provider is None:
+            if len(self.open) >= OPEN_RECORDS:
+                self._fold_oldest()
+            by_provider = self.open[key] = {}
+        slot = by_provider.get(f.provider)
         if slot is None:
-            self.records[f.provider][key] = [strong, f.confidence if not strong else 0.0, f.confidence if strong else 0.0]
+            by_provider[f.provider] = [strong, f.confidence if not strong else 0.0, f.confidence if strong else 0.0,
+                                       {f.rule_id}]
         else:
             slot[0] = slot[0] or strong
             if strong:
                 slot[2] = max(slot[2], f.confidence)
             else:
                 slot[1] = max(slot[1], f.confidence)
+            slot[3].add(f.rule_id)
         self.findings[f.provider] += 1
-        self.rule_records[f.provider][f.rule_id].add(key)
+
+    def _fold_oldest(self) -> None:
+        _, by_provider = self.open.popitem(last=False)
+        for provider, slot in by_provider.items():
+            self.sums[provider].fold(slot)
+
+    def _fold_all(self) -> None:
+        while self.open:
+            self._fold_oldest()
 
     def evidence(self, provider: str, total_records: int) -> ProviderEvidence:
-        recs = self.records[provider]
-        strong_conf = [s[2] for s in recs.values() if s[0]]
-        weak_conf = [s[1] for s in recs.values() if not s[0]]
-        score = sum(strong_conf) + WEAK_WEIGHT * sum(weak_conf)
-        support = _noisy_or(strong_conf) * (1.0 - 0.5 ** len(strong_conf))
-        weak_support = min(WEAK_CAP, _noisy_or(c * WEAK_WEIGHT for c in weak_conf))
-        support = max(support, weak_support) if not strong_conf else 1 - (1 - support) * (1 - weak_support)
-        rules = Counter({rid: len(keys) for rid, keys in self.rule_records[provider].items()})
+        sums = self.sums[provider]
+        strong_records, strong_sum, _ = sums.strong
+        weak_records, weak_sum, _ = sums.weak
+        score = strong_sum + WEAK_WEIGHT * weak_sum
+        support = _chance(sums.strong, sums.strong_certain) * (1.0 - 0.5 ** strong_records)
+        weak_support = min(WEAK_CAP, _chance(sums.weak, sums.weak_certain))
+        support = max(support, weak_support) if not strong_records else 1 - (1 - support) * (1 - weak_support)
         return ProviderEvidence(
-            provider=provider, strong_records=len(strong_conf), weak_records=len(weak_conf),
+            provider=provider, strong_records=int(strong_records), weak_records=int(weak_records),
             findings=self.findings[provider], score=score, support=support,
-            share_of_records=(len(recs) / total_records) if total_records else 0.0,
-            top_rules=sorted(rules.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_RULES],
+            share_of_records=(sums.records / total_records) if total_records else 0.0,
+            top_rules=sorted(sums.rules.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_RULES],
         )
 
     def attribution(self, path: str, total_records: int) -> FileAttribution:
-        named = [self.evidence(p, total_records) for p in self.records if p != UNKNOWN_PROVIDER]
+        self._fold_all()
+        named = [self.evidence(p, total_records) for p in self.sums if p != UNKNOWN_PROVIDER]
         total_score = sum(p.score for p in named)
         for p in named:
             share = p.score / total_score if total_score > 0 else 1.0 / len(named)
             p.confidence = p.support * share
         named.sort(key=lambda p: (-p.confidence, -p.strong_records, -p.score, p.provider))
-        unknown = self.evidence(UNKNOWN_PROVIDER, total_records) if self.records.get(UNKNOWN_PROVIDER) else None
+        unknown = self.evidence(UNKNOWN_PROVIDER, total_records) if UNKNOWN_PROVIDER in self.sums else None
         if unknown is not None:
             unknown.confidence = 0.0  # generic evidence names nobody
         if len(named) > 1:
@@ -269,17 +330,11 @@ class _Tally:
         return FileAttribution(path, total_records, named, unknown, status)
 
 
-def _noisy_or(confidences: Iterable[float]) -> float:
+def _chance(sums: list[float], certain: bool) -> float:
     """1 - prod(1 - c): the chance that at least one piece of evidence is right,
-    if each were independent. Computed in log space so thousands of records
-    do not underflow."""
-    log_miss = 0.0
-    for c in confidences:
-        c = min(max(c, 0.0), 1.0)
-        if c >= 1.0:
-            return 1.0
-        log_miss += math.log1p(-c)
-    return 1.0 - math.exp(log_miss)
+    if each were independent. Summed in log space (`_add`) so that thousands
+    of records do not underflow."""
+    return 1.0 if certain else 1.0 - math.exp(sums[2])
 
 
 def attribute_findings(findings: Iterable[Finding], records_per_file: Mapping[str, int]) -> list[FileAttribution]:
@@ -289,6 +344,10 @@ def attribute_findings(findings: Iterable[Finding], records_per_file: Mapping[st
     for f in findings:
         if is_evidence(f):
             tallies.setdefault(f.location.path, _Tally()).add(f)
+    return _by_file(tallies, records_per_file)
+
+
+def _by_file(tallies: dict[str, _Tally], records_per_file: Mapping[str, int]) -> list[FileAttribution]:
     paths = list(records_per_file) + sorted(p for p in tallies if p not in records_per_file)
     return [
         tallies.get(path, _Tally()).attribution(path, records_per_file.get(path, 0))
@@ -296,15 +355,30 @@ def attribute_findings(findings: Iterable[Finding], records_per_file: Mapping[st
     ]
 
 
+class EvidenceTally:
+    """Attribution taken a finding at a time (a scan's, in input order: see
+    OPEN_RECORDS), per file and for the whole scan, in one pass."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, _Tally] = {}
+        self.overall = _Tally()
+
+    def add(self, f: Finding) -> None:
+        if is_evidence(f):
+            self.files.setdefault(f.location.path, _Tally()).add(f)
+            self.overall.add(f)
+
+    def attribution(self, records_per_file: Mapping[str, int], overall_label: str = "(all files)") -> ScanAttribution:
+        return ScanAttribution(
+            files=_by_file(self.files, records_per_file),
+            overall=self.overall.attribution(overall_label, sum(records_per_file.values())),
+        )
+
+
 def attribute_scan(findings: Iterable[Finding], records_per_file: Mapping[str, int],
                    overall_label: str = "(all files)") -> ScanAttribution:
     """Per-file attribution and the same for the whole scan taken together."""
-    findings = [f for f in findings if is_evidence(f)]
-    overall = _Tally()
+    tally = EvidenceTally()
     for f in findings:
-        overall.add(f)
-    total = sum(records_per_file.values())
-    return ScanAttribution(
-        files=attribute_findings(findings, records_per_file),
-        overall=overall.attribution(overall_label, total),
-    )
+        tally.add(f)
+    return tally.attribution(records_per_file, overall_label)

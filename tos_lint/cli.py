@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional
 
 import typer
 
 from tos_lint.cli_common import (
     EXIT_USAGE, check_output, fail, refuse_overwriting, safe_lines, usage_errors, warn, writing,
 )
+
+if TYPE_CHECKING:
+    from tos_lint.policy import Outcome, Verdict
 
 app = typer.Typer(
     name="tos-lint",
@@ -334,29 +337,37 @@ def baseline_create(
         check_output("--output", output)
         result, verdict = api.run(paths, config)
         warn(result.warnings)
-        live = [o for o in verdict.outcomes if o.status not in ("ignored", "suppressed")]
         with writing("--output", output):
-            count = write_baseline(output, [o.finding for o in live])
+            count = write_baseline(output, (o.finding for o in _live(verdict)))
     typer.echo(f"wrote {count} fingerprint(s) to {output}")
-    raise typer.Exit(_input_problems(live))
+    raise typer.Exit(_input_problems(_live(verdict)))
 
 
-def _input_problems(live) -> int:  # type: ignore[no-untyped-def]
+def _live(verdict: Verdict) -> Iterator[Outcome]:
+    """The outcomes a baseline records: neither ignored nor suppressed (read anew each time)."""
+    return (o for o in verdict.outcomes if o.status not in ("ignored", "suppressed"))
+
+
+def _input_problems(live: Iterator[Outcome]) -> int:
     """Say on stderr what `baseline create` could not read (the records
     there have no fingerprint in the baseline), among the `live` outcomes
     (neither ignored nor suppressed); the exit code a scan would give them:
     1 when one is at or above --fail-on."""
     from tos_lint.policy import INPUT_RULE_PREFIX
 
-    problems = [o for o in live if o.finding.rule_id.startswith(INPUT_RULE_PREFIX)]
-    for o in problems:
+    problems = failing = 0
+    for o in live:
         f = o.finding
+        if not f.rule_id.startswith(INPUT_RULE_PREFIX):
+            continue
+        problems += 1
+        failing += o.status == "fail"
         typer.echo(safe_lines(f"tos-lint: {f.location.display()}: {f.rule_id.removeprefix(INPUT_RULE_PREFIX)}: "
                               f"{f.message}"), err=True)
     if problems:
-        typer.echo(f"tos-lint: {len(problems)} input problem(s): what could not be read has no fingerprint in the "
+        typer.echo(f"tos-lint: {problems} input problem(s): what could not be read has no fingerprint in the "
                    "baseline", err=True)
-    return 1 if any(o.status == "fail" for o in problems) else 0
+    return 1 if failing else 0
 
 
 STARTER_CONFIG = """\

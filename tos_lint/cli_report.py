@@ -253,18 +253,16 @@ def redact_document(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 def redact_scan(result: "ScanResult", verdict: "Verdict") -> tuple["ScanResult", "Verdict"]:
     """The same result and verdict with every finding's snippet removed."""
-    from tos_lint.policy import Outcome
-
-    cache: dict[int, Any] = {}
+    from tos_lint.model import finding_spool
+    from tos_lint.policy import OUTCOME_CODEC, Outcome
+    from tos_lint.spool import Spool
 
     def blank(f: Any) -> Any:
-        if id(f) not in cache:
-            cache[id(f)] = dataclasses.replace(f, snippet="", highlight=(0, 0))
-        return cache[id(f)]
+        return dataclasses.replace(f, snippet="", highlight=(0, 0))
 
-    files = [dataclasses.replace(r, findings=[blank(f) for f in r.findings]) for r in result.files]
-    new_result = dataclasses.replace(result, findings=[blank(f) for f in result.findings], files=files)
-    outcomes = [Outcome(blank(o.finding), o.status, o.reason) for o in verdict.outcomes]
+    # spools, as the scan's own: a redacted report of millions of findings holds no more of them
+    new_result = dataclasses.replace(result, findings=finding_spool(blank(f) for f in result.findings))
+    outcomes = Spool((Outcome(blank(o.finding), o.status, o.reason) for o in verdict.outcomes), codec=OUTCOME_CODEC)
     return new_result, dataclasses.replace(verdict, outcomes=outcomes)
 
 

@@ -13,12 +13,15 @@ from typing import Any, Container, Iterable, Iterator, Sequence
 
 from tos_lint.adapters import DIRECTIVE_KEY, adapt, mapped_pointer, own_id, resolve_pointer, top_level_field
 from tos_lint.detect import RuleSet
-from tos_lint.model import NO_DETAIL, Finding, Hit, Location, Record, Severity, Source, finding_fingerprint
+from tos_lint.model import (
+    NO_DETAIL, Finding, Hit, Location, Record, Severity, Source, finding_fingerprint, finding_spool,
+)
 from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.prefilter import LinePrefilter
 from tos_lint.readers import DecompressLimits, FileStats, InputFile, InputIssue, RawRecord, ReadOptions, read_input
 from tos_lint.registry import INPUT_PROVIDER, Registry
 from tos_lint.sampling import SampleSpec, sample
+from tos_lint.spool import Spool
 from tos_lint.tabular import columns_for_field_map
 
 SNIPPET_CONTEXT = 60
@@ -36,11 +39,22 @@ class EngineOptions:
     indexes: tuple[str, ...] = ()  # near-duplicate reference indexes (paths or redis:// locations)
 
 
+def input_order(finding: Finding) -> tuple[int, int]:
+    """Where a finding's record sits in its file: the order findings are reported in."""
+    return (finding.location.line or 0, finding.location.index or 0)
+
+
+def _file_findings() -> Spool[Finding]:
+    return finding_spool(order=input_order)
+
+
 @dataclass
 class FileResult:
     path: str
     stats: FileStats
-    findings: list[Finding] = field(default_factory=list)
+    # The file's findings, in input order. `tos_lint.scan` moves them into
+    # the scan's own as each file is done (`ScanResult.findings`).
+    findings: Spool[Finding] = field(default_factory=_file_findings)
     flagged_records: int = 0
     sampled: int | None = None  # records scanned, when sampling
     mapped_records: int = 0  # with a field map: records that hold one of its keys
@@ -131,8 +145,9 @@ class Engine:
             if found:
                 result.flagged_records += 1
                 result.findings.extend(found)
-        # near-duplicate matching works in batches: keep findings in input order
-        result.findings.sort(key=lambda f: (f.location.line or 0, f.location.index or 0))
+        # near-duplicate matching works in batches: keep findings in input
+        # order (free when they came in it, the usual case)
+        result.findings.sort(key=input_order)
         return result
 
     def _with_neardup(self, records: Iterator[Record]) -> Iterator[tuple[Record, list[Hit]]]:
@@ -247,17 +262,15 @@ def _with_directive(found: list[Finding], record: Record, result: FileResult) ->
     return [replace(f, detail={**f.detail, "inline_ignore": tuple(ignore), "inline_reason": reason}) for f in found]
 
 
-def field_map_findings(results: Iterable[FileResult], field_map: dict[str, list[str]] | None) -> None:
-    """Add to each file whose records hold none of the field map's keys a
+def field_map_finding(result: FileResult, field_map: dict[str, list[str]] | None) -> Finding | None:
+    """For a file whose records hold none of the field map's keys, a
     finding that says so: nothing in it was scanned."""
-    if not field_map:
-        return
+    if not field_map or not result.stats.records or result.mapped_records:
+        return None
     keys = ", ".join(k for ks in field_map.values() for k in ks)
-    for r in results:
-        if r.stats.records and not r.mapped_records:
-            issue = InputIssue("field-map-unmatched", f"none of this file's {r.stats.records} record(s) holds a key of "
-                               f"the field map ({keys}): nothing in it was scanned; check field-map in the configuration")
-            r.findings.insert(0, input_finding(r.path, issue))
+    issue = InputIssue("field-map-unmatched", f"none of this file's {result.stats.records} record(s) holds a key of "
+                       f"the field map ({keys}): nothing in it was scanned; check field-map in the configuration")
+    return input_finding(result.path, issue)
 
 
 def input_finding(path: str, issue: InputIssue) -> Finding:

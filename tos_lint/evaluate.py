@@ -51,7 +51,7 @@ import glob
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
@@ -523,7 +523,7 @@ def evaluate(
         raise UsageError("no rules to evaluate (check --rules, --no-default-rules and --ignore)")
     result = scan([str(f.path) for f in labels.files], ruleset=ruleset, registry=registry)
     by_path = {str(f.path): f for f in labels.files}
-    evaluation = _measure(labels, ruleset.rules, result.files, by_path)
+    evaluation = _measure(labels, ruleset.rules, result.files, by_path, _by_path(result.findings))
     evaluation.text_only = text_only
     evaluation.ignored = tuple(ignore)
     evaluation.packs = [p.path for p in ruleset.packs]
@@ -531,7 +531,15 @@ def evaluate(
     return evaluation
 
 
-def _measure(labels: Labels, rules: list[Any], file_results: list[Any], by_path: dict[str, LabelledFile]) -> Evaluation:
+def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        out[f.location.path].append(f)
+    return out
+
+
+def _measure(labels: Labels, rules: list[Any], file_results: list[Any], by_path: dict[str, LabelledFile],
+             findings: Mapping[str, list[Finding]]) -> Evaluation:
     stats = {r.id: RuleStats(r.id, r.provider, r.severity.label, r.evidence, r.pack) for r in rules}
     files: list[FileEval] = []
     overall = Overall()
@@ -540,8 +548,8 @@ def _measure(labels: Labels, rules: list[Any], file_results: list[Any], by_path:
     for fr in file_results:
         lf = by_path[fr.path]
         label = lf.label
-        evidence = [f for f in fr.findings if is_evidence(f)]
-        issues = _input_issues([f for f in fr.findings if not is_evidence(f)])
+        evidence = [f for f in findings.get(fr.path, ()) if is_evidence(f)]
+        issues = _input_issues([f for f in findings.get(fr.path, ()) if not is_evidence(f)])
         # Re-home findings on the shown path so the attribution speaks of it.
         evidence = [replace(f, location=replace(f.location, path=lf.shown)) for f in evidence]
         all_findings.extend(evidence)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterable
+
+from tos_lint.spool import RowCodec, Spool
 
 
 class Severity(enum.IntEnum):
@@ -167,6 +169,33 @@ class Finding:
         if self.detail:
             out["detail"] = self.detail
         return out
+
+
+def finding_row(f: Finding) -> tuple[Any, ...]:
+    """A finding as a tuple of plain values, for a spool to write to disk."""
+    loc = f.location
+    return (f.rule_id, f.provider, int(f.severity), f.confidence, f.evidence, f.message,
+            loc.path, loc.line, loc.index, loc.pointer, loc.record_id,
+            f.snippet, f.highlight, f.fingerprint, f.detail or None)
+
+
+_SEVERITIES = tuple(Severity)
+
+
+def finding_from_row(row: tuple[Any, ...]) -> Finding:
+    (rule_id, provider, severity, confidence, evidence, message,
+     path, line, index, pointer, record_id, snippet, highlight, fingerprint, detail) = row
+    return Finding(rule_id, provider, _SEVERITIES[severity], confidence, evidence, message,
+                   Location(path, line, index, pointer, record_id), snippet, highlight, fingerprint,
+                   detail if detail is not None else NO_DETAIL)
+
+
+FINDING_CODEC: RowCodec[Finding] = RowCodec(finding_row, finding_from_row)
+
+
+def finding_spool(findings: Iterable[Finding] = (), order: Callable[[Finding], Any] | None = None) -> Spool[Finding]:
+    """A list of findings that keeps a bounded number in memory (`tos_lint.spool`)."""
+    return Spool(findings, codec=FINDING_CODEC, order=order)
 
 
 def sha256_hex(data: bytes) -> str:

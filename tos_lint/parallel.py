@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from tos_lint import tabular
 from tos_lint.engine import Engine, FileResult, input_finding
 from tos_lint.errors import ScanAborted
-from tos_lint.model import Finding
+from tos_lint.model import Finding, finding_spool
 from tos_lint.policy import INPUT_RULE_PREFIX
 from tos_lint.readers import (
     FileSignature, FileStats, InputFile, InputIssue, RawRecord, changed_during_scan, is_line_oriented, read_jsonl_range,
@@ -151,7 +151,7 @@ def _scan_span(engine: Engine, inp: InputFile, lines: frozenset[int], span: tupl
     watch = engine.field_map_watch()
     records = read_jsonl_range(inp.fs_path, start, end, stats, engine.read_options(wanted, watch))
     result = engine.scan_items(inp, records, stats, watch)
-    result.findings[:] = [_shift(f, first - 1) for f in result.findings]
+    result.findings = finding_spool(_shift(f, first - 1) for f in result.findings)
     return result
 
 
@@ -164,14 +164,17 @@ def _work(unit: WorkUnit) -> UnitResult:
 
 
 Progress = Callable[[WorkUnit, UnitResult], None]  # called as each unit is done
+FileDone = Callable[[FileResult], None]  # called as each file is done, in input order
 
 
-def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progress | None = None) -> list[FileResult]:
-    """Scan every unit, on `jobs` processes, and merge ranges back into files."""
+def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progress | None = None,
+              on_file: FileDone | None = None) -> list[FileResult]:
+    """Scan every unit, on `jobs` processes, and merge ranges back into
+    files; `on_file` is given each file as soon as it is done, in order."""
     global _ENGINE
     if jobs <= 1 or len(units) <= 1:
-        unit_results: Iterator[UnitResult] | list[UnitResult] = _reported(units, (scan_unit(engine, u) for u in units), progress)
-        return with_digests(merge(units, unit_results), units)
+        unit_results = _reported(units, (scan_unit(engine, u) for u in units), progress)
+        return with_digests(merge(units, unit_results, on_file), units)
     # imported here: a scan that needs no pool (one file, one job) should not pay for it at start-up
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_all_start_methods, get_context
@@ -185,14 +188,14 @@ def run_units(engine: Engine, units: list[WorkUnit], jobs: int, progress: Progre
     gc.freeze()
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            return _run_pool(pool, units, progress)
+            return _run_pool(pool, units, progress, on_file)
     finally:
         gc.unfreeze()
         _ENGINE = None
 
 
-def _run_pool(pool: "ProcessPoolExecutor", units: list[WorkUnit], progress: Progress | None) -> list[FileResult]:
-    from concurrent.futures import as_completed
+def _run_pool(pool: "ProcessPoolExecutor", units: list[WorkUnit], progress: Progress | None,
+              on_file: FileDone | None) -> list[FileResult]:
     from concurrent.futures.process import BrokenProcessPool
 
     # A file split in ranges is hashed whole for the audit manifest: as one
@@ -200,15 +203,43 @@ def _run_pool(pool: "ProcessPoolExecutor", units: list[WorkUnit], progress: Prog
     digests = pool.submit(file_digests, split_files(units))
     futures = [pool.submit(_work, u) for u in units]
     try:
-        if progress is not None:
-            where = {f: i for i, f in enumerate(futures)}
-            for done in as_completed(futures):
-                progress(units[where[done]], done.result())
-        return with_digests(merge(units, [f.result() for f in futures]), units, digests.result())
+        merged = merge(units, _in_order(units, futures, progress), on_file)
+        return with_digests(merged, units, digests.result())
     except BrokenProcessPool:
         # A worker killed (the out-of-memory killer sends SIGKILL) takes the
         # pool down with every unit not yet done: no result can be complete.
         raise ScanAborted(_aborted(units, futures)) from None
+
+
+def _in_order(units: list[WorkUnit], futures: list["Future[UnitResult]"],
+             progress: Progress | None) -> Iterator[UnitResult]:
+    """Each unit's result in input order, as soon as it and those before it
+    are done; `progress` hears of each as it is done, in any order. A
+    result handed on is let go of here (its future's slot is taken by a
+    finished placeholder), so that only those done out of turn wait in memory."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending = set(futures) if progress is not None else set()
+    where = {f: i for i, f in enumerate(futures)} if progress is not None else {}
+    for i in range(len(futures)):
+        while progress is not None and not futures[i].done():
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                progress(units[where.pop(f)], f.result())
+        result = futures[i].result()
+        if progress is not None and futures[i] in pending:
+            pending.discard(futures[i])
+            progress(units[where.pop(futures[i])], result)
+        futures[i] = _handed_on()
+        yield result
+
+
+def _handed_on() -> "Future[UnitResult]":
+    from concurrent.futures import Future
+
+    done: Future[UnitResult] = Future()
+    done.set_result(UnitResult(FileResult("", FileStats())))
+    return done
 
 
 def _aborted(units: list[WorkUnit], futures: list["Future[UnitResult]"]) -> str:
@@ -262,17 +293,22 @@ def _reported(units: list[WorkUnit], results: Iterable[UnitResult], progress: Pr
         yield result
 
 
-def merge(units: list[WorkUnit], unit_results: Iterable[UnitResult]) -> list[FileResult]:
-    """One FileResult per file; ranges get their real line numbers back."""
+def merge(units: list[WorkUnit], unit_results: Iterable[UnitResult], on_file: FileDone | None = None) -> list[FileResult]:
+    """One FileResult per file; ranges get their real line numbers back.
+    `on_file` is given each file when its last range is merged."""
     merged: list[FileResult] = []
     lines_before = 0
     for unit, part in zip(units, unit_results):
         if not unit.is_range or unit.start == 0:
+            if merged and on_file is not None:
+                on_file(merged[-1])
             merged.append(part.result)
             lines_before = 0
         else:
             _append(merged[-1], part.result, lines_before + (0 if part.starts_on_line else 1))
         lines_before += part.newlines
+    if merged and on_file is not None:
+        on_file(merged[-1])
     return merged
 
 

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Iterable, Mapping
+from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar
 
-from tos_lint.model import Finding, Severity
+from tos_lint.model import Finding, Severity, finding_from_row, finding_row
+from tos_lint.spool import RowCodec, Spool
+
+T = TypeVar("T")
 
 FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "never")
 STANCES = ("forbid", "review", "allow")
@@ -82,28 +86,96 @@ class Outcome:
     reason: str = ""
 
 
+def _outcome_row(outcome: Outcome) -> tuple[Any, ...]:
+    return (finding_row(outcome.finding), outcome.status, outcome.reason)
+
+
+def _outcome_from_row(row: tuple[Any, ...]) -> Outcome:
+    return Outcome(finding_from_row(row[0]), row[1], row[2])
+
+
+OUTCOME_CODEC: RowCodec[Outcome] = RowCodec(_outcome_row, _outcome_from_row)
+
+
+class Selection(Generic[T]):
+    """Some of a verdict's outcomes, by status: iterated as often as asked
+    (each time a pass over the outcomes, which may be read from disk),
+    counted without one."""
+
+    def __init__(self, outcomes: Iterable[Outcome], statuses: frozenset[str], count: int,
+                 pick: Callable[[Outcome], T]):
+        self._outcomes, self._statuses, self._count, self._pick = outcomes, statuses, count, pick
+
+    def __iter__(self) -> Iterator[T]:
+        statuses, pick = self._statuses, self._pick
+        return (pick(o) for o in self._outcomes if o.status in statuses)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+
 @dataclass
 class Verdict:
-    outcomes: list[Outcome]
+    # one per finding, in the findings' order: from `decide`, a spool
+    # (`tos_lint.spool`) that keeps a bounded number in memory
+    outcomes: Sequence[Outcome]
     fail_on: str
     unused_suppressions: list[Suppression] = field(default_factory=list)
     expired_suppressions: list[Suppression] = field(default_factory=list)
     active_waivers: list[Suppression] = field(default_factory=list)
+    # how many outcomes of each (status, provider, severity): what the
+    # reports count, without a pass over the outcomes; counted here when not given
+    breakdown: Counter[tuple[str, str, Severity]] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        if not self.breakdown:
+            self.breakdown = Counter((o.status, o.finding.provider, o.finding.severity) for o in self.outcomes)
 
     @property
-    def failing(self) -> list[Finding]:
-        return [o.finding for o in self.outcomes if o.status == "fail"]
+    def counts(self) -> Counter[str]:
+        """Outcomes by status."""
+        return self._tally(0, frozenset(STATUSES))
+
+    def reported_by_provider(self) -> Counter[str]:
+        """Reported outcomes by provider, in the order each provider was first reported."""
+        return self._tally(1, REPORTED)
+
+    def reported_by_severity(self) -> Counter[Severity]:
+        return self._tally(2, REPORTED)
+
+    def _tally(self, part: int, statuses: frozenset[str]) -> Counter[Any]:
+        out: Counter[Any] = Counter()
+        for key, n in self.breakdown.items():  # in the order the keys were first seen
+            if key[0] in statuses:
+                out[key[part]] += n
+        return out
 
     @property
-    def reported(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status in REPORTED]
+    def failing(self) -> Selection[Finding]:
+        return Selection(self.outcomes, frozenset({"fail"}), self.count("fail"), _finding_of)
+
+    @property
+    def reported(self) -> Selection[Outcome]:
+        counts = self.counts
+        return Selection(self.outcomes, REPORTED, sum(counts[s] for s in REPORTED), _itself)
 
     def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
+        return self.counts[status]
 
     @property
     def exit_code(self) -> int:
         return 1 if self.failing else 0
+
+
+def _finding_of(outcome: Outcome) -> Finding:
+    return outcome.finding
+
+
+def _itself(outcome: Outcome) -> Outcome:
+    return outcome
 
 
 def parse_expiry(value: object) -> date | datetime:
@@ -140,10 +212,16 @@ def decide(findings: Iterable[Finding], policy: Policy, classifications: Mapping
     classifications = classifications or {}
     live = [s for s in policy.suppressions if not s.expired(policy.today, policy.now)]
     used: set[int] = set()
-    outcomes = [_outcome(f, policy, classifications, live, used) for f in findings]
+    outcomes: Spool[Outcome] = Spool(codec=OUTCOME_CODEC)
+    breakdown: Counter[tuple[str, str, Severity]] = Counter()
+    for f in findings:
+        outcome = _outcome(f, policy, classifications, live, used)
+        outcomes.append(outcome)
+        breakdown[outcome.status, outcome.finding.provider, outcome.finding.severity] += 1
     return Verdict(
         outcomes=outcomes,
         fail_on=policy.fail_on,
+        breakdown=breakdown,
         unused_suppressions=[s for i, s in enumerate(live) if i not in used],
         expired_suppressions=[s for s in policy.suppressions if s.expired(policy.today, policy.now)],
         active_waivers=[s for i, s in enumerate(live) if i in used and s.reviewer],

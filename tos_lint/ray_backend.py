@@ -43,7 +43,7 @@ import os
 import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from tos_lint import __version__, parallel
 from tos_lint.engine import Engine, EngineOptions, FileResult
@@ -122,7 +122,8 @@ def import_ray() -> Any:
 
 
 def run_units_ray(engine_spec: EngineSpec, units: list[parallel.WorkUnit], address: str | None = None,
-                  progress: parallel.Progress | None = None, num_cpus: int | None = None) -> list[FileResult]:
+                  progress: parallel.Progress | None = None, num_cpus: int | None = None,
+                  on_file: parallel.FileDone | None = None) -> list[FileResult]:
     """Scan every unit as a Ray task and merge the results as a local scan
     does. `address`: an existing cluster (`HOST:PORT`, `auto`, `ray://...`);
     None starts a local cluster of `num_cpus` (default: all cores)."""
@@ -130,7 +131,7 @@ def run_units_ray(engine_spec: EngineSpec, units: list[parallel.WorkUnit], addre
     units = [_absolute(u) for u in units]
     started = connect(ray, address, num_cpus)
     try:
-        return parallel.merge(units, _run(ray, engine_spec, units, progress))
+        return parallel.merge(units, _run(ray, engine_spec, units, progress), on_file)
     except ray.exceptions.RayTaskError as exc:
         cause = exc.as_instanceof_cause() if hasattr(exc, "as_instanceof_cause") else exc
         if isinstance(cause, UsageError):
@@ -142,7 +143,9 @@ def run_units_ray(engine_spec: EngineSpec, units: list[parallel.WorkUnit], addre
 
 
 def _run(ray: Any, spec: EngineSpec, units: list[parallel.WorkUnit],
-         progress: parallel.Progress | None) -> list[parallel.UnitResult]:
+         progress: parallel.Progress | None) -> Iterator[parallel.UnitResult]:
+    """Each unit's result in input order, fetched one at a time (and let go
+    of once merged), so that the driver never holds them all."""
     task = ray.remote(scan_task).options(num_cpus=1, max_retries=2)
     spec_ref = ray.put(spec)
     refs = [task.remote(spec_ref, u) for u in units]
@@ -153,7 +156,10 @@ def _run(ray: Any, spec: EngineSpec, units: list[parallel.WorkUnit],
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
                 progress(units[where[ref]], ray.get(ref))
-    return list(ray.get(refs))
+        del where, pending
+    for i, ref in enumerate(refs):
+        refs[i] = None  # the object store may free it once it is read
+        yield ray.get(ref)
 
 
 def _absolute(unit: parallel.WorkUnit) -> parallel.WorkUnit:

@@ -1,7 +1,6 @@
 """The human view: findings grouped by file, then a summary table."""
 from __future__ import annotations
 
-from collections import Counter
 from itertools import groupby
 from typing import TYPE_CHECKING, Any, Mapping, TextIO
 
@@ -107,7 +106,7 @@ def _summary(console: Console, result: "ScanResult", verdict: "Verdict") -> None
     table.add_row("findings", str(len(verdict.reported)))
     # the findings listed above, at the severity the policy gave them (not
     # the scan's own counts, which include ignored and suppressed findings)
-    by_severity = Counter(o.finding.severity for o in verdict.reported)
+    by_severity = verdict.reported_by_severity()
     for sev in reversed(Severity):
         if by_severity[sev]:
             table.add_row(f"  {sev.label}", Text(str(by_severity[sev]), style=SEVERITY_STYLE[sev]))
@@ -141,7 +140,7 @@ def _provider_table(result: "ScanResult", verdict: "Verdict") -> Table:
     table.add_column("findings", justify="right")
     table.add_column("terms classification")
     table.add_column("terms document")
-    for provider, count in Counter(o.finding.provider for o in verdict.reported).most_common():
+    for provider, count in verdict.reported_by_provider().most_common():
         entry = result.registry.get(provider)
         doc = entry.terms[0] if entry and entry.terms else None
         add_text_row(table, provider, str(count), entry.classification if entry else "-",

@@ -67,7 +67,7 @@ def _findings(verdict: "Verdict") -> Iterator[dict[str, Any]]:
 
 def _document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
     """The document with an empty findings list, filled by the caller."""
-    cited = sorted({o.finding.provider for o in verdict.reported})
+    cited = sorted(verdict.reported_by_provider())
     return {
         "tool": {"name": "tos-lint", "version": result.version},
         "disclaimer": result.registry.disclaimer,

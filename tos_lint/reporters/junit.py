@@ -23,7 +23,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TextIO
 
 from tos_lint.model import Finding
 from tos_lint.policy import INPUT_RULE_PREFIX, REPORTED, Outcome
@@ -48,33 +48,106 @@ class _Case:
 
 def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
     """Write the report a test case at a time, laid out as `ET.indent` lays
-    out the whole tree: the counts each suite's tag carries come first, from
-    the cases' kinds, so no suite's cases are ever all held as XML."""
-    by_file = _cases_by_file(verdict.outcomes)
-    paths = [r.path for r in result.files] + [p for p in by_file if p not in {r.path for r in result.files}]
+    out the whole tree. Two passes over the outcomes (which may be read from
+    disk): the first counts what each suite's tag carries, the second writes
+    the cases; neither holds a suite's cases."""
+    layout = _Layout.of(verdict.outcomes, [r.path for r in result.files])
     records = {r.path: r.stats.records for r in result.files}
-    counts = {path: _counts(by_file.get(path, {})) for path in paths}
     root = ET.Element("testsuites", name="tos-lint")
-    _set_counts(root, {key: sum(c[key] for c in counts.values()) for key in COUNT_KEYS})
+    _set_counts(root, {key: sum(c[key] for c in layout.counts.values()) for key in COUNT_KEYS})
     root.set("time", f"{result.stats.seconds:.3f}")
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    if not paths:
+    if not layout.paths:
         stream.write(ET.tostring(root, encoding="unicode") + "\n")
         return
     stream.write(_start_tag(root))
-    for path in paths:
-        _write_suite(stream, path, by_file.get(path, {}), records.get(path, 0), counts[path])
+    cases = _Peekable(layout.cases_in_turn(verdict.outcomes))
+    for path in layout.paths:
+        suite_cases = itertools.chain(cases.take_while(lambda item: item[0] == path),
+                                      ((path, case) for case in layout.late.get(path, {}).values()))
+        _write_suite(stream, path, (case for _, case in suite_cases), records.get(path, 0), layout.counts[path])
     stream.write("\n</testsuites>\n")
 
 
-def _write_suite(stream: TextIO, path: str, cases: dict[str, _Case], records: int, counts: dict[str, int]) -> None:
+@dataclass
+class _Layout:
+    """Which suite each case goes to and what each suite counts: the first
+    pass over the outcomes. A record's findings come together, in input
+    order, and files one after the other: a run of outcomes of one record is
+    a case. An outcome that comes after its file's turn (a file-wide
+    finding added once all files were scanned) is held here, in `late`,
+    and its case written last in its file's suite."""
+
+    paths: list[str]  # the suites, in order: the files scanned, then any other path a finding names
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    late: dict[str, dict[str, _Case]] = field(default_factory=dict)
+    late_at: set[int] = field(default_factory=set)  # their places among the outcomes that make cases
+
+    @classmethod
+    def of(cls, outcomes: Iterable[Outcome], files: list[str]) -> "_Layout":
+        layout = cls(list(dict.fromkeys(files)))
+        kinds: dict[str, Counter[str]] = {path: Counter() for path in layout.paths}
+        for path, case in layout._cases(outcomes, first_pass=True):
+            kinds[path][_Reported.of(case).kind] += 1
+        for path, cases in layout.late.items():
+            kinds[path].update(_Reported.of(case).kind for case in cases.values())
+        layout.counts = {path: {"tests": max(sum(k.values()), 1), "failures": k["failure"], "errors": k["error"],
+                                "skipped": k["skipped"]} for path, k in kinds.items()}
+        return layout
+
+    def cases_in_turn(self, outcomes: Iterable[Outcome]) -> Iterator[tuple[str, _Case]]:
+        """The second pass: each case with its file, those held in `late` left out."""
+        return self._cases(outcomes, first_pass=False)
+
+    def _cases(self, outcomes: Iterable[Outcome], first_pass: bool) -> Iterator[tuple[str, _Case]]:
+        turn = {path: i for i, path in enumerate(self.paths)}
+        now = -1  # the turn of the file being read
+        case: _Case | None = None
+        case_path = ""
+        shown = (o for o in outcomes if o.status in CASE_STATUSES)  # allowed or ignored by configuration: left out
+        for at, o in enumerate(shown):
+            path, name = o.finding.location.path, _case_name(o.finding)
+            if first_pass and path not in turn:
+                turn[path] = len(self.paths)
+                self.paths.append(path)
+            if at in self.late_at or (first_pass and turn[path] < now):
+                if first_pass:
+                    self.late_at.add(at)
+                    self.late.setdefault(path, {}).setdefault(name, _Case(name)).outcomes.append(o)
+                continue
+            now = turn[path]
+            if case is None or (path, name) != (case_path, case.name):
+                if case is not None:
+                    yield case_path, case
+                case, case_path = _Case(name), path
+            case.outcomes.append(o)
+        if case is not None:
+            yield case_path, case
+
+
+class _Peekable:
+    """An iterator whose next item can be looked at before it is taken."""
+
+    def __init__(self, items: Iterator[tuple[str, _Case]]):
+        self._items = items
+        self._next: tuple[str, _Case] | None = next(items, None)
+
+    def take_while(self, wanted: Callable[[tuple[str, _Case]], bool]) -> Iterator[tuple[str, _Case]]:
+        while self._next is not None and wanted(self._next):
+            item, self._next = self._next, next(self._items, None)
+            yield item
+
+
+def _write_suite(stream: TextIO, path: str, cases: Iterator[_Case], records: int, counts: dict[str, int]) -> None:
     """One `<testsuite>`, its cases made and written one at a time."""
     suite = ET.Element("testsuite", name=_clean(path))
     _set_counts(suite, counts)
     stream.write(f"\n{_INDENT}{_start_tag(suite)}")
     properties = ET.Element("properties")
     properties.append(ET.Element("property", name="records", value=str(records)))
-    cases_made = (_testcase(path, case) for case in cases.values()) if cases else iter([_scanned(path, records)])
+    first = next(cases, None)
+    cases_made = ((_testcase(path, case) for case in itertools.chain([first], cases)) if first is not None
+                  else iter([_scanned(path, records)]))
     for child in itertools.chain([properties], cases_made):
         ET.indent(child, space=_INDENT, level=2)
         stream.write(f"\n{_INDENT * 2}{ET.tostring(child, encoding='unicode')}")
@@ -98,18 +171,6 @@ def _scanned(path: str, records: int) -> ET.Element:
     """The passing case of a file with no other: several CI parsers treat an
     empty suite as an error."""
     return ET.Element("testcase", classname=_clean(path), name=f"scanned {records} records: no findings")
-
-
-def _cases_by_file(outcomes: list[Outcome]) -> dict[str, dict[str, _Case]]:
-    """Group outcomes by file, then by record; each input problem is its own case."""
-    by_file: dict[str, dict[str, _Case]] = {}
-    for o in outcomes:
-        if o.status not in CASE_STATUSES:  # allowed or ignored by configuration
-            continue
-        name = _case_name(o.finding)
-        case = by_file.setdefault(o.finding.location.path, {}).setdefault(name, _Case(name))
-        case.outcomes.append(o)
-    return by_file
 
 
 def _is_input(f: Finding) -> bool:
@@ -143,14 +204,6 @@ class _Reported:
         """The case's child: error, failure, system-out, or skipped when every
         finding of the record is baselined or suppressed."""
         return "error" if self.inputs else "failure" if self.failing else "system-out" if self.shown else "skipped"
-
-
-def _counts(cases: dict[str, _Case]) -> dict[str, int]:
-    """A suite's tests/failures/errors/skipped, from its cases' kinds (one
-    passing case when there are none)."""
-    kinds = Counter(_Reported.of(case).kind for case in cases.values())
-    return {"tests": max(len(cases), 1), "failures": kinds["failure"], "errors": kinds["error"],
-            "skipped": kinds["skipped"]}
 
 
 def _set_counts(el: ET.Element, counts: dict[str, int]) -> None:

@@ -12,9 +12,11 @@ snippet must not break the table (`|`), open a code span or HTML tag,
 """
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, TextIO
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Iterator, TextIO
 
 from tos_lint.model import Finding, Severity
 from tos_lint.policy import Outcome
@@ -39,17 +41,55 @@ def render(result: "ScanResult", verdict: "Verdict", stream: TextIO) -> None:
 
 
 def lines(result: "ScanResult", verdict: "Verdict") -> list[str]:
-    reported = verdict.reported
-    findings = [o.finding for o in reported if o.finding.provider != INPUT_PROVIDER]
+    seen = _Seen.of(verdict.reported)
+    providers = Counter({p: n for p, n in verdict.reported_by_provider().items() if p != INPUT_PROVIDER})
     out = ["## tos-lint report", "", _verdict_line(verdict), "", _scope_line(result, verdict), ""]
-    out += _provider_table(findings, result)
-    out += _severity_table(reported)
-    out += _rule_table(findings)
-    out += _examples(reported)
-    out += _terms(findings, result.registry)
+    out += _provider_table(providers, seen.records, result)
+    out += _severity_table(verdict.reported_by_severity())
+    out += _rule_table(seen)
+    out += _examples(seen.strongest, len(verdict.reported))
+    out += _terms(sorted(providers), result.registry)
     out += _suppression_notes(verdict)
     out += [f"_{escape(result.registry.disclaimer)}_"]
     return out
+
+
+def _strength(o: Outcome) -> tuple[bool, int, float]:
+    """Strongest first: failing before the rest, then severity, then confidence."""
+    return (o.status != "fail", -o.finding.severity, -o.finding.confidence)
+
+
+@dataclass
+class _Seen:
+    """What the tables need from the reported findings, taken in one pass
+    (they may be read back from disk), holding none but the examples."""
+
+    records: Counter[str] = field(default_factory=Counter)  # flagged records per provider
+    rules: Counter[str] = field(default_factory=Counter)
+    first: dict[str, Finding] = field(default_factory=dict)  # each rule's first finding, for its message
+    strongest: list[Outcome] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, reported: Iterable[Outcome]) -> "_Seen":
+        seen = cls()
+        # nsmallest: as a stable sort would rank them, holding only those shown
+        seen.strongest = heapq.nsmallest(MAX_EXAMPLES, seen._taking(reported), key=_strength)
+        return seen
+
+    def _taking(self, reported: Iterable[Outcome]) -> Iterator[Outcome]:
+        last: dict[str, tuple[str, int | None, int | None, str]] = {}  # each provider's last record
+        for o in reported:
+            f = o.finding
+            if f.provider != INPUT_PROVIDER:
+                self.rules[f.rule_id] += 1
+                self.first.setdefault(f.rule_id, f)
+                # a record's findings come together (findings are in input
+                # order): a record is counted at its first finding
+                key = _record_key(f)
+                if last.get(f.provider) != key:
+                    last[f.provider] = key
+                    self.records[f.provider] += 1
+            yield o
 
 
 # --- headline ---------------------------------------------------------------------
@@ -68,7 +108,7 @@ def _scope_line(result: "ScanResult", verdict: "Verdict") -> str:
     s = result.stats
     text = (f"Scanned {s.records:,} record(s) in {s.files:,} file(s); {s.records_flagged:,} record(s) "
             f"({_share(s.records_flagged, s.records)}) flagged, {len(verdict.reported):,} finding(s) reported.")
-    inputs = sum(1 for o in verdict.reported if o.finding.provider == INPUT_PROVIDER)
+    inputs = verdict.reported_by_provider()[INPUT_PROVIDER]
     if inputs:
         text += f" **{inputs:,} input problem(s)** (unreadable lines or files): those records were not checked."
     if s.hidden_skipped:
@@ -99,47 +139,39 @@ def _record_key(f: Finding) -> tuple[str, int | None, int | None, str]:
     return (loc.path, loc.line, loc.index, loc.record_id)
 
 
-def _provider_table(findings: list[Finding], result: "ScanResult") -> list[str]:
-    if not findings:
+def _provider_table(counts: Counter[str], records: Counter[str], result: "ScanResult") -> list[str]:
+    if not counts:
         return ["No provider findings.", ""]
-    counts = Counter(f.provider for f in findings)
-    records: dict[str, set[tuple[str, int | None, int | None, str]]] = {}
-    for f in findings:
-        records.setdefault(f.provider, set()).add(_record_key(f))
     rows = []
     for pid, n in counts.most_common():
         entry = result.registry.get(pid)
         name = entry.name if entry else pid
         rows.append([escape(name), escape(entry.classification if entry else "unverified"), str(n),
-                     str(len(records[pid])), _share(len(records[pid]), result.stats.records)])
+                     str(records[pid]), _share(records[pid], result.stats.records)])
     return ["### By provider", ""] + _table(
         ["Provider", "Terms classification", "Findings", "Records", "Share of records"], rows)
 
 
-def _severity_table(reported: list[Outcome]) -> list[str]:
-    counts = Counter(o.finding.severity for o in reported)
+def _severity_table(counts: Counter[Severity]) -> list[str]:
     rows = [[sev.label, str(counts[sev])] for sev in sorted(Severity, reverse=True) if counts[sev]]
     return (["### By severity", ""] + _table(["Severity", "Findings"], rows)) if rows else []
 
 
-def _rule_table(findings: list[Finding]) -> list[str]:
-    counts = Counter(f.rule_id for f in findings)
-    first = {f.rule_id: f for f in reversed(findings)}  # any finding of the rule, for its message
+def _rule_table(seen: _Seen) -> list[str]:
+    first = seen.first
     rows = [[escape(rid), escape(first[rid].provider), first[rid].severity.label, str(n), escape(first[rid].message)]
-            for rid, n in counts.most_common(TOP_RULES)]
+            for rid, n in seen.rules.most_common(TOP_RULES)]
     return (["### Top rules", ""] + _table(["Rule", "Provider", "Severity", "Findings", "What it means"], rows)) if rows else []
 
 
 # --- examples -----------------------------------------------------------------------
 
-def _examples(reported: list[Outcome]) -> list[str]:
-    # Strongest first: failing before the rest, then severity, then confidence.
-    ranked = sorted(reported, key=lambda o: (o.status != "fail", -o.finding.severity, -o.finding.confidence))
+def _examples(strongest: list[Outcome], reported: int) -> list[str]:
     rows = [[escape(o.finding.location.display()), escape(o.finding.rule_id), o.finding.severity.label,
-             o.status, snippet(o.finding)] for o in ranked[:MAX_EXAMPLES]]
+             o.status, snippet(o.finding)] for o in strongest]
     if not rows:
         return []
-    title = f"### Examples ({len(rows)} of {len(reported)})"
+    title = f"### Examples ({len(rows)} of {reported})"
     return [title, ""] + _table(["Where", "Rule", "Severity", "Status", "Evidence"], rows)
 
 
@@ -172,9 +204,9 @@ def escape(text: str) -> str:
 
 # --- terms and notes ----------------------------------------------------------------
 
-def _terms(findings: list[Finding], registry: "Registry") -> list[str]:
+def _terms(providers: list[str], registry: "Registry") -> list[str]:
     out: list[str] = []
-    for pid in sorted({f.provider for f in findings}):
+    for pid in providers:
         entry = registry.get(pid)
         if entry is None:
             continue

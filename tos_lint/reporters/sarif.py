@@ -67,21 +67,39 @@ def document(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
 
 def _log(result: "ScanResult", verdict: "Verdict") -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     """The log with an empty results list, and its results, made as they are read."""
-    outcomes = [o for o in verdict.outcomes if o.status in RESULT_STATUSES]
-    samples = {o.finding.rule_id: o.finding for o in outcomes}  # one finding per rule
+    samples, inputs = _samples_and_inputs(verdict)
     rule_ids = sorted(samples)
     index = {rid: i for i, rid in enumerate(rule_ids)}
     rules = _rules_by_id(result)
     descriptors = [_descriptor(rid, rules.get(rid), samples[rid], result.registry) for rid in rule_ids]
     run: dict[str, Any] = {
         "tool": {"driver": _driver(result, descriptors)},
-        "invocations": [_invocation(result, verdict)],
+        "invocations": [_invocation(inputs, verdict)],
         "results": [],
         "columnKind": "unicodeCodePoints",
         "properties": _run_properties(result, verdict),
     }
-    results = (_result(o, index[o.finding.rule_id]) for o in outcomes)
+    results = (_result(o, index[o.finding.rule_id]) for o in _listed(verdict))
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}, results
+
+
+def _samples_and_inputs(verdict: "Verdict") -> tuple[dict[str, Finding], list[Finding]]:
+    """One pass over the outcomes (they may be read back from disk): a
+    finding of each rule the log lists, and every input problem, whatever
+    its status."""
+    samples: dict[str, Finding] = {}
+    inputs: list[Finding] = []
+    for o in verdict.outcomes:
+        if o.status in RESULT_STATUSES:
+            samples[o.finding.rule_id] = o.finding
+        if o.finding.rule_id.startswith(INPUT_RULE_PREFIX):
+            inputs.append(o.finding)
+    return samples, inputs
+
+
+def _listed(verdict: "Verdict") -> Iterator["Outcome"]:
+    """The outcomes the log lists, read anew each time (they may be on disk)."""
+    return (o for o in verdict.outcomes if o.status in RESULT_STATUSES)
 
 
 def _rules_by_id(result: "ScanResult") -> dict[str, "Rule"]:
@@ -269,8 +287,7 @@ def _artifact_uri(path: str, cwd: str) -> str:
 
 # --- invocation -----------------------------------------------------------------
 
-def _invocation(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
-    inputs = [f for f in result.findings if f.rule_id.startswith(INPUT_RULE_PREFIX)]
+def _invocation(inputs: list[Finding], verdict: "Verdict") -> dict[str, Any]:
     config = [_config_notification(s, "unused suppression, matched no finding") for s in verdict.unused_suppressions]
     config += [_config_notification(s, f"expired waiver (expired {s.expires}), no longer applied")
                for s in verdict.expired_suppressions]
@@ -304,5 +321,5 @@ def _run_properties(result: "ScanResult", verdict: "Verdict") -> dict[str, Any]:
         "disclaimer": result.registry.disclaimer,
         "files": s.files, "records": s.records, "recordsFlagged": s.records_flagged, "malformed": s.malformed,
         "failOn": verdict.fail_on, "failing": len(verdict.failing),
-        "statuses": {status: verdict.count(status) for status in sorted({o.status for o in verdict.outcomes})},
+        "statuses": {status: verdict.count(status) for status in sorted(s for s, n in verdict.counts.items() if n)},
     }
