@@ -14,7 +14,6 @@ runs from disk when they do not, so memory stays bounded either way.
 from __future__ import annotations
 
 import heapq
-import os
 import pickle
 import tempfile
 from dataclasses import dataclass
@@ -161,9 +160,11 @@ class Spool(Generic[T]):
         try:
             if self._file is None:
                 self._file = tempfile.TemporaryFile(prefix="tos-lint-")
-            written = 0
-            while written < len(data):
-                written += os.pwrite(self._file.fileno(), memoryview(data)[written:], self._end + written)
+            # seek, then write or read, in one call: iterations of a spool
+            # interleave only between calls (os.pread is not on every system)
+            self._file.seek(self._end)
+            self._file.write(data)
+            self._file.flush()  # a full disk is reported here, not at some later read
         except OSError as exc:
             raise ScanAborted(f"cannot write the findings held past memory to a temporary file in "
                               f"{tempfile.gettempdir()}: {exc.strerror or exc}; free space there, or set TMPDIR "
@@ -177,8 +178,8 @@ class Spool(Generic[T]):
         return self.codec.load(self._read_bytes(chunk))
 
     def _read_bytes(self, chunk: _Chunk) -> bytes:
-        # pread, not seek and read: two iterations of one spool may interleave
-        return os.pread(self._file.fileno(), chunk.size, chunk.offset)
+        self._file.seek(chunk.offset)
+        return self._file.read(chunk.size)
 
     def _chunk_lists(self) -> Iterator[list[T]]:
         """The items in order, a list at a time (the last, what is in memory now)."""
