@@ -153,3 +153,62 @@ def test_no_room_for_findings_on_disk_is_a_clear_error(tmp_path: Path, monkeypat
     assert "cannot write the findings held past memory to a temporary file in" in result.output
     assert "no-such-folder" in result.output and "TMPDIR" in result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+# --- filter: each record's failing findings taken as the copy reaches it ----------------------
+
+def _filter_outputs(root: Path, out: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    (root / "tos-lint.yaml").write_text(f"default-rules: false\nrules: [{chatgpt_pack(root)}]\n", encoding="utf-8")
+    result = invoke(["filter", "data", "--allowlist", "allow.yaml", "--clean-dir", f"{out}/clean",
+                     "--quarantine-dir", f"{out}/quarantine"], root, monkeypatch)
+    assert result.exit_code == 1, result.output  # the unreadable line is kept aside, and says so
+    return {str(p.relative_to(root / out)): p.read_bytes() for p in sorted((root / out).rglob("*")) if p.is_file()}
+
+
+def test_filter_copies_the_same_with_findings_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_data(tmp_path)
+    (data / "t.csv").write_text("id,text\n1,I am ChatGPT.\n2,plain\n3,\"I am ChatGPT, again\"\n", encoding="utf-8")
+    # two records on one line (a lone CR ends the first): both are at line 1
+    (data / "cr.jsonl").write_bytes(b'{"text": "hello"}\r{"text": "I am ChatGPT."}\n{"text": "fine"}\n')
+    in_memory = _filter_outputs(tmp_path, "in-memory", monkeypatch)
+    assert {"clean/a.jsonl", "quarantine/a.jsonl", "clean/t.csv", "quarantine/t.csv", "quarantine/cr.jsonl"} <= set(in_memory)
+    counted = small_spools(monkeypatch)
+    assert _filter_outputs(tmp_path, "spilled", monkeypatch) == in_memory
+    assert counted.spills
+
+
+def _verdict_of(root: Path) -> Any:
+    from tos_lint.policy import Policy, decide
+
+    result = api.scan([root / "data"], rules=[chatgpt_pack(root)], use_default_rules=False, jobs=1)
+    return decide(result.findings, Policy(), {"openai": "forbids-competing"})
+
+
+def test_failing_records_are_taken_in_order_and_a_verdict_in_another_order_is_mapped(tmp_path: Path) -> None:
+    from tos_lint.filtering import FailingRecords
+    from tos_lint.policy import Verdict
+
+    make_data(tmp_path)
+    verdict = _verdict_of(tmp_path)
+    paths = [str(tmp_path / "data" / name) for name in ("a.jsonl", "b.jsonl", "c.jsonl")]  # as the scan shows them
+    assert {o.finding.location.path for o in verdict.outcomes} <= set(paths)
+    asked = [(line, None) for line in range(1, 45)]
+
+    def answers(failing: FailingRecords) -> list[Any]:
+        out = []
+        for path in paths:
+            lookup = failing.of_file(path)
+            out.append([(at, [f.fingerprint for f in lookup(*at) or []]) for at in asked])
+        return out
+
+    in_order = FailingRecords(verdict, paths)
+    assert in_order._map is None  # streamed: nothing held by record
+    expected = answers(in_order)
+    assert sum(bool(found) for file in expected for _, found in file) > 30
+    shuffled = Verdict(list(reversed(list(verdict.outcomes))), verdict.fail_on)
+    mapped = FailingRecords(shuffled, paths)
+    assert mapped._map is not None
+    got = answers(mapped)
+    # the same records fail, each with the same findings (their order within a record aside)
+    assert [[(at, sorted(found)) for at, found in file] for file in got] == \
+        [[(at, sorted(found)) for at, found in file] for file in expected]

@@ -24,7 +24,7 @@ import lzma
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable, Mapping
+from typing import IO, Any, Callable, Container, Iterable, Iterator, Mapping
 
 from tos_lint import deepjson
 from tos_lint.atomic import AtomicFile
@@ -127,14 +127,103 @@ def _table_kind(inp: InputFile) -> str | None:
     return kind_of(inp.fs_path.name) if inp.fs_path is not None else None
 
 
-def failing_locations(verdict: Verdict) -> dict[tuple[str, int | None, int | None], list[Finding]]:
-    """(path, line, index) of every record with a failing finding."""
-    out: dict[tuple[str, int | None, int | None], list[Finding]] = defaultdict(list)
+RecordAt = tuple[str, "int | None", "int | None"]  # a record's path, line and index
+
+
+def _failing_groups(verdict: Verdict, paths: Container[str]) -> Iterator[tuple[RecordAt, list[Finding]]]:
+    """Each record's failing findings (not input problems), in the order of
+    the verdict's outcomes, for the records of `paths` only."""
+    at: RecordAt | None = None
+    found: list[Finding] = []
     for outcome in verdict.outcomes:
         loc = outcome.finding.location
-        if outcome.status == "fail" and loc.pointer and not outcome.finding.rule_id.startswith(INPUT_RULE_PREFIX):
-            out[(loc.path, loc.line, loc.index)].append(outcome.finding)
-    return out
+        if outcome.status != "fail" or not loc.pointer or outcome.finding.rule_id.startswith(INPUT_RULE_PREFIX):
+            continue
+        if loc.path not in paths:
+            continue
+        here = (loc.path, loc.line, loc.index)
+        if here != at and found:
+            yield at, found  # type: ignore[misc]
+            found = []
+        at = here
+        found.append(outcome.finding)
+    if found and at is not None:
+        yield at, found
+
+
+def _order(at: RecordAt) -> tuple[int, int]:
+    return (at[1] or 0, at[2] or 0)
+
+
+class FailingRecords:
+    """The failing findings of each record, for the copy of each input.
+
+    A scan's verdict lists findings in the order the copy reads the records:
+    files in the order found, each file's records in input order. The copy
+    then takes each record's findings as it reaches it, holding none ahead,
+    however many records fail. That order is checked first, in one pass; a
+    verdict in any other order is held as a map of records instead."""
+
+    def __init__(self, verdict: Verdict, paths: list[str]):
+        self._turn = {p: i for i, p in enumerate(paths)}
+        self._map: dict[RecordAt, list[Finding]] | None = None
+        if not _in_copy_order(_failing_groups(verdict, self._turn), self._turn):
+            self._map = defaultdict(list)
+            for at, found in _failing_groups(verdict, self._turn):
+                self._map[at].extend(found)
+        self._groups = _failing_groups(verdict, self._turn) if self._map is None else iter(())
+        self._next = next(self._groups, None)
+
+    def of_file(self, path: str) -> Callable[[int | None, int | None], list[Finding] | None]:
+        """The failing findings of the record at (line, index) of `path`,
+        asked of the file's records in input order (None: not failing)."""
+        if self._map is not None:
+            failing = self._map
+            return lambda line, index: failing.get((path, line, index))
+        self._pass_files_before(path)
+        return lambda line, index: self._take(path, line, index)
+
+    def rows_of(self, path: str) -> dict[int, list[Finding]]:
+        """A table's failing findings by row index (tables have no line)."""
+        if self._map is not None:
+            return {at[2]: found for at, found in self._map.items() if at[0] == path and at[2] is not None}
+        self._pass_files_before(path)
+        rows: dict[int, list[Finding]] = {}
+        while self._next is not None and self._next[0][0] == path:
+            (_, _, index), found = self._next
+            if index is not None:
+                rows[index] = found
+            self._next = next(self._groups, None)
+        return rows
+
+    def _pass_files_before(self, path: str) -> None:
+        """Let go of the findings of files before this one (not opened, or
+        not copied: the run says so)."""
+        turn = self._turn[path]
+        while self._next is not None and self._turn[self._next[0][0]] < turn:
+            self._next = next(self._groups, None)
+
+    def _take(self, path: str, line: int | None, index: int | None) -> list[Finding] | None:
+        wanted = _order((path, line, index))
+        while self._next is not None and self._next[0][0] == path and _order(self._next[0]) < wanted:
+            self._next = next(self._groups, None)
+        # kept until a later record is asked for: records that lone CRs end
+        # share the line they sit on, and each is asked for at it
+        if self._next is not None and self._next[0] == (path, line, index):
+            return self._next[1]
+        return None
+
+
+def _in_copy_order(groups: Iterator[tuple[RecordAt, list[Finding]]], turn: Mapping[str, int]) -> bool:
+    """Whether each file's records come together, files in `turn` order and
+    records in input order, each record once."""
+    last: tuple[int, int, int] | None = None
+    for at, _ in groups:
+        here = (turn[at[0]], *_order(at))
+        if last is not None and here <= last:
+            return False
+        last = here
+    return True
 
 
 def filter_files(inputs: list[InputFile], roots: list[Path], verdict: Verdict, clean_dir: Path,
@@ -144,8 +233,7 @@ def filter_files(inputs: list[InputFile], roots: list[Path], verdict: Verdict, c
     `scanned`: each input's SHA-256 as the scan read it, by path; an input
     that the copy reads otherwise changed in between, and is not copied."""
     check_outputs(inputs, roots, clean_dir, quarantine_dir)
-    failing = failing_locations(verdict)
-    rows = failing_rows(failing) if any(_table_kind(inp) for inp in inputs) else {}
+    failing = FailingRecords(verdict, [inp.path for inp in inputs])
     report = FilterReport()
     for inp in inputs:
         if inp.problem is not None:  # never opened: no copy, and the run says the input was not read
@@ -154,10 +242,11 @@ def filter_files(inputs: list[InputFile], roots: list[Path], verdict: Verdict, c
         rel, sha256 = _relative(inp, roots), (scanned or {}).get(inp.path)
         table = _table_kind(inp)
         if table is None:
-            report.files.append(_filter_one(inp, rel, failing, clean_dir, quarantine_dir, options, sha256))
+            report.files.append(_filter_one(inp, rel, failing.of_file(inp.path), clean_dir, quarantine_dir, options,
+                                            sha256))
             continue
         counts = FilterCounts(inp.path, table=True)
-        _filter_table(inp, table, rows.get(inp.path, {}), counts, clean_dir / rel, quarantine_dir / rel, options,
+        _filter_table(inp, table, failing.rows_of(inp.path), counts, clean_dir / rel, quarantine_dir / rel, options,
                       sha256)
         report.files.append(counts)
     return report
@@ -173,15 +262,6 @@ def _filter_table(inp: InputFile, kind: str, failing: dict[int, list[Finding]], 
     from tos_lint.filtering_tables import filter_table
 
     filter_table(inp, kind, failing, counts, clean_path, quarantine_path, options, sha256)
-
-
-def failing_rows(failing: Mapping[tuple[str, int | None, int | None], list[Finding]]) -> dict[str, dict[int, list[Finding]]]:
-    """The failing findings of each file by row index (tables: no line)."""
-    out: dict[str, dict[int, list[Finding]]] = defaultdict(dict)
-    for (path, _, index), found in failing.items():
-        if index is not None:
-            out[path][index] = found
-    return out
 
 
 def _not_opened(inp: InputFile, why: str) -> FilterCounts:
@@ -213,7 +293,7 @@ def differs_from_scan(stats: FileStats, scanned_sha256: str | None) -> bool:
     return bool(scanned_sha256 and stats.sha256 and stats.sha256 != scanned_sha256)
 
 
-def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, int | None], list[Finding]],
+def _filter_one(inp: InputFile, rel: Path, failing: Callable[[int | None, int | None], list[Finding] | None],
                 clean_dir: Path, quarantine_dir: Path, options: ReadOptions, scanned_sha256: str | None) -> FilterCounts:
     assert inp.fs_path is not None
     counts = FilterCounts(inp.path)
@@ -233,7 +313,7 @@ def _filter_one(inp: InputFile, rel: Path, failing: dict[tuple[str, int | None, 
                     quarantine.write_unreadable(item)
                     counts.unreadable_copied += 1
                 continue
-            findings = failing.get((inp.path, item.line, item.index))
+            findings = failing(item.line, item.index)
             if findings:
                 quarantine.write_record(item, findings)
                 counts.quarantined += 1
