@@ -216,38 +216,49 @@ class ScanAttribution:
 OPEN_RECORDS = 4_096
 
 
-class _Sums:
-    """One provider's evidence so far: the records folded in, as sums."""
+class _Side:
+    """A provider's strong (or weak) records folded in so far, as sums."""
+
+    __slots__ = ("records", "total", "log_miss", "certain")
 
     def __init__(self) -> None:
-        self.strong: list[float] = [0, 0.0, 0.0]  # records, sum of confidences, log(1 - c) summed
-        self.weak: list[float] = [0, 0.0, 0.0]  # the same for weak records, the last of c * WEAK_WEIGHT
-        self.strong_certain = self.weak_certain = False  # a confidence of 1: noisy-or is 1
+        self.records = 0
+        self.total = 0.0  # sum of the records' confidences
+        self.log_miss = 0.0  # sum of log(1 - chance): the noisy-or, in log space
+        self.certain = False  # a chance of 1: the noisy-or is 1
+
+    def add(self, confidence: float, chance: float) -> None:
+        self.records += 1
+        self.total += confidence
+        chance = min(max(chance, 0.0), 1.0)
+        if chance >= 1.0:
+            self.certain = True
+        elif not self.certain:
+            self.log_miss += math.log1p(-chance)
+
+    @property
+    def chance(self) -> float:
+        """1 - prod(1 - c): the chance that at least one piece of evidence is
+        right, if each were independent. Summed in log space so that
+        thousands of records do not underflow."""
+        return 1.0 if self.certain else 1.0 - math.exp(self.log_miss)
+
+
+class _Sums:
+    """One provider's evidence so far: the records folded in."""
+
+    def __init__(self) -> None:
+        self.strong = _Side()
+        self.weak = _Side()  # its chances are the confidences times WEAK_WEIGHT
         self.rules: Counter[str] = Counter()  # records per rule
 
     def fold(self, slot: list[Any]) -> None:
         strong, weak_best, strong_best, rules = slot
         if strong:
-            self.strong_certain = _add(self.strong, strong_best, strong_best, self.strong_certain)
+            self.strong.add(strong_best, strong_best)
         else:
-            self.weak_certain = _add(self.weak, weak_best, weak_best * WEAK_WEIGHT, self.weak_certain)
+            self.weak.add(weak_best, weak_best * WEAK_WEIGHT)
         self.rules.update(rules)
-
-    @property
-    def records(self) -> int:
-        return int(self.strong[0] + self.weak[0])
-
-
-def _add(sums: list[float], confidence: float, chance: float, certain: bool) -> bool:
-    """Add a record's confidence to `sums`; its chance to the noisy-or
-    (`_chance`), in the order records came. True once one chance is certain."""
-    sums[0] += 1
-    sums[1] += confidence
-    chance = min(max(chance, 0.0), 1.0)
-    if certain or chance >= 1.0:
-        return True
-    sums[2] += math.log1p(-chance)
-    return False
 
 
 class _Tally:
@@ -295,16 +306,15 @@ class _Tally:
 
     def evidence(self, provider: str, total_records: int) -> ProviderEvidence:
         sums = self.sums[provider]
-        strong_records, strong_sum, _ = sums.strong
-        weak_records, weak_sum, _ = sums.weak
-        score = strong_sum + WEAK_WEIGHT * weak_sum
-        support = _chance(sums.strong, sums.strong_certain) * (1.0 - 0.5 ** strong_records)
-        weak_support = min(WEAK_CAP, _chance(sums.weak, sums.weak_certain))
-        support = max(support, weak_support) if not strong_records else 1 - (1 - support) * (1 - weak_support)
+        strong, weak = sums.strong, sums.weak
+        score = strong.total + WEAK_WEIGHT * weak.total
+        support = strong.chance * (1.0 - 0.5 ** strong.records)
+        weak_support = min(WEAK_CAP, weak.chance)
+        support = max(support, weak_support) if not strong.records else 1 - (1 - support) * (1 - weak_support)
         return ProviderEvidence(
-            provider=provider, strong_records=int(strong_records), weak_records=int(weak_records),
+            provider=provider, strong_records=strong.records, weak_records=weak.records,
             findings=self.findings[provider], score=score, support=support,
-            share_of_records=(sums.records / total_records) if total_records else 0.0,
+            share_of_records=((strong.records + weak.records) / total_records) if total_records else 0.0,
             top_rules=sorted(sums.rules.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_RULES],
         )
 
@@ -330,21 +340,10 @@ class _Tally:
         return FileAttribution(path, total_records, named, unknown, status)
 
 
-def _chance(sums: list[float], certain: bool) -> float:
-    """1 - prod(1 - c): the chance that at least one piece of evidence is right,
-    if each were independent. Summed in log space (`_add`) so that thousands
-    of records do not underflow."""
-    return 1.0 if certain else 1.0 - math.exp(sums[2])
-
-
 def attribute_findings(findings: Iterable[Finding], records_per_file: Mapping[str, int]) -> list[FileAttribution]:
     """Per-file attribution, in the order of `records_per_file` (files with
     findings but missing from it are appended, with 0 records)."""
-    tallies: dict[str, _Tally] = {}
-    for f in findings:
-        if is_evidence(f):
-            tallies.setdefault(f.location.path, _Tally()).add(f)
-    return _by_file(tallies, records_per_file)
+    return attribute_scan(findings, records_per_file).files
 
 
 def _by_file(tallies: dict[str, _Tally], records_per_file: Mapping[str, int]) -> list[FileAttribution]:

@@ -219,17 +219,16 @@ def _in_order(units: list[WorkUnit], futures: list["Future[UnitResult]"],
     finished placeholder), so that only those done out of turn wait in memory."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
+    # futures progress has not heard of yet (none without progress: each
+    # would hold on to its result)
     pending = set(futures) if progress is not None else set()
-    where = {f: i for i, f in enumerate(futures)} if progress is not None else {}
+    where = {f: i for i, f in enumerate(futures) if f in pending}
     for i in range(len(futures)):
-        while progress is not None and not futures[i].done():
+        while futures[i] in pending:  # told once done, with any others done meanwhile
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for f in done:
-                progress(units[where.pop(f)], f.result())
+                progress(units[where.pop(f)], f.result())  # type: ignore[misc]
         result = futures[i].result()
-        if progress is not None and futures[i] in pending:
-            pending.discard(futures[i])
-            progress(units[where.pop(futures[i])], result)
         futures[i] = _handed_on()
         yield result
 

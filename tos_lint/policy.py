@@ -30,6 +30,7 @@ FAIL_ON_CHOICES = ("info", "low", "medium", "high", "critical", "never")
 STANCES = ("forbid", "review", "allow")
 STATUSES = ("fail", "pass", "review", "allowed", "baseline", "suppressed", "ignored")
 REPORTED = frozenset({"fail", "pass", "review"})
+_ALL_STATUSES = frozenset(STATUSES)
 DEFAULT_STANCE = {
     "forbids-competing": "forbid",
     "conditional": "review",
@@ -137,7 +138,7 @@ class Verdict:
     @property
     def counts(self) -> Counter[str]:
         """Outcomes by status."""
-        return self._tally(0, frozenset(STATUSES))
+        return self._tally(0, _ALL_STATUSES)
 
     def reported_by_provider(self) -> Counter[str]:
         """Reported outcomes by provider, in the order each provider was first reported."""

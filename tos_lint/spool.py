@@ -137,21 +137,18 @@ class Spool(Generic[T]):
         self._add_list(list(other._memory))
 
     def _add_list(self, items: list[T]) -> None:
+        # the caller holds the list already: taking it whole, then writing
+        # it out, holds no item more than it did
         if self.order is not None:
             for item in items:
                 self._track(item)
-        room = self.limit - len(self._memory)
-        self._memory.extend(items[:room])
-        for start in range(max(room, 0), len(items), self.limit):
-            self._spill()
-            self._memory.extend(items[start:start + self.limit])
+        self._memory.extend(items)
         if len(self._memory) >= self.limit:
             self._spill()
 
     def _spill(self) -> None:
         memory, self._memory = self._memory, []
-        for start in range(0, len(memory), CHUNK):
-            self._write(memory[start:start + CHUNK])
+        self._write_run(memory)
 
     def _write(self, items: list[T]) -> None:
         self._write_bytes(self.codec.dump(items), len(items))

@@ -54,7 +54,6 @@ def _read_at_most(fh: BinaryIO, most: int, first: int) -> bytes:
     return b"".join(parts)
 
 
-
 def same_version(value: object, expected: int) -> bool:
     """Whether a file's `version` field is `expected`: the integer itself,
     not `true` (which Python compares equal to 1) nor `1.0`."""

@@ -81,7 +81,6 @@ class _Layout:
     paths: list[str]  # the suites, in order: the files scanned, then any other path a finding names
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     late: dict[str, dict[str, _Case]] = field(default_factory=dict)
-    late_at: set[int] = field(default_factory=set)  # their places among the outcomes that make cases
 
     @classmethod
     def of(cls, outcomes: Iterable[Outcome], files: list[str]) -> "_Layout":
@@ -100,19 +99,21 @@ class _Layout:
         return self._cases(outcomes, first_pass=False)
 
     def _cases(self, outcomes: Iterable[Outcome], first_pass: bool) -> Iterator[tuple[str, _Case]]:
+        # Both passes judge which outcomes are late alike: the paths the
+        # first one adds take the same turns the second one finds them in.
         turn = {path: i for i, path in enumerate(self.paths)}
         now = -1  # the turn of the file being read
         case: _Case | None = None
         case_path = ""
-        shown = (o for o in outcomes if o.status in CASE_STATUSES)  # allowed or ignored by configuration: left out
-        for at, o in enumerate(shown):
+        for o in outcomes:
+            if o.status not in CASE_STATUSES:  # allowed or ignored by configuration: left out
+                continue
             path, name = o.finding.location.path, _case_name(o.finding)
-            if first_pass and path not in turn:
+            if path not in turn:  # a path no file scanned has (first pass only)
                 turn[path] = len(self.paths)
                 self.paths.append(path)
-            if at in self.late_at or (first_pass and turn[path] < now):
+            if turn[path] < now:
                 if first_pass:
-                    self.late_at.add(at)
                     self.late.setdefault(path, {}).setdefault(name, _Case(name)).outcomes.append(o)
                 continue
             now = turn[path]

@@ -16,8 +16,9 @@ import heapq
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, TextIO
 
+from tos_lint.attribution_evidence import record_key
 from tos_lint.model import Finding, Severity
 from tos_lint.policy import Outcome
 from tos_lint.registry import INPUT_PROVIDER
@@ -77,7 +78,7 @@ class _Seen:
         return seen
 
     def _taking(self, reported: Iterable[Outcome]) -> Iterator[Outcome]:
-        last: dict[str, tuple[str, int | None, int | None, str]] = {}  # each provider's last record
+        last: dict[str, tuple[Any, ...]] = {}  # each provider's last record
         for o in reported:
             f = o.finding
             if f.provider != INPUT_PROVIDER:
@@ -85,7 +86,7 @@ class _Seen:
                 self.first.setdefault(f.rule_id, f)
                 # a record's findings come together (findings are in input
                 # order): a record is counted at its first finding
-                key = _record_key(f)
+                key = record_key(f)
                 if last.get(f.provider) != key:
                     last[f.provider] = key
                     self.records[f.provider] += 1
@@ -132,11 +133,6 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(row) + " |" for row in rows]
     return out + [""]
-
-
-def _record_key(f: Finding) -> tuple[str, int | None, int | None, str]:
-    loc = f.location
-    return (loc.path, loc.line, loc.index, loc.record_id)
 
 
 def _provider_table(counts: Counter[str], records: Counter[str], result: "ScanResult") -> list[str]:
